@@ -1,0 +1,220 @@
+"""`pulse`: the only entry point. A thin layer over library calls.
+
+Errors a user can cause print one line on stderr and exit non-zero;
+`--verbose` shows the traceback.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from sources import SourceConfig, SourceError
+from sources.config import load_sources, merge, parse_opml, save_sources, validate
+from sources.fetch import Fetcher, FetchPolicy
+
+from . import ingest as ingest_stage
+from .config import ConfigError, Paths, Settings
+from .samples import sample_sources
+from .store import SchemaError, Store
+
+console = Console()
+err = Console(stderr=True)
+USER_ERRORS = (SourceError, ConfigError, SchemaError, click.BadParameter, OSError, ValueError)
+
+
+class PulseGroup(click.Group):
+    """Turns user-facing exceptions into one line on stderr."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except USER_ERRORS as exc:
+            if ctx.obj and ctx.obj.get("verbose"):
+                raise
+            err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            sys.exit(2)
+
+
+def _ctx(ctx: click.Context) -> tuple[Paths, Settings]:
+    return ctx.obj["paths"], ctx.obj["settings"]
+
+
+def fetcher_for(settings: Settings) -> Fetcher:
+    return Fetcher(FetchPolicy(read_timeout=settings.fetch_timeout, retries=settings.fetch_retries,
+                               max_bytes=settings.fetch_max_bytes, host_delay=settings.host_delay))
+
+
+def _emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@click.group(cls=PulseGroup)
+@click.option("--config-dir", type=click.Path(file_okay=False), help="Config directory (sources.toml, pulse.toml).")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Data directory (pulse.db, digests).")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks.")
+@click.version_option(package_name="pulse-digest")
+@click.pass_context
+def main(ctx: click.Context, config_dir: str | None, data_dir: str | None, verbose: bool) -> None:
+    """Pulse reads your newsletters every night and tells you what matters."""
+    paths = Paths.resolve(config_dir, data_dir)
+    ctx.obj = {"paths": paths, "settings": None, "verbose": verbose}
+    ctx.obj["settings"] = Settings.load(paths.settings_file)
+
+
+# ---------------------------------------------------------------------- run
+@main.command()
+@click.option("--sample", is_flag=True, help="Run on Pulse's bundled sample newsletters (offline).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+@click.pass_context
+def run(ctx: click.Context, sample: bool, as_json: bool) -> None:
+    """The nightly job: ingest every source, segment, store."""
+    paths, settings = _ctx(ctx)
+    if sample:
+        paths = paths.sample()
+        configs = sample_sources()
+    else:
+        configs = load_sources(paths.sources_file)
+    with Store(paths.db_path) as store:
+        report = ingest_stage.ingest(store, configs, fetcher_for(settings))
+        totals = store.counts()
+    data = {"database": str(paths.db_path), "ingest": report.as_dict(), "totals": totals}
+    if as_json:
+        _emit_json(data)
+    else:
+        _print_ingest(report, totals, paths.db_path)
+    if report.failed and len(report.failed) == len(report.sources):
+        sys.exit(4)
+    if report.failed:
+        sys.exit(3)
+
+
+def _print_ingest(report: ingest_stage.IngestReport, totals: dict[str, int], db: Path) -> None:
+    table = Table(title="Ingest")
+    for col in ("source", "status", "new", "updated", "stories", "ms"):
+        table.add_column(col, justify="right" if col in ("new", "updated", "stories", "ms") else "left")
+    for s in report.sources:
+        status = "[red]" + (s.error or "failed") + "[/red]" if not s.ok else ("not modified" if s.not_modified else "ok")
+        table.add_row(s.name, status, str(s.issues_new), str(s.issues_updated), str(s.stories), str(s.ms))
+    console.print(table)
+    console.print(f"sources {len(report.sources)} · issues {totals['issues']} · stories {totals['stories']} · "
+                  f"errors {len(report.failed)} · database {db}", highlight=False)
+
+
+# ---------------------------------------------------------------------- backfill
+@main.command()
+@click.argument("source")
+@click.option("--since", required=True, help="Earliest issue date to fetch (YYYY-MM-DD).")
+@click.pass_context
+def backfill(ctx: click.Context, source: str, since: str) -> None:
+    """Fetch a source's archive back to --since, not only its latest feed entries."""
+    paths, settings = _ctx(ctx)
+    try:
+        when = datetime.fromisoformat(since).replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise click.BadParameter(f"--since {since!r} is not a date like 2024-01-31") from None
+    configs = {s.name: s for s in load_sources(paths.sources_file)}
+    if source not in configs:
+        raise SourceError(f"no source named {source!r} (see `pulse sources list`)")
+    with Store(paths.db_path) as store:
+        rep = ingest_stage.ingest_source(store, configs[source], fetcher_for(settings), since=when)
+    if not rep.ok:
+        raise SourceError(f"{source}: {rep.error}")
+    console.print(f"{source}: {rep.issues_new} new issues, {rep.issues_updated} updated, "
+                  f"{rep.stories} stories, {rep.fetched} documents fetched", highlight=False)
+
+
+# ---------------------------------------------------------------------- sources
+@main.group()
+def sources() -> None:
+    """Manage subscriptions (sources.toml)."""
+
+
+@sources.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def sources_list(ctx: click.Context, as_json: bool) -> None:
+    """List sources with their fetch state."""
+    paths, _ = _ctx(ctx.parent)
+    configs = load_sources(paths.sources_file)
+    state: dict[str, dict] = {}
+    if paths.db_path.exists():
+        with Store(paths.db_path) as store:
+            state = {r["name"]: r for r in store.source_rows()}
+    rows = []
+    for cfg in configs:
+        st = state.get(cfg.name, {})
+        rows.append({"name": cfg.name, "kind": cfg.kind, "url": cfg.url, "options": cfg.options,
+                     "last_ok": st.get("last_ok"), "consecutive_errors": st.get("consecutive_errors", 0),
+                     "last_error": st.get("last_error")})
+    if as_json:
+        _emit_json(rows)
+        return
+    table = Table(title=f"Sources ({paths.sources_file}{'' if paths.sources_file.exists() else ', defaults'})")
+    for col in ("name", "kind", "url", "last ok", "errors"):
+        table.add_column(col)
+    for r in rows:
+        errors = f"{r['consecutive_errors']}: {r['last_error']}" if r["consecutive_errors"] else "0"
+        table.add_row(r["name"], r["kind"], r["url"], r["last_ok"] or "never", errors)
+    console.print(table)
+
+
+@sources.command("add")
+@click.argument("name")
+@click.argument("url")
+@click.option("--kind", default="rss", show_default=True, help="Source kind (rss, importai, html).")
+@click.option("--option", "-o", "options", multiple=True, help="key=value option, e.g. segmenter=importai.")
+@click.pass_context
+def sources_add(ctx: click.Context, name: str, url: str, kind: str, options: tuple[str, ...]) -> None:
+    """Subscribe to a feed or archive page."""
+    paths, _ = _ctx(ctx.parent)
+    opts = {}
+    for item in options:
+        if "=" not in item:
+            raise click.BadParameter(f"--option {item!r} must be key=value")
+        key, value = item.split("=", 1)
+        opts[key.strip()] = value.strip()
+    existing = load_sources(paths.sources_file)
+    if any(s.name == name for s in existing):
+        raise SourceError(f"a source named {name!r} exists already")
+    cfg = validate(SourceConfig(name=name, kind=kind, url=url, options=opts))
+    save_sources(paths.sources_file, [*existing, cfg])
+    console.print(f"added {name} ({kind}) {url}", highlight=False)
+
+
+@sources.command("remove")
+@click.argument("name")
+@click.pass_context
+def sources_remove(ctx: click.Context, name: str) -> None:
+    """Unsubscribe (stored issues stay in the archive)."""
+    paths, _ = _ctx(ctx.parent)
+    existing = load_sources(paths.sources_file)
+    kept = [s for s in existing if s.name != name]
+    if len(kept) == len(existing):
+        raise SourceError(f"no source named {name!r}")
+    save_sources(paths.sources_file, kept)
+    console.print(f"removed {name}", highlight=False)
+
+
+@sources.command("import")
+@click.argument("opml", type=click.Path(exists=True, dir_okay=False))
+@click.pass_context
+def sources_import(ctx: click.Context, opml: str) -> None:
+    """Import subscriptions from an OPML file exported by a feed reader."""
+    paths, _ = _ctx(ctx.parent)
+    existing = load_sources(paths.sources_file)
+    merged, added = merge(existing, parse_opml(Path(opml).read_bytes()))
+    save_sources(paths.sources_file, merged)
+    console.print(f"imported {len(added)} new source(s): {', '.join(added) or 'none'}", highlight=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,272 @@
+"""The one place SQL lives: schema, migrations and every read/write of pulse.db.
+
+SQLite through sqlite-utils: WAL, foreign keys, FTS5 over story title+text kept
+in sync by triggers (Datasette shows a search box for it), and a schema version
+in `PRAGMA user_version` with ordered migrations.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from sqlite_utils import Database
+from sqlite_utils.db import NotFoundError
+
+from sources.models import Issue
+
+_V1 = """
+CREATE TABLE sources (
+    name TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    url TEXT NOT NULL,
+    etag TEXT,
+    last_modified TEXT,
+    last_attempt TEXT,
+    last_ok TEXT,
+    consecutive_errors INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE TABLE issues (
+    id TEXT PRIMARY KEY,
+    source TEXT NOT NULL REFERENCES sources(name),
+    guid TEXT NOT NULL,
+    url TEXT,
+    title TEXT NOT NULL,
+    published TEXT,
+    html TEXT,
+    text TEXT,
+    content_hash TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    UNIQUE (source, guid)
+);
+CREATE INDEX issues_published ON issues(published);
+CREATE INDEX issues_url ON issues(source, url);
+CREATE TABLE stories (
+    id TEXT PRIMARY KEY,
+    issue_id TEXT NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    source TEXT NOT NULL,
+    published TEXT,
+    position INTEGER NOT NULL,
+    section TEXT NOT NULL DEFAULT 'main',
+    title TEXT NOT NULL,
+    dek TEXT,
+    text TEXT NOT NULL,
+    markdown TEXT,
+    content_hash TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    UNIQUE (issue_id, position)
+);
+CREATE INDEX stories_published ON stories(published);
+CREATE INDEX stories_source ON stories(source);
+CREATE TABLE links (
+    story_id TEXT NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    text TEXT,
+    PRIMARY KEY (story_id, position)
+);
+CREATE INDEX links_url ON links(url);
+CREATE TABLE fetch_log (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    url TEXT NOT NULL,
+    at TEXT NOT NULL,
+    status INTEGER,
+    attempts INTEGER,
+    ms INTEGER,
+    bytes INTEGER,
+    error TEXT
+);
+"""
+
+
+def _v1(db: Database) -> None:
+    db.executescript(_V1)
+    db["stories"].enable_fts(["title", "text"], create_triggers=True, tokenize="porter unicode61")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaError(Exception):
+    pass
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def iso(dt: datetime | None) -> str | None:
+    return dt.astimezone(timezone.utc).isoformat(timespec="seconds") if dt else None
+
+
+def stable_id(*parts: str) -> str:
+    return hashlib.sha1("\x00".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def issue_id(source: str, guid: str) -> str:
+    return stable_id(source, guid)
+
+
+def story_id(issue: str, position: int) -> str:
+    """Stable across reruns and edits: an edited story keeps its id, its content_hash changes."""
+    return stable_id(issue, str(position))
+
+
+class Store:
+    """A Pulse database file. Open it, use it, close it (or use as a context manager)."""
+
+    def __init__(self, path: str | Path, *, timeout: float = 30.0):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(self.path), timeout=timeout)
+        self.db = Database(conn)
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        if self.db.journal_mode != "wal":
+            self.db.enable_wal()
+        self.migrate()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------------ schema
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self) -> None:
+        version = self.schema_version
+        if version > SCHEMA_VERSION:
+            raise SchemaError(f"{self.path} has schema version {version}, newer than this Pulse "
+                              f"({SCHEMA_VERSION}); upgrade Pulse")
+        for number in range(version, SCHEMA_VERSION):
+            with self.db.atomic():
+                MIGRATIONS[number](self.db)
+                self.db.execute(f"PRAGMA user_version = {number + 1}")
+
+    # ------------------------------------------------------------------ sources
+    def ensure_source(self, name: str, kind: str, url: str) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO sources (name, kind, url) VALUES (?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, url = excluded.url, "
+                "etag = CASE WHEN sources.url = excluded.url THEN sources.etag END, "
+                "last_modified = CASE WHEN sources.url = excluded.url THEN sources.last_modified END",
+                [name, kind, url])
+
+    def source_row(self, name: str) -> dict[str, Any] | None:
+        try:
+            return self.db["sources"].get(name)
+        except NotFoundError:
+            return None
+
+    def source_rows(self) -> list[dict[str, Any]]:
+        return list(self.db["sources"].rows_where(order_by="name"))
+
+    def source_ok(self, name: str, *, etag: str | None, last_modified: str | None) -> None:
+        """Record success; validators are stored only now, after every issue is saved."""
+        stamp = now()
+        with self.db.atomic():
+            self.db["sources"].update(name, {
+                "etag": etag, "last_modified": last_modified, "last_attempt": stamp,
+                "last_ok": stamp, "consecutive_errors": 0, "last_error": None})
+
+    def source_failed(self, name: str, error: str) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE sources SET last_attempt = ?, consecutive_errors = consecutive_errors + 1, "
+                "last_error = ? WHERE name = ?", [now(), error, name])
+
+    def log_fetch(self, source: str, url: str, *, status: int | None = None, attempts: int | None = None,
+                  ms: int | None = None, nbytes: int | None = None, error: str | None = None) -> None:
+        with self.db.atomic():
+            self.db["fetch_log"].insert({"source": source, "url": url, "at": now(), "status": status,
+                                         "attempts": attempts, "ms": ms, "bytes": nbytes, "error": error})
+
+    # ------------------------------------------------------------------ issues and stories
+    def has_issue_url(self, source: str, url: str) -> bool:
+        return self.db.execute("SELECT 1 FROM issues WHERE source = ? AND (url = ? OR guid = ?) LIMIT 1",
+                               [source, url, url]).fetchone() is not None
+
+    def save_issue(self, issue: Issue) -> str:
+        """Write an issue and its stories in one transaction: 'new', 'updated' or 'unchanged'."""
+        iid = issue_id(issue.source, issue.guid)
+        row = self.db.execute("SELECT content_hash FROM issues WHERE id = ?", [iid]).fetchone()
+        if row is not None and row[0] == issue.content_hash:
+            return "unchanged"
+        stamp = now()
+        published = iso(issue.published)
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO issues (id, source, guid, url, title, published, html, text, content_hash, "
+                "first_seen, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+                "url=excluded.url, title=excluded.title, published=excluded.published, html=excluded.html, "
+                "text=excluded.text, content_hash=excluded.content_hash, updated=excluded.updated",
+                [iid, issue.source, issue.guid, issue.url, issue.title, published, issue.html, issue.text,
+                 issue.content_hash, stamp, stamp])
+            self.db.execute("DELETE FROM stories WHERE issue_id = ? AND position >= ?", [iid, len(issue.stories)])
+            old = dict(self.db.execute("SELECT id, content_hash FROM stories WHERE issue_id = ?", [iid]).fetchall())
+            for story in issue.stories:
+                sid = story_id(iid, story.position)
+                if old.get(sid) == story.content_hash:
+                    continue
+                self.db.execute(
+                    "INSERT INTO stories (id, issue_id, source, published, position, section, title, dek, text, "
+                    "markdown, content_hash, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE "
+                    "SET published=excluded.published, section=excluded.section, title=excluded.title, "
+                    "dek=excluded.dek, text=excluded.text, markdown=excluded.markdown, "
+                    "content_hash=excluded.content_hash, updated=excluded.updated",
+                    [sid, iid, issue.source, published, story.position, story.section, story.title, story.dek,
+                     story.text, story.markdown, story.content_hash, stamp])
+                self.db.execute("DELETE FROM links WHERE story_id = ?", [sid])
+                self.db["links"].insert_all(
+                    [{"story_id": sid, "position": i, "url": link.url, "text": link.text}
+                     for i, link in enumerate(story.links)])
+        return "new" if row is None else "updated"
+
+    def count(self, table: str) -> int:
+        return self.db.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0]
+
+    def counts(self) -> dict[str, int]:
+        return {t: self.count(t) for t in ("sources", "issues", "stories", "links")}
+
+    def story(self, sid: str) -> dict[str, Any] | None:
+        try:
+            row = self.db["stories"].get(sid)
+        except NotFoundError:
+            return None
+        row["links"] = self.story_links(sid)
+        return row
+
+    def story_links(self, sid: str) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.db.query(
+            "SELECT url, text FROM links WHERE story_id = ? ORDER BY position", [sid])]
+
+    def iter_stories(self, where: str = "1=1", params: list[Any] | None = None) -> Iterator[dict[str, Any]]:
+        yield from self.db.query(f"SELECT * FROM stories WHERE {where} ORDER BY published, issue_id, position",
+                                 params or [])
+
+    def issue_stories(self, iid: str) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM stories WHERE issue_id = ? ORDER BY position", [iid]))
+
+    def issues_by_source(self) -> list[dict[str, Any]]:
+        return list(self.db.query(
+            "SELECT s.name AS source, count(DISTINCT i.id) AS issues, count(st.id) AS stories "
+            "FROM sources s LEFT JOIN issues i ON i.source = s.name LEFT JOIN stories st ON st.issue_id = i.id "
+            "GROUP BY s.name ORDER BY s.name"))
+
+    def to_json(self, value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
