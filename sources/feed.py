@@ -32,13 +32,15 @@ def parse_feed(body: bytes, *, source: str, segmenter: str, content_type: str | 
     headers = {"content-type": content_type} if content_type else {}
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False,
                               resolve_relative_uris=True)
-    if parsed.bozo and not parsed.entries and not isinstance(parsed.bozo_exception, _BENIGN_BOZO):
-        reason = str(parsed.bozo_exception).splitlines()[0] if str(parsed.bozo_exception) else "unreadable"
+    entries = [e for e in parsed.entries if e.get("link") or e.get("id") or e.get("title")]
+    problem = parsed.get("bozo_exception")
+    if parsed.bozo and not entries and not isinstance(problem, _BENIGN_BOZO):
+        reason = str(problem).splitlines()[0] if problem and str(problem) else "unreadable"
         raise SourceError(f"malformed feed: {reason}")
-    if not parsed.version and not parsed.entries:
+    if not parsed.version and not entries:
         raise SourceError("not a feed: no RSS or Atom document found")
     issues = []
-    for entry in parsed.entries:
+    for entry in entries:
         issue = entry_to_issue(entry, source=source, segmenter=segmenter)
         if since and issue.published and issue.published < since:
             continue

@@ -203,7 +203,8 @@ def _importai_headline(block: Block) -> tuple[str, str, Tag | None] | None:
                 continue
             break
     elif len(lines) == 1:
-        pass
+        if title.endswith(":"):
+            return None  # "What they did:" alone on a line is a lead-in, not a headline
     else:
         return None  # bold text then ordinary text on the next line: treat as a lead-in
     body = rest if normalize_text(element_text(rest)) else None
@@ -332,16 +333,8 @@ def segment_generic(blocks: list[Block], issue_title: str = "") -> list[Draft]:
         if in_sponsor:
             continue
         if block.kind == "item":
-            if current is not None and not current.nodes and current.title:
-                current.nodes.append(block.node)  # a list right under a story heading belongs to it
-                continue
-            if current is not None and current.nodes and not current.intro and blocks[i - 1].kind == "item" \
-                    and current.title and current.nodes[-1].name != "li":
-                current.nodes.append(block.node)
-                continue
-            if current is not None and current.nodes and current.nodes[-1].name == "li" and current.title \
-                    and current.title_nodes and current.title_nodes[0].name in HEADINGS:
-                current.nodes.append(block.node)
+            if current is not None and current.title_nodes and current.title_nodes[0].name in HEADINGS:
+                current.nodes.append(block.node)  # a list inside a story under a heading belongs to it
                 continue
             close()
             if block.node.find("a", href=True) is not None or block.words >= 8:

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install Pulse into ./.venv (created if missing). `--dev` adds the test tools.
+# Where no NVIDIA GPU is present, the CPU build of torch is installed first, so that
+# sentence-transformers does not pull a multi-GB CUDA build.
+set -euo pipefail
+cd "$(dirname "$0")"
+extras=""
+[ "${1:-}" = "--dev" ] && extras="[dev]"
+python=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+pip=".venv/bin/python -m pip"
+if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+  if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+    $pip install -q torch
+  else
+    $pip install -q "torch==${PULSE_CPU_TORCH:-2.13.0}" || $pip install -q torch
+  fi
+fi
+$pip install -q -e ".${extras}"
+echo "pulse installed in $(pwd)/.venv ($(.venv/bin/pulse --version))"
