@@ -90,12 +90,41 @@ def _v1(db: Database) -> None:
     db["stories"].enable_fts(["title", "text"], create_triggers=True, tokenize="porter unicode61")
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1]
+_V2 = """
+CREATE TABLE collections (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    model TEXT NOT NULL
+);
+CREATE TABLE embeddings (
+    collection_id INTEGER NOT NULL REFERENCES collections(id),
+    id TEXT NOT NULL,
+    embedding BLOB,
+    content TEXT,
+    content_blob BLOB,
+    content_hash BLOB,
+    metadata TEXT,
+    updated INTEGER,
+    PRIMARY KEY (collection_id, id)
+);
+"""
+
+
+def _v2(db: Database) -> None:
+    """Embeddings in the layout of Simon Willison's llm (collections + embeddings)."""
+    db.executescript(_V2)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class SchemaError(Exception):
     pass
+
+
+class ModelMismatch(Exception):
+    """The archive was embedded with another model; mixing them would make scores meaningless."""
 
 
 def now() -> str:
@@ -270,3 +299,59 @@ class Store:
 
     def to_json(self, value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+    # ------------------------------------------------------------------ embeddings (llm's layout)
+    def collection_id(self, name: str) -> int | None:
+        row = self.db.execute("SELECT id FROM collections WHERE name = ?", [name]).fetchone()
+        return row[0] if row else None
+
+    def collection_model(self, name: str) -> str | None:
+        row = self.db.execute("SELECT model FROM collections WHERE name = ?", [name]).fetchone()
+        return row[0] if row else None
+
+    def embedding_collection(self, name: str, model: str, *, rebuild: bool = False) -> int:
+        """The collection's id; refuses a different model unless rebuild (which drops every vector)."""
+        with self.db.atomic():
+            row = self.db.execute("SELECT id, model FROM collections WHERE name = ?", [name]).fetchone()
+            if row is None:
+                return self.db["collections"].insert({"name": name, "model": model}).last_pk
+            cid, stored = row
+            if stored != model:
+                if not rebuild:
+                    raise ModelMismatch(f"the archive's {name!r} vectors were made with {stored!r}, not {model!r}; "
+                                        f"run `pulse embed --rebuild` to re-embed everything with the new model")
+                self.db.execute("UPDATE collections SET model = ? WHERE id = ?", [model, cid])
+                self.db.execute("DELETE FROM embeddings WHERE collection_id = ?", [cid])
+            elif rebuild:
+                self.db.execute("DELETE FROM embeddings WHERE collection_id = ?", [cid])
+            return cid
+
+    def stories_for_embedding(self, cid: int) -> list[tuple[str, str, str, bytes | None]]:
+        return self.db.execute(
+            "SELECT s.id, s.title, s.text, e.content_hash FROM stories s LEFT JOIN embeddings e "
+            "ON e.collection_id = ? AND e.id = s.id ORDER BY s.published, s.id", [cid]).fetchall()
+
+    def save_embeddings(self, cid: int, rows: list[tuple[str, bytes, bytes]]) -> None:
+        stamp = int(datetime.now(timezone.utc).timestamp())
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "INSERT INTO embeddings (collection_id, id, embedding, content_hash, updated) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(collection_id, id) DO UPDATE SET embedding = excluded.embedding, "
+                "content_hash = excluded.content_hash, updated = excluded.updated",
+                [(cid, sid, blob, digest, stamp) for sid, blob, digest in rows])
+
+    def prune_embeddings(self, cid: int) -> int:
+        with self.db.atomic():
+            cur = self.db.execute("DELETE FROM embeddings WHERE collection_id = ? AND id NOT IN (SELECT id FROM stories)",
+                                  [cid])
+            return cur.rowcount
+
+    def count_embeddings(self, cid: int) -> int:
+        return self.db.execute("SELECT count(*) FROM embeddings WHERE collection_id = ?", [cid]).fetchone()[0]
+
+    def embedding_rows(self, cid: int, ids=None) -> list[tuple[str, bytes]]:
+        rows = self.db.execute("SELECT id, embedding FROM embeddings WHERE collection_id = ? ORDER BY id", [cid]).fetchall()
+        if ids is not None:
+            wanted = set(ids)
+            rows = [r for r in rows if r[0] in wanted]
+        return rows

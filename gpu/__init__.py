@@ -1,0 +1,65 @@
+"""Pulse's similarity engine: exact cosine top-k, pairs above a threshold, connected components.
+
+One small API, two backends that give the same answers: NumPy on the CPU and
+custom CuPy kernels on the GPU. CuPy is imported only when a CuPy array is
+passed or `backend="cupy"` is asked for, so CPU machines never need it.
+Outputs come back as the same kind of array as the inputs.
+
+    from gpu import topk, pairs_above, components
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from . import numpy_backend
+
+__all__ = ["topk", "pairs_above", "components", "prepare", "cupy_available", "backend_name"]
+
+
+def _is_cupy(x: Any) -> bool:
+    return type(x).__module__.split(".")[0] == "cupy" or getattr(x, "__pulse_backend__", None) == "cupy"
+
+
+def cupy_available() -> bool:
+    """True when CuPy imports and sees a CUDA device."""
+    try:
+        import cupy
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+def backend_name(*arrays: Any, backend: str | None = None) -> str:
+    if backend not in (None, "auto", "numpy", "cupy"):
+        raise ValueError(f"unknown backend {backend!r}: use 'numpy', 'cupy' or None")
+    if backend in ("numpy", "cupy"):
+        return backend
+    return "cupy" if any(_is_cupy(a) for a in arrays if a is not None) else "numpy"
+
+
+def _module(name: str):
+    if name == "cupy":
+        from . import cupy_backend
+        return cupy_backend
+    return numpy_backend
+
+
+def topk(queries: Any, corpus: Any, k: int, *, backend: str | None = None):
+    """Exact cosine top-k: (scores, indices), each (Q, min(k, N)), best first, ties by lower index."""
+    return _module(backend_name(queries, corpus, backend=backend)).topk(queries, corpus, k)
+
+
+def pairs_above(vectors: Any, threshold: float, other: Any = None, *, backend: str | None = None):
+    """All pairs with cosine >= threshold: (i, j, scores); i < j when `other` is None."""
+    return _module(backend_name(vectors, other, backend=backend)).pairs_above(vectors, threshold, other)
+
+
+def components(i: Any, j: Any, n: int, *, backend: str | None = None):
+    """Connected components of an n-node graph given as edge lists; label = smallest node of its component."""
+    return _module(backend_name(i, j, backend=backend)).components(i, j, n)
+
+
+def prepare(corpus: Any, *, backend: str | None = None):
+    """Keep a corpus ready for many queries (GPU: unit rows in fp16 on the device). NumPy: unchanged."""
+    name = backend_name(corpus, backend=backend)
+    return _module(name).prepare(corpus) if name == "cupy" else corpus

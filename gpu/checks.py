@@ -1,0 +1,31 @@
+"""Input checks shared by both backends, so both reject bad input the same way."""
+from __future__ import annotations
+
+from typing import Any
+
+
+def check_matrix(xp: Any, x: Any, name: str, dim: int | None = None) -> Any:
+    if x.ndim == 1:
+        x = x.reshape(1, -1)
+    if x.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array of vectors, got shape {tuple(x.shape)}")
+    if dim is not None and x.shape[1] != dim and x.shape[0] > 0:
+        raise ValueError(f"{name} has dimension {x.shape[1]}, expected {dim}")
+    if x.dtype.kind not in "fiu":
+        raise ValueError(f"{name} must be numeric, got {x.dtype}")
+    if x.size and not bool(xp.isfinite(x).all()):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return x
+
+
+def check_k(k: int) -> int:
+    if int(k) != k or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    return int(k)
+
+
+def check_threshold(t: float) -> float:
+    t = float(t)
+    if not -1.0 <= t <= 1.0 or t != t:
+        raise ValueError(f"threshold must be a cosine in [-1, 1], got {t}")
+    return t

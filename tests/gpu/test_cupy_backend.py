@@ -1,0 +1,105 @@
+"""The CuPy kernels against the NumPy path on fresh random inputs. Skipped without a CUDA GPU."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gpu import components, cupy_available, pairs_above, prepare, topk
+
+pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not cupy_available(), reason="needs CuPy and a CUDA GPU")]
+
+
+@pytest.fixture
+def cp():
+    import cupy
+    return cupy
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng()  # fresh inputs every run
+
+
+def exact_up_to_ties(cp, q, c, idx, scores, tol):
+    """Against float64 scores of the same (fp16) corpus: every returned neighbour is within tol of the
+    true k-th best, every neighbour clearly above it is returned, and returned scores are right."""
+    q64 = cp.asarray(q, dtype=cp.float64)
+    c64 = cp.asarray(c, dtype=cp.float64)
+    ref = (q64 / cp.linalg.norm(q64, axis=1, keepdims=True)) @ (c64 / cp.linalg.norm(c64, axis=1, keepdims=True)).T
+    k = idx.shape[1]
+    kth = cp.sort(ref, axis=1)[:, -k].get()
+    ref = ref.get()
+    got = np.take_along_axis(ref, idx, 1)
+    assert (got >= kth[:, None] - tol).all(), "a returned neighbour is not among the true top k"
+    for row in range(idx.shape[0]):
+        must = set(np.nonzero(ref[row] > kth[row] + tol)[0].tolist())
+        assert must <= set(idx[row].tolist()), f"row {row} misses {sorted(must - set(idx[row].tolist()))}"
+    np.testing.assert_allclose(scores, got, atol=tol)
+
+
+@pytest.mark.parametrize("nq,n,d,k", [(1, 1000, 384, 10), (64, 50_000, 384, 10), (1024, 200_000, 384, 10),
+                                      (5, 3000, 64, 1), (9, 70_000, 128, 32), (3, 17, 16, 40), (2, 5, 8, 10)])
+def test_topk_matches_numpy(cp, rng, nq, n, d, k):
+    q = rng.standard_normal((nq, d)).astype(np.float32)
+    c = rng.standard_normal((n, d)).astype(np.float16)
+    gs, gi = topk(cp.asarray(q), cp.asarray(c), k)
+    assert isinstance(gs, cp.ndarray) and gs.shape == (nq, min(k, n))
+    gs, gi = gs.get(), gi.get()
+    exact_up_to_ties(cp, q, c, gi, gs, 2e-3)
+    assert (np.diff(gs, axis=1) <= 1e-6).all()  # best first
+    if n <= 70_000:  # and the NumPy path agrees the same way
+        ns, ni = topk(q, c.astype(np.float32), k)
+        exact_up_to_ties(cp, q, c, ni, ns, 2e-3)
+
+
+def test_adversarial_sorted_corpus_takes_the_exhaustive_path(cp, rng):
+    q = rng.standard_normal((4, 64)).astype(np.float32)
+    c = rng.standard_normal((300_000, 64)).astype(np.float16)
+    order = np.argsort((c.astype(np.float32) @ q[0]))  # ascending: every tile beats the last threshold
+    c = c[order]
+    gs, gi = topk(cp.asarray(q), cp.asarray(c), 10)
+    exact_up_to_ties(cp, q, c, gi.get(), gs.get(), 2e-3)
+
+
+def test_prepared_corpus_gives_the_same_answer(cp, rng):
+    c = cp.asarray(rng.standard_normal((20_000, 384)).astype(np.float16))
+    q = cp.asarray(rng.standard_normal((16, 384)).astype(np.float32))
+    a = topk(q, c, 10)
+    b = topk(q, prepare(c), 10)
+    assert (a[1] == b[1]).all()
+
+
+def test_bad_input_rejected_on_gpu(cp):
+    with pytest.raises(ValueError, match="NaN"):
+        topk(cp.asarray([[cp.nan, 1.0]]), cp.ones((3, 2)), 1)
+
+
+@pytest.mark.parametrize("n,d,t", [(5000, 384, 0.3), (20_000, 64, 0.5)])
+def test_pairs_above_matches_numpy(cp, rng, n, d, t):
+    base = rng.standard_normal((n // 10, d))
+    v = (np.repeat(base, 10, axis=0) + 0.8 * rng.standard_normal((n, d))).astype(np.float32)
+    gi, gj, gs = (x.get() for x in pairs_above(cp.asarray(v), t))
+    ni, nj, ns = pairs_above(v, t)
+    g = {(a, b): s for a, b, s in zip(gi.tolist(), gj.tolist(), gs.tolist())}
+    m = {(a, b): s for a, b, s in zip(ni.tolist(), nj.tolist(), ns.tolist())}
+    assert len(m) > 1000
+    differ = set(g) ^ set(m)
+    assert all(abs(m.get(p, g.get(p)) - t) < 3e-3 for p in differ)  # only pairs on the threshold itself
+    common = set(g) & set(m)
+    assert max(abs(g[p] - m[p]) for p in common) < 3e-3
+    assert (gi < gj).all()
+
+
+def test_pairs_above_other_set(cp, rng):
+    a = rng.standard_normal((3000, 32)).astype(np.float32)
+    b = rng.standard_normal((4000, 32)).astype(np.float32)
+    gi, gj, _ = (x.get() for x in pairs_above(cp.asarray(a), 0.55, cp.asarray(b)))
+    ni, nj, ns = pairs_above(a, 0.55, b)
+    assert abs(len(gi) - len(ni)) <= 3 and len(ni) > 0
+
+
+@pytest.mark.parametrize("n,m", [(10, 0), (1000, 800), (200_000, 150_000), (1_000_000, 2_000_000)])
+def test_components_match_numpy(cp, rng, n, m):
+    i, j = rng.integers(0, n, m), rng.integers(0, n, m)
+    got = components(cp.asarray(i), cp.asarray(j), n)
+    np.testing.assert_array_equal(got.get(), components(i, j, n))

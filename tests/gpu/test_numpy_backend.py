@@ -1,0 +1,128 @@
+"""The NumPy path against a float64 brute-force reference, on random and adversarial inputs."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gpu import components, pairs_above, topk
+
+
+def unit64(x):
+    x = np.asarray(x, np.float64)
+    n = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.divide(x, n, out=np.zeros_like(x), where=n > 0)
+
+
+def ref_topk(q, c, k):
+    s = unit64(q) @ unit64(c).T
+    order = np.lexsort((np.broadcast_to(np.arange(c.shape[0]), s.shape), -s), axis=1)[:, :k]
+    return np.take_along_axis(s, order, 1), order
+
+
+@pytest.fixture
+def rng(request):
+    return np.random.default_rng(abs(hash(request.node.name)) % 2**32)
+
+
+@pytest.mark.parametrize("nq,n,d,k", [(1, 50, 8, 5), (7, 1000, 32, 10), (3, 20, 4, 20), (2, 5, 3, 9), (64, 3000, 16, 1)])
+def test_topk_matches_float64_reference(rng, nq, n, d, k):
+    q, c = rng.standard_normal((nq, d)), rng.standard_normal((n, d)).astype(np.float32)
+    s, i = topk(q, c, k)
+    rs, ri = ref_topk(q, c, min(k, n))
+    assert s.shape == i.shape == (nq, min(k, n))
+    np.testing.assert_array_equal(i, ri)
+    np.testing.assert_allclose(s, rs, atol=1e-5)
+
+
+def test_topk_streams_tiles_and_merges(rng, monkeypatch):
+    import gpu.numpy_backend as nb
+    monkeypatch.setattr(nb, "TILE_ENTRIES", 64)  # force many tiles
+    q, c = rng.standard_normal((4, 8)), rng.standard_normal((500, 8))
+    np.testing.assert_array_equal(topk(q, c, 7)[1], ref_topk(q, c, 7)[1])
+
+
+def test_ties_prefer_lower_index_even_across_tiles(monkeypatch):
+    import gpu.numpy_backend as nb
+    monkeypatch.setattr(nb, "TILE_ENTRIES", 3)
+    c = np.array([[1, 0], [0, 1], [1, 0], [2, 0], [1, 0], [0, 1], [3, 0]], np.float32)
+    s, i = topk(np.array([[1.0, 0.0]]), c, 3)
+    assert i.tolist() == [[0, 2, 3]] and np.allclose(s, 1.0)
+
+
+def test_zero_vectors_score_zero_and_empty_corpus():
+    c = np.array([[0, 0, 0], [1, 0, 0]], np.float32)
+    s, i = topk(np.array([[0.0, 0, 0], [0, 1.0, 0]]), c, 2)
+    assert np.allclose(s, 0) and i.tolist() == [[0, 1], [0, 1]]
+    s, i = topk(np.ones((3, 4)), np.zeros((0, 4)), 5)
+    assert s.shape == (3, 0) and i.shape == (3, 0)
+
+
+@pytest.mark.parametrize("bad,match", [
+    (np.array([[np.nan, 1.0]]), "NaN or infinite"),
+    (np.array([[np.inf, 1.0]]), "NaN or infinite"),
+    (np.ones((2, 3)), "dimension 2, expected 3"),
+])
+def test_bad_input_is_a_clear_error(bad, match):
+    with pytest.raises(ValueError, match=match):
+        topk(bad, np.ones((4, 2)), 2)
+
+
+@pytest.mark.parametrize("k", [0, -1, 2.5])
+def test_bad_k(k):
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        topk(np.ones((1, 2)), np.ones((3, 2)), k)
+
+
+def ref_pairs(a, t, b=None):
+    s = unit64(a) @ unit64(a if b is None else b).T
+    i, j = np.nonzero(s >= t)
+    keep = i < j if b is None else np.ones(len(i), bool)
+    return set(zip(i[keep].tolist(), j[keep].tolist())), s
+
+
+@pytest.mark.parametrize("n,d,t", [(300, 8, 0.8), (1000, 16, 0.6), (50, 3, -1.0)])
+def test_pairs_above_matches_reference(rng, n, d, t, monkeypatch):
+    import gpu.numpy_backend as nb
+    monkeypatch.setattr(nb, "TILE_ENTRIES", 5000)  # several row blocks
+    v = rng.standard_normal((n, d))
+    i, j, s = pairs_above(v, t)
+    want, full = ref_pairs(v, t)
+    assert set(zip(i.tolist(), j.tolist())) == want
+    assert (i < j).all() and np.allclose(s, full[i, j], atol=1e-5)
+    assert list(zip(i, j)) == sorted(zip(i, j))
+
+
+def test_pairs_above_against_other_set(rng):
+    a, b = rng.standard_normal((40, 6)), rng.standard_normal((70, 6))
+    i, j, _ = pairs_above(a, 0.5, b)
+    assert set(zip(i.tolist(), j.tolist())) == ref_pairs(a, 0.5, b)[0]
+
+
+def test_pairs_threshold_is_validated():
+    with pytest.raises(ValueError, match=r"threshold must be a cosine in \[-1, 1\]"):
+        pairs_above(np.ones((2, 2)), 1.5)
+
+
+def test_components_labels_are_smallest_members():
+    labels = components(np.array([5, 1, 7, 3]), np.array([1, 2, 8, 7]), 10)
+    assert labels.tolist() == [0, 1, 1, 3, 4, 1, 6, 3, 3, 9]
+    assert components(np.array([], np.int64), np.array([], np.int64), 3).tolist() == [0, 1, 2]
+    with pytest.raises(ValueError, match=r"must lie in \[0, 3\)"):
+        components(np.array([0]), np.array([3]), 3)
+
+
+def test_components_on_random_graph_match_union_find(rng):
+    n = 2000
+    i, j = rng.integers(0, n, 1500), rng.integers(0, n, 1500)
+    parent = list(range(n))
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+    for a, b in zip(i, j):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    assert components(i, j, n).tolist() == [find(x) for x in range(n)]
