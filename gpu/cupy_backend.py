@@ -25,6 +25,7 @@ from .checks import check_k, check_matrix, check_threshold
 K_CHOICES = (4, 8, 12, 16, 24, 32)
 TILE_ENTRIES = 1 << 24  # fp16 score entries per tile: 32 MB, resident in H100's 50 MB L2
 SLICE = 2048  # columns per block in the tile kernel
+FIRST_TILE = 4096  # the first tile sets the running threshold; it fits the candidate buffer whole
 MERGE_SLICE = 4096
 THREADS = 128
 PAIR_MARGIN = 4e-3  # fp16 score error bound for unit vectors, d <= 4096, with fp32 accumulation
@@ -127,8 +128,9 @@ def _topk_rows(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i
     nq, n = q.shape[0], c16.shape[0]
     q32 = _unit32(q)
     q16 = q32.astype(cp.float16)
-    cap = max(4096, min(1 << 20, TILE_ENTRIES // nq))
+    cap = max(4096, min(1 << 18, TILE_ENTRIES // nq))
     tile = min(n, max(SLICE, TILE_ENTRIES // nq))
+    first = min(n, FIRST_TILE)
     best_s = cp.full((nq, K), -cp.inf, cp.float32)
     best_i = cp.full((nq, K), -1, cp.int64)
     tau = cp.full(nq, -cp.inf, cp.float32)
@@ -136,17 +138,18 @@ def _topk_rows(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i
     ci = cp.empty((nq, cap), cp.int64)
     count = cp.zeros(nq, cp.uint32)
     overflow = cp.zeros(1, cp.int32)
-    buf = cp.empty(nq * max(tile, min(n, cap)), cp.float16)
+    buf = cp.empty(nq * max(tile, first), cp.float16)
     filt, comp = mod.get_function("filter_tile"), mod.get_function(f"compact<{K}>")
-    t0, first = 0, True
+    t0 = 0
     while t0 < n:
-        cols = min(cap if first else tile, n - t0)  # the first tile fits the buffer whole: it sets the threshold
+        # tiles double in width up to the L2 budget: each new tile is about as wide as everything seen so far,
+        # so about K of its elements beat the running threshold, whatever N and Q are
+        cols = min(n - t0, first if t0 == 0 else min(tile, t0))
         s = buf[: nq * cols].reshape(nq, cols)
         gemm_half(q16, c16[t0:t0 + cols], s)
         filt((min(-(-cols // 2048), 4096), nq), (256,), (s, np.int32(cols), np.int64(t0), tau, cs, ci, count, np.int32(cap)))
         comp((-(-nq // 8),), (256,), (np.int32(nq), best_s, best_i, tau, cs, ci, count, np.int32(cap), overflow))
         t0 += cols
-        first = False
     if int(overflow.get()[0]):  # adversarial order (e.g. a corpus sorted by score): take the exhaustive path
         _topk_rows_exhaustive(q, c16, kk, out_s, out_i)
         return

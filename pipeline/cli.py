@@ -22,11 +22,13 @@ from sources.fetch import Fetcher, FetchPolicy
 from . import ingest as ingest_stage
 from .config import ConfigError, Paths, Settings
 from .samples import sample_sources
-from .store import SchemaError, Store
+from .embed import EmbedError, Embedder, embed_stories
+from .store import ModelMismatch, SchemaError, Store
 
 console = Console()
 err = Console(stderr=True)
-USER_ERRORS = (SourceError, ConfigError, SchemaError, click.BadParameter, OSError, ValueError)
+USER_ERRORS = (SourceError, ConfigError, SchemaError, ModelMismatch, EmbedError, click.BadParameter, OSError,
+               ValueError)
 
 
 class PulseGroup(click.Group):
@@ -85,12 +87,15 @@ def run(ctx: click.Context, sample: bool, as_json: bool) -> None:
         configs = load_sources(paths.sources_file)
     with Store(paths.db_path) as store:
         report = ingest_stage.ingest(store, configs, fetcher_for(settings))
+        embedded = _embed(store, settings, quiet=as_json)
         totals = store.counts()
-    data = {"database": str(paths.db_path), "ingest": report.as_dict(), "totals": totals}
+    data = {"database": str(paths.db_path), "ingest": report.as_dict(), "embed": embedded, "totals": totals}
     if as_json:
         _emit_json(data)
     else:
         _print_ingest(report, totals, paths.db_path)
+        console.print(f"embedded {embedded['embedded']} stories with {embedded['model']} on {embedded['device']} "
+                      f"({embedded['total']} vectors stored)", highlight=False)
     if report.failed and len(report.failed) == len(report.sources):
         sys.exit(4)
     if report.failed:
@@ -107,6 +112,35 @@ def _print_ingest(report: ingest_stage.IngestReport, totals: dict[str, int], db:
     console.print(table)
     console.print(f"sources {len(report.sources)} · issues {totals['issues']} · stories {totals['stories']} · "
                   f"errors {len(report.failed)} · database {db}", highlight=False)
+
+
+def _embed(store: Store, settings: Settings, *, rebuild: bool = False, quiet: bool = False) -> dict:
+    from rich.progress import Progress
+
+    embedder = Embedder(model=settings.model, device=settings.device, batch_size=settings.batch_size,
+                        fp16=settings.fp16)
+    with Progress(console=err, transient=True, disable=quiet) as progress:
+        task = progress.add_task("embedding", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        return embed_stories(store, embedder, rebuild=rebuild, progress=advance)
+
+
+@main.command()
+@click.option("--rebuild", is_flag=True, help="Re-embed everything (needed after changing the model).")
+@click.option("--sample", is_flag=True, help="Work on the sample archive.")
+@click.pass_context
+def embed(ctx: click.Context, rebuild: bool, sample: bool) -> None:
+    """Embed new or changed stories (the model comes from pulse.toml; default: bundled all-MiniLM-L6-v2)."""
+    paths, settings = _ctx(ctx)
+    if sample:
+        paths = paths.sample()
+    with Store(paths.db_path) as store:
+        result = _embed(store, settings, rebuild=rebuild)
+    console.print(f"embedded {result['embedded']} stories with {result['model']} on {result['device']} "
+                  f"({result['total']} vectors stored)", highlight=False)
 
 
 # ---------------------------------------------------------------------- backfill

@@ -21,16 +21,17 @@ def invoke(*args):
 def test_sample_run_ingests_bundled_issues(pulse_dirs):
     result = invoke("run", "--sample", "--json")
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data["totals"]["issues"] == 6 and data["totals"]["stories"] == 24
     assert {s["name"] for s in data["ingest"]["sources"]} == {"gradient-notes", "inference-letter", "model-drop"}
-    again = json.loads(invoke("run", "--sample", "--json").output)
+    again = json.loads(invoke("run", "--sample", "--json").stdout)
     assert again["totals"] == data["totals"] and again["ingest"]["issues_new"] == 0
+    assert data["embed"]["embedded"] == 24 and again["embed"]["embedded"] == 0
 
 
 def test_sources_add_list_remove_import(pulse_dirs, tmp_path):
     assert invoke("sources", "add", "mine", "https://mine.example.org/feed").exit_code == 0
-    names = [s["name"] for s in json.loads(invoke("sources", "list", "--json").output)]
+    names = [s["name"] for s in json.loads(invoke("sources", "list", "--json").stdout)]
     assert names[0] == "importai" and "mine" in names
     opml = tmp_path / "subs.opml"
     opml.write_bytes(OPML)
@@ -38,7 +39,7 @@ def test_sources_add_list_remove_import(pulse_dirs, tmp_path):
     assert "imported 2 new source(s): alpha-letter, beta-weekly" in out.output
     assert "imported 0 new" in invoke("sources", "import", str(opml)).output
     assert invoke("sources", "remove", "mine").exit_code == 0
-    names = [s["name"] for s in json.loads(invoke("sources", "list", "--json").output)]
+    names = [s["name"] for s in json.loads(invoke("sources", "list", "--json").stdout)]
     assert "mine" not in names and "beta-weekly" in names
 
 
