@@ -121,13 +121,15 @@ def topk(queries, corpus, k: int):
     return out_s, out_i
 
 
+def _setup(q: cp.ndarray, c16: cp.ndarray, kk: int):
+    """What both top-k paths start from: kernels, list size, shapes, unit queries in fp32 and fp16."""
+    q32 = _unit32(q)
+    return module(), _pick_k(kk), q.shape[0], c16.shape[0], q32, q32.astype(cp.float16)
+
+
 def _topk_rows(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i: cp.ndarray) -> None:
     """Streaming top-k: GEMM tile -> threshold filter -> warp compaction, per tile; exact rescoring at the end."""
-    mod = module()
-    K = _pick_k(kk)
-    nq, n = q.shape[0], c16.shape[0]
-    q32 = _unit32(q)
-    q16 = q32.astype(cp.float16)
+    mod, K, nq, n, q32, q16 = _setup(q, c16, kk)
     cap = max(4096, min(1 << 18, TILE_ENTRIES // nq))
     tile = min(n, max(SLICE, TILE_ENTRIES // nq))
     first = min(n, FIRST_TILE)
@@ -159,11 +161,7 @@ def _topk_rows(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i
 
 def _topk_rows_exhaustive(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i: cp.ndarray) -> None:
     """Every slice of every tile keeps its own best K; partial lists are merged. Exact whatever the order."""
-    mod = module()
-    K = _pick_k(kk)
-    nq, n = q.shape[0], c16.shape[0]
-    q32 = _unit32(q)
-    q16 = q32.astype(cp.float16)
+    mod, K, nq, n, q32, q16 = _setup(q, c16, kk)
     tile = min(n, max(SLICE, (TILE_ENTRIES // nq) // SLICE * SLICE))
     slots = sum(-(-min(tile, n - t0) // SLICE) for t0 in range(0, n, tile))
     part_s = cp.empty((nq, slots * K), cp.float32)
