@@ -12,7 +12,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cupy as cp  # noqa: E402
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from common import H100_BW, H100_FP16, table, time_gpu  # noqa: E402

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import statistics
-import time
 from typing import Callable
 
 H100_BW = 3.0e12  # bytes/s, device memory
@@ -26,16 +25,6 @@ def time_gpu(fn: Callable[[], object], repeat: int = 10, warmup: int = 2) -> flo
         times.append(a.elapsed_time(b))
     return statistics.median(times)
 
-
-def time_cpu(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
 
 
 def table(headers: list[str], rows: list[list[object]]) -> str:

@@ -7,7 +7,6 @@ in `PRAGMA user_version` with ordered migrations.
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
@@ -288,25 +287,9 @@ class Store:
         yield from self.db.query(f"SELECT * FROM stories WHERE {where} ORDER BY published, issue_id, position",
                                  params or [])
 
-    def issue_stories(self, iid: str) -> list[dict[str, Any]]:
-        return list(self.db.query("SELECT * FROM stories WHERE issue_id = ? ORDER BY position", [iid]))
-
-    def issues_by_source(self) -> list[dict[str, Any]]:
-        return list(self.db.query(
-            "SELECT s.name AS source, count(DISTINCT i.id) AS issues, count(st.id) AS stories "
-            "FROM sources s LEFT JOIN issues i ON i.source = s.name LEFT JOIN stories st ON st.issue_id = i.id "
-            "GROUP BY s.name ORDER BY s.name"))
-
-    def to_json(self, value: Any) -> str:
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-
     # ------------------------------------------------------------------ embeddings (llm's layout)
     def collection_id(self, name: str) -> int | None:
         row = self.db.execute("SELECT id FROM collections WHERE name = ?", [name]).fetchone()
-        return row[0] if row else None
-
-    def collection_model(self, name: str) -> str | None:
-        row = self.db.execute("SELECT model FROM collections WHERE name = ?", [name]).fetchone()
         return row[0] if row else None
 
     def embedding_collection(self, name: str, model: str, *, rebuild: bool = False) -> int:
