@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 
-def check_matrix(xp: Any, x: Any, name: str, dim: int | None = None) -> Any:
+def check_matrix(xp: Any, x: Any, name: str, dim: int | None = None, finite: bool = True) -> Any:
+    """Shape and dtype always; NaN/inf too unless the caller checks them itself (finite=False)."""
     if x.ndim == 1:
         x = x.reshape(1, -1)
     if x.ndim != 2:
@@ -13,7 +14,7 @@ def check_matrix(xp: Any, x: Any, name: str, dim: int | None = None) -> Any:
         raise ValueError(f"{name} has dimension {x.shape[1]}, expected {dim}")
     if x.dtype.kind not in "fiu":
         raise ValueError(f"{name} must be numeric, got {x.dtype}")
-    if x.size and not bool(xp.isfinite(x).all()):
+    if finite and x.size and not bool(xp.isfinite(x).all()):
         raise ValueError(f"{name} contains NaN or infinite values")
     return x
 

@@ -1,10 +1,12 @@
-"""The GPU path: custom CuPy kernels (see kernels.cu) around cuBLAS score tiles.
+"""The GPU path: custom CuPy kernels (see kernels.cu), cuBLAS only where a score tile is wanted whole.
 
-topk: the corpus (fp16, unit rows) is streamed in tiles; each tile's scores come
-from one cuBLAS GEMM (fp16 in, fp32 accumulation, fp16 out) into a buffer small
-enough to stay in L2, and our kernel keeps each block's best K in registers;
-partial lists are merged by the same kernel, and the final candidates are
-rescored exactly in fp32. The full Q x N score matrix never exists.
+topk: a fused tensor-core kernel (mma.sync, fp16 in, fp32 accumulation) scores a tile of queries
+against a tile of corpus rows in registers and keeps only scores at or above each query's running
+threshold; a warp per query then merges those candidates into its best K and raises the threshold.
+A few passes of geometrically growing width cover the corpus, so each pass lets through about the
+same few candidates per query. The best K are rescored exactly in fp32. The Q x N score matrix never
+exists, not even a tile of it. An adversarial order that overflows the candidate buffer falls back to
+an exhaustive path (cuBLAS tiles, per-slice top-K, merges) that is exact whatever the order.
 
 pairs_above: blocked GEMM tiles (upper triangle only when symmetric), pairs
 emitted through an atomic counter with a small margin, then rescored exactly.
@@ -23,23 +25,89 @@ import numpy as np
 from .checks import check_k, check_matrix, check_threshold
 
 K_CHOICES = (4, 8, 12, 16, 24, 32)
-TILE_ENTRIES = 1 << 24  # fp16 score entries per tile: 32 MB, resident in H100's 50 MB L2
-SLICE = 2048  # columns per block in the tile kernel
-FIRST_TILE = 4096  # the first tile sets the running threshold; it fits the candidate buffer whole
+TILE_ENTRIES = 1 << 24  # fp16 score entries per cuBLAS tile (exhaustive path, pairs): 32 MB, resident in L2
+SLICE = 2048  # columns per block in the exhaustive tile kernel
 MERGE_SLICE = 4096
 THREADS = 128
+PAD = 64  # corpus and query rows are zero-padded to a multiple of the fused kernel's k-step (BK)
+FIRST = 1024  # the first fused pass keeps every score: its K-th best seeds the threshold
+QUERY_CHUNK = 8192  # queries per call of the streaming path (bounds the candidate buffers)
 PAIR_MARGIN = 4e-3  # fp16 score error bound for unit vectors, d <= 4096, with fp32 accumulation
 
+
+@dataclass(frozen=True)
+class Config:
+    """One shape of the fused kernel: mma tiles per warp (MT x NT), warps per block (WM x WN), and the
+    pass schedule that goes with it (each pass is `growth` times as wide as all before it, so about
+    K x growth candidates reach the threshold of a randomly ordered corpus; cap leaves a wide margin)."""
+
+    mt: int
+    nt: int
+    wm: int
+    wn: int
+    growth: int
+    cap: int
+    bk: int = 32
+    stages: int = 4
+
+    @property
+    def name(self) -> str:
+        return f"fused_filter<{self.mt},{self.nt},{self.wm},{self.wn},{self.bk},{self.stages}>"
+
+    @property
+    def threads(self) -> int:
+        return self.wm * self.wn * 32
+
+    @property
+    def bm(self) -> int:
+        return self.wm * self.mt * 16
+
+    @property
+    def bn(self) -> int:
+        return self.wn * self.nt * 8
+
+    @property
+    def smem(self) -> int:
+        return self.stages * (self.bm + self.bn) * (self.bk + 8) * 2  # stages x rows x (BK + 8) halves
+
+
+CONFIGS = (  # measured on the H100 (bench/profile_topk.py): memory-bound small batches want few wasted
+    # query rows and wide corpus tiles; large batches want big square tiles. All use BK=64, 3 stages.
+    (16, Config(1, 4, 1, 8, growth=128, cap=16384, bk=64, stages=3)),
+    (64, Config(2, 4, 2, 4, growth=64, cap=8192, bk=64, stages=3)),
+    (1 << 30, Config(2, 8, 4, 2, growth=16, cap=2048, bk=64, stages=3)),
+)
+
 _module: cp.RawModule | None = None
+_functions: dict[str, cp.RawKernel] = {}
 
 
-def module() -> cp.RawModule:
+def module(extra: tuple[Config, ...] = ()) -> cp.RawModule:
     global _module
-    if _module is None:
+    if _module is None or extra:
         names = [f"{kern}<{k}>" for kern in ("topk_half", "topk_merge", "compact") for k in K_CHOICES]
+        names += sorted({cfg.name for _, cfg in CONFIGS} | {cfg.name for cfg in extra})
         src = Path(__file__).with_name("kernels.cu").read_text()
         _module = cp.RawModule(code=src, options=("--std=c++17",), name_expressions=names)
+        _functions.clear()
     return _module
+
+
+def kernel(name: str) -> cp.RawKernel:
+    """A compiled kernel, looked up once (launch overhead matters for small batches)."""
+    f = _functions.get(name)
+    if f is None:
+        f = _functions[name] = module().get_function(name)
+    return f
+
+
+def fused(cfg: Config) -> cp.RawKernel:
+    """The fused kernel for cfg, allowed the dynamic shared memory its pipeline needs."""
+    f = _functions.get(cfg.name)
+    if f is None:
+        f = kernel(cfg.name)
+        f.max_dynamic_shared_size_bytes = cfg.smem
+    return f
 
 
 def _cublas():
@@ -68,30 +136,42 @@ def gemm_half(a16: cp.ndarray, b16: cp.ndarray, out16: cp.ndarray) -> None:
 
 @dataclass
 class Prepared:
-    """A corpus kept on the GPU as unit rows in fp16: prepare once, query many times."""
+    """A corpus kept on the GPU as unit rows in fp16, zero-padded to a multiple of 32 columns (zeros change
+    no dot product): prepare once, query many times. `dim` is the caller's dimension."""
 
     vectors: cp.ndarray
+    dim: int
     __pulse_backend__ = "cupy"
 
     @property
     def shape(self):
-        return self.vectors.shape
+        return (self.vectors.shape[0], self.dim)
+
+
+def _padded(d: int) -> int:
+    return max(PAD, -(-d // PAD) * PAD)
 
 
 def prepare(corpus) -> Prepared:
     if isinstance(corpus, Prepared):
         return corpus
     c = check_matrix(cp, cp.asarray(corpus), "corpus")
-    c32 = c.astype(cp.float32, copy=False)
-    norms = cp.linalg.norm(c32, axis=1, keepdims=True)
-    unit = cp.where(norms > 0, c32 / cp.where(norms > 0, norms, 1), 0)
-    return Prepared(cp.ascontiguousarray(unit.astype(cp.float16)))
+    n, d = c.shape
+    unit = cp.zeros((n, _padded(d)), cp.float16)
+    if n:
+        c32 = c.astype(cp.float32, copy=False)
+        norms = cp.linalg.norm(c32, axis=1, keepdims=True)
+        unit[:, :d] = cp.where(norms > 0, c32 / cp.where(norms > 0, norms, 1), 0)
+    return Prepared(unit, d)
 
 
-def _unit32(x: cp.ndarray) -> cp.ndarray:
+def _unit32(x: cp.ndarray, dp: int) -> cp.ndarray:
+    """Unit rows in fp32, zero-padded to dp columns."""
     x = x.astype(cp.float32, copy=False)
     norms = cp.linalg.norm(x, axis=1, keepdims=True)
-    return cp.ascontiguousarray(cp.where(norms > 0, x / cp.where(norms > 0, norms, 1), 0))
+    out = cp.zeros((x.shape[0], dp), cp.float32)
+    out[:, : x.shape[1]] = cp.where(norms > 0, x / cp.where(norms > 0, norms, 1), 0)
+    return out
 
 
 def _pick_k(kk: int) -> int:
@@ -102,11 +182,11 @@ def _pick_k(kk: int) -> int:
 
 def topk(queries, corpus, k: int):
     k = check_k(k)
-    q = check_matrix(cp, cp.asarray(queries), "queries")
+    q = check_matrix(cp, cp.asarray(queries), "queries", finite=False)  # the kernels check, without a sync
     prep = prepare(corpus)
     c16 = prep.vectors
-    if c16.shape[0] and c16.shape[1] != q.shape[1]:
-        raise ValueError(f"corpus has dimension {c16.shape[1]}, expected {q.shape[1]}")
+    if c16.shape[0] and prep.dim != q.shape[1]:
+        raise ValueError(f"corpus has dimension {prep.dim}, expected {q.shape[1]}")
     nq, n = q.shape[0], c16.shape[0]
     kk = min(k, n)
     if kk == 0 or nq == 0:
@@ -115,59 +195,60 @@ def topk(queries, corpus, k: int):
         return _topk_sorted(q, c16, kk)
     out_s = cp.empty((nq, kk), cp.float32)
     out_i = cp.empty((nq, kk), cp.int64)
-    step = 65535  # grid.y limit
-    for q0 in range(0, nq, step):
-        _topk_rows(q[q0:q0 + step], c16, kk, out_s[q0:q0 + step], out_i[q0:q0 + step])
+    for q0 in range(0, nq, QUERY_CHUNK):
+        _topk_rows(q[q0:q0 + QUERY_CHUNK], c16, kk, out_s[q0:q0 + QUERY_CHUNK], out_i[q0:q0 + QUERY_CHUNK])
     return out_s, out_i
 
 
-def _setup(q: cp.ndarray, c16: cp.ndarray, kk: int):
-    """What both top-k paths start from: kernels, list size, shapes, unit queries in fp32 and fp16."""
-    q32 = _unit32(q)
-    return module(), _pick_k(kk), q.shape[0], c16.shape[0], q32, q32.astype(cp.float16)
-
-
 def _topk_rows(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i: cp.ndarray) -> None:
-    """Streaming top-k: GEMM tile -> threshold filter -> warp compaction, per tile; exact rescoring at the end."""
-    mod, K, nq, n, q32, q16 = _setup(q, c16, kk)
-    cap = max(4096, min(1 << 18, TILE_ENTRIES // nq))
-    tile = min(n, max(SLICE, TILE_ENTRIES // nq))
-    first = min(n, FIRST_TILE)
-    best_s = cp.full((nq, K), -cp.inf, cp.float32)
-    best_i = cp.full((nq, K), -1, cp.int64)
-    tau = cp.full(nq, -cp.inf, cp.float32)
-    cs = cp.empty((nq, cap), cp.float32)
-    ci = cp.empty((nq, cap), cp.int64)
-    count = cp.zeros(nq, cp.uint32)
-    overflow = cp.zeros(1, cp.int32)
-    buf = cp.empty(nq * max(tile, first), cp.float16)
-    filt, comp = mod.get_function("filter_tile"), mod.get_function(f"compact<{K}>")
-    t0 = 0
-    while t0 < n:
-        # tiles double in width up to the L2 budget: each new tile is about as wide as everything seen so far,
-        # so about K of its elements beat the running threshold, whatever N and Q are
-        cols = min(n - t0, first if t0 == 0 else min(tile, t0))
-        s = buf[: nq * cols].reshape(nq, cols)
-        gemm_half(q16, c16[t0:t0 + cols], s)
-        filt((min(-(-cols // 2048), 4096), nq), (256,), (s, np.int32(cols), np.int64(t0), tau, cs, ci, count, np.int32(cap)))
-        comp((-(-nq // 8),), (256,), (np.int32(nq), best_s, best_i, tau, cs, ci, count, np.int32(cap), overflow))
-        t0 += cols
-    if int(overflow.get()[0]):  # adversarial order (e.g. a corpus sorted by score): take the exhaustive path
+    """Streaming top-k in a few passes over the corpus, each one fused kernel (scores + threshold filter)
+    and one compaction (merge candidates into each query's best K, raise its threshold); exact fp32
+    rescoring of the best K at the end. The first pass keeps everything, later ones grow geometrically."""
+    K = _pick_k(kk)
+    nq, n, dp = q.shape[0], c16.shape[0], c16.shape[1]
+    cfg = next(c for limit, c in CONFIGS if nq <= limit)
+    q = cp.ascontiguousarray(q, dtype=cp.float32)
+    q32 = cp.empty((nq, dp), cp.float32)
+    q16 = cp.empty((nq, dp), cp.float16)
+    best_s = cp.empty((nq, K), cp.float32)
+    best_i = cp.empty((nq, K), cp.int64)
+    tau = cp.empty(nq, cp.float32)
+    count = cp.empty(nq, cp.uint32)
+    cs = cp.empty((nq, cfg.cap), cp.float32)
+    ci = cp.empty((nq, cfg.cap), cp.int64)
+    flags = cp.zeros(2, cp.int32)  # [candidate overflow, non-finite query]
+    kernel("prep_queries")((nq,), (128,), (q, np.int32(nq), np.int32(q.shape[1]), np.int32(dp), q32, q16,
+                                           best_s, best_i, np.int32(K), tau, count, flags))
+    fk, comp = fused(cfg), kernel(f"compact<{K}>")
+    nqt = -(-nq // cfg.bm)
+    begin, end = 0, min(n, FIRST)
+    while begin < n:
+        blocks = nqt * -(-(end - begin) // cfg.bn)
+        fk((blocks,), (cfg.threads,), (q16, c16, np.int32(nq), np.int32(dp), np.int64(begin), np.int64(end),
+                                       tau, cs, ci, count, np.int32(cfg.cap)), shared_mem=cfg.smem)
+        comp((-(-nq // 8),), (256,), (np.int32(nq), best_s, best_i, tau, cs, ci, count, np.int32(cfg.cap), flags))
+        begin, end = end, min(n, end * cfg.growth)
+    overflow, nonfinite = flags.get()
+    if nonfinite:
+        raise ValueError("queries contains NaN or infinite values")
+    if overflow:  # adversarial order (e.g. a corpus sorted by score): take the exhaustive path
         _topk_rows_exhaustive(q, c16, kk, out_s, out_i)
         return
-    mod.get_function("rescore")((nq,), (THREADS,), (q32, c16, best_i, np.int32(K), np.int32(q.shape[1]),
-                                                  np.int32(kk), out_s, out_i))
+    kernel("rescore")((nq,), (THREADS,), (q32, c16, best_i, np.int32(K), np.int32(dp), np.int32(kk), out_s, out_i))
 
 
 def _topk_rows_exhaustive(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i: cp.ndarray) -> None:
     """Every slice of every tile keeps its own best K; partial lists are merged. Exact whatever the order."""
-    mod, K, nq, n, q32, q16 = _setup(q, c16, kk)
+    K = _pick_k(kk)
+    nq, n = q.shape[0], c16.shape[0]
+    q32 = _unit32(q, c16.shape[1])
+    q16 = q32.astype(cp.float16)
     tile = min(n, max(SLICE, (TILE_ENTRIES // nq) // SLICE * SLICE))
     slots = sum(-(-min(tile, n - t0) // SLICE) for t0 in range(0, n, tile))
     part_s = cp.empty((nq, slots * K), cp.float32)
     part_i = cp.empty((nq, slots * K), cp.int64)
     buf = cp.empty(nq * tile, cp.float16)
-    kern = mod.get_function(f"topk_half<{K}>")
+    kern = kernel(f"topk_half<{K}>")
     slot = 0
     for t0 in range(0, n, tile):
         cols = min(tile, n - t0)
@@ -177,7 +258,7 @@ def _topk_rows_exhaustive(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.nda
         kern((nsl, nq), (THREADS,), (s, np.int32(cols), np.int64(cols), np.int32(SLICE), np.int64(t0),
                                      part_s, part_i, np.int32(slots * K), np.int32(slot)))
         slot += nsl
-    merge = mod.get_function(f"topk_merge<{K}>")
+    merge = kernel(f"topk_merge<{K}>")
     while part_s.shape[1] > K:
         cols = part_s.shape[1]
         nsl = -(-cols // MERGE_SLICE)
@@ -186,43 +267,41 @@ def _topk_rows_exhaustive(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.nda
         merge((nsl, nq), (THREADS,), (part_s, part_i, np.int32(cols), np.int32(MERGE_SLICE), nxt_s, nxt_i,
                                       np.int32(nsl * K)))
         part_s, part_i = nxt_s, nxt_i
-    mod.get_function("rescore")((nq,), (THREADS,), (q32, c16, part_i, np.int32(K), np.int32(q.shape[1]),
+    kernel("rescore")((nq,), (THREADS,), (q32, c16, part_i, np.int32(K), np.int32(c16.shape[1]),
                                                   np.int32(kk), out_s, out_i))
 
 
 def _topk_sorted(q: cp.ndarray, c16: cp.ndarray, kk: int):
-    """k above the kernel's register lists: tiled fp32 scores and a stable sort per tile."""
-    q32 = _unit32(q)
+    """k above the kernel's register lists: tiled fp32 scores, then CuPy's argsort, which is stable, over
+    (best so far + tile) in index order, so equal scores keep the lower index first."""
+    q32 = _unit32(q, c16.shape[1])
     best_s = cp.empty((q.shape[0], 0), cp.float32)
     best_i = cp.empty((q.shape[0], 0), cp.int64)
     tile = max(kk, TILE_ENTRIES // max(q.shape[0], 1))
     for t0 in range(0, c16.shape[0], tile):
         c = c16[t0:t0 + tile].astype(cp.float32)
         norms = cp.linalg.norm(c, axis=1)
-        s = (q32 @ c.T) / cp.where(norms > 0, norms, 1)[None, :]
-        s = cp.concatenate([best_s, s], axis=1)
+        s = cp.concatenate([best_s, (q32 @ c.T) / cp.where(norms > 0, norms, 1)[None, :]], axis=1)
         idx = cp.concatenate([best_i, cp.broadcast_to(cp.arange(t0, t0 + c.shape[0]), (q.shape[0], c.shape[0]))], axis=1)
-        # stable sort by index first, then by score: equal scores keep index order
-        o = cp.argsort(idx, axis=1)
+        o = cp.argsort(idx, axis=1)  # best-so-far indices can be anywhere below t0: restore index order first
         s, idx = cp.take_along_axis(s, o, 1), cp.take_along_axis(idx, o, 1)
-        o = cp.argsort(-s, axis=1, kind="stable") if "kind" in cp.argsort.__code__.co_varnames else cp.argsort(-s, axis=1)
-        best_s = cp.take_along_axis(s, o, 1)[:, :kk]
-        best_i = cp.take_along_axis(idx, o, 1)[:, :kk]
+        o = cp.argsort(-s, axis=1)[:, :kk]
+        best_s, best_i = cp.take_along_axis(s, o, 1), cp.take_along_axis(idx, o, 1)
     return best_s, best_i
 
 
 def pairs_above(vectors, threshold: float, other=None):
     t = check_threshold(threshold)
-    a16 = prepare(vectors).vectors
-    b16 = a16 if other is None else prepare(other).vectors
-    if other is not None and a16.shape[0] and b16.shape[0] and a16.shape[1] != b16.shape[1]:
-        raise ValueError(f"other has dimension {b16.shape[1]}, expected {a16.shape[1]}")
+    pa = prepare(vectors)
+    pb = pa if other is None else prepare(other)
+    a16, b16 = pa.vectors, pb.vectors
+    if other is not None and a16.shape[0] and b16.shape[0] and pa.dim != pb.dim:
+        raise ValueError(f"other has dimension {pb.dim}, expected {pa.dim}")
     na, nb, d = a16.shape[0], b16.shape[0], a16.shape[1] if a16.ndim == 2 else 0
     empty = (cp.zeros(0, cp.int64), cp.zeros(0, cp.int64), cp.zeros(0, cp.float32))
     if na == 0 or nb == 0:
         return empty
-    mod = module()
-    emit = mod.get_function("emit_pairs")
+    emit = kernel("emit_pairs")
     side = int(np.sqrt(TILE_ENTRIES))
     rows_blk, cols_blk = min(na, side), min(nb, side)
     buf = cp.empty(rows_blk * cols_blk, cp.float16)
@@ -256,7 +335,7 @@ def pairs_above(vectors, threshold: float, other=None):
         return empty
     pi, pj = oi[:m], oj[:m]
     scores = cp.empty(m, cp.float32)
-    mod.get_function("pair_scores")((-(-m // 256),), (256,), (a16, b16, pi, pj,
+    kernel("pair_scores")((-(-m // 256),), (256,), (a16, b16, pi, pj,
                                                               np.int64(m), np.int32(d), scores))
     keep = scores >= t
     pi, pj, scores = pi[keep], pj[keep], scores[keep]
@@ -274,9 +353,8 @@ def components(i, j, n: int):
     parent = cp.arange(n, dtype=cp.int64)
     if n == 0:
         return parent
-    mod = module()
     m = i.size
     if m:
-        mod.get_function("uf_union")((min(4096, -(-m // 256)),), (256,), (parent, i, j, np.int64(m)))
-    mod.get_function("uf_compress")((min(4096, -(-n // 256)),), (256,), (parent, np.int64(n)))
+        kernel("uf_union")((min(4096, -(-m // 256)),), (256,), (parent, i, j, np.int64(m)))
+    kernel("uf_compress")((min(4096, -(-n // 256)),), (256,), (parent, np.int64(n)))
     return parent

@@ -84,24 +84,154 @@ __global__ void topk_merge(const float* S, const long long* idx, int ncols, int 
     slice_topk<K, float>(S, idx, ncols, ncols, slice, 0, out_s, out_i, out_stride, 0);
 }
 
-// Streaming top-k, step 1: keep the elements of a score tile that reach the query's running threshold.
-// After the first tile the threshold is the K-th best so far, so almost everything is rejected by one compare.
-extern "C" __global__ void filter_tile(const __half* __restrict__ S, int cols, long long col0,
-                                       const float* __restrict__ tau, float* __restrict__ cs,
-                                       long long* __restrict__ ci, unsigned int* __restrict__ count, int cap) {
-    const int q = blockIdx.y;
-    const float t = tau[q];
-    const __half* row = S + (long long)q * cols;
-    for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < cols; c += gridDim.x * blockDim.x) {
-        float x = __half2float(row[c]);
-        if (x >= t) {
-            unsigned int slot = atomicAdd(&count[q], 1u);
-            if (slot < (unsigned int)cap) { cs[(long long)q * cap + slot] = x; ci[(long long)q * cap + slot] = col0 + c; }
-        }
-    }
+// ---- Fused tensor-core scoring + threshold filter -------------------------------------------------------
+// Scores of corpus rows [c_begin, c_end) against every query come from mma.sync (fp16 in, fp32 accumulate)
+// on tiles staged through shared memory by cp.async; they never leave registers. A score at or above the
+// query's running threshold tau[q] is appended to that query's candidate list (count[q] may exceed cap:
+// the caller sees the overflow and takes the exhaustive path). d must be a multiple of 32 (prepare pads).
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
+    unsigned s = (unsigned)__cvta_generic_to_shared(smem);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" :: "r"(s), "l"(gmem));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N)); }
+__device__ __forceinline__ void ldmatrix_x4(unsigned (&r)[4], const __half* p) {
+    unsigned s = (unsigned)__cvta_generic_to_shared(p);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(s));
+}
+__device__ __forceinline__ void mma16816(float (&c)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-// Streaming top-k, step 2: one warp per query merges its best-K list with the new candidates,
+// MT x NT mma tiles (16 x 8 each) per warp, WM x WN warps per block: a block scores BM queries x BN corpus
+// rows, BK columns of d per pipeline step with STAGES steps in flight. Blocks are numbered query-tile
+// fastest, so the query tiles that share a corpus tile run together and the corpus is read from device
+// memory about once. (A persistent variant with one flat pipeline across tiles measured slower.)
+template <int MT, int NT, int WM, int WN, int BK, int STAGES>
+__global__ void __launch_bounds__(WM * WN * 32)
+fused_filter(const __half* __restrict__ Q, const __half* __restrict__ C, int nq, int d,
+             long long c_begin, long long c_end, const float* __restrict__ tau,
+             float* __restrict__ cs, long long* __restrict__ ci, unsigned int* __restrict__ count, int cap) {
+    constexpr int BM = WM * MT * 16, BN = WN * NT * 8, THREADS = WM * WN * 32, LDS = BK + 8, CH = BK / 8;
+    extern __shared__ __align__(16) unsigned char smem_raw[];
+    __half* As = reinterpret_cast<__half*>(smem_raw);        // [STAGES][BM][LDS]
+    __half* Bs = As + STAGES * BM * LDS;                      // [STAGES][BN][LDS]
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int wm = warp / WN, wn = warp % WN;
+    const int nqt = (nq + BM - 1) / BM;
+    const int q0 = (int)(blockIdx.x % nqt) * BM;
+    const long long n0 = c_begin + (long long)(blockIdx.x / nqt) * BN;
+
+    auto load_stage = [&](int stage, int k0) {
+        for (int c = tid; c < BM * CH; c += THREADS) {
+            int r = c / CH, kc = (c % CH) * 8;
+            int q = min(q0 + r, nq - 1);
+            cp_async16(As + (stage * BM + r) * LDS + kc, Q + (long long)q * d + k0 + kc);
+        }
+        for (int c = tid; c < BN * CH; c += THREADS) {
+            int r = c / CH, kc = (c % CH) * 8;
+            long long row = min(n0 + r, c_end - 1);
+            cp_async16(Bs + (stage * BN + r) * LDS + kc, C + row * d + k0 + kc);
+        }
+    };
+
+    float acc[MT][NT][4];
+#pragma unroll
+    for (int mi = 0; mi < MT; ++mi)
+#pragma unroll
+        for (int ni = 0; ni < NT; ++ni)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) acc[mi][ni][e] = 0.f;
+
+    const int KT = d / BK;
+#pragma unroll
+    for (int s = 0; s < STAGES - 1; ++s) {
+        if (s < KT) load_stage(s, s * BK);
+        cp_async_commit();
+    }
+    for (int kt = 0; kt < KT; ++kt) {
+        cp_async_wait<STAGES - 2>();
+        __syncthreads();
+        const int nk = kt + STAGES - 1;
+        if (nk < KT) load_stage(nk % STAGES, nk * BK);
+        cp_async_commit();
+        const __half* a = As + (kt % STAGES) * BM * LDS;
+        const __half* b = Bs + (kt % STAGES) * BN * LDS;
+#pragma unroll
+        for (int kk = 0; kk < BK; kk += 16) {
+            unsigned af[MT][4], bf[NT][2];
+#pragma unroll
+            for (int mi = 0; mi < MT; ++mi)
+                ldmatrix_x4(af[mi], a + (wm * MT * 16 + mi * 16 + (lane & 15)) * LDS + kk + (lane >> 4) * 8);
+#pragma unroll
+            for (int ni = 0; ni < NT; ni += 2) {
+                unsigned t[4];
+                ldmatrix_x4(t, b + (wn * NT * 8 + ni * 8 + (lane >> 4) * 8 + (lane & 7)) * LDS + kk + ((lane >> 3) & 1) * 8);
+                bf[ni][0] = t[0]; bf[ni][1] = t[1]; bf[ni + 1][0] = t[2]; bf[ni + 1][1] = t[3];
+            }
+#pragma unroll
+            for (int mi = 0; mi < MT; ++mi)
+#pragma unroll
+                for (int ni = 0; ni < NT; ++ni) mma16816(acc[mi][ni], af[mi], bf[ni][0], bf[ni][1]);
+        }
+    }
+    cp_async_wait<0>();
+
+    const int g = lane >> 2, t4 = lane & 3;
+#pragma unroll
+    for (int mi = 0; mi < MT; ++mi)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            const int q = q0 + wm * MT * 16 + mi * 16 + g + h * 8;
+            if (q >= nq) continue;
+            const float th = tau[q];
+#pragma unroll
+            for (int ni = 0; ni < NT; ++ni)
+#pragma unroll
+                for (int e = 0; e < 2; ++e) {
+                    const float x = acc[mi][ni][h * 2 + e];
+                    const long long col = n0 + wn * NT * 8 + ni * 8 + t4 * 2 + e;
+                    if (x >= th && col < c_end) {
+                        unsigned int slot = atomicAdd(&count[q], 1u);
+                        if (slot < (unsigned int)cap) { cs[(long long)q * cap + slot] = x; ci[(long long)q * cap + slot] = col; }
+                    }
+                }
+        }
+}
+
+// A query holding NaN or infinity sets flags[1] (the caller raises a clear error after one synchronisation).
+extern "C" __global__ void prep_queries(const float* __restrict__ Q, int nq, int d, int dp, float* q32, __half* q16,
+                                        float* best_s, long long* best_i, int K, float* tau, unsigned int* count,
+                                        int* flags) {
+    const int row = blockIdx.x;
+    __shared__ float part[32];
+    float ss = 0.f;
+    bool bad = false;
+    for (int x = threadIdx.x; x < d; x += blockDim.x) { float v = Q[(long long)row * d + x]; ss += v * v; bad |= !isfinite(v); }
+    if (bad) atomicExch(&flags[1], 1);
+    for (int off = 16; off > 0; off >>= 1) ss += __shfl_down_sync(0xffffffff, ss, off);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        float t = 0.f;
+        for (int w = 0; w < (int)(blockDim.x >> 5); ++w) t += part[w];
+        part[0] = t > 0.f ? rsqrtf(t) : 0.f;
+    }
+    __syncthreads();
+    const float inv = part[0];
+    for (int x = threadIdx.x; x < dp; x += blockDim.x) {
+        float v = x < d ? Q[(long long)row * d + x] * inv : 0.f;
+        q32[(long long)row * dp + x] = v;
+        q16[(long long)row * dp + x] = __float2half(v);
+    }
+    for (int t = threadIdx.x; t < K; t += blockDim.x) { best_s[(long long)row * K + t] = NEG_INF; best_i[(long long)row * K + t] = -1; }
+    if (threadIdx.x == 0) { tau[row] = NEG_INF; count[row] = 0; }
+}
+
+// Streaming top-k, after each fused pass: one warp per query merges its best-K list with the new candidates,
 // raises the threshold to the new K-th score and empties the buffer. Overflow is flagged, never ignored.
 template <int K>
 __global__ void compact(int nq, float* best_s, long long* best_i, float* tau, const float* cs,

@@ -106,3 +106,27 @@ def test_components_match_numpy(cp, rng, n, m):
     i, j = rng.integers(0, n, m), rng.integers(0, n, m)
     got = components(cp.asarray(i), cp.asarray(j), n)
     np.testing.assert_array_equal(got.get(), components(i, j, n))
+
+
+@pytest.mark.parametrize("nq,n,d", [(3, 40_000, 20), (40, 30_001, 100), (300, 100_003, 384), (130, 5, 768)])
+def test_every_kernel_shape_and_odd_sizes(cp, rng, nq, n, d):
+    """Small, medium and large query batches use different kernel shapes; odd n and d need padding."""
+    q = rng.standard_normal((nq, d)).astype(np.float32)
+    c = rng.standard_normal((n, d)).astype(np.float16)
+    gs, gi = topk(cp.asarray(q), cp.asarray(c), 10)
+    exact_up_to_ties(cp, q, c, gi.get(), gs.get(), 2e-3)
+    assert prepare(cp.asarray(c)).shape == (n, d)
+
+
+def test_large_k_keeps_numpy_tie_order(cp, rng):
+    """k above the register lists: ties (duplicated rows) come back lower index first, like NumPy."""
+    base = rng.standard_normal((300, 48)).astype(np.float32)
+    c = np.concatenate([base, base, base])  # every score appears three times
+    q = rng.standard_normal((7, 48)).astype(np.float32)
+    gs, gi = topk(cp.asarray(q), cp.asarray(c), 48)
+    gs, gi = gs.get(), gi.get()
+    exact_up_to_ties(cp, q, c.astype(np.float16), gi, gs, 2e-3)
+    for row in gi:
+        for t in range(0, 48, 3):  # each score's three copies together, in index order
+            b = row[t] % 300
+            assert row[t:t + 3].tolist() == [b, b + 300, b + 600]
