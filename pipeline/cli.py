@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ from sources.config import load_sources, merge, parse_opml, save_sources, valida
 from sources.fetch import Fetcher, FetchPolicy
 
 from . import ingest as ingest_stage
+from .cluster import ClusterConfig
+from .cluster_stage import cluster_stories, story_view, thread_view
 from .config import ConfigError, Paths, Settings
 from .samples import sample_sources
 from .embed import EmbedError, Embedder, embed_stories
@@ -78,7 +80,7 @@ def main(ctx: click.Context, config_dir: str | None, data_dir: str | None, verbo
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
 @click.pass_context
 def run(ctx: click.Context, sample: bool, as_json: bool) -> None:
-    """The nightly job: ingest every source, segment, store."""
+    """The nightly job: ingest every source, segment, store, embed, cluster into stories and threads."""
     paths, settings = _ctx(ctx)
     if sample:
         paths = paths.sample()
@@ -88,14 +90,19 @@ def run(ctx: click.Context, sample: bool, as_json: bool) -> None:
     with Store(paths.db_path) as store:
         report = ingest_stage.ingest(store, configs, fetcher_for(settings))
         embedded = _embed(store, settings, quiet=as_json)
+        clustered = cluster_stories(store, cluster_config(settings))
         totals = store.counts()
-    data = {"database": str(paths.db_path), "ingest": report.as_dict(), "embed": embedded, "totals": totals}
+    data = {"database": str(paths.db_path), "ingest": report.as_dict(), "embed": embedded, "cluster": clustered,
+            "totals": totals}
     if as_json:
         _emit_json(data)
     else:
         _print_ingest(report, totals, paths.db_path)
         console.print(f"embedded {embedded['embedded']} stories with {embedded['model']} on {embedded['device']} "
                       f"({embedded['total']} vectors stored)", highlight=False)
+        console.print(f"clustered {clustered['stories']} stories: {clustered['clusters_new']} new clusters, "
+                      f"{clustered['clusters_grown']} grown; threads {clustered['threads_new']} new, "
+                      f"{clustered['threads_extended']} extended", highlight=False)
     if report.failed and len(report.failed) == len(report.sources):
         sys.exit(4)
     if report.failed:
@@ -141,6 +148,69 @@ def embed(ctx: click.Context, rebuild: bool, sample: bool) -> None:
         result = _embed(store, settings, rebuild=rebuild)
     console.print(f"embedded {result['embedded']} stories with {result['model']} on {result['device']} "
                   f"({result['total']} vectors stored)", highlight=False)
+
+
+def cluster_config(settings: Settings) -> ClusterConfig:
+    try:
+        return ClusterConfig.from_dict(settings.extra.get("cluster"))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"pulse.toml: {exc}") from None
+
+
+# ---------------------------------------------------------------------- stories and threads
+@main.command()
+@click.argument("story_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the story as JSON.")
+@click.option("--sample", is_flag=True, help="Look in the sample archive.")
+@click.pass_context
+def story(ctx: click.Context, story_id: str, as_json: bool, sample: bool) -> None:
+    """One story with its cluster, thread and Cited By (STORY_ID may be a unique prefix)."""
+    paths, _ = _ctx(ctx)
+    with Store(paths.sample().db_path if sample else paths.db_path) as store:
+        view = story_view(store, story_id)
+    if view is None:
+        raise click.BadParameter(f"no single story matches {story_id!r}")
+    if as_json:
+        _emit_json(view)
+        return
+    console.print(f"[bold]{view['title']}[/bold]\n{view['source']} · {view['date']} · {view['id']}")
+    console.print(f"cluster {view['cluster_id']} ({view['cluster_size']} stories) · thread {view['thread_id']}",
+                  highlight=False)
+    if view["first_mention"] and view["first_mention"]["story_id"] != view["id"]:
+        console.print(f"first mentioned by {view['first_mention']['source']} on {view['first_mention']['date']} "
+                      f"({view['lag_days']} days earlier)", highlight=False)
+    table = Table(title="Cited By")
+    for col in ("date", "source", "relation", "lag days", "title"):
+        table.add_column(col)
+    for c in view["cited_by"]:
+        table.add_row(c["date"][:10], c["source"], c["relation"], f"{c['lag_days']:+g}", c["title"])
+    console.print(table)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print threads (with timelines) as JSON.")
+@click.option("--days", default=30, show_default=True, help="Active: moved within this many days of the newest story.")
+@click.option("--sample", is_flag=True, help="Look in the sample archive.")
+@click.pass_context
+def threads(ctx: click.Context, as_json: bool, days: int, sample: bool) -> None:
+    """Active threads: subjects followed across issues and weeks."""
+    paths, _ = _ctx(ctx)
+    with Store(paths.sample().db_path if sample else paths.db_path) as store:
+        newest = store.newest_story_date()
+        since = None
+        if newest:
+            since = (datetime.fromisoformat(newest) - timedelta(days=days)).isoformat(timespec="seconds")
+        rows = store.thread_rows(since)
+        if as_json:
+            _emit_json([{**r, **thread_view(store, r["id"])} for r in rows])
+            return
+    table = Table(title=f"Threads active in the {days} days to {newest[:10] if newest else '-'}")
+    for col in ("thread", "last", "first", "clusters", "stories", "sources", "title"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["id"], r["last_date"][:10], r["first_date"][:10], str(r["clusters"]), str(r["stories"]),
+                      str(r["sources"]), r["title"])
+    console.print(table)
 
 
 # ---------------------------------------------------------------------- backfill

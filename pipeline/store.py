@@ -114,7 +114,43 @@ def _v2(db: Database) -> None:
     db.executescript(_V2)
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2]
+_V3 = """
+CREATE TABLE threads (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    first_date TEXT,
+    last_date TEXT
+);
+CREATE TABLE clusters (
+    id TEXT PRIMARY KEY,
+    thread_id TEXT,
+    title TEXT NOT NULL,
+    first_date TEXT,
+    last_date TEXT,
+    size INTEGER NOT NULL,
+    sources INTEGER NOT NULL,
+    centroid BLOB
+);
+CREATE INDEX clusters_thread ON clusters(thread_id);
+CREATE INDEX clusters_last ON clusters(last_date);
+CREATE TABLE cluster_members (
+    story_id TEXT PRIMARY KEY REFERENCES stories(id) ON DELETE CASCADE,
+    cluster_id TEXT NOT NULL,
+    embedded_hash BLOB
+);
+CREATE INDEX cluster_members_cluster ON cluster_members(cluster_id);
+"""
+
+
+def _v3(db: Database) -> None:
+    """Clusters (same news), threads (same subject over time), and which cluster each story is in."""
+    db.executescript(_V3)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3]
+
+# a story's date: its own, else its issue's, else when Pulse stored it
+STORY_DATE = "COALESCE(s.published, i.published, s.updated)"
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -338,3 +374,147 @@ class Store:
             wanted = set(ids)
             rows = [r for r in rows if r[0] in wanted]
         return rows
+
+    # ------------------------------------------------------------------ clusters and threads
+    def _story_rows(self, where: str, params: list[Any], cid: int) -> list[dict[str, Any]]:
+        sql = (f"SELECT s.id, s.issue_id, s.source, s.title, {STORY_DATE} AS date, e.embedding, "
+               "e.content_hash AS embedded_hash, m.cluster_id FROM stories s JOIN issues i ON i.id = s.issue_id "
+               "JOIN embeddings e ON e.collection_id = ? AND e.id = s.id "
+               f"LEFT JOIN cluster_members m ON m.story_id = s.id WHERE {where} ORDER BY date, s.id")
+        return [dict(r) for r in self.db.query(sql, [cid, *params])]
+
+    def stories_to_cluster(self, cid: int) -> list[dict[str, Any]]:
+        """Embedded stories with no cluster yet, or whose text changed since they were clustered."""
+        return self._story_rows("m.story_id IS NULL OR m.embedded_hash IS NOT e.content_hash", [], cid)
+
+    def clustered_between(self, cid: int, start: str, end: str) -> list[dict[str, Any]]:
+        return self._story_rows(f"m.story_id IS NOT NULL AND {STORY_DATE} BETWEEN ? AND ?", [start, end], cid)
+
+    def cluster_stories(self, cid: int, cluster_ids: list[str]) -> list[dict[str, Any]]:
+        marks = ",".join("?" * len(cluster_ids))
+        return self._story_rows(f"m.cluster_id IN ({marks})", cluster_ids, cid) if cluster_ids else []
+
+    def links_of(self, story_ids: list[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for start in range(0, len(story_ids), 500):
+            chunk = story_ids[start:start + 500]
+            for sid, url in self.db.execute(
+                    f"SELECT story_id, url FROM links WHERE story_id IN ({','.join('?' * len(chunk))}) "
+                    "ORDER BY story_id, position", chunk):
+                out.setdefault(sid, []).append(url)
+        return out
+
+    def link_df(self, urls: list[str]) -> dict[str, int]:
+        """How many stories of the whole archive link each URL (generic links are linked by many)."""
+        out: dict[str, int] = {}
+        for start in range(0, len(urls), 500):
+            chunk = urls[start:start + 500]
+            out.update(self.db.execute(
+                f"SELECT url, count(DISTINCT story_id) FROM links WHERE url IN ({','.join('?' * len(chunk))}) "
+                "GROUP BY url", chunk).fetchall())
+        return out
+
+    def existing_clusters(self, cluster_ids: list[str]) -> set[str]:
+        marks = ",".join("?" * len(cluster_ids))
+        return {r[0] for r in self.db.execute(f"SELECT id FROM clusters WHERE id IN ({marks})", cluster_ids)}
+
+    def drop_memberships(self, story_ids: list[str]) -> list[str]:
+        """Forget where these stories were clustered; returns the clusters they left."""
+        left: set[str] = set()
+        for start in range(0, len(story_ids), 500):
+            chunk = story_ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            left |= {r[0] for r in self.db.execute(
+                f"SELECT DISTINCT cluster_id FROM cluster_members WHERE story_id IN ({marks})", chunk)}
+            self.db.execute(f"DELETE FROM cluster_members WHERE story_id IN ({marks})", chunk)
+        return sorted(left)
+
+    def set_memberships(self, rows: list[tuple[str, str, bytes]]) -> None:
+        self.db.conn.executemany(
+            "INSERT INTO cluster_members (story_id, cluster_id, embedded_hash) VALUES (?,?,?) "
+            "ON CONFLICT(story_id) DO UPDATE SET cluster_id = excluded.cluster_id, "
+            "embedded_hash = excluded.embedded_hash", rows)
+
+    def save_cluster(self, cid: str, *, title: str, first_date: str, last_date: str, size: int, sources: int,
+                     centroid: bytes) -> None:
+        self.db.execute(
+            "INSERT INTO clusters (id, title, first_date, last_date, size, sources, centroid) VALUES (?,?,?,?,?,?,?) "
+            "ON CONFLICT(id) DO UPDATE SET title = excluded.title, first_date = excluded.first_date, "
+            "last_date = excluded.last_date, size = excluded.size, sources = excluded.sources, "
+            "centroid = excluded.centroid", [cid, title, first_date, last_date, size, sources, centroid])
+
+    def delete_cluster(self, cid: str) -> None:
+        self.db.execute("DELETE FROM clusters WHERE id = ?", [cid])
+
+    def clusters_since(self, date: str) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.db.query(
+            "SELECT id, thread_id, first_date, last_date, centroid FROM clusters WHERE last_date >= ? "
+            "AND thread_id IS NOT NULL", [date])]
+
+    def cluster_links(self, cluster_ids: list[str]) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for start in range(0, len(cluster_ids), 500):
+            chunk = cluster_ids[start:start + 500]
+            for c, url in self.db.execute(
+                    "SELECT m.cluster_id, l.url FROM cluster_members m JOIN links l ON l.story_id = m.story_id "
+                    f"WHERE m.cluster_id IN ({','.join('?' * len(chunk))})", chunk):
+                out.setdefault(c, set()).add(url)
+        return out
+
+    def set_thread(self, cluster_id: str, thread_id: str) -> None:
+        self.db.execute("UPDATE clusters SET thread_id = ? WHERE id = ?", [thread_id, cluster_id])
+
+    def refresh_threads(self, thread_ids: list[str]) -> None:
+        """A thread's dates span its clusters; its title is its first cluster's."""
+        for tid in thread_ids:
+            rows = self.db.execute("SELECT title, first_date, last_date FROM clusters WHERE thread_id = ? "
+                                   "ORDER BY first_date, id", [tid]).fetchall()
+            if not rows:
+                self.db.execute("DELETE FROM threads WHERE id = ?", [tid])
+                continue
+            self.db.execute(
+                "INSERT INTO threads (id, title, first_date, last_date) VALUES (?,?,?,?) ON CONFLICT(id) DO UPDATE "
+                "SET title = excluded.title, first_date = excluded.first_date, last_date = excluded.last_date",
+                [tid, rows[0][0], min(r[1] for r in rows), max(r[2] for r in rows)])
+
+    def story_card(self, sid: str) -> dict[str, Any] | None:
+        """A story with its issue, cluster and thread: what `pulse story` shows. Accepts a unique id prefix."""
+        rows = self.db.execute("SELECT id FROM stories WHERE id LIKE ? LIMIT 2", [sid + "%"]).fetchall()
+        if len(rows) != 1:
+            return None
+        row = self.db.query(
+            f"SELECT s.id, s.title, s.source, s.issue_id, i.title AS issue_title, i.url AS issue_url, "
+            f"{STORY_DATE} AS date, s.section, s.dek, s.text, m.cluster_id, c.thread_id, c.size AS cluster_size "
+            "FROM stories s JOIN issues i ON i.id = s.issue_id LEFT JOIN cluster_members m ON m.story_id = s.id "
+            "LEFT JOIN clusters c ON c.id = m.cluster_id WHERE s.id = ?", [rows[0][0]])
+        card = dict(next(iter(row)))
+        card["links"] = self.story_links(card["id"])
+        return card
+
+    def related_stories(self, cluster_id: str | None, thread_id: str | None) -> list[dict[str, Any]]:
+        """Every story in the cluster or its thread, oldest first, with how it is related."""
+        if not cluster_id:
+            return []
+        return [dict(r) for r in self.db.query(
+            f"SELECT s.id AS story_id, s.title, s.source, s.issue_id, i.title AS issue_title, {STORY_DATE} AS date, "
+            "m.cluster_id, CASE WHEN m.cluster_id = ? THEN 'cluster' ELSE 'thread' END AS relation "
+            "FROM cluster_members m JOIN clusters c ON c.id = m.cluster_id JOIN stories s ON s.id = m.story_id "
+            "JOIN issues i ON i.id = s.issue_id WHERE m.cluster_id = ? OR (c.thread_id IS NOT NULL AND c.thread_id = ?) "
+            "ORDER BY date, s.id", [cluster_id, cluster_id, thread_id])]
+
+    def thread_rows(self, since: str | None = None, min_stories: int = 2) -> list[dict[str, Any]]:
+        where = "WHERE t.last_date >= ?" if since else ""
+        return [dict(r) for r in self.db.query(
+            "SELECT t.id, t.title, t.first_date, t.last_date, count(DISTINCT c.id) AS clusters, "
+            "sum(c.size) AS stories, (SELECT count(DISTINCT s.source) FROM cluster_members m2 JOIN stories s "
+            "ON s.id = m2.story_id JOIN clusters c2 ON c2.id = m2.cluster_id WHERE c2.thread_id = t.id) AS sources "
+            f"FROM threads t JOIN clusters c ON c.thread_id = t.id {where} GROUP BY t.id "
+            f"HAVING sum(c.size) >= ? ORDER BY t.last_date DESC, t.id", [*([since] if since else []), min_stories])]
+
+    def thread_clusters(self, thread_id: str) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.db.query(
+            "SELECT id, title, first_date, last_date, size, sources FROM clusters WHERE thread_id = ? "
+            "ORDER BY first_date, id", [thread_id])]
+
+    def newest_story_date(self) -> str | None:
+        return self.db.execute(f"SELECT max({STORY_DATE}) FROM stories s JOIN issues i ON i.id = s.issue_id").fetchone()[0]
