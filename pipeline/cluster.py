@@ -210,17 +210,26 @@ def attach_threads(new: Sequence[ClusterInfo], older: Sequence[ClusterInfo], con
     a new thread of its own. New clusters are taken oldest first, so one night's clusters chain too."""
     link_df = link_df or {}
     pool = [c for c in older if c.thread_id]
+    dim = len(new[0].centroid) if new else 0
+    mat = unit(np.array([c.centroid for c in pool], np.float32).reshape(len(pool), dim)) if new else None
+    first = np.array([c.first_day for c in pool], np.float64)
+    last = np.array([c.last_day for c in pool], np.float64)
     out: dict[str, str] = {}
     for c in sorted(new, key=lambda c: (c.first_day, c.id)):
+        cu = unit(np.asarray(c.centroid, np.float32)[None])[0]
+        sims = mat @ cu  # one product per new cluster: the pool's centroids are one matrix
+        ok = (first < c.first_day) & (c.first_day - last <= config.thread_window_days)
         best, best_s = None, -2.0
-        for o in pool:
-            if o.id == c.id or o.first_day >= c.first_day or c.first_day - o.last_day > config.thread_window_days:
+        for j in np.nonzero(ok & (sims >= min(config.thread_threshold, config.link_threshold)))[0].tolist():
+            o, s_ = pool[j], float(sims[j])
+            if o.id == c.id:
                 continue
-            s = float(unit(c.centroid[None])[0] @ unit(o.centroid[None])[0])
             shared = any(link_df.get(u, 0) <= config.max_link_df for u in c.links & o.links)
-            if (s >= config.thread_threshold or (shared and s >= config.link_threshold)) and s > best_s:
-                best, best_s = o, s
+            if (s_ >= config.thread_threshold or (shared and s_ >= config.link_threshold)) and s_ > best_s:
+                best, best_s = o, s_
         c.thread_id = best.thread_id if best else stable_label("thread", c.id)
         out[c.id] = c.thread_id
         pool.append(c)
+        mat = np.vstack([mat, cu[None]])
+        first, last = np.append(first, c.first_day), np.append(last, c.last_day)
     return out
