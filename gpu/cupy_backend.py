@@ -80,6 +80,7 @@ CONFIGS = (  # measured on the H100 (bench/profile_topk.py): memory-bound small 
 
 _module: cp.RawModule | None = None
 _functions: dict[str, cp.RawKernel] = {}
+_sized: set[str] = set()  # fused kernels already allowed their dynamic shared memory
 
 
 def module(extra: tuple[Config, ...] = ()) -> cp.RawModule:
@@ -90,6 +91,7 @@ def module(extra: tuple[Config, ...] = ()) -> cp.RawModule:
         src = Path(__file__).with_name("kernels.cu").read_text()
         _module = cp.RawModule(code=src, options=("--std=c++17",), name_expressions=names)
         _functions.clear()
+        _sized.clear()
     return _module
 
 
@@ -103,10 +105,10 @@ def kernel(name: str) -> cp.RawKernel:
 
 def fused(cfg: Config) -> cp.RawKernel:
     """The fused kernel for cfg, allowed the dynamic shared memory its pipeline needs."""
-    f = _functions.get(cfg.name)
-    if f is None:
-        f = kernel(cfg.name)
+    f = kernel(cfg.name)
+    if cfg.name not in _sized:
         f.max_dynamic_shared_size_bytes = cfg.smem
+        _sized.add(cfg.name)
     return f
 
 
@@ -136,7 +138,7 @@ def gemm_half(a16: cp.ndarray, b16: cp.ndarray, out16: cp.ndarray) -> None:
 
 @dataclass
 class Prepared:
-    """A corpus kept on the GPU as unit rows in fp16, zero-padded to a multiple of 32 columns (zeros change
+    """A corpus kept on the GPU as unit rows in fp16, zero-padded to a multiple of PAD columns (zeros change
     no dot product): prepare once, query many times. `dim` is the caller's dimension."""
 
     vectors: cp.ndarray
@@ -156,21 +158,16 @@ def prepare(corpus) -> Prepared:
     if isinstance(corpus, Prepared):
         return corpus
     c = check_matrix(cp, cp.asarray(corpus), "corpus")
-    n, d = c.shape
-    unit = cp.zeros((n, _padded(d)), cp.float16)
-    if n:
-        c32 = c.astype(cp.float32, copy=False)
-        norms = cp.linalg.norm(c32, axis=1, keepdims=True)
-        unit[:, :d] = cp.where(norms > 0, c32 / cp.where(norms > 0, norms, 1), 0)
-    return Prepared(unit, d)
+    return Prepared(_unit(c, _padded(c.shape[1]), cp.float16), c.shape[1])
 
 
-def _unit32(x: cp.ndarray, dp: int) -> cp.ndarray:
-    """Unit rows in fp32, zero-padded to dp columns."""
-    x = x.astype(cp.float32, copy=False)
-    norms = cp.linalg.norm(x, axis=1, keepdims=True)
-    out = cp.zeros((x.shape[0], dp), cp.float32)
-    out[:, : x.shape[1]] = cp.where(norms > 0, x / cp.where(norms > 0, norms, 1), 0)
+def _unit(x: cp.ndarray, dp: int, dtype=cp.float32) -> cp.ndarray:
+    """Unit rows (computed in fp32; zero rows stay zero), stored as dtype and zero-padded to dp columns."""
+    out = cp.zeros((x.shape[0], dp), dtype)
+    if x.shape[0]:
+        x = x.astype(cp.float32, copy=False)
+        norms = cp.linalg.norm(x, axis=1, keepdims=True)
+        out[:, : x.shape[1]] = cp.where(norms > 0, x / cp.where(norms > 0, norms, 1), 0)
     return out
 
 
@@ -241,7 +238,7 @@ def _topk_rows_exhaustive(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.nda
     """Every slice of every tile keeps its own best K; partial lists are merged. Exact whatever the order."""
     K = _pick_k(kk)
     nq, n = q.shape[0], c16.shape[0]
-    q32 = _unit32(q, c16.shape[1])
+    q32 = _unit(q, c16.shape[1])
     q16 = q32.astype(cp.float16)
     tile = min(n, max(SLICE, (TILE_ENTRIES // nq) // SLICE * SLICE))
     slots = sum(-(-min(tile, n - t0) // SLICE) for t0 in range(0, n, tile))
@@ -274,7 +271,7 @@ def _topk_rows_exhaustive(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.nda
 def _topk_sorted(q: cp.ndarray, c16: cp.ndarray, kk: int):
     """k above the kernel's register lists: tiled fp32 scores, then CuPy's argsort, which is stable, over
     (best so far + tile) in index order, so equal scores keep the lower index first."""
-    q32 = _unit32(q, c16.shape[1])
+    q32 = _unit(q, c16.shape[1])
     best_s = cp.empty((q.shape[0], 0), cp.float32)
     best_i = cp.empty((q.shape[0], 0), cp.int64)
     tile = max(kk, TILE_ENTRIES // max(q.shape[0], 1))

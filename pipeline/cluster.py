@@ -21,6 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 import gpu
+from gpu.numpy_backend import normalize as unit  # unit rows in float32, zero rows stay zero
 
 
 @dataclass(frozen=True)
@@ -64,33 +65,23 @@ def stable_label(kind: str, member: str) -> str:
     return kind[0] + hashlib.sha1(f"{kind}\x00{member}".encode()).hexdigest()[:15]
 
 
-def unit(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim != 2:
-        x = x.reshape(len(x), -1)
-    n = np.linalg.norm(x, axis=1, keepdims=True)
-    return np.divide(x, n, out=np.zeros_like(x), where=n > 0)
-
-
 def _numpy(x: Any) -> np.ndarray:
     return x.get() if hasattr(x, "get") else np.asarray(x)
 
 
-def candidate_edges(new: Sequence[StoryRef], new_vecs: np.ndarray, old: Sequence[StoryRef], old_vecs: np.ndarray,
-                    config: ClusterConfig, backend: str | None = None, corpus: Any = None) -> dict[tuple[int, int], float]:
-    """Edges (a, b) -> cosine, a < b, over indices old + new, that may join a cluster.
+def candidate_edges(items: Sequence[StoryRef], vecs: np.ndarray, n_old: int, config: ClusterConfig,
+                    backend: str | None = None, corpus: Any = None) -> dict[tuple[int, int], float]:
+    """Edges (a, b) -> cosine, a < b, that may join a cluster. items/vecs (unit rows) are the archive's
+    first (n_old of them), then the new stories'; only edges that touch a new story are made.
 
-    `corpus` may be a prepared (`gpu.prepare`) copy of old + new vectors to reuse across calls."""
-    n_old = len(old)
-    items = list(old) + list(new)
-    vecs = np.vstack([old_vecs, new_vecs]) if n_old else new_vecs
+    `corpus` may be a prepared (`gpu.prepare`) copy of vecs to reuse across calls."""
     edges: dict[tuple[int, int], float] = {}
-    if not new:
+    if n_old == len(items):
         return edges
     k = min(config.neighbours + 1, len(items))
     if backend is None and corpus is None and gpu.cupy_available():
         backend = "cupy"  # a GPU is there: use it, even for NumPy inputs
-    scores, idx = gpu.topk(new_vecs, vecs if corpus is None else corpus, k, backend=backend)
+    scores, idx = gpu.topk(vecs[n_old:], vecs if corpus is None else corpus, k, backend=backend)
     scores, idx = _numpy(scores), _numpy(idx)
 
     def admissible(a: int, b: int) -> bool:
@@ -98,7 +89,7 @@ def candidate_edges(new: Sequence[StoryRef], new_vecs: np.ndarray, old: Sequence
         return (a != b and not (a < n_old and b < n_old) and ia.issue_id != ib.issue_id
                 and abs(ia.day - ib.day) <= config.window_days)
 
-    for row in range(len(new)):
+    for row in range(len(items) - n_old):
         a = n_old + row
         for s, b in zip(scores[row].tolist(), idx[row].tolist()):
             if s < min(config.threshold, config.link_threshold):
@@ -126,12 +117,12 @@ def assign(new: Sequence[StoryRef], new_vecs: np.ndarray, old: Sequence[StoryRef
            old_labels: Sequence[str], config: ClusterConfig = ClusterConfig(), backend: str | None = None,
            corpus: Any = None) -> list[str]:
     """A cluster label for each new story: an existing label from old_labels, or a new stable one."""
-    new_vecs = unit(new_vecs) if len(new) else np.zeros((0, 1), np.float32)
-    old_vecs = unit(old_vecs) if len(old) else np.zeros((0, new_vecs.shape[1]), np.float32)
+    if not new:
+        return []
     n_old = len(old)
     items = list(old) + list(new)
-    vecs = np.vstack([old_vecs, new_vecs])
-    edges = candidate_edges(new, new_vecs, old, old_vecs, config, backend, corpus)
+    vecs = unit(np.vstack([old_vecs, new_vecs]) if n_old else new_vecs)  # normalised once, shared with the edges
+    edges = candidate_edges(items, vecs, n_old, config, backend, corpus)
 
     # groups: existing clusters start whole, new stories alone
     group_of = list(range(len(items)))

@@ -84,12 +84,15 @@ def cluster_stories(store: Store, config: ClusterConfig = ClusterConfig(), backe
         store.set_memberships([(r["id"], lab, r["embedded_hash"]) for r, lab in zip(rows, labels)])
         infos = _refresh_clusters(store, cid, sorted(set(labels) | set(left)))
         fresh = [infos[c] for c in sorted(set(labels) - existed)]
-        report.update(stories=len(rows), clusters_new=len(fresh), clusters_grown=len(set(labels) & existed))
+        grown = sorted(set(labels) & existed)
+        report.update(stories=len(rows), clusters_new=len(fresh), clusters_grown=len(grown))
+        moved = store.cluster_threads(grown)  # threads whose clusters grew tonight
         if fresh:
             since = from_day(min(c.first_day for c in fresh) - config.thread_window_days)
+            fresh_ids = {c.id for c in fresh}
             older = [ClusterInfo(r["id"], from_blob(r["centroid"]), to_day(r["first_date"]), to_day(r["last_date"]),
                                  thread_id=r["thread_id"]) for r in store.clusters_since(since)
-                     if r["id"] not in {c.id for c in fresh}]
+                     if r["id"] not in fresh_ids]
             links = store.cluster_links([c.id for c in fresh + older])
             df = store.link_df(sorted({u for us in links.values() for u in us}))
             for c in fresh + older:
@@ -100,9 +103,8 @@ def cluster_stories(store: Store, config: ClusterConfig = ClusterConfig(), backe
                 store.set_thread(c, t)
             report.update(threads_new=len(set(threads.values()) - known),
                           threads_extended=len(set(threads.values()) & known))
-            store.refresh_threads(sorted(set(threads.values())))
-        grown = {r["thread_id"] for r in store.clusters_since("") if r["id"] in set(labels) & existed}
-        store.refresh_threads(sorted(grown))
+            moved |= set(threads.values())
+        store.refresh_threads(sorted(moved))
     report["ms"] = int((time.perf_counter() - started) * 1000)
     return report
 

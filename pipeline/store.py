@@ -183,6 +183,13 @@ def story_id(issue: str, position: int) -> str:
     return stable_id(issue, str(position))
 
 
+def _in_chunks(values: list[Any], size: int = 500) -> Iterator[tuple[list[Any], str]]:
+    """(chunk, "?,?,...") pairs: long IN (...) lists stay under SQLite's bound-parameter limit."""
+    for start in range(0, len(values), size):
+        chunk = values[start:start + size]
+        yield chunk, ",".join("?" * len(chunk))
+
+
 class Store:
     """A Pulse database file. Open it, use it, close it (or use as a context manager)."""
 
@@ -391,39 +398,38 @@ class Store:
         return self._story_rows(f"m.story_id IS NOT NULL AND {STORY_DATE} BETWEEN ? AND ?", [start, end], cid)
 
     def cluster_stories(self, cid: int, cluster_ids: list[str]) -> list[dict[str, Any]]:
-        marks = ",".join("?" * len(cluster_ids))
-        return self._story_rows(f"m.cluster_id IN ({marks})", cluster_ids, cid) if cluster_ids else []
+        return [r for chunk, marks in _in_chunks(cluster_ids)
+                for r in self._story_rows(f"m.cluster_id IN ({marks})", chunk, cid)]
 
     def links_of(self, story_ids: list[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
-        for start in range(0, len(story_ids), 500):
-            chunk = story_ids[start:start + 500]
+        for chunk, marks in _in_chunks(story_ids):
             for sid, url in self.db.execute(
-                    f"SELECT story_id, url FROM links WHERE story_id IN ({','.join('?' * len(chunk))}) "
-                    "ORDER BY story_id, position", chunk):
+                    f"SELECT story_id, url FROM links WHERE story_id IN ({marks}) ORDER BY story_id, position", chunk):
                 out.setdefault(sid, []).append(url)
         return out
 
     def link_df(self, urls: list[str]) -> dict[str, int]:
         """How many stories of the whole archive link each URL (generic links are linked by many)."""
         out: dict[str, int] = {}
-        for start in range(0, len(urls), 500):
-            chunk = urls[start:start + 500]
+        for chunk, marks in _in_chunks(urls):
             out.update(self.db.execute(
-                f"SELECT url, count(DISTINCT story_id) FROM links WHERE url IN ({','.join('?' * len(chunk))}) "
-                "GROUP BY url", chunk).fetchall())
+                f"SELECT url, count(DISTINCT story_id) FROM links WHERE url IN ({marks}) GROUP BY url", chunk).fetchall())
         return out
 
     def existing_clusters(self, cluster_ids: list[str]) -> set[str]:
-        marks = ",".join("?" * len(cluster_ids))
-        return {r[0] for r in self.db.execute(f"SELECT id FROM clusters WHERE id IN ({marks})", cluster_ids)}
+        return {r[0] for chunk, marks in _in_chunks(cluster_ids)
+                for r in self.db.execute(f"SELECT id FROM clusters WHERE id IN ({marks})", chunk)}
+
+    def cluster_threads(self, cluster_ids: list[str]) -> set[str]:
+        """The threads these clusters belong to."""
+        return {r[0] for chunk, marks in _in_chunks(cluster_ids) for r in self.db.execute(
+            f"SELECT DISTINCT thread_id FROM clusters WHERE id IN ({marks}) AND thread_id IS NOT NULL", chunk)}
 
     def drop_memberships(self, story_ids: list[str]) -> list[str]:
         """Forget where these stories were clustered; returns the clusters they left."""
         left: set[str] = set()
-        for start in range(0, len(story_ids), 500):
-            chunk = story_ids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _in_chunks(story_ids):
             left |= {r[0] for r in self.db.execute(
                 f"SELECT DISTINCT cluster_id FROM cluster_members WHERE story_id IN ({marks})", chunk)}
             self.db.execute(f"DELETE FROM cluster_members WHERE story_id IN ({marks})", chunk)
@@ -453,11 +459,10 @@ class Store:
 
     def cluster_links(self, cluster_ids: list[str]) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
-        for start in range(0, len(cluster_ids), 500):
-            chunk = cluster_ids[start:start + 500]
+        for chunk, marks in _in_chunks(cluster_ids):
             for c, url in self.db.execute(
                     "SELECT m.cluster_id, l.url FROM cluster_members m JOIN links l ON l.story_id = m.story_id "
-                    f"WHERE m.cluster_id IN ({','.join('?' * len(chunk))})", chunk):
+                    f"WHERE m.cluster_id IN ({marks})", chunk):
                 out.setdefault(c, set()).add(url)
         return out
 
