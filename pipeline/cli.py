@@ -25,6 +25,10 @@ from .cluster_stage import cluster_stories, story_view, thread_view
 from .config import ConfigError, Paths, Settings
 from .samples import sample_sources
 from .embed import EmbedError, Embedder, embed_stories
+from outputs import digest as digest_out
+from outputs.briefing import Briefer, brief_stage, default_audiences, inputs, load_brief, make_briefs
+from outputs.generate import LLMWriter, backend_from_config
+from outputs.render import Templates
 from .store import ModelMismatch, SchemaError, Store
 
 console = Console()
@@ -87,13 +91,19 @@ def run(ctx: click.Context, sample: bool, as_json: bool) -> None:
         configs = sample_sources()
     else:
         configs = load_sources(paths.sources_file)
+    digest_cfg = _section(settings, "digest", {"max_items": 25, "base_url": None})
     with Store(paths.db_path) as store:
         report = ingest_stage.ingest(store, configs, fetcher_for(settings))
-        embedded = _embed(store, settings, quiet=as_json)
+        embedder = _embedder(settings)
+        embedded = _embed(store, embedder, quiet=as_json)
         clustered = cluster_stories(store, cluster_config(settings))
+        briefer = make_briefer(paths, settings, embedder)
+        briefed = _brief(store, briefer, paths.output_dir, quiet=as_json)
+        written = digest_out.write(store, briefer, paths.output_dir, digest_out.Night.parse(None),
+                                   max_items=int(digest_cfg["max_items"]), base_url=digest_cfg["base_url"])
         totals = store.counts()
     data = {"database": str(paths.db_path), "ingest": report.as_dict(), "embed": embedded, "cluster": clustered,
-            "totals": totals}
+            "brief": briefed, "digest": written, "totals": totals}
     if as_json:
         _emit_json(data)
     else:
@@ -103,6 +113,12 @@ def run(ctx: click.Context, sample: bool, as_json: bool) -> None:
         console.print(f"clustered {clustered['stories']} stories: {clustered['clusters_new']} new clusters, "
                       f"{clustered['clusters_grown']} grown; threads {clustered['threads_new']} new, "
                       f"{clustered['threads_extended']} extended", highlight=False)
+        console.print(f"briefed {briefed['briefed']} clusters ({briefed['total']} in all); digest of "
+                      f"{written['date']}: {written['clusters']} stories, {written['top']} top -> {written['path']}",
+                      highlight=False)
+        if "llm" in briefed and briefed["llm"]["fell_back"]:
+            err.print(f"[yellow]warning:[/yellow] {briefed['llm']['generator']} fell back to template text for "
+                      f"{briefed['llm']['fell_back']} briefs: {briefed['llm']['reasons']}", highlight=False)
     if report.failed and len(report.failed) == len(report.sources):
         sys.exit(4)
     if report.failed:
@@ -121,18 +137,55 @@ def _print_ingest(report: ingest_stage.IngestReport, totals: dict[str, int], db:
                   f"errors {len(report.failed)} · database {db}", highlight=False)
 
 
-def _embed(store: Store, settings: Settings, *, rebuild: bool = False, quiet: bool = False) -> dict:
+def _embedder(settings: Settings) -> Embedder:
+    return Embedder(model=settings.model, device=settings.device, batch_size=settings.batch_size, fp16=settings.fp16)
+
+
+def _progress(label: str, quiet: bool):
+    """A rich progress bar on stderr and the callback that drives it."""
     from rich.progress import Progress
 
-    embedder = Embedder(model=settings.model, device=settings.device, batch_size=settings.batch_size,
-                        fp16=settings.fp16)
-    with Progress(console=err, transient=True, disable=quiet) as progress:
-        task = progress.add_task("embedding", total=None)
+    progress = Progress(console=err, transient=True, disable=quiet)
+    task = progress.add_task(label, total=None)
+    return progress, lambda done, total: progress.update(task, completed=done, total=total)
 
-        def advance(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
 
+def _embed(store: Store, embedder: Embedder, *, rebuild: bool = False, quiet: bool = False) -> dict:
+    progress, advance = _progress("embedding", quiet)
+    with progress:
         return embed_stories(store, embedder, rebuild=rebuild, progress=advance)
+
+
+def _brief(store: Store, briefer: Briefer, out_dir: Path, *, quiet: bool = False) -> dict:
+    progress, advance = _progress("briefing", quiet)
+    with progress:
+        return brief_stage(store, briefer, out_dir, progress=advance)
+
+
+def _section(settings: Settings, name: str, defaults: dict[str, Any]) -> dict[str, Any]:
+    """A [section] of pulse.toml over its defaults; unknown keys are refused (typos fail loudly)."""
+    given = dict(settings.extra.get(name) or {})
+    nested = {k: v for k, v in given.items() if isinstance(v, dict)}
+    unknown = sorted(set(given) - set(defaults) - set(nested))
+    if unknown:
+        raise ConfigError(f"pulse.toml: unknown key(s) in [{name}]: {', '.join(unknown)}")
+    return {**defaults, **given}
+
+
+def make_briefer(paths: Paths, settings: Settings, embedder: Embedder) -> Briefer:
+    cfg = _section(settings, "brief", {"generator": "template", "model": None, "base_url": None,
+                                       "api_key_env": "OPENAI_API_KEY", "timeout": 60, "max_new_tokens": 400,
+                                       "device": "auto"})
+    try:
+        backend = backend_from_config(cfg)
+    except ValueError as exc:
+        raise ConfigError(f"pulse.toml: {exc}") from None
+    templates = Templates(paths.config_dir / "templates")
+    audiences = default_audiences()
+    if isinstance(cfg.get("audiences"), dict):
+        audiences = {str(k): [v] if isinstance(v, str) else [str(d) for d in v] for k, v in cfg["audiences"].items()}
+    writer = LLMWriter(backend, templates.house_words()) if backend else None
+    return Briefer(templates, embedder.encode, audiences, writer)
 
 
 @main.command()
@@ -145,7 +198,7 @@ def embed(ctx: click.Context, rebuild: bool, sample: bool) -> None:
     if sample:
         paths = paths.sample()
     with Store(paths.db_path) as store:
-        result = _embed(store, settings, rebuild=rebuild)
+        result = _embed(store, _embedder(settings), rebuild=rebuild)
     console.print(f"embedded {result['embedded']} stories with {result['model']} on {result['device']} "
                   f"({result['total']} vectors stored)", highlight=False)
 
@@ -211,6 +264,55 @@ def threads(ctx: click.Context, as_json: bool, days: int, sample: bool) -> None:
         table.add_row(r["id"], r["last_date"][:10], r["first_date"][:10], str(r["clusters"]), str(r["stories"]),
                       str(r["sources"]), r["title"])
     console.print(table)
+
+
+@main.command()
+@click.option("--date", "day", help="The night to rebuild (YYYY-MM-DD, UTC); default: today.")
+@click.option("--sample", is_flag=True, help="Work on the sample archive.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+@click.pass_context
+def digest(ctx: click.Context, day: str | None, sample: bool, as_json: bool) -> None:
+    """Write (or rebuild) one night's digest, as Pulse knew it that night, and refresh the Atom feed."""
+    paths, settings = _ctx(ctx)
+    if sample:
+        paths = paths.sample()
+    night = digest_out.Night.parse(day)
+    cfg = _section(settings, "digest", {"max_items": 25, "base_url": None})
+    with Store(paths.db_path) as store:
+        briefer = make_briefer(paths, settings, _embedder(settings))
+        written = digest_out.write(store, briefer, paths.output_dir, night, max_items=int(cfg["max_items"]),
+                                   base_url=cfg["base_url"])
+    if as_json:
+        _emit_json(written)
+    else:
+        console.print(f"digest of {written['date']}: {written['clusters']} stories, {written['top']} top, "
+                      f"{written['threads_moved']} threads moved -> {written['path']}", highlight=False)
+
+
+@main.command()
+@click.argument("story_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the brief's fields as JSON.")
+@click.option("--sample", is_flag=True, help="Look in the sample archive.")
+@click.pass_context
+def brief(ctx: click.Context, story_id: str, as_json: bool, sample: bool) -> None:
+    """The brief of a story's cluster (STORY_ID may be a unique prefix), as markdown or JSON."""
+    paths, settings = _ctx(ctx)
+    if sample:
+        paths = paths.sample()
+    with Store(paths.db_path) as store:
+        card = store.story_card(story_id)
+        if card is None or not card["cluster_id"]:
+            raise click.BadParameter(f"no single clustered story matches {story_id!r} (run `pulse run` first)")
+        row = store.briefs([card["cluster_id"]]).get(card["cluster_id"])
+        briefer = make_briefer(paths, settings, _embedder(settings))
+        if row is not None:
+            b = load_brief(row)
+        else:
+            b = make_briefs(briefer, inputs(store, [card["cluster_id"]]))[0]
+    if as_json:
+        _emit_json(b.to_dict())
+    else:
+        click.echo(briefer.templates.page("brief.md.j2", b=b))
 
 
 # ---------------------------------------------------------------------- backfill

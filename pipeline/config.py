@@ -70,6 +70,11 @@ class Paths:
     def db_path(self) -> Path:
         return self.data_dir / "pulse.db"
 
+    @property
+    def output_dir(self) -> Path:
+        """Digests, story pages and the Atom feed."""
+        return self.data_dir / "digests"
+
     def sample(self) -> "Paths":
         """The sample run keeps its own archive, never mixed with real subscriptions."""
         return Paths(self.config_dir, self.data_dir / "sample")

@@ -147,7 +147,32 @@ def _v3(db: Database) -> None:
     db.executescript(_V3)
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3]
+_V4 = """
+CREATE TABLE briefs (
+    cluster_id TEXT PRIMARY KEY,
+    slug TEXT NOT NULL UNIQUE,
+    input_hash TEXT NOT NULL,
+    generator TEXT NOT NULL,
+    impact TEXT NOT NULL,
+    impact_score INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE digests (
+    date TEXT PRIMARY KEY,
+    markdown TEXT NOT NULL,
+    clusters INTEGER NOT NULL,
+    updated TEXT NOT NULL
+);
+"""
+
+
+def _v4(db: Database) -> None:
+    """Briefs (one per cluster, its fields as JSON, with a hash of what it was built from) and digests."""
+    db.executescript(_V4)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4]
 
 # a story's date: its own, else its issue's, else when Pulse stored it
 STORY_DATE = "COALESCE(s.published, i.published, s.updated)"
@@ -523,3 +548,102 @@ class Store:
 
     def newest_story_date(self) -> str | None:
         return self.db.execute(f"SELECT max({STORY_DATE}) FROM stories s JOIN issues i ON i.id = s.issue_id").fetchone()[0]
+
+    # ------------------------------------------------------------------ briefs and digests
+    def brief_signatures(self) -> dict[str, str]:
+        """Per cluster, a digest of everything its brief is built from: its stories (ids and text hashes)
+        and the clusters of its thread (ids and sizes). A brief is rebuilt only when this changes."""
+        members = dict(self.db.execute(
+            "SELECT m.cluster_id, group_concat(s.id || ':' || s.content_hash, ',') FROM "
+            "(SELECT * FROM cluster_members ORDER BY story_id) m JOIN stories s ON s.id = m.story_id "
+            "GROUP BY m.cluster_id").fetchall())
+        threads = dict(self.db.execute(
+            "SELECT thread_id, group_concat(id || ':' || size, ',') FROM (SELECT * FROM clusters ORDER BY id) "
+            "WHERE thread_id IS NOT NULL GROUP BY thread_id").fetchall())
+        return {cid: hashlib.sha1(f"{m}|{threads.get(tid, '')}".encode()).hexdigest()
+                for cid, tid in self.db.execute("SELECT id, thread_id FROM clusters").fetchall()
+                if (m := members.get(cid))}
+
+    def briefs(self, cluster_ids: list[str] | None = None) -> dict[str, dict[str, Any]]:
+        if cluster_ids is None:
+            return {r["cluster_id"]: dict(r) for r in self.db.query("SELECT * FROM briefs")}
+        return {r["cluster_id"]: dict(r) for chunk, marks in _in_chunks(cluster_ids)
+                for r in self.db.query(f"SELECT * FROM briefs WHERE cluster_id IN ({marks})", chunk)}
+
+    def cluster_titles(self, cluster_ids: list[str]) -> dict[str, str]:
+        return {r[0]: r[1] for chunk, marks in _in_chunks(cluster_ids)
+                for r in self.db.execute(f"SELECT id, title FROM clusters WHERE id IN ({marks})", chunk)}
+
+    def save_briefs(self, rows: list[dict[str, Any]]) -> None:
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "INSERT INTO briefs (cluster_id, slug, input_hash, generator, impact, impact_score, data, updated) "
+                "VALUES (:cluster_id, :slug, :input_hash, :generator, :impact, :impact_score, :data, :updated) "
+                "ON CONFLICT(cluster_id) DO UPDATE SET slug = excluded.slug, input_hash = excluded.input_hash, "
+                "generator = excluded.generator, impact = excluded.impact, impact_score = excluded.impact_score, "
+                "data = excluded.data, updated = excluded.updated", rows)
+            self.db.execute("DELETE FROM briefs WHERE cluster_id NOT IN (SELECT id FROM clusters)")
+
+    def brief_members(self, cluster_ids: list[str], as_of: str | None = None) -> list[dict[str, Any]]:
+        """Stories of these clusters with what a brief needs (text, issue, links, vector), oldest first;
+        `as_of` keeps only stories Pulse had seen by then (to rebuild a past night as it was)."""
+        cid = self.collection_id("stories")
+        seen = "AND i.first_seen <= ?" if as_of else ""
+        out = []
+        for chunk, marks in _in_chunks(cluster_ids):
+            out += [dict(r) for r in self.db.query(
+                f"SELECT s.id, s.title, s.text, s.source, s.section, s.issue_id, i.title AS issue_title, "
+                f"i.url AS issue_url, i.first_seen, {STORY_DATE} AS date, m.cluster_id, c.thread_id, e.embedding "
+                "FROM cluster_members m JOIN stories s ON s.id = m.story_id JOIN issues i ON i.id = s.issue_id "
+                "JOIN clusters c ON c.id = m.cluster_id LEFT JOIN embeddings e ON e.collection_id = ? "
+                f"AND e.id = s.id WHERE m.cluster_id IN ({marks}) {seen} ORDER BY date, s.id",
+                [cid, *chunk, *([as_of] if as_of else [])])]
+        links = {}
+        for chunk, marks in _in_chunks([r["id"] for r in out]):
+            for r in self.db.query(f"SELECT story_id, url, text FROM links WHERE story_id IN ({marks}) "
+                                   "ORDER BY story_id, position", chunk):
+                links.setdefault(r["story_id"], []).append({"url": r["url"], "text": r["text"] or ""})
+        for r in out:
+            r["links"] = links.get(r["id"], [])
+        return out
+
+    def thread_members(self, thread_ids: list[str], as_of: str | None = None) -> list[dict[str, Any]]:
+        """Every story of these threads (with its cluster), oldest first; `as_of` as in brief_members."""
+        seen = "AND i.first_seen <= ?" if as_of else ""
+        out = []
+        for chunk, marks in _in_chunks(thread_ids):
+            out += [dict(r) for r in self.db.query(
+                f"SELECT s.id, s.title, s.text, s.source, s.issue_id, i.title AS issue_title, {STORY_DATE} AS date, "
+                "m.cluster_id, c.thread_id, c.first_date AS cluster_first FROM clusters c JOIN cluster_members m "
+                "ON m.cluster_id = c.id JOIN stories s ON s.id = m.story_id JOIN issues i ON i.id = s.issue_id "
+                f"WHERE c.thread_id IN ({marks}) {seen} ORDER BY date, s.id", [*chunk, *([as_of] if as_of else [])])]
+        return out
+
+    def clusters_seen(self, start: str, end: str) -> list[str]:
+        """Clusters with a story whose issue Pulse first saw in [start, end): one night's news."""
+        return [r[0] for r in self.db.execute(
+            "SELECT DISTINCT m.cluster_id FROM cluster_members m JOIN stories s ON s.id = m.story_id "
+            "JOIN issues i ON i.id = s.issue_id WHERE i.first_seen >= ? AND i.first_seen < ? ORDER BY 1",
+            [start, end])]
+
+    def night_counts(self, start: str, end: str) -> dict[str, Any]:
+        issues, = self.db.execute("SELECT count(*) FROM issues WHERE first_seen >= ? AND first_seen < ?",
+                                  [start, end]).fetchone()
+        sources = [r[0] for r in self.db.execute(
+            "SELECT DISTINCT source FROM issues WHERE first_seen >= ? AND first_seen < ? ORDER BY 1", [start, end])]
+        newest, = self.db.execute("SELECT max(first_seen) FROM issues WHERE first_seen >= ? AND first_seen < ?",
+                                  [start, end]).fetchone()
+        return {"issues": issues, "sources": sources, "newest": newest}
+
+    def newest_first_seen(self) -> str | None:
+        return self.db.execute("SELECT max(first_seen) FROM issues").fetchone()[0]
+
+    def save_digest(self, date: str, markdown: str, clusters: int, updated: str) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO digests (date, markdown, clusters, updated) VALUES (?,?,?,?) ON CONFLICT(date) DO UPDATE "
+                "SET markdown = excluded.markdown, clusters = excluded.clusters, updated = excluded.updated",
+                [date, markdown, clusters, updated])
+
+    def digests(self, limit: int = 30) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.db.query("SELECT * FROM digests ORDER BY date DESC LIMIT ?", [limit])]

@@ -108,6 +108,14 @@ class FeedServer:
         self.httpd.server_close()
 
 
+@pytest.fixture(scope="session")
+def embedder():
+    """The real bundled model, on the CPU, loaded once for the whole run."""
+    from pipeline.embed import Embedder
+
+    return Embedder(device="cpu")
+
+
 @pytest.fixture
 def feed_server():
     server = FeedServer().start()

@@ -12,18 +12,13 @@ from pipeline.cli import main
 from pipeline.cluster import ClusterConfig, StoryRef, assign
 from pipeline.cluster_eval import bcubed, load_eval_set, pairwise, replay
 from pipeline.cluster_stage import cluster_stories, story_view
-from pipeline.embed import Embedder, embed_stories, story_text
+from pipeline.embed import embed_stories, story_text
 from pipeline.ingest import ingest
 from pipeline.samples import sample_sources
 from pipeline.store import Store
 from sources.fetch import Fetcher
 
 EVAL = Path(__file__).parent.parent / "fixtures" / "cluster_eval.toml"
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    return Embedder(device="cpu")
 
 
 def near(base: np.ndarray, noise: float, rng) -> np.ndarray:

@@ -5,16 +5,11 @@ import numpy as np
 import pytest
 
 from gpu import topk
-from pipeline.embed import COLLECTION, DEFAULT_MODEL_ID, Embedder, embed_stories, from_blob, load_vectors
+from pipeline.embed import COLLECTION, DEFAULT_MODEL_ID, embed_stories, from_blob, load_vectors
 from pipeline.ingest import ingest
 from pipeline.samples import sample_sources
 from pipeline.store import ModelMismatch, Store
 from sources.fetch import Fetcher
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    return Embedder(device="cpu")
 
 
 @pytest.fixture

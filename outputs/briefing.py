@@ -1,0 +1,183 @@
+"""The nightly brief stage: a brief for every cluster whose stories or thread changed, and its page.
+
+Incremental: each stored brief keeps a hash of what it was built from (its stories' text hashes, its
+thread's clusters, the templates and generator); only clusters whose hash changed are rebuilt.
+Sentences for every cluster of the night are embedded in one batch.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from pipeline.store import Store, now
+
+from . import sentences as sent
+from .brief import Brief, BriefInput, Encode, Member, Related, build
+from .generate import LLMWriter
+from .markdown import slug_for
+from .render import Templates
+
+
+def default_audiences() -> dict[str, list[str]]:
+    return tomllib.loads(resources.files("outputs").joinpath("audiences.toml").read_text("utf-8"))
+
+
+@dataclass
+class Briefer:
+    """What the brief stage needs: templates, an encoder (the story model), audiences, an optional LLM."""
+
+    templates: Templates
+    encode: Encode
+    audiences: dict[str, list[str]] = field(default_factory=default_audiences)
+    writer: LLMWriter | None = None
+    _roles: dict[str, np.ndarray] | None = field(default=None, init=False)
+    _cache: dict[str, np.ndarray] = field(default_factory=dict, init=False)
+
+    @property
+    def roles(self) -> dict[str, np.ndarray]:
+        if self._roles is None:
+            self._roles = {}
+            for name, descriptions in sorted(self.audiences.items()):
+                vecs = self.encode(list(descriptions))
+                self._roles[name] = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+        return self._roles
+
+    def fingerprint(self) -> str:
+        """Changes when anything that shapes a brief's text changes (templates, audiences, generator)."""
+        loader = self.templates.text.loader
+        parts = [loader.get_source(self.templates.text, "fields.j2")[0], json.dumps(self.audiences, sort_keys=True),
+                 self.writer.backend.name if self.writer else "template", "v1"]
+        return hashlib.sha1("\x00".join(parts).encode()).hexdigest()
+
+    def warm(self, texts: list[str]) -> None:
+        """Embed every sentence the night will need, in one batch."""
+        todo = sorted({t for t in texts if t not in self._cache})
+        if todo:
+            self._cache.update(zip(todo, self.encode(todo)))
+
+    def cached_encode(self, texts: list[str]) -> np.ndarray:
+        self.warm(texts)
+        return np.vstack([self._cache[t] for t in texts])
+
+
+def _from_blob(blob: bytes | None) -> np.ndarray | None:
+    return np.frombuffer(blob, dtype="<f4") if blob else None
+
+
+def inputs(store: Store, cluster_ids: list[str], as_of: str | None = None) -> list[BriefInput]:
+    """Everything the briefs of these clusters draw on, as Pulse knew it at `as_of` (None: now)."""
+    rows = store.brief_members(cluster_ids, as_of)
+    by_cluster: dict[str, list[dict]] = {}
+    for r in rows:
+        by_cluster.setdefault(r["cluster_id"], []).append(r)
+    titles = store.cluster_titles(cluster_ids)
+    threads = sorted({r["thread_id"] for r in rows if r["thread_id"]})
+    thread_rows: dict[str, list[dict]] = {}
+    for r in store.thread_members(threads, as_of):
+        thread_rows.setdefault(r["thread_id"], []).append(r)
+    out = []
+    for cid in cluster_ids:
+        members = by_cluster.get(cid)
+        if not members:
+            continue
+        tid = members[0]["thread_id"]
+        trows = thread_rows.get(tid, []) if tid else []
+        firsts: dict[str, str] = {}
+        for r in trows:
+            firsts[r["cluster_id"]] = min(firsts.get(r["cluster_id"], r["date"]), r["date"])
+        title = titles.get(cid) or members[0]["title"]
+        if all(m["title"] != title for m in members):
+            title = members[0]["title"]
+        related = trows or members
+        out.append(BriefInput(
+            cluster_id=cid, title=title, thread_id=tid,
+            members=[Member(m["id"], m["title"], m["text"], m["source"], m["date"], m["issue_id"], m["issue_title"],
+                            m["issue_url"], m["section"], m["links"], _from_blob(m["embedding"])) for m in members],
+            related=[Related(r["id"], r["title"], r["text"], r["source"], r["date"], r["issue_id"], r["issue_title"],
+                             "cluster" if r["cluster_id"] == cid else "thread", r["cluster_id"]) for r in related],
+            thread_clusters=sorted(((c, d) for c, d in firsts.items()), key=lambda cd: (cd[1], cd[0]))))
+    return out
+
+
+def texts_of(inp: BriefInput) -> tuple[list[str], list[str]]:
+    """(sources, archive): the texts a brief may draw names and numbers from."""
+    sources = [t for m in inp.members for t in (m.title, m.text, m.issue_title, m.source,
+                                                  *(link["text"] for link in m.links))]
+    archive = [t for r in inp.related for t in (r.title, r.text, r.issue_title)]
+    return sources, archive
+
+
+def make_briefs(briefer: Briefer, inps: list[BriefInput], slugs: dict[str, str] | None = None) -> list[Brief]:
+    """Build (and, with an LLM writer, rewrite) the briefs for these inputs."""
+    briefer.warm([s.text for inp in inps for s in sent.candidates([(m.id, m.text) for m in inp.members])])
+    out = []
+    for inp in inps:
+        brief = build(inp, briefer.cached_encode, briefer.roles, briefer.templates.fields,
+                      slug=(slugs or {}).get(inp.cluster_id))
+        if briefer.writer:
+            brief = briefer.writer.rewrite(brief, *texts_of(inp))
+        out.append(brief)
+    return out
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a file whole or not at all (a crash never leaves half a page)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, "utf-8")
+    os.replace(tmp, path)
+
+
+def brief_stage(store: Store, briefer: Briefer, out_dir: Path, *, progress: Callable[[int, int], None] | None = None,
+                batch: int = 256) -> dict[str, Any]:
+    """Rebuild the briefs (and pages) of clusters that changed since their brief was written."""
+    started = time.perf_counter()
+    fingerprint = briefer.fingerprint()
+    wanted = {cid: hashlib.sha1(f"{sig}|{fingerprint}".encode()).hexdigest()
+              for cid, sig in store.brief_signatures().items()}
+    stored = {cid: (r["input_hash"], r["slug"]) for cid, r in store.briefs().items()}
+    todo = sorted(cid for cid, h in wanted.items() if stored.get(cid, (None,))[0] != h)
+    slugs = {cid: slug for cid, (_, slug) in stored.items()}
+    titles = store.cluster_titles([cid for cid in todo if cid not in slugs])
+    slugs.update({cid: slug_for(title, cid) for cid, title in titles.items()})  # made once, then kept
+    for cid, (_, slug) in stored.items():  # clusters that are gone: their pages go too
+        if cid not in wanted:
+            (out_dir / "stories" / f"{slug}.md").unlink(missing_ok=True)
+    pages = 0
+    for start in range(0, len(todo), batch):
+        chunk = todo[start:start + batch]
+        briefs = make_briefs(briefer, inputs(store, chunk), slugs)
+        rows = []
+        for b in briefs:
+            rows.append({"cluster_id": b.cluster_id, "slug": b.slug, "input_hash": wanted[b.cluster_id],
+                         "generator": b.generator, "impact": b.impact, "impact_score": b.impact_score,
+                         "data": json.dumps(b.to_dict(), ensure_ascii=False, default=_json_default), "updated": now()})
+            write_text(out_dir / "stories" / f"{b.slug}.md", briefer.templates.page("brief.md.j2", b=b))
+            pages += 1
+        store.save_briefs(rows)
+        if progress:
+            progress(min(start + batch, len(todo)), len(todo))
+    report = {"briefed": len(todo), "pages": pages, "total": len(wanted),
+              "ms": int((time.perf_counter() - started) * 1000)}
+    if briefer.writer:
+        report["llm"] = briefer.writer.report()
+    return report
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def load_brief(row: dict[str, Any]) -> Brief:
+    return Brief.from_dict(json.loads(row["data"]))

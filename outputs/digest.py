@@ -1,0 +1,165 @@
+"""The nightly digest: the night's clusters ranked, threads that moved, open "Watch for" items; and the
+Atom feed of digests.
+
+A night is a UTC day of Pulse's own clock: the clusters with a story from an issue Pulse first saw that
+day. A past night is rebuilt as Pulse knew it then (stories seen later are left out), so
+`pulse digest --date D` gives the same file whenever it runs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date as Date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from feedgen.feed import FeedGenerator
+
+from pipeline.store import Store
+
+from .brief import Brief
+from .briefing import Briefer, inputs, load_brief, make_briefs, write_text
+from .markdown import safe_url, to_html
+
+WATCH_DAYS = 30
+RANK_KINDS_LAST = ("notice", "fiction")
+
+
+@dataclass
+class Night:
+    date: str
+
+    @property
+    def start(self) -> str:
+        return f"{self.date}T00:00:00+00:00"
+
+    @property
+    def end(self) -> str:
+        return f"{(Date.fromisoformat(self.date) + timedelta(days=1)).isoformat()}T00:00:00+00:00"
+
+    @property
+    def as_of(self) -> str:
+        return f"{self.date}T23:59:59+00:00"
+
+    @classmethod
+    def parse(cls, text: str | None) -> "Night":
+        if not text:
+            return cls(datetime.now(timezone.utc).date().isoformat())
+        try:
+            return cls(Date.fromisoformat(text).isoformat())
+        except ValueError:
+            raise ValueError(f"--date {text!r} is not a date like 2026-11-24") from None
+
+
+def _rank_key(b: Brief) -> tuple:
+    return (-b.impact_score, -len(b.sources), -b.signals.get("stories", 1), -_stamp(b.date), b.cluster_id)
+
+
+def _stamp(date: str) -> float:
+    d = datetime.fromisoformat(date)
+    return (d if d.tzinfo else d.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def briefs_as_of(store: Store, briefer: Briefer, cluster_ids: list[str], night: Night) -> list[Brief]:
+    """The briefs as they stood that night: the stored ones when nothing newer has arrived since."""
+    stored = store.briefs(cluster_ids)
+    newest = store.newest_first_seen() or ""
+    if newest <= night.as_of and all(c in stored for c in cluster_ids):
+        return [load_brief(stored[c]) for c in cluster_ids]
+    slugs = {c: r["slug"] for c, r in stored.items()}
+    return make_briefs(briefer, inputs(store, cluster_ids, night.as_of), slugs)
+
+
+def build(store: Store, briefer: Briefer, night: Night, *, max_items: int = 25) -> tuple[str, dict[str, Any]]:
+    """The digest's markdown and what it holds (for the run report)."""
+    cids = store.clusters_seen(night.start, night.end)
+    briefs = sorted(briefs_as_of(store, briefer, cids, night), key=_rank_key)
+    fiction = [b for b in briefs if b.kind == "fiction"]
+    main = [b for b in briefs if b.kind != "fiction"]
+    top = [b for b in main if b.impact in ("high", "medium") and b.kind not in RANK_KINDS_LAST][:max_items]
+    rest = [b for b in main if b not in top]
+    low, more = rest[:max_items * 2], max(0, len(rest) - max_items * 2)
+
+    moved = _threads_moved(store, briefs, night)
+    watch = _watchlist(store, night)
+    counts = store.night_counts(night.start, night.end)
+    counts["clusters"] = len(briefs)
+    item = lambda b: {"b": b}  # noqa: E731
+    markdown = briefer.templates.page(
+        "digest.md.j2", date=night.date, items=[item(b) for b in top], low=[item(b) for b in low],
+        fiction=[item(b) for b in fiction], threads=moved, watchlist=watch, counts=counts, more=more)
+    info = {"date": night.date, "clusters": len(briefs), "top": len(top), "threads_moved": len(moved),
+            "watchlist": len(watch), "newest": counts["newest"]}
+    return markdown, info
+
+
+def _threads_moved(store: Store, briefs: list[Brief], night: Night) -> list[dict[str, Any]]:
+    tonight: dict[str, list[str]] = {}
+    for b in briefs:
+        if b.thread_id:
+            tonight.setdefault(b.thread_id, []).append(b.title)
+    rows: dict[str, list[dict]] = {}
+    for r in store.thread_members(sorted(tonight), night.as_of):
+        rows.setdefault(r["thread_id"], []).append(r)
+    out = []
+    for tid, titles in tonight.items():
+        clusters = {r["cluster_id"] for r in rows.get(tid, [])}
+        if len(clusters) < 2:
+            continue
+        first = min(rows[tid], key=lambda r: (r["date"], r["id"]))
+        out.append({"id": tid, "title": first["title"], "first_date": first["date"], "clusters": len(clusters),
+                    "tonight": sorted(titles)})
+    return sorted(out, key=lambda t: (-t["clusters"], t["id"]))
+
+
+def _watchlist(store: Store, night: Night, most: int = 12) -> list[dict[str, Any]]:
+    """Open "Watch for" items of the last weeks: those whose thread has not moved since they were written."""
+    since = (Date.fromisoformat(night.date) - timedelta(days=WATCH_DAYS)).isoformat() + "T00:00:00+00:00"
+    briefs = [load_brief(r) for r in store.briefs(store.clusters_seen(since, night.end)).values()]
+    briefs = [b for b in briefs if b.watch_for]
+    later: dict[str, str] = {}
+    for r in store.thread_members(sorted({b.thread_id for b in briefs if b.thread_id}), night.as_of):
+        later[r["thread_id"]] = max(later.get(r["thread_id"], ""), r["date"])
+    open_items = [b for b in briefs if not b.thread_id or later.get(b.thread_id, "") <= _last_date(b)]
+    open_items.sort(key=_rank_key)
+    return [{"watch_for": b.watch_for, "title": b.title, "slug": b.slug, "date": b.date} for b in open_items[:most]]
+
+
+def _last_date(b: Brief) -> str:
+    return max([b.date, *(c["date"] for c in b.cited_by if c["relation"] == "cluster")])
+
+
+def write(store: Store, briefer: Briefer, out_dir: Path, night: Night, *, max_items: int = 25,
+          base_url: str | None = None) -> dict[str, Any]:
+    """Write digest-YYYY-MM-DD.md, keep it in the database, and refresh the Atom feed."""
+    markdown, info = build(store, briefer, night, max_items=max_items)
+    path = out_dir / f"digest-{night.date}.md"
+    write_text(path, markdown)
+    store.save_digest(night.date, markdown, info["clusters"], info["newest"] or night.start)
+    write_text(out_dir / "feed.xml", atom(store, out_dir, base_url))
+    return {**info, "path": str(path)}
+
+
+def atom(store: Store, out_dir: Path, base_url: str | None = None, limit: int = 30) -> str:
+    """An Atom feed of the latest digests (feedgen), content as sanitised HTML."""
+    base = safe_url(base_url.rstrip("/") + "/") if base_url else None
+    fg = FeedGenerator()
+    fg.id("urn:pulse:digests")
+    fg.title("Pulse digests")
+    fg.subtitle("What the newsletters said, every night")
+    fg.link(href=(base or out_dir.resolve().as_uri() + "/") + "feed.xml", rel="self")
+    fg.language("en")
+    rows = store.digests(limit)
+    fg.updated(_when(rows[0]["updated"]) if rows else datetime(1970, 1, 1, tzinfo=timezone.utc))
+    for row in reversed(rows):
+        entry = fg.add_entry()
+        entry.id(f"urn:pulse:digest:{row['date']}")
+        entry.title(f"Pulse digest · {row['date']} ({row['clusters']} stories)")
+        entry.link(href=(base or out_dir.resolve().as_uri() + "/") + f"digest-{row['date']}.md")
+        entry.updated(_when(row["updated"]))
+        entry.content(to_html(row["markdown"]), type="html")
+    return fg.atom_str(pretty=True).decode("utf-8")
+
+
+def _when(stamp: str) -> datetime:
+    d = datetime.fromisoformat(stamp)
+    return d if d.tzinfo else d.replace(tzinfo=timezone.utc)

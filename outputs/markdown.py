@@ -1,0 +1,68 @@
+"""Feed text made safe for markdown (and the HTML it becomes): escaping, link vetting, slugs, rendering.
+
+Everything a feed wrote is untrusted. Text is escaped so it can never become markup (no raw tags, no
+links it did not come with), URLs are kept only when they are http(s), and file names come from
+python-slugify so a title can never name a path outside the output folder.
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import nh3
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+from slugify import slugify
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
+_LINE_START = re.compile(r"^([-+=]|\d+(?=[.)]))")
+_SCHEME = re.compile(r"\b(javascript|vbscript|data|file)\s*:", re.IGNORECASE)
+_SPACE = re.compile(r"\s+")
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+
+
+def escape_md(value: object) -> str:
+    """Inline markdown text that renders as the same characters: one line, no markup, no live schemes."""
+    text = _SPACE.sub(" ", str(value)).strip()
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = _LINE_START.sub(lambda m: m.group(1) + "\\" if m.group(1)[0].isdigit() else "\\" + m.group(1), text)
+    return _SCHEME.sub(lambda m: m.group(1) + "&#58;", text)
+
+
+def safe_url(url: str | None) -> str | None:
+    """An http(s) URL quoted so it cannot break out of `(...)` or `<...>`; anything else is None."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    safe = "/:@!$&'*+,;=%-._~?#"
+    return urlunsplit((parts.scheme.lower(), quote(parts.netloc, safe=":@[]%-._~"), quote(parts.path, safe=safe),
+                       quote(parts.query, safe=safe), quote(parts.fragment, safe=safe)))
+
+
+def md_link(text: object, url: str | None) -> Markup:
+    """`[text](url)` when the URL is safe, else the escaped text alone."""
+    label = escape_md(text) or "link"
+    href = safe_url(url)
+    return Markup(f"[{label}]({href})" if href else label)
+
+
+def slug_for(title: str, key: str, max_length: int = 60) -> str:
+    """A safe, readable, unique file stem: ascii words of the title plus a short stable key."""
+    stem = slugify(title or "", max_length=max_length, word_boundary=True, lowercase=True) or "story"
+    if stem in _RESERVED:
+        stem = f"story-{stem}"
+    return f"{stem}-{re.sub(r'[^a-z0-9]', '', key.lower())[:8]}"
+
+
+_MD = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+
+def to_html(markdown: str) -> str:
+    """Markdown to HTML for e-mail, Atom and the web: raw HTML is not passed through, then nh3 cleans."""
+    return nh3.clean(_MD.render(markdown), url_schemes={"http", "https", "mailto"})

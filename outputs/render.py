@@ -1,0 +1,63 @@
+"""Jinja2 templates: the package's own in outputs/templates, each overridable by a file of the same name
+in the user's `<config dir>/templates/` (no need to edit the package).
+
+Page templates write markdown; every `{{ value }}` is escaped for markdown by default (the
+environment's finalize step), so feed text cannot become markup. Trusted fragments (links built by
+`md_link`) are `Markup` and pass through unchanged.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from .markdown import escape_md, md_link
+
+FIELD_BLOCKS = ("our_take", "what_to_do", "what_changes", "watch_for", "skeptics")
+
+
+def _md_finalize(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, Markup):
+        return str(value)
+    return escape_md(value)
+
+
+def _capitalize_first(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+def _day(value: str | None) -> str:
+    return (value or "")[:10]
+
+
+class Templates:
+    def __init__(self, user_dir: Path | None = None) -> None:
+        loaders = [FileSystemLoader(str(user_dir))] if user_dir and user_dir.is_dir() else []
+        loader = ChoiceLoader([*loaders, PackageLoader("outputs", "templates")])
+        self.text = Environment(loader=loader, undefined=StrictUndefined, keep_trailing_newline=False,
+                                autoescape=False)
+        self.text.filters["capitalize_first"] = _capitalize_first
+        self.markdown = Environment(loader=loader, undefined=StrictUndefined, autoescape=False,
+                                    finalize=_md_finalize, trim_blocks=True, lstrip_blocks=True)
+        self.markdown.filters.update(link=md_link, day=_day, raw=Markup)
+        self.markdown.globals["link"] = md_link
+
+    def fields(self, **context: Any) -> dict[str, str]:
+        """The free-text fields, one template block each, whitespace collapsed."""
+        template = self.text.get_template("fields.j2")
+        ctx = template.new_context(context)
+        return {name: re.sub(r"\s+", " ", "".join(template.blocks[name](ctx))).strip() for name in FIELD_BLOCKS}
+
+    def house_words(self) -> set[str]:
+        """Words the templates themselves write (allowed in a brief without appearing in the sources)."""
+        source = self.text.loader.get_source(self.text, "fields.j2")[0]
+        return {w.lower() for w in re.findall(r"[A-Za-z][\w'-]*", re.sub(r"\{[{%#].*?[}%#]\}", " ", source, flags=re.S))}
+
+    def page(self, name: str, **context: Any) -> str:
+        text = self.markdown.get_template(name).render(**context)
+        return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"

@@ -1,0 +1,91 @@
+"""What Happened: the most central sentences of a story or cluster, by embedding centrality.
+
+Sentences come from pysbd (rule-based, offline). Each candidate is scored by its mean cosine to the
+other candidates (degree centrality, as in LexRank, on sentence embeddings) plus its cosine to the
+cluster's centroid; a greedy MMR pass then skips near-repeats, so three newsletters telling the same
+news give three different sentences, not one sentence three times.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable, Sequence
+
+import numpy as np
+import pysbd
+
+MIN_WORDS, MAX_WORDS = 6, 70
+# lines that are labels or calls to action, not reported sentences
+_LABEL = re.compile(r"^(read more|details|paper|launch post|source|via|link|more|thread of|share|subscribe|"
+                    r"sponsored|click|sign up)\b[^.]*[:|]?", re.IGNORECASE)
+_LEAD_IN = re.compile(r"^(what they did|what they found|why this matters[^:]*|results?|the gist|tl;dr)\s*:\s*",
+                      re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    story_id: str
+    index: int  # position within its story
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+def split(text: str) -> list[str]:
+    """Sentences of a story's text, paragraph by paragraph (stories keep paragraphs as lines)."""
+    out = []
+    for para in re.split(r"\n+", text or ""):
+        para = para.strip()
+        if para:
+            out.extend(s.strip() for s in _segmenter().segment(para) if s.strip())
+    return out
+
+
+def usable(sentence: str) -> bool:
+    words = sentence.split()
+    if not MIN_WORDS <= len(words) <= MAX_WORDS:
+        return False
+    if _LABEL.match(sentence) and len(words) < 12:
+        return False
+    return sentence.rstrip()[-1:] not in (":",)
+
+
+def candidates(stories: Sequence[tuple[str, str]]) -> list[Sentence]:
+    """(story_id, text) pairs to candidate sentences; a story with none usable offers its text whole."""
+    out: list[Sentence] = []
+    for sid, text in stories:
+        found = [Sentence(_LEAD_IN.sub("", s) if _LEAD_IN.match(s) and len(s.split()) > MIN_WORDS + 3 else s, sid, i)
+                 for i, s in enumerate(split(text)) if usable(s)]
+        if not found and (text or "").strip():
+            found = [Sentence(" ".join(text.split()), sid, 0)]
+        out.extend(found)
+    return out
+
+
+def central(sentences: list[Sentence], encode: Callable[[list[str]], np.ndarray], centroid: np.ndarray | None,
+            limit: int = 3, redundancy: float = 0.82) -> list[tuple[Sentence, float]]:
+    """The `limit` most central sentences, best first, skipping any too close to one already chosen."""
+    if not sentences:
+        return []
+    vecs = encode([s.text for s in sentences]).astype(np.float64)
+    vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+    sims = vecs @ vecs.T
+    n = len(sentences)
+    degree = (sims.sum(axis=1) - 1.0) / max(n - 1, 1) if n > 1 else np.ones(1)
+    score = degree
+    if centroid is not None and centroid.size == vecs.shape[1]:
+        c = centroid / max(np.linalg.norm(centroid), 1e-12)
+        score = 0.5 * degree + 0.5 * (vecs @ c)
+    # earlier sentences win ties: newsletters lead with the news
+    order = sorted(range(n), key=lambda i: (-round(float(score[i]), 6), sentences[i].index, i))
+    chosen: list[int] = []
+    for i in order:
+        if all(sims[i, j] < redundancy for j in chosen):
+            chosen.append(i)
+        if len(chosen) == limit:
+            break
+    return [(sentences[i], float(score[i])) for i in chosen]

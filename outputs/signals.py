@@ -1,0 +1,227 @@
+"""Signals measured from a story's text and the archive: the facts the brief's opinions stand on.
+
+Each signal carries the evidence it was computed from (the cue words found, the counts), so the brief
+can say why it rates a story the way it does. No wording for readers lives here; that is in templates.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+# What kind of news: cue patterns, tried on title (counts double) and text. Order breaks ties.
+KIND_CUES: dict[str, str] = {
+    "incident": r"outage|breach\w*|leak(?:ed|s)?|vulnerabilit\w*|exploit\w*|jailbr\w+|lawsuit|sued|sues|incident|"
+                r"recall\w*|exposed|compromised|went down|misuse",
+    "policy": r"regulat\w+|legislat\w+|law|laws|bill|act|eu|european commission|government\w*|ministr\w+|"
+              r"registry|register\w*|compliance|policy|policies|senate|congress|executive order|ban\w*",
+    "funding": r"rais(?:es|ed|ing) (?:a |an )?(?:\$|seed|series)|funding|series [a-e]|seed round|valuation|"
+               r"valued at|investors?|led by|acquir\w+|"
+               r"\$\d[\d.,]*\s*(?:million|billion|m|bn|b)\b",
+    "forecast": r"predict\w*|forecast\w*|expects? that|by 20[3-9]\d|within (?:a|the next) (?:decade|few years)|"
+                r"timelines?|prediction\w*|will likely|projected",
+    "benchmark": r"benchmarks?|scor(?:e|es|ed|ing)|state[- ]of[- ]the[- ]art|sota|outperform\w*|leaderboard|"
+                 r"accuracy|rivals?|beats?|replicat\w+|evaluation sets?|launch claims",
+    "release": r"releas\w+|launch\w*|open[- ]weights?|open[- ]source[sd]?|now available|available (?:today|now)|"
+               r"ships?|shipped|unveil\w*|introduc\w+|announc\w+|debuts?|weights",
+    "research": r"paper|researchers?|study|studies|propos\w+|arxiv|preprint|experiments?|we find|lab|method",
+}
+KINDS = tuple(KIND_CUES)
+_KIND_RE = {k: re.compile(rf"\b(?:{v})\b", re.IGNORECASE) for k, v in KIND_CUES.items()}
+_NOTICE = re.compile(r"\b(meetup|subscribe|share this|sponsor\w*|giveaway|prize|webinar|housekeeping|"
+                     r"unsubscribe|referral|we are hiring|survey)\b", re.IGNORECASE)
+
+HORIZON_CUES: dict[str, str] = {
+    "weeks": r"today|now available|available now|this week|next week|within days|out now|released|is out|"
+             r"can download|downloadable|in beta|price\w*|pricing",
+    "months": r"next year|later this year|coming months|this quarter|q[1-4]|plans? to|proposal|propos\w+|draft|"
+              r"consultation|preview|waitlist|roadmap|pilot",
+    "years": r"by 20[3-9]\d|decade|years? away|long[- ]term|eventually|someday|in the long run",
+}
+_HORIZON_RE = {k: re.compile(rf"\b(?:{v})\b", re.IGNORECASE) for k, v in HORIZON_CUES.items()}
+KIND_HORIZON = {"release": "weeks", "incident": "weeks", "funding": "months", "research": "months",
+                "benchmark": "weeks", "policy": "months", "forecast": "years"}
+
+_ARTIFACT = {
+    "weights": re.compile(r"\bopen[- ]weights?\b|\bweights\b|huggingface\.co|\bcheckpoints?\b", re.IGNORECASE),
+    "code": re.compile(r"github\.com|gitlab\.com|\bsource code\b|\bopen[- ]source[sd]?\b|\bcode (?:is|was) "
+                       r"(?:out|available|released)", re.IGNORECASE),
+    "paper": re.compile(r"arxiv|\bpaper\b|\bpreprint\b", re.IGNORECASE),
+}
+_CONTRARY = re.compile(r"\b(question\w*|doubt\w*|fail\w*|falls? short|fell short|do(?:es)? not hold|did not hold|"
+                       r"could not (?:reproduce|replicate)|trails?|overstat\w+|criticis\w+|criticiz\w+|skeptic\w*|"
+                       r"lower than (?:claimed|reported)|gap)\b", re.IGNORECASE)
+_FIGURE = re.compile(r"(?<![-\w])(?:\$\s?\d[\d,.]*\s*(?:million|billion|[mbk]n?)?\b|\b\d+(?:\.\d+)?\s?(?:%|x\b|times\b|"
+                     r"percent\b|[BMK]\b|GB\b|TB\b|tokens\b)|\b\d+\.\d+\b|\b(?:double|triple|half|twice|"
+                     r"three times|five times|ten times)\b)", re.IGNORECASE)
+_PLAN = re.compile(r"\b(?:plans?|expects?|intends?|aims?) to ([^.;]{6,80})", re.IGNORECASE)
+# capitalised names: "Lumen Labs", "Hyperion-7B", "EU"; not sentence-initial function words
+_TOKEN = r"[A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*"
+_NAME = re.compile(rf"\b({_TOKEN}(?:\s+{_TOKEN})*)")
+COMMON_ACRONYMS = {"AI", "ML", "GPU", "GPUs", "CPU", "CPUs", "TPU", "TPUs", "LLM", "LLMs", "KV", "API", "APIs",
+                   "SOTA", "RL", "NLP", "FLOPs", "GB", "TB", "PDF", "CEO", "CTO", "FAQ", "TL;DR", "OK"}
+_NOT_NAMES = {
+    "the", "a", "an", "this", "that", "these", "those", "it", "its", "they", "their", "we", "our", "you", "your",
+    "he", "she", "on", "in", "at", "for", "if", "but", "and", "or", "so", "as", "to", "of", "by", "with", "from",
+    "what", "why", "how", "when", "where", "who", "which", "read", "more", "details", "paper", "launch", "post",
+    "several", "nobody", "some", "many", "most", "all", "one", "two", "three", "same", "also", "still", "after",
+    "before", "over", "early", "independent", "quick", "note", "here", "there", "then", "thread", "hi", "welcome",
+    "share", "click", "tools", "new", "first", "last", "next", "today", "yesterday", "week", "monday", "tuesday",
+    "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march", "april", "may",
+    "june", "july", "august", "september", "october", "november", "december", "source", "via", "link", "results",
+}
+
+
+@dataclass
+class Signals:
+    """Everything the brief's opinions and ratings are computed from, with the evidence."""
+
+    kind: str
+    kind_cues: list[str]
+    horizon: str
+    horizon_cues: list[str]
+    sources: int
+    stories: int
+    thread_position: int  # 1 = first cluster of its thread (first mention)
+    thread_clusters: int
+    days_since_thread_start: float
+    span_days: float  # first to last story of the cluster
+    artifacts: list[str]  # weights, code, paper
+    figures: list[str]
+    names: list[str]  # most mentioned first
+    plans: list[str]
+    contrary: bool  # the story itself reports doubt or failure
+    audiences: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def lead(self) -> str:
+        return self.names[0] if self.names else ""
+
+    @property
+    def first_mention(self) -> bool:
+        return self.thread_position <= 1
+
+
+def classify(title: str, text: str, section: str = "main") -> tuple[str, list[str]]:
+    """The kind of news, by cue words (title counts double); 'fiction', 'notice' or 'other' when none fit."""
+    if section.lower() == "fiction":
+        return "fiction", []
+    best, best_score, best_cues = "other", 0, []
+    for kind in KINDS:
+        in_title = {m.group(0).lower() for m in _KIND_RE[kind].finditer(title)}
+        in_text = {m.group(0).lower() for m in _KIND_RE[kind].finditer(text)}
+        score = 2 * len(in_title) + len(in_text)
+        if score > best_score:
+            best, best_score, best_cues = kind, score, sorted(in_title | in_text)
+    words = len(text.split())
+    if _NOTICE.search(f"{title} {text}") and (best_score <= 2 or words < 40):
+        return "notice", sorted({m.group(0).lower() for m in _NOTICE.finditer(f"{title} {text}")})
+    return best, best_cues
+
+
+def horizon(kind: str, text: str) -> tuple[str, list[str]]:
+    """weeks / months / years: the furthest horizon the text states, else the kind's usual one."""
+    found = {h: sorted({m.group(0).lower() for m in r.finditer(text)}) for h, r in _HORIZON_RE.items()}
+    for h in ("years", "months", "weeks"):
+        if found[h] and not (h == "months" and found["weeks"] and kind in ("release", "incident")):
+            return h, found[h]
+    return KIND_HORIZON.get(kind, "months"), []
+
+
+def names(texts: Sequence[str]) -> list[str]:
+    """Proper names in the texts, most frequent first (ties: first seen).
+
+    A capitalised word that only ever opens a sentence ("Chip startup Orbital ...") counts as a name
+    only if the texts never use it in lower case."""
+    counts: Counter[str] = Counter()
+    first: dict[str, int] = {}
+    mid_sentence: set[str] = set()
+    lower = {w for text in texts for w in re.findall(r"\b[a-z][a-z-]+\b", text)}
+    for text in texts:
+        for m in _NAME.finditer(text):
+            words = re.sub(r"['’]s$", "", m.group(1).strip(" .-")).split()
+            initial = not text[:m.start()].rstrip(" \"'“(") or text[:m.start()].rstrip(" \"'“(")[-1] in ".!?:\n-"
+            while words and words[0].lower() in _NOT_NAMES:
+                words, initial = words[1:], False
+            if not words:
+                continue
+            name = " ".join(words)
+            if len(name) < 2 or name.lower() in _NOT_NAMES or name in COMMON_ACRONYMS:
+                continue
+            counts[name] += 1
+            first.setdefault(name, len(first))
+            if not initial:
+                mid_sentence.add(name)
+
+    def is_name(name: str) -> bool:
+        distinctive = " " in name or any(c.isdigit() or c.isupper() for c in name[1:])
+        return distinctive or name in mid_sentence or name.lower() not in lower
+
+    counts = Counter({n: c for n, c in counts.items() if is_name(n)})
+    # prefer the longer form when one name is part of another ("Lumen" inside "Lumen Labs")
+    for name in list(counts):
+        for other in counts:
+            if other != name and re.search(rf"\b{re.escape(name)}\b", other) and counts[other] >= counts[name] // 2:
+                counts[other] += counts[name]
+                counts[name] = 0
+                break
+    return [n for n, c in sorted(counts.items(), key=lambda kv: (-kv[1], first[kv[0]])) if c > 0]
+
+
+def key_figure(found: Sequence[str]) -> str:
+    """The figure a reader should remember: a ratio or percentage before money, decimals, then sizes."""
+    def rank(f: str) -> int:
+        low = f.lower()
+        if re.search(r"x$|times|%|percent|double|triple|twice|half", low):
+            return 0
+        if "$" in f:
+            return 1
+        if re.fullmatch(r"\d+\.\d+", f):
+            return 2
+        return 3
+    return min(found, key=lambda f: (rank(f), found.index(f))) if found else ""
+
+
+def artifacts(text: str, urls: Sequence[str]) -> list[str]:
+    blob = " ".join([text, *urls])
+    return [a for a, r in _ARTIFACT.items() if r.search(blob)]
+
+
+def figures(text: str) -> list[str]:
+    seen: list[str] = []
+    for m in _FIGURE.finditer(text):
+        f = m.group(0).strip()
+        if f not in seen:
+            seen.append(f)
+    return seen
+
+
+def plans(text: str) -> list[str]:
+    return [re.split(r",| and (?:says|said|claims|expects)\b| but ", m.group(1))[0].strip() for m in _PLAN.finditer(text)]
+
+
+_HARDWARE = re.compile(r"\b(chips?|accelerators?|silicon|boards?|hardware|devices?|wafers?)\b", re.IGNORECASE)
+
+
+def hardware(text: str) -> bool:
+    """A chip or device rather than a model or software (what there is to watch differs)."""
+    return len(set(m.group(0).lower() for m in _HARDWARE.finditer(text))) >= 2
+
+
+def contrary(text: str) -> bool:
+    return bool(_CONTRARY.search(text))
+
+
+def audiences(centroid: np.ndarray, roles: dict[str, np.ndarray], *, margin: float = 0.06, floor: float = 0.12,
+              most: int = 3) -> list[tuple[str, float]]:
+    """Audiences whose descriptions are closest to the story (each scores its best description, given as unit
+    rows): the best audience, and any within `margin` of it."""
+    if not roles or centroid is None or not centroid.size:
+        return []
+    c = centroid / max(float(np.linalg.norm(centroid)), 1e-12)
+    scored = sorted(((name, float(np.max(vecs @ c))) for name, vecs in roles.items()), key=lambda kv: -kv[1])
+    top = scored[0][1]
+    return [(n, round(s, 3)) for n, s in scored[:most] if s >= max(floor, top - margin)] or scored[:1]

@@ -1,0 +1,41 @@
+"""An archive with briefs: Pulse's sample newsletters plus a hostile test newsletter, run through every stage."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from outputs.briefing import Briefer, brief_stage
+from outputs.render import Templates
+from pipeline.cluster_stage import cluster_stories
+from pipeline.embed import embed_stories
+from pipeline.ingest import ingest
+from pipeline.samples import sample_sources
+from pipeline.store import Store
+from sources import SourceConfig
+from sources.fetch import Fetcher
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+
+
+def archive_sources() -> list[SourceConfig]:
+    return [*sample_sources(), SourceConfig("sentinel", "rss", (FIXTURES / "sentinel_hostile.xml").as_uri(), {})]
+
+
+def build_archive(path: Path, embedder, out_dir: Path, templates: Templates | None = None) -> tuple[Store, Briefer]:
+    store = Store(path)
+    ingest(store, archive_sources(), Fetcher())
+    embed_stories(store, embedder)
+    cluster_stories(store)
+    briefer = Briefer(templates or Templates(), embedder.encode)
+    brief_stage(store, briefer, out_dir)
+    return store, briefer
+
+
+@pytest.fixture(scope="session")
+def archive(tmp_path_factory, embedder):
+    """(store, briefer, output dir) shared by read-only tests; tests that change things build their own."""
+    root = tmp_path_factory.mktemp("archive")
+    store, briefer = build_archive(root / "pulse.db", embedder, root / "out")
+    yield store, briefer, root / "out"
+    store.close()

@@ -1,0 +1,245 @@
+"""Golden tests for briefs on Pulse's own sample issues: sections, grounding, ratings, safety, variety."""
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+from markdown_it import MarkdownIt
+
+from outputs import sentences as sent
+from outputs import signals as sig
+from outputs.brief import rate
+from outputs.briefing import brief_stage, inputs, load_brief, texts_of
+from outputs.grounding import check
+from outputs.markdown import escape_md, safe_url, slug_for
+from outputs.render import Templates
+
+from .conftest import build_archive
+
+SECTIONS = ["## What Happened", "## Our Take", "## What To Do", "## Builder's Brief", "## What Skeptics Say",
+            "## Cited By"]
+
+
+def briefs_by_title(store):
+    return {b.title: b for b in (load_brief(r) for r in store.briefs().values())}
+
+
+def pages(out_dir):
+    return sorted((out_dir / "stories").glob("*.md"))
+
+
+def test_every_cluster_has_one_page_with_every_section_in_order(archive):
+    store, _, out = archive
+    assert len(pages(out)) == store.count("clusters") == store.count("briefs")
+    for page in pages(out):
+        text = page.read_text("utf-8")
+        where = [text.find(h) for h in SECTIONS]
+        assert -1 not in where and where == sorted(where), page.name
+        for label in ("**Who:**", "**What changes:**", "**When:**", "**Watch for:**", "impact: **"):
+            assert label in text, (page.name, label)
+
+
+def test_briefs_are_grounded_in_their_sources(archive):
+    store, briefer, _ = archive
+    house = briefer.templates.house_words()
+    briefs = {b.cluster_id: b for b in (load_brief(r) for r in store.briefs().values())}
+    for inp in inputs(store, sorted(briefs)):
+        sources, archive_texts = texts_of(inp)
+        assert check(briefs[inp.cluster_id], sources, archive_texts, house) == [], inp.title
+
+
+def test_the_grounding_check_catches_invented_names_numbers_and_sentences(archive):
+    store, briefer, _ = archive
+    b = briefs_by_title(store)["Tessellate raises $40 million for inference silicon"]
+    inp = inputs(store, [b.cluster_id])[0]
+    sources, archive_texts = texts_of(inp)
+    house = briefer.templates.house_words()
+    assert check(b, sources, archive_texts, house) == []
+    invented = {"our_take": "Analysts at Zorblax Capital expect it to triple by 2031.", "what_to_do": b.what_to_do,
+                "what_changes": b.what_changes, "watch_for": b.watch_for, "skeptics": b.skeptics}
+    problems = check(b, sources, archive_texts, house, fields=invented)
+    assert any("Zorblax" in p for p in problems) and any("2031" in p for p in problems)
+    b.what_happened[0]["text"] = "Tessellate has shipped a million boards."
+    assert any("not in any source" in p for p in check(b, sources, archive_texts, house))
+
+
+def test_what_happened_takes_one_sentence_per_newsletter_not_three_copies(archive):
+    b = briefs_by_title(archive[0])["Hyperion-7B is out with open weights"]
+    assert len(b.what_happened) == 3 and len({w["source"] for w in b.what_happened}) == 3
+    assert not any(w["text"].lower().startswith(("read more", "launch post")) for w in b.what_happened)
+
+
+def test_what_happened_is_chosen_by_centrality_not_position(embedder):
+    text = ("Before we start, a reminder that our office has moved to a new building downtown this month. "
+            "Kestrel Research released a speculative decoding method that verifies trees of draft tokens. "
+            "The draft-tree method doubles decoding speed for large language models at batch size one. "
+            "Speculative decoding with draft trees keeps outputs identical to ordinary decoding.")
+    cands = sent.candidates([("s1", text)])
+    assert len(cands) == 4
+    picked = [s.text for s, _ in sent.central(cands, embedder.encode, None, limit=2)]
+    assert not any("office" in p for p in picked)  # the first sentence is not the news
+    assert all("draft" in p.lower() for p in picked)
+
+
+@pytest.mark.parametrize("title, kind", [
+    ("Hyperion-7B is out with open weights", "release"),
+    ("Tessellate raises $40 million for inference silicon", "funding"),
+    ("The EU proposes a registry for large training runs", "policy"),
+    ("Independent replication finds Hyperion-7B's scores do not hold up", "benchmark"),
+    ("Analyst predicts most inference will run on-device by 2030", "forecast"),
+    ('<script>alert("title")</script> Quorum AI leaks its evaluation set', "incident"),
+    ("Quick note: our meetup is moving", "notice"),
+    ("The Quiet Benchmark", "fiction"),
+])
+def test_kind_of_news(archive, title, kind):
+    assert briefs_by_title(archive[0])[title].kind == kind
+
+
+def signals(**over) -> sig.Signals:
+    base = dict(kind="research", kind_cues=[], horizon="months", horizon_cues=[], sources=1, stories=1,
+                thread_position=1, thread_clusters=1, days_since_thread_start=0.0, span_days=0.0, artifacts=[],
+                figures=[], names=[], plans=[], contrary=False)
+    return sig.Signals(**{**base, **over})
+
+
+@pytest.mark.parametrize("over, level", [
+    ({}, "low"),
+    ({"sources": 2, "figures": ["2x"]}, "medium"),
+    ({"kind": "release", "sources": 3, "artifacts": ["weights"], "horizon": "weeks"}, "high"),
+    ({"kind": "notice", "sources": 5}, "low"),
+    ({"kind": "forecast", "horizon": "years", "sources": 2}, "low"),
+    ({"kind": "policy", "sources": 2, "thread_position": 3}, "medium"),
+])
+def test_impact_follows_the_signals(over, level):
+    got, score, reasons = rate(signals(**over))
+    assert got == level
+    assert sum(int(m) for r in reasons for m in re.findall(r"\(([+-]\d+)\)", r)) == score  # the reasons add up
+
+
+@pytest.mark.parametrize("field, values", [("sources", [1, 2, 3, 5]), ("thread_position", [1, 2, 4])])
+def test_more_coverage_never_lowers_impact(field, values):
+    scores = [rate(signals(**{field: v}))[1] for v in values]
+    assert scores == sorted(scores)
+
+
+def test_impact_on_the_sample(archive):
+    briefs = briefs_by_title(archive[0])
+    assert briefs["Hyperion-7B is out with open weights"].impact == "high"
+    assert briefs["Quick note: our meetup is moving"].impact == "low"
+    assert briefs["The Quiet Benchmark"].impact == "low"
+
+
+def test_skeptics_cite_archive_stories_that_cut_against_the_claim(archive):
+    b = briefs_by_title(archive[0])["Hyperion-7B is out with open weights"]
+    assert "cherry-picked" in b.skeptics
+    assert {c["source"] for c in b.counter} >= {"gradient-notes", "model-drop"}
+    assert all(c["date"] > b.date for c in b.counter)  # the replication came later
+
+
+def test_builders_brief_signals(archive):
+    briefs = briefs_by_title(archive[0])
+    funding = briefs["Tessellate raises $40 million for inference silicon"]
+    assert funding.when == "months" and "developer boards" in funding.watch_for
+    assert "Tessellate" in funding.what_to_do
+    policy = briefs["The EU proposes a registry for large training runs"]
+    assert "Policy teams" in policy.who
+    forecast = briefs["Analyst predicts most inference will run on-device by 2030"]
+    assert forecast.when == "years" and "track record" in forecast.skeptics
+
+
+def test_different_stories_get_different_text(archive):
+    news = [b for b in briefs_by_title(archive[0]).values() if b.kind not in ("notice", "fiction")]
+    for a, b in itertools.combinations(news, 2):
+        assert (a.our_take, a.what_to_do, a.what_changes) != (b.our_take, b.what_to_do, b.what_changes), \
+            (a.title, b.title)
+
+
+def test_cited_by_lists_the_other_issues_with_dates(archive):
+    b = briefs_by_title(archive[0])["Independent replication finds Hyperion-7B's scores do not hold up"]
+    relations = {(c["source"], c["relation"]) for c in b.cited_by}
+    assert ("model-drop", "cluster") in relations and ("inference-letter", "thread") in relations
+    assert all(re.match(r"\d{4}-\d\d-\d\d", c["date"]) for c in b.cited_by)
+
+
+# ---------------------------------------------------------------- hostile input
+def all_outputs(out_dir):
+    return [p for p in out_dir.rglob("*") if p.is_file()]
+
+
+def test_hostile_titles_and_html_are_neutralised(archive):
+    _, _, out = archive
+    texts = {p.name: p.read_text("utf-8") for p in all_outputs(out)}
+    for name, text in texts.items():
+        assert "<script" not in text.lower() and "<iframe" not in text.lower(), name
+        assert "javascript:" not in text.lower() and "data:text" not in text.lower(), name
+        assert "onerror" not in text.lower(), name
+        if name.endswith(".md"):  # what any markdown renderer makes of it: links only where Pulse put them
+            html = MarkdownIt("commonmark").render(text)
+            assert "<script" not in html and "<img" not in html and "<iframe" not in html, name
+            for target in re.findall(r'href="([^"]*)"', html):
+                assert target.startswith(("http://", "https://", "stories/")), (name, target)
+    quorum = next(t for n, t in texts.items() if n.startswith("script-alert-title-script-quorum"))
+    assert "&lt;script&gt;" in quorum  # shown as text, not dropped
+
+
+@pytest.mark.parametrize("title", ['<script>alert(1)</script>', "../../../etc/passwd", "CON", "🚀🚀🚀", "",
+                                   "a" * 500, "Ünïcödé — naïve café", "x/y\\z:*?\"<>|"])
+def test_slugs_are_safe_file_names(title):
+    slug = slug_for(title, "c0ffee12deadbeef")
+    assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug) and len(slug) <= 70
+    assert slug.endswith("c0ffee12") and slug.split("-")[0] not in ("con", "")
+
+
+def test_page_file_names_are_safe(archive):
+    for page in pages(archive[2]):
+        assert re.fullmatch(r"[a-z0-9-]+\.md", page.name)
+
+
+@pytest.mark.parametrize("raw", ["<script>x</script>", "[a](javascript:alert(1))", "*bold* _it_", "`code`",
+                                 "# heading", "1. list", "- item", "<https://a.example>", "![img](https://a.example/i)",
+                                 "line one\n\n| a | b |\n|---|---|"])
+def test_escaped_text_renders_as_the_same_text_and_no_markup(raw):
+    html = MarkdownIt("commonmark").enable("table").render(escape_md(raw))
+    assert re.fullmatch(r"<p>[^<]*</p>\n", html), html  # one paragraph of plain text: no link, tag or list
+
+
+@pytest.mark.parametrize("url, ok", [("https://a.example/x", True), ("javascript:alert(1)", False),
+                                     ("data:text/html,x", False), ("//evil.example", False), ("", False),
+                                     ("https://a.example/(x)", True)])
+def test_only_http_links_survive(url, ok):
+    got = safe_url(url)
+    assert (got is not None) == ok
+    assert got is None or (")" not in got and " " not in got)
+
+
+# ---------------------------------------------------------------- incremental and overridable
+def test_rerun_rebuilds_nothing_and_an_edit_rebuilds_its_cluster(tmp_path, embedder):
+    store, briefer = build_archive(tmp_path / "p.db", embedder, tmp_path / "out")
+    with store:
+        assert brief_stage(store, briefer, tmp_path / "out")["briefed"] == 0
+        sid = next(iter(store.db.query("SELECT id FROM stories WHERE title LIKE 'Orbital%'")))["id"]
+        store.db.execute("UPDATE stories SET text = text || ' The company plans to ship samples in March.', "
+                         "content_hash = 'edited' WHERE id = ?", [sid])
+        embed_stories_again(store, embedder)
+        from pipeline.cluster_stage import cluster_stories
+        cluster_stories(store)
+        again = brief_stage(store, briefer, tmp_path / "out")
+        assert 1 <= again["briefed"] <= 3  # its cluster (and its thread, if any)
+        b = briefs_by_title(store)["Orbital announces an inference chip for edge devices"]
+        assert "March" in " ".join(w["text"] for w in b.what_happened) + b.what_changes
+
+
+def embed_stories_again(store, embedder):
+    from pipeline.embed import embed_stories
+    embed_stories(store, embedder)
+
+
+def test_user_templates_override_the_package_ones(tmp_path, embedder):
+    user = tmp_path / "templates"
+    user.mkdir()
+    (user / "brief.md.j2").write_text("# {{ b.title }}\nCUSTOM PAGE {{ b.impact }}\n", "utf-8")
+    store, _ = build_archive(tmp_path / "p.db", embedder, tmp_path / "out", Templates(user))
+    with store:
+        page = next(p for p in pages(tmp_path / "out") if p.name.startswith("hyperion-7b-is-out"))
+        assert page.read_text("utf-8") == "# Hyperion-7B is out with open weights\nCUSTOM PAGE high\n"
