@@ -19,6 +19,8 @@ from . import signals as sig
 from .markdown import slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
+BRIEF_VERSION = 5  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
 FREE_TEXT = ("our_take", "what_to_do", "what_changes", "watch_for", "skeptics")
 IMPACT_LEVELS = ((4, "high"), (2, "medium"), (-99, "low"))
 _ORG = re.compile(r"\b(Labs?|Research|AI|Inc|Corp|University|Institute|Collective|Ventures|Commission|Foundation|"
@@ -94,6 +96,7 @@ class Brief:
     signals: dict[str, Any]
     generator: str = "template"
     thread_id: str | None = None
+    cited_more: int = 0  # thread stories beyond those listed in cited_by
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -148,7 +151,7 @@ def _change_sentence(cands: list[sent.Sentence], chosen: set[str]) -> str:
     """A sentence of the sources with a figure or a stated plan that What Happened did not already use."""
     for s in cands:
         if s.text not in chosen and (sig.figures(s.text) or sig.plans(s.text)):
-            return s.text
+            return s.text.strip("\"“”' ")
     return ""
 
 
@@ -166,11 +169,11 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
     text = "\n".join(m.text for m in members)
     titles = " ".join(m.title for m in members)
     urls = [link["url"] for m in members for link in m.links]
-    kind, kind_cues = sig.classify(titles, text, lead.section)
+    kind, kind_cues = sig.classify("\n".join(m.title for m in members), text, lead.section)
     horizon, horizon_cues = sig.horizon(kind, text)
     position = next((i + 1 for i, (cid, _) in enumerate(inp.thread_clusters) if cid == inp.cluster_id), 1)
     thread_start = inp.thread_clusters[0][1] if inp.thread_clusters else lead.date
-    names = sig.names([titles, text])
+    names = sig.names([titles, text], titles)
     s = sig.Signals(kind=kind, kind_cues=kind_cues, horizon=horizon, horizon_cues=horizon_cues,
                     sources=len({m.source for m in members}), stories=len(members), thread_position=position,
                     thread_clusters=len(inp.thread_clusters), days_since_thread_start=_lag(lead.date, thread_start),
@@ -191,13 +194,17 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
     level, score, reasons = rate(s)
     subject, org = _subject(members, names)
     member_ids = {m.id for m in members}
-    counter = [] if s.contrary or kind in ("notice", "fiction") else [
+    key_names = [n for n in (subject, org) if n]
+    counter = [] if s.contrary or kind in ("notice", "fiction") or not key_names else [
         {"story_id": r.story_id, "title": r.title, "source": r.source, "date": r.date}
         for r in inp.related if r.story_id not in member_ids and r.relation == "thread"
-        and sig.contrary(f"{r.title} {r.text}")][:3]
+        and any(n in r.title or n in r.text for n in key_names) and sig.contrary(f"{r.title} {r.text}")][:3]
+    same = [r for r in inp.related if r.relation == "cluster" and r.story_id != lead.id]
+    thread = sorted((r for r in inp.related if r.relation == "thread"),
+                    key=lambda r: (abs(_lag(r.date, lead.date)), r.date, r.story_id))[:MAX_THREAD_CITED]
     cited_by = [{"story_id": r.story_id, "title": r.title, "source": r.source, "date": r.date,
                  "issue_title": r.issue_title, "relation": r.relation, "lag_days": _lag(r.date, lead.date)}
-                for r in inp.related if r.story_id != lead.id]
+                for r in sorted(same + thread, key=lambda r: (r.date, r.story_id))]
     links = [link for m in members for link in m.links]
     primary = links[0] if links else None
     first_thread = next((r for r in inp.related if r.cluster_id == inp.thread_clusters[0][0]), None) \
@@ -221,4 +228,5 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
         original={"title": lead.issue_title, "url": lead.issue_url, "source": lead.source}, primary=primary,
         who=[name for name, _ in s.audiences], when=horizon, when_reason=when_reason,
         counter=counter, cited_by=cited_by, signals=asdict(s), thread_id=inp.thread_id,
+        cited_more=sum(r.relation == "thread" for r in inp.related) - len(thread),
         **{k: fields.get(k, "") for k in FREE_TEXT})

@@ -21,7 +21,7 @@ import numpy as np
 from pipeline.store import Store, now
 
 from . import sentences as sent
-from .brief import Brief, BriefInput, Encode, Member, Related, build
+from .brief import BRIEF_VERSION, Brief, BriefInput, Encode, Member, Related, build
 from .generate import LLMWriter
 from .markdown import slug_for
 from .render import Templates
@@ -54,8 +54,9 @@ class Briefer:
     def fingerprint(self) -> str:
         """Changes when anything that shapes a brief's text changes (templates, audiences, generator)."""
         loader = self.templates.text.loader
-        parts = [loader.get_source(self.templates.text, "fields.j2")[0], json.dumps(self.audiences, sort_keys=True),
-                 self.writer.backend.name if self.writer else "template", "v1"]
+        parts = [*(loader.get_source(self.templates.text, name)[0] for name in ("fields.j2", "brief.md.j2")),
+                 json.dumps(self.audiences, sort_keys=True), self.writer.backend.name if self.writer else "template",
+                 str(BRIEF_VERSION)]
         return hashlib.sha1("\x00".join(parts).encode()).hexdigest()
 
     def warm(self, texts: list[str]) -> None:

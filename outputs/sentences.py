@@ -18,7 +18,7 @@ import pysbd
 MIN_WORDS, MAX_WORDS = 6, 70
 # lines that are labels or calls to action, not reported sentences
 _LABEL = re.compile(r"^(read more|details|paper|launch post|source|via|link|more|thread of|share|subscribe|"
-                    r"sponsored|click|sign up)\b[^.]*[:|]?", re.IGNORECASE)
+                    r"sponsored|click|sign up|report|watch|listen|try it|check it out)\b[^.]{0,80}:", re.IGNORECASE)
 _LEAD_IN = re.compile(r"^(what they did|what they found|why this matters[^:]*|results?|the gist|tl;dr)\s*:\s*",
                       re.IGNORECASE)
 
@@ -35,21 +35,23 @@ def _segmenter() -> pysbd.Segmenter:
     return pysbd.Segmenter(language="en", clean=False)
 
 
-def split(text: str) -> list[str]:
-    """Sentences of a story's text, paragraph by paragraph (stories keep paragraphs as lines)."""
-    out = []
+@lru_cache(maxsize=65536)
+def split(text: str) -> tuple[str, ...]:
+    """Sentences of a story's text, paragraph by paragraph (stories keep paragraphs as lines).
+    Cached: a night's briefs look at each story's text more than once, and pysbd is the slow part."""
+    out: list[str] = []
     for para in re.split(r"\n+", text or ""):
         para = para.strip()
         if para:
             out.extend(s.strip() for s in _segmenter().segment(para) if s.strip())
-    return out
+    return tuple(out)
 
 
 def usable(sentence: str) -> bool:
     words = sentence.split()
     if not MIN_WORDS <= len(words) <= MAX_WORDS:
         return False
-    if _LABEL.match(sentence) and len(words) < 12:
+    if _LABEL.match(sentence):
         return False
     return sentence.rstrip()[-1:] not in (":",)
 

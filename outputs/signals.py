@@ -47,13 +47,16 @@ KIND_HORIZON = {"release": "weeks", "incident": "weeks", "funding": "months", "r
 
 _ARTIFACT = {
     "weights": re.compile(r"\bopen[- ]weights?\b|\bweights\b|huggingface\.co|\bcheckpoints?\b", re.IGNORECASE),
-    "code": re.compile(r"github\.com|gitlab\.com|\bsource code\b|\bopen[- ]source[sd]?\b|\bcode (?:is|was) "
-                       r"(?:out|available|released)", re.IGNORECASE),
+    "code": re.compile(r"\bgithub\.|\bgitlab\.|\bsource code\b|\bopen[- ]sourced\b|\bopen[- ]source (?:tool|library|"
+                       r"framework|project|release)|\bcode (?:is|was) (?:out|available|released)", re.IGNORECASE),
     "paper": re.compile(r"arxiv|\bpaper\b|\bpreprint\b", re.IGNORECASE),
 }
-_CONTRARY = re.compile(r"\b(question\w*|doubt\w*|fail\w*|falls? short|fell short|do(?:es)? not hold|did not hold|"
-                       r"could not (?:reproduce|replicate)|trails?|overstat\w+|criticis\w+|criticiz\w+|skeptic\w*|"
-                       r"lower than (?:claimed|reported)|gap)\b", re.IGNORECASE)
+_CONTRARY = re.compile(
+    r"\b(question(?:s|ed|ing)? (?:the|its|their)(?: \w+)? (?:claims?|numbers|results|scores)|"
+    r"fail(?:s|ed)? to (?:replicate|reproduce|match|hold)|do(?:es)? not hold up|did not hold up|falls? short|"
+    r"fell short|could not (?:reproduce|replicate)|overstat\w+|lower than (?:claimed|reported)|"
+    r"trails? the (?:launch )?claims|skeptic\w*|doubts? about|criticis\w+|criticiz\w+|debunk\w*)\b",
+    re.IGNORECASE)
 _FIGURE = re.compile(r"(?<![-\w])(?:\$\s?\d[\d,.]*\s*(?:million|billion|[mbk]n?)?\b|\b\d+(?:\.\d+)?\s?(?:%|x\b|times\b|"
                      r"percent\b|[BMK]\b|GB\b|TB\b|tokens\b)|\b\d+\.\d+\b|\b(?:double|triple|half|twice|"
                      r"three times|five times|ten times)\b)", re.IGNORECASE)
@@ -105,8 +108,12 @@ class Signals:
         return self.thread_position <= 1
 
 
+_LISTING = re.compile(r"^[\w.'’+-]+(?: [\w.'’+-]+){0,2} [-–—] \w")
+
+
 def classify(title: str, text: str, section: str = "main") -> tuple[str, list[str]]:
-    """The kind of news, by cue words (title counts double); 'fiction', 'notice' or 'other' when none fit."""
+    """The kind of news, by cue words (title counts double); 'fiction', 'notice' or 'other' when none fit.
+    A bare product listing ("Name - what it does", as in link roundups) is a release."""
     if section.lower() == "fiction":
         return "fiction", []
     best, best_score, best_cues = "other", 0, []
@@ -117,6 +124,8 @@ def classify(title: str, text: str, section: str = "main") -> tuple[str, list[st
         if score > best_score:
             best, best_score, best_cues = kind, score, sorted(in_title | in_text)
     words = len(text.split())
+    if best == "other" and any(_LISTING.match(t.strip()) for t in title.split("\n")):
+        best, best_cues = "release", ["product listing"]
     if _NOTICE.search(f"{title} {text}") and (best_score <= 2 or words < 40):
         return "notice", sorted({m.group(0).lower() for m in _NOTICE.finditer(f"{title} {text}")})
     return best, best_cues
@@ -131,7 +140,7 @@ def horizon(kind: str, text: str) -> tuple[str, list[str]]:
     return KIND_HORIZON.get(kind, "months"), []
 
 
-def names(texts: Sequence[str]) -> list[str]:
+def names(texts: Sequence[str], titles: str = "") -> list[str]:
     """Proper names in the texts, most frequent first (ties: first seen).
 
     A capitalised word that only ever opens a sentence ("Chip startup Orbital ...") counts as a name
@@ -144,7 +153,9 @@ def names(texts: Sequence[str]) -> list[str]:
         for m in _NAME.finditer(text):
             words = re.sub(r"['’]s$", "", m.group(1).strip(" .-")).split()
             initial = not text[:m.start()].rstrip(" \"'“(") or text[:m.start()].rstrip(" \"'“(")[-1] in ".!?:\n-"
-            while words and words[0].lower() in _NOT_NAMES:
+            # "The EU" -> "EU"; "Distributed AI builder" -> a common word opening a sentence is not a name
+            while words and (words[0].lower() in _NOT_NAMES or (initial and len(words) > 1
+                                                                and words[0].lower() in lower)):
                 words, initial = words[1:], False
             if not words:
                 continue
@@ -163,6 +174,8 @@ def names(texts: Sequence[str]) -> list[str]:
     counts = Counter({n: c for n, c in counts.items() if is_name(n)})
     # prefer the longer form when one name is part of another ("Lumen" inside "Lumen Labs")
     for name in list(counts):
+        if titles and re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", titles):
+            continue  # the form the headlines use is kept as it is
         for other in counts:
             if other != name and re.search(rf"\b{re.escape(name)}\b", other) and counts[other] >= counts[name] // 2:
                 counts[other] += counts[name]
@@ -172,7 +185,7 @@ def names(texts: Sequence[str]) -> list[str]:
 
 
 def key_figure(found: Sequence[str]) -> str:
-    """The figure a reader should remember: a ratio or percentage before money, decimals, then sizes."""
+    """The figure a reader should remember: a ratio or percentage, else money, else a decimal score."""
     def rank(f: str) -> int:
         low = f.lower()
         if re.search(r"x$|times|%|percent|double|triple|twice|half", low):
@@ -182,7 +195,8 @@ def key_figure(found: Sequence[str]) -> str:
         if re.fullmatch(r"\d+\.\d+", f):
             return 2
         return 3
-    return min(found, key=lambda f: (rank(f), found.index(f))) if found else ""
+    best = min(found, key=lambda f: (rank(f), found.index(f))) if found else ""
+    return best if best and rank(best) < 3 else ""  # a model or memory size is not the result
 
 
 def artifacts(text: str, urls: Sequence[str]) -> list[str]:
