@@ -19,7 +19,7 @@ from . import signals as sig
 from .markdown import slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 5  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 6  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
 FREE_TEXT = ("our_take", "what_to_do", "what_changes", "watch_for", "skeptics")
 IMPACT_LEVELS = ((4, "high"), (2, "medium"), (-99, "low"))

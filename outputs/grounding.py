@@ -23,7 +23,7 @@ def _norm(text: str) -> str:
 def _tokens(text: str) -> Iterable[tuple[str, bool]]:
     """(token, starts_a_sentence) for each word-like token, trailing punctuation trimmed."""
     for m in _TOKEN.finditer(text):
-        tok = re.sub(r"['’]s$", "", m.group(0).rstrip(".,'’-"))
+        tok = re.sub(r"['’][sS]$", "", m.group(0).rstrip(".,'’-"))
         if tok:
             yield tok, bool(_SENTENCE_START.search(text[:m.start()]))
 

@@ -151,7 +151,9 @@ def names(texts: Sequence[str], titles: str = "") -> list[str]:
     lower = {w for text in texts for w in re.findall(r"\b[a-z][a-z-]+\b", text)}
     for text in texts:
         for m in _NAME.finditer(text):
-            words = re.sub(r"['’]s$", "", m.group(1).strip(" .-")).split()
+            if re.match(r"['’](?![sS]\b)\w", text[m.end():]) or text[max(m.start() - 1, 0):m.start()] in ("'", "’"):
+                continue  # a contraction ("Isn't") or the tail of a possessive ("BEN'S"), not a name
+            words = re.sub(r"['’][sS]$", "", m.group(1).strip(" .-")).split()
             initial = not text[:m.start()].rstrip(" \"'“(") or text[:m.start()].rstrip(" \"'“(")[-1] in ".!?:\n-"
             # "The EU" -> "EU"; "Distributed AI builder" -> a common word opening a sentence is not a name
             while words and (words[0].lower() in _NOT_NAMES or (initial and len(words) > 1
