@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from typing import Any, Callable, Sequence
 
 import numpy as np
+
+from pipeline.cluster_stage import to_day
 
 from . import sentences as sent
 from . import signals as sig
@@ -156,7 +157,8 @@ def _change_sentence(cands: list[sent.Sentence], chosen: set[str]) -> str:
 
 
 def _lag(a: str, b: str) -> float:
-    return round((datetime.fromisoformat(a) - datetime.fromisoformat(b)).total_seconds() / 86400, 1)
+    """Days from b to a, one decimal."""
+    return round(to_day(a) - to_day(b), 1)
 
 
 def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_renderer: Callable[..., dict],

@@ -18,6 +18,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from gpu.numpy_backend import normalize
+from pipeline.embed import from_blob
 from pipeline.store import Store, now
 
 from . import sentences as sent
@@ -47,8 +49,7 @@ class Briefer:
         if self._roles is None:
             self._roles = {}
             for name, descriptions in sorted(self.audiences.items()):
-                vecs = self.encode(list(descriptions))
-                self._roles[name] = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+                self._roles[name] = normalize(self.encode(list(descriptions)))
         return self._roles
 
     def fingerprint(self) -> str:
@@ -68,10 +69,6 @@ class Briefer:
     def cached_encode(self, texts: list[str]) -> np.ndarray:
         self.warm(texts)
         return np.vstack([self._cache[t] for t in texts])
-
-
-def _from_blob(blob: bytes | None) -> np.ndarray | None:
-    return np.frombuffer(blob, dtype="<f4") if blob else None
 
 
 def inputs(store: Store, cluster_ids: list[str], as_of: str | None = None) -> list[BriefInput]:
@@ -102,7 +99,8 @@ def inputs(store: Store, cluster_ids: list[str], as_of: str | None = None) -> li
         out.append(BriefInput(
             cluster_id=cid, title=title, thread_id=tid,
             members=[Member(m["id"], m["title"], m["text"], m["source"], m["date"], m["issue_id"], m["issue_title"],
-                            m["issue_url"], m["section"], m["links"], _from_blob(m["embedding"])) for m in members],
+                            m["issue_url"], m["section"], m["links"],
+                            from_blob(m["embedding"]) if m["embedding"] else None) for m in members],
             related=[Related(r["id"], r["title"], r["text"], r["source"], r["date"], r["issue_id"], r["issue_title"],
                              "cluster" if r["cluster_id"] == cid else "thread", r["cluster_id"]) for r in related],
             thread_clusters=sorted(((c, d) for c, d in firsts.items()), key=lambda cd: (cd[1], cd[0]))))

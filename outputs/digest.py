@@ -55,8 +55,7 @@ def _rank_key(b: Brief) -> tuple:
 
 
 def _stamp(date: str) -> float:
-    d = datetime.fromisoformat(date)
-    return (d if d.tzinfo else d.replace(tzinfo=timezone.utc)).timestamp()
+    return _when(date).timestamp()
 
 
 def briefs_as_of(store: Store, briefer: Briefer, cluster_ids: list[str], night: Night) -> list[Brief]:
