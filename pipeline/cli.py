@@ -52,8 +52,10 @@ class PulseGroup(click.Group):
             sys.exit(2)
 
 
-def _ctx(ctx: click.Context) -> tuple[Paths, Settings]:
-    return ctx.obj["paths"], ctx.obj["settings"]
+def _ctx(ctx: click.Context, sample: bool = False) -> tuple[Paths, Settings]:
+    """Paths and settings; with `sample`, the sample archive's paths (kept apart from real subscriptions)."""
+    paths = ctx.obj["paths"]
+    return (paths.sample() if sample else paths), ctx.obj["settings"]
 
 
 def fetcher_for(settings: Settings) -> Fetcher:
@@ -85,13 +87,9 @@ def main(ctx: click.Context, config_dir: str | None, data_dir: str | None, verbo
 @click.pass_context
 def run(ctx: click.Context, sample: bool, as_json: bool) -> None:
     """The nightly job: ingest every source, segment, store, embed, cluster into stories and threads."""
-    paths, settings = _ctx(ctx)
-    if sample:
-        paths = paths.sample()
-        configs = sample_sources()
-    else:
-        configs = load_sources(paths.sources_file)
-    digest_cfg = _section(settings, "digest", {"max_items": 25, "base_url": None})
+    paths, settings = _ctx(ctx, sample)
+    configs = sample_sources() if sample else load_sources(paths.sources_file)
+    digest_cfg = digest_config(settings)  # a bad [digest] section fails before any work
     with Store(paths.db_path) as store:
         report = ingest_stage.ingest(store, configs, fetcher_for(settings))
         embedder = _embedder(settings)
@@ -99,8 +97,7 @@ def run(ctx: click.Context, sample: bool, as_json: bool) -> None:
         clustered = cluster_stories(store, cluster_config(settings))
         briefer = make_briefer(paths, settings, embedder)
         briefed = _brief(store, briefer, paths.output_dir, quiet=as_json)
-        written = digest_out.write(store, briefer, paths.output_dir, digest_out.Night.parse(None),
-                                   max_items=int(digest_cfg["max_items"]), base_url=digest_cfg["base_url"])
+        written = _write_digest(store, briefer, paths, digest_cfg, digest_out.Night.parse(None))
         totals = store.counts()
     data = {"database": str(paths.db_path), "ingest": report.as_dict(), "embed": embedded, "cluster": clustered,
             "brief": briefed, "digest": written, "totals": totals}
@@ -172,6 +169,15 @@ def _section(settings: Settings, name: str, defaults: dict[str, Any]) -> dict[st
     return {**defaults, **given}
 
 
+def digest_config(settings: Settings) -> dict[str, Any]:
+    return _section(settings, "digest", {"max_items": 25, "base_url": None})
+
+
+def _write_digest(store: Store, briefer: Briefer, paths: Paths, cfg: dict[str, Any], night: digest_out.Night) -> dict:
+    return digest_out.write(store, briefer, paths.output_dir, night, max_items=int(cfg["max_items"]),
+                            base_url=cfg["base_url"])
+
+
 def make_briefer(paths: Paths, settings: Settings, embedder: Embedder) -> Briefer:
     cfg = _section(settings, "brief", {"generator": "template", "model": None, "base_url": None,
                                        "api_key_env": "OPENAI_API_KEY", "timeout": 60, "max_new_tokens": 400,
@@ -194,9 +200,7 @@ def make_briefer(paths: Paths, settings: Settings, embedder: Embedder) -> Briefe
 @click.pass_context
 def embed(ctx: click.Context, rebuild: bool, sample: bool) -> None:
     """Embed new or changed stories (the model comes from pulse.toml; default: bundled all-MiniLM-L6-v2)."""
-    paths, settings = _ctx(ctx)
-    if sample:
-        paths = paths.sample()
+    paths, settings = _ctx(ctx, sample)
     with Store(paths.db_path) as store:
         result = _embed(store, _embedder(settings), rebuild=rebuild)
     console.print(f"embedded {result['embedded']} stories with {result['model']} on {result['device']} "
@@ -218,8 +222,8 @@ def cluster_config(settings: Settings) -> ClusterConfig:
 @click.pass_context
 def story(ctx: click.Context, story_id: str, as_json: bool, sample: bool) -> None:
     """One story with its cluster, thread and Cited By (STORY_ID may be a unique prefix)."""
-    paths, _ = _ctx(ctx)
-    with Store(paths.sample().db_path if sample else paths.db_path) as store:
+    paths, _ = _ctx(ctx, sample)
+    with Store(paths.db_path) as store:
         view = story_view(store, story_id)
     if view is None:
         raise click.BadParameter(f"no single story matches {story_id!r}")
@@ -247,8 +251,8 @@ def story(ctx: click.Context, story_id: str, as_json: bool, sample: bool) -> Non
 @click.pass_context
 def threads(ctx: click.Context, as_json: bool, days: int, sample: bool) -> None:
     """Active threads: subjects followed across issues and weeks."""
-    paths, _ = _ctx(ctx)
-    with Store(paths.sample().db_path if sample else paths.db_path) as store:
+    paths, _ = _ctx(ctx, sample)
+    with Store(paths.db_path) as store:
         newest = store.newest_story_date()
         since = None
         if newest:
@@ -273,15 +277,10 @@ def threads(ctx: click.Context, as_json: bool, days: int, sample: bool) -> None:
 @click.pass_context
 def digest(ctx: click.Context, day: str | None, sample: bool, as_json: bool) -> None:
     """Write (or rebuild) one night's digest, as Pulse knew it that night, and refresh the Atom feed."""
-    paths, settings = _ctx(ctx)
-    if sample:
-        paths = paths.sample()
-    night = digest_out.Night.parse(day)
-    cfg = _section(settings, "digest", {"max_items": 25, "base_url": None})
+    paths, settings = _ctx(ctx, sample)
+    night, cfg = digest_out.Night.parse(day), digest_config(settings)
     with Store(paths.db_path) as store:
-        briefer = make_briefer(paths, settings, _embedder(settings))
-        written = digest_out.write(store, briefer, paths.output_dir, night, max_items=int(cfg["max_items"]),
-                                   base_url=cfg["base_url"])
+        written = _write_digest(store, make_briefer(paths, settings, _embedder(settings)), paths, cfg, night)
     if as_json:
         _emit_json(written)
     else:
@@ -296,9 +295,7 @@ def digest(ctx: click.Context, day: str | None, sample: bool, as_json: bool) -> 
 @click.pass_context
 def brief(ctx: click.Context, story_id: str, as_json: bool, sample: bool) -> None:
     """The brief of a story's cluster (STORY_ID may be a unique prefix), as markdown or JSON."""
-    paths, settings = _ctx(ctx)
-    if sample:
-        paths = paths.sample()
+    paths, settings = _ctx(ctx, sample)
     with Store(paths.db_path) as store:
         card = store.story_card(story_id)
         if card is None or not card["cluster_id"]:
