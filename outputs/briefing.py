@@ -143,7 +143,7 @@ def brief_stage(store: Store, briefer: Briefer, out_dir: Path, *, progress: Call
     fingerprint = briefer.fingerprint()
     wanted = {cid: hashlib.sha1(f"{sig}|{fingerprint}".encode()).hexdigest()
               for cid, sig in store.brief_signatures().items()}
-    stored = {cid: (r["input_hash"], r["slug"]) for cid, r in store.briefs().items()}
+    stored = store.brief_states()
     todo = sorted(cid for cid, h in wanted.items() if stored.get(cid, (None,))[0] != h)
     slugs = {cid: slug for cid, (_, slug) in stored.items()}
     titles = store.cluster_titles([cid for cid in todo if cid not in slugs])

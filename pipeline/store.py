@@ -570,6 +570,10 @@ class Store:
         return {r["cluster_id"]: dict(r) for chunk, marks in _in_chunks(cluster_ids)
                 for r in self.db.query(f"SELECT * FROM briefs WHERE cluster_id IN ({marks})", chunk)}
 
+    def brief_states(self) -> dict[str, tuple[str, str]]:
+        """cluster id -> (input hash, slug) of every stored brief, without loading the briefs themselves."""
+        return {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT cluster_id, input_hash, slug FROM briefs")}
+
     def cluster_titles(self, cluster_ids: list[str]) -> dict[str, str]:
         return {r[0]: r[1] for chunk, marks in _in_chunks(cluster_ids)
                 for r in self.db.execute(f"SELECT id, title FROM clusters WHERE id IN ({marks})", chunk)}
