@@ -13,7 +13,7 @@ from typing import Any
 
 from . import numpy_backend
 
-__all__ = ["topk", "pairs_above", "components", "prepare", "cupy_available", "backend_name"]
+__all__ = ["topk", "pairs_above", "components", "prepare", "rows", "cupy_available", "backend_name"]
 
 
 def _is_cupy(x: Any) -> bool:
@@ -60,6 +60,10 @@ def components(i: Any, j: Any, n: int, *, backend: str | None = None):
 
 
 def prepare(corpus: Any, *, backend: str | None = None):
-    """Keep a corpus ready for many queries (GPU: unit rows in fp16 on the device). NumPy: unchanged."""
-    name = backend_name(corpus, backend=backend)
-    return _module(name).prepare(corpus) if name == "cupy" else corpus
+    """Keep a corpus ready for many queries: checked and made unit once (GPU: fp16 on the device)."""
+    return _module(backend_name(corpus, backend=backend)).prepare(corpus)
+
+
+def rows(prepared: Any, which: Any):
+    """A prepared corpus restricted to some rows (a slice or an index array): filtered search."""
+    return _module(backend_name(prepared)).rows(prepared, which)

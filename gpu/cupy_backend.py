@@ -150,6 +150,13 @@ class Prepared:
         return (self.vectors.shape[0], self.dim)
 
 
+def rows(prepared: Prepared, which) -> Prepared:
+    """The prepared corpus restricted to some rows (a slice stays a view; an index array may be NumPy)."""
+    if isinstance(which, np.ndarray):
+        which = cp.asarray(which)
+    return Prepared(prepared.vectors[which], prepared.dim)
+
+
 def _padded(d: int) -> int:
     return max(PAD, -(-d // PAD) * PAD)
 

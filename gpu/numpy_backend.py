@@ -1,6 +1,8 @@
 """The CPU path: blocked NumPy, float32 arithmetic, exact tie rule (higher score, then lower index)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .checks import check_k, check_matrix, check_threshold
@@ -13,6 +15,32 @@ def normalize(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A corpus checked and normalised once (unit float32 rows), for many queries: a search index
+    asks one query at a time, and re-normalising 100k rows per query would cost more than the scores."""
+
+    vectors: np.ndarray
+    dim: int
+    __pulse_backend__ = "numpy"
+
+    @property
+    def shape(self):
+        return self.vectors.shape
+
+
+def prepare(corpus) -> Prepared:
+    if isinstance(corpus, Prepared):
+        return corpus
+    c = check_matrix(np, np.asarray(corpus), "corpus")
+    return Prepared(normalize(c), c.shape[1])
+
+
+def rows(prepared: Prepared, which) -> Prepared:
+    """The prepared corpus restricted to some rows (a slice stays a view)."""
+    return Prepared(prepared.vectors[which], prepared.dim)
 
 
 def _order(scores: np.ndarray, idx: np.ndarray, kk: int) -> tuple[np.ndarray, np.ndarray]:
@@ -43,7 +71,10 @@ def _tile_best(s: np.ndarray, kk: int, offset: int) -> tuple[np.ndarray, np.ndar
 def topk(queries, corpus, k: int):
     k = check_k(k)
     q = check_matrix(np, np.asarray(queries), "queries")
-    c = check_matrix(np, np.asarray(corpus), "corpus", q.shape[1])
+    unit = isinstance(corpus, Prepared)
+    c = corpus.vectors if unit else check_matrix(np, np.asarray(corpus), "corpus", q.shape[1])
+    if unit and c.shape[0] and corpus.dim != q.shape[1]:
+        raise ValueError(f"corpus has dimension {corpus.dim}, expected {q.shape[1]}")
     nq, n = q.shape[0], c.shape[0]
     kk = min(k, n)
     if kk == 0 or nq == 0:
@@ -53,7 +84,8 @@ def topk(queries, corpus, k: int):
     best_s = np.empty((nq, 0), np.float32)
     best_i = np.empty((nq, 0), np.int64)
     for start in range(0, n, tile):
-        s = qn @ normalize(c[start:start + tile]).T
+        block = c[start:start + tile]
+        s = qn @ (block if unit else normalize(block)).T
         vals, idx = _tile_best(s, kk, start)
         best_s, best_i = _order(np.hstack([best_s, vals]), np.hstack([best_i, idx]), kk)
     return best_s, best_i

@@ -14,6 +14,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from sources import SourceConfig, SourceError
 from sources.config import load_sources, merge, parse_opml, save_sources, validate
@@ -25,6 +26,7 @@ from .cluster_stage import cluster_stories, story_view, thread_view
 from .config import ConfigError, Paths, Settings
 from .samples import sample_sources
 from .embed import EmbedError, Embedder, embed_stories
+from .search import MAX_LIMIT, MODES, Filters, SearchError, Searcher
 from outputs import digest as digest_out
 from outputs.briefing import Briefer, brief_stage, default_audiences, inputs, load_brief, make_briefs
 from outputs.generate import LLMWriter, backend_from_config
@@ -33,8 +35,8 @@ from .store import ModelMismatch, SchemaError, Store
 
 console = Console()
 err = Console(stderr=True)
-USER_ERRORS = (SourceError, ConfigError, SchemaError, ModelMismatch, EmbedError, click.BadParameter, OSError,
-               ValueError)
+USER_ERRORS = (SourceError, ConfigError, SchemaError, ModelMismatch, EmbedError, SearchError, click.BadParameter,
+               OSError, ValueError)
 
 
 class PulseGroup(click.Group):
@@ -310,6 +312,85 @@ def brief(ctx: click.Context, story_id: str, as_json: bool, sample: bool) -> Non
         _emit_json(b.to_dict())
     else:
         click.echo(briefer.templates.page("brief.md.j2", b=b))
+
+
+# ---------------------------------------------------------------------- search and the web page
+def make_searcher(store: Store, settings: Settings) -> Searcher:
+    """A Searcher whose model loads on the first semantic query (keyword search loads none).
+
+    On the CPU the query is embedded with one torch thread: hybrid search runs FTS5 on the other
+    core meanwhile, and two thread pools on two cores slow each other (bench/RESULTS.md)."""
+    def encoder():
+        embedder = _embedder(settings)
+        if embedder.device == "cpu":
+            import torch
+
+            torch.set_num_threads(int(settings.extra.get("search", {}).get("torch_threads", 1)))
+        return embedder.model_id, embedder.encode
+    cfg = _section(settings, "search", {"min_cosine": 0.2, "depth": 50, "torch_threads": 1})
+    return Searcher(store, encoder, min_cosine=float(cfg["min_cosine"]), depth=int(cfg["depth"]))
+
+
+@main.command()
+@click.argument("query")
+@click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True,
+              help="keyword (FTS5 BM25), semantic (embeddings) or hybrid (both, rank-fused).")
+@click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(1, MAX_LIMIT))
+@click.option("--source", "sources", multiple=True, help="Only this source (repeatable).")
+@click.option("--since", help="Only stories dated on or after (YYYY-MM-DD).")
+@click.option("--until", help="Only stories dated on or before (YYYY-MM-DD).")
+@click.option("--cluster", help="Only stories of this cluster.")
+@click.option("--thread", help="Only stories of this thread.")
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+@click.option("--sample", is_flag=True, help="Search the sample archive.")
+@click.pass_context
+def search(ctx: click.Context, query: str, mode: str, limit: int, sources: tuple[str, ...], since: str | None,
+           until: str | None, cluster: str | None, thread: str | None, as_json: bool, sample: bool) -> None:
+    """Search the archive: "exact phrase", word*, -word, a OR b, title:word."""
+    paths, settings = _ctx(ctx, sample)
+    if not paths.db_path.exists():
+        raise SearchError(f"no archive at {paths.db_path} yet: run `pulse run{' --sample' if sample else ''}` first")
+    with Store(paths.db_path) as store:
+        results = make_searcher(store, settings).search(
+            query, mode=mode, limit=limit,
+            filters=Filters(tuple(sources), since, until, cluster, thread))
+    if as_json:
+        _emit_json(results.to_dict())
+        return
+    if not results.hits:
+        console.print(f"no stories match {query!r}", highlight=False)
+        return
+    for n, hit in enumerate(results.hits, 1):
+        snippet = Text(hit.snippet, style="dim")
+        for start, end in hit.highlights:
+            snippet.stylize("bold yellow", start, end)
+        size = f" · cluster of {hit.cluster_size}" if hit.cluster_size > 1 else ""
+        console.print(Text.assemble((f"{n:>2}. ", "bold"), (hit.title, "bold"), f"  {hit.source} · {hit.date[:10]}{size}"
+                                    f" · {hit.id}"))
+        console.print(Text("    ").append(snippet))
+    extra = " (no story had every word; ranked stories with any of them)" if results.relaxed else ""
+    load = f" (+{results.ms['load']:.0f} ms loading model and vectors)" if results.ms.get("load", 0) > 1 else ""
+    console.print(f"{len(results.hits)} result{'' if len(results.hits) == 1 else 's'}, {results.mode}, {results.ms['total']:.0f} ms{load}{extra}",
+                  style="dim", highlight=False)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (keep it local).")
+@click.option("--port", default=8484, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--sample", is_flag=True, help="Serve the sample archive.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, sample: bool) -> None:
+    """The web page: search, story briefs, threads and digests (and a JSON API under /api/)."""
+    import uvicorn
+
+    from outputs.web import create_app
+
+    paths, settings = _ctx(ctx, sample)
+    if not paths.db_path.exists():
+        raise SearchError(f"no archive at {paths.db_path} yet: run `pulse run{' --sample' if sample else ''}` first")
+    app = create_app(paths.db_path, lambda store: make_searcher(store, settings))
+    console.print(f"Pulse on http://{host}:{port}/ ({paths.db_path})", highlight=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 # ---------------------------------------------------------------------- backfill

@@ -148,5 +148,7 @@ def thread_view(store: Store, thread_id: str) -> dict[str, Any]:
         timeline.append({"cluster_id": c["id"], "title": c["title"], "first_date": c["first_date"],
                          "last_date": c["last_date"], "size": c["size"],
                          "sources": sorted({r["source"] for r in rows}), "added": added,
-                         "stories": [r["id"] for r in rows]})
+                         "stories": [r["id"] for r in rows],
+                         "items": [{"id": r["id"], "title": r["title"], "source": r["source"], "date": r["date"]}
+                                   for r in rows]})
     return {"id": thread_id, "timeline": timeline}

@@ -137,3 +137,14 @@ def pulse_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("PULSE_CONFIG_DIR", str(config))
     monkeypatch.setenv("PULSE_DATA_DIR", str(data))
     return config, data
+
+
+@pytest.fixture(scope="session")
+def archive(tmp_path_factory, embedder):
+    """(store, briefer, output dir) shared by read-only tests; tests that change things build their own."""
+    from tests.archive import build_archive
+
+    root = tmp_path_factory.mktemp("archive")
+    store, briefer = build_archive(root / "pulse.db", embedder, root / "out")
+    yield store, briefer, root / "out"
+    store.close()

@@ -15,7 +15,7 @@ from outputs.grounding import check
 from outputs.markdown import escape_md, safe_url, slug_for
 from outputs.render import Templates
 
-from .conftest import build_archive
+from tests.archive import build_archive
 
 SECTIONS = ["## What Happened", "## Our Take", "## What To Do", "## Builder's Brief", "## What Skeptics Say",
             "## Cited By"]

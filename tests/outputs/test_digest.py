@@ -14,7 +14,7 @@ from outputs.briefing import load_brief
 from outputs.markdown import escape_md
 from pipeline.cli import main
 
-from .conftest import build_archive
+from tests.archive import build_archive
 
 TODAY = datetime.now(timezone.utc).date().isoformat()
 

@@ -1,9 +1,8 @@
-"""An archive with briefs: Pulse's sample newsletters plus a hostile test newsletter, run through every stage."""
+"""An archive with briefs: Pulse's sample newsletters plus a hostile test newsletter, run through every stage
+(search, web and brief tests share it)."""
 from __future__ import annotations
 
 from pathlib import Path
-
-import pytest
 
 from outputs.briefing import Briefer, brief_stage
 from outputs.render import Templates
@@ -15,7 +14,7 @@ from pipeline.store import Store
 from sources import SourceConfig
 from sources.fetch import Fetcher
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def archive_sources() -> list[SourceConfig]:
@@ -30,12 +29,3 @@ def build_archive(path: Path, embedder, out_dir: Path, templates: Templates | No
     briefer = Briefer(templates or Templates(), embedder.encode)
     brief_stage(store, briefer, out_dir)
     return store, briefer
-
-
-@pytest.fixture(scope="session")
-def archive(tmp_path_factory, embedder):
-    """(store, briefer, output dir) shared by read-only tests; tests that change things build their own."""
-    root = tmp_path_factory.mktemp("archive")
-    store, briefer = build_archive(root / "pulse.db", embedder, root / "out")
-    yield store, briefer, root / "out"
-    store.close()

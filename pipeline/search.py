@@ -1,0 +1,385 @@
+"""Search the archive: FTS5 BM25 and semantic top-k, fused by reciprocal rank fusion.
+
+keyword   FTS5 over title (weighted 5x) and text, through `fts_query` so user text never reaches
+          FTS5 raw; all words first, then (if that finds too few) any word, ranked by BM25.
+semantic  the query embedded with the archive's own model, exact cosine top-k through the `gpu`
+          API (CuPy on a GPU, NumPy otherwise) over vectors kept in memory in date order, so a
+          date filter is a slice and other filters an index.
+hybrid    both lists fused: score = sum of 1 / (RRF_K + rank) (Cormack et al., 2009).
+
+A `Searcher` is made once and asked many times (the web app keeps one); it reloads its vectors
+when the archive's vectors change.
+"""
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from typing import Any, Callable
+
+import numpy as np
+
+import gpu
+
+from .embed import COLLECTION, from_blob
+from .fts_query import Query, QueryError, parse
+from .store import ModelMismatch, Store
+
+MODES = ("hybrid", "keyword", "semantic")
+RRF_K = 60
+MAX_LIMIT = 200
+_MARK = re.compile("\x02(.*?)\x03", re.S)
+
+
+class SearchError(ValueError):
+    """A search that cannot run as asked: one line for the user."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    sources: tuple[str, ...] = ()
+    since: str | None = None   # YYYY-MM-DD, inclusive
+    until: str | None = None   # YYYY-MM-DD, inclusive
+    cluster: str | None = None
+    thread: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value:
+                try:
+                    date.fromisoformat(value[:10])
+                except ValueError:
+                    raise SearchError(f"--{name} {value!r} is not a date like 2026-06-01") from None
+
+    def sql(self) -> dict[str, Any]:
+        """Keyword arguments for the store: dates as ISO bounds, `until` made exclusive (the next day)."""
+        until = (date.fromisoformat(self.until[:10]) + timedelta(days=1)).isoformat() if self.until else None
+        return {"sources": self.sources, "since": self.since[:10] if self.since else None, "until": until,
+                "cluster": self.cluster, "thread": self.thread}
+
+
+@dataclass
+class Hit:
+    id: str
+    title: str
+    source: str
+    date: str
+    snippet: str                       # plain text
+    highlights: list[tuple[int, int]]  # [start, end) character spans of matched words in the snippet
+    cluster_id: str | None
+    cluster_size: int
+    cluster_sources: int
+    thread_id: str | None
+    slug: str | None
+    issue_title: str
+    issue_url: str | None
+    score: float                       # the fused score (hybrid), -BM25 (keyword) or the cosine (semantic)
+    keyword_rank: int | None = None
+    semantic_rank: int | None = None
+    cosine: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Results:
+    query: str
+    mode: str
+    hits: list[Hit]
+    ms: dict[str, float] = field(default_factory=dict)
+    relaxed: bool = False  # keyword side fell back from all words to any word
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"query": self.query, "mode": self.mode, "relaxed": self.relaxed, "ms": self.ms,
+                "count": len(self.hits), "hits": [h.to_dict() for h in self.hits]}
+
+
+def split_snippet(marked: str) -> tuple[str, list[tuple[int, int]]]:
+    """'a \\x02b\\x03 c' -> ('a b c', [(2, 3)])."""
+    plain, spans, pos = [], [], 0
+    for m in _MARK.finditer(marked):
+        plain.append(marked[pos:m.start()])
+        start = sum(map(len, plain))
+        plain.append(m.group(1))
+        spans.append((start, start + len(m.group(1))))
+        pos = m.end()
+    plain.append(marked[pos:])
+    return "".join(plain).replace("\x02", "").replace("\x03", ""), spans
+
+
+def rrf(*rankings: list[str], k: int = RRF_K) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion of ranked id lists: best first, ties by first appearance."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, sid in enumerate(ranking, 1):
+            scores[sid] = scores.get(sid, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+_BLAS = None
+
+
+def _one_blas_thread():
+    """One BLAS thread for the query's GEMV: it is memory-bound, and BLAS threads left spinning after
+    it fight torch's threads in the next query's encode (measured: encode p95 from ~15 ms to ~100 ms)."""
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
+
+
+class SemanticIndex:
+    """Every story vector in memory, oldest first, prepared once for the gpu API."""
+
+    def __init__(self, store: Store, backend: str | None = None):
+        self.backend = backend or ("cupy" if gpu.cupy_available() else "numpy")
+        self.fingerprint: tuple[Any, ...] | None = None
+        self.data_version: tuple[int, int] | None = None
+        self.ids: list[str] = []
+        self.row_of: dict[str, int] = {}
+        self.dates = np.zeros(0, "<U32")
+        self.sources = np.zeros(0, object)
+        self.corpus: Any = None
+        self.refresh(store)
+
+    def refresh(self, store: Store) -> bool:
+        """Reload when the archive's vectors changed; True if it did. Asks SQLite's data_version first,
+        so a server answering many queries between nightly runs pays almost nothing for the check."""
+        version = store.data_version()
+        if version == self.data_version:
+            return False
+        self.data_version = version
+        cid = store.collection_id(COLLECTION)
+        fingerprint = store.vector_fingerprint(cid) if cid is not None else None
+        if fingerprint == self.fingerprint:
+            return False
+        rows = store.search_index_rows(cid) if cid is not None else []
+        self.ids = [r[0] for r in rows]
+        self.row_of = {sid: i for i, sid in enumerate(self.ids)}
+        self.dates = np.array([r[1][:32] for r in rows], "<U32")
+        self.sources = np.array([r[2] for r in rows], object)
+        vectors = np.vstack([from_blob(r[3]) for r in rows]) if rows else np.zeros((0, 1), np.float32)
+        self.corpus = gpu.prepare(vectors, backend=self.backend)
+        self.fingerprint = fingerprint
+        return True
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def search(self, qvec: np.ndarray, k: int, filters: Filters, allowed: list[str] | None) -> list[tuple[str, float]]:
+        """(story id, cosine) best first, within the filters (`allowed`: ids that pass cluster/thread filters)."""
+        if not self.ids:
+            return []
+        bounds = filters.sql()
+        lo = int(np.searchsorted(self.dates, bounds["since"], "left")) if bounds["since"] else 0
+        hi = int(np.searchsorted(self.dates, bounds["until"], "left")) if bounds["until"] else len(self.ids)
+        if hi <= lo:
+            return []
+        rows: Any = slice(lo, hi)
+        if filters.sources or allowed is not None:
+            keep = np.ones(hi - lo, bool)
+            if filters.sources:
+                keep &= np.isin(self.sources[lo:hi], list(filters.sources))
+            if allowed is not None:
+                mask = np.zeros(len(self.ids), bool)
+                mask[[self.row_of[s] for s in allowed if s in self.row_of]] = True
+                keep &= mask[lo:hi]
+            rows = np.flatnonzero(keep) + lo
+            if rows.size == 0:
+                return []
+        whole = isinstance(rows, slice) and lo == 0 and hi == len(self.ids)
+        corpus = self.corpus if whole else gpu.rows(self.corpus, rows)
+        q = qvec.reshape(1, -1).astype(np.float32)
+        if self.backend == "cupy":
+            import cupy as cp
+
+            q = cp.asarray(q)
+        with _one_blas_thread():
+            scores, idx = gpu.topk(q, corpus, k, backend=self.backend)
+        if self.backend == "cupy":
+            scores, idx = scores.get(), idx.get()
+        base = np.arange(lo, hi) if isinstance(rows, slice) else rows
+        return [(self.ids[int(base[i])], float(s)) for s, i in zip(scores[0], idx[0])]
+
+
+class Searcher:
+    """Hybrid search over one archive. `encoder` is built on the first semantic query (keyword search
+    never loads a model); it returns (model id, encode function)."""
+
+    def __init__(self, store: Store, encoder: Callable[[], tuple[str, Callable[[list[str]], np.ndarray]]],
+                 *, backend: str | None = None, depth: int = 50, min_cosine: float = 0.2):
+        self.store = store
+        self.min_cosine = min_cosine
+        self._encoder_factory = encoder
+        self._encode: Callable[[list[str]], np.ndarray] | None = None
+        self._backend = backend
+        self.index: SemanticIndex | None = None
+        self.depth = depth
+        self._local = threading.local()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.submit(self._close_worker_store).result()
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def _worker_store(self) -> Store:
+        """The keyword worker's own connection (SQLite connections belong to one thread)."""
+        if getattr(self._local, "store", None) is None:
+            self._local.store = Store(self.store.path)
+        return self._local.store
+
+    def _close_worker_store(self) -> None:
+        if getattr(self._local, "store", None) is not None:
+            self._local.store.close()
+            self._local.store = None
+
+    def load(self) -> None:
+        """Load the model and the vectors (once; vectors again when the archive changed)."""
+        self.semantic_index()
+        if self._encode is None:
+            model_id, encode = self._encoder_factory()
+            stored = self.store.db.execute("SELECT model FROM collections WHERE name = ?", [COLLECTION]).fetchone()
+            if stored and stored[0] != model_id:
+                raise ModelMismatch(f"the archive was embedded with {stored[0]!r}, but the configured model is "
+                                    f"{model_id!r}; semantic search needs the same model (or `pulse embed --rebuild`)")
+            self._encode = encode
+
+    def encode(self, text: str) -> np.ndarray:
+        self.load()
+        return np.asarray(self._encode([text]))[0]
+
+    def semantic_index(self) -> SemanticIndex:
+        if self.index is None:
+            self.index = SemanticIndex(self.store, self._backend)
+        else:
+            self.index.refresh(self.store)
+        return self.index
+
+    def keyword(self, query: Query, depth: int, filters: Filters, limit: int,
+                store: Store | None = None) -> tuple[list[tuple[str, float]], bool]:
+        """All words first; if fewer than `limit` stories have them all, stories with any word follow."""
+        store = store or self.store
+        hits = store.search_keyword(query.match_all(), depth, **filters.sql())
+        relaxed = False
+        if len(hits) < limit and sum(len(g) for g in query.groups) > 1:
+            seen = {h[0] for h in hits}
+            more = [h for h in store.search_keyword(query.match_any_with_not(), depth, **filters.sql())
+                    if h[0] not in seen]
+            relaxed = bool(more)
+            hits += more[: depth - len(hits)]
+        return hits, relaxed
+
+    def semantic(self, query: Query, depth: int, filters: Filters, ms: dict[str, float] | None = None
+                 ) -> list[tuple[str, float]]:
+        index = self.index or self.semantic_index()
+        allowed = (self.store.filtered_story_ids(cluster=filters.cluster, thread=filters.thread)
+                   if filters.cluster or filters.thread else None)
+        t = time.perf_counter()
+        qvec = self.encode(query.text)
+        if ms is not None:
+            ms["encode"] = round((time.perf_counter() - t) * 1000, 2)
+        found = [f for f in index.search(qvec, depth, filters, allowed) if f[1] >= self.min_cosine]
+        excluded = query.match_excluded()
+        if excluded and found:
+            drop = self.store.stories_matching(excluded, [sid for sid, _ in found])
+            found = [f for f in found if f[0] not in drop]
+        return found
+
+    def search(self, text: str, *, mode: str = "hybrid", limit: int = 10, filters: Filters | None = None) -> Results:
+        if mode not in MODES:
+            raise SearchError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if not 1 <= limit <= MAX_LIMIT:
+            raise SearchError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
+        filters = filters or Filters()
+        try:
+            query = parse(text)
+        except QueryError as exc:
+            raise SearchError(str(exc)) from None
+        depth = max(self.depth, limit)
+        started = time.perf_counter()
+        ms: dict[str, float] = {}
+        kw: list[tuple[str, float]] = []
+        sem: list[tuple[str, float]] = []
+        relaxed = False
+        pending = None
+        if mode == "keyword":
+            t = time.perf_counter()
+            kw, relaxed = self._keyword_or_error(text, query, limit, filters, limit)
+            ms["keyword"] = round((time.perf_counter() - t) * 1000, 2)
+        elif mode == "hybrid":  # keyword on a worker thread (SQLite releases the GIL) while the query is embedded
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="pulse-keyword")
+            pending = self._pool.submit(self._timed_keyword, text, query, depth, filters, limit)
+        if mode in ("semantic", "hybrid"):
+            t = time.perf_counter()
+            self.load()
+            ms["load"] = round((time.perf_counter() - t) * 1000, 2)
+            t = time.perf_counter()
+            parts: dict[str, float] = {}
+            sem = self.semantic(query, depth if mode == "hybrid" else limit, filters, parts)
+            ms["semantic"] = round((time.perf_counter() - t) * 1000, 2)
+            ms["encode"] = parts["encode"]  # part of "semantic"
+        if pending is not None:
+            kw, relaxed, ms["keyword"] = pending.result()
+        t = time.perf_counter()
+        kw_rank = {sid: r for r, (sid, _) in enumerate(kw, 1)}
+        sem_rank = {sid: r for r, (sid, _) in enumerate(sem, 1)}
+        cosine = dict(sem)
+        if mode == "keyword":
+            ranked = [(sid, -score) for sid, score in kw]
+        elif mode == "semantic":
+            ranked = sem
+        else:
+            ranked = rrf([s for s, _ in kw], [s for s, _ in sem])
+        ranked = ranked[:limit]
+        hits = self._hits(query, ranked, kw_rank, sem_rank, cosine)
+        ms["fetch"] = round((time.perf_counter() - t) * 1000, 2)
+        ms["total"] = round((time.perf_counter() - started) * 1000 - ms.get("load", 0.0), 2)
+        return Results(text, mode, hits, ms, relaxed)
+
+    def _keyword_or_error(self, text: str, query: Query, depth: int, filters: Filters, limit: int,
+                          store: Store | None = None) -> tuple[list[tuple[str, float]], bool]:
+        try:
+            return self.keyword(query, depth, filters, limit, store)
+        except sqlite3.OperationalError as exc:  # a parser gap must still be one clear line
+            raise SearchError(f"cannot search for {text!r}: {exc}") from None
+
+    def _timed_keyword(self, text: str, query: Query, depth: int, filters: Filters, limit: int
+                       ) -> tuple[list[tuple[str, float]], bool, float]:
+        t = time.perf_counter()
+        kw, relaxed = self._keyword_or_error(text, query, depth, filters, limit, self._worker_store())
+        return kw, relaxed, round((time.perf_counter() - t) * 1000, 2)
+
+    def _hits(self, query: Query, ranked: list[tuple[str, float]], kw_rank: dict[str, int],
+              sem_rank: dict[str, int], cosine: dict[str, float]) -> list[Hit]:
+        ids = [sid for sid, _ in ranked]
+        cards = self.store.search_cards(ids)
+        snippets = self.store.snippets(query.highlight(), ids)
+        hits = []
+        for sid, score in ranked:
+            card = cards.get(sid)
+            if card is None:
+                continue  # deleted since the index was loaded
+            if sid in snippets:
+                snippet, spans = split_snippet(snippets[sid])
+            else:
+                lead = " ".join((card["lead"] or "").split())
+                snippet, spans = (lead[:240].rsplit(" ", 1)[0] + "…" if len(lead) > 240 else lead), []
+            hits.append(Hit(
+                id=sid, title=card["title"], source=card["source"], date=card["date"], snippet=snippet,
+                highlights=spans, cluster_id=card["cluster_id"], cluster_size=card["cluster_size"] or 1,
+                cluster_sources=card["cluster_sources"] or 1, thread_id=card["thread_id"], slug=card["slug"],
+                issue_title=card["issue_title"], issue_url=card["issue_url"], score=round(float(score), 6),
+                keyword_rank=kw_rank.get(sid), semantic_rank=sem_rank.get(sid),
+                cosine=round(cosine[sid], 4) if sid in cosine else None))
+        return hits

@@ -1,0 +1,79 @@
+"""What people type in a search box becomes a safe FTS5 query: it never reaches FTS5 raw."""
+from __future__ import annotations
+
+import pytest
+
+from pipeline.fts_query import QueryError, parse
+from pipeline.store import Store
+from sources.models import Issue, Story
+
+
+@pytest.fixture
+def store(tmp_path):
+    """Four stories whose words are chosen to tell the operators apart."""
+    s = Store(tmp_path / "p.db")
+    s.ensure_source("t", "rss", "https://t.example.org/feed")
+    texts = [("Draft trees speed up decoding", "speculative decoding with a tree of drafts"),
+             ("Hyperion-7B weights", "open weights for Hyperion-7B, a decoding-heavy model"),
+             ("Quantisation notes", "int4 quantization of transformers keeps accuracy"),
+             ("vLLM and SGLang compared", "two serving engines and their schedulers")]
+    stories = [Story(position=i, title=t, text=x) for i, (t, x) in enumerate(texts)]
+    s.save_issue(Issue(source="t", guid="1", url="https://t.example.org/1", title="Issue 1", published=None, html="",
+                       text="", stories=stories))
+    yield s
+    s.close()
+
+
+def titles(store: Store, expr: str) -> set[str]:
+    ids = [sid for sid, _ in store.search_keyword(expr, 10)]
+    return {store.story(i)["title"] for i in ids}
+
+
+HOSTILE = ['"unbalanced', 'a AND', 'AND OR NOT', 'NEAR(draft trees, 2', '((draft', 'draft)', '*', 'draft* *',
+           '^draft', 'title:', 'text:"', 'col:draft', "O'Reilly", 'draft"trees', '-', '--', 'c++', 'a:b:c',
+           'SELECT * FROM stories; --', '"" "" ""', 'NOT', 'ünïcödé decoding', '🙂 decoding', '\x00draft',
+           'draft\nOR\ntrees', '[draft]', '{draft}', 'draft + trees', 'draft & trees', 'draft | trees']
+
+
+@pytest.mark.parametrize("raw", HOSTILE)
+def test_odd_syntax_gives_results_or_a_clear_message_never_an_sql_error(store, raw):
+    try:
+        query = parse(raw)
+    except QueryError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    for expr in (query.match_all(), query.match_any_with_not(), query.highlight()):
+        store.search_keyword(expr, 10)  # raises sqlite3.OperationalError on a syntax error
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("decoding", {"Draft trees speed up decoding", "Hyperion-7B weights"}),
+    ("speculative decoding", {"Draft trees speed up decoding"}),                # every word
+    ('"tree of drafts"', {"Draft trees speed up decoding"}),                  # a phrase
+    ('"drafts of tree"', set()),                                              # ... in that order
+    ("quantiz*", {"Quantisation notes"}),                                     # a prefix
+    ("decoding -hyperion", {"Draft trees speed up decoding"}),                # left out
+    ("decoding NOT hyperion", {"Draft trees speed up decoding"}),
+    ("vllm OR quantization", {"vLLM and SGLang compared", "Quantisation notes"}),
+    ("title:decoding", {"Draft trees speed up decoding"}),                    # title only
+    ("Hyperion-7B", {"Hyperion-7B weights"}),                                 # punctuation inside a word
+    ("the decoding", {"Draft trees speed up decoding", "Hyperion-7B weights"}),  # common words dropped
+])
+def test_operators_mean_what_a_search_box_user_expects(store, raw, expected):
+    assert titles(store, parse(raw).match_all()) == expected
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "(((", "AND OR", "NOT hyperion", "-hyperion", "* ^ :"])
+def test_nothing_to_look_for_is_a_one_line_error(raw):
+    with pytest.raises(QueryError):
+        parse(raw)
+
+
+def test_the_semantic_side_reads_the_question_without_operators():
+    q = parse('what did they say about "draft trees" -hyperion OR spec*')
+    assert q.text == "what did they say about draft trees spec"
+    assert "hyperion" not in q.text
+
+
+def test_only_common_words_are_still_searched():
+    assert [t.text for g in parse("the who").groups for t in g] == ["the", "who"]
