@@ -134,10 +134,12 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--cache", default=os.environ.get("PULSE_BENCH_CACHE", "/tmp/pulse-bench"))
     ap.add_argument("--device", default="auto", help="auto, cpu or cuda (model and top-k)")
+    ap.add_argument("--model", default="default", help="the bundled model, or a path to the same model "
+                    "(the H100 machine has no PyPI: .models/all-MiniLM-L6-v2-fp16)")
     ap.add_argument("--torch-threads", type=int, default=1, help="as `pulse search`/`serve` set on the CPU")
     args = ap.parse_args()
 
-    from pipeline.embed import Embedder, load_vectors
+    from pipeline.embed import DEFAULT_MODEL_ID, Embedder, load_vectors
     from pipeline.search import Searcher
     from pipeline.store import Store
 
@@ -145,14 +147,14 @@ def main() -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         build(path, args.stories)
-    embedder = Embedder(device=args.device)
+    embedder = Embedder(model=args.model, device=args.device)
     if embedder.device == "cpu":
         import torch
 
         torch.set_num_threads(args.torch_threads)
     backend = "cupy" if embedder.device.startswith("cuda") else "numpy"
     store = Store(path)
-    searcher = Searcher(store, lambda: (embedder.model_id, embedder.encode), backend=backend)
+    searcher = Searcher(store, lambda: (DEFAULT_MODEL_ID, embedder.encode), backend=backend)  # same model
     t = time.perf_counter()
     searcher.search("warm up", mode="hybrid")
     load_ms = (time.perf_counter() - t) * 1000

@@ -101,7 +101,7 @@ class Embedder:
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), np.float32)
-        if self.fast and self.device.startswith("cuda"):
+        if self.fast and self.device.startswith("cuda") and len(texts) >= 64:  # a search query: no pipeline
             from .fast_encode import fast_encode
 
             return fast_encode(self.st, list(texts), progress=progress)

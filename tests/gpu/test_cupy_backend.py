@@ -69,6 +69,17 @@ def test_prepared_corpus_gives_the_same_answer(cp, rng):
     assert (a[1] == b[1]).all()
 
 
+def test_rows_of_a_prepared_corpus_match_numpy(cp, rng):
+    from gpu import rows
+
+    c = rng.standard_normal((3000, 384)).astype(np.float32)
+    q = rng.standard_normal((1, 384)).astype(np.float32)
+    prep = prepare(cp.asarray(c))
+    for which in (np.arange(0, 3000, 7), slice(500, 2500)):
+        s, i = topk(cp.asarray(q), rows(prep, which), 50)
+        exact_up_to_ties(cp, q, c[which], i.get(), s.get(), 2e-3)
+
+
 def test_bad_input_rejected_on_gpu(cp):
     with pytest.raises(ValueError, match="NaN"):
         topk(cp.asarray([[cp.nan, 1.0]]), cp.ones((3, 2)), 1)

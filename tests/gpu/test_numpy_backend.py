@@ -126,3 +126,17 @@ def test_components_on_random_graph_match_union_find(rng):
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
     assert components(i, j, n).tolist() == [find(x) for x in range(n)]
+
+
+def test_a_prepared_corpus_and_its_rows_give_the_plain_answers(rng):
+    from gpu import prepare, rows
+
+    c = rng.standard_normal((500, 24)).astype(np.float32) * 3  # not unit: prepare normalises once
+    q = rng.standard_normal((3, 24)).astype(np.float32)
+    prep = prepare(c)
+    assert np.array_equal(topk(q, prep, 7)[1], topk(q, c, 7)[1])
+    picked = np.array([3, 40, 41, 200, 499])
+    assert np.array_equal(topk(q, rows(prep, picked), 3)[1], topk(q, c[picked], 3)[1])
+    assert np.array_equal(topk(q, rows(prep, slice(100, 300)), 5)[1], topk(q, c[100:300], 5)[1])
+    with pytest.raises(ValueError, match="dimension"):
+        topk(q[:, :10], prep, 3)
