@@ -6,6 +6,8 @@ Errors a user can cause print one line on stderr and exit non-zero;
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -21,6 +23,7 @@ from sources.config import load_sources, merge, parse_opml, save_sources, valida
 from sources.fetch import Fetcher, FetchPolicy
 
 from . import ingest as ingest_stage
+from . import nightly
 from .cluster import ClusterConfig
 from .cluster_stage import cluster_stories, story_view, thread_view
 from .config import ConfigError, Paths, Settings
@@ -83,45 +86,136 @@ def main(ctx: click.Context, config_dir: str | None, data_dir: str | None, verbo
 
 
 # ---------------------------------------------------------------------- run
+def _log_to_stderr() -> None:
+    """A line per stage on stderr (cron mails it or the wrapper appends it to the log; journald keeps it)."""
+    logger = logging.getLogger("pulse")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s pulse %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
+def _stage_summary(name: str, r: dict) -> str:
+    keys = {"ingest": ("issues_new", "issues_updated", "stories", "failed"), "embed": ("embedded", "total", "device"),
+            "cluster": ("stories", "clusters_new", "clusters_grown", "threads_new"), "brief": ("briefed", "total"),
+            "digest": ("date", "clusters", "path"), "email": ("sent", "to", "reason")}.get(name, ())
+    return " ".join(f"{k}={r[k]}" for k in keys if k in r)
+
+
 @main.command()
 @click.option("--sample", is_flag=True, help="Run on Pulse's bundled sample newsletters (offline).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+@click.option("--email", is_flag=True, help="E-mail the night's digest (configure [email] in pulse.toml).")
 @click.pass_context
-def run(ctx: click.Context, sample: bool, as_json: bool) -> None:
-    """The nightly job: ingest every source, segment, store, embed, cluster into stories and threads."""
+def run(ctx: click.Context, sample: bool, as_json: bool, email: bool) -> None:
+    """The nightly job: ingest, segment, embed, cluster, brief, digest (and e-mail), under a lock.
+
+    Exit codes: 0 all good; 3 some sources failed; 4 nothing could be done; 75 another run is going."""
     paths, settings = _ctx(ctx, sample)
     configs = sample_sources() if sample else load_sources(paths.sources_file)
-    digest_cfg = digest_config(settings)  # a bad [digest] section fails before any work
-    with Store(paths.db_path) as store:
-        report = ingest_stage.ingest(store, configs, fetcher_for(settings))
-        embedder = _embedder(settings)
-        embedded = _embed(store, embedder, quiet=as_json)
-        clustered = cluster_stories(store, cluster_config(settings))
-        briefer = make_briefer(paths, settings, embedder)
-        briefed = _brief(store, briefer, paths.output_dir, quiet=as_json)
-        written = _write_digest(store, briefer, paths, digest_cfg, digest_out.Night.parse(None))
-        totals = store.counts()
-    data = {"database": str(paths.db_path), "ingest": report.as_dict(), "embed": embedded, "cluster": clustered,
-            "brief": briefed, "digest": written, "totals": totals}
+    digest_cfg = digest_config(settings)  # bad config fails before any work
+    email_cfg = email_config(settings) if (email or settings.extra.get("email", {}).get("enabled")) else None
+    _log_to_stderr()
+    try:
+        lock = nightly.acquire(paths.data_dir)
+    except nightly.RunLocked as exc:
+        err.print(f"[yellow]busy:[/yellow] {exc}", highlight=False)
+        sys.exit(nightly.EXIT_LOCKED)
+    held: dict[str, Any] = {}
+
+    def stage_ingest(store: Store) -> dict:
+        held["ingest"] = ingest_stage.ingest(store, configs, fetcher_for(settings))
+        return held["ingest"].as_dict()
+
+    def stage_embed(store: Store) -> dict:
+        held["embedder"] = _embedder(settings)
+        return _embed(store, held["embedder"], quiet=as_json)
+
+    def stage_brief(store: Store) -> dict:
+        held["briefer"] = make_briefer(paths, settings, held["embedder"])
+        return _brief(store, held["briefer"], paths.output_dir, quiet=as_json)
+
+    def stage_digest(store: Store) -> dict:
+        return _write_digest(store, held["briefer"], paths, digest_cfg, digest_out.Night.parse(None))
+
+    stages = [("ingest", stage_ingest), ("embed", stage_embed),
+              ("cluster", lambda store: cluster_stories(store, cluster_config(settings))),
+              ("brief", stage_brief), ("digest", stage_digest)]
+    if email_cfg is not None:
+        stages.append(("email", lambda store: email_digest(store, email_cfg, paths)))
+    try:
+        with Store(paths.db_path, timeout=settings.db_timeout) as store:
+            report = nightly.run_stages(store, stages, summary=_stage_summary)
+            totals = store.counts()
+    except sqlite3.Error as exc:  # cannot even open or record the run: locked by another program, disk full ...
+        err.print(f"[red]error:[/red] database {paths.db_path}: {exc}", highlight=False)
+        sys.exit(nightly.EXIT_NOTHING)
+    finally:
+        lock.release()
+    data = {"database": str(paths.db_path), **{k: v for k, v in report.to_dict().items() if k != "stages"},
+            **report.stages, "totals": totals}
     if as_json:
         _emit_json(data)
     else:
-        _print_ingest(report, totals, paths.db_path)
-        console.print(f"embedded {embedded['embedded']} stories with {embedded['model']} on {embedded['device']} "
-                      f"({embedded['total']} vectors stored)", highlight=False)
-        console.print(f"clustered {clustered['stories']} stories: {clustered['clusters_new']} new clusters, "
-                      f"{clustered['clusters_grown']} grown; threads {clustered['threads_new']} new, "
-                      f"{clustered['threads_extended']} extended", highlight=False)
-        console.print(f"briefed {briefed['briefed']} clusters ({briefed['total']} in all); digest of "
-                      f"{written['date']}: {written['clusters']} stories, {written['top']} top -> {written['path']}",
-                      highlight=False)
-        if "llm" in briefed and briefed["llm"]["fell_back"]:
-            err.print(f"[yellow]warning:[/yellow] {briefed['llm']['generator']} fell back to template text for "
-                      f"{briefed['llm']['fell_back']} briefs: {briefed['llm']['reasons']}", highlight=False)
-    if report.failed and len(report.failed) == len(report.sources):
-        sys.exit(4)
-    if report.failed:
-        sys.exit(3)
+        _print_run(report, totals, paths.db_path, held.get("ingest"))
+    sys.exit(report.exit_code)
+
+
+def _print_run(report: nightly.RunReport, totals: dict[str, int], db: Path, ingested) -> None:
+    st = report.stages
+    if ingested is not None:
+        _print_ingest(ingested, totals, db)
+    if "embed" in st and "error" not in st["embed"]:
+        console.print(f"embedded {st['embed']['embedded']} stories with {st['embed']['model']} on "
+                      f"{st['embed']['device']} ({st['embed']['total']} vectors stored)", highlight=False)
+    if "cluster" in st and "error" not in st["cluster"]:
+        c = st["cluster"]
+        console.print(f"clustered {c['stories']} stories: {c['clusters_new']} new clusters, {c['clusters_grown']} "
+                      f"grown; threads {c['threads_new']} new, {c['threads_extended']} extended", highlight=False)
+    if "digest" in st and "error" not in st["digest"]:
+        b, d = st["brief"], st["digest"]
+        console.print(f"briefed {b['briefed']} clusters ({b['total']} in all); digest of {d['date']}: "
+                      f"{d['clusters']} stories, {d['top']} top -> {d['path']}", highlight=False)
+        if "llm" in b and b["llm"]["fell_back"]:
+            err.print(f"[yellow]warning:[/yellow] {b['llm']['generator']} fell back to template text for "
+                      f"{b['llm']['fell_back']} briefs: {b['llm']['reasons']}", highlight=False)
+    if "email" in st and "error" not in st["email"]:
+        e = st["email"]
+        console.print(f"e-mailed the digest to {', '.join(e['to'])}" if e["sent"] else
+                      f"digest not e-mailed: {e['reason']}", highlight=False)
+    for name, message in report.errors.items():
+        if not name.startswith("source:"):
+            err.print(f"[red]error:[/red] stage {name}: {message}", highlight=False)
+    console.print(f"run {report.id}: {report.status} (exit {report.exit_code})", highlight=False)
+
+
+def email_config(settings: Settings):
+    """[email] of pulse.toml as an EmailConfig (outputs.email)."""
+    from outputs.email import EmailConfig
+
+    data = {k: v for k, v in (settings.extra.get("email") or {}).items() if k != "enabled"}
+    try:
+        return EmailConfig.from_dict(data)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"pulse.toml: {exc}") from None
+
+
+def email_digest(store: Store, cfg, paths: Paths) -> dict:
+    """Send tonight's digest unless this very digest was sent already (a rerun does not mail twice)."""
+    from outputs.email import build_message, digest_hash, send
+
+    night = digest_out.Night.parse(None)
+    row = store.digest(night.date)
+    if row is None:
+        return {"sent": False, "to": cfg.to, "reason": "no digest tonight"}
+    digest_id = digest_hash(row["markdown"])
+    if store.was_sent(night.date, digest_id):
+        return {"sent": False, "to": cfg.to, "reason": "this digest was sent already"}
+    send(cfg, build_message(cfg, night.date, row["markdown"]))
+    store.mark_sent(night.date, digest_id, cfg.to)
+    return {"sent": True, "to": cfg.to}
 
 
 def _print_ingest(report: ingest_stage.IngestReport, totals: dict[str, int], db: Path) -> None:
@@ -312,6 +406,84 @@ def brief(ctx: click.Context, story_id: str, as_json: bool, sample: bool) -> Non
         _emit_json(b.to_dict())
     else:
         click.echo(briefer.templates.page("brief.md.j2", b=b))
+
+
+# ---------------------------------------------------------------------- operations
+@main.command()
+@click.option("--sample", is_flag=True, help="Check the sample archive's paths.")
+@click.option("--offline", is_flag=True, help="Do not try to reach the sources.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def doctor(ctx: click.Context, sample: bool, offline: bool, as_json: bool) -> None:
+    """Check the install: config, database writable, disk space, lock, model, GPU, sources reachable."""
+    from . import doctor as checks
+
+    paths, settings = _ctx(ctx, sample)
+    results = checks.run_checks(paths, settings, sample=sample, offline=offline)
+    if as_json:
+        _emit_json([r.__dict__ for r in results])
+    else:
+        table = Table(title="pulse doctor")
+        for col in ("check", "status", "detail"):
+            table.add_column(col)
+        colour = {"ok": "green", "warn": "yellow", "fail": "red"}
+        for r in results:
+            table.add_row(r.name, f"[{colour[r.status]}]{r.status}[/{colour[r.status]}]", r.detail)
+        console.print(table)
+    sys.exit(1 if any(r.status == "fail" for r in results) else 0)
+
+
+@main.command()
+@click.argument("target", type=click.Path(dir_okay=False))
+@click.option("--sample", is_flag=True, help="Back up the sample archive.")
+@click.option("--force", is_flag=True, help="Replace TARGET if it exists.")
+@click.pass_context
+def backup(ctx: click.Context, target: str, sample: bool, force: bool) -> None:
+    """A consistent copy of the live database (SQLite's online backup API; safe while a run writes)."""
+    paths, settings = _ctx(ctx, sample)
+    dest = Path(target)
+    if not paths.db_path.exists():
+        raise click.BadParameter(f"no database at {paths.db_path}")
+    if dest.exists() and not force:
+        raise click.BadParameter(f"{dest} exists (use --force to replace it)")
+    partial = dest.with_name(dest.name + ".partial")
+    partial.unlink(missing_ok=True)
+    with Store(paths.db_path, timeout=settings.db_timeout) as store:
+        store.backup_to(partial)
+    check = sqlite3.connect(partial)
+    try:
+        ok = check.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        check.close()
+    if ok != "ok":
+        raise OSError(f"the copy failed its integrity check: {ok}")
+    partial.replace(dest)
+    console.print(f"backed up {paths.db_path} -> {dest} ({dest.stat().st_size:,} bytes, integrity ok)",
+                  highlight=False)
+
+
+@main.command()
+@click.option("--limit", default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Whole reports as JSON.")
+@click.option("--sample", is_flag=True)
+@click.pass_context
+def runs(ctx: click.Context, limit: int, as_json: bool, sample: bool) -> None:
+    """The last nightly runs: status, exit code, per-stage times and errors."""
+    paths, _ = _ctx(ctx, sample)
+    with Store(paths.db_path) as store:
+        rows = store.runs(limit)
+    if as_json:
+        _emit_json([{**r, "report": json.loads(r["report"]) if r["report"] else None} for r in rows])
+        return
+    table = Table(title="Runs")
+    for col in ("id", "started", "status", "exit", "stages (ms)", "errors"):
+        table.add_column(col)
+    for r in rows:
+        rep = json.loads(r["report"]) if r["report"] else {}
+        stages = " ".join(f"{k}={v.get('ms')}" for k, v in rep.get("stages", {}).items())
+        table.add_row(str(r["id"]), r["started"], r["status"], str(r["exit_code"]), stages,
+                      "; ".join(f"{k}: {v}" for k, v in rep.get("errors", {}).items()))
+    console.print(table)
 
 
 # ---------------------------------------------------------------------- search and the web page

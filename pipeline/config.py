@@ -30,6 +30,7 @@ class Settings:
     fetch_retries: int = 3
     fetch_max_bytes: int = 20 * 1024 * 1024
     host_delay: float = 1.0
+    db_timeout: float = 30.0  # seconds to wait for a database another program holds locked
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

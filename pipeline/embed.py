@@ -79,19 +79,33 @@ class Embedder:
     def __post_init__(self) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-
-        self.model_id, path = resolve_model(self.model)
+        self.model_id, self._path = resolve_model(self.model)
         self.device = pick_device(self.device)
-        try:
-            self.st = SentenceTransformer(path, device=self.device, local_files_only=True)
-        except Exception as exc:
-            raise EmbedError(f"cannot load model {self.model_id!r} from {path}: {str(exc).splitlines()[0]}") from None
-        if self.device.startswith("cuda") and self.fp16:
-            self.st.half()
+        self._st = None
+
+    @property
+    def st(self):
+        """The SentenceTransformer, loaded on first use: a night with nothing new to embed or brief
+        never pays the model's load time."""
+        if self._st is None:
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+            try:
+                st = SentenceTransformer(self._path, device=self.device, local_files_only=True)
+            except Exception as exc:
+                raise EmbedError(f"cannot load model {self.model_id!r} from {self._path}: "
+                                 f"{str(exc).splitlines()[0]}") from None
+            if self.device.startswith("cuda") and self.fp16:
+                st.half()
+            self._st = st
+        return self._st
+
+    def load(self) -> "Embedder":
+        """Load now (to fail early, or to time the load apart)."""
+        _ = self.st
+        return self
 
     @property
     def dimension(self) -> int:

@@ -16,6 +16,7 @@ from sources import SourceConfig, SourceError, make_source
 from sources.base import FetchState
 from sources.fetch import Fetcher, FetchError
 
+from .nightly import pause_point
 from .store import Store
 
 
@@ -79,6 +80,7 @@ def ingest_source(store: Store, cfg: SourceConfig, fetcher: Fetcher, *,
                 setattr(report, f"issues_{outcome}", getattr(report, f"issues_{outcome}") + 1)
                 if outcome != "unchanged":
                     report.stories += len(issue.stories)
+                pause_point("issue", "after")  # tests kill the process here: between two issues of a source
         store.source_ok(cfg.name, etag=validators[0], last_modified=validators[1])
     except (FetchError, SourceError) as exc:
         _fail(store, cfg, report, str(exc))

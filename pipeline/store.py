@@ -172,7 +172,33 @@ def _v4(db: Database) -> None:
     db.executescript(_V4)
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4]
+_V5 = """
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    started TEXT NOT NULL,
+    finished TEXT,
+    status TEXT NOT NULL,
+    exit_code INTEGER,
+    model TEXT,
+    report TEXT
+);
+CREATE TABLE sent_emails (
+    date TEXT NOT NULL,
+    digest_hash TEXT NOT NULL,
+    recipients TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (date, digest_hash)
+);
+"""
+
+
+def _v5(db: Database) -> None:
+    """The nightly job's run reports (status: running, ok, partial, no sources, failed, killed), and which
+    digests were e-mailed (a rerun the same night does not send the same digest twice)."""
+    db.executescript(_V5)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 
 # a story's date: its own, else its issue's, else when Pulse stored it
 STORY_DATE = "COALESCE(s.published, i.published, s.updated)"
@@ -765,3 +791,37 @@ class Store:
         """Changes when any connection (another one, or this one) commits: a cheap "has anything
         changed?" for long-lived readers such as the web app's search index."""
         return self.db.execute("PRAGMA data_version").fetchone()[0], self.db.conn.total_changes
+
+    # ------------------------------------------------------------------ run reports
+    def start_run(self, started: str) -> int:
+        """A new run; runs still marked running were killed (the caller holds the lock, so none is alive)."""
+        with self.db.atomic():
+            self.db.execute("UPDATE runs SET status = 'killed' WHERE status = 'running'")
+            return self.db.execute("INSERT INTO runs (started, status) VALUES (?, 'running')", [started]).lastrowid
+
+    def finish_run(self, run_id: int, finished: str, status: str, exit_code: int, model: str | None,
+                   report: str) -> None:
+        with self.db.atomic():
+            self.db.execute("UPDATE runs SET finished = ?, status = ?, exit_code = ?, model = ?, report = ? "
+                            "WHERE id = ?", [finished, status, exit_code, model, report, run_id])
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.db.query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit])]
+
+    def backup_to(self, target: Path) -> None:
+        """A consistent copy of the live database through SQLite's online backup API (safe while a
+        run writes: pages changed meanwhile are copied again)."""
+        dst = sqlite3.connect(str(target))
+        try:
+            self.db.conn.backup(dst, pages=1024)
+        finally:
+            dst.close()
+
+    def was_sent(self, date: str, digest_hash: str) -> bool:
+        return self.db.execute("SELECT 1 FROM sent_emails WHERE date = ? AND digest_hash = ?",
+                               [date, digest_hash]).fetchone() is not None
+
+    def mark_sent(self, date: str, digest_hash: str, recipients: list[str]) -> None:
+        with self.db.atomic():
+            self.db.execute("INSERT OR REPLACE INTO sent_emails (date, digest_hash, recipients, at) VALUES (?,?,?,?)",
+                            [date, digest_hash, ",".join(recipients), now()])
