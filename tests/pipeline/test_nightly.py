@@ -256,7 +256,6 @@ def test_doctor_fails_on_a_model_that_is_not_there(tmp_path):
 
 # ---------------------------------------------------------------------- e-mail
 @pytest.fixture
-@pytest.mark.filterwarnings("ignore:Requiring AUTH")
 def smtp_server():
     """aiosmtpd on 127.0.0.1 with AUTH PLAIN/LOGIN (no TLS on loopback), collecting what it receives."""
     from aiosmtpd.controller import Controller
@@ -275,6 +274,9 @@ def smtp_server():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    import warnings
+
+    warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")  # loopback only, in a test
     controller = Controller(Handler(), hostname="127.0.0.1", port=port, authenticator=authenticator,
                             auth_required=True, auth_require_tls=False)
     controller.start()
