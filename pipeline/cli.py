@@ -116,6 +116,7 @@ def run(ctx: click.Context, sample: bool, as_json: bool, email: bool) -> None:
     paths, settings = _ctx(ctx, sample)
     configs = sample_sources() if sample else load_sources(paths.sources_file)
     digest_cfg = digest_config(settings)  # bad config fails before any work
+    brief_cfg = brief_settings(settings)
     email_cfg = email_config(settings) if (email or settings.extra.get("email", {}).get("enabled")) else None
     _log_to_stderr()
     try:
@@ -134,7 +135,7 @@ def run(ctx: click.Context, sample: bool, as_json: bool, email: bool) -> None:
         return _embed(store, held["embedder"], quiet=as_json)
 
     def stage_brief(store: Store) -> dict:
-        held["briefer"] = make_briefer(paths, settings, held["embedder"])
+        held["briefer"] = make_briefer(paths, settings, held["embedder"], brief_cfg)
         return _brief(store, held["briefer"], paths.output_dir, quiet=as_json)
 
     def stage_digest(store: Store) -> dict:
@@ -274,14 +275,19 @@ def _write_digest(store: Store, briefer: Briefer, paths: Paths, cfg: dict[str, A
                             base_url=cfg["base_url"])
 
 
-def make_briefer(paths: Paths, settings: Settings, embedder: Embedder) -> Briefer:
+def brief_settings(settings: Settings) -> tuple[dict[str, Any], Any]:
+    """[brief] of pulse.toml and the LLM backend it names (None: templates only); a bad one fails here."""
     cfg = _section(settings, "brief", {"generator": "template", "model": None, "base_url": None,
                                        "api_key_env": "OPENAI_API_KEY", "timeout": 60, "max_new_tokens": 400,
                                        "device": "auto"})
     try:
-        backend = backend_from_config(cfg)
+        return cfg, backend_from_config(cfg)
     except ValueError as exc:
         raise ConfigError(f"pulse.toml: {exc}") from None
+
+
+def make_briefer(paths: Paths, settings: Settings, embedder: Embedder, brief: tuple | None = None) -> Briefer:
+    cfg, backend = brief or brief_settings(settings)
     templates = Templates(paths.config_dir / "templates")
     audiences = default_audiences()
     if isinstance(cfg.get("audiences"), dict):
