@@ -12,6 +12,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
+from pipeline.store import Store
+
 from .markdown import to_html
 
 SECURITY = ("starttls", "ssl", "none")
@@ -90,3 +92,17 @@ def send(cfg: EmailConfig, msg: EmailMessage) -> None:
         raise
     except (OSError, smtplib.SMTPException) as exc:
         raise EmailError(f"cannot send the digest through {cfg.host}:{cfg.port}: {exc}") from None
+
+
+def email_stage(store: Store, cfg: EmailConfig, date: str) -> dict[str, Any]:
+    """The run's e-mail stage: send the night's digest unless this very digest was sent already
+    (a rerun the same night does not mail twice; a changed digest is sent again)."""
+    row = store.digest(date)
+    if row is None:
+        return {"sent": False, "to": cfg.to, "reason": "no digest tonight"}
+    key = digest_hash(row["markdown"])
+    if store.was_sent(date, key):
+        return {"sent": False, "to": cfg.to, "reason": "this digest was sent already"}
+    send(cfg, build_message(cfg, date, row["markdown"]))
+    store.mark_sent(date, key, cfg.to)
+    return {"sent": True, "to": cfg.to}

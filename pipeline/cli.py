@@ -32,6 +32,7 @@ from .embed import EmbedError, Embedder, embed_stories
 from .search import MAX_LIMIT, MODES, Filters, SearchError, Searcher
 from outputs import digest as digest_out
 from outputs.briefing import Briefer, brief_stage, default_audiences, inputs, load_brief, make_briefs
+from outputs.email import EmailConfig, email_stage
 from outputs.generate import LLMWriter, backend_from_config
 from outputs.render import Templates
 from .store import ModelMismatch, SchemaError, Store
@@ -145,7 +146,7 @@ def run(ctx: click.Context, sample: bool, as_json: bool, email: bool) -> None:
               ("cluster", lambda store: cluster_stories(store, cluster_config(settings))),
               ("brief", stage_brief), ("digest", stage_digest)]
     if email_cfg is not None:
-        stages.append(("email", lambda store: email_digest(store, email_cfg, paths)))
+        stages.append(("email", lambda store: email_stage(store, email_cfg, digest_out.Night.parse(None).date)))
     try:
         with Store(paths.db_path, timeout=settings.db_timeout) as store:
             report = nightly.run_stages(store, stages, summary=_stage_summary)
@@ -192,31 +193,13 @@ def _print_run(report: nightly.RunReport, totals: dict[str, int], db: Path, inge
     console.print(f"run {report.id}: {report.status} (exit {report.exit_code})", highlight=False)
 
 
-def email_config(settings: Settings):
-    """[email] of pulse.toml as an EmailConfig (outputs.email)."""
-    from outputs.email import EmailConfig
-
+def email_config(settings: Settings) -> EmailConfig:
+    """[email] of pulse.toml as an EmailConfig."""
     data = {k: v for k, v in (settings.extra.get("email") or {}).items() if k != "enabled"}
     try:
         return EmailConfig.from_dict(data)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"pulse.toml: {exc}") from None
-
-
-def email_digest(store: Store, cfg, paths: Paths) -> dict:
-    """Send tonight's digest unless this very digest was sent already (a rerun does not mail twice)."""
-    from outputs.email import build_message, digest_hash, send
-
-    night = digest_out.Night.parse(None)
-    row = store.digest(night.date)
-    if row is None:
-        return {"sent": False, "to": cfg.to, "reason": "no digest tonight"}
-    digest_id = digest_hash(row["markdown"])
-    if store.was_sent(night.date, digest_id):
-        return {"sent": False, "to": cfg.to, "reason": "this digest was sent already"}
-    send(cfg, build_message(cfg, night.date, row["markdown"]))
-    store.mark_sent(night.date, digest_id, cfg.to)
-    return {"sent": True, "to": cfg.to}
 
 
 def _print_ingest(report: ingest_stage.IngestReport, totals: dict[str, int], db: Path) -> None:
@@ -493,19 +476,26 @@ def runs(ctx: click.Context, limit: int, as_json: bool, sample: bool) -> None:
 
 
 # ---------------------------------------------------------------------- search and the web page
+def _require_archive(paths: Paths, sample: bool) -> None:
+    """Search and the web page read an archive; without one, say how to make it."""
+    if not paths.db_path.exists():
+        raise SearchError(f"no archive at {paths.db_path} yet: run `pulse run{' --sample' if sample else ''}` first")
+
+
 def make_searcher(store: Store, settings: Settings) -> Searcher:
     """A Searcher whose model loads on the first semantic query (keyword search loads none).
 
     On the CPU the query is embedded with one torch thread: hybrid search runs FTS5 on the other
     core meanwhile, and two thread pools on two cores slow each other (bench/RESULTS.md)."""
+    cfg = _section(settings, "search", {"min_cosine": 0.2, "depth": 50, "torch_threads": 1})
+
     def encoder():
         embedder = _embedder(settings)
         if embedder.device == "cpu":
             import torch
 
-            torch.set_num_threads(int(settings.extra.get("search", {}).get("torch_threads", 1)))
+            torch.set_num_threads(int(cfg["torch_threads"]))
         return embedder.model_id, embedder.encode
-    cfg = _section(settings, "search", {"min_cosine": 0.2, "depth": 50, "torch_threads": 1})
     return Searcher(store, encoder, min_cosine=float(cfg["min_cosine"]), depth=int(cfg["depth"]))
 
 
@@ -526,8 +516,7 @@ def search(ctx: click.Context, query: str, mode: str, limit: int, sources: tuple
            until: str | None, cluster: str | None, thread: str | None, as_json: bool, sample: bool) -> None:
     """Search the archive: "exact phrase", word*, -word, a OR b, title:word."""
     paths, settings = _ctx(ctx, sample)
-    if not paths.db_path.exists():
-        raise SearchError(f"no archive at {paths.db_path} yet: run `pulse run{' --sample' if sample else ''}` first")
+    _require_archive(paths, sample)
     with Store(paths.db_path) as store:
         results = make_searcher(store, settings).search(
             query, mode=mode, limit=limit,
@@ -564,8 +553,7 @@ def serve(ctx: click.Context, host: str, port: int, sample: bool) -> None:
     from outputs.web import create_app
 
     paths, settings = _ctx(ctx, sample)
-    if not paths.db_path.exists():
-        raise SearchError(f"no archive at {paths.db_path} yet: run `pulse run{' --sample' if sample else ''}` first")
+    _require_archive(paths, sample)
     app = create_app(paths.db_path, lambda store: make_searcher(store, settings))
     console.print(f"Pulse on http://{host}:{port}/ ({paths.db_path})", highlight=False)
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -102,12 +102,13 @@ class Results:
 
 def split_snippet(marked: str) -> tuple[str, list[tuple[int, int]]]:
     """'a \\x02b\\x03 c' -> ('a b c', [(2, 3)])."""
-    plain, spans, pos = [], [], 0
+    plain, spans, pos, length = [], [], 0, 0
     for m in _MARK.finditer(marked):
-        plain.append(marked[pos:m.start()])
-        start = sum(map(len, plain))
-        plain.append(m.group(1))
-        spans.append((start, start + len(m.group(1))))
+        before, word = marked[pos:m.start()], m.group(1)
+        plain += [before, word]
+        length += len(before)
+        spans.append((length, length + len(word)))
+        length += len(word)
         pos = m.end()
     plain.append(marked[pos:])
     return "".join(plain).replace("\x02", "").replace("\x03", ""), spans
@@ -313,13 +314,12 @@ class Searcher:
         relaxed = False
         pending = None
         if mode == "keyword":
-            t = time.perf_counter()
-            kw, relaxed = self._keyword_or_error(text, query, limit, filters, limit)
-            ms["keyword"] = round((time.perf_counter() - t) * 1000, 2)
+            kw, relaxed, ms["keyword"] = self._timed_keyword(text, query, limit, filters, limit, self.store)
         elif mode == "hybrid":  # keyword on a worker thread (SQLite releases the GIL) while the query is embedded
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(1, thread_name_prefix="pulse-keyword")
-            pending = self._pool.submit(self._timed_keyword, text, query, depth, filters, limit)
+            pending = self._pool.submit(lambda: self._timed_keyword(text, query, depth, filters, limit,
+                                                                   self._worker_store()))
         if mode in ("semantic", "hybrid"):
             t = time.perf_counter()
             self.load()
@@ -347,17 +347,14 @@ class Searcher:
         ms["total"] = round((time.perf_counter() - started) * 1000 - ms.get("load", 0.0), 2)
         return Results(text, mode, hits, ms, relaxed)
 
-    def _keyword_or_error(self, text: str, query: Query, depth: int, filters: Filters, limit: int,
-                          store: Store | None = None) -> tuple[list[tuple[str, float]], bool]:
+    def _timed_keyword(self, text: str, query: Query, depth: int, filters: Filters, limit: int, store: Store
+                       ) -> tuple[list[tuple[str, float]], bool, float]:
+        """The keyword side on `store` (the worker's own connection in hybrid mode), with its milliseconds."""
+        t = time.perf_counter()
         try:
-            return self.keyword(query, depth, filters, limit, store)
+            kw, relaxed = self.keyword(query, depth, filters, limit, store)
         except sqlite3.OperationalError as exc:  # a parser gap must still be one clear line
             raise SearchError(f"cannot search for {text!r}: {exc}") from None
-
-    def _timed_keyword(self, text: str, query: Query, depth: int, filters: Filters, limit: int
-                       ) -> tuple[list[tuple[str, float]], bool, float]:
-        t = time.perf_counter()
-        kw, relaxed = self._keyword_or_error(text, query, depth, filters, limit, self._worker_store())
         return kw, relaxed, round((time.perf_counter() - t) * 1000, 2)
 
     def _hits(self, query: Query, ranked: list[tuple[str, float]], kw_rank: dict[str, int],
