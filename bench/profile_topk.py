@@ -1,6 +1,9 @@
 """Where topk's time goes on the GPU: each launch of one call timed with CUDA events.
 
-    python bench/profile_topk.py
+    python bench/profile_topk.py            # the mma.sync kernel shapes, scoring only
+    python bench/profile_topk.py launches   # GPU time of each launch inside one topk call
+    python bench/profile_topk.py scan       # the one-query scan kernel at each unroll depth
+    python bench/profile_topk.py host       # host time of one small call, and where it goes
 """
 from __future__ import annotations
 
@@ -68,7 +71,7 @@ def host_overhead() -> None:
     for _ in range(50):
         cb.topk(q, prep, 10)
     pr.disable()
-    pstats.Stats(pr).sort_stats("tottime").print_stats(12)
+    pstats.Stats(pr).sort_stats("tottime").print_stats(15)
 
 
 def whole(q, c16, repeat=10) -> float:
@@ -82,7 +85,43 @@ def whole(q, c16, repeat=10) -> float:
     return cp.cuda.get_elapsed_time(a, b) / repeat
 
 
-if __name__ == "__main__" and "launches" not in sys.argv:
+def scan_unroll() -> None:
+    """The one-query scan kernel at each unroll depth (loads in flight per lane) against torch's path."""
+    import torch
+    for n in (100_000, 1_000_000, 4_000_000):
+        c16 = unit16(n, 1)
+        q = unit16(1, 2).astype(cp.float32)
+        tc, tq = torch.as_tensor(c16, device="cuda"), torch.as_tensor(q.astype(cp.float16), device="cuda")
+        row = []
+        for u in (1, 2, 3, 4):
+            cb.SCAN_OPTIONS = (f"-DPULSE_SCAN_UNROLL={u}",)
+            f = lambda: cb.topk(q, cb.Prepared(c16, D), 10)  # noqa: E731
+            f()
+            fn, resident = cb._scan_kernel(1, 12, D // 64, cb.SCAN_OPTIONS)
+            row.append(f"unroll {u}: {timed(f):.3f} ms ({fn.num_regs} regs, {resident} blocks resident)")
+        cb.SCAN_OPTIONS = ()
+        print(f"N={n} Q=1 torch {timed(lambda: torch.topk(tq @ tc.T, 10, dim=1)):.3f} ms;", "; ".join(row))
+
+
+def timed(f, repeat=20) -> float:
+    f()
+    cp.cuda.Device().synchronize()
+    a, b = cp.cuda.Event(), cp.cuda.Event()
+    a.record()
+    for _ in range(repeat):
+        f()
+    b.record()
+    b.synchronize()
+    return cp.cuda.get_elapsed_time(a, b) / repeat
+
+
+if __name__ == "__main__" and "scan" in sys.argv:
+    scan_unroll()
+
+if __name__ == "__main__" and "host" in sys.argv:
+    host_overhead()
+
+if __name__ == "__main__" and not {"launches", "scan", "host"} & set(sys.argv):
     cb.module(EXTRA)
     for cfg in [c for _, c in cb.CONFIGS] + list(EXTRA):
         f = cb.fused(cfg)
@@ -123,9 +162,10 @@ def per_launch(n: int, nq: int) -> None:
             e.record()
             log.append((self.name, s, e))
 
-    real_kernel, real_fused = cb.kernel, cb.fused
+    real_kernel, real_fused, real_wg = cb.kernel, cb.fused, cb.sm90.kernel
     cb.kernel = lambda name: Timed(name, real_kernel(name))
     cb.fused = lambda cfg: Timed(cfg.name, real_fused(cfg))
+    cb.sm90.kernel = lambda: real_wg() and Timed("wgmma_filter", real_wg())
     try:
         cp.cuda.Device().synchronize()
         a, b = cp.cuda.Event(), cp.cuda.Event()
@@ -134,7 +174,7 @@ def per_launch(n: int, nq: int) -> None:
         b.record()
         b.synchronize()
     finally:
-        cb.kernel, cb.fused = real_kernel, real_fused
+        cb.kernel, cb.fused, cb.sm90.kernel = real_kernel, real_fused, real_wg
     print(f"N={n} Q={nq}: whole {cp.cuda.get_elapsed_time(a, b):.3f} ms;",
           "; ".join(f"{name.split('<')[0]} {cp.cuda.get_elapsed_time(s, e):.3f}" for name, s, e in log))
 

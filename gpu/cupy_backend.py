@@ -1,6 +1,8 @@
 """The GPU path: custom CuPy kernels (see kernels.cu), cuBLAS only where a score tile is wanted whole.
 
-topk: a fused tensor-core kernel (mma.sync, fp16 in, fp32 accumulation) scores a tile of queries
+topk for one or two queries (search): one launch of the scan kernel (kernels_scan.cu), exact fp32.
+topk for larger batches: a fused tensor-core kernel (wgmma + TMA on Hopper, sm90.py; mma.sync elsewhere,
+kernels.cu; fp16 in, fp32 accumulation) scores a tile of queries
 against a tile of corpus rows in registers and keeps only scores at or above each query's running
 threshold; a warp per query then merges those candidates into its best K and raises the threshold.
 A few passes of geometrically growing width cover the corpus, so each pass lets through about the
@@ -16,12 +18,14 @@ smaller), then path compression: labels are each component's smallest node.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import cupy as cp
 import numpy as np
 
+from . import sm90
 from .checks import check_k, check_matrix, check_threshold
 
 K_CHOICES = (4, 8, 12, 16, 24, 32)
@@ -199,9 +203,58 @@ def topk(queries, corpus, k: int):
         return _topk_sorted(q, c16, kk)
     out_s = cp.empty((nq, kk), cp.float32)
     out_i = cp.empty((nq, kk), cp.int64)
+    if nq <= SCAN_MAX_QUERIES and c16.shape[1] <= SCAN_MAX_DIM:
+        _scan_topk(q, c16, kk, out_s, out_i)
+        return out_s, out_i
     for q0 in range(0, nq, QUERY_CHUNK):
         _topk_rows(q[q0:q0 + QUERY_CHUNK], c16, kk, out_s[q0:q0 + QUERY_CHUNK], out_i[q0:q0 + QUERY_CHUNK])
     return out_s, out_i
+
+
+SCAN_MAX_QUERIES = 2  # one or two queries: a single streaming pass on CUDA cores (kernels_scan.cu)
+SCAN_MAX_DIM = 768  # 16-byte loads held per lane grow with d
+_scan_kernels: dict[tuple, tuple[cp.RawKernel, int]] = {}
+_tickets = threading.local()  # per thread: the scan kernel's scratch buffers
+SCAN_OPTIONS: tuple[str, ...] = ()  # extra NVRTC options (bench/profile_topk.py tries unroll depths)
+
+
+def _scan_kernel(nq: int, K: int, cpl: int, options: tuple[str, ...] = ()) -> tuple[cp.RawKernel, int]:
+    """scan_topk for this shape, compiled on first use, with the number of blocks that fit the GPU at once."""
+    dev = cp.cuda.Device()
+    key = (dev.id, nq, K, cpl, options)
+    if key not in _scan_kernels:
+        name = f"scan_topk<{nq},{K},{cpl}>"
+        src = Path(__file__).with_name("kernels_scan.cu").read_text()
+        fn = cp.RawModule(code=src, options=("--std=c++17",) + options, name_expressions=[name]).get_function(name)
+        try:
+            per_sm = cp.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(fn.kernel.ptr, 256, 0)
+        except Exception:  # noqa: BLE001 - an older CuPy without the occupancy call
+            per_sm = 2
+        _scan_kernels[key] = (fn, max(1, per_sm) * dev.attributes["MultiProcessorCount"])
+    return _scan_kernels[key]
+
+
+def _scan_topk(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i: cp.ndarray) -> None:
+    """One launch: exact fp32 scores streamed past per-warp sorted lists, merged by the last block."""
+    q = cp.ascontiguousarray(q, dtype=cp.float32)
+    nq, n, dp = q.shape[0], c16.shape[0], c16.shape[1]
+    K = next(k for k in K_CHOICES if k >= kk)
+    fn, resident = _scan_kernel(nq, K, dp // 64, SCAN_OPTIONS)
+    blocks = max(1, min(resident, (n + 3) // 4 // 32))  # at least 32 row groups of 4 per block
+    # Scratch reused by calls on the same thread and stream (stream order keeps them apart): the last-block
+    # counter, which the kernel re-arms, the per-block lists and the flags. Saves allocations per query.
+    key = (cp.cuda.runtime.getDevice(), cp.cuda.get_current_stream().ptr, blocks * nq * K)
+    scratch = getattr(_tickets, "scratch", None)
+    if scratch is None:
+        scratch = _tickets.scratch = {}
+    if key not in scratch:
+        scratch[key] = (cp.zeros(1, cp.uint32), cp.empty(blocks * nq * K, cp.float32),
+                        cp.empty(blocks * nq * K, cp.int64), cp.empty(2, cp.int32))
+    done, part_s, part_i, flags = scratch[key]  # flags, written by the kernel: [unused, non-finite query]
+    fn((blocks,), (256,), (q, np.int32(nq), np.int32(q.shape[1]), c16, np.int64(n), part_s, part_i, done,
+                           out_s, out_i, np.int32(kk), flags))
+    if flags.get()[1]:
+        raise ValueError("queries contains NaN or infinite values")
 
 
 def _topk_rows(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i: cp.ndarray) -> None:
@@ -223,13 +276,19 @@ def _topk_rows(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i
     flags = cp.zeros(2, cp.int32)  # [candidate overflow, non-finite query]
     kernel("prep_queries")((nq,), (128,), (q, np.int32(nq), np.int32(q.shape[1]), np.int32(dp), q32, q16,
                                            best_s, best_i, np.int32(K), tau, count, flags))
-    fk, comp = fused(cfg), kernel(f"compact<{K}>")
-    nqt = -(-nq // cfg.bm)
+    comp = kernel(f"compact<{K}>")
+    wg = sm90.kernel() if dp <= sm90.MAX_D else None
+    if wg is not None:  # Hopper: warpgroup MMAs fed by the tensor copy engine (kernels_sm90.cu)
+        maps = (sm90.tensor_map(q16, sm90.BM), sm90.tensor_map(c16, sm90.BN))
     begin, end = 0, min(n, FIRST)
     while begin < n:
-        blocks = nqt * -(-(end - begin) // cfg.bn)
-        fk((blocks,), (cfg.threads,), (q16, c16, np.int32(nq), np.int32(dp), np.int64(begin), np.int64(end),
-                                       tau, cs, ci, count, np.int32(cfg.cap)), shared_mem=cfg.smem)
+        args = (np.int32(nq), np.int32(dp), np.int64(begin), np.int64(end), tau, cs, ci, count, np.int32(cfg.cap))
+        if wg is not None:
+            s = sm90.splits(nq, end - begin)
+            wg((-(-nq // sm90.BM) * s,), (sm90.THREADS,), maps + args + (np.int32(s),), shared_mem=sm90.smem_bytes(dp))
+        else:
+            fused(cfg)((-(-nq // cfg.bm) * -(-(end - begin) // cfg.bn),), (cfg.threads,), (q16, c16) + args,
+                       shared_mem=cfg.smem)
         comp((-(-nq // 8),), (256,), (np.int32(nq), best_s, best_i, tau, cs, ci, count, np.int32(cfg.cap), flags))
         begin, end = end, min(n, end * cfg.growth)
     overflow, nonfinite = flags.get()

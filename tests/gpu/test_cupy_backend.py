@@ -141,3 +141,44 @@ def test_large_k_keeps_numpy_tie_order(cp, rng):
         for t in range(0, 48, 3):  # each score's three copies together, in index order
             b = row[t] % 300
             assert row[t:t + 3].tolist() == [b, b + 300, b + 600]
+
+
+@pytest.mark.parametrize("nq,n,d,k", [(1, 5, 8, 10), (1, 17, 20, 3), (2, 1001, 384, 32), (1, 250_001, 384, 10),
+                                      (2, 70_000, 768, 1)])
+def test_one_or_two_queries_take_the_scan_kernel(cp, rng, nq, n, d, k):
+    """The single-launch path for one or two queries: exact, best first, at odd sizes and several k."""
+    q = rng.standard_normal((nq, d)).astype(np.float32)
+    c = rng.standard_normal((n, d)).astype(np.float16)
+    for _ in range(3):  # the last-block counter re-arms itself: every call gives the same answer
+        gs, gi = topk(cp.asarray(q), cp.asarray(c), k)
+        gs, gi = gs.get(), gi.get()
+        # fp32 scores, but of the prepared corpus: prepare stores each unit row rounded to fp16 again
+        exact_up_to_ties(cp, q, c, gi, gs, 2e-3)
+        assert (np.diff(gs, axis=1) <= 0).all()
+
+
+def test_scan_kernel_breaks_ties_by_lower_index(cp, rng):
+    base = rng.standard_normal((100, 64)).astype(np.float32)
+    c = np.concatenate([base, np.zeros((5, 64), np.float32), base, base])  # every score three times; zero rows
+    q = rng.standard_normal((2, 64)).astype(np.float32)
+    gs, gi = topk(cp.asarray(q), cp.asarray(c), 30)
+    for row in gi.get():
+        for t in range(0, 30, 3):
+            b = row[t] % 105
+            assert row[t:t + 3].tolist() == [b, b + 105, b + 205]
+
+
+def test_scan_kernel_rejects_nan_queries(cp):
+    with pytest.raises(ValueError, match="NaN"):
+        topk(cp.asarray([[1.0] * 383 + [cp.inf]]), cp.ones((1000, 384)), 5)
+    s, i = topk(cp.ones((1, 384)), cp.ones((1000, 384)), 5)  # and the next call is unaffected
+    assert i.get().tolist() == [[0, 1, 2, 3, 4]]
+
+
+def test_hopper_builds_the_wgmma_kernel(cp):
+    """On an H100 the large-batch path must be the wgmma kernel, not a silent fallback to mma.sync."""
+    from gpu import sm90
+
+    if cp.cuda.Device().compute_capability != "90":
+        pytest.skip("wgmma needs a Hopper GPU")
+    assert sm90.kernel() is not None

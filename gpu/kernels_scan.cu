@@ -1,0 +1,209 @@
+// Top-k for one or two queries (search: a query at a time), in one launch, exact fp32 scores.
+// Compiled per shape by cupy_backend.scan_kernel. Ordering: higher score first, then lower index.
+//
+// A batch this small is a stream over the corpus: the tensor cores would idle and the multi-pass filter
+// spends more time launching and compacting than reading. Here every 8 lanes of a warp take one corpus
+// row (16-byte loads, coalesced within the row), scores are exact fp32 cosines (dot / |row|, the same
+// arithmetic as the rescoring of the other paths), and each warp keeps its best K as a sorted list spread
+// over its lanes (lane t holds entry t), so most rows cost one comparison against the list's last entry.
+// A block merges its warps' lists; the last block to finish (atomic ticket) merges every block's list and
+// writes the answer, then re-arms the ticket for the next launch.
+#include <cuda_fp16.h>
+
+#define NEG_INF (-__int_as_float(0x7f800000))
+
+__device__ __forceinline__ bool better(float a, long long ia, float b, long long ib) {
+    return a > b || (a == b && ia >= 0 && (ib < 0 || ia < ib));
+}
+
+// The best K seen by one warp, sorted, entry t in lane t; (tv, ti) is the last entry, held by every lane.
+template <int K>
+struct WarpList {
+    float v, tv;
+    long long i, ti;
+    __device__ void clear() { v = tv = NEG_INF; i = ti = -1; }
+    __device__ void load(const float* s, const long long* ix, int lane) {
+        v = lane < K ? s[lane] : NEG_INF;
+        i = lane < K ? ix[lane] : -1;
+        tv = __shfl_sync(0xffffffffu, v, K - 1);
+        ti = __shfl_sync(0xffffffffu, i, K - 1);
+    }
+    // (x, id) is the same in every lane.
+    __device__ void offer(float x, long long id, int lane) {
+        if (!better(x, id, tv, ti)) return;
+        const int pos = __popc(__ballot_sync(0xffffffffu, lane < K && better(v, i, x, id)));
+        const float uv = __shfl_up_sync(0xffffffffu, v, 1);
+        const long long ui = __shfl_up_sync(0xffffffffu, i, 1);
+        if (lane == pos) { v = x; i = id; }
+        else if (lane > pos && lane < K) { v = uv; i = ui; }
+        tv = __shfl_sync(0xffffffffu, v, K - 1);
+        ti = __shfl_sync(0xffffffffu, i, K - 1);
+    }
+};
+
+constexpr int WARPS = 8;
+#ifndef PULSE_SCAN_UNROLL
+#define PULSE_SCAN_UNROLL 3
+#endif
+// Row groups per warp iteration: UNROLL x CPL 16-byte loads in flight per lane. Measured on the H100 at d=384
+// (bench/profile_topk.py scan): 1 and 2 leave bandwidth unused, 3 is best, 4 no better.
+constexpr int UNROLL = PULSE_SCAN_UNROLL;
+
+// CPL = 16-byte chunks per lane per row = dp / 64 (dp, the padded dimension, is the corpus row stride).
+template <int NQ, int K, int CPL>
+__global__ void __launch_bounds__(WARPS * 32)
+scan_topk(const float* __restrict__ Q, int nq, int d, const __half* __restrict__ C, long long n,
+          float* __restrict__ part_s, long long* __restrict__ part_i, unsigned int* __restrict__ done,
+          float* __restrict__ out_s, long long* __restrict__ out_i, int k, int* __restrict__ flags) {
+    constexpr int DP = CPL * 64;
+    __shared__ __align__(16) float qs[NQ][DP];
+    __shared__ float ms[NQ][WARPS][K];
+    __shared__ long long mi[NQ][WARPS][K];
+    __shared__ float inv[NQ];
+    __shared__ int bad;
+    __shared__ unsigned int ticket;
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+
+    // Unit queries (zero-padded to DP; a zero query stays zero). A NaN or infinity is reported, not scored.
+    if (tid == 0) bad = 0;
+    __syncthreads();
+    if (warp < NQ) {
+        float ss = 0.f;
+        bool nonfinite = false;
+        if (warp < nq)
+            for (int x = lane; x < d; x += 32) { const float v = Q[(long long)warp * d + x]; ss += v * v; nonfinite |= !isfinite(v); }
+        for (int o = 16; o; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+        if (__any_sync(0xffffffffu, nonfinite) && lane == 0) atomicOr(&bad, 1);
+        if (lane == 0) inv[warp] = ss > 0.f ? rsqrtf(ss) : 0.f;
+    }
+    __syncthreads();
+    for (int x = tid; x < NQ * DP; x += WARPS * 32) {
+        const int j = x / DP, c = x % DP;
+        qs[j][c] = (j < nq && c < d) ? Q[(long long)j * d + c] * inv[j] : 0.f;
+    }
+    if (blockIdx.x == 0 && tid == 0) { flags[0] = 0; flags[1] = bad; }
+    __syncthreads();
+
+    const int sub = lane & 7, grp = lane >> 3;  // 4 rows per warp step, 8 lanes per row
+    WarpList<K> L[NQ];
+#pragma unroll
+    for (int j = 0; j < NQ; ++j) L[j].clear();
+    const long long groups = (n + 3) / 4;
+    const long long wtot = (long long)gridDim.x * WARPS;
+    for (long long g0 = (long long)blockIdx.x * WARPS + warp; g0 < groups; g0 += wtot * UNROLL) {
+        uint4 raw[UNROLL][CPL];
+#pragma unroll
+        for (int u = 0; u < UNROLL; ++u) {
+            const long long row = (g0 + u * wtot) * 4 + grp;
+            const uint4* src = reinterpret_cast<const uint4*>(C + (row < n ? row : 0) * DP) + sub;
+#pragma unroll
+            for (int m = 0; m < CPL; ++m) raw[u][m] = __ldcs(src + 8 * m);  // streamed once: evict first
+        }
+#pragma unroll
+        for (int u = 0; u < UNROLL; ++u) {
+            const long long g = g0 + u * wtot;
+            if (g >= groups) break;
+            float dot[NQ], nn = 0.f;
+#pragma unroll
+            for (int j = 0; j < NQ; ++j) dot[j] = 0.f;
+#pragma unroll
+            for (int m = 0; m < CPL; ++m) {
+                const __half2* h = reinterpret_cast<const __half2*>(&raw[u][m]);
+                const int col = (sub + 8 * m) * 8;
+                float2 f[4];
+#pragma unroll
+                for (int e = 0; e < 4; ++e) { f[e] = __half22float2(h[e]); nn += f[e].x * f[e].x + f[e].y * f[e].y; }
+#pragma unroll
+                for (int j = 0; j < NQ; ++j) {
+                    const float4 a = *reinterpret_cast<const float4*>(&qs[j][col]);
+                    const float4 b = *reinterpret_cast<const float4*>(&qs[j][col + 4]);
+                    dot[j] += a.x * f[0].x + a.y * f[0].y + a.z * f[1].x + a.w * f[1].y
+                            + b.x * f[2].x + b.y * f[2].y + b.z * f[3].x + b.w * f[3].y;
+                }
+            }
+#pragma unroll
+            for (int o = 1; o < 8; o <<= 1) {
+                nn += __shfl_xor_sync(0xffffffffu, nn, o);
+#pragma unroll
+                for (int j = 0; j < NQ; ++j) dot[j] += __shfl_xor_sync(0xffffffffu, dot[j], o);
+            }
+#pragma unroll
+            for (int j = 0; j < NQ; ++j) {
+                const float score = nn > 0.f ? dot[j] / sqrtf(nn) : 0.f;
+#pragma unroll
+                for (int r = 0; r < 4; ++r) {
+                    const float x = __shfl_sync(0xffffffffu, score, r * 8);
+                    const long long id = g * 4 + r;
+                    if (id < n) L[j].offer(x, id, lane);
+                }
+            }
+        }
+    }
+
+    // The block's best K per query, merged by warp j for query j.
+#pragma unroll
+    for (int j = 0; j < NQ; ++j)
+        if (lane < K) { ms[j][warp][lane] = L[j].v; mi[j][warp][lane] = L[j].i; }
+    __syncthreads();
+    if (warp < NQ) {
+        WarpList<K> M;
+        M.load(ms[warp][0], mi[warp][0], lane);
+        for (int w = 1; w < WARPS; ++w)
+            for (int t = 0; t < K; ++t) M.offer(ms[warp][w][t], mi[warp][w][t], lane);
+        if (lane < K) {
+            part_s[((long long)blockIdx.x * NQ + warp) * K + lane] = M.v;
+            part_i[((long long)blockIdx.x * NQ + warp) * K + lane] = M.i;
+        }
+    }
+    __threadfence();
+    __syncthreads();
+    if (tid == 0) ticket = atomicAdd(done, 1u);
+    __syncthreads();
+    if (ticket != gridDim.x - 1) return;
+
+    // The last block: every block's list. Warp w merges slice w / NQ of query w % NQ, four entries per lane
+    // loaded at a time (these loads come from L2: latency, not bandwidth, is the cost), then warp j merges
+    // query j's slices through shared memory, as in the block merge above.
+    constexpr int SLICES = WARPS / NQ;
+    {
+        const int j = warp % NQ, slice = warp / NQ;
+        WarpList<K> M;
+        M.clear();
+        const long long total = (long long)gridDim.x * K;
+        const long long per = (total + SLICES - 1) / SLICES, lo = slice * per, hi = min(total, lo + per);
+        for (long long b0 = lo; b0 < hi; b0 += 128) {
+            float x[4];
+            long long id[4];
+#pragma unroll
+            for (int u = 0; u < 4; ++u) {
+                const long long b = b0 + u * 32 + lane;
+                x[u] = NEG_INF;
+                id[u] = -1;
+                if (b < hi) {
+                    const long long at = ((b / K) * NQ + j) * K + b % K;
+                    x[u] = __ldcg(part_s + at);
+                    id[u] = __ldcg(part_i + at);
+                }
+            }
+#pragma unroll
+            for (int u = 0; u < 4; ++u) {
+                unsigned int hit = __ballot_sync(0xffffffffu, better(x[u], id[u], M.tv, M.ti));
+                while (hit) {
+                    const int src = __ffs(hit) - 1;
+                    hit &= hit - 1;
+                    M.offer(__shfl_sync(0xffffffffu, x[u], src), __shfl_sync(0xffffffffu, id[u], src), lane);
+                }
+            }
+        }
+        if (lane < K) { ms[j][slice][lane] = M.v; mi[j][slice][lane] = M.i; }
+    }
+    __syncthreads();
+    if (warp < NQ && warp < nq) {
+        WarpList<K> M;
+        M.load(ms[warp][0], mi[warp][0], lane);
+        for (int w = 1; w < SLICES; ++w)
+            for (int t = 0; t < K; ++t) M.offer(ms[warp][w][t], mi[warp][w][t], lane);
+        if (lane < k) { out_s[(long long)warp * k + lane] = M.v; out_i[(long long)warp * k + lane] = M.i; }
+    }
+    if (tid == 0) *done = 0;
+}

@@ -1,0 +1,135 @@
+"""Hopper's wgmma scoring kernel (kernels_sm90.cu): built for sm_90a through NVRTC, used where it can run.
+
+CuPy's RawModule names its own target (plain sm_90, which has no wgmma), so this module compiles the source
+with the `cupy_backends` NVRTC binding for `sm_90a` and loads the cubin through RawModule(path=...). The
+kernel's tile loads go through TMA descriptors (CUtensorMap) made here by the driver's
+cuTensorMapEncodeTiled and passed by value. Anything that stops it (another GPU, an NVRTC without sm_90a,
+`PULSE_GPU_WGMMA=0`) leaves the mma.sync kernel in use.
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import warnings
+from functools import lru_cache
+from pathlib import Path
+
+import cupy as cp
+import numpy as np
+
+BM, BN, BK, STAGES, THREADS = 128, 256, 64, 4, 288  # must match kernels_sm90.cu
+MAX_D = 384  # resident queries (BM x d fp16) + the corpus ring must fit in 227 KB of shared memory
+
+
+def smem_bytes(d: int) -> int:
+    """Queries + ring + mbarriers + slack to align the 1024-byte swizzle atom."""
+    return BM * d * 2 + STAGES * BN * BK * 2 + 8 * (2 * STAGES + 1) + 1024
+
+
+_MAP_DTYPE = np.dtype({"names": ["bits"], "formats": [(np.uint64, 16)], "offsets": [0], "itemsize": 128,
+                       "aligned": True})
+
+
+@lru_cache(maxsize=1)
+def _encode():
+    lib = ctypes.CDLL("libcuda.so.1")
+    f = lib.cuTensorMapEncodeTiled
+    u32p, u64p = ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_uint64)
+    f.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32, ctypes.c_void_p, u64p, u64p, u32p, u32p,
+                  ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int]
+    f.restype = ctypes.c_int
+    return f
+
+
+def tensor_map(x: cp.ndarray, box_rows: int):
+    """A TMA descriptor for a row-major fp16 matrix read in boxes of box_rows x BK, 128-byte swizzled; rows
+    past the end read as zeros. Returned as a 128-byte struct scalar, CuPy passes it by value."""
+    rows, cols = x.shape
+    buf = (ctypes.c_uint64 * 24)()  # CUtensorMap is 64-byte aligned: align inside a larger buffer
+    addr = (ctypes.addressof(buf) + 63) & ~63
+    dims = (ctypes.c_uint64 * 2)(cols, rows)
+    strides = (ctypes.c_uint64 * 1)(x.strides[0])
+    box = (ctypes.c_uint32 * 2)(BK, box_rows)
+    one = (ctypes.c_uint32 * 2)(1, 1)
+    # FLOAT16 = 6; no interleave; SWIZZLE_128B = 3; L2 promotion 256B = 3; out-of-bounds fill: zeros
+    err = _encode()(addr, 6, 2, x.data.ptr, dims, strides, box, one, 0, 3, 3, 0)
+    if err:
+        raise RuntimeError(f"cuTensorMapEncodeTiled failed with CUresult {err}")
+    return np.frombuffer(ctypes.string_at(addr, 128), dtype=_MAP_DTYPE)[0]
+
+
+def _wgmma_wrapper(n: int) -> str:
+    """wgmma.mma_async m64nNk16, f32 += f16 x f16, both operands from shared memory: N/2 accumulator registers
+    listed one by one (PTX has no register arrays), written out here rather than by hand."""
+    regs = n // 2
+    outs = ", ".join(f"%{i}" for i in range(regs))
+    cons = ", ".join(f'"+f"(d[{i}])' for i in range(regs))
+    return (
+        f"__device__ __forceinline__ void wgmma_m64n{n}(float (&d)[{regs}], unsigned long long da, "
+        f"unsigned long long db, int scale_d) {{\n"
+        f'    asm volatile("{{\\n.reg .pred p;\\nsetp.ne.b32 p, %{regs + 2}, 0;\\n"\n'
+        f'        "wgmma.mma_async.sync.aligned.m64n{n}k16.f32.f16.f16 {{{outs}}}, %{regs}, %{regs + 1}, p, 1, 1, 0, 0;\\n}}\\n"\n'
+        f'        : {cons}\n'
+        f'        : "l"(da), "l"(db), "r"(scale_d));\n'
+        "}\n"
+    )
+
+
+def source() -> str:
+    return _wgmma_wrapper(BN) + Path(__file__).with_name("kernels_sm90.cu").read_text()
+
+
+def _compile(src: str) -> bytes:
+    from cupy_backends.cuda.libs import nvrtc
+
+    prog = nvrtc.createProgram(src, "pulse_sm90.cu", [], [])
+    try:
+        try:
+            nvrtc.compileProgram(prog, ["--gpu-architecture=sm_90a", "--std=c++17"])
+        except nvrtc.NVRTCError as e:
+            raise RuntimeError(f"sm_90a build failed: {nvrtc.getProgramLog(prog)}") from e
+        return nvrtc.getCUBIN(prog)
+    finally:
+        nvrtc.destroyProgram(prog)
+
+
+@lru_cache(maxsize=1)
+def kernel() -> cp.RawKernel | None:
+    """The wgmma_filter kernel, or None where it cannot run here."""
+    if os.environ.get("PULSE_GPU_WGMMA", "1") == "0":
+        return None
+    if cp.cuda.Device().compute_capability != "90":
+        return None
+    try:
+        return _load()
+    except Exception as e:  # noqa: BLE001 - any build or load failure leaves the portable kernel in use
+        warnings.warn(f"wgmma kernel unavailable, using mma.sync: {e}", RuntimeWarning, stacklevel=2)
+        return None
+
+
+def _load() -> cp.RawKernel:
+    src = source()
+    # CuPy's own per-user kernel cache, where it keeps the cubins it builds
+    cache = Path(os.environ.get("CUPY_CACHE_DIR") or Path.home() / ".cupy" / "kernel_cache")
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"sm90a-{hashlib.sha256(src.encode()).hexdigest()[:16]}.cubin"
+    if not path.exists():
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(_compile(src))
+        tmp.replace(path)
+    fn = cp.RawModule(path=str(path)).get_function("wgmma_filter")
+    fn.max_dynamic_shared_size_bytes = smem_bytes(MAX_D)
+    return fn
+
+
+@lru_cache(maxsize=None)
+def _sms(device: int) -> int:
+    return cp.cuda.runtime.deviceGetAttribute(cp.cuda.runtime.cudaDevAttrMultiProcessorCount, device)
+
+
+def splits(nq: int, width: int) -> int:
+    """Corpus runs per query tile: enough blocks to fill every multiprocessor once (one block fits each)."""
+    sms = _sms(cp.cuda.runtime.getDevice())
+    tiles = -(-width // BN)
+    return max(1, min(tiles, sms // -(-nq // BM)))
