@@ -31,6 +31,19 @@ EXTRA = (C(4, 4, 2, 4, 16, 2048, 64, 3), C(2, 8, 4, 2, 16, 2048, 64, 3), C(2, 8,
          C(2, 4, 2, 4, 64, 8192, 64, 3))
 
 
+def timed(f, repeat=20) -> float:
+    """Mean milliseconds of f called back to back between two events (host and GPU overlap), after a warm-up."""
+    f()
+    cp.cuda.Device().synchronize()
+    a, b = cp.cuda.Event(), cp.cuda.Event()
+    a.record()
+    for _ in range(repeat):
+        f()
+    b.record()
+    b.synchronize()
+    return cp.cuda.get_elapsed_time(a, b) / repeat
+
+
 def fused_only(q16, c16, cfg, repeat=10) -> float:
     """The fused kernel over the whole corpus with an unreachable threshold: pure scoring speed."""
     nq, n = q16.shape[0], c16.shape[0]
@@ -40,14 +53,7 @@ def fused_only(q16, c16, cfg, repeat=10) -> float:
     f = cb.fused(cfg)
     blocks = -(-nq // cfg.bm) * -(-n // cfg.bn)
     args = (q16, c16, np.int32(nq), np.int32(D), np.int64(0), np.int64(n), tau, cs, ci, count, np.int32(1))
-    f((blocks,), (cfg.wm * cfg.wn * 32,), args, shared_mem=cfg.smem)
-    a, b = cp.cuda.Event(), cp.cuda.Event()
-    a.record()
-    for _ in range(repeat):
-        f((blocks,), (cfg.wm * cfg.wn * 32,), args, shared_mem=cfg.smem)
-    b.record()
-    b.synchronize()
-    return cp.cuda.get_elapsed_time(a, b) / repeat
+    return timed(lambda: f((blocks,), (cfg.wm * cfg.wn * 32,), args, shared_mem=cfg.smem), repeat)
 
 
 def host_overhead() -> None:
@@ -75,14 +81,7 @@ def host_overhead() -> None:
 
 
 def whole(q, c16, repeat=10) -> float:
-    cb.topk(q, cb.Prepared(c16, D), 10)
-    a, b = cp.cuda.Event(), cp.cuda.Event()
-    a.record()
-    for _ in range(repeat):
-        cb.topk(q, cb.Prepared(c16, D), 10)
-    b.record()
-    b.synchronize()
-    return cp.cuda.get_elapsed_time(a, b) / repeat
+    return timed(lambda: cb.topk(q, cb.Prepared(c16, D), 10), repeat)
 
 
 def scan_unroll() -> None:
@@ -101,18 +100,6 @@ def scan_unroll() -> None:
             row.append(f"unroll {u}: {timed(f):.3f} ms ({fn.num_regs} regs, {resident} blocks resident)")
         cb.SCAN_OPTIONS = ()
         print(f"N={n} Q=1 torch {timed(lambda: torch.topk(tq @ tc.T, 10, dim=1)):.3f} ms;", "; ".join(row))
-
-
-def timed(f, repeat=20) -> float:
-    f()
-    cp.cuda.Device().synchronize()
-    a, b = cp.cuda.Event(), cp.cuda.Event()
-    a.record()
-    for _ in range(repeat):
-        f()
-    b.record()
-    b.synchronize()
-    return cp.cuda.get_elapsed_time(a, b) / repeat
 
 
 if __name__ == "__main__" and "scan" in sys.argv:

@@ -87,12 +87,18 @@ _functions: dict[str, cp.RawKernel] = {}
 _sized: set[str] = set()  # fused kernels already allowed their dynamic shared memory
 
 
+def _source(name: str) -> str:
+    """A kernel file with the shared ordering rule (order.cuh) in front of it."""
+    here = Path(__file__).parent
+    return (here / "order.cuh").read_text() + (here / name).read_text()
+
+
 def module(extra: tuple[Config, ...] = ()) -> cp.RawModule:
     global _module
     if _module is None or extra:
         names = [f"{kern}<{k}>" for kern in ("topk_half", "topk_merge", "compact") for k in K_CHOICES]
         names += sorted({cfg.name for _, cfg in CONFIGS} | {cfg.name for cfg in extra})
-        src = Path(__file__).with_name("kernels.cu").read_text()
+        src = _source("kernels.cu")
         _module = cp.RawModule(code=src, options=("--std=c++17",), name_expressions=names)
         _functions.clear()
         _sized.clear()
@@ -214,23 +220,23 @@ def topk(queries, corpus, k: int):
 SCAN_MAX_QUERIES = 2  # one or two queries: a single streaming pass on CUDA cores (kernels_scan.cu)
 SCAN_MAX_DIM = 768  # 16-byte loads held per lane grow with d
 _scan_kernels: dict[tuple, tuple[cp.RawKernel, int]] = {}
-_tickets = threading.local()  # per thread: the scan kernel's scratch buffers
+_scan_scratch = threading.local()  # per thread: the scan kernel's scratch buffers
 SCAN_OPTIONS: tuple[str, ...] = ()  # extra NVRTC options (bench/profile_topk.py tries unroll depths)
 
 
 def _scan_kernel(nq: int, K: int, cpl: int, options: tuple[str, ...] = ()) -> tuple[cp.RawKernel, int]:
     """scan_topk for this shape, compiled on first use, with the number of blocks that fit the GPU at once."""
-    dev = cp.cuda.Device()
-    key = (dev.id, nq, K, cpl, options)
+    device = cp.cuda.runtime.getDevice()
+    key = (device, nq, K, cpl, options)
     if key not in _scan_kernels:
         name = f"scan_topk<{nq},{K},{cpl}>"
-        src = Path(__file__).with_name("kernels_scan.cu").read_text()
+        src = _source("kernels_scan.cu")
         fn = cp.RawModule(code=src, options=("--std=c++17",) + options, name_expressions=[name]).get_function(name)
         try:
             per_sm = cp.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(fn.kernel.ptr, 256, 0)
         except Exception:  # noqa: BLE001 - an older CuPy without the occupancy call
             per_sm = 2
-        _scan_kernels[key] = (fn, max(1, per_sm) * dev.attributes["MultiProcessorCount"])
+        _scan_kernels[key] = (fn, max(1, per_sm) * sm90.multiprocessors(device))
     return _scan_kernels[key]
 
 
@@ -244,16 +250,16 @@ def _scan_topk(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i
     # Scratch reused by calls on the same thread and stream (stream order keeps them apart): the last-block
     # counter, which the kernel re-arms, the per-block lists and the flags. Saves allocations per query.
     key = (cp.cuda.runtime.getDevice(), cp.cuda.get_current_stream().ptr, blocks * nq * K)
-    scratch = getattr(_tickets, "scratch", None)
+    scratch = getattr(_scan_scratch, "by_key", None)
     if scratch is None:
-        scratch = _tickets.scratch = {}
+        scratch = _scan_scratch.by_key = {}
     if key not in scratch:
         scratch[key] = (cp.zeros(1, cp.uint32), cp.empty(blocks * nq * K, cp.float32),
-                        cp.empty(blocks * nq * K, cp.int64), cp.empty(2, cp.int32))
-    done, part_s, part_i, flags = scratch[key]  # flags, written by the kernel: [unused, non-finite query]
+                        cp.empty(blocks * nq * K, cp.int64), cp.empty(1, cp.int32))
+    done, part_s, part_i, nonfinite = scratch[key]  # nonfinite: written by the kernel, 1 for a bad query
     fn((blocks,), (256,), (q, np.int32(nq), np.int32(q.shape[1]), c16, np.int64(n), part_s, part_i, done,
-                           out_s, out_i, np.int32(kk), flags))
-    if flags.get()[1]:
+                           out_s, out_i, np.int32(kk), nonfinite))
+    if nonfinite.get()[0]:
         raise ValueError("queries contains NaN or infinite values")
 
 

@@ -1,12 +1,7 @@
 // Pulse's CUDA kernels (compiled by CuPy's RawModule through NVRTC).
 // Ordering everywhere: higher score first, then lower index, the same rule as the NumPy path.
 #include <cuda_fp16.h>
-
-#define NEG_INF (-__int_as_float(0x7f800000))
-
-__device__ __forceinline__ bool better(float a, long long ia, float b, long long ib) {
-    return a > b || (a == b && ia >= 0 && (ib < 0 || ia < ib));
-}
+// NEG_INF and better() come from order.cuh, prepended.
 
 // Per (slice of columns, query row): the best K of a score tile, written as one partial list.
 // S is [rows, ncols] (half or float) with leading dimension ld. If idx_in is given, the tile is a list of

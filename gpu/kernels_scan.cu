@@ -9,12 +9,7 @@
 // A block merges its warps' lists; the last block to finish (atomic ticket) merges every block's list and
 // writes the answer, then re-arms the ticket for the next launch.
 #include <cuda_fp16.h>
-
-#define NEG_INF (-__int_as_float(0x7f800000))
-
-__device__ __forceinline__ bool better(float a, long long ia, float b, long long ib) {
-    return a > b || (a == b && ia >= 0 && (ib < 0 || ia < ib));
-}
+// NEG_INF and better() come from order.cuh, prepended.
 
 // The best K seen by one warp, sorted, entry t in lane t; (tv, ti) is the last entry, held by every lane.
 template <int K>
@@ -22,11 +17,14 @@ struct WarpList {
     float v, tv;
     long long i, ti;
     __device__ void clear() { v = tv = NEG_INF; i = ti = -1; }
-    __device__ void load(const float* s, const long long* ix, int lane) {
-        v = lane < K ? s[lane] : NEG_INF;
-        i = lane < K ? ix[lane] : -1;
+    // The merge of `lists` sorted lists of K in shared memory: the first as it is, the others offered.
+    __device__ void merge(const float (*s)[K], const long long (*ix)[K], int lists, int lane) {
+        v = lane < K ? s[0][lane] : NEG_INF;
+        i = lane < K ? ix[0][lane] : -1;
         tv = __shfl_sync(0xffffffffu, v, K - 1);
         ti = __shfl_sync(0xffffffffu, i, K - 1);
+        for (int w = 1; w < lists; ++w)
+            for (int t = 0; t < K; ++t) offer(s[w][t], ix[w][t], lane);
     }
     // (x, id) is the same in every lane.
     __device__ void offer(float x, long long id, int lane) {
@@ -54,7 +52,7 @@ template <int NQ, int K, int CPL>
 __global__ void __launch_bounds__(WARPS * 32)
 scan_topk(const float* __restrict__ Q, int nq, int d, const __half* __restrict__ C, long long n,
           float* __restrict__ part_s, long long* __restrict__ part_i, unsigned int* __restrict__ done,
-          float* __restrict__ out_s, long long* __restrict__ out_i, int k, int* __restrict__ flags) {
+          float* __restrict__ out_s, long long* __restrict__ out_i, int k, int* __restrict__ bad_query) {
     constexpr int DP = CPL * 64;
     __shared__ __align__(16) float qs[NQ][DP];
     __shared__ float ms[NQ][WARPS][K];
@@ -81,7 +79,7 @@ scan_topk(const float* __restrict__ Q, int nq, int d, const __half* __restrict__
         const int j = x / DP, c = x % DP;
         qs[j][c] = (j < nq && c < d) ? Q[(long long)j * d + c] * inv[j] : 0.f;
     }
-    if (blockIdx.x == 0 && tid == 0) { flags[0] = 0; flags[1] = bad; }
+    if (blockIdx.x == 0 && tid == 0) *bad_query = bad;
     __syncthreads();
 
     const int sub = lane & 7, grp = lane >> 3;  // 4 rows per warp step, 8 lanes per row
@@ -147,9 +145,7 @@ scan_topk(const float* __restrict__ Q, int nq, int d, const __half* __restrict__
     __syncthreads();
     if (warp < NQ) {
         WarpList<K> M;
-        M.load(ms[warp][0], mi[warp][0], lane);
-        for (int w = 1; w < WARPS; ++w)
-            for (int t = 0; t < K; ++t) M.offer(ms[warp][w][t], mi[warp][w][t], lane);
+        M.merge(ms[warp], mi[warp], WARPS, lane);
         if (lane < K) {
             part_s[((long long)blockIdx.x * NQ + warp) * K + lane] = M.v;
             part_i[((long long)blockIdx.x * NQ + warp) * K + lane] = M.i;
@@ -200,9 +196,7 @@ scan_topk(const float* __restrict__ Q, int nq, int d, const __half* __restrict__
     __syncthreads();
     if (warp < NQ && warp < nq) {
         WarpList<K> M;
-        M.load(ms[warp][0], mi[warp][0], lane);
-        for (int w = 1; w < SLICES; ++w)
-            for (int t = 0; t < K; ++t) M.offer(ms[warp][w][t], mi[warp][w][t], lane);
+        M.merge(ms[warp], mi[warp], SLICES, lane);
         if (lane < k) { out_s[(long long)warp * k + lane] = M.v; out_i[(long long)warp * k + lane] = M.i; }
     }
     if (tid == 0) *done = 0;

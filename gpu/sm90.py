@@ -124,12 +124,13 @@ def _load() -> cp.RawKernel:
 
 
 @lru_cache(maxsize=None)
-def _sms(device: int) -> int:
+def multiprocessors(device: int) -> int:
+    """The device's multiprocessor count, asked once (a launch-sizing question on the hot path)."""
     return cp.cuda.runtime.deviceGetAttribute(cp.cuda.runtime.cudaDevAttrMultiProcessorCount, device)
 
 
 def splits(nq: int, width: int) -> int:
     """Corpus runs per query tile: enough blocks to fill every multiprocessor once (one block fits each)."""
-    sms = _sms(cp.cuda.runtime.getDevice())
+    sms = multiprocessors(cp.cuda.runtime.getDevice())
     tiles = -(-width // BN)
     return max(1, min(tiles, sms // -(-nq // BM)))
