@@ -92,7 +92,8 @@ wgmma_filter(const __grid_constant__ TensorMap q_map, const __grid_constant__ Te
     auto empty = [&](int st) { return bars + 8u * (STAGES + st); };
     const unsigned a_full = bars + 16u * STAGES;
 
-    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    // warp-uniform in the compiler's eyes (a shuffle from lane 0): else ptxas serialises every wgmma (C7518)
+    const int tid = threadIdx.x, warp = __shfl_sync(0xffffffffu, tid >> 5, 0), lane = tid & 31;
     const int nqt = (nq + BM - 1) / BM;
     const int q0 = (int)(blockIdx.x % nqt) * BM;
     const int split = (int)(blockIdx.x / nqt);
@@ -132,9 +133,10 @@ wgmma_filter(const __grid_constant__ TensorMap q_map, const __grid_constant__ Te
     for (int i = 0; i < 128; ++i) acc[i] = 0.f;
 
     mbar_wait(a_full, 0);
-    int released = 0;  // steps below this have been handed back to the producer
-    for (int s = 0; s < steps; ++s) {
-        const int st = s % STAGES, kc = s % KC;
+    int s = 0;  // steps issued
+    // One step: wait for its corpus stage, queue its four MMAs (the first step of a tile starts from zero).
+    auto step = [&](int kc) {
+        const int st = s % STAGES;
         mbar_wait(full(st), (s / STAGES) & 1);
         const unsigned a_addr = a_base + kc * BM * ROW_BYTES + wg * 64 * ROW_BYTES;
         const unsigned b_addr = b_base + st * STEP_BYTES;
@@ -143,11 +145,24 @@ wgmma_filter(const __grid_constant__ TensorMap q_map, const __grid_constant__ Te
         for (int k16 = 0; k16 < BK / 16; ++k16)  // +32 bytes along the swizzled row per k16 step
             wgmma_m64n256(acc, sw128_desc(a_addr + k16 * 32), sw128_desc(b_addr + k16 * 32), (kc | k16) != 0);
         wgmma_commit();
-        const bool last = kc == KC - 1;
-        if (last) wgmma_wait<0>(); else wgmma_wait<1>();
-        for (const int done = last ? s + 1 : s; released < done; ++released)
-            if (lane == 0) mbar_arrive(empty(released % STAGES));
-        if (!last) continue;
+        ++s;
+    };
+    for (long long tile = t_first; tile < t_last; ++tile) {
+        // All but the tile's last step wait only for the step before (whose stage goes back to the producer);
+        // the last step is issued after the loop. Wait counts that hang on a runtime branch, or a loop that
+        // ends in reads of acc, make ptxas wait for every MMA after every step.
+#pragma unroll 1
+        for (int kc = 0; kc < KC - 1; ++kc) {
+            step(kc);
+            wgmma_wait<1>();
+            if (kc > 0 && lane == 0) mbar_arrive(empty((s - 2) % STAGES));
+        }
+        step(KC - 1);
+        wgmma_wait<0>();
+        if (lane == 0) {
+            if (KC > 1) mbar_arrive(empty((s - 2) % STAGES));
+            mbar_arrive(empty((s - 1) % STAGES));
+        }
 #pragma unroll
         for (int i = 0; i < 128; ++i) asm volatile("" : "+f"(acc[i]) :: "memory");  // reads stay after the wait
 
@@ -158,7 +173,7 @@ wgmma_filter(const __grid_constant__ TensorMap q_map, const __grid_constant__ Te
             mb = fmaxf(mb, fmaxf(acc[4 * j + 2], acc[4 * j + 3]));
         }
         if (!(ma >= th_a || mb >= th_b)) continue;
-        const long long n0 = c_begin + (t_first + s / KC) * BN;
+        const long long n0 = c_begin + tile * BN;
         const int valid = (int)min((long long)BN, c_end - n0) - 2 * (lane & 3);  // columns left in the tile
         if (ma >= th_a) keep_row<BN>(acc, 0, th_a, row_a, n0 + 2 * (lane & 3), valid, cs, ci, count, cap);
         if (mb >= th_b) keep_row<BN>(acc, 2, th_b, row_b, n0 + 2 * (lane & 3), valid, cs, ci, count, cap);

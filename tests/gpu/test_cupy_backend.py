@@ -20,6 +20,19 @@ def rng():
     return np.random.default_rng()  # fresh inputs every run
 
 
+@pytest.fixture(params=["wgmma", "mma.sync"])
+def batch_path(request, cp, monkeypatch):
+    """Both pass kernels for batches above two queries: Hopper's wgmma kernel, and the mma.sync kernel every
+    other GPU runs (chosen here the way a non-Hopper GPU chooses it)."""
+    from gpu import sm90
+
+    if request.param == "mma.sync":
+        monkeypatch.setattr(sm90, "kernel", lambda: None)
+    elif cp.cuda.Device().compute_capability != "90":
+        pytest.skip("wgmma needs a Hopper GPU")
+    return request.param
+
+
 def exact_up_to_ties(cp, q, c, idx, scores, tol):
     """Against float64 scores of the same (fp16) corpus: every returned neighbour is within tol of the
     true k-th best, every neighbour clearly above it is returned, and returned scores are right."""
@@ -52,7 +65,9 @@ def test_topk_matches_numpy(cp, rng, nq, n, d, k):
         exact_up_to_ties(cp, q, c, ni, ns, 2e-3)
 
 
-def test_adversarial_sorted_corpus_takes_the_exhaustive_path(cp, rng):
+def test_adversarial_sorted_corpus_stays_exact(cp, rng, batch_path):
+    """Sorted so that every tile beats the last threshold: the passes overflow their candidate buffers and
+    take the exhaustive path, which stays exact."""
     q = rng.standard_normal((4, 64)).astype(np.float32)
     c = rng.standard_normal((300_000, 64)).astype(np.float16)
     order = np.argsort((c.astype(np.float32) @ q[0]))  # ascending: every tile beats the last threshold
@@ -120,7 +135,7 @@ def test_components_match_numpy(cp, rng, n, m):
 
 
 @pytest.mark.parametrize("nq,n,d", [(3, 40_000, 20), (40, 30_001, 100), (300, 100_003, 384), (130, 5, 768)])
-def test_every_kernel_shape_and_odd_sizes(cp, rng, nq, n, d):
+def test_every_kernel_shape_and_odd_sizes(cp, rng, batch_path, nq, n, d):
     """Small, medium and large query batches use different kernel shapes; odd n and d need padding."""
     q = rng.standard_normal((nq, d)).astype(np.float32)
     c = rng.standard_normal((n, d)).astype(np.float16)
@@ -182,3 +197,27 @@ def test_hopper_builds_the_wgmma_kernel(cp):
     if cp.cuda.Device().compute_capability != "90":
         pytest.skip("wgmma needs a Hopper GPU")
     assert sm90.kernel() is not None
+
+
+@pytest.mark.parametrize("k", [1, 12, 20])  # K = 4, 24, 32: room for the fp16 margin
+def test_batch_path_breaks_ties_by_lower_index(cp, rng, batch_path, k):
+    base = rng.standard_normal((700, 64)).astype(np.float32)
+    c = np.concatenate([base, np.zeros((5, 64), np.float32), base, base])  # every score three times; zero rows
+    q = rng.standard_normal((37, 64)).astype(np.float32)
+    gs, gi = topk(cp.asarray(q), cp.asarray(c), k)
+    for row in gi.get():
+        for t in range(0, k - k % 3, 3):  # each score's three copies together, in index order
+            b = row[t]
+            assert b < 700 and row[t:t + 3].tolist() == [b, b + 705, b + 1405]
+        assert row[0] < 700
+
+
+def test_batch_path_rejects_nan_queries(cp, rng, batch_path):
+    q = rng.standard_normal((40, 384)).astype(np.float32)
+    c = cp.asarray(rng.standard_normal((5000, 384)).astype(np.float16))
+    bad = q.copy()
+    bad[17, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        topk(cp.asarray(bad), c, 10)
+    gs, gi = topk(cp.asarray(q), c, 10)  # and the next call on the same buffers is unaffected
+    exact_up_to_ties(cp, q, c.get(), gi.get(), gs.get(), 2e-3)
