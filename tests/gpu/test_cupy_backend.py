@@ -172,15 +172,22 @@ def test_one_or_two_queries_take_the_scan_kernel(cp, rng, nq, n, d, k):
         assert (np.diff(gs, axis=1) <= 0).all()
 
 
-def test_scan_kernel_breaks_ties_by_lower_index(cp, rng):
-    base = rng.standard_normal((100, 64)).astype(np.float32)
-    c = np.concatenate([base, np.zeros((5, 64), np.float32), base, base])  # every score three times; zero rows
-    q = rng.standard_normal((2, 64)).astype(np.float32)
-    gs, gi = topk(cp.asarray(q), cp.asarray(c), 30)
+def assert_ties_by_lower_index(cp, rng, nq: int, n: int, k: int) -> None:
+    """n rows, 5 zero rows, the n rows twice more: every score three times. Each returned score's three
+    copies must come together, lowest index (the first copy) first."""
+    base = rng.standard_normal((n, 64)).astype(np.float32)
+    c = np.concatenate([base, np.zeros((5, 64), np.float32), base, base])
+    q = rng.standard_normal((nq, 64)).astype(np.float32)
+    gs, gi = topk(cp.asarray(q), cp.asarray(c), k)
     for row in gi.get():
-        for t in range(0, 30, 3):
-            b = row[t] % 105
-            assert row[t:t + 3].tolist() == [b, b + 105, b + 205]
+        assert row[0] < n
+        for t in range(0, k - k % 3, 3):
+            b = row[t]
+            assert b < n and row[t:t + 3].tolist() == [b, b + n + 5, b + 2 * n + 5]
+
+
+def test_scan_kernel_breaks_ties_by_lower_index(cp, rng):
+    assert_ties_by_lower_index(cp, rng, nq=2, n=100, k=30)
 
 
 def test_scan_kernel_rejects_nan_queries(cp):
@@ -199,17 +206,9 @@ def test_hopper_builds_the_wgmma_kernel(cp):
     assert sm90.kernel() is not None
 
 
-@pytest.mark.parametrize("k", [1, 12, 20])  # K = 4, 24, 32: room for the fp16 margin
+@pytest.mark.parametrize("k", [1, 12, 20])  # lists of K = 8, 24, 32: each leaves room for the fp16 margin
 def test_batch_path_breaks_ties_by_lower_index(cp, rng, batch_path, k):
-    base = rng.standard_normal((700, 64)).astype(np.float32)
-    c = np.concatenate([base, np.zeros((5, 64), np.float32), base, base])  # every score three times; zero rows
-    q = rng.standard_normal((37, 64)).astype(np.float32)
-    gs, gi = topk(cp.asarray(q), cp.asarray(c), k)
-    for row in gi.get():
-        for t in range(0, k - k % 3, 3):  # each score's three copies together, in index order
-            b = row[t]
-            assert b < 700 and row[t:t + 3].tolist() == [b, b + 705, b + 1405]
-        assert row[0] < 700
+    assert_ties_by_lower_index(cp, rng, nq=37, n=700, k=k)
 
 
 def test_batch_path_rejects_nan_queries(cp, rng, batch_path):
@@ -219,5 +218,5 @@ def test_batch_path_rejects_nan_queries(cp, rng, batch_path):
     bad[17, 3] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         topk(cp.asarray(bad), c, 10)
-    gs, gi = topk(cp.asarray(q), c, 10)  # and the next call on the same buffers is unaffected
+    gs, gi = topk(cp.asarray(q), c, 10)  # and the next call is unaffected
     exact_up_to_ties(cp, q, c.get(), gi.get(), gs.get(), 2e-3)
