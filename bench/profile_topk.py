@@ -4,6 +4,8 @@
     python bench/profile_topk.py launches   # GPU time of each launch inside one topk call
     python bench/profile_topk.py scan       # the one-query scan kernel at each unroll depth
     python bench/profile_topk.py host       # host time of one small call, and where it goes
+    python bench/profile_topk.py onepass    # the one-pass kernel for 3-64 queries against the multi-pass path
+    python bench/profile_topk.py sync       # what the NaN-flag read of a one-query call costs, four ways
 """
 from __future__ import annotations
 
@@ -96,7 +98,7 @@ def scan_unroll() -> None:
             cb.SCAN_OPTIONS = (f"-DPULSE_SCAN_UNROLL={u}",)
             f = lambda: cb.topk(q, cb.Prepared(c16, D), 10)  # noqa: E731
             f()
-            fn, resident = cb._scan_kernel(1, 12, D // 64, cb.SCAN_OPTIONS)
+            fn, resident = cb._scan_kernel(1, 12, D // 64, "float", cb.SCAN_OPTIONS)
             row.append(f"unroll {u}: {timed(f):.3f} ms ({fn.num_regs} regs, {resident} blocks resident)")
         cb.SCAN_OPTIONS = ()
         print(f"N={n} Q=1 torch {timed(lambda: torch.topk(tq @ tc.T, 10, dim=1)):.3f} ms;", "; ".join(row))
@@ -108,7 +110,127 @@ if __name__ == "__main__" and "scan" in sys.argv:
 if __name__ == "__main__" and "host" in sys.argv:
     host_overhead()
 
-if __name__ == "__main__" and not {"launches", "scan", "host"} & set(sys.argv):
+def alone(f, repeat=20) -> float:
+    """Median milliseconds of f timed alone (events around one call, then a wait), as bench_topk times."""
+    import statistics
+    f()
+    cp.cuda.Device().synchronize()
+    out = []
+    for _ in range(repeat):
+        a, b = cp.cuda.Event(), cp.cuda.Event()
+        a.record()
+        f()
+        b.record()
+        b.synchronize()
+        out.append(cp.cuda.get_elapsed_time(a, b))
+    return statistics.median(out)
+
+
+def onepass() -> None:
+    """One pass (every query held by every block) against the multi-pass filter, alone and back to back, with
+    the GPU time of the one-pass path's two launches."""
+    import torch
+    print("| N | Q | one-pass alone | one-pass b2b | scan kernel | merge kernel | multi-pass alone | multi-pass b2b "
+          "| torch alone |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n in (100_000, 1_000_000, 4_000_000):
+        c16 = unit16(n, 1)
+        prep = cb.Prepared(c16, D)
+        tc = torch.as_tensor(c16, device="cuda")
+        for nq in (3, 16, 32, 64):
+            q = unit16(nq, 2).astype(cp.float32)
+            tq = torch.as_tensor(q.astype(cp.float16), device="cuda")
+            f = lambda: cb.topk(q, prep, 10)  # noqa: E731
+            wide, cb.ONEPASS_WIDE_ROWS = cb.ONEPASS_WIDE_ROWS, 1 << 40  # one pass at every size, to compare
+            try:
+                one = (alone(f), timed(f))
+            finally:
+                cb.ONEPASS_WIDE_ROWS = wide
+            launches = []
+            real = cb._onepass_kernels
+
+            class Spy:
+                """A kernel whose launches are timed with events; anything else goes to the kernel."""
+                def __init__(self, fn):
+                    self.fn = fn
+
+                def __getattr__(self, name):
+                    return getattr(self.fn, name)
+
+                def __call__(self, *x, **kw):
+                    e0, e1 = cp.cuda.Event(), cp.cuda.Event()
+                    e0.record()
+                    self.fn(*x, **kw)
+                    e1.record()
+                    launches.append((e0, e1))
+
+            def spy(*a):
+                return tuple(Spy(fn) for fn in real(*a))
+            cb._onepass_kernels = spy
+            cb._onepass_plan.cache_clear()  # plans hold the kernels they were made with
+            wide, cb.ONEPASS_WIDE_ROWS = cb.ONEPASS_WIDE_ROWS, 1 << 40
+            try:
+                f()
+                cp.cuda.Device().synchronize()
+            finally:
+                cb._onepass_kernels = real
+                cb._onepass_plan.cache_clear()
+                cb.ONEPASS_WIDE_ROWS = wide
+            k1, k2 = (cp.cuda.get_elapsed_time(a, b) for a, b in launches)
+            limit, cb.ONEPASS_MAX_QUERIES = cb.ONEPASS_MAX_QUERIES, 0
+            try:
+                multi = (alone(f), timed(f))
+            finally:
+                cb.ONEPASS_MAX_QUERIES = limit
+            peer = alone(lambda: torch.topk(tq @ tc.T, 10, dim=1))
+            print(f"| {n} | {nq} | {one[0]:.3f} | {one[1]:.3f} | {k1:.3f} | {k2:.3f} | {multi[0]:.3f} | {multi[1]:.3f} "
+                  f"| {peer:.3f} |", flush=True)
+
+
+def flag_sync() -> None:
+    """A one-query call timed alone with its NaN flag read four ways: CuPy's get(), a copy into pinned memory
+    and a stream wait, the kernel writing straight to mapped pinned memory and a stream wait, no read at all."""
+    import torch
+    for n in (100_000, 1_000_000, 4_000_000):
+        c16 = unit16(n, 1)
+        q = unit16(1, 2).astype(cp.float32)
+        tc, tq = torch.as_tensor(c16, device="cuda"), torch.as_tensor(q.astype(cp.float16), device="cuda")
+        K = 12
+        fn, resident = cb._scan_kernel(1, K, D // 64, "float")
+        blocks = max(1, min(resident, (n + 3) // 4 // 32))
+        done = cp.zeros(1, cp.uint32)
+        part_s, part_i = cp.empty(blocks * K, cp.float32), cp.empty(blocks * K, cp.int64)
+        out_s, out_i = cp.empty((1, 10), cp.float32), cp.empty((1, 10), cp.int64)
+        flag = cp.empty(1, cp.int32)
+        pinned = cp.cuda.alloc_pinned_memory(4)
+        host = np.frombuffer(pinned, np.int32, 1)
+        mapped = cp.ndarray(1, cp.int32, cp.cuda.MemoryPointer(cp.cuda.UnownedMemory(pinned.ptr, 4, pinned), 0))
+        stream = cp.cuda.get_current_stream()
+
+        def launch(f):
+            fn((blocks,), (256,), (q, np.int32(1), np.int32(D), c16, np.int64(n), part_s, part_i, done, out_s, out_i,
+                                   np.int32(10), f))
+        ways = {
+            "get()": lambda: (launch(flag), flag.get()[0]),
+            "pinned copy": lambda: (launch(flag),
+                                    cp.cuda.runtime.memcpyAsync(pinned.ptr, flag.data.ptr, 4, 2, stream.ptr),
+                                    stream.synchronize(), host[0]),
+            "mapped": lambda: (launch(mapped), stream.synchronize(), host[0]),
+            "no read": lambda: launch(flag),
+        }
+        row = [f"{name} {alone(w):.3f}" for name, w in ways.items()]
+        row.append(f"topk() {alone(lambda: cb.topk(q, cb.Prepared(c16, D), 10)):.3f}")
+        row.append(f"torch {alone(lambda: torch.topk(tq @ tc.T, 10, dim=1)):.3f}")
+        print(f"N={n} Q=1 alone, ms:", "; ".join(row), flush=True)
+
+
+if __name__ == "__main__" and "onepass" in sys.argv:
+    onepass()
+
+if __name__ == "__main__" and "sync" in sys.argv:
+    flag_sync()
+
+if __name__ == "__main__" and not {"launches", "scan", "host", "onepass", "sync"} & set(sys.argv):
     cb.module(EXTRA)
     for cfg in [c for _, c in cb.CONFIGS] + list(EXTRA):
         f = cb.fused(cfg)

@@ -1,6 +1,8 @@
 """The GPU path: custom CuPy kernels (see kernels.cu), cuBLAS only where a score tile is wanted whole.
 
 topk for one or two queries (search): one launch of the scan kernel (kernels_scan.cu), exact fp32.
+topk for 3 to 64 queries: one pass over the corpus with every query held by every block, then one merge
+launch that rescores exactly (kernels_onepass.cu); past 2M rows only up to 16 queries on Hopper.
 topk for larger batches: a fused tensor-core kernel (wgmma + TMA on Hopper, sm90.py; mma.sync elsewhere,
 kernels.cu; fp16 in, fp32 accumulation) scores a tile of queries
 against a tile of corpus rows in registers and keeps only scores at or above each query's running
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import cupy as cp
@@ -87,10 +90,11 @@ _functions: dict[str, cp.RawKernel] = {}
 _sized: set[str] = set()  # fused kernels already allowed their dynamic shared memory
 
 
-def _source(name: str) -> str:
-    """A kernel file with the shared ordering rule (order.cuh) in front of it."""
+def _source(name: str, *headers: str) -> str:
+    """A kernel file with the shared ordering rule (order.cuh) and any other headers in front of it (one
+    text, so CuPy's compile cache, keyed on the source, sees a change in any of them)."""
     here = Path(__file__).parent
-    return (here / "order.cuh").read_text() + (here / name).read_text()
+    return "".join((here / f).read_text() for f in ("order.cuh",) + headers + (name,))
 
 
 def module(extra: tuple[Config, ...] = ()) -> cp.RawModule:
@@ -98,7 +102,7 @@ def module(extra: tuple[Config, ...] = ()) -> cp.RawModule:
     if _module is None or extra:
         names = [f"{kern}<{k}>" for kern in ("topk_half", "topk_merge", "compact") for k in K_CHOICES]
         names += sorted({cfg.name for _, cfg in CONFIGS} | {cfg.name for cfg in extra})
-        src = _source("kernels.cu")
+        src = _source("kernels.cu", "mma.cuh")
         _module = cp.RawModule(code=src, options=("--std=c++17",), name_expressions=names)
         _functions.clear()
         _sized.clear()
@@ -207,6 +211,8 @@ def topk(queries, corpus, k: int):
         return cp.zeros((nq, kk), cp.float32), cp.zeros((nq, kk), cp.int64)
     if kk > K_CHOICES[-1]:
         return _topk_sorted(q, c16, kk)
+    if nq <= ONEPASS_MAX_QUERIES and nq > SCAN_MAX_QUERIES and _onepass_suits(nq, n, c16.shape[1]):
+        return _onepass_topk(q, c16, kk)
     out_s = cp.empty((nq, kk), cp.float32)
     out_i = cp.empty((nq, kk), cp.int64)
     if nq <= SCAN_MAX_QUERIES and c16.shape[1] <= SCAN_MAX_DIM:
@@ -220,17 +226,26 @@ def topk(queries, corpus, k: int):
 SCAN_MAX_QUERIES = 2  # one or two queries: a single streaming pass on CUDA cores (kernels_scan.cu)
 SCAN_MAX_DIM = 768  # 16-byte loads held per lane grow with d
 _scan_kernels: dict[tuple, tuple[cp.RawKernel, int]] = {}
-_scan_scratch = threading.local()  # per thread: the scan kernel's scratch buffers
+_scan_scratch = threading.local()  # per thread: the scan and one-pass kernels' scratch buffers (_scratch)
 SCAN_OPTIONS: tuple[str, ...] = ()  # extra NVRTC options (bench/profile_topk.py tries unroll depths)
 
 
-def _scan_kernel(nq: int, K: int, cpl: int, options: tuple[str, ...] = ()) -> tuple[cp.RawKernel, int]:
+def _query_type(q: cp.ndarray) -> tuple[cp.ndarray, str]:
+    """Queries as the one-query and one-pass kernels read them: fp32 or fp16 as given (C order), anything else
+    as fp32; with the kernels' name for the type. A conversion would cost a launch and an allocation."""
+    if q.dtype == cp.float16:
+        return cp.ascontiguousarray(q), "__half"
+    return cp.ascontiguousarray(q, dtype=cp.float32), "float"
+
+
+def _scan_kernel(nq: int, K: int, cpl: int, qt: str = "float",
+                 options: tuple[str, ...] = ()) -> tuple[cp.RawKernel, int]:
     """scan_topk for this shape, compiled on first use, with the number of blocks that fit the GPU at once."""
     device = cp.cuda.runtime.getDevice()
-    key = (device, nq, K, cpl, options)
+    key = (device, nq, K, cpl, qt, options)
     if key not in _scan_kernels:
-        name = f"scan_topk<{nq},{K},{cpl}>"
-        src = _source("kernels_scan.cu")
+        name = f"scan_topk<{nq},{K},{cpl},{qt}>"
+        src = _source("kernels_scan.cu", "warplist.cuh")
         fn = cp.RawModule(code=src, options=("--std=c++17",) + options, name_expressions=[name]).get_function(name)
         try:
             per_sm = cp.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(fn.kernel.ptr, 256, 0)
@@ -242,25 +257,154 @@ def _scan_kernel(nq: int, K: int, cpl: int, options: tuple[str, ...] = ()) -> tu
 
 def _scan_topk(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i: cp.ndarray) -> None:
     """One launch: exact fp32 scores streamed past per-warp sorted lists, merged by the last block."""
-    q = cp.ascontiguousarray(q, dtype=cp.float32)
+    q, qt = _query_type(q)
     nq, n, dp = q.shape[0], c16.shape[0], c16.shape[1]
     K = next(k for k in K_CHOICES if k >= kk)
-    fn, resident = _scan_kernel(nq, K, dp // 64, SCAN_OPTIONS)
+    fn, resident = _scan_kernel(nq, K, dp // 64, qt, SCAN_OPTIONS)
     blocks = max(1, min(resident, (n + 3) // 4 // 32))  # at least 32 row groups of 4 per block
-    # Scratch reused by calls on the same thread and stream (stream order keeps them apart): the last-block
-    # counter, which the kernel re-arms, the per-block lists and the flags. Saves allocations per query.
-    key = (cp.cuda.runtime.getDevice(), cp.cuda.get_current_stream().ptr, blocks * nq * K)
-    scratch = getattr(_scan_scratch, "by_key", None)
-    if scratch is None:
-        scratch = _scan_scratch.by_key = {}
-    if key not in scratch:
-        scratch[key] = (cp.zeros(1, cp.uint32), cp.empty(blocks * nq * K, cp.float32),
-                        cp.empty(blocks * nq * K, cp.int64), cp.empty(1, cp.int32))
-    done, part_s, part_i, nonfinite = scratch[key]  # nonfinite: written by the kernel, 1 for a bad query
+    # Scratch reused per thread and stream: the last-block counter, which the kernel re-arms, and the
+    # per-block lists. Saves allocations per query. The flag: 1 for a bad query, written by the kernel.
+    done, part_s, part_i = _scratch(("scan", blocks * nq * K), lambda: (
+        cp.zeros(1, cp.uint32), cp.empty(blocks * nq * K, cp.float32), cp.empty(blocks * nq * K, cp.int64)))
+    nonfinite, nonfinite_host = _host_flags(1)
     fn((blocks,), (256,), (q, np.int32(nq), np.int32(q.shape[1]), c16, np.int64(n), part_s, part_i, done,
                            out_s, out_i, np.int32(kk), nonfinite))
-    if nonfinite.get()[0]:
+    _raise_if_flagged(nonfinite_host)
+
+
+ONEPASS_MAX_QUERIES = 64  # up to here one pass that holds every query beats the multi-pass filter
+ONEPASS_NQ = (16, 32, 64)  # query rows a block holds (mma tiles of 8): the smallest that takes the batch
+ONEPASS_BN, ONEPASS_STAGES, ONEPASS_LDS, ONEPASS_CAP = 128, 3, 72, 192  # must match kernels_onepass.cu
+ONEPASS_MAX_DIM = 1024  # onepass_merge keeps the unit query in shared memory
+ONEPASS_MAX_BLOCKS = 1024  # and every block's best score (its lists' heads)
+ONEPASS_WIDE_ROWS = 2_000_000  # 32-64 queries: one pass up to here on Hopper (_onepass_suits)
+_onepass_compiled: dict[tuple, tuple[cp.RawKernel, cp.RawKernel]] = {}
+ONEPASS_OPTIONS: tuple[str, ...] = ()  # extra NVRTC options (bench/profile_topk.py)
+
+
+def _onepass_smem(nq_rows: int, dp: int) -> int:
+    """Queries + ring + candidate buffers (score, row) + thresholds and counts (kernels_onepass.cu)."""
+    return (nq_rows * (dp + 8) * 2 + ONEPASS_STAGES * ONEPASS_BN * ONEPASS_LDS * 2
+            + nq_rows * ONEPASS_CAP * 8 + nq_rows * 8)
+
+
+@lru_cache(maxsize=None)
+def _onepass_rows(device: int, nq: int, dp: int) -> int | None:
+    """Query rows per block for this batch, or None where its shared memory would not fit."""
+    if dp > ONEPASS_MAX_DIM:
+        return None
+    limit = _smem_optin(device)
+    return next((r for r in ONEPASS_NQ if r >= nq and _onepass_smem(r, dp) <= limit), None)
+
+
+@lru_cache(maxsize=None)
+def _smem_optin(device: int) -> int:
+    attr = getattr(cp.cuda.runtime, "cudaDevAttrMaxSharedMemoryPerBlockOptin", 97)
+    return cp.cuda.runtime.deviceGetAttribute(attr, device)
+
+
+def _onepass_kernels(rows: int, K: int, qt: str = "float") -> tuple[cp.RawKernel, cp.RawKernel]:
+    """onepass_topk and onepass_merge for this shape, compiled on first use. The scan kernel may use all
+    the shared memory a block can have: a call's size depends on d, and one function serves every d."""
+    device = cp.cuda.runtime.getDevice()
+    key = (device, rows, K, qt, ONEPASS_OPTIONS)
+    if key not in _onepass_compiled:
+        names = [f"onepass_topk<{rows},{K},{_onepass_groups(rows)},{qt}>", f"onepass_merge<{K},{qt}>"]
+        mod = cp.RawModule(code=_source("kernels_onepass.cu", "warplist.cuh", "mma.cuh"),
+                           options=("--std=c++17",) + ONEPASS_OPTIONS, name_expressions=names)
+        scan, merge = (mod.get_function(x) for x in names)
+        scan.max_dynamic_shared_size_bytes = _smem_optin(device)
+        _onepass_compiled[key] = (scan, merge)
+    return _onepass_compiled[key]
+
+
+def _onepass_groups(rows: int) -> int:
+    """Warp groups that split the queries (kernels_onepass.cu, WQ): two from 32 query rows up."""
+    return 2 if rows >= 32 else 1
+
+
+@lru_cache(maxsize=None)
+def _resident(fn_ptr: int, threads: int, smem: int, device: int) -> int:
+    """Blocks of a kernel that fit the whole GPU at once with this much dynamic shared memory."""
+    try:
+        per_sm = cp.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(fn_ptr, threads, smem)
+    except Exception:  # noqa: BLE001 - an older CuPy without the occupancy call
+        per_sm = 1
+    return max(1, per_sm) * sm90.multiprocessors(device)
+
+
+def _scratch(key: tuple, make):
+    """Buffers reused by calls on the same thread, device and stream (stream order keeps calls apart)."""
+    by_key = getattr(_scan_scratch, "by_key", None)
+    if by_key is None:
+        by_key = _scan_scratch.by_key = {}
+    key = (cp.cuda.runtime.getDevice(), cp.cuda.get_current_stream().ptr) + key
+    if key not in by_key:
+        by_key[key] = make()
+    return by_key[key]
+
+
+def _host_flags(size: int) -> tuple[cp.ndarray, np.ndarray]:
+    """int32 flags a kernel writes straight into pinned host memory (reachable from the device under unified
+    addressing), read once the stream is synchronised: the one wait a call needs to report a bad query,
+    without a copy launch (measured: 7-12 us less per call than a device flag and .get())."""
+    def make():
+        mem = cp.cuda.PinnedMemoryPointer(cp.cuda.PinnedMemory(4 * size, cp.cuda.runtime.hostAllocMapped), 0)
+        dev = cp.ndarray((size,), cp.int32, cp.cuda.MemoryPointer(cp.cuda.UnownedMemory(mem.ptr, 4 * size, mem), 0))
+        return dev, np.frombuffer(mem, np.int32, size)
+    return _scratch(("flags", size), make)
+
+
+def _raise_if_flagged(host: np.ndarray) -> None:
+    cp.cuda.get_current_stream().synchronize()
+    if host.any():
         raise ValueError("queries contains NaN or infinite values")
+
+
+@lru_cache(maxsize=1024)
+def _onepass_plan(device: int, nq: int, n: int, dp: int, kk: int, qt: str) -> tuple:
+    """Everything about a call that its shape decides, worked out once: the kernels, launch sizes and scalars
+    (a search runs the same shape again and again, and host time is most of a small call)."""
+    K = _pick_k(kk)
+    rows = _onepass_rows(device, nq, dp)
+    smem = _onepass_smem(rows, dp)
+    scan, merge = _onepass_kernels(rows, K, qt)
+    threads = 256 * _onepass_groups(rows)
+    tiles = -(-n // ONEPASS_BN)
+    per_block = -(-tiles // min(tiles, _resident(scan.kernel.ptr, threads, smem, device), ONEPASS_MAX_BLOCKS))
+    blocks = -(-tiles // per_block)
+    return scan, merge, K, blocks, threads, smem, np.int32(nq), np.int32(dp), np.int64(n), np.int32(per_block), \
+        np.int32(blocks), np.int32(kk)
+
+
+def _onepass_suits(nq: int, n: int, dp: int) -> bool:
+    """The one-pass kernel for this batch? Measured on the H100 (bench/profile_topk.py onepass): up to 16
+    queries always; 32 and 64 up to about 2M rows, past which Hopper's multi-pass wgmma kernel is faster
+    (the one pass is mma.sync-bound there). Other GPUs have no wgmma kernel: one pass whatever the size."""
+    if n >= 2**31 or not _onepass_rows(cp.cuda.runtime.getDevice(), nq, dp):
+        return False
+    return nq <= 16 or n <= ONEPASS_WIDE_ROWS or sm90.kernel() is None
+
+
+def _onepass_topk(q: cp.ndarray, c16: cp.ndarray, kk: int) -> tuple[cp.ndarray, cp.ndarray]:
+    """One pass over the corpus (each block a contiguous run of rows, every query held), then one merge
+    launch that rescores each query's best K exactly. Two launches whatever the corpus size; the host work
+    that the first does not need (outputs, flags) is done while it runs."""
+    q, qt = _query_type(q)
+    nq, d = q.shape
+    n, dp = c16.shape
+    scan, merge, K, blocks, threads, smem, nq32, dp32, n64, per_block, blocks32, kk32 = _onepass_plan(
+        cp.cuda.runtime.getDevice(), nq, n, dp, kk, qt)
+    part_s, part_i = _scratch(("onepass", blocks * nq * K), lambda: (
+        cp.empty(blocks * nq * K, cp.float32), cp.empty(blocks * nq * K, cp.int32)))
+    d32 = np.int32(d)
+    scan((blocks,), (threads,), (q, nq32, d32, c16, dp32, n64, per_block, part_s, part_i), shared_mem=smem)
+    out_s = cp.empty((nq, kk), cp.float32)
+    out_i = cp.empty((nq, kk), cp.int64)
+    bad, bad_host = _host_flags(nq)
+    merge((nq,), (256,), (q, d32, c16, dp32, n64, nq32, part_s, part_i, blocks32, out_s, out_i, kk32, bad))
+    _raise_if_flagged(bad_host)
+    return out_s, out_i
 
 
 def _topk_rows(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i: cp.ndarray) -> None:

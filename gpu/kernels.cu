@@ -1,7 +1,7 @@
 // Pulse's CUDA kernels (compiled by CuPy's RawModule through NVRTC).
 // Ordering everywhere: higher score first, then lower index, the same rule as the NumPy path.
 #include <cuda_fp16.h>
-// NEG_INF and better() come from order.cuh, prepended.
+// NEG_INF and better() (order.cuh) and the mma.sync wrappers (mma.cuh) are prepended.
 
 // Per (slice of columns, query row): the best K of a score tile, written as one partial list.
 // S is [rows, ncols] (half or float) with leading dimension ld. If idx_in is given, the tile is a list of
@@ -84,23 +84,6 @@ __global__ void topk_merge(const float* S, const long long* idx, int ncols, int 
 // on tiles staged through shared memory by cp.async; they never leave registers. A score at or above the
 // query's running threshold tau[q] is appended to that query's candidate list (count[q] may exceed cap:
 // the caller sees the overflow and takes the exhaustive path). d must be a multiple of 32 (prepare pads).
-__device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
-    unsigned s = (unsigned)__cvta_generic_to_shared(smem);
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" :: "r"(s), "l"(gmem));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N)); }
-__device__ __forceinline__ void ldmatrix_x4(unsigned (&r)[4], const __half* p) {
-    unsigned s = (unsigned)__cvta_generic_to_shared(p);
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(s));
-}
-__device__ __forceinline__ void mma16816(float (&c)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
 // MT x NT mma tiles (16 x 8 each) per warp, WM x WN warps per block: a block scores BM queries x BN corpus
 // rows, BK columns of d per pipeline step with STAGES steps in flight. Blocks are numbered query-tile
 // fastest, so the query tiles that share a corpus tile run together and the corpus is read from device

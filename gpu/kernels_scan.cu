@@ -9,35 +9,7 @@
 // A block merges its warps' lists; the last block to finish (atomic ticket) merges every block's list and
 // writes the answer, then re-arms the ticket for the next launch.
 #include <cuda_fp16.h>
-// NEG_INF and better() come from order.cuh, prepended.
-
-// The best K seen by one warp, sorted, entry t in lane t; (tv, ti) is the last entry, held by every lane.
-template <int K>
-struct WarpList {
-    float v, tv;
-    long long i, ti;
-    __device__ void clear() { v = tv = NEG_INF; i = ti = -1; }
-    // The merge of `lists` sorted lists of K in shared memory: the first as it is, the others offered.
-    __device__ void merge(const float (*s)[K], const long long (*ix)[K], int lists, int lane) {
-        v = lane < K ? s[0][lane] : NEG_INF;
-        i = lane < K ? ix[0][lane] : -1;
-        tv = __shfl_sync(0xffffffffu, v, K - 1);
-        ti = __shfl_sync(0xffffffffu, i, K - 1);
-        for (int w = 1; w < lists; ++w)
-            for (int t = 0; t < K; ++t) offer(s[w][t], ix[w][t], lane);
-    }
-    // (x, id) is the same in every lane.
-    __device__ void offer(float x, long long id, int lane) {
-        if (!better(x, id, tv, ti)) return;
-        const int pos = __popc(__ballot_sync(0xffffffffu, lane < K && better(v, i, x, id)));
-        const float uv = __shfl_up_sync(0xffffffffu, v, 1);
-        const long long ui = __shfl_up_sync(0xffffffffu, i, 1);
-        if (lane == pos) { v = x; i = id; }
-        else if (lane > pos && lane < K) { v = uv; i = ui; }
-        tv = __shfl_sync(0xffffffffu, v, K - 1);
-        ti = __shfl_sync(0xffffffffu, i, K - 1);
-    }
-};
+// NEG_INF, better() (order.cuh) and WarpList (warplist.cuh) are prepended.
 
 constexpr int WARPS = 8;
 #ifndef PULSE_SCAN_UNROLL
@@ -48,9 +20,9 @@ constexpr int WARPS = 8;
 constexpr int UNROLL = PULSE_SCAN_UNROLL;
 
 // CPL = 16-byte chunks per lane per row = dp / 64 (dp, the padded dimension, is the corpus row stride).
-template <int NQ, int K, int CPL>
+template <int NQ, int K, int CPL, typename QT>
 __global__ void __launch_bounds__(WARPS * 32)
-scan_topk(const float* __restrict__ Q, int nq, int d, const __half* __restrict__ C, long long n,
+scan_topk(const QT* __restrict__ Q, int nq, int d, const __half* __restrict__ C, long long n,
           float* __restrict__ part_s, long long* __restrict__ part_i, unsigned int* __restrict__ done,
           float* __restrict__ out_s, long long* __restrict__ out_i, int k, int* __restrict__ bad_query) {
     constexpr int DP = CPL * 64;
@@ -69,7 +41,7 @@ scan_topk(const float* __restrict__ Q, int nq, int d, const __half* __restrict__
         float ss = 0.f;
         bool nonfinite = false;
         if (warp < nq)
-            for (int x = lane; x < d; x += 32) { const float v = Q[(long long)warp * d + x]; ss += v * v; nonfinite |= !isfinite(v); }
+            for (int x = lane; x < d; x += 32) { const float v = to_f32(Q[(long long)warp * d + x]); ss += v * v; nonfinite |= !isfinite(v); }
         for (int o = 16; o; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
         if (__any_sync(0xffffffffu, nonfinite) && lane == 0) atomicOr(&bad, 1);
         if (lane == 0) inv[warp] = ss > 0.f ? rsqrtf(ss) : 0.f;
@@ -77,7 +49,7 @@ scan_topk(const float* __restrict__ Q, int nq, int d, const __half* __restrict__
     __syncthreads();
     for (int x = tid; x < NQ * DP; x += WARPS * 32) {
         const int j = x / DP, c = x % DP;
-        qs[j][c] = (j < nq && c < d) ? Q[(long long)j * d + c] * inv[j] : 0.f;
+        qs[j][c] = (j < nq && c < d) ? to_f32(Q[(long long)j * d + c]) * inv[j] : 0.f;
     }
     if (blockIdx.x == 0 && tid == 0) *bad_query = bad;
     __syncthreads();

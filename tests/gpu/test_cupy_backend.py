@@ -20,15 +20,18 @@ def rng():
     return np.random.default_rng()  # fresh inputs every run
 
 
-@pytest.fixture(params=["wgmma", "mma.sync"])
+@pytest.fixture(params=["one-pass", "wgmma", "mma.sync"])
 def batch_path(request, cp, monkeypatch):
-    """Both pass kernels for batches above two queries: Hopper's wgmma kernel, and the mma.sync kernel every
-    other GPU runs (chosen here the way a non-Hopper GPU chooses it)."""
-    from gpu import sm90
+    """Every kernel for batches above two queries: the one-pass kernel (up to 64 queries), and the two pass
+    kernels of larger batches, Hopper's wgmma kernel and the mma.sync kernel every other GPU runs (chosen here
+    the way a non-Hopper GPU chooses it), each made to take the small batches too."""
+    from gpu import cupy_backend, sm90
 
+    if request.param != "one-pass":
+        monkeypatch.setattr(cupy_backend, "ONEPASS_MAX_QUERIES", 0)
     if request.param == "mma.sync":
         monkeypatch.setattr(sm90, "kernel", lambda: None)
-    elif cp.cuda.Device().compute_capability != "90":
+    elif request.param == "wgmma" and cp.cuda.Device().compute_capability != "90":
         pytest.skip("wgmma needs a Hopper GPU")
     return request.param
 
@@ -134,9 +137,14 @@ def test_components_match_numpy(cp, rng, n, m):
     np.testing.assert_array_equal(got.get(), components(i, j, n))
 
 
-@pytest.mark.parametrize("nq,n,d", [(3, 40_000, 20), (40, 30_001, 100), (300, 100_003, 384), (130, 5, 768)])
+@pytest.mark.parametrize("nq,n,d", [(3, 40_000, 20), (40, 30_001, 100), (17, 7, 384), (64, 1_000_003, 384),
+                                    (17, 20_000, 1000), (33, 3000, 1000), (300, 100_003, 384), (130, 5, 768)])
 def test_every_kernel_shape_and_odd_sizes(cp, rng, batch_path, nq, n, d):
     """Small, medium and large query batches use different kernel shapes; odd n and d need padding."""
+    from gpu import cupy_backend
+
+    if batch_path == "one-pass" and nq > cupy_backend.ONEPASS_MAX_QUERIES:
+        pytest.skip("the one-pass kernel takes up to 64 queries")
     q = rng.standard_normal((nq, d)).astype(np.float32)
     c = rng.standard_normal((n, d)).astype(np.float16)
     gs, gi = topk(cp.asarray(q), cp.asarray(c), 10)
@@ -220,3 +228,46 @@ def test_batch_path_rejects_nan_queries(cp, rng, batch_path):
         topk(cp.asarray(bad), c, 10)
     gs, gi = topk(cp.asarray(q), c, 10)  # and the next call is unaffected
     exact_up_to_ties(cp, q, c.get(), gi.get(), gs.get(), 2e-3)
+
+
+@pytest.mark.parametrize("nq,n,d", [(3, 50_000, 96), (17, 50_000, 96), (64, 50_000, 96), (65, 50_000, 96),
+                                    (16, 2_100_000, 16), (32, 2_100_000, 16)])
+def test_small_batches_take_the_one_pass_kernel(cp, rng, monkeypatch, nq, n, d):
+    """3 to 64 queries: one pass over the corpus and one merge launch, not the multi-pass filter; past 2M rows
+    only up to 16 queries on Hopper, where the wgmma multi-pass kernel is faster for 32 and 64."""
+    from gpu import cupy_backend, sm90
+
+    calls = []
+    real = cupy_backend._onepass_topk
+    monkeypatch.setattr(cupy_backend, "_onepass_topk", lambda *a: (calls.append(a[0].shape[0]), real(*a))[1])
+    q = rng.standard_normal((nq, d)).astype(np.float32)
+    c = rng.standard_normal((n, d)).astype(np.float16)
+    gs, gi = topk(cp.asarray(q), cp.asarray(c), 10)
+    one_pass = nq <= 64 and (n <= 2_000_000 or nq <= 16 or sm90.kernel() is None)
+    assert calls == ([nq] if one_pass else [])
+    exact_up_to_ties(cp, q, c, gi.get(), gs.get(), 2e-3)
+
+
+def test_one_pass_kernel_with_many_merges_per_block(cp, rng):
+    """A corpus sorted by the first query's score, ascending: for that query every row beats every block's
+    threshold, so the candidate buffers fill and merge on every tile; the answer must stay exact."""
+    q = rng.standard_normal((6, 128)).astype(np.float32)
+    c = rng.standard_normal((200_000, 128)).astype(np.float16)
+    c = c[np.argsort(c.astype(np.float32) @ q[0])]
+    gs, gi = topk(cp.asarray(q), cp.asarray(c), 25)
+    exact_up_to_ties(cp, q, c, gi.get(), gs.get(), 2e-3)
+    assert (np.diff(gs.get(), axis=1) <= 0).all()
+
+
+@pytest.mark.parametrize("nq", [1, 2, 5, 64])
+def test_fp16_queries_are_read_as_they_are(cp, rng, nq):
+    """fp16 queries go to the one-query and one-pass kernels unconverted: the same answer as the same
+    values in fp32, and a NaN among them is still rejected."""
+    q = cp.asarray(rng.standard_normal((nq, 384)).astype(np.float16))
+    c = prepare(cp.asarray(rng.standard_normal((30_000, 384)).astype(np.float16)))
+    s16, i16 = topk(q, c, 10)
+    s32, i32 = topk(q.astype(cp.float32), c, 10)
+    assert (i16 == i32).all() and (s16 == s32).all()
+    q[nq - 1, 7] = cp.nan
+    with pytest.raises(ValueError, match="NaN"):
+        topk(q, c, 10)
