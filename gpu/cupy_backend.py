@@ -309,13 +309,18 @@ def _onepass_kernels(rows: int, K: int, qt: str = "float") -> tuple[cp.RawKernel
     device = cp.cuda.runtime.getDevice()
     key = (device, rows, K, qt, ONEPASS_OPTIONS)
     if key not in _onepass_compiled:
-        names = [f"onepass_topk<{rows},{K},{qt}>", f"onepass_merge<{K},{qt}>"]
+        names = [f"onepass_topk<{rows},{K},{_onepass_groups(rows)},{qt}>", f"onepass_merge<{K},{qt}>"]
         mod = cp.RawModule(code=_source("kernels_onepass.cu", "warplist.cuh", "mma.cuh"),
                            options=("--std=c++17",) + ONEPASS_OPTIONS, name_expressions=names)
         scan, merge = (mod.get_function(x) for x in names)
         scan.max_dynamic_shared_size_bytes = _smem_optin(device)
         _onepass_compiled[key] = (scan, merge)
     return _onepass_compiled[key]
+
+
+def _onepass_groups(rows: int) -> int:
+    """Warp groups that split the queries (kernels_onepass.cu, WQ): two from 32 query rows up."""
+    return 2 if rows >= 32 else 1
 
 
 @lru_cache(maxsize=None)
@@ -364,7 +369,7 @@ def _onepass_plan(device: int, nq: int, n: int, dp: int, kk: int, qt: str) -> tu
     rows = _onepass_rows(device, nq, dp)
     smem = _onepass_smem(rows, dp)
     scan, merge = _onepass_kernels(rows, K, qt)
-    threads = 256  # kernels_onepass.cu: 8 warps, 16 rows each
+    threads = 256 * _onepass_groups(rows)
     tiles = -(-n // ONEPASS_BN)
     per_block = -(-tiles // min(tiles, _resident(scan.kernel.ptr, threads, smem, device), ONEPASS_MAX_BLOCKS))
     blocks = -(-tiles // per_block)

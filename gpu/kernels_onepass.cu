@@ -18,8 +18,8 @@
 // NEG_INF, better() (order.cuh), WarpList (warplist.cuh) and the mma.sync wrappers (mma.cuh) are prepended.
 
 namespace onepass {
-constexpr int WARPS = 8, THREADS = WARPS * 32;
-constexpr int BN = WARPS * 16;   // corpus rows per tile: 16 per warp (the M side of m16n8k16)
+constexpr int ROW_WARPS = 8;     // warps along the rows of a tile; WQ groups of them split the queries
+constexpr int BN = ROW_WARPS * 16;  // corpus rows per tile: 16 per warp (the M side of m16n8k16)
 constexpr int BK = 64;           // columns of d per pipeline step (the prepared corpus is padded to 64)
 constexpr int STAGES = 3;
 constexpr int LDS = BK + 8;      // ring row stride in halves: +16 bytes keeps ldmatrix free of bank conflicts
@@ -29,10 +29,11 @@ constexpr int SEARCH = 6;        // search steps of 2 bits: the kept set oversho
 }  // namespace onepass
 
 // Shared memory: [NQ][dp + 8] queries, [STAGES][BN][LDS] ring, [NQ][CAP] candidates (score, row),
-// [NQ] thresholds and candidate counts. cupy_backend._onepass_smem sizes it. (16 warps, two groups of 8
-// splitting the queries, measured 2-15% slower than these 8: bench/RESULTS.md session 7.)
-template <int NQ, int K, typename QT>
-__global__ void __launch_bounds__(onepass::THREADS, 1)
+// [NQ] thresholds and candidate counts. cupy_backend._onepass_smem sizes it. WQ = 2 splits the queries
+// between two groups of 8 warps: 16 warps hide the mma and shuffle latencies that 8 could not (one block
+// per multiprocessor fits at 32 and 64 queries), and a query's selection work has twice the warps.
+template <int NQ, int K, int WQ, typename QT>
+__global__ void __launch_bounds__(onepass::ROW_WARPS * 32 * WQ, 1)
 onepass_topk(const QT* __restrict__ Q, int nq, int d, const __half* __restrict__ C, int dp, long long n,
              int tiles_per_block, float* __restrict__ part_s, int* __restrict__ part_i) {
     using namespace onepass;
@@ -44,7 +45,9 @@ onepass_topk(const QT* __restrict__ Q, int nq, int d, const __half* __restrict__
     int* ci = reinterpret_cast<int*>(cs + NQ * CAP);
     float* tau = reinterpret_cast<float*>(ci + NQ * CAP);
     int* cnt = reinterpret_cast<int*>(tau + NQ);
+    constexpr int WARPS = ROW_WARPS * WQ, THREADS = WARPS * 32, QW = NQ / WQ;  // QW: queries per warp
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int wr = warp % ROW_WARPS, wq = warp / ROW_WARPS;  // the warp's 16 rows and its QW queries
 
     const long long tiles = (n + BN - 1) / BN;
     const long long tile0 = (long long)blockIdx.x * tiles_per_block;
@@ -167,7 +170,7 @@ onepass_topk(const QT* __restrict__ Q, int nq, int d, const __half* __restrict__
         __syncwarp();
     };
 
-    constexpr int NT = NQ / 8;
+    constexpr int NT = QW / 8;
     float acc[NT][4];
 #pragma unroll
     for (int t = 0; t < NT; ++t)
@@ -180,7 +183,7 @@ onepass_topk(const QT* __restrict__ Q, int nq, int d, const __half* __restrict__
         __syncthreads();  // chunk c has landed for everyone; the slot refilled below was read at c - 1
         if (c + STAGES - 1 < chunks) load_chunk(c + STAGES - 1);
         cp_async_commit();
-        const __half* a = ring + (c % STAGES) * BN * LDS + warp * 16 * LDS;
+        const __half* a = ring + (c % STAGES) * BN * LDS + wr * 16 * LDS;
         const int k0 = (c % KT) * BK;
 #pragma unroll
         for (int kk = 0; kk < BK; kk += 16) {
@@ -189,17 +192,17 @@ onepass_topk(const QT* __restrict__ Q, int nq, int d, const __half* __restrict__
 #pragma unroll
             for (int t = 0; t < NT; t += 2) {
                 unsigned b[4];
-                ldmatrix_x4(b, qs + (t * 8 + (lane >> 4) * 8 + (lane & 7)) * QLD + k0 + kk + ((lane >> 3) & 1) * 8);
+                ldmatrix_x4(b, qs + (wq * QW + t * 8 + (lane >> 4) * 8 + (lane & 7)) * QLD + k0 + kk + ((lane >> 3) & 1) * 8);
                 mma16816(acc[t], af, b[0], b[1]);
                 mma16816(acc[t + 1], af, b[2], b[3]);
             }
         }
         if (c % KT != KT - 1) continue;
 
-        // Tile done: acc[t][h * 2 + e] is the score of row (warp * 16 + g + 8h) and query (8t + 2 * t4 + e).
+        // Tile done: acc[t][h * 2 + e] is the score of row (wr * 16 + g + 8h), query (wq * QW + 8t + 2 * t4 + e).
         const bool first = c < KT;
-        const int r0 = warp * 16 + g;
-        const int j0 = 2 * t4;
+        const int r0 = wr * 16 + g;
+        const int j0 = wq * QW + 2 * t4;
         const long long row0 = (tile0 + c / KT) * BN + r0;
         if (first) {  // every score in, each at its row's place: no gate yet, no atomics
 #pragma unroll
