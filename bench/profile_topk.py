@@ -19,6 +19,9 @@ import numpy as np  # noqa: E402
 
 from gpu import cupy_backend as cb  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import time_gpu  # noqa: E402  (events around one call, then a wait: a lone call)
+
 D = 384
 
 
@@ -110,22 +113,6 @@ if __name__ == "__main__" and "scan" in sys.argv:
 if __name__ == "__main__" and "host" in sys.argv:
     host_overhead()
 
-def alone(f, repeat=20) -> float:
-    """Median milliseconds of f timed alone (events around one call, then a wait), as bench_topk times."""
-    import statistics
-    f()
-    cp.cuda.Device().synchronize()
-    out = []
-    for _ in range(repeat):
-        a, b = cp.cuda.Event(), cp.cuda.Event()
-        a.record()
-        f()
-        b.record()
-        b.synchronize()
-        out.append(cp.cuda.get_elapsed_time(a, b))
-    return statistics.median(out)
-
-
 def onepass() -> None:
     """One pass (every query held by every block) against the multi-pass filter, alone and back to back, with
     the GPU time of the one-pass path's two launches."""
@@ -143,7 +130,7 @@ def onepass() -> None:
             f = lambda: cb.topk(q, prep, 10)  # noqa: E731
             wide, cb.ONEPASS_WIDE_ROWS = cb.ONEPASS_WIDE_ROWS, 1 << 40  # one pass at every size, to compare
             try:
-                one = (alone(f), timed(f))
+                one = (time_gpu(f, repeat=20), timed(f))
             finally:
                 cb.ONEPASS_WIDE_ROWS = wide
             launches = []
@@ -179,10 +166,10 @@ def onepass() -> None:
             k1, k2 = (cp.cuda.get_elapsed_time(a, b) for a, b in launches)
             limit, cb.ONEPASS_MAX_QUERIES = cb.ONEPASS_MAX_QUERIES, 0
             try:
-                multi = (alone(f), timed(f))
+                multi = (time_gpu(f, repeat=20), timed(f))
             finally:
                 cb.ONEPASS_MAX_QUERIES = limit
-            peer = alone(lambda: torch.topk(tq @ tc.T, 10, dim=1))
+            peer = time_gpu(lambda: torch.topk(tq @ tc.T, 10, dim=1), repeat=20)
             print(f"| {n} | {nq} | {one[0]:.3f} | {one[1]:.3f} | {k1:.3f} | {k2:.3f} | {multi[0]:.3f} | {multi[1]:.3f} "
                   f"| {peer:.3f} |", flush=True)
 
@@ -218,9 +205,9 @@ def flag_sync() -> None:
             "mapped": lambda: (launch(mapped), stream.synchronize(), host[0]),
             "no read": lambda: launch(flag),
         }
-        row = [f"{name} {alone(w):.3f}" for name, w in ways.items()]
-        row.append(f"topk() {alone(lambda: cb.topk(q, cb.Prepared(c16, D), 10)):.3f}")
-        row.append(f"torch {alone(lambda: torch.topk(tq @ tc.T, 10, dim=1)):.3f}")
+        row = [f"{name} {time_gpu(w, repeat=20):.3f}" for name, w in ways.items()]
+        row.append(f"topk() {time_gpu(lambda: cb.topk(q, cb.Prepared(c16, D), 10), repeat=20):.3f}")
+        row.append(f"torch {time_gpu(lambda: torch.topk(tq @ tc.T, 10, dim=1), repeat=20):.3f}")
         print(f"N={n} Q=1 alone, ms:", "; ".join(row), flush=True)
 
 

@@ -24,6 +24,7 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import cupy as cp
 import numpy as np
@@ -226,7 +227,7 @@ def topk(queries, corpus, k: int):
 SCAN_MAX_QUERIES = 2  # one or two queries: a single streaming pass on CUDA cores (kernels_scan.cu)
 SCAN_MAX_DIM = 768  # 16-byte loads held per lane grow with d
 _scan_kernels: dict[tuple, tuple[cp.RawKernel, int]] = {}
-_scan_scratch = threading.local()  # per thread: the scan and one-pass kernels' scratch buffers (_scratch)
+_scratch_local = threading.local()  # per thread: the scan and one-pass kernels' scratch buffers (_scratch)
 SCAN_OPTIONS: tuple[str, ...] = ()  # extra NVRTC options (bench/profile_topk.py tries unroll depths)
 
 
@@ -247,11 +248,7 @@ def _scan_kernel(nq: int, K: int, cpl: int, qt: str = "float",
         name = f"scan_topk<{nq},{K},{cpl},{qt}>"
         src = _source("kernels_scan.cu", "warplist.cuh")
         fn = cp.RawModule(code=src, options=("--std=c++17",) + options, name_expressions=[name]).get_function(name)
-        try:
-            per_sm = cp.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(fn.kernel.ptr, 256, 0)
-        except Exception:  # noqa: BLE001 - an older CuPy without the occupancy call
-            per_sm = 2
-        _scan_kernels[key] = (fn, max(1, per_sm) * sm90.multiprocessors(device))
+        _scan_kernels[key] = (fn, _resident(fn.kernel.ptr, 256, 0, device, guess=2))
     return _scan_kernels[key]
 
 
@@ -324,20 +321,21 @@ def _onepass_groups(rows: int) -> int:
 
 
 @lru_cache(maxsize=None)
-def _resident(fn_ptr: int, threads: int, smem: int, device: int) -> int:
-    """Blocks of a kernel that fit the whole GPU at once with this much dynamic shared memory."""
+def _resident(fn_ptr: int, threads: int, smem: int, device: int, guess: int = 1) -> int:
+    """Blocks of a kernel that fit the whole GPU at once with this much dynamic shared memory (per
+    multiprocessor: the driver's answer, or `guess` where CuPy cannot ask)."""
     try:
         per_sm = cp.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(fn_ptr, threads, smem)
     except Exception:  # noqa: BLE001 - an older CuPy without the occupancy call
-        per_sm = 1
+        per_sm = guess
     return max(1, per_sm) * sm90.multiprocessors(device)
 
 
 def _scratch(key: tuple, make):
     """Buffers reused by calls on the same thread, device and stream (stream order keeps calls apart)."""
-    by_key = getattr(_scan_scratch, "by_key", None)
+    by_key = getattr(_scratch_local, "by_key", None)
     if by_key is None:
-        by_key = _scan_scratch.by_key = {}
+        by_key = _scratch_local.by_key = {}
     key = (cp.cuda.runtime.getDevice(), cp.cuda.get_current_stream().ptr) + key
     if key not in by_key:
         by_key[key] = make()
@@ -361,10 +359,27 @@ def _raise_if_flagged(host: np.ndarray) -> None:
         raise ValueError("queries contains NaN or infinite values")
 
 
+class _OnePassPlan(NamedTuple):
+    """What a one-pass call's shape decides: kernels, launch sizes, and the launch scalars made once."""
+
+    scan: cp.RawKernel
+    merge: cp.RawKernel
+    K: int
+    blocks: int
+    threads: int
+    smem: int
+    nq: np.int32
+    dp: np.int32
+    n: np.int64
+    per_block: np.int32
+    blocks32: np.int32
+    kk: np.int32
+
+
 @lru_cache(maxsize=1024)
-def _onepass_plan(device: int, nq: int, n: int, dp: int, kk: int, qt: str) -> tuple:
-    """Everything about a call that its shape decides, worked out once: the kernels, launch sizes and scalars
-    (a search runs the same shape again and again, and host time is most of a small call)."""
+def _onepass_plan(device: int, nq: int, n: int, dp: int, kk: int, qt: str) -> _OnePassPlan:
+    """Everything about a call that its shape decides, worked out once (a search runs the same shape again
+    and again, and host time is most of a small call)."""
     K = _pick_k(kk)
     rows = _onepass_rows(device, nq, dp)
     smem = _onepass_smem(rows, dp)
@@ -373,8 +388,8 @@ def _onepass_plan(device: int, nq: int, n: int, dp: int, kk: int, qt: str) -> tu
     tiles = -(-n // ONEPASS_BN)
     per_block = -(-tiles // min(tiles, _resident(scan.kernel.ptr, threads, smem, device), ONEPASS_MAX_BLOCKS))
     blocks = -(-tiles // per_block)
-    return scan, merge, K, blocks, threads, smem, np.int32(nq), np.int32(dp), np.int64(n), np.int32(per_block), \
-        np.int32(blocks), np.int32(kk)
+    return _OnePassPlan(scan, merge, K, blocks, threads, smem, np.int32(nq), np.int32(dp), np.int64(n),
+                        np.int32(per_block), np.int32(blocks), np.int32(kk))
 
 
 def _onepass_suits(nq: int, n: int, dp: int) -> bool:
@@ -393,16 +408,15 @@ def _onepass_topk(q: cp.ndarray, c16: cp.ndarray, kk: int) -> tuple[cp.ndarray, 
     q, qt = _query_type(q)
     nq, d = q.shape
     n, dp = c16.shape
-    scan, merge, K, blocks, threads, smem, nq32, dp32, n64, per_block, blocks32, kk32 = _onepass_plan(
-        cp.cuda.runtime.getDevice(), nq, n, dp, kk, qt)
-    part_s, part_i = _scratch(("onepass", blocks * nq * K), lambda: (
-        cp.empty(blocks * nq * K, cp.float32), cp.empty(blocks * nq * K, cp.int32)))
+    p = _onepass_plan(cp.cuda.runtime.getDevice(), nq, n, dp, kk, qt)
+    size = p.blocks * nq * p.K
+    part_s, part_i = _scratch(("onepass", size), lambda: (cp.empty(size, cp.float32), cp.empty(size, cp.int32)))
     d32 = np.int32(d)
-    scan((blocks,), (threads,), (q, nq32, d32, c16, dp32, n64, per_block, part_s, part_i), shared_mem=smem)
+    p.scan((p.blocks,), (p.threads,), (q, p.nq, d32, c16, p.dp, p.n, p.per_block, part_s, part_i), shared_mem=p.smem)
     out_s = cp.empty((nq, kk), cp.float32)
     out_i = cp.empty((nq, kk), cp.int64)
     bad, bad_host = _host_flags(nq)
-    merge((nq,), (256,), (q, d32, c16, dp32, n64, nq32, part_s, part_i, blocks32, out_s, out_i, kk32, bad))
+    p.merge((nq,), (256,), (q, d32, c16, p.dp, p.n, p.nq, part_s, part_i, p.blocks32, out_s, out_i, p.kk, bad))
     _raise_if_flagged(bad_host)
     return out_s, out_i
 

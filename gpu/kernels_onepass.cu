@@ -108,25 +108,14 @@ onepass_topk(const QT* __restrict__ Q, int nq, int d, const __half* __restrict__
 #pragma unroll
         for (int u = 0; u < PER_LANE; ++u)
             if (u * 32 + lane < m) { lo = fminf(lo, x[u]); hi = fmaxf(hi, x[u]); }
-        for (int o = 16; o; o >>= 1) {
-            lo = fminf(lo, __shfl_xor_sync(0xffffffffu, lo, o));
-            hi = fmaxf(hi, __shfl_xor_sync(0xffffffffu, hi, o));
-        }
-        // lo keeps at least K (it starts as the minimum: all m); hi keeps fewer than K, or is the maximum.
-        // Three probes a step (two bits), their counts independent: half the dependent steps of a bisection.
-        for (int it = 0; it < SEARCH && lo < hi; ++it) {
-            const float w = 0.25f * (hi - lo), m1 = lo + w, m2 = lo + 2.f * w, m3 = lo + 3.f * w;
-            int c1 = 0, c2 = 0, c3 = 0;
+        warp_min_max(lo, hi);
+        // lo keeps at least K: it starts as the minimum, which keeps all m
+        lo = floor_search(lo, hi, K, SEARCH, [&](float v) {
+            int c = 0;
 #pragma unroll
-            for (int u = 0; u < PER_LANE; ++u) { c1 += x[u] >= m1; c2 += x[u] >= m2; c3 += x[u] >= m3; }
-            c1 = __reduce_add_sync(0xffffffffu, c1);
-            c2 = __reduce_add_sync(0xffffffffu, c2);
-            c3 = __reduce_add_sync(0xffffffffu, c3);
-            if (c3 >= K) lo = m3;
-            else if (c2 >= K) { lo = m2; hi = m3; }
-            else if (c1 >= K) { lo = m1; hi = m2; }
-            else hi = m1;
-        }
+            for (int u = 0; u < PER_LANE; ++u) c += x[u] >= v;
+            return __reduce_add_sync(0xffffffffu, c);
+        });
         int kept = 0;
 #pragma unroll
         for (int u = 0; u < PER_LANE; ++u) {
@@ -311,23 +300,17 @@ onepass_merge(const QT* __restrict__ Q, int d, const __half* __restrict__ C, int
     const float inv = tot > 0.f ? rsqrtf(tot) : 0.f;
     for (int x = tid; x < d; x += 256) qv[x] *= inv;
 
-    // Warp 0: a value that at least K heads reach (bisection; NEG_INF when fewer than K lists have one).
+    // Warp 0: a value that at least K heads reach (16 bits of search; NEG_INF when fewer than K lists have one).
     if (warp == 0) {
         float lo = POS_INF, hi = NEG_INF;
         for (int b = lane; b < blocks; b += 32) if (heads[b] > NEG_INF) { lo = fminf(lo, heads[b]); hi = fmaxf(hi, heads[b]); }
-        for (int o = 16; o; o >>= 1) {
-            lo = fminf(lo, __shfl_xor_sync(0xffffffffu, lo, o));
-            hi = fmaxf(hi, __shfl_xor_sync(0xffffffffu, hi, o));
-        }
-        int c = 0;
-        for (int b = lane; b < blocks; b += 32) c += heads[b] >= lo;
-        if (__reduce_add_sync(0xffffffffu, c) < K) lo = NEG_INF;
-        for (int it = 0; it < 16 && lo > NEG_INF && lo < hi; ++it) {
-            const float mid = 0.5f * (lo + hi);
-            c = 0;
-            for (int b = lane; b < blocks; b += 32) c += heads[b] >= mid;
-            if (__reduce_add_sync(0xffffffffu, c) >= K) lo = mid; else hi = mid;
-        }
+        warp_min_max(lo, hi);
+        const auto count = [&](float v) {
+            int c = 0;
+            for (int b = lane; b < blocks; b += 32) c += heads[b] >= v;
+            return __reduce_add_sync(0xffffffffu, c);
+        };
+        lo = count(lo) < K ? NEG_INF : floor_search(lo, hi, K, 8, count);
         if (lane == 0) floor_v = lo;
     }
     __syncthreads();
@@ -365,12 +348,7 @@ onepass_merge(const QT* __restrict__ Q, int d, const __half* __restrict__ C, int
                 x = part_s[at];
                 if (x >= v0) id = part_i[at];
             }
-            unsigned int hit = __ballot_sync(0xffffffffu, id >= 0 && better(x, id, M.tv, M.ti));
-            while (hit) {
-                const int src = __ffs(hit) - 1;
-                hit &= hit - 1;
-                M.offer(__shfl_sync(0xffffffffu, x, src), __shfl_sync(0xffffffffu, id, src), lane);
-            }
+            M.offer_lanes(__ballot_sync(0xffffffffu, id >= 0 && better(x, id, M.tv, M.ti)), x, id, lane);
         }
         if (lane < K) { ms[warp][lane] = M.v; mi[warp][lane] = M.i; }
         __syncthreads();

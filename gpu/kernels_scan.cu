@@ -155,12 +155,7 @@ scan_topk(const QT* __restrict__ Q, int nq, int d, const __half* __restrict__ C,
             }
 #pragma unroll
             for (int u = 0; u < 4; ++u) {
-                unsigned int hit = __ballot_sync(0xffffffffu, better(x[u], id[u], M.tv, M.ti));
-                while (hit) {
-                    const int src = __ffs(hit) - 1;
-                    hit &= hit - 1;
-                    M.offer(__shfl_sync(0xffffffffu, x[u], src), __shfl_sync(0xffffffffu, id[u], src), lane);
-                }
+                M.offer_lanes(__ballot_sync(0xffffffffu, better(x[u], id[u], M.tv, M.ti)), x[u], id[u], lane);
             }
         }
         if (lane < K) { ms[j][slice][lane] = M.v; mi[j][slice][lane] = M.i; }

@@ -1,5 +1,5 @@
-// A warp's sorted list of its best K (lane t holds entry t), shared by the scan and one-pass kernels;
-// prepended after order.cuh by cupy_backend._source.
+// Warp-level selection shared by the scan and one-pass kernels (prepended after order.cuh by
+// cupy_backend._source): a warp's sorted list of its best K, and a search for a value K entries reach.
 
 // The best K seen by one warp, sorted, entry t in lane t; (tv, ti) is the last entry, held by every lane.
 template <int K>
@@ -16,6 +16,14 @@ struct WarpList {
         for (int w = 1; w < lists; ++w)
             for (int t = 0; t < K; ++t) offer(s[w][t], ix[w][t], lane);
     }
+    // Each lane's own (x, id) where its bit of `hit` is set, lowest lane first (hit: a ballot of candidates).
+    __device__ void offer_lanes(unsigned int hit, float x, long long id, int lane) {
+        while (hit) {
+            const int src = __ffs(hit) - 1;
+            hit &= hit - 1;
+            offer(__shfl_sync(0xffffffffu, x, src), __shfl_sync(0xffffffffu, id, src), lane);
+        }
+    }
     // (x, id) is the same in every lane.
     __device__ void offer(float x, long long id, int lane) {
         if (!better(x, id, tv, ti)) return;
@@ -28,3 +36,27 @@ struct WarpList {
         ti = __shfl_sync(0xffffffffu, i, K - 1);
     }
 };
+
+// lo and hi become the warp's lowest and highest value (NaN ignored), in every lane.
+__device__ __forceinline__ void warp_min_max(float& lo, float& hi) {
+    for (int o = 16; o; o >>= 1) {
+        lo = fminf(lo, __shfl_xor_sync(0xffffffffu, lo, o));
+        hi = fmaxf(hi, __shfl_xor_sync(0xffffffffu, hi, o));
+    }
+}
+
+// A value that at least K entries reach, from lo (which they do) towards hi: count(v) is the warp's number
+// of entries >= v, the same in every lane. Three probes a step (two bits), their counts independent: half
+// the dependent steps of a bisection.
+template <typename Count>
+__device__ float floor_search(float lo, float hi, int K, int steps, Count count) {
+    for (int it = 0; it < steps && lo < hi; ++it) {
+        const float w = 0.25f * (hi - lo), m1 = lo + w, m2 = lo + 2.f * w, m3 = lo + 3.f * w;
+        const int c1 = count(m1), c2 = count(m2), c3 = count(m3);
+        if (c3 >= K) lo = m3;
+        else if (c2 >= K) { lo = m2; hi = m3; }
+        else if (c1 >= K) { lo = m1; hi = m2; }
+        else hi = m1;
+    }
+    return lo;
+}
