@@ -6,6 +6,8 @@
     python bench/profile_topk.py host       # host time of one small call, and where it goes
     python bench/profile_topk.py onepass    # the one-pass kernel for 3-64 queries against the multi-pass path
     python bench/profile_topk.py sync       # what the NaN-flag read of a one-query call costs, four ways
+    python bench/profile_topk.py wgmma      # the wgmma one pass against the other batch paths and torch
+    python bench/profile_topk.py parts      # the wgmma one pass kernel without its appends, its end, both
 """
 from __future__ import annotations
 
@@ -113,6 +115,44 @@ if __name__ == "__main__" and "scan" in sys.argv:
 if __name__ == "__main__" and "host" in sys.argv:
     host_overhead()
 
+class paths:
+    """Module settings that make topk take one path for every batch size (restored on exit)."""
+    SETTINGS = {
+        "wgmma one pass": {"WGMMA_MIN_QUERIES": 1, "WGMMA_MIN_ROWS": 0, "WGMMA_BATCH_ROWS": ((1 << 62, 1 << 62),)},
+        "mma.sync one pass": {"WGMMA_MIN_QUERIES": 1 << 40},
+        "multi-pass": {"WGMMA_MIN_QUERIES": 1 << 40, "ONEPASS_MAX_QUERIES": 0},
+        "default": {},
+    }
+
+    def __init__(self, name: str):
+        self.values = self.SETTINGS[name]
+
+    def __enter__(self):
+        self.saved = {k: getattr(cb, k) for k in self.values}
+        for k, v in self.values.items():
+            setattr(cb, k, v)
+
+    def __exit__(self, *exc):
+        for k, v in self.saved.items():
+            setattr(cb, k, v)
+
+
+class Spy:
+    """A kernel whose launches are timed with events (appended to `log`); anything else goes to the kernel."""
+    def __init__(self, fn, log: list):
+        self.fn, self.log = fn, log
+
+    def __getattr__(self, name):
+        return getattr(self.fn, name)
+
+    def __call__(self, *x, **kw):
+        e0, e1 = cp.cuda.Event(), cp.cuda.Event()
+        e0.record()
+        self.fn(*x, **kw)
+        e1.record()
+        self.log.append((e0, e1))
+
+
 def onepass() -> None:
     """One pass (every query held by every block) against the multi-pass filter, alone and back to back, with
     the GPU time of the one-pass path's two launches."""
@@ -128,41 +168,22 @@ def onepass() -> None:
             q = unit16(nq, 2).astype(cp.float32)
             tq = torch.as_tensor(q.astype(cp.float16), device="cuda")
             f = lambda: cb.topk(q, prep, 10)  # noqa: E731
-            wide, cb.ONEPASS_WIDE_ROWS = cb.ONEPASS_WIDE_ROWS, 1 << 40  # one pass at every size, to compare
-            try:
+            with paths("mma.sync one pass"):  # at every size, to compare
                 one = (time_gpu(f, repeat=20), timed(f))
-            finally:
-                cb.ONEPASS_WIDE_ROWS = wide
             launches = []
             real = cb._onepass_kernels
 
-            class Spy:
-                """A kernel whose launches are timed with events; anything else goes to the kernel."""
-                def __init__(self, fn):
-                    self.fn = fn
-
-                def __getattr__(self, name):
-                    return getattr(self.fn, name)
-
-                def __call__(self, *x, **kw):
-                    e0, e1 = cp.cuda.Event(), cp.cuda.Event()
-                    e0.record()
-                    self.fn(*x, **kw)
-                    e1.record()
-                    launches.append((e0, e1))
-
             def spy(*a):
-                return tuple(Spy(fn) for fn in real(*a))
+                return tuple(Spy(fn, launches) for fn in real(*a))
             cb._onepass_kernels = spy
             cb._onepass_plan.cache_clear()  # plans hold the kernels they were made with
-            wide, cb.ONEPASS_WIDE_ROWS = cb.ONEPASS_WIDE_ROWS, 1 << 40
             try:
-                f()
+                with paths("mma.sync one pass"):
+                    f()
                 cp.cuda.Device().synchronize()
             finally:
                 cb._onepass_kernels = real
                 cb._onepass_plan.cache_clear()
-                cb.ONEPASS_WIDE_ROWS = wide
             k1, k2 = (cp.cuda.get_elapsed_time(a, b) for a, b in launches)
             limit, cb.ONEPASS_MAX_QUERIES = cb.ONEPASS_MAX_QUERIES, 0
             try:
@@ -211,13 +232,102 @@ def flag_sync() -> None:
         print(f"N={n} Q=1 alone, ms:", "; ".join(row), flush=True)
 
 
+def wgmma(sizes=(100_000, 300_000, 500_000, 1_000_000, 4_000_000), batches=(16, 17, 32, 64, 128, 1024),
+          rounds=3) -> None:
+    """Every batch path and torch on the same inputs, each timed alone (median of 10), interleaved over
+    `rounds` rounds, the median of the rounds printed: drift of the machine hits every column alike. The
+    last column: rows where the wgmma one pass returns the same neighbours as the multi-pass path."""
+    import statistics
+
+    import torch
+    names = [x for x in paths.SETTINGS if x != "default"]
+    print("| N | Q | " + " | ".join(names) + " | torch | wgmma one pass b2b | its pass kernel | same answer |")
+    print("|---:|---:|" + "---:|" * (len(names) + 4))
+    for n in sizes:
+        c16 = unit16(n, 1)
+        prep = cb.Prepared(c16, D)
+        tc = torch.as_tensor(c16, device="cuda")
+        for nq in batches:
+            q = unit16(nq, 2)
+            tq = torch.as_tensor(q, device="cuda")
+            f = lambda: cb.topk(q, prep, 10)  # noqa: E731
+            ours = [x for x in names if x != "mma.sync one pass" or nq <= cb.ONEPASS_MAX_QUERIES]
+            times = {x: [] for x in ours + ["torch"]}
+            for _ in range(rounds):
+                for name in ours:
+                    with paths(name):
+                        times[name].append(time_gpu(f))
+                times["torch"].append(time_gpu(lambda: torch.topk(tq @ tc.T, 10, dim=1)))
+            with paths("wgmma one pass"):
+                b2b = timed(f)
+                got = f()[1]
+                log = []
+                real = cb.sm90.topk_kernel
+                cb.sm90.topk_kernel = lambda K: Spy(real(K), log)
+                cb._wgmma_plan.cache_clear()  # plans hold the kernels they were made with
+                try:
+                    for _ in range(5):
+                        f()
+                    cp.cuda.Device().synchronize()
+                finally:
+                    cb.sm90.topk_kernel = real
+                    cb._wgmma_plan.cache_clear()
+                kernel = statistics.median(cp.cuda.get_elapsed_time(a, b) for a, b in log)
+            with paths("multi-pass"):
+                want = f()[1]
+            same = float((got == want).all(axis=1).mean())
+            cells = [f"{statistics.median(times[x]):.3f}" if x in times else "" for x in names + ["torch"]]
+            print(f"| {n} | {nq} | " + " | ".join(cells) + f" | {b2b:.3f} | {kernel:.3f} | {same:.3f} |", flush=True)
+
+
+def wgmma_parts() -> None:
+    """The wgmma_topk kernel alone (events around its launch inside topk, median of 5), built four ways:
+    as used; gates never passed (no candidate kept); no end phase (no block's best K written); neither."""
+    import statistics
+
+    variants = {"as used": (), "no appends": ("PULSE_PROFILE_NO_KEEP",), "no end": ("PULSE_PROFILE_NO_END",),
+                "neither": ("PULSE_PROFILE_NO_KEEP", "PULSE_PROFILE_NO_END")}
+    print("| N | Q | " + " | ".join(variants) + " |")
+    print("|---:|---:|" + "---:|" * len(variants))
+    real = cb.sm90.topk_kernel
+    for n in (100_000, 1_000_000, 4_000_000):
+        prep = cb.Prepared(unit16(n, 1), D)
+        for nq in (16, 64, 1024):
+            q = unit16(nq, 2)
+            cells = []
+            for defines in variants.values():
+                log = []
+                cb.sm90.TOPK_DEFINES = defines
+                real.cache_clear()
+                cb._wgmma_plan.cache_clear()
+                cb.sm90.topk_kernel = lambda K: Spy(real(K), log)
+                try:
+                    with paths("wgmma one pass"):
+                        for _ in range(7):
+                            cb.topk(q, prep, 10)
+                    cp.cuda.Device().synchronize()
+                finally:
+                    cb.sm90.topk_kernel = real
+                    cb.sm90.TOPK_DEFINES = ()
+                    real.cache_clear()
+                    cb._wgmma_plan.cache_clear()
+                cells.append(statistics.median(cp.cuda.get_elapsed_time(a, b) for a, b in log[2:]))
+            print(f"| {n} | {nq} | " + " | ".join(f"{x:.3f}" for x in cells) + " |", flush=True)
+
+
+if __name__ == "__main__" and "wgmma" in sys.argv:
+    wgmma()
+
+if __name__ == "__main__" and "parts" in sys.argv:
+    wgmma_parts()
+
 if __name__ == "__main__" and "onepass" in sys.argv:
     onepass()
 
 if __name__ == "__main__" and "sync" in sys.argv:
     flag_sync()
 
-if __name__ == "__main__" and not {"launches", "scan", "host", "onepass", "sync"} & set(sys.argv):
+if __name__ == "__main__" and not {"launches", "scan", "host", "onepass", "sync", "wgmma", "parts"} & set(sys.argv):
     cb.module(EXTRA)
     for cfg in [c for _, c in cb.CONFIGS] + list(EXTRA):
         f = cb.fused(cfg)

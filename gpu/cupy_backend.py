@@ -2,7 +2,9 @@
 
 topk for one or two queries (search): one launch of the scan kernel (kernels_scan.cu), exact fp32.
 topk for 3 to 64 queries: one pass over the corpus with every query held by every block, then one merge
-launch that rescores exactly (kernels_onepass.cu); past 2M rows only up to 16 queries on Hopper.
+launch that rescores exactly (kernels_onepass.cu). On Hopper, 17-64 queries from 500k rows, and larger
+batches against smaller corpora, take a one pass on wgmma instead (kernels_sm90.cu wgmma_topk, the same
+merge); _batch_path says which.
 topk for larger batches: a fused tensor-core kernel (wgmma + TMA on Hopper, sm90.py; mma.sync elsewhere,
 kernels.cu; fp16 in, fp32 accumulation) scores a tile of queries
 against a tile of corpus rows in registers and keeps only scores at or above each query's running
@@ -212,16 +214,38 @@ def topk(queries, corpus, k: int):
         return cp.zeros((nq, kk), cp.float32), cp.zeros((nq, kk), cp.int64)
     if kk > K_CHOICES[-1]:
         return _topk_sorted(q, c16, kk)
-    if nq <= ONEPASS_MAX_QUERIES and nq > SCAN_MAX_QUERIES and _onepass_suits(nq, n, c16.shape[1]):
-        return _onepass_topk(q, c16, kk)
-    out_s = cp.empty((nq, kk), cp.float32)
-    out_i = cp.empty((nq, kk), cp.int64)
     if nq <= SCAN_MAX_QUERIES and c16.shape[1] <= SCAN_MAX_DIM:
+        out_s, out_i = cp.empty((nq, kk), cp.float32), cp.empty((nq, kk), cp.int64)
         _scan_topk(q, c16, kk, out_s, out_i)
         return out_s, out_i
+    path = _batch_path(nq, n, c16.shape[1], kk)
+    if path == "one pass":
+        return _onepass_topk(q, c16, kk)
+    out_s, out_i = cp.empty((nq, kk), cp.float32), cp.empty((nq, kk), cp.int64)
     for q0 in range(0, nq, QUERY_CHUNK):
-        _topk_rows(q[q0:q0 + QUERY_CHUNK], c16, kk, out_s[q0:q0 + QUERY_CHUNK], out_i[q0:q0 + QUERY_CHUNK])
+        part = slice(q0, q0 + QUERY_CHUNK)
+        if not (path == "wgmma one pass" and _wgmma_topk(q[part], c16, kk, out_s[part], out_i[part])):
+            _topk_rows(q[part], c16, kk, out_s[part], out_i[part])
     return out_s, out_i
+
+
+def _batch_path(nq: int, n: int, dp: int, kk: int) -> str:
+    """The kernel for a batch of more than two queries, as measured on the H100 (`python
+    bench/profile_topk.py wgmma`). Hopper's wgmma one pass: for 17-64 queries from 500k rows (bound by memory
+    where the mma.sync one pass is bound by its MMAs), for larger batches up to WGMMA_BATCH_ROWS (past that
+    its appends to the candidate buffers cost more than the multi-pass filter's extra launches). Else up to
+    64 queries the mma.sync one pass, and the multi-pass filter for larger batches."""
+    if nq >= WGMMA_MIN_QUERIES and n < 2**31 and dp <= sm90.MAX_D:
+        if nq <= ONEPASS_MAX_QUERIES:
+            wanted = n >= WGMMA_MIN_ROWS
+        else:
+            wanted = n <= next(rows for limit, rows in WGMMA_BATCH_ROWS if nq <= limit)
+        if wanted and sm90.topk_kernel(_pick_k(kk)) is not None:
+            return "wgmma one pass"
+    device = cp.cuda.runtime.getDevice()
+    if SCAN_MAX_QUERIES < nq <= ONEPASS_MAX_QUERIES and n < 2**31 and _onepass_rows(device, nq, dp):
+        return "one pass"
+    return "multi-pass"
 
 
 SCAN_MAX_QUERIES = 2  # one or two queries: a single streaming pass on CUDA cores (kernels_scan.cu)
@@ -246,7 +270,7 @@ def _scan_kernel(nq: int, K: int, cpl: int, qt: str = "float",
     key = (device, nq, K, cpl, qt, options)
     if key not in _scan_kernels:
         name = f"scan_topk<{nq},{K},{cpl},{qt}>"
-        src = _source("kernels_scan.cu", "warplist.cuh")
+        src = _source("kernels_scan.cu", "half.cuh", "warplist.cuh")
         fn = cp.RawModule(code=src, options=("--std=c++17",) + options, name_expressions=[name]).get_function(name)
         _scan_kernels[key] = (fn, _resident(fn.kernel.ptr, 256, 0, device, guess=2))
     return _scan_kernels[key]
@@ -274,7 +298,6 @@ ONEPASS_NQ = (16, 32, 64)  # query rows a block holds (mma tiles of 8): the smal
 ONEPASS_BN, ONEPASS_STAGES, ONEPASS_LDS, ONEPASS_CAP = 128, 3, 72, 192  # must match kernels_onepass.cu
 ONEPASS_MAX_DIM = 1024  # onepass_merge keeps the unit query in shared memory
 ONEPASS_MAX_BLOCKS = 1024  # and every block's best score (its lists' heads)
-ONEPASS_WIDE_ROWS = 2_000_000  # 32-64 queries: one pass up to here on Hopper (_onepass_suits)
 _onepass_compiled: dict[tuple, tuple[cp.RawKernel, cp.RawKernel]] = {}
 ONEPASS_OPTIONS: tuple[str, ...] = ()  # extra NVRTC options (bench/profile_topk.py)
 
@@ -307,7 +330,7 @@ def _onepass_kernels(rows: int, K: int, qt: str = "float") -> tuple[cp.RawKernel
     key = (device, rows, K, qt, ONEPASS_OPTIONS)
     if key not in _onepass_compiled:
         names = [f"onepass_topk<{rows},{K},{_onepass_groups(rows)},{qt}>", f"onepass_merge<{K},{qt}>"]
-        mod = cp.RawModule(code=_source("kernels_onepass.cu", "warplist.cuh", "mma.cuh"),
+        mod = cp.RawModule(code=_source("kernels_onepass.cu", "half.cuh", "warplist.cuh", "mma.cuh"),
                            options=("--std=c++17",) + ONEPASS_OPTIONS, name_expressions=names)
         scan, merge = (mod.get_function(x) for x in names)
         scan.max_dynamic_shared_size_bytes = _smem_optin(device)
@@ -392,15 +415,6 @@ def _onepass_plan(device: int, nq: int, n: int, dp: int, kk: int, qt: str) -> _O
                         np.int32(per_block), np.int32(blocks), np.int32(kk))
 
 
-def _onepass_suits(nq: int, n: int, dp: int) -> bool:
-    """The one-pass kernel for this batch? Measured on the H100 (bench/profile_topk.py onepass): up to 16
-    queries always; 32 and 64 up to about 2M rows, past which Hopper's multi-pass wgmma kernel is faster
-    (the one pass is mma.sync-bound there). Other GPUs have no wgmma kernel: one pass whatever the size."""
-    if n >= 2**31 or not _onepass_rows(cp.cuda.runtime.getDevice(), nq, dp):
-        return False
-    return nq <= 16 or n <= ONEPASS_WIDE_ROWS or sm90.kernel() is None
-
-
 def _onepass_topk(q: cp.ndarray, c16: cp.ndarray, kk: int) -> tuple[cp.ndarray, cp.ndarray]:
     """One pass over the corpus (each block a contiguous run of rows, every query held), then one merge
     launch that rescores each query's best K exactly. Two launches whatever the corpus size; the host work
@@ -419,6 +433,73 @@ def _onepass_topk(q: cp.ndarray, c16: cp.ndarray, kk: int) -> tuple[cp.ndarray, 
     p.merge((nq,), (256,), (q, d32, c16, p.dp, p.n, p.nq, part_s, part_i, p.blocks32, out_s, out_i, p.kk, bad))
     _raise_if_flagged(bad_host)
     return out_s, out_i
+
+
+WGMMA_MIN_QUERIES, WGMMA_MIN_ROWS = 17, 500_000  # the wgmma one pass for 17-64 queries (_batch_path)
+WGMMA_BATCH_ROWS = ((128, 1_000_000), (1 << 62, 300_000))  # and for more: (queries up to, rows up to)
+_wgmma_compiled: dict[tuple, tuple[cp.RawKernel, cp.RawKernel]] = {}
+
+
+class _WgmmaPlan(NamedTuple):
+    """What a wgmma one-pass call's shape decides (see _onepass_plan)."""
+
+    scan: cp.RawKernel
+    unit: cp.RawKernel
+    merge: cp.RawKernel
+    K: int
+    splits: int
+    blocks: int
+    smem: int
+    nq: np.int32
+    dp: np.int32
+    n: np.int64
+    splits32: np.int32
+    kk: np.int32
+
+
+@lru_cache(maxsize=1024)
+def _wgmma_plan(device: int, nq: int, n: int, dp: int, kk: int, qt: str) -> _WgmmaPlan:
+    K = _pick_k(kk)
+    key = (device, K, qt)
+    if key not in _wgmma_compiled:
+        names = [f"unit_half<{qt}>", f"onepass_merge<{K},{qt}>"]
+        mod = cp.RawModule(code=_source("kernels_onepass.cu", "half.cuh", "warplist.cuh", "mma.cuh"),
+                           options=("--std=c++17",) + ONEPASS_OPTIONS, name_expressions=names)
+        _wgmma_compiled[key] = tuple(mod.get_function(x) for x in names)
+    unit, merge = _wgmma_compiled[key]
+    splits = sm90.splits(nq, n)
+    return _WgmmaPlan(sm90.topk_kernel(K), unit, merge, K, splits, -(-nq // sm90.BM) * splits,
+                      sm90.smem_bytes(dp, topk=True), np.int32(nq), np.int32(dp), np.int64(n), np.int32(splits),
+                      np.int32(kk))
+
+
+def _wgmma_topk(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i: cp.ndarray) -> bool:
+    """One pass on Hopper's tensor cores (kernels_sm90.cu wgmma_topk), each block a query tile and a run of
+    the corpus keeping its own thresholds and buffers, then onepass_merge across the runs with exact fp32
+    rescoring. Three launches. False when a block's candidate buffer overflowed (a corpus in an adversarial
+    order): the caller takes the multi-pass path, which has its own exhaustive fallback."""
+    q, qt = _query_type(q)
+    nq, d = q.shape
+    n, dp = c16.shape
+    p = _wgmma_plan(cp.cuda.runtime.getDevice(), nq, n, dp, kk, qt)
+    q16 = _scratch(("q16", nq, dp), lambda: cp.empty((nq, dp), cp.float16))
+    size = p.splits * nq
+    buf_s, buf_i, part_s, part_i = _scratch(("wgmma", size, p.K), lambda: (
+        cp.empty(size * sm90.TOPK_CAP, cp.float32), cp.empty(size * sm90.TOPK_CAP, cp.int32),
+        cp.empty(size * p.K, cp.float32), cp.empty(size * p.K, cp.int32)))
+    flags, host = _host_flags(nq + 1)  # [bad query] * nq, overflow
+    host[nq] = 0
+    d32 = np.int32(d)
+    p.unit((nq,), (128,), (q, d32, p.dp, q16))
+    maps = (sm90.tensor_map(q16, sm90.BM), sm90.tensor_map(c16, sm90.BN))
+    p.scan((p.blocks,), (sm90.THREADS,), maps + (p.nq, p.dp, p.n, p.splits32, buf_s, buf_i, part_s, part_i,
+                                                 flags[nq:]), shared_mem=p.smem)
+    p.merge((nq,), (256,), (q, d32, c16, p.dp, p.n, p.nq, part_s, part_i, p.splits32, out_s, out_i, p.kk, flags))
+    cp.cuda.get_current_stream().synchronize()
+    if host[nq]:
+        return False
+    _raise_if_flagged(host[:nq])
+    return True
 
 
 def _topk_rows(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i: cp.ndarray) -> None:

@@ -15,7 +15,8 @@
 // writes the block's best K in order. onepass_merge takes, per query, the best K of every block's list,
 // rescores them exactly in fp32 (the tensor-core scores are fp16-rounded; K leaves the margin) and
 // writes the best k.
-// NEG_INF, better() (order.cuh), WarpList (warplist.cuh) and the mma.sync wrappers (mma.cuh) are prepended.
+// NEG_INF, better() (order.cuh), to_f32 (half.cuh), WarpList (warplist.cuh) and the mma.sync wrappers (mma.cuh)
+// are prepended.
 
 namespace onepass {
 constexpr int ROW_WARPS = 8;     // warps along the rows of a tile; WQ groups of them split the queries
@@ -256,6 +257,24 @@ onepass_topk(const QT* __restrict__ Q, int nq, int d, const __half* __restrict__
         rank_best(j, m, [&](int r, float v, int i) { part_s[at + r] = v; part_i[at + r] = i; });
         if (lane >= m && lane < K) { part_s[at + lane] = NEG_INF; part_i[at + lane] = -1; }
     }
+}
+
+// Unit queries in fp16, zero-padded to dp columns: the operand of the wgmma one pass (kernels_sm90.cu), whose
+// copy engine reads fp16 rows of dp. A block per query. A NaN or infinite query scores NaN, which is never
+// kept; onepass_merge reports it.
+template <typename QT>
+__global__ void __launch_bounds__(128) unit_half(const QT* __restrict__ Q, int d, int dp, __half* __restrict__ out) {
+    __shared__ float part[4];
+    const int q = blockIdx.x, tid = threadIdx.x;
+    float ss = 0.f;
+    for (int x = tid; x < d; x += 128) { const float v = to_f32(Q[(long long)q * d + x]); ss += v * v; }
+    for (int o = 16; o; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((tid & 31) == 0) part[tid >> 5] = ss;
+    __syncthreads();
+    const float tot = part[0] + part[1] + part[2] + part[3];
+    const float inv = tot > 0.f ? rsqrtf(tot) : 0.f;
+    for (int x = tid; x < dp; x += 128)
+        out[(long long)q * dp + x] = __float2half(x < d ? to_f32(Q[(long long)q * d + x]) * inv : 0.f);
 }
 
 // One block per query: the best K of every block's list, rescored exactly in fp32 (dot / |row|, as every

@@ -8,8 +8,7 @@
 // over its lanes (lane t holds entry t), so most rows cost one comparison against the list's last entry.
 // A block merges its warps' lists; the last block to finish (atomic ticket) merges every block's list and
 // writes the answer, then re-arms the ticket for the next launch.
-#include <cuda_fp16.h>
-// NEG_INF, better() (order.cuh) and WarpList (warplist.cuh) are prepended.
+// NEG_INF, better() (order.cuh), to_f32 (half.cuh) and WarpList (warplist.cuh) are prepended.
 
 constexpr int WARPS = 8;
 #ifndef PULSE_SCAN_UNROLL

@@ -1,9 +1,7 @@
-// Hopper-only (sm_90a) scoring kernel for large query batches, compiled by gpu/sm90.py through NVRTC.
-// Same contract as fused_filter in kernels.cu: scores of corpus rows [c_begin, c_end) against every query,
-// fp16 in and fp32 accumulation, never leave registers; a score at or above the query's threshold tau[q] is
-// appended to that query's candidate list (count[q] may pass cap: the caller sees the overflow).
+// Hopper-only (sm_90a) tensor-core kernels for query batches, compiled by gpu/sm90.py through NVRTC.
+// fp16 in, fp32 accumulation; no score leaves the registers unless it can be among a query's best.
 //
-// Why a second kernel: mma.sync tops out near a third of the H100's fp16 rate. Here the tensor cores run
+// Why these kernels: mma.sync tops out near a third of the H100's fp16 rate. Here the tensor cores run
 // warpgroup MMAs (wgmma.mma_async m64n256k16) straight from shared memory in the 128-byte swizzled layout
 // that the tensor copy engine (TMA) writes:
 //   - warps 0-7, two consumer warpgroups, own 64 queries each; a block's 128 queries stay resident in
@@ -13,11 +11,15 @@
 //     run up to three steps ahead of the tensor cores with no block-wide barrier;
 //   - each block walks a contiguous run of tiles; blocks that share a run are numbered together, so the
 //     corpus comes from device memory about once and from L2 for the other query tiles.
-// After the last step of a tile, each thread holds 2 query rows x 64 columns of scores; one max per row
-// decides whether the row can hold anything at or above its threshold, and only then is it scanned.
-// The generated wgmma_m64n256 wrapper (sm90.py) is prepended. No headers: fp16 data is only moved here.
-
-#define POS_INF (__int_as_float(0x7f800000))
+// After the last step of a tile, each thread holds 2 query rows x 64 columns of scores (stream_tiles); what
+// happens to them is the kernel's epilogue:
+//   - wgmma_filter (a pass of the multi-pass path): scores at or above the query's threshold tau[q], set
+//     between passes by the compaction kernel, go to the query's candidate list;
+//   - wgmma_topk (one pass, PULSE_TOPK_K defined): each block keeps its own threshold per query, raised as
+//     its tiles go by, and its own candidate buffers; at the end the block writes its best K per query, in
+//     order, for onepass_merge (kernels_onepass.cu) to merge across blocks and rescore.
+// NEG_INF, POS_INF, better() (order.cuh), floor_search and warp_min_max (warplist.cuh) and the generated
+// wgmma_m64n256 wrapper (sm90.py) are prepended.
 
 constexpr int BM = 128;       // queries per block: two consumer warpgroups of 64 rows
 constexpr int BN = 256;       // corpus rows per tile (the wgmma N)
@@ -60,48 +62,37 @@ __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.a
 __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
 template <int N> __device__ __forceinline__ void wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" :: "n"(N) : "memory"); }
 
-// Appends one accumulator row's scores at or above th (acc[4j + h + e]: column 8j + e of this thread's pair).
-template <int N>
-__device__ __forceinline__ void keep_row(const float (&acc)[N / 2], int h, float th, int row, long long col0, int valid,
-                                         float* __restrict__ cs, long long* __restrict__ ci,
-                                         unsigned int* __restrict__ count, int cap) {
-#pragma unroll
-    for (int j = 0; j < N / 8; ++j)
-#pragma unroll
-        for (int e = 0; e < 2; ++e) {
-            const float x = acc[4 * j + h + e];
-            if (x >= th && j * 8 + e < valid) {
-                const unsigned int slot = atomicAdd(&count[row], 1u);
-                if (slot < (unsigned int)cap) { cs[(long long)row * cap + slot] = x; ci[(long long)row * cap + slot] = col0 + j * 8 + e; }
-            }
-        }
+// The block's share of the work: query tile q0 and corpus tiles [t_first, t_last) of the rows [c_begin, c_end).
+struct Run {
+    int q0, split;
+    long long t_first, t_last;
+};
+
+__device__ __forceinline__ Run block_run(int nq, long long c_begin, long long c_end, int splits) {
+    const int nqt = (nq + BM - 1) / BM;
+    const int split = (int)(blockIdx.x / nqt);
+    const long long tiles = (c_end - c_begin + BN - 1) / BN;
+    return {(int)(blockIdx.x % nqt) * BM, split, tiles * split / splits, tiles * (split + 1) / splits};
 }
 
-extern "C" __global__ void __launch_bounds__(THREADS, 1)
-wgmma_filter(const __grid_constant__ TensorMap q_map, const __grid_constant__ TensorMap c_map, int nq, int d,
-             long long c_begin, long long c_end, const float* __restrict__ tau,
-             float* __restrict__ cs, long long* __restrict__ ci, unsigned int* __restrict__ count, int cap,
-             int splits) {
-    extern __shared__ unsigned char smem_raw[];
-    const unsigned base = (smem_addr(smem_raw) + 1023u) & ~1023u;  // the swizzle atom is 1024 bytes
+// The producer/consumer main loop. Shared memory from `base` (1024-aligned): the block's queries
+// [KC][BM rows][128 B], the ring [STAGES][BN rows][128 B], then the mbarriers. The producer warp returns
+// false when it has issued every load; consumers call epilogue(acc, tile) after each tile (acc[4j + h + e]:
+// query row (h ? row_b : row_a), corpus column 8j + 2 (lane & 3) + e of the tile) and return true.
+template <typename Epilogue>
+__device__ __forceinline__ bool stream_tiles(const TensorMap& q_map, const TensorMap& c_map, int d,
+                                             long long c_begin, const Run& run, unsigned base, Epilogue&& epilogue) {
     const int KC = d / BK;                                       // steps per tile
-    const unsigned a_base = base;                                // [KC][BM rows][128 B]
-    const unsigned b_base = a_base + KC * BM * ROW_BYTES;        // [STAGES][BN rows][128 B]
+    const unsigned a_base = base;
+    const unsigned b_base = a_base + KC * BM * ROW_BYTES;
     const unsigned bars = b_base + STAGES * STEP_BYTES;          // full[STAGES], empty[STAGES], a_full
     auto full = [&](int st) { return bars + 8u * st; };
     auto empty = [&](int st) { return bars + 8u * (STAGES + st); };
     const unsigned a_full = bars + 16u * STAGES;
+    const int steps = (int)(run.t_last - run.t_first) * KC;
 
     // warp-uniform in the compiler's eyes (a shuffle from lane 0): else ptxas serialises every wgmma (C7518)
     const int tid = threadIdx.x, warp = __shfl_sync(0xffffffffu, tid >> 5, 0), lane = tid & 31;
-    const int nqt = (nq + BM - 1) / BM;
-    const int q0 = (int)(blockIdx.x % nqt) * BM;
-    const int split = (int)(blockIdx.x / nqt);
-    const long long tiles = (c_end - c_begin + BN - 1) / BN;
-    const long long t_first = tiles * split / splits, t_last = tiles * (split + 1) / splits;
-    const int steps = (int)(t_last - t_first) * KC;
-    if (steps == 0) return;
-
     if (tid == 0) {
         for (int st = 0; st < STAGES; ++st) { mbar_init(full(st), 1); mbar_init(empty(st), CONSUMER_WARPS); }
         mbar_init(a_full, 1);
@@ -112,22 +103,18 @@ wgmma_filter(const __grid_constant__ TensorMap q_map, const __grid_constant__ Te
     if (warp == CONSUMER_WARPS) {  // producer
         if (lane == 0) {
             mbar_expect_tx(a_full, KC * BM * ROW_BYTES);
-            for (int kc = 0; kc < KC; ++kc) tma_load(a_base + kc * BM * ROW_BYTES, &q_map, kc * BK, q0, a_full);
+            for (int kc = 0; kc < KC; ++kc) tma_load(a_base + kc * BM * ROW_BYTES, &q_map, kc * BK, run.q0, a_full);
             for (int s = 0; s < steps; ++s) {
                 const int st = s % STAGES;
                 if (s >= STAGES) mbar_wait(empty(st), ((s / STAGES) - 1) & 1);
                 mbar_expect_tx(full(st), STEP_BYTES);
-                tma_load(b_base + st * STEP_BYTES, &c_map, (s % KC) * BK, (int)(c_begin + (t_first + s / KC) * BN), full(st));
+                tma_load(b_base + st * STEP_BYTES, &c_map, (s % KC) * BK, (int)(c_begin + (run.t_first + s / KC) * BN), full(st));
             }
         }
-        return;
+        return false;
     }
 
-    // consumers: this thread's two query rows in the wgmma accumulator layout, and their thresholds
     const int wg = warp >> 2;
-    const int row_a = q0 + wg * 64 + (warp & 3) * 16 + (lane >> 2), row_b = row_a + 8;
-    const float th_a = row_a < nq ? tau[row_a] : POS_INF;
-    const float th_b = row_b < nq ? tau[row_b] : POS_INF;
     float acc[128];
 #pragma unroll
     for (int i = 0; i < 128; ++i) acc[i] = 0.f;
@@ -147,7 +134,7 @@ wgmma_filter(const __grid_constant__ TensorMap q_map, const __grid_constant__ Te
         wgmma_commit();
         ++s;
     };
-    for (long long tile = t_first; tile < t_last; ++tile) {
+    for (long long tile = run.t_first; tile < run.t_last; ++tile) {
         // All but the tile's last step wait only for the step before (whose stage goes back to the producer);
         // the last step is issued after the loop. Wait counts that hang on a runtime branch, or a loop that
         // ends in reads of acc, make ptxas wait for every MMA after every step.
@@ -165,17 +152,216 @@ wgmma_filter(const __grid_constant__ TensorMap q_map, const __grid_constant__ Te
         }
 #pragma unroll
         for (int i = 0; i < 128; ++i) asm volatile("" : "+f"(acc[i]) :: "memory");  // reads stay after the wait
+        epilogue(acc, tile);
+    }
+    return true;
+}
 
+// This thread's two query rows in the accumulator layout (block-local, 0..127).
+__device__ __forceinline__ int local_row_a() { return (threadIdx.x >> 7) * 64 + ((threadIdx.x >> 5) & 3) * 16 + ((threadIdx.x & 31) >> 2); }
+
+// Appends one accumulator row's scores at or above th (acc[4j + h + e]: column 8j + e of this thread's pair).
+template <int N>
+__device__ __forceinline__ void keep_row(const float (&acc)[N / 2], int h, float th, int row, long long col0, int valid,
+                                         float* __restrict__ cs, long long* __restrict__ ci,
+                                         unsigned int* __restrict__ count, int cap) {
+#pragma unroll
+    for (int j = 0; j < N / 8; ++j)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+            const float x = acc[4 * j + h + e];
+            if (x >= th && j * 8 + e < valid) {
+                const unsigned int slot = atomicAdd(&count[row], 1u);
+                if (slot < (unsigned int)cap) { cs[(long long)row * cap + slot] = x; ci[(long long)row * cap + slot] = col0 + j * 8 + e; }
+            }
+        }
+}
+
+#ifndef PULSE_TOPK_K
+// A pass of the multi-pass path: scores of corpus rows [c_begin, c_end) at or above tau[q] are appended to
+// query q's candidate list (count[q] may pass cap: the caller sees the overflow). One max per row decides
+// whether the row can hold anything at or above its threshold, and only then is it scanned.
+extern "C" __global__ void __launch_bounds__(THREADS, 1)
+wgmma_filter(const __grid_constant__ TensorMap q_map, const __grid_constant__ TensorMap c_map, int nq, int d,
+             long long c_begin, long long c_end, const float* __restrict__ tau,
+             float* __restrict__ cs, long long* __restrict__ ci, unsigned int* __restrict__ count, int cap,
+             int splits) {
+    extern __shared__ unsigned char smem_raw[];
+    const Run run = block_run(nq, c_begin, c_end, splits);
+    if (run.t_first == run.t_last) return;
+    const int lane = threadIdx.x & 31;
+    const int row_a = run.q0 + local_row_a(), row_b = row_a + 8;
+    const float th_a = row_a < nq ? tau[row_a] : POS_INF;
+    const float th_b = row_b < nq ? tau[row_b] : POS_INF;
+    stream_tiles(q_map, c_map, d, c_begin, run, (smem_addr(smem_raw) + 1023u) & ~1023u,
+                 [&](const float (&acc)[128], long long tile) {
         float ma = acc[0], mb = acc[2];
 #pragma unroll
         for (int j = 0; j < BN / 8; ++j) {
             ma = fmaxf(ma, fmaxf(acc[4 * j], acc[4 * j + 1]));
             mb = fmaxf(mb, fmaxf(acc[4 * j + 2], acc[4 * j + 3]));
         }
-        if (!(ma >= th_a || mb >= th_b)) continue;
+        if (!(ma >= th_a || mb >= th_b)) return;
         const long long n0 = c_begin + tile * BN;
         const int valid = (int)min((long long)BN, c_end - n0) - 2 * (lane & 3);  // columns left in the tile
         if (ma >= th_a) keep_row<BN>(acc, 0, th_a, row_a, n0 + 2 * (lane & 3), valid, cs, ci, count, cap);
         if (mb >= th_b) keep_row<BN>(acc, 2, th_b, row_b, n0 + 2 * (lane & 3), valid, cs, ci, count, cap);
+    });
+}
+#else
+constexpr int TOPK_K = PULSE_TOPK_K;
+constexpr int GROUPS = (TOPK_K + 3) / 4;  // per thread and row: 4 threads x GROUPS >= K distinct maxima
+constexpr int TOPK_CAP = 1024;            // candidates per block and query (more: the caller's fallback)
+constexpr int PER_LANE = TOPK_CAP / 32;
+
+// This thread's scores of one row at or above th into the row's candidate buffer, looking only at the
+// groups whose tile maximum (tmax) reaches th: counted first, then one reservation of slots from the row's
+// shared-memory counter. A thread gets here only when its own maximum passes; no other lane takes part.
+__device__ __forceinline__ void append_row(const float (&acc)[128], int h, const float (&tmax)[GROUPS], float th,
+                                           int* cnt, float* buf_s, int* buf_i, long long col0) {
+    int c = 0;
+#pragma unroll
+    for (int g = 0; g < GROUPS; ++g)
+        if (tmax[g] >= th)
+#pragma unroll
+            for (int j = g; j < BN / 8; j += GROUPS) c += (acc[4 * j + h] >= th) + (acc[4 * j + h + 1] >= th);
+    int p = atomicAdd(cnt, c);
+#pragma unroll
+    for (int g = 0; g < GROUPS; ++g)
+        if (tmax[g] >= th)
+#pragma unroll
+            for (int j = g; j < BN / 8; j += GROUPS)
+#pragma unroll
+                for (int e = 0; e < 2; ++e)
+                    if (acc[4 * j + h + e] >= th) {
+                        if (p < TOPK_CAP) { buf_s[p] = acc[4 * j + h + e]; buf_i[p] = (int)(col0 + 8 * j + e); }
+                        ++p;
+                    }
+}
+
+// A warp's selection of one query's best K from its m candidates (buf, global memory, written by this
+// block), through the warp's shared scratch (TOPK_CAP scores and rows): a value search keeps at least K
+// (usually K and a few), those are ranked (score, then row) and written in order to out; slots past what
+// there is get NEG_INF / -1.
+__device__ void write_best(const float* buf_s, const int* buf_i, int m, float* sx, int* si, float* out_s,
+                           int* out_i) {
+    const int lane = threadIdx.x & 31;
+    float x[PER_LANE];
+    int id[PER_LANE];
+    float lo = POS_INF, hi = NEG_INF;
+#pragma unroll
+    for (int u = 0; u < PER_LANE; ++u) {  // every load in flight at once
+        const int p = u * 32 + lane;
+        x[u] = p < m ? buf_s[p] : NEG_INF;
+        id[u] = p < m ? buf_i[p] : -1;
+        if (p < m) { lo = fminf(lo, x[u]); hi = fmaxf(hi, x[u]); }
+    }
+    warp_min_max(lo, hi);
+    if (m > TOPK_K)
+        lo = floor_search(lo, hi, TOPK_K, 6, [&](float v) {
+            int c = 0;
+#pragma unroll
+            for (int u = 0; u < PER_LANE; ++u) if (u * 32 < m) c += x[u] >= v;
+            return __reduce_add_sync(0xffffffffu, c);
+        });
+    int kept = 0;
+#pragma unroll
+    for (int u = 0; u < PER_LANE; ++u) {
+        if (u * 32 >= m) break;
+        const bool keep = x[u] >= lo;
+        const unsigned int b = __ballot_sync(0xffffffffu, keep);
+        if (keep) { sx[kept + __popc(b & ((1u << lane) - 1))] = x[u]; si[kept + __popc(b & ((1u << lane) - 1))] = id[u]; }
+        kept += __popc(b);
+    }
+    __syncwarp();
+    for (int p = lane; p < kept; p += 32) {
+        const float v = sx[p];
+        const int i = si[p];
+        int r = 0;
+        for (int t = 0; t < kept && r < TOPK_K; ++t) r += better(sx[t], si[t], v, i);
+        if (r < TOPK_K) { out_s[r] = v; out_i[r] = i; }
+    }
+    for (int r = kept + lane; r < TOPK_K; r += 32) { out_s[r] = NEG_INF; out_i[r] = -1; }
+    __syncwarp();  // the scratch is read before the next row overwrites it
+}
+
+// One pass over the corpus rows [0, n): each block its query tile and corpus run. A query's threshold is
+// the smallest of 4 x GROUPS running maxima its quad keeps (each over a fixed share of the columns, so over
+// distinct rows): at least K of the block's rows score that much, so the block's best K all reach it when
+// their tile comes. Scores at or above it go to the query's buffer (buf: [splits][nq][TOPK_CAP]); at the
+// end each consumer warp writes the best K of 16 queries to part ([splits][nq][K]), using the corpus ring,
+// free by then, as scratch. A buffer that overflowed sets *overflow (the caller takes another path).
+extern "C" __global__ void __launch_bounds__(THREADS, 1)
+wgmma_topk(const __grid_constant__ TensorMap q_map, const __grid_constant__ TensorMap c_map, int nq, int d,
+           long long n, int splits, float* buf_s, int* buf_i, float* __restrict__ part_s,
+           int* __restrict__ part_i, int* overflow) {
+    extern __shared__ unsigned char smem_raw[];
+    const unsigned base = (smem_addr(smem_raw) + 1023u) & ~1023u;
+    unsigned char* ring = smem_raw + (base - smem_addr(smem_raw)) + (d / BK) * BM * ROW_BYTES;
+    int* cnt = reinterpret_cast<int*>(ring + STAGES * STEP_BYTES + 8 * (2 * STAGES + 1) + 8);
+    const Run run = block_run(nq, 0, n, splits);
+    const int tid = threadIdx.x, lane = tid & 31, quad = lane & 3;
+    for (int r = tid; r < BM; r += THREADS) cnt[r] = 0;  // stream_tiles' first barrier publishes these
+    const int ra = local_row_a(), rb = ra + 8;
+    const bool live_a = run.q0 + ra < nq, live_b = run.q0 + rb < nq;
+    auto buffer = [&](int r) { return ((long long)run.split * nq + run.q0 + r) * TOPK_CAP; };
+    float ga[GROUPS], gb[GROUPS];
+#pragma unroll
+    for (int g = 0; g < GROUPS; ++g) ga[g] = gb[g] = NEG_INF;
+
+    const bool consumer = stream_tiles(q_map, c_map, d, 0, run, base, [&](float (&acc)[128], long long tile) {
+        const long long n0 = tile * BN;
+        if (n0 + BN > n) {  // the corpus's last tile: columns past n (zeros from the copy engine) are NaN,
+            const int valid = (int)(n - n0) - 2 * quad;  // which no maximum takes and no gate passes
+#pragma unroll
+            for (int j = 0; j < BN / 8; ++j)
+#pragma unroll
+                for (int e = 0; e < 2; ++e)
+                    if (8 * j + e >= valid) acc[4 * j + e] = acc[4 * j + 2 + e] = __int_as_float(0x7fffffff);
+        }
+        float ma = NEG_INF, mb = NEG_INF, na = POS_INF, nb = POS_INF, xa[GROUPS], xb[GROUPS];
+#pragma unroll
+        for (int g = 0; g < GROUPS; ++g) {
+            xa[g] = xb[g] = NEG_INF;
+#pragma unroll
+            for (int j = g; j < BN / 8; j += GROUPS) {
+                xa[g] = fmaxf(xa[g], fmaxf(acc[4 * j], acc[4 * j + 1]));
+                xb[g] = fmaxf(xb[g], fmaxf(acc[4 * j + 2], acc[4 * j + 3]));
+            }
+            ma = fmaxf(ma, xa[g]);
+            mb = fmaxf(mb, xb[g]);
+            ga[g] = fmaxf(ga[g], xa[g]);
+            gb[g] = fmaxf(gb[g], xb[g]);
+            na = fminf(na, ga[g]);
+            nb = fminf(nb, gb[g]);
+        }
+        // The gate: the quad's smallest running maximum, this tile's included (its K rows are as good as any)
+        na = fminf(na, __shfl_xor_sync(0xffffffffu, na, 1));
+        na = fminf(na, __shfl_xor_sync(0xffffffffu, na, 2));
+        nb = fminf(nb, __shfl_xor_sync(0xffffffffu, nb, 1));
+        nb = fminf(nb, __shfl_xor_sync(0xffffffffu, nb, 2));
+#ifdef PULSE_PROFILE_NO_KEEP
+        const float ta = POS_INF + na, tb = POS_INF + nb;
+#else
+        const float ta = live_a ? na : POS_INF, tb = live_b ? nb : POS_INF;
+#endif
+        const long long col0 = n0 + 2 * quad;
+        if (ma >= ta) append_row(acc, 0, xa, ta, &cnt[ra], buf_s + buffer(ra), buf_i + buffer(ra), col0);
+        if (mb >= tb) append_row(acc, 2, xb, tb, &cnt[rb], buf_s + buffer(rb), buf_i + buffer(rb), col0);
+    });
+    if (!consumer) return;
+#ifdef PULSE_PROFILE_NO_END
+    return;
+#endif
+    asm volatile("bar.sync 1, %0;\n" :: "n"(CONSUMER_WARPS * 32) : "memory");  // every append is done
+    const int warp = tid >> 5;
+    float* sx = reinterpret_cast<float*>(ring) + warp * 2 * TOPK_CAP;
+    int* si = reinterpret_cast<int*>(sx + TOPK_CAP);
+    for (int r = warp; r < BM && run.q0 + r < nq; r += CONSUMER_WARPS) {
+        const int m = cnt[r];
+        if (m > TOPK_CAP && lane == 0) *overflow = 1;
+        const long long at = ((long long)run.split * nq + run.q0 + r) * TOPK_K;
+        write_best(buf_s + buffer(r), buf_i + buffer(r), min(m, TOPK_CAP), sx, si, part_s + at, part_i + at);
     }
 }
+#endif

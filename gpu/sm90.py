@@ -1,10 +1,11 @@
-"""Hopper's wgmma scoring kernel (kernels_sm90.cu): built for sm_90a through NVRTC, used where it can run.
+"""Hopper's wgmma kernels (kernels_sm90.cu): built for sm_90a through NVRTC, used where they can run.
 
 CuPy's RawModule names its own target (plain sm_90, which has no wgmma), so this module compiles the source
 with the `cupy_backends` NVRTC binding for `sm_90a` and loads the cubin through RawModule(path=...). The
-kernel's tile loads go through TMA descriptors (CUtensorMap) made here by the driver's
-cuTensorMapEncodeTiled and passed by value. Anything that stops it (another GPU, an NVRTC without sm_90a,
-`PULSE_GPU_WGMMA=0`) leaves the mma.sync kernel in use.
+kernels' tile loads go through TMA descriptors (CUtensorMap) made here by the driver's
+cuTensorMapEncodeTiled and passed by value. Two kernels: `wgmma_filter` (a pass of the multi-pass path) and
+`wgmma_topk` (the one pass, built per list length K). Anything that stops them (another GPU, an NVRTC without
+sm_90a, `PULSE_GPU_WGMMA=0`) leaves the mma.sync kernels in use.
 """
 from __future__ import annotations
 
@@ -22,9 +23,12 @@ BM, BN, BK, STAGES, THREADS = 128, 256, 64, 4, 288  # must match kernels_sm90.cu
 MAX_D = 384  # resident queries (BM x d fp16) + the corpus ring must fit in 227 KB of shared memory
 
 
-def smem_bytes(d: int) -> int:
-    """Queries + ring + mbarriers + slack to align the 1024-byte swizzle atom."""
-    return BM * d * 2 + STAGES * BN * BK * 2 + 8 * (2 * STAGES + 1) + 1024
+TOPK_CAP = 1024  # wgmma_topk's candidates per block and query (kernels_sm90.cu)
+
+
+def smem_bytes(d: int, topk: bool = False) -> int:
+    """Queries + ring + mbarriers + slack to align the 1024-byte swizzle atom (+ wgmma_topk's counts)."""
+    return BM * d * 2 + STAGES * BN * BK * 2 + 8 * (2 * STAGES + 1) + 1024 + (8 + 4 * BM if topk else 0)
 
 
 _MAP_DTYPE = np.dtype({"names": ["bits"], "formats": [(np.uint64, 16)], "offsets": [0], "itemsize": 128,
@@ -45,15 +49,21 @@ def _encode():
 def tensor_map(x: cp.ndarray, box_rows: int):
     """A TMA descriptor for a row-major fp16 matrix read in boxes of box_rows x BK, 128-byte swizzled; rows
     past the end read as zeros. Returned as a 128-byte struct scalar, CuPy passes it by value."""
-    rows, cols = x.shape
+    return _tensor_map(x.data.ptr, x.shape[0], x.shape[1], x.strides[0], box_rows)
+
+
+@lru_cache(maxsize=256)
+def _tensor_map(ptr: int, rows: int, cols: int, stride: int, box_rows: int):
+    """Made once per address and shape (a descriptor holds nothing else; a search asks for the same corpus
+    and query buffer again and again, and each encoding costs host time)."""
     buf = (ctypes.c_uint64 * 24)()  # CUtensorMap is 64-byte aligned: align inside a larger buffer
     addr = (ctypes.addressof(buf) + 63) & ~63
     dims = (ctypes.c_uint64 * 2)(cols, rows)
-    strides = (ctypes.c_uint64 * 1)(x.strides[0])
+    strides = (ctypes.c_uint64 * 1)(stride)
     box = (ctypes.c_uint32 * 2)(BK, box_rows)
     one = (ctypes.c_uint32 * 2)(1, 1)
     # FLOAT16 = 6; no interleave; SWIZZLE_128B = 3; L2 promotion 256B = 3; out-of-bounds fill: zeros
-    err = _encode()(addr, 6, 2, x.data.ptr, dims, strides, box, one, 0, 3, 3, 0)
+    err = _encode()(addr, 6, 2, ptr, dims, strides, box, one, 0, 3, 3, 0)
     if err:
         raise RuntimeError(f"cuTensorMapEncodeTiled failed with CUresult {err}")
     return np.frombuffer(ctypes.string_at(addr, 128), dtype=_MAP_DTYPE)[0]
@@ -77,16 +87,19 @@ def _wgmma_wrapper(n: int) -> str:
 
 
 def source() -> str:
-    return _wgmma_wrapper(BN) + Path(__file__).with_name("kernels_sm90.cu").read_text()
+    """The ordering rule and the warp selection helpers the top-k kernel shares, the wrapper, the kernels."""
+    here = Path(__file__).parent
+    headers = "".join((here / f).read_text() for f in ("order.cuh", "warplist.cuh"))
+    return headers + _wgmma_wrapper(BN) + (here / "kernels_sm90.cu").read_text()
 
 
-def _compile(src: str) -> bytes:
+def _compile(src: str, defines: tuple[str, ...]) -> bytes:
     from cupy_backends.cuda.libs import nvrtc
 
     prog = nvrtc.createProgram(src, "pulse_sm90.cu", [], [])
     try:
         try:
-            nvrtc.compileProgram(prog, ["--gpu-architecture=sm_90a", "--std=c++17"])
+            nvrtc.compileProgram(prog, ["--gpu-architecture=sm_90a", "--std=c++17"] + [f"-D{x}" for x in defines])
         except nvrtc.NVRTCError as e:
             raise RuntimeError(f"sm_90a build failed: {nvrtc.getProgramLog(prog)}") from e
         return nvrtc.getCUBIN(prog)
@@ -94,33 +107,44 @@ def _compile(src: str) -> bytes:
         nvrtc.destroyProgram(prog)
 
 
+def _usable() -> bool:
+    return os.environ.get("PULSE_GPU_WGMMA", "1") != "0" and cp.cuda.Device().compute_capability == "90"
+
+
 @lru_cache(maxsize=1)
 def kernel() -> cp.RawKernel | None:
     """The wgmma_filter kernel, or None where it cannot run here."""
-    if os.environ.get("PULSE_GPU_WGMMA", "1") == "0":
-        return None
-    if cp.cuda.Device().compute_capability != "90":
-        return None
+    return _load("wgmma_filter", (), smem_bytes(MAX_D)) if _usable() else None
+
+
+TOPK_DEFINES: tuple[str, ...] = ()  # extra macros for wgmma_topk (bench/profile_topk.py)
+
+
+@lru_cache(maxsize=None)
+def topk_kernel(K: int) -> cp.RawKernel | None:
+    """The wgmma_topk kernel for lists of K, or None where it cannot run here."""
+    defines = (f"PULSE_TOPK_K={K}",) + TOPK_DEFINES
+    return _load("wgmma_topk", defines, smem_bytes(MAX_D, topk=True)) if _usable() else None
+
+
+def _load(name: str, defines: tuple[str, ...], smem: int) -> cp.RawKernel | None:
     try:
-        return _load()
-    except Exception as e:  # noqa: BLE001 - any build or load failure leaves the portable kernel in use
-        warnings.warn(f"wgmma kernel unavailable, using mma.sync: {e}", RuntimeWarning, stacklevel=2)
+        src = source()
+        # CuPy's own per-user kernel cache, where it keeps the cubins it builds
+        cache = Path(os.environ.get("CUPY_CACHE_DIR") or Path.home() / ".cupy" / "kernel_cache")
+        cache.mkdir(parents=True, exist_ok=True)
+        key = hashlib.sha256("\0".join((src,) + defines).encode()).hexdigest()[:16]
+        path = cache / f"sm90a-{key}.cubin"
+        if not path.exists():
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(_compile(src, defines))
+            tmp.replace(path)
+        fn = cp.RawModule(path=str(path)).get_function(name)
+        fn.max_dynamic_shared_size_bytes = smem
+        return fn
+    except Exception as e:  # noqa: BLE001 - any build or load failure leaves the portable kernels in use
+        warnings.warn(f"{name} unavailable, using mma.sync: {e}", RuntimeWarning, stacklevel=3)
         return None
-
-
-def _load() -> cp.RawKernel:
-    src = source()
-    # CuPy's own per-user kernel cache, where it keeps the cubins it builds
-    cache = Path(os.environ.get("CUPY_CACHE_DIR") or Path.home() / ".cupy" / "kernel_cache")
-    cache.mkdir(parents=True, exist_ok=True)
-    path = cache / f"sm90a-{hashlib.sha256(src.encode()).hexdigest()[:16]}.cubin"
-    if not path.exists():
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(_compile(src))
-        tmp.replace(path)
-    fn = cp.RawModule(path=str(path)).get_function("wgmma_filter")
-    fn.max_dynamic_shared_size_bytes = smem_bytes(MAX_D)
-    return fn
 
 
 @lru_cache(maxsize=None)

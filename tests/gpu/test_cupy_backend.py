@@ -20,19 +20,26 @@ def rng():
     return np.random.default_rng()  # fresh inputs every run
 
 
-@pytest.fixture(params=["one-pass", "wgmma", "mma.sync"])
+@pytest.fixture(params=["wgmma one-pass", "one-pass", "wgmma", "mma.sync"])
 def batch_path(request, cp, monkeypatch):
-    """Every kernel for batches above two queries: the one-pass kernel (up to 64 queries), and the two pass
-    kernels of larger batches, Hopper's wgmma kernel and the mma.sync kernel every other GPU runs (chosen here
-    the way a non-Hopper GPU chooses it), each made to take the small batches too."""
+    """Every kernel for batches above two queries, each made to take every batch size: Hopper's wgmma one
+    pass, the mma.sync one-pass kernel (up to 64 queries), and the kernels of the multi-pass path, Hopper's
+    wgmma filter and the mma.sync filter every other GPU runs (chosen here the way a non-Hopper GPU does)."""
     from gpu import cupy_backend, sm90
 
+    hopper_only = request.param.startswith("wgmma")
+    if hopper_only and cp.cuda.Device().compute_capability != "90":
+        pytest.skip("wgmma needs a Hopper GPU")
+    if request.param == "wgmma one-pass":
+        everywhere = (("WGMMA_MIN_QUERIES", 3), ("WGMMA_MIN_ROWS", 0), ("WGMMA_BATCH_ROWS", ((1 << 62, 1 << 62),)))
+        for name, value in everywhere:
+            monkeypatch.setattr(cupy_backend, name, value)
+    else:
+        monkeypatch.setattr(cupy_backend, "WGMMA_MIN_QUERIES", 1 << 40)
     if request.param != "one-pass":
         monkeypatch.setattr(cupy_backend, "ONEPASS_MAX_QUERIES", 0)
     if request.param == "mma.sync":
         monkeypatch.setattr(sm90, "kernel", lambda: None)
-    elif request.param == "wgmma" and cp.cuda.Device().compute_capability != "90":
-        pytest.skip("wgmma needs a Hopper GPU")
     return request.param
 
 
@@ -230,21 +237,48 @@ def test_batch_path_rejects_nan_queries(cp, rng, batch_path):
     exact_up_to_ties(cp, q, c.get(), gi.get(), gs.get(), 2e-3)
 
 
-@pytest.mark.parametrize("nq,n,d", [(3, 50_000, 96), (17, 50_000, 96), (64, 50_000, 96), (65, 50_000, 96),
-                                    (16, 2_100_000, 16), (32, 2_100_000, 16)])
-def test_small_batches_take_the_one_pass_kernel(cp, rng, monkeypatch, nq, n, d):
-    """3 to 64 queries: one pass over the corpus and one merge launch, not the multi-pass filter; past 2M rows
-    only up to 16 queries on Hopper, where the wgmma multi-pass kernel is faster for 32 and 64."""
+@pytest.mark.parametrize("nq,n,d,hopper,other", [
+    (3, 50_000, 96, "one pass", "one pass"), (17, 50_000, 96, "one pass", "one pass"),
+    (64, 50_000, 96, "one pass", "one pass"), (65, 50_000, 96, "wgmma one pass", "multi-pass"),
+    (16, 600_000, 16, "one pass", "one pass"), (17, 600_000, 16, "wgmma one pass", "one pass"),
+    (64, 2_100_000, 16, "wgmma one pass", "one pass"), (17, 600_000, 1000, "one pass", "one pass"),
+    (65, 600_000, 16, "wgmma one pass", "multi-pass"), (65, 1_100_000, 16, "multi-pass", "multi-pass"),
+    (1024, 300_000, 16, "wgmma one pass", "multi-pass"), (1024, 400_000, 16, "multi-pass", "multi-pass")])
+def test_each_batch_takes_its_kernel(cp, rng, monkeypatch, nq, n, d, hopper, other):
+    """3 to 64 queries: one pass over the corpus and one merge launch; 17-64 against 500k rows or more on
+    Hopper: the wgmma one pass (d up to 384), as are larger batches against smaller corpora (up to 1M rows
+    for up to 128 queries, 300k beyond); the rest: the multi-pass filter. The answer stays exact."""
     from gpu import cupy_backend, sm90
 
     calls = []
-    real = cupy_backend._onepass_topk
-    monkeypatch.setattr(cupy_backend, "_onepass_topk", lambda *a: (calls.append(a[0].shape[0]), real(*a))[1])
+    for name in ("_onepass_topk", "_wgmma_topk", "_topk_rows"):
+        real = getattr(cupy_backend, name)
+        monkeypatch.setattr(cupy_backend, name, lambda *a, name=name, real=real: (calls.append(name), real(*a))[1])
     q = rng.standard_normal((nq, d)).astype(np.float32)
     c = rng.standard_normal((n, d)).astype(np.float16)
     gs, gi = topk(cp.asarray(q), cp.asarray(c), 10)
-    one_pass = nq <= 64 and (n <= 2_000_000 or nq <= 16 or sm90.kernel() is None)
-    assert calls == ([nq] if one_pass else [])
+    want = hopper if sm90.kernel() is not None else other
+    assert calls == {"one pass": ["_onepass_topk"], "wgmma one pass": ["_wgmma_topk"],
+                     "multi-pass": ["_topk_rows"]}[want]
+    exact_up_to_ties(cp, q, c, gi.get(), gs.get(), 2e-3)
+
+
+def test_wgmma_one_pass_overflow_takes_the_multi_pass_path(cp, rng, monkeypatch):
+    """A corpus sorted by the first query's score, ascending: every tile raises that query's gate and passes
+    it whole, so a block's candidate buffer overflows; the call must notice and answer exactly anyway."""
+    from gpu import cupy_backend, sm90
+
+    if sm90.topk_kernel(16) is None:
+        pytest.skip("the wgmma one pass needs a Hopper GPU")
+    monkeypatch.setattr(cupy_backend, "WGMMA_MIN_ROWS", 0)
+    calls = []
+    real = cupy_backend._topk_rows
+    monkeypatch.setattr(cupy_backend, "_topk_rows", lambda *a: (calls.append(a[0].shape[0]), real(*a))[1])
+    q = rng.standard_normal((20, 16)).astype(np.float32)
+    c = rng.standard_normal((2_000_000, 16)).astype(np.float16)  # 59 tiles per block: thousands pass
+    c = c[np.argsort(c.astype(np.float32) @ q[0])]
+    gs, gi = topk(cp.asarray(q), cp.asarray(c), 10)
+    assert calls == [20]
     exact_up_to_ties(cp, q, c, gi.get(), gs.get(), 2e-3)
 
 
