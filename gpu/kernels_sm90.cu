@@ -211,7 +211,7 @@ wgmma_filter(const __grid_constant__ TensorMap q_map, const __grid_constant__ Te
 #else
 constexpr int TOPK_K = PULSE_TOPK_K;
 constexpr int GROUPS = (TOPK_K + 3) / 4;  // per thread and row: 4 threads x GROUPS >= K distinct maxima
-constexpr int TOPK_CAP = 1024;            // candidates per block and query (more: the caller's fallback)
+constexpr int TOPK_CAP = 1024;            // candidates per block and query (more: the caller's fallback); = sm90.TOPK_CAP
 constexpr int PER_LANE = TOPK_CAP / 32;
 
 // This thread's scores of one row at or above th into the row's candidate buffer, looking only at the
@@ -291,6 +291,8 @@ __device__ void write_best(const float* buf_s, const int* buf_i, int m, float* s
 // their tile comes. Scores at or above it go to the query's buffer (buf: [splits][nq][TOPK_CAP]); at the
 // end each consumer warp writes the best K of 16 queries to part ([splits][nq][K]), using the corpus ring,
 // free by then, as scratch. A buffer that overflowed sets *overflow (the caller takes another path).
+// PULSE_PROFILE_NO_KEEP / PULSE_PROFILE_NO_END build it without its appends / its end phase (wrong answers,
+// for `python bench/profile_topk.py parts` only).
 extern "C" __global__ void __launch_bounds__(THREADS, 1)
 wgmma_topk(const __grid_constant__ TensorMap q_map, const __grid_constant__ TensorMap c_map, int nq, int d,
            long long n, int splits, float* buf_s, int* buf_i, float* __restrict__ part_s,
