@@ -261,18 +261,7 @@ def wgmma(sizes=(100_000, 300_000, 500_000, 1_000_000, 4_000_000), batches=(16, 
             with paths("wgmma one pass"):
                 b2b = timed(f)
                 got = f()[1]
-                log = []
-                real = cb.sm90.topk_kernel
-                cb.sm90.topk_kernel = lambda K: Spy(real(K), log)
-                cb._wgmma_plan.cache_clear()  # plans hold the kernels they were made with
-                try:
-                    for _ in range(5):
-                        f()
-                    cp.cuda.Device().synchronize()
-                finally:
-                    cb.sm90.topk_kernel = real
-                    cb._wgmma_plan.cache_clear()
-                kernel = statistics.median(cp.cuda.get_elapsed_time(a, b) for a, b in log)
+            kernel = wgmma_kernel_ms(f)
             with paths("multi-pass"):
                 want = f()[1]
             same = float((got == want).all(axis=1).mean())
@@ -280,38 +269,42 @@ def wgmma(sizes=(100_000, 300_000, 500_000, 1_000_000, 4_000_000), batches=(16, 
             print(f"| {n} | {nq} | " + " | ".join(cells) + f" | {b2b:.3f} | {kernel:.3f} | {same:.3f} |", flush=True)
 
 
-def wgmma_parts() -> None:
-    """The wgmma_topk kernel alone (events around its launch inside topk, median of 5), built four ways:
-    as used; gates never passed (no candidate kept); no end phase (no block's best K written); neither."""
+def wgmma_kernel_ms(f, defines: tuple[str, ...] = ()) -> float:
+    """Median ms of the wgmma_topk launch inside 7 calls of f (the first two left out: builds, warm-up), the
+    kernel built with these extra macros; f runs on the wgmma one pass."""
     import statistics
 
+    log = []
+    real = cb.sm90.topk_kernel
+    cb.sm90.TOPK_DEFINES = defines
+    real.cache_clear()
+    cb._wgmma_plan.cache_clear()  # plans hold the kernels they were made with
+    cb.sm90.topk_kernel = lambda K: Spy(real(K), log)
+    try:
+        with paths("wgmma one pass"):
+            for _ in range(7):
+                f()
+        cp.cuda.Device().synchronize()
+    finally:
+        cb.sm90.topk_kernel = real
+        cb.sm90.TOPK_DEFINES = ()
+        real.cache_clear()
+        cb._wgmma_plan.cache_clear()
+    return statistics.median(cp.cuda.get_elapsed_time(a, b) for a, b in log[2:])
+
+
+def wgmma_parts() -> None:
+    """The wgmma_topk kernel alone (events around its launch inside topk: wgmma_kernel_ms), built four ways:
+    as used; gates never passed (no candidate kept); no end phase (no block's best K written); neither."""
     variants = {"as used": (), "no appends": ("PULSE_PROFILE_NO_KEEP",), "no end": ("PULSE_PROFILE_NO_END",),
                 "neither": ("PULSE_PROFILE_NO_KEEP", "PULSE_PROFILE_NO_END")}
     print("| N | Q | " + " | ".join(variants) + " |")
     print("|---:|---:|" + "---:|" * len(variants))
-    real = cb.sm90.topk_kernel
     for n in (100_000, 1_000_000, 4_000_000):
         prep = cb.Prepared(unit16(n, 1), D)
         for nq in (16, 64, 1024):
             q = unit16(nq, 2)
-            cells = []
-            for defines in variants.values():
-                log = []
-                cb.sm90.TOPK_DEFINES = defines
-                real.cache_clear()
-                cb._wgmma_plan.cache_clear()
-                cb.sm90.topk_kernel = lambda K: Spy(real(K), log)
-                try:
-                    with paths("wgmma one pass"):
-                        for _ in range(7):
-                            cb.topk(q, prep, 10)
-                    cp.cuda.Device().synchronize()
-                finally:
-                    cb.sm90.topk_kernel = real
-                    cb.sm90.TOPK_DEFINES = ()
-                    real.cache_clear()
-                    cb._wgmma_plan.cache_clear()
-                cells.append(statistics.median(cp.cuda.get_elapsed_time(a, b) for a, b in log[2:]))
+            cells = [wgmma_kernel_ms(lambda: cb.topk(q, prep, 10), defines) for defines in variants.values()]
             print(f"| {n} | {nq} | " + " | ".join(f"{x:.3f}" for x in cells) + " |", flush=True)
 
 
