@@ -118,7 +118,7 @@ if __name__ == "__main__" and "host" in sys.argv:
 class paths:
     """Module settings that make topk take one path for every batch size (restored on exit)."""
     SETTINGS = {
-        "wgmma one pass": {"WGMMA_MIN_QUERIES": 1, "WGMMA_MIN_ROWS": 0, "WGMMA_BATCH_ROWS": ((1 << 62, 1 << 62),)},
+        "wgmma one pass": {"WGMMA_MIN_QUERIES": 1, "WGMMA_MIN_ROWS": 0},
         "mma.sync one pass": {"WGMMA_MIN_QUERIES": 1 << 40},
         "multi-pass": {"WGMMA_MIN_QUERIES": 1 << 40, "ONEPASS_MAX_QUERIES": 0},
         "default": {},
@@ -138,9 +138,10 @@ class paths:
 
 
 class Spy:
-    """A kernel whose launches are timed with events (appended to `log`); anything else goes to the kernel."""
-    def __init__(self, fn, log: list):
-        self.fn, self.log = fn, log
+    """A kernel (or any launching function) whose launches are timed with events, (name, start, end) appended
+    to `log`; anything else goes to the kernel."""
+    def __init__(self, fn, log: list, name: str = ""):
+        self.fn, self.log, self.name = fn, log, name
 
     def __getattr__(self, name):
         return getattr(self.fn, name)
@@ -150,7 +151,7 @@ class Spy:
         e0.record()
         self.fn(*x, **kw)
         e1.record()
-        self.log.append((e0, e1))
+        self.log.append((self.name, e0, e1))
 
 
 def onepass() -> None:
@@ -184,7 +185,7 @@ def onepass() -> None:
             finally:
                 cb._onepass_kernels = real
                 cb._onepass_plan.cache_clear()
-            k1, k2 = (cp.cuda.get_elapsed_time(a, b) for a, b in launches)
+            k1, k2 = (cp.cuda.get_elapsed_time(a, b) for _, a, b in launches)
             limit, cb.ONEPASS_MAX_QUERIES = cb.ONEPASS_MAX_QUERIES, 0
             try:
                 multi = (time_gpu(f, repeat=20), timed(f))
@@ -290,7 +291,42 @@ def wgmma_kernel_ms(f, defines: tuple[str, ...] = ()) -> float:
         cb.sm90.TOPK_DEFINES = ()
         real.cache_clear()
         cb._wgmma_plan.cache_clear()
-    return statistics.median(cp.cuda.get_elapsed_time(a, b) for a, b in log[2:])
+    return statistics.median(cp.cuda.get_elapsed_time(a, b) for _, a, b in log[2:])
+
+
+def wgmma_launches(shapes=((100_000, 64), (100_000, 1024), (300_000, 1024), (1_000_000, 64), (1_000_000, 1024),
+                           (4_000_000, 64))) -> None:
+    """GPU time of each launch of a wgmma one-pass call (events around each, median of 5 calls after 2), and
+    the whole call alone (time_gpu)."""
+    import statistics
+
+    names = ("unit", "seed product", "seed", "pass", "merge")
+    print("| N | Q | seed rows | " + " | ".join(names) + " | sum | whole call |")
+    print("|---:|---:|---:|" + "---:|" * (len(names) + 2))
+    real_plan, real_gemm = cb._wgmma_plan, cb.gemm_half
+    for n, nq in shapes:
+        prep = cb.Prepared(unit16(n, 1), D)
+        q = unit16(nq, 2)
+        f = lambda: cb.topk(q, prep, 10)  # noqa: E731
+        log = []
+        cb._wgmma_plan = lambda *a: (lambda p: p._replace(
+            unit=Spy(p.unit, log, "unit"), seed=Spy(p.seed, log, "seed"), scan=Spy(p.scan, log, "pass"),
+            merge=Spy(p.merge, log, "merge")))(real_plan(*a))
+        cb.gemm_half = Spy(real_gemm, log, "seed product")
+        try:
+            with paths("wgmma one pass"):
+                for _ in range(7):
+                    f()
+            cp.cuda.Device().synchronize()
+        finally:
+            cb._wgmma_plan, cb.gemm_half = real_plan, real_gemm
+        per = {x: statistics.median(cp.cuda.get_elapsed_time(a, b) for name, a, b in log[len(log) * 2 // 7:]
+                                    if name == x) if any(y == x for y, _, _ in log) else 0.0 for x in names}
+        with paths("wgmma one pass"):
+            alone = time_gpu(f)
+        sample = cb._seed_rows(nq, n)
+        print(f"| {n} | {nq} | {sample} | " + " | ".join(f"{per[x]:.3f}" for x in names)
+              + f" | {sum(per.values()):.3f} | {alone:.3f} |", flush=True)
 
 
 def wgmma_parts() -> None:
@@ -311,6 +347,122 @@ def wgmma_parts() -> None:
 if __name__ == "__main__" and "wgmma" in sys.argv:
     wgmma()
 
+def kernel_times(shapes=((100_000, 64), (100_000, 1024))) -> None:
+    """Where a call's time goes: each kernel's own GPU time (CUPTI through torch.profiler, 10 calls) and the
+    host's (cProfile, 50 calls), for the path topk takes and for torch's."""
+    import cProfile
+    import pstats
+
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    for n, nq in shapes:
+        prep = cb.Prepared(unit16(n, 1), D)
+        q = unit16(nq, 2)
+        tq, tc = torch.as_tensor(q, device="cuda"), torch.as_tensor(prep.vectors, device="cuda")
+        for name, f in (("pulse", lambda: cb.topk(q, prep, 10)), ("torch", lambda: torch.topk(tq @ tc.T, 10, dim=1))):
+            for _ in range(3):
+                f()
+            torch.cuda.synchronize()
+            with profile(activities=[ProfilerActivity.CUDA]) as prof:
+                for _ in range(10):
+                    f()
+                torch.cuda.synchronize()
+            print(f"## N={n} Q={nq} {name}: alone {time_gpu(f, repeat=20):.3f} ms, b2b {timed(f):.3f} ms")
+            print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=8, max_name_column_width=50))
+        pr = cProfile.Profile()
+        pr.enable()
+        for _ in range(50):
+            cb.topk(q, prep, 10)
+        pr.disable()
+        pstats.Stats(pr).sort_stats("tottime").print_stats(12)
+
+
+def seed_sizes(shapes=((100_000, 64), (100_000, 1024), (1_000_000, 64), (1_000_000, 1024), (4_000_000, 64)),
+               settings=((16, 8192, 1 << 23), (4, 32768, 1 << 25), (2, 65536, 1 << 26))) -> None:
+    """The wgmma one pass with seed samples of several sizes (SEED_SHARE, SEED_ROWS, SEED_ENTRIES): candidates
+    kept per query and block (the kernel built with PULSE_PROFILE_COUNT), its pass kernel, the whole call."""
+    print("| N | Q | share | seed rows | kept per query and block | pass kernel | whole call |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    saved = cb.SEED_SHARE, cb.SEED_ROWS, cb.SEED_ENTRIES
+    for n, nq in shapes:
+        prep = cb.Prepared(unit16(n, 1), D)
+        q = unit16(nq, 2)
+        f = lambda: cb.topk(q, prep, 10)  # noqa: E731
+        for share, rows, entries in settings:
+            cb.SEED_SHARE, cb.SEED_ROWS, cb.SEED_ENTRIES = share, rows, entries
+            cb._wgmma_plan.cache_clear()
+            try:
+                wgmma_kernel_ms(f, ("PULSE_PROFILE_COUNT",))  # leaves the count of its last call in the flag
+                kept = int(cb._host_flags(nq + 1)[1][nq]) / (nq * cb.sm90.splits(nq, n))
+                kernel = wgmma_kernel_ms(f)
+                with paths("wgmma one pass"):
+                    alone = time_gpu(f, repeat=20)
+            finally:
+                cb.SEED_SHARE, cb.SEED_ROWS, cb.SEED_ENTRIES = saved
+                cb._wgmma_plan.cache_clear()
+            print(f"| {n} | {nq} | {share} | {min(rows, n // share, entries // nq) // 8 * 8}"
+                  f" | {kept:.1f} | {kernel:.3f} | {alone:.3f} |", flush=True)
+
+
+def host_issue(shapes=((100_000, 64), (100_000, 1024), (1_000_000, 64))) -> None:
+    """Host time to issue one call's launches (its one wait taken out, 50 calls in a row), against the whole
+    call alone and the GPU's own time for it (b2b with the wait taken out)."""
+    import time
+
+    real = cb._raise_if_flagged
+    for n, nq in shapes:
+        prep = cb.Prepared(unit16(n, 1), D)
+        q = unit16(nq, 2)
+        f = lambda: cb.topk(q, prep, 10)  # noqa: E731
+        for path in ("mma.sync one pass", "wgmma one pass"):
+            if path.startswith("mma") and nq > cb.ONEPASS_MAX_QUERIES:
+                continue
+            with paths(path):
+                alone = time_gpu(f, repeat=20)
+                cb._raise_if_flagged = lambda host: None
+                try:
+                    f()
+                    cp.cuda.Device().synchronize()
+                    t = time.perf_counter()
+                    for _ in range(50):
+                        f()
+                    issue = (time.perf_counter() - t) / 50 * 1e3
+                    cp.cuda.Device().synchronize()
+                    gpu = timed(f, 50)
+                finally:
+                    cb._raise_if_flagged = real
+            print(f"N={n} Q={nq} {path}: alone {alone:.3f} ms, host issue {issue:.3f} ms, GPU b2b without the wait "
+                  f"{gpu:.3f} ms", flush=True)
+            if "profile" in sys.argv and path.startswith("wgmma"):
+                import cProfile
+                import pstats
+                cb._raise_if_flagged = lambda host: None
+                pr = cProfile.Profile()
+                try:
+                    with paths(path):
+                        pr.enable()
+                        for _ in range(200):
+                            f()
+                        pr.disable()
+                finally:
+                    cb._raise_if_flagged = real
+                pstats.Stats(pr).sort_stats("tottime").print_stats(25)
+                return
+
+
+if __name__ == "__main__" and "issue" in sys.argv:
+    host_issue()
+
+if __name__ == "__main__" and "seeds" in sys.argv:
+    seed_sizes()
+
+if __name__ == "__main__" and "kernels" in sys.argv:
+    kernel_times()
+
+if __name__ == "__main__" and "wglaunches" in sys.argv:
+    wgmma_launches()
+
 if __name__ == "__main__" and "parts" in sys.argv:
     wgmma_parts()
 
@@ -320,7 +472,8 @@ if __name__ == "__main__" and "onepass" in sys.argv:
 if __name__ == "__main__" and "sync" in sys.argv:
     flag_sync()
 
-if __name__ == "__main__" and not {"launches", "scan", "host", "onepass", "sync", "wgmma", "parts"} & set(sys.argv):
+if __name__ == "__main__" and not {"launches", "scan", "host", "onepass", "sync", "wgmma", "parts",
+                                                "wglaunches", "kernels", "seeds", "issue"} & set(sys.argv):
     cb.module(EXTRA)
     for cfg in [c for _, c in cb.CONFIGS] + list(EXTRA):
         f = cb.fused(cfg)

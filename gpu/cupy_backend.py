@@ -143,14 +143,18 @@ _ZERO = np.array(0.0, np.float32)
 
 def gemm_half(a16: cp.ndarray, b16: cp.ndarray, out16: cp.ndarray) -> None:
     """out[m, n] = a16[m, d] @ b16[n, d].T in fp16 with fp32 accumulation (cuBLAS GemmEx)."""
+    _gemm(a16.shape[0], b16.shape[0], a16.shape[1], a16.data.ptr, a16.shape[1], b16.data.ptr, b16.shape[1],
+          out16.data.ptr)
+
+
+def _gemm(m: int, n: int, d: int, a: int, lda: int, b: int, ldb: int, out: int) -> None:
+    """gemm_half on device addresses: rows of a and b lda and ldb elements apart (a strided sample of a corpus
+    needs no view), out contiguous [m, n]."""
     cublas = _cublas()
-    m, d = a16.shape
-    n = b16.shape[0]
     handle = cp.cuda.device.get_cublas_handle()
     cublas.setPointerMode(handle, 0)  # host pointers for alpha/beta
-    # row-major out[m, n] is column-major out^T[n, m] = b16 (as [d, n] col-major)^T @ a16 (as [d, m])
-    cublas.gemmEx(handle, 1, 0, n, m, d, _ONE.ctypes.data, b16.data.ptr, 2, d, a16.data.ptr, 2, d,
-                  _ZERO.ctypes.data, out16.data.ptr, 2, n, 68, -1)
+    # row-major out[m, n] is column-major out^T[n, m] = b (as [d, n] col-major)^T @ a (as [d, m])
+    cublas.gemmEx(handle, 1, 0, n, m, d, _ONE.ctypes.data, b, 2, ldb, a, 2, lda, _ZERO.ctypes.data, out, 2, n, 68, -1)
 
 
 @dataclass
@@ -223,24 +227,21 @@ def topk(queries, corpus, k: int):
         return _onepass_topk(q, c16, kk)
     out_s, out_i = cp.empty((nq, kk), cp.float32), cp.empty((nq, kk), cp.int64)
     for q0 in range(0, nq, QUERY_CHUNK):
-        part = slice(q0, q0 + QUERY_CHUNK)
-        if not (path == "wgmma one pass" and _wgmma_topk(q[part], c16, kk, out_s[part], out_i[part])):
-            _topk_rows(q[part], c16, kk, out_s[part], out_i[part])
+        part = slice(q0, q0 + QUERY_CHUNK)  # a batch that fits is passed whole: slicing costs host time
+        qp, sp, ip = (q, out_s, out_i) if nq <= QUERY_CHUNK else (q[part], out_s[part], out_i[part])
+        if not (path == "wgmma one pass" and _wgmma_topk(qp, c16, kk, sp, ip)):
+            _topk_rows(qp, c16, kk, sp, ip)
     return out_s, out_i
 
 
 def _batch_path(nq: int, n: int, dp: int, kk: int) -> str:
     """The kernel for a batch of more than two queries, as measured on the H100 (`python
-    bench/profile_topk.py wgmma`). Hopper's wgmma one pass: for 17-64 queries from 500k rows (bound by memory
-    where the mma.sync one pass is bound by its MMAs), for larger batches up to WGMMA_BATCH_ROWS (past that
-    its appends to the candidate buffers cost more than the multi-pass filter's extra launches). Else up to
-    64 queries the mma.sync one pass, and the multi-pass filter for larger batches."""
+    bench/profile_topk.py wgmma`). Hopper's wgmma one pass: for every batch of more than 64 queries, and for
+    17-64 queries from 500k rows (there bound by memory where the mma.sync one pass is bound by its MMAs;
+    against smaller corpora its five launches cost more host time than the scoring saves). Else up to 64
+    queries the mma.sync one pass, and the multi-pass filter for larger batches (other GPUs, d > 384)."""
     if nq >= WGMMA_MIN_QUERIES and n < 2**31 and dp <= sm90.MAX_D:
-        if nq <= ONEPASS_MAX_QUERIES:
-            wanted = n >= WGMMA_MIN_ROWS
-        else:
-            wanted = n <= next(rows for limit, rows in WGMMA_BATCH_ROWS if nq <= limit)
-        if wanted and sm90.topk_kernel(_pick_k(kk)) is not None:
+        if (nq > ONEPASS_MAX_QUERIES or n >= WGMMA_MIN_ROWS) and sm90.topk_kernel(_pick_k(kk)) is not None:
             return "wgmma one pass"
     device = cp.cuda.runtime.getDevice()
     if SCAN_MAX_QUERIES < nq <= ONEPASS_MAX_QUERIES and n < 2**31 and _onepass_rows(device, nq, dp):
@@ -435,9 +436,19 @@ def _onepass_topk(q: cp.ndarray, c16: cp.ndarray, kk: int) -> tuple[cp.ndarray, 
     return out_s, out_i
 
 
-WGMMA_MIN_QUERIES, WGMMA_MIN_ROWS = 17, 500_000  # the wgmma one pass for 17-64 queries (_batch_path)
-WGMMA_BATCH_ROWS = ((128, 1_000_000), (1 << 62, 300_000))  # and for more: (queries up to, rows up to)
-_wgmma_compiled: dict[tuple, tuple[cp.RawKernel, cp.RawKernel]] = {}
+WGMMA_MIN_QUERIES, WGMMA_MIN_ROWS = 17, 500_000  # the wgmma one pass from 17 queries; up to 64, from 500k rows
+_wgmma_compiled: dict[tuple, tuple[cp.RawKernel, ...]] = {}
+
+
+SEED_ROWS = 32768  # corpus rows sampled for a query's seed gate (_seed_gate) ...
+SEED_SHARE = 4  # ... at most 1/4 of the corpus ...
+SEED_ENTRIES = 1 << 25  # ... and at most 32M fp16 scores per call (64 MB)
+SEED_MARGIN = 1e-3  # the sample's fp16 scores against the pass's fp32 sums of the same fp16 products
+
+
+def _seed_rows(nq: int, n: int) -> int:
+    """Sample size for the seed gates: a multiple of 8 (the seed kernel's 16-byte loads), 0 for none."""
+    return min(SEED_ROWS, n // SEED_SHARE, SEED_ENTRIES // max(nq, 1)) // 8 * 8
 
 
 class _WgmmaPlan(NamedTuple):
@@ -445,56 +456,85 @@ class _WgmmaPlan(NamedTuple):
 
     scan: cp.RawKernel
     unit: cp.RawKernel
+    seed: cp.RawKernel
     merge: cp.RawKernel
     K: int
-    splits: int
     blocks: int
     smem: int
+    sample: int  # rows sampled for the seed gates (0: none), every stride-th row of the corpus
+    stride: int
+    key: tuple  # of the call's scratch buffers
     nq: np.int32
     dp: np.int32
     n: np.int64
-    splits32: np.int32
+    splits: np.int32
+    seed_args: tuple  # seed_gate's scalars
     kk: np.int32
+
+
+def _wgmma_helpers(K: int, qt: str) -> tuple[cp.RawKernel, cp.RawKernel, cp.RawKernel]:
+    """unit_half, seed_gate and onepass_merge for lists of K (the wgmma one pass's helpers), built once."""
+    key = (cp.cuda.runtime.getDevice(), K, qt)
+    if key not in _wgmma_compiled:
+        names = [f"unit_half<{qt}>", f"seed_gate<{K}>", f"onepass_merge<{K},{qt}>"]
+        mod = cp.RawModule(code=_source("kernels_onepass.cu", "half.cuh", "warplist.cuh", "mma.cuh"),
+                           options=("--std=c++17",) + ONEPASS_OPTIONS, name_expressions=names)
+        _wgmma_compiled[key] = tuple(mod.get_function(x) for x in names)
+    return _wgmma_compiled[key]
 
 
 @lru_cache(maxsize=1024)
 def _wgmma_plan(device: int, nq: int, n: int, dp: int, kk: int, qt: str) -> _WgmmaPlan:
     K = _pick_k(kk)
-    key = (device, K, qt)
-    if key not in _wgmma_compiled:
-        names = [f"unit_half<{qt}>", f"onepass_merge<{K},{qt}>"]
-        mod = cp.RawModule(code=_source("kernels_onepass.cu", "half.cuh", "warplist.cuh", "mma.cuh"),
-                           options=("--std=c++17",) + ONEPASS_OPTIONS, name_expressions=names)
-        _wgmma_compiled[key] = tuple(mod.get_function(x) for x in names)
-    unit, merge = _wgmma_compiled[key]
+    unit, seed, merge = _wgmma_helpers(K, qt)
     splits = sm90.splits(nq, n)
-    return _WgmmaPlan(sm90.topk_kernel(K), unit, merge, K, splits, -(-nq // sm90.BM) * splits,
-                      sm90.smem_bytes(dp, topk=True), np.int32(nq), np.int32(dp), np.int64(n), np.int32(splits),
-                      np.int32(kk))
+    sample = _seed_rows(nq, n)
+    return _WgmmaPlan(sm90.topk_kernel(K), unit, seed, merge, K, -(-nq // sm90.BM) * splits,
+                      sm90.smem_bytes(dp, topk=True), sample, n // max(sample, 1), ("wgmma", nq, dp, splits, K, sample),
+                      np.int32(nq), np.int32(dp), np.int64(n), np.int32(splits),
+                      (np.int32(nq), np.int32(sample), np.float32(SEED_MARGIN)), np.int32(kk))
+
+
+def _wgmma_scratch(p: _WgmmaPlan) -> tuple[cp.ndarray, ...]:
+    nq, dp, splits, K, sample = p.key[1:]
+    return (cp.empty((nq, dp), cp.float16),  # unit queries
+            cp.empty((nq, sample), cp.float16), cp.empty(nq, cp.float32),  # sample scores, seed gates
+            cp.empty(splits * nq * sm90.TOPK_CAP * 2, cp.int32),  # candidates: (score bits, row) pairs
+            cp.empty(splits * nq * K, cp.float32), cp.empty(splits * nq * K, cp.int32))  # each block's best K
+
+
+def _seed_gate(q16: cp.ndarray, c16: cp.ndarray, p: _WgmmaPlan, scores: cp.ndarray, tau: cp.ndarray) -> None:
+    """Per query, a score at least K rows of the corpus reach (tau), from its scores against every
+    stride-th row (one cuBLAS product into `scores`, then seed_gate): the wgmma one pass keeps only scores at
+    or above it, where a block's own running maxima get that high only after many tiles (`python
+    bench/profile_topk.py seeds`: 100k x 1024 keeps 4.4 candidates per query and block with 25,000 rows
+    sampled, 17 with 6,248). NEG_INF for no sample."""
+    nq, dp = q16.shape
+    if p.sample:
+        _gemm(nq, p.sample, dp, q16.data.ptr, dp, c16.data.ptr, p.stride * dp, scores.data.ptr)
+    p.seed((-(-nq // 8),), (256,), (scores,) + p.seed_args + (tau,))
 
 
 def _wgmma_topk(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i: cp.ndarray) -> bool:
     """One pass on Hopper's tensor cores (kernels_sm90.cu wgmma_topk), each block a query tile and a run of
     the corpus keeping its own thresholds and buffers, then onepass_merge across the runs with exact fp32
-    rescoring. Three launches. False when a block's candidate buffer overflowed (a corpus in an adversarial
-    order): the caller takes the multi-pass path, which has its own exhaustive fallback."""
+    rescoring. Five launches (unit queries, seed gates: a product and a selection, the pass, the merge).
+    False when a block's candidate buffer overflowed (a corpus in an adversarial order): the caller takes
+    the multi-pass path, which has its own exhaustive fallback."""
     q, qt = _query_type(q)
     nq, d = q.shape
     n, dp = c16.shape
     p = _wgmma_plan(cp.cuda.runtime.getDevice(), nq, n, dp, kk, qt)
-    q16 = _scratch(("q16", nq, dp), lambda: cp.empty((nq, dp), cp.float16))
-    size = p.splits * nq
-    buf_s, buf_i, part_s, part_i = _scratch(("wgmma", size, p.K), lambda: (
-        cp.empty(size * sm90.TOPK_CAP, cp.float32), cp.empty(size * sm90.TOPK_CAP, cp.int32),
-        cp.empty(size * p.K, cp.float32), cp.empty(size * p.K, cp.int32)))
+    q16, scores, tau, buf, part_s, part_i = _scratch(p.key, lambda: _wgmma_scratch(p))
     flags, host = _host_flags(nq + 1)  # [bad query] * nq, overflow
     host[nq] = 0
     d32 = np.int32(d)
     p.unit((nq,), (128,), (q, d32, p.dp, q16))
+    _seed_gate(q16, c16, p, scores, tau)
     maps = (sm90.tensor_map(q16, sm90.BM), sm90.tensor_map(c16, sm90.BN))
-    p.scan((p.blocks,), (sm90.THREADS,), maps + (p.nq, p.dp, p.n, p.splits32, buf_s, buf_i, part_s, part_i,
-                                                 flags[nq:]), shared_mem=p.smem)
-    p.merge((nq,), (256,), (q, d32, c16, p.dp, p.n, p.nq, part_s, part_i, p.splits32, out_s, out_i, p.kk, flags))
+    p.scan((p.blocks,), (sm90.THREADS,), maps + (p.nq, p.dp, p.n, p.splits, tau, buf, part_s, part_i, flags[nq:]),
+           shared_mem=p.smem)
+    p.merge((nq,), (256,), (q, d32, c16, p.dp, p.n, p.nq, part_s, part_i, p.splits, out_s, out_i, p.kk, flags))
     _raise_if_flagged(host[:nq])  # the one wait; a bad query is bad whichever path answers
     return not host[nq]
 

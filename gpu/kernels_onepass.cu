@@ -277,6 +277,57 @@ __global__ void __launch_bounds__(128) unit_half(const QT* __restrict__ Q, int d
         out[(long long)q * dp + x] = __float2half(x < d ? to_f32(Q[(long long)q * d + x]) * inv : 0.f);
 }
 
+// A floor for each query's K-th best score, from its scores against a sample of the corpus (scores: [nq][S]
+// fp16 from cuBLAS, S a multiple of 8): each lane keeps 16 maxima over distinct sample rows (16-byte chunks
+// c = lane + 32 r go to maximum r % 16), a value search finds a value at least K of the warp's 512 maxima
+// reach, so at least K rows of the corpus score that much; `margin` covers the fp16 rounding of the sample's
+// scores against the caller's own fp32 sums. NEG_INF where fewer than K maxima exist (a small sample, NaN).
+template <int K>
+__global__ void __launch_bounds__(256) seed_gate(const __half* __restrict__ scores, int nq, int S, float margin,
+                                                 float* __restrict__ tau) {
+    constexpr int G = 16;
+    const int q = (int)((blockIdx.x * 256ll + threadIdx.x) >> 5), lane = threadIdx.x & 31;
+    if (q >= nq) return;
+    const uint4* row = reinterpret_cast<const uint4*>(scores + (long long)q * S);
+    const int chunks = S / 8;
+    float g[G];
+#pragma unroll
+    for (int r = 0; r < G; ++r) g[r] = NEG_INF;
+    for (int c0 = 0; c0 < chunks; c0 += 32 * G) {
+        uint4 v[G];
+#pragma unroll
+        for (int r = 0; r < G; ++r)  // every load in flight at once
+            if (c0 + 32 * r + lane < chunks) v[r] = row[c0 + 32 * r + lane];
+#pragma unroll
+        for (int r = 0; r < G; ++r)
+            if (c0 + 32 * r + lane < chunks) {
+                const __half2* h = reinterpret_cast<const __half2*>(&v[r]);
+#pragma unroll
+                for (int e = 0; e < 4; ++e) {
+                    const float2 f = __half22float2(h[e]);
+                    g[r] = fmaxf(g[r], fmaxf(f.x, f.y));
+                }
+            }
+    }
+    float lo = POS_INF, hi = NEG_INF;
+    int have = 0;
+#pragma unroll
+    for (int r = 0; r < G; ++r)
+        if (g[r] > NEG_INF) { lo = fminf(lo, g[r]); hi = fmaxf(hi, g[r]); ++have; }
+    warp_min_max(lo, hi);
+    if (__reduce_add_sync(0xffffffffu, have) < K) {
+        if (lane == 0) tau[q] = NEG_INF;
+        return;
+    }
+    lo = floor_search(lo, hi, K, 6, [&](float v) {
+        int c = 0;
+#pragma unroll
+        for (int r = 0; r < G; ++r) c += g[r] >= v;
+        return __reduce_add_sync(0xffffffffu, c);
+    });
+    if (lane == 0) tau[q] = lo - margin;
+}
+
 // One block per query: the best K of every block's list, rescored exactly in fp32 (dot / |row|, as every
 // other path rescores), sorted, the best k written. bad[q] = 1 for a NaN/inf query. blocks <= 1024.
 // The K-th best of the blocks' heads (each list's first entry, K distinct rows) is a lower bound of the

@@ -15,9 +15,10 @@
 // happens to them is the kernel's epilogue:
 //   - wgmma_filter (a pass of the multi-pass path): scores at or above the query's threshold tau[q], set
 //     between passes by the compaction kernel, go to the query's candidate list;
-//   - wgmma_topk (one pass, PULSE_TOPK_K defined): each block keeps its own threshold per query, raised as
-//     its tiles go by, and its own candidate buffers; at the end the block writes its best K per query, in
-//     order, for onepass_merge (kernels_onepass.cu) to merge across blocks and rescore.
+//   - wgmma_topk (one pass, PULSE_TOPK_K defined): each block keeps its own threshold per query, starting
+//     from the query's seed (seed_gate, kernels_onepass.cu) and raised as its tiles go by, and its own
+//     candidate buffers; at the end the block writes its best K per query, in order, for onepass_merge
+//     (kernels_onepass.cu) to merge across blocks and rescore.
 // NEG_INF, POS_INF, better() (order.cuh), floor_search and warp_min_max (warplist.cuh) and the generated
 // wgmma_m64n256 wrapper (sm90.py) are prepended.
 
@@ -214,11 +215,16 @@ constexpr int GROUPS = (TOPK_K + 3) / 4;  // per thread and row: 4 threads x GRO
 constexpr int TOPK_CAP = 1024;            // candidates per block and query (more: the caller's fallback); = sm90.TOPK_CAP
 constexpr int PER_LANE = TOPK_CAP / 32;
 
+// A candidate: score bits and corpus row, one 8-byte store.
+__device__ __forceinline__ int2 candidate(float x, int row) { return make_int2(__float_as_int(x), row); }
+
 // This thread's scores of one row at or above th into the row's candidate buffer, looking only at the
 // groups whose tile maximum (tmax) reaches th: counted first, then one reservation of slots from the row's
 // shared-memory counter. A thread gets here only when its own maximum passes; no other lane takes part.
+// Slots past TOPK_CAP all land on the last one (the count tells the caller the buffer overflowed), which
+// keeps each score's store a few predicated instructions rather than two branches.
 __device__ __forceinline__ void append_row(const float (&acc)[128], int h, const float (&tmax)[GROUPS], float th,
-                                           int* cnt, float* buf_s, int* buf_i, long long col0) {
+                                           int* cnt, int2* buf, long long col0) {
     int c = 0;
 #pragma unroll
     for (int g = 0; g < GROUPS; ++g)
@@ -232,19 +238,17 @@ __device__ __forceinline__ void append_row(const float (&acc)[128], int h, const
 #pragma unroll
             for (int j = g; j < BN / 8; j += GROUPS)
 #pragma unroll
-                for (int e = 0; e < 2; ++e)
-                    if (acc[4 * j + h + e] >= th) {
-                        if (p < TOPK_CAP) { buf_s[p] = acc[4 * j + h + e]; buf_i[p] = (int)(col0 + 8 * j + e); }
-                        ++p;
-                    }
+                for (int e = 0; e < 2; ++e) {
+                    const float x = acc[4 * j + h + e];
+                    if (x >= th) buf[min(p, TOPK_CAP - 1)] = candidate(x, (int)(col0 + 8 * j + e));
+                    p += x >= th;
+                }
 }
 
-// A warp's selection of one query's best K from its m candidates (buf, global memory, written by this
+// A warp's selection of one query's best K from its m > 32 candidates (buf, global memory, written by this
 // block), through the warp's shared scratch (TOPK_CAP scores and rows): a value search keeps at least K
-// (usually K and a few), those are ranked (score, then row) and written in order to out; slots past what
-// there is get NEG_INF / -1.
-__device__ void write_best(const float* buf_s, const int* buf_i, int m, float* sx, int* si, float* out_s,
-                           int* out_i) {
+// (usually K and a few), those are ranked (score, then row) and written in order to out.
+__device__ __noinline__ void write_best(const int2* buf, int m, float* sx, int* si, float* out_s, int* out_i) {
     const int lane = threadIdx.x & 31;
     float x[PER_LANE];
     int id[PER_LANE];
@@ -252,18 +256,18 @@ __device__ void write_best(const float* buf_s, const int* buf_i, int m, float* s
 #pragma unroll
     for (int u = 0; u < PER_LANE; ++u) {  // every load in flight at once
         const int p = u * 32 + lane;
-        x[u] = p < m ? buf_s[p] : NEG_INF;
-        id[u] = p < m ? buf_i[p] : -1;
+        const int2 e = p < m ? buf[p] : candidate(NEG_INF, -1);
+        x[u] = __int_as_float(e.x);
+        id[u] = e.y;
         if (p < m) { lo = fminf(lo, x[u]); hi = fmaxf(hi, x[u]); }
     }
     warp_min_max(lo, hi);
-    if (m > TOPK_K)
-        lo = floor_search(lo, hi, TOPK_K, 6, [&](float v) {
-            int c = 0;
+    lo = floor_search(lo, hi, TOPK_K, 6, [&](float v) {
+        int c = 0;
 #pragma unroll
-            for (int u = 0; u < PER_LANE; ++u) if (u * 32 < m) c += x[u] >= v;
-            return __reduce_add_sync(0xffffffffu, c);
-        });
+        for (int u = 0; u < PER_LANE; ++u) if (u * 32 < m) c += x[u] >= v;
+        return __reduce_add_sync(0xffffffffu, c);
+    });
     int kept = 0;
 #pragma unroll
     for (int u = 0; u < PER_LANE; ++u) {
@@ -281,21 +285,34 @@ __device__ void write_best(const float* buf_s, const int* buf_i, int m, float* s
         for (int t = 0; t < kept && r < TOPK_K; ++t) r += better(sx[t], si[t], v, i);
         if (r < TOPK_K) { out_s[r] = v; out_i[r] = i; }
     }
-    for (int r = kept + lane; r < TOPK_K; r += 32) { out_s[r] = NEG_INF; out_i[r] = -1; }
     __syncwarp();  // the scratch is read before the next row overwrites it
 }
 
+// The same for m <= 32 candidates, one per lane (e), ranked by shuffles; slots past m get NEG_INF / -1.
+__device__ __forceinline__ void write_few(int2 e, int m, float* out_s, int* out_i) {
+    const int lane = threadIdx.x & 31;
+    const float x = __int_as_float(e.x);
+    int r = 0;
+    for (int t = 0; t < m; ++t)
+        r += better(__shfl_sync(0xffffffffu, x, t), __shfl_sync(0xffffffffu, e.y, t), x, e.y);
+    if (lane < m && r < TOPK_K) { out_s[r] = x; out_i[r] = e.y; }
+    for (int t = m + lane; t < TOPK_K; t += 32) { out_s[t] = NEG_INF; out_i[t] = -1; }
+}
+
 // One pass over the corpus rows [0, n): each block its query tile and corpus run. A query's threshold is
-// the smallest of 4 x GROUPS running maxima its quad keeps (each over a fixed share of the columns, so over
-// distinct rows): at least K of the block's rows score that much, so the block's best K all reach it when
-// their tile comes. Scores at or above it go to the query's buffer (buf: [splits][nq][TOPK_CAP]); at the
-// end each consumer warp writes the best K of 16 queries to part ([splits][nq][K]), using the corpus ring,
-// free by then, as scratch. A buffer that overflowed sets *overflow (the caller takes another path).
-// PULSE_PROFILE_NO_KEEP / PULSE_PROFILE_NO_END build it without its appends / its end phase (wrong answers,
-// for `python bench/profile_topk.py parts` only).
+// the higher of its seed (a score K rows of the corpus reach, from a sample: seed_gate) and the smallest of
+// 4 x GROUPS running maxima its quad keeps (each over a fixed share of the columns, so over distinct rows:
+// K of the block's rows reach it). Either way the query's best K overall all reach it when their tile
+// comes, and each is among its own block's best K. Scores at or above it go to the query's buffer (buf:
+// [splits][nq][TOPK_CAP] (score, row) pairs); at the end each consumer warp writes the best K of its 16
+// queries, in order, to part ([splits][nq][K]; NEG_INF / -1 past what the block kept), using the corpus
+// ring, free by then, as scratch. A buffer that overflowed sets *overflow (the caller takes another path).
+// PULSE_PROFILE_NO_KEEP / PULSE_PROFILE_NO_END build it without its appends / its end phase, and
+// PULSE_PROFILE_COUNT makes *overflow the number of candidates kept (wrong answers; `python
+// bench/profile_topk.py parts` and `seeds` only).
 extern "C" __global__ void __launch_bounds__(THREADS, 1)
 wgmma_topk(const __grid_constant__ TensorMap q_map, const __grid_constant__ TensorMap c_map, int nq, int d,
-           long long n, int splits, float* buf_s, int* buf_i, float* __restrict__ part_s,
+           long long n, int splits, const float* __restrict__ seed, int2* buf, float* __restrict__ part_s,
            int* __restrict__ part_i, int* overflow) {
     extern __shared__ unsigned char smem_raw[];
     const unsigned base = (smem_addr(smem_raw) + 1023u) & ~1023u;
@@ -306,6 +323,7 @@ wgmma_topk(const __grid_constant__ TensorMap q_map, const __grid_constant__ Tens
     for (int r = tid; r < BM; r += THREADS) cnt[r] = 0;  // stream_tiles' first barrier publishes these
     const int ra = local_row_a(), rb = ra + 8;
     const bool live_a = run.q0 + ra < nq, live_b = run.q0 + rb < nq;
+    const float seed_a = live_a ? seed[run.q0 + ra] : POS_INF, seed_b = live_b ? seed[run.q0 + rb] : POS_INF;
     auto buffer = [&](int r) { return ((long long)run.split * nq + run.q0 + r) * TOPK_CAP; };
     float ga[GROUPS], gb[GROUPS];
 #pragma unroll
@@ -337,7 +355,8 @@ wgmma_topk(const __grid_constant__ TensorMap q_map, const __grid_constant__ Tens
             na = fminf(na, ga[g]);
             nb = fminf(nb, gb[g]);
         }
-        // The gate: the quad's smallest running maximum, this tile's included (its K rows are as good as any)
+        // The gate: the quad's smallest running maximum, this tile's included (its K rows are as good as any),
+        // or the query's seed where that is higher (a floor K rows of the whole corpus reach, seed_gate)
         na = fminf(na, __shfl_xor_sync(0xffffffffu, na, 1));
         na = fminf(na, __shfl_xor_sync(0xffffffffu, na, 2));
         nb = fminf(nb, __shfl_xor_sync(0xffffffffu, nb, 1));
@@ -345,25 +364,41 @@ wgmma_topk(const __grid_constant__ TensorMap q_map, const __grid_constant__ Tens
 #ifdef PULSE_PROFILE_NO_KEEP
         const float ta = POS_INF + na, tb = POS_INF + nb;
 #else
-        const float ta = live_a ? na : POS_INF, tb = live_b ? nb : POS_INF;
+        const float ta = fmaxf(seed_a, na), tb = fmaxf(seed_b, nb);
 #endif
         const long long col0 = n0 + 2 * quad;
-        if (ma >= ta) append_row(acc, 0, xa, ta, &cnt[ra], buf_s + buffer(ra), buf_i + buffer(ra), col0);
-        if (mb >= tb) append_row(acc, 2, xb, tb, &cnt[rb], buf_s + buffer(rb), buf_i + buffer(rb), col0);
+        if (ma >= ta) append_row(acc, 0, xa, ta, &cnt[ra], buf + buffer(ra), col0);
+        if (mb >= tb) append_row(acc, 2, xb, tb, &cnt[rb], buf + buffer(rb), col0);
     });
     if (!consumer) return;
 #ifdef PULSE_PROFILE_NO_END
     return;
 #endif
     asm volatile("bar.sync 1, %0;\n" :: "n"(CONSUMER_WARPS * 32) : "memory");  // every append is done
+    // Each warp takes rows warp + 8i: with a seed most hold a few candidates, whose loads go out together.
     const int warp = tid >> 5;
+    constexpr int ROWS = BM / CONSUMER_WARPS;
+    int2 first[ROWS];
+#pragma unroll
+    for (int i = 0; i < ROWS; ++i) {
+        const int r = warp + CONSUMER_WARPS * i;
+        first[i] = run.q0 + r < nq && lane < cnt[r] ? buf[buffer(r) + lane] : candidate(NEG_INF, -1);
+    }
     float* sx = reinterpret_cast<float*>(ring) + warp * 2 * TOPK_CAP;
     int* si = reinterpret_cast<int*>(sx + TOPK_CAP);
-    for (int r = warp; r < BM && run.q0 + r < nq; r += CONSUMER_WARPS) {
+#pragma unroll
+    for (int i = 0; i < ROWS; ++i) {
+        const int r = warp + CONSUMER_WARPS * i;
+        if (run.q0 + r >= nq) break;
         const int m = cnt[r];
+#ifdef PULSE_PROFILE_COUNT
+        if (lane == 0) atomicAdd(overflow, m);  // the candidates kept, for bench/profile_topk.py
+#else
         if (m > TOPK_CAP && lane == 0) *overflow = 1;
+#endif
         const long long at = ((long long)run.split * nq + run.q0 + r) * TOPK_K;
-        write_best(buf_s + buffer(r), buf_i + buffer(r), min(m, TOPK_CAP), sx, si, part_s + at, part_i + at);
+        if (m <= 32) write_few(first[i], m, part_s + at, part_i + at);
+        else write_best(buf + buffer(r), min(m, TOPK_CAP), sx, si, part_s + at, part_i + at);
     }
 }
 #endif

@@ -31,7 +31,7 @@ def batch_path(request, cp, monkeypatch):
     if hopper_only and cp.cuda.Device().compute_capability != "90":
         pytest.skip("wgmma needs a Hopper GPU")
     if request.param == "wgmma one-pass":
-        everywhere = (("WGMMA_MIN_QUERIES", 3), ("WGMMA_MIN_ROWS", 0), ("WGMMA_BATCH_ROWS", ((1 << 62, 1 << 62),)))
+        everywhere = (("WGMMA_MIN_QUERIES", 3), ("WGMMA_MIN_ROWS", 0))
         for name, value in everywhere:
             monkeypatch.setattr(cupy_backend, name, value)
     else:
@@ -242,12 +242,12 @@ def test_batch_path_rejects_nan_queries(cp, rng, batch_path):
     (64, 50_000, 96, "one pass", "one pass"), (65, 50_000, 96, "wgmma one pass", "multi-pass"),
     (16, 600_000, 16, "one pass", "one pass"), (17, 600_000, 16, "wgmma one pass", "one pass"),
     (64, 2_100_000, 16, "wgmma one pass", "one pass"), (17, 600_000, 1000, "one pass", "one pass"),
-    (65, 600_000, 16, "wgmma one pass", "multi-pass"), (65, 1_100_000, 16, "multi-pass", "multi-pass"),
-    (1024, 300_000, 16, "wgmma one pass", "multi-pass"), (1024, 400_000, 16, "multi-pass", "multi-pass")])
+    (65, 600_000, 16, "wgmma one pass", "multi-pass"), (65, 1_100_000, 16, "wgmma one pass", "multi-pass"),
+    (1024, 300_000, 16, "wgmma one pass", "multi-pass"), (200, 400_000, 400, "multi-pass", "multi-pass")])
 def test_each_batch_takes_its_kernel(cp, rng, monkeypatch, nq, n, d, hopper, other):
-    """3 to 64 queries: one pass over the corpus and one merge launch; 17-64 against 500k rows or more on
-    Hopper: the wgmma one pass (d up to 384), as are larger batches against smaller corpora (up to 1M rows
-    for up to 128 queries, 300k beyond); the rest: the multi-pass filter. The answer stays exact."""
+    """3 to 64 queries: one pass over the corpus and one merge launch; on Hopper (d up to 384) the wgmma one
+    pass for more than 64 queries and for 17-64 against 500k rows or more; the rest (other GPUs, d > 384):
+    the multi-pass filter. The answer stays exact."""
     from gpu import cupy_backend, sm90
 
     calls = []
@@ -264,8 +264,9 @@ def test_each_batch_takes_its_kernel(cp, rng, monkeypatch, nq, n, d, hopper, oth
 
 
 def test_wgmma_one_pass_overflow_takes_the_multi_pass_path(cp, rng, monkeypatch):
-    """A corpus sorted by the first query's score, ascending: every tile raises that query's gate and passes
-    it whole, so a block's candidate buffer overflows; the call must notice and answer exactly anyway."""
+    """5,000 copies of the first query's own direction in a row (one story stored again and again): they tie
+    at its best score, pass every gate, seeded or not, and overflow the buffers of the blocks they fall in;
+    the call must notice and answer exactly anyway."""
     from gpu import cupy_backend, sm90
 
     if sm90.topk_kernel(16) is None:
@@ -275,11 +276,42 @@ def test_wgmma_one_pass_overflow_takes_the_multi_pass_path(cp, rng, monkeypatch)
     real = cupy_backend._topk_rows
     monkeypatch.setattr(cupy_backend, "_topk_rows", lambda *a: (calls.append(a[0].shape[0]), real(*a))[1])
     q = rng.standard_normal((20, 16)).astype(np.float32)
-    c = rng.standard_normal((2_000_000, 16)).astype(np.float16)  # 59 tiles per block: thousands pass
-    c = c[np.argsort(c.astype(np.float32) @ q[0])]
+    c = rng.standard_normal((300_000, 16)).astype(np.float16)  # about 2,300 rows per block
+    c[100_000:105_000] = q[0]
     gs, gi = topk(cp.asarray(q), cp.asarray(c), 10)
     assert calls == [20]
     exact_up_to_ties(cp, q, c, gi.get(), gs.get(), 2e-3)
+
+
+@pytest.mark.parametrize("nq,n,d,k", [(64, 100_000, 384, 10), (1000, 300_000, 64, 32), (5, 2000, 96, 3),
+                                      (3, 40, 16, 10)])
+def test_seed_gate_is_a_floor_that_k_rows_reach(cp, rng, nq, n, d, k):
+    """The wgmma one pass keeps only scores at or above a query's seed: at least K rows of the corpus (K: the
+    lists it keeps for k) must reach it, or a true neighbour could be dropped; and it should be near the K-th
+    best of its sample, or it filters nothing. A zero query's scores all tie at 0; a NaN query and a sample
+    too small give -inf."""
+    from gpu import cupy_backend as cb
+
+    q = rng.standard_normal((nq, d)).astype(np.float32)
+    q[1], q[2] = 0, np.nan
+    c = rng.standard_normal((n, d)).astype(np.float16)
+    c16 = prepare(cp.asarray(c)).vectors
+    p = cb._wgmma_plan(cp.cuda.runtime.getDevice(), nq, n, c16.shape[1], k, "float")
+    q16 = cp.empty((nq, c16.shape[1]), cp.float16)
+    p.unit((nq,), (128,), (cp.asarray(q), np.int32(d), p.dp, q16))  # as the one pass makes them
+    tau = cp.empty(nq, cp.float32)
+    cb._seed_gate(q16, c16, p, cp.empty((nq, p.sample), cp.float16), tau)
+    tau, K = tau.get(), p.K
+    ref = q16.astype(cp.float64).get() @ c16.astype(cp.float64).get().T
+    if p.sample < K:
+        assert np.isneginf(tau).all()
+        return
+    assert np.isneginf(tau[2]) and -2e-3 < tau[1] < 0
+    live = np.r_[0, 3:nq]
+    assert ((ref[live] >= tau[live, None]).sum(axis=1) >= K).all(), "fewer than K rows reach a seed"
+    picked = ref[live][:, : p.sample * p.stride : p.stride]
+    assert picked.shape[1] == p.sample
+    assert ((picked >= tau[live, None]).sum(axis=1) <= 3 * K).all(), "a seed far below its sample's K-th best"
 
 
 def test_one_pass_kernel_with_many_merges_per_block(cp, rng):
