@@ -49,6 +49,8 @@ def main() -> None:
     new, new_vecs, old, old_vecs, labels = synthetic(args.archive, args.new)
     cfg = ClusterConfig()
     rows = []
+    # kernels built first (NVRTC, once per machine and shape class), as a nightly run finds them cached
+    gpu.topk(new_vecs[:200], old_vecs[:200_000], cfg.neighbours + 1, backend=args.backend)
     t = time.perf_counter()
     got = assign(new, new_vecs, old, old_vecs, labels, cfg, backend=args.backend)
     total = time.perf_counter() - t
@@ -61,8 +63,10 @@ def main() -> None:
     if args.backend == "cupy":  # archive kept on the GPU between calls (a long-lived process)
         prepared = gpu.prepare(np.vstack([old_vecs, new_vecs]), backend="cupy")
         t = time.perf_counter()
-        assign(new, new_vecs, old, old_vecs, labels, cfg, corpus=prepared)
-        rows.append(("cupy, archive resident", args.archive, args.new, time.perf_counter() - t, float("nan"), joined, 0))
+        again = assign(new, new_vecs, old, old_vecs, labels, cfg, corpus=prepared)
+        rows.append(("cupy, archive resident", args.archive, args.new, time.perf_counter() - t, float("nan"),
+                     sum(g in known for g in again), len(set(again) - known)))
+        assert list(again) == list(got), "the resident archive changed the assignments"
     print("| backend | archive | new | assign s | of which top-k s | joined existing | new clusters |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for b, n, m, tot, tk, j, c in rows:
