@@ -8,11 +8,16 @@
     python bench/profile_topk.py sync       # what the NaN-flag read of a one-query call costs, four ways
     python bench/profile_topk.py wgmma      # the wgmma one pass against the other batch paths and torch
     python bench/profile_topk.py parts      # the wgmma one pass kernel without its appends, its end, both
+    python bench/profile_topk.py wglaunches # each launch of a wgmma one-pass call
+    python bench/profile_topk.py seeds      # the wgmma one pass with seed samples of three sizes
+    python bench/profile_topk.py kernels    # kernel times (CUPTI) and host profile of two small calls
+    python bench/profile_topk.py issue      # host time to issue a call's launches [profile: and where it goes]
 """
 from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -108,12 +113,6 @@ def scan_unroll() -> None:
         cb.SCAN_OPTIONS = ()
         print(f"N={n} Q=1 torch {timed(lambda: torch.topk(tq @ tc.T, 10, dim=1)):.3f} ms;", "; ".join(row))
 
-
-if __name__ == "__main__" and "scan" in sys.argv:
-    scan_unroll()
-
-if __name__ == "__main__" and "host" in sys.argv:
-    host_overhead()
 
 class paths:
     """Module settings that make topk take one path for every batch size (restored on exit)."""
@@ -344,9 +343,6 @@ def wgmma_parts() -> None:
             print(f"| {n} | {nq} | " + " | ".join(f"{x:.3f}" for x in cells) + " |", flush=True)
 
 
-if __name__ == "__main__" and "wgmma" in sys.argv:
-    wgmma()
-
 def kernel_times(shapes=((100_000, 64), (100_000, 1024))) -> None:
     """Where a call's time goes: each kernel's own GPU time (CUPTI through torch.profiler, 10 calls) and the
     host's (cProfile, 50 calls), for the path topk takes and for torch's."""
@@ -405,12 +401,22 @@ def seed_sizes(shapes=((100_000, 64), (100_000, 1024), (1_000_000, 64), (1_000_0
                   f" | {kept:.1f} | {kernel:.3f} | {alone:.3f} |", flush=True)
 
 
+@contextmanager
+def no_wait():
+    """topk without its one wait (the NaN/overflow flags read after a stream sync): host time alone."""
+    real, cb._raise_if_flagged = cb._raise_if_flagged, lambda host: None
+    try:
+        yield
+    finally:
+        cb._raise_if_flagged = real
+
+
 def host_issue(shapes=((100_000, 64), (100_000, 1024), (1_000_000, 64))) -> None:
     """Host time to issue one call's launches (its one wait taken out, 50 calls in a row), against the whole
-    call alone and the GPU's own time for it (b2b with the wait taken out)."""
+    call alone and the GPU's own time for it (b2b with the wait taken out); with `profile`, where the host
+    time of the first wgmma one-pass shape goes (cProfile, 200 calls)."""
     import time
 
-    real = cb._raise_if_flagged
     for n, nq in shapes:
         prep = cb.Prepared(unit16(n, 1), D)
         q = unit16(nq, 2)
@@ -420,8 +426,7 @@ def host_issue(shapes=((100_000, 64), (100_000, 1024), (1_000_000, 64))) -> None
                 continue
             with paths(path):
                 alone = time_gpu(f, repeat=20)
-                cb._raise_if_flagged = lambda host: None
-                try:
+                with no_wait():
                     f()
                     cp.cuda.Device().synchronize()
                     t = time.perf_counter()
@@ -430,50 +435,23 @@ def host_issue(shapes=((100_000, 64), (100_000, 1024), (1_000_000, 64))) -> None
                     issue = (time.perf_counter() - t) / 50 * 1e3
                     cp.cuda.Device().synchronize()
                     gpu = timed(f, 50)
-                finally:
-                    cb._raise_if_flagged = real
-            print(f"N={n} Q={nq} {path}: alone {alone:.3f} ms, host issue {issue:.3f} ms, GPU b2b without the wait "
-                  f"{gpu:.3f} ms", flush=True)
-            if "profile" in sys.argv and path.startswith("wgmma"):
-                import cProfile
-                import pstats
-                cb._raise_if_flagged = lambda host: None
-                pr = cProfile.Profile()
-                try:
-                    with paths(path):
+                    if "profile" in sys.argv and path.startswith("wgmma"):
+                        import cProfile
+                        import pstats
+                        pr = cProfile.Profile()
                         pr.enable()
                         for _ in range(200):
                             f()
                         pr.disable()
-                finally:
-                    cb._raise_if_flagged = real
+            print(f"N={n} Q={nq} {path}: alone {alone:.3f} ms, host issue {issue:.3f} ms, GPU b2b without the wait "
+                  f"{gpu:.3f} ms", flush=True)
+            if "profile" in sys.argv and path.startswith("wgmma"):
                 pstats.Stats(pr).sort_stats("tottime").print_stats(25)
                 return
 
 
-if __name__ == "__main__" and "issue" in sys.argv:
-    host_issue()
-
-if __name__ == "__main__" and "seeds" in sys.argv:
-    seed_sizes()
-
-if __name__ == "__main__" and "kernels" in sys.argv:
-    kernel_times()
-
-if __name__ == "__main__" and "wglaunches" in sys.argv:
-    wgmma_launches()
-
-if __name__ == "__main__" and "parts" in sys.argv:
-    wgmma_parts()
-
-if __name__ == "__main__" and "onepass" in sys.argv:
-    onepass()
-
-if __name__ == "__main__" and "sync" in sys.argv:
-    flag_sync()
-
-if __name__ == "__main__" and not {"launches", "scan", "host", "onepass", "sync", "wgmma", "parts",
-                                                "wglaunches", "kernels", "seeds", "issue"} & set(sys.argv):
+def fused_configs() -> None:
+    """The mma.sync fused kernel's shapes: registers, scoring speed alone, the whole call where it is used."""
     cb.module(EXTRA)
     for cfg in [c for _, c in cb.CONFIGS] + list(EXTRA):
         f = cb.fused(cfg)
@@ -502,22 +480,10 @@ def per_launch(n: int, nq: int) -> None:
     prep = cb.Prepared(c16, D)
     cb.topk(q, prep, 10)
     log = []
-
-    class Timed:
-        def __init__(self, name, f):
-            self.name, self.f = name, f
-
-        def __call__(self, *a, **kw):
-            s, e = cp.cuda.Event(), cp.cuda.Event()
-            s.record()
-            self.f(*a, **kw)
-            e.record()
-            log.append((self.name, s, e))
-
     real_kernel, real_fused, real_wg = cb.kernel, cb.fused, cb.sm90.kernel
-    cb.kernel = lambda name: Timed(name, real_kernel(name))
-    cb.fused = lambda cfg: Timed(cfg.name, real_fused(cfg))
-    cb.sm90.kernel = lambda: real_wg() and Timed("wgmma_filter", real_wg())
+    cb.kernel = lambda name: Spy(real_kernel(name), log, name)
+    cb.fused = lambda cfg: Spy(real_fused(cfg), log, cfg.name)
+    cb.sm90.kernel = lambda: real_wg() and Spy(real_wg(), log, "wgmma_filter")
     try:
         cp.cuda.Device().synchronize()
         a, b = cp.cuda.Event(), cp.cuda.Event()
@@ -531,7 +497,16 @@ def per_launch(n: int, nq: int) -> None:
           "; ".join(f"{name.split('<')[0]} {cp.cuda.get_elapsed_time(s, e):.3f}" for name, s, e in log))
 
 
-if __name__ == "__main__" and "launches" in sys.argv:
+def launches() -> None:
     for n in (100_000, 1_000_000, 4_000_000):
         for nq in (1, 64, 1024):
             per_launch(n, nq)
+
+
+MODES = {"scan": scan_unroll, "host": host_overhead, "wgmma": wgmma, "issue": host_issue, "seeds": seed_sizes,
+         "kernels": kernel_times, "wglaunches": wgmma_launches, "parts": wgmma_parts, "onepass": onepass,
+         "sync": flag_sync, "launches": launches}
+
+if __name__ == "__main__":
+    for run in [f for m, f in MODES.items() if m in sys.argv] or [fused_configs]:
+        run()
