@@ -12,6 +12,8 @@
     python bench/profile_topk.py seeds      # the wgmma one pass with seed samples of three sizes
     python bench/profile_topk.py kernels    # kernel times (CUPTI) and host profile of two small calls
     python bench/profile_topk.py issue      # host time to issue a call's launches [profile: and where it goes]
+    python bench/profile_topk.py launchcost # host time of a launch: CuPy's RawKernel call against gpu/launch.py
+    python bench/profile_topk.py scanfile OLD.cu  # the scan kernel against another version of kernels_scan.cu
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import cupy as cp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from gpu import cupy_backend as cb  # noqa: E402
+from gpu.launch import Launch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import time_gpu  # noqa: E402  (events around one call, then a wait: a lone call)
@@ -153,6 +156,28 @@ class Spy:
         self.log.append((self.name, e0, e1))
 
 
+LAUNCH_NAMES = {"unit_half": "unit", "seed_gate": "seed", "wgmma_topk": "pass", "onepass_merge": "merge",
+                "onepass_topk": "one pass", "scan_topk": "scan"}
+
+
+@contextmanager
+def spy_launches(log: list):
+    """Every packed launch (gpu/launch.py) timed with events, (short name, start, end) appended to log."""
+    real = Launch.__call__
+
+    def call(self):
+        e0, e1 = cp.cuda.Event(), cp.cuda.Event()
+        e0.record()
+        real(self)
+        e1.record()
+        log.append((next((v for k, v in LAUNCH_NAMES.items() if k in self.fn.name), self.fn.name), e0, e1))
+    Launch.__call__ = call
+    try:
+        yield
+    finally:
+        Launch.__call__ = real
+
+
 def onepass() -> None:
     """One pass (every query held by every block) against the multi-pass filter, alone and back to back, with
     the GPU time of the one-pass path's two launches."""
@@ -171,19 +196,9 @@ def onepass() -> None:
             with paths("mma.sync one pass"):  # at every size, to compare
                 one = (time_gpu(f, repeat=20), timed(f))
             launches = []
-            real = cb._onepass_kernels
-
-            def spy(*a):
-                return tuple(Spy(fn, launches) for fn in real(*a))
-            cb._onepass_kernels = spy
-            cb._onepass_plan.cache_clear()  # plans hold the kernels they were made with
-            try:
-                with paths("mma.sync one pass"):
-                    f()
-                cp.cuda.Device().synchronize()
-            finally:
-                cb._onepass_kernels = real
-                cb._onepass_plan.cache_clear()
+            with paths("mma.sync one pass"), spy_launches(launches):
+                f()
+            cp.cuda.Device().synchronize()
             k1, k2 = (cp.cuda.get_elapsed_time(a, b) for _, a, b in launches)
             limit, cb.ONEPASS_MAX_QUERIES = cb.ONEPASS_MAX_QUERIES, 0
             try:
@@ -275,22 +290,19 @@ def wgmma_kernel_ms(f, defines: tuple[str, ...] = ()) -> float:
     import statistics
 
     log = []
-    real = cb.sm90.topk_kernel
     cb.sm90.TOPK_DEFINES = defines
-    real.cache_clear()
+    cb.sm90.topk_kernel.cache_clear()
     cb._wgmma_plan.cache_clear()  # plans hold the kernels they were made with
-    cb.sm90.topk_kernel = lambda K: Spy(real(K), log)
     try:
-        with paths("wgmma one pass"):
+        with paths("wgmma one pass"), spy_launches(log):
             for _ in range(7):
                 f()
         cp.cuda.Device().synchronize()
     finally:
-        cb.sm90.topk_kernel = real
         cb.sm90.TOPK_DEFINES = ()
-        real.cache_clear()
+        cb.sm90.topk_kernel.cache_clear()
         cb._wgmma_plan.cache_clear()
-    return statistics.median(cp.cuda.get_elapsed_time(a, b) for _, a, b in log[2:])
+    return statistics.median([cp.cuda.get_elapsed_time(a, b) for name, a, b in log if name == "pass"][2:])
 
 
 def wgmma_launches(shapes=((100_000, 64), (100_000, 1024), (300_000, 1024), (1_000_000, 64), (1_000_000, 1024),
@@ -302,23 +314,20 @@ def wgmma_launches(shapes=((100_000, 64), (100_000, 1024), (300_000, 1024), (1_0
     names = ("unit", "seed product", "seed", "pass", "merge")
     print("| N | Q | seed rows | " + " | ".join(names) + " | sum | whole call |")
     print("|---:|---:|---:|" + "---:|" * (len(names) + 2))
-    real_plan, real_gemm = cb._wgmma_plan, cb.gemm_half
+    real_gemm = cb._gemm
     for n, nq in shapes:
         prep = cb.Prepared(unit16(n, 1), D)
         q = unit16(nq, 2)
         f = lambda: cb.topk(q, prep, 10)  # noqa: E731
         log = []
-        cb._wgmma_plan = lambda *a: (lambda p: p._replace(
-            unit=Spy(p.unit, log, "unit"), seed=Spy(p.seed, log, "seed"), scan=Spy(p.scan, log, "pass"),
-            merge=Spy(p.merge, log, "merge")))(real_plan(*a))
-        cb.gemm_half = Spy(real_gemm, log, "seed product")
+        cb._gemm = Spy(real_gemm, log, "seed product")
         try:
-            with paths("wgmma one pass"):
+            with paths("wgmma one pass"), spy_launches(log):
                 for _ in range(7):
                     f()
             cp.cuda.Device().synchronize()
         finally:
-            cb._wgmma_plan, cb.gemm_half = real_plan, real_gemm
+            cb._gemm = real_gemm
         per = {x: statistics.median(cp.cuda.get_elapsed_time(a, b) for name, a, b in log[len(log) * 2 // 7:]
                                     if name == x) if any(y == x for y, _, _ in log) else 0.0 for x in names}
         with paths("wgmma one pass"):
@@ -487,14 +496,73 @@ def per_launch(n: int, nq: int) -> None:
     try:
         cp.cuda.Device().synchronize()
         a, b = cp.cuda.Event(), cp.cuda.Event()
-        a.record()
-        cb.topk(q, prep, 10)
-        b.record()
+        with spy_launches(log):
+            a.record()
+            cb.topk(q, prep, 10)
+            b.record()
         b.synchronize()
     finally:
         cb.kernel, cb.fused, cb.sm90.kernel = real_kernel, real_fused, real_wg
     print(f"N={n} Q={nq}: whole {cp.cuda.get_elapsed_time(a, b):.3f} ms;",
           "; ".join(f"{name.split('<')[0]} {cp.cuda.get_elapsed_time(s, e):.3f}" for name, s, e in log))
+
+
+def scan_against(path: str) -> None:
+    """The one- and two-query scan kernel against another version of kernels_scan.cu (e.g. `git show
+    a320254:gpu/kernels_scan.cu > /tmp/old.cu`), each timed alone and back to back, with torch's path."""
+    import torch
+    from pathlib import Path
+
+    real, other = cb._source, Path(path).read_text()
+
+    def old_source(name, *headers):
+        if name != "kernels_scan.cu":
+            return real(name, *headers)
+        return "".join((Path(cb.__file__).parent / f).read_text() for f in ("order.cuh",) + headers) + other
+    print("| N | Q | other alone | this alone | other b2b | this b2b | torch alone | same answer |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n in (100_000, 1_000_000, 4_000_000):
+        prep = cb.Prepared(unit16(n, 1), D)
+        tc = torch.as_tensor(prep.vectors, device="cuda")
+        for nq in (1, 2):
+            q = unit16(nq, 2).astype(cp.float32)
+            tq = torch.as_tensor(q.astype(cp.float16), device="cuda")
+            res = {}
+            try:
+                for name, src in (("other", old_source), ("this", real)):
+                    cb._source = src
+                    cb._scan_kernels.clear()
+                    f = lambda: cb.topk(q, prep, 10)  # noqa: E731
+                    res[name] = (time_gpu(f, repeat=30), timed(f, 30), f()[1].get())
+            finally:
+                cb._source = real
+                cb._scan_kernels.clear()
+            peer = time_gpu(lambda: torch.topk(tq @ tc.T, 10, dim=1), repeat=30)
+            print(f"| {n} | {nq} | {res['other'][0]:.3f} | {res['this'][0]:.3f} | {res['other'][1]:.3f} | "
+                  f"{res['this'][1]:.3f} | {peer:.3f} | {(res['other'][2] == res['this'][2]).all()} |", flush=True)
+
+
+def launch_cost() -> None:
+    """Host time of one launch of a 12-argument kernel: CuPy's RawKernel call against a packed Launch."""
+    import time
+
+    from gpu.launch import Launch
+
+    nop = cp.RawKernel(r"""extern "C" __global__ void nop(const float* a, int b, int c, const float* d, long long e,
+        float* f, long long* g, unsigned* h, float* i, long long* j, int k, int* l) { if (b < 0) l[0] = 1; }""", "nop")
+    a = cp.zeros(16, cp.float32)
+    args = (a, np.int32(1), np.int32(384), a, np.int64(100_000), a, a, a, a, a, np.int32(10), a)
+    packed = Launch(nop, 1, 32, args)
+    for name, f in (("RawKernel call", lambda: nop((1,), (32,), args)), ("Launch", packed),
+                    ("Launch + 7 set", lambda: ([packed.set(i, x) for i, x in ((0, a), (2, 384), (3, a), (4, 100_000),
+                                                                              (8, a), (9, a), (10, 10))], packed()))):
+        f()
+        cp.cuda.Device().synchronize()
+        t = time.perf_counter()
+        for _ in range(2000):
+            f()
+        print(f"{name}: {(time.perf_counter() - t) / 2000 * 1e6:.2f} us per launch", flush=True)
+        cp.cuda.Device().synchronize()
 
 
 def launches() -> None:
@@ -505,7 +573,8 @@ def launches() -> None:
 
 MODES = {"scan": scan_unroll, "host": host_overhead, "wgmma": wgmma, "issue": host_issue, "seeds": seed_sizes,
          "kernels": kernel_times, "wglaunches": wgmma_launches, "parts": wgmma_parts, "onepass": onepass,
-         "sync": flag_sync, "launches": launches}
+         "sync": flag_sync, "launches": launches, "scanfile": lambda: scan_against(sys.argv[-1]),
+         "launchcost": launch_cost}
 
 if __name__ == "__main__":
     for run in [f for m, f in MODES.items() if m in sys.argv] or [fused_configs]:

@@ -2,9 +2,10 @@
 
 topk for one or two queries (search): one launch of the scan kernel (kernels_scan.cu), exact fp32.
 topk for 3 to 64 queries: one pass over the corpus with every query held by every block, then one merge
-launch that rescores exactly (kernels_onepass.cu). On Hopper, 17-64 queries from 500k rows, and larger
-batches against smaller corpora, take a one pass on wgmma instead (kernels_sm90.cu wgmma_topk, the same
-merge); _batch_path says which.
+launch that rescores exactly (kernels_onepass.cu). On Hopper, 17-32 queries from 300k rows, and larger
+batches against any corpus, take a one pass on wgmma instead (kernels_sm90.cu wgmma_topk, the same
+merge); _batch_path says which. These paths launch through gpu/launch.py (arguments packed once per thread
+and shape): host time is most of a small call.
 topk for larger batches: a fused tensor-core kernel (wgmma + TMA on Hopper, sm90.py; mma.sync elsewhere,
 kernels.cu; fp16 in, fp32 accumulation) scores a tile of queries
 against a tile of corpus rows in registers and keeps only scores at or above each query's running
@@ -33,6 +34,7 @@ import numpy as np
 
 from . import sm90
 from .checks import check_k, check_matrix, check_threshold
+from .launch import Launch
 
 K_CHOICES = (4, 8, 12, 16, 24, 32)
 TILE_ENTRIES = 1 << 24  # fp16 score entries per cuBLAS tile (exhaustive path, pairs): 32 MB, resident in L2
@@ -129,6 +131,7 @@ def fused(cfg: Config) -> cp.RawKernel:
     return f
 
 
+@lru_cache(maxsize=1)
 def _cublas():
     try:
         from cupy_backends.cuda.libs import cublas
@@ -139,6 +142,7 @@ def _cublas():
 
 _ONE = np.array(1.0, np.float32)
 _ZERO = np.array(0.0, np.float32)
+_ONE_PTR, _ZERO_PTR = _ONE.ctypes.data, _ZERO.ctypes.data  # asked once: numpy's .ctypes costs microseconds
 
 
 def gemm_half(a16: cp.ndarray, b16: cp.ndarray, out16: cp.ndarray) -> None:
@@ -154,7 +158,7 @@ def _gemm(m: int, n: int, d: int, a: int, lda: int, b: int, ldb: int, out: int) 
     handle = cp.cuda.device.get_cublas_handle()
     cublas.setPointerMode(handle, 0)  # host pointers for alpha/beta
     # row-major out[m, n] is column-major out^T[n, m] = b (as [d, n] col-major)^T @ a (as [d, m])
-    cublas.gemmEx(handle, 1, 0, n, m, d, _ONE.ctypes.data, b, 2, ldb, a, 2, lda, _ZERO.ctypes.data, out, 2, n, 68, -1)
+    cublas.gemmEx(handle, 1, 0, n, m, d, _ONE_PTR, b, 2, ldb, a, 2, lda, _ZERO_PTR, out, 2, n, 68, -1)
 
 
 @dataclass
@@ -219,13 +223,13 @@ def topk(queries, corpus, k: int):
     if kk > K_CHOICES[-1]:
         return _topk_sorted(q, c16, kk)
     if nq <= SCAN_MAX_QUERIES and c16.shape[1] <= SCAN_MAX_DIM:
-        out_s, out_i = cp.empty((nq, kk), cp.float32), cp.empty((nq, kk), cp.int64)
+        out_s, out_i = _outputs(nq, kk)
         _scan_topk(q, c16, kk, out_s, out_i)
         return out_s, out_i
     path = _batch_path(nq, n, c16.shape[1], kk)
     if path == "one pass":
         return _onepass_topk(q, c16, kk)
-    out_s, out_i = cp.empty((nq, kk), cp.float32), cp.empty((nq, kk), cp.int64)
+    out_s, out_i = _outputs(nq, kk)
     for q0 in range(0, nq, QUERY_CHUNK):
         part = slice(q0, q0 + QUERY_CHUNK)  # a batch that fits is passed whole: slicing costs host time
         qp, sp, ip = (q, out_s, out_i) if nq <= QUERY_CHUNK else (q[part], out_s[part], out_i[part])
@@ -234,14 +238,20 @@ def topk(queries, corpus, k: int):
     return out_s, out_i
 
 
+def _outputs(nq: int, kk: int) -> tuple[cp.ndarray, cp.ndarray]:
+    """The scores and indices a call returns, in one allocation (measured: 6.4 us against 9.4 for two)."""
+    mem = cp.cuda.alloc(nq * kk * 12)
+    return cp.ndarray((nq, kk), cp.float32, mem + nq * kk * 8), cp.ndarray((nq, kk), cp.int64, mem)
+
+
 def _batch_path(nq: int, n: int, dp: int, kk: int) -> str:
     """The kernel for a batch of more than two queries, as measured on the H100 (`python
-    bench/profile_topk.py wgmma`). Hopper's wgmma one pass: for every batch of more than 64 queries, and for
-    17-64 queries from 500k rows (there bound by memory where the mma.sync one pass is bound by its MMAs;
-    against smaller corpora its five launches cost more host time than the scoring saves). Else up to 64
-    queries the mma.sync one pass, and the multi-pass filter for larger batches (other GPUs, d > 384)."""
+    bench/profile_topk.py wgmma`). Hopper's wgmma one pass: for every batch of more than 32 queries, and for
+    17-32 queries from 300k rows (there bound by memory where the mma.sync one pass is bound by its MMAs;
+    below, its five launches cost more than the scoring saves: 100k x 32 0.133 ms against 0.122). Else up to
+    64 queries the mma.sync one pass, and the multi-pass filter for larger batches (other GPUs, d > 384)."""
     if nq >= WGMMA_MIN_QUERIES and n < 2**31 and dp <= sm90.MAX_D:
-        if (nq > ONEPASS_MAX_QUERIES or n >= WGMMA_MIN_ROWS) and sm90.topk_kernel(_pick_k(kk)) is not None:
+        if (nq >= WGMMA_ALL_ROWS or n >= WGMMA_MIN_ROWS) and sm90.topk_kernel(_pick_k(kk)) is not None:
             return "wgmma one pass"
     device = cp.cuda.runtime.getDevice()
     if SCAN_MAX_QUERIES < nq <= ONEPASS_MAX_QUERIES and n < 2**31 and _onepass_rows(device, nq, dp):
@@ -277,21 +287,35 @@ def _scan_kernel(nq: int, K: int, cpl: int, qt: str = "float",
     return _scan_kernels[key]
 
 
+SCAN_MAX_BLOCKS = 1024  # the last block reads every block's list head into shared memory (kernels_scan.cu)
+
+
 def _scan_topk(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i: cp.ndarray) -> None:
     """One launch: exact fp32 scores streamed past per-warp sorted lists, merged by the last block."""
     q, qt = _query_type(q)
     nq, n, dp = q.shape[0], c16.shape[0], c16.shape[1]
     K = next(k for k in K_CHOICES if k >= kk)
     fn, resident = _scan_kernel(nq, K, dp // 64, qt, SCAN_OPTIONS)
-    blocks = max(1, min(resident, (n + 3) // 4 // 32))  # at least 32 row groups of 4 per block
-    # Scratch reused per thread and stream: the last-block counter, which the kernel re-arms, and the
-    # per-block lists. Saves allocations per query. The flag: 1 for a bad query, written by the kernel.
-    done, part_s, part_i = _scratch(("scan", blocks * nq * K), lambda: (
-        cp.zeros(1, cp.uint32), cp.empty(blocks * nq * K, cp.float32), cp.empty(blocks * nq * K, cp.int64)))
-    nonfinite, nonfinite_host = _host_flags(1)
-    fn((blocks,), (256,), (q, np.int32(nq), np.int32(q.shape[1]), c16, np.int64(n), part_s, part_i, done,
-                           out_s, out_i, np.int32(kk), nonfinite))
-    _raise_if_flagged(nonfinite_host)
+    blocks = max(1, min(resident, SCAN_MAX_BLOCKS, (n + 3) // 4 // 32))  # at least 32 row groups of 4 a block
+    # Scratch reused per thread and stream: the last-block counter, which the kernel re-arms, the per-block
+    # lists, the flag (1 for a bad query, written by the kernel into mapped host memory) and the launch with
+    # all that packed in. Saves allocations and host time per query.
+    def make():
+        size = blocks * nq * K
+        flag, host = _host_flags(1)
+        return Launch(fn, blocks, 256, (q, np.int32(nq), np.int32(0), c16, np.int64(0), cp.empty(size, cp.float32),
+                                        cp.empty(size, cp.int64), cp.zeros(1, cp.uint32), out_s, out_i, np.int32(0),
+                                        flag)), host
+    launch, host = _scratch(("scan", fn.kernel.ptr, blocks), make)
+    launch.set(0, q)
+    launch.set(2, q.shape[1])
+    launch.set(3, c16)
+    launch.set(4, n)
+    launch.set(8, out_s)
+    launch.set(9, out_i)
+    launch.set(10, kk)
+    launch()
+    _raise_if_flagged(host)
 
 
 ONEPASS_MAX_QUERIES = 64  # up to here one pass that holds every query beats the multi-pass filter
@@ -424,19 +448,33 @@ def _onepass_topk(q: cp.ndarray, c16: cp.ndarray, kk: int) -> tuple[cp.ndarray, 
     nq, d = q.shape
     n, dp = c16.shape
     p = _onepass_plan(cp.cuda.runtime.getDevice(), nq, n, dp, kk, qt)
-    size = p.blocks * nq * p.K
-    part_s, part_i = _scratch(("onepass", size), lambda: (cp.empty(size, cp.float32), cp.empty(size, cp.int32)))
-    d32 = np.int32(d)
-    p.scan((p.blocks,), (p.threads,), (q, p.nq, d32, c16, p.dp, p.n, p.per_block, part_s, part_i), shared_mem=p.smem)
-    out_s = cp.empty((nq, kk), cp.float32)
-    out_i = cp.empty((nq, kk), cp.int64)
-    bad, bad_host = _host_flags(nq)
-    p.merge((nq,), (256,), (q, d32, c16, p.dp, p.n, p.nq, part_s, part_i, p.blocks32, out_s, out_i, p.kk, bad))
-    _raise_if_flagged(bad_host)
+    scan, merge, host = _scratch(("onepass", p.scan.kernel.ptr, p.merge.kernel.ptr, p.blocks, nq), lambda: _onepass_launches(p))
+    scan.smem = p.smem  # d and n change the launch, not the buffers
+    for i, x in ((0, q), (2, d), (3, c16), (4, dp), (5, n), (6, p.per_block)):
+        scan.set(i, x)
+    scan()
+    out_s, out_i = _outputs(nq, kk)
+    for i, x in ((0, q), (1, d), (2, c16), (3, dp), (4, n), (9, out_s), (10, out_i), (11, kk)):
+        merge.set(i, x)
+    merge()
+    _raise_if_flagged(host)
     return out_s, out_i
 
 
-WGMMA_MIN_QUERIES, WGMMA_MIN_ROWS = 17, 500_000  # the wgmma one pass from 17 queries; up to 64, from 500k rows
+def _onepass_launches(p: _OnePassPlan) -> tuple[Launch, Launch, np.ndarray]:
+    """The one pass's two launches with their buffers (each block's best K per query) and flags packed in."""
+    size = p.blocks * int(p.nq) * p.K
+    part_s, part_i = cp.empty(size, cp.float32), cp.empty(size, cp.int32)
+    bad, host = _host_flags(int(p.nq))
+    zero32, zero64, none = np.int32(0), np.int64(0), cp.empty(0, cp.float32)
+    scan = Launch(p.scan, p.blocks, p.threads, (none, p.nq, zero32, none, zero32, zero64, zero32, part_s, part_i), p.smem)
+    merge = Launch(p.merge, int(p.nq), 256, (none, zero32, none, zero32, zero64, p.nq, part_s, part_i, p.blocks32,
+                                             none, none, zero32, bad))
+    return scan, merge, host
+
+
+WGMMA_MIN_QUERIES, WGMMA_MIN_ROWS = 17, 300_000  # the wgmma one pass from 17 queries; up to 32, from 300k rows
+WGMMA_ALL_ROWS = 33  # and from 33 queries against any corpus
 _wgmma_compiled: dict[tuple, tuple[cp.RawKernel, ...]] = {}
 
 
@@ -487,23 +525,53 @@ def _wgmma_helpers(K: int, qt: str) -> tuple[cp.RawKernel, cp.RawKernel, cp.RawK
 def _wgmma_plan(device: int, nq: int, n: int, dp: int, kk: int, qt: str) -> _WgmmaPlan:
     K = _pick_k(kk)
     unit, seed, merge = _wgmma_helpers(K, qt)
+    scan = sm90.topk_kernel(K)
     splits = sm90.splits(nq, n)
     sample = _seed_rows(nq, n)
-    return _WgmmaPlan(sm90.topk_kernel(K), unit, seed, merge, K, -(-nq // sm90.BM) * splits,
-                      sm90.smem_bytes(dp, topk=True), sample, n // max(sample, 1), ("wgmma", nq, dp, splits, K, sample),
+    key = ("wgmma", nq, dp, splits, K, sample, scan.kernel.ptr, merge.kernel.ptr)  # the kernels: their launches
+    return _WgmmaPlan(scan, unit, seed, merge, K, -(-nq // sm90.BM) * splits,
+                      sm90.smem_bytes(dp, topk=True), sample, n // max(sample, 1), key,
                       np.int32(nq), np.int32(dp), np.int64(n), np.int32(splits),
                       (np.int32(nq), np.int32(sample), np.float32(SEED_MARGIN)), np.int32(kk))
 
 
-def _wgmma_scratch(p: _WgmmaPlan) -> tuple[cp.ndarray, ...]:
-    nq, dp, splits, K, sample = p.key[1:]
-    return (cp.empty((nq, dp), cp.float16),  # unit queries
-            cp.empty((nq, sample), cp.float16), cp.empty(nq, cp.float32),  # sample scores, seed gates
-            cp.empty(splits * nq * sm90.TOPK_CAP * 2, cp.int32),  # candidates: (score bits, row) pairs
-            cp.empty(splits * nq * K, cp.float32), cp.empty(splits * nq * K, cp.int32))  # each block's best K
+class _WgmmaScratch(NamedTuple):
+    """A wgmma one-pass shape's buffers and its four kernel launches with them packed in (one per thread)."""
+
+    q16: cp.ndarray  # unit queries
+    scores: cp.ndarray  # their fp16 scores against the seed sample
+    unit: Launch
+    seed: Launch
+    scan: Launch
+    merge: Launch
+    host: np.ndarray  # [bad query] * nq, overflow
 
 
-def _seed_gate(q16: cp.ndarray, c16: cp.ndarray, p: _WgmmaPlan, scores: cp.ndarray, tau: cp.ndarray) -> None:
+def _wgmma_scratch(p: _WgmmaPlan) -> _WgmmaScratch:
+    nq, dp, splits, K, sample = p.key[1:6]
+    q16, scores, tau = cp.empty((nq, dp), cp.float16), cp.empty((nq, sample), cp.float16), cp.empty(nq, cp.float32)
+    buf = cp.empty(splits * nq * sm90.TOPK_CAP * 2, cp.int32)  # candidates: (score bits, row) pairs
+    part_s, part_i = cp.empty(splits * nq * K, cp.float32), cp.empty(splits * nq * K, cp.int32)  # each block's best K
+    flags, host = _host_flags(nq + 1)
+    zero32, zero64, none = np.int32(0), np.int64(0), cp.empty(0, cp.float32)
+    q_map = sm90.tensor_map(q16, sm90.BM)
+    return _WgmmaScratch(
+        q16, scores,
+        Launch(p.unit, nq, 128, (none, zero32, p.dp, q16)),
+        _seed_launch(p, scores, tau),
+        Launch(p.scan, p.blocks, sm90.THREADS, (q_map, q_map, p.nq, p.dp, zero64, p.splits, tau, buf, part_s, part_i,
+                                                 flags[nq:]), p.smem),
+        Launch(p.merge, nq, 256, (none, zero32, none, p.dp, zero64, p.nq, part_s, part_i, p.splits, none, none, zero32,
+                                  flags)),
+        host)
+
+
+def _seed_launch(p: _WgmmaPlan, scores: cp.ndarray, tau: cp.ndarray) -> Launch:
+    """seed_gate over `scores` (the queries against the sample) into `tau`, a warp per query."""
+    return Launch(p.seed, -(-int(p.nq) // 8), 256, (scores,) + p.seed_args + (tau,))
+
+
+def _seed_gate(q16: cp.ndarray, c16: cp.ndarray, p: _WgmmaPlan, scores: cp.ndarray, seed: Launch) -> None:
     """Per query, a score at least K rows of the corpus reach (tau), from its scores against every
     stride-th row (one cuBLAS product into `scores`, then seed_gate): the wgmma one pass keeps only scores at
     or above it, where a block's own running maxima get that high only after many tiles (`python
@@ -512,7 +580,7 @@ def _seed_gate(q16: cp.ndarray, c16: cp.ndarray, p: _WgmmaPlan, scores: cp.ndarr
     nq, dp = q16.shape
     if p.sample:
         _gemm(nq, p.sample, dp, q16.data.ptr, dp, c16.data.ptr, p.stride * dp, scores.data.ptr)
-    p.seed((-(-nq // 8),), (256,), (scores,) + p.seed_args + (tau,))
+    seed()
 
 
 def _wgmma_topk(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i: cp.ndarray) -> bool:
@@ -525,18 +593,20 @@ def _wgmma_topk(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_
     nq, d = q.shape
     n, dp = c16.shape
     p = _wgmma_plan(cp.cuda.runtime.getDevice(), nq, n, dp, kk, qt)
-    q16, scores, tau, buf, part_s, part_i = _scratch(p.key, lambda: _wgmma_scratch(p))
-    flags, host = _host_flags(nq + 1)  # [bad query] * nq, overflow
-    host[nq] = 0
-    d32 = np.int32(d)
-    p.unit((nq,), (128,), (q, d32, p.dp, q16))
-    _seed_gate(q16, c16, p, scores, tau)
-    maps = (sm90.tensor_map(q16, sm90.BM), sm90.tensor_map(c16, sm90.BN))
-    p.scan((p.blocks,), (sm90.THREADS,), maps + (p.nq, p.dp, p.n, p.splits, tau, buf, part_s, part_i, flags[nq:]),
-           shared_mem=p.smem)
-    p.merge((nq,), (256,), (q, d32, c16, p.dp, p.n, p.nq, part_s, part_i, p.splits, out_s, out_i, p.kk, flags))
-    _raise_if_flagged(host[:nq])  # the one wait; a bad query is bad whichever path answers
-    return not host[nq]
+    w = _scratch(p.key, lambda: _wgmma_scratch(p))
+    w.host[nq] = 0
+    w.unit.set(0, q)
+    w.unit.set(1, d)
+    w.unit()
+    _seed_gate(w.q16, c16, p, w.scores, w.seed)
+    w.scan.set(1, sm90.tensor_map(c16, sm90.BN))
+    w.scan.set(4, n)
+    w.scan()
+    for i, x in ((0, q), (1, d), (2, c16), (4, n), (9, out_s), (10, out_i), (11, kk)):
+        w.merge.set(i, x)
+    w.merge()
+    _raise_if_flagged(w.host[:nq])  # the one wait; a bad query is bad whichever path answers
+    return not w.host[nq]
 
 
 def _topk_rows(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i: cp.ndarray) -> None:

@@ -187,6 +187,19 @@ def test_one_or_two_queries_take_the_scan_kernel(cp, rng, nq, n, d, k):
         assert (np.diff(gs, axis=1) <= 0).all()
 
 
+@pytest.mark.parametrize("nq", [1, 2])
+def test_scan_kernel_with_every_score_tied(cp, rng, nq):
+    """A corpus of copies of one row: every score ties, so far more entries reach the last block's floor than
+    it ranks at once (sorted-list merges take them instead), and the lowest indices must come first."""
+    row = rng.standard_normal((1, 384)).astype(np.float16)
+    q = rng.standard_normal((nq, 384)).astype(np.float32)
+    gs, gi = topk(cp.asarray(q), cp.asarray(np.repeat(row, 120_000, axis=0)), 10)
+    r64 = row[0].astype(np.float64)
+    cos = q.astype(np.float64) @ r64 / np.linalg.norm(q.astype(np.float64), axis=1) / np.linalg.norm(r64)
+    assert (gi.get() == np.arange(10)).all()
+    np.testing.assert_allclose(gs.get(), np.repeat(cos[:, None], 10, axis=1), atol=2e-3)
+
+
 def assert_ties_by_lower_index(cp, rng, nq: int, n: int, k: int) -> None:
     """n rows, 5 zero rows, the n rows twice more: every score three times. Each returned score's three
     copies must come together, lowest index (the first copy) first."""
@@ -239,14 +252,15 @@ def test_batch_path_rejects_nan_queries(cp, rng, batch_path):
 
 @pytest.mark.parametrize("nq,n,d,hopper,other", [
     (3, 50_000, 96, "one pass", "one pass"), (17, 50_000, 96, "one pass", "one pass"),
-    (64, 50_000, 96, "one pass", "one pass"), (65, 50_000, 96, "wgmma one pass", "multi-pass"),
-    (16, 600_000, 16, "one pass", "one pass"), (17, 600_000, 16, "wgmma one pass", "one pass"),
+    (32, 50_000, 96, "one pass", "one pass"), (33, 50_000, 96, "wgmma one pass", "one pass"),
+    (64, 50_000, 96, "wgmma one pass", "one pass"), (65, 50_000, 96, "wgmma one pass", "multi-pass"),
+    (16, 600_000, 16, "one pass", "one pass"), (17, 300_000, 16, "wgmma one pass", "one pass"),
     (64, 2_100_000, 16, "wgmma one pass", "one pass"), (17, 600_000, 1000, "one pass", "one pass"),
     (65, 600_000, 16, "wgmma one pass", "multi-pass"), (65, 1_100_000, 16, "wgmma one pass", "multi-pass"),
     (1024, 300_000, 16, "wgmma one pass", "multi-pass"), (200, 400_000, 400, "multi-pass", "multi-pass")])
 def test_each_batch_takes_its_kernel(cp, rng, monkeypatch, nq, n, d, hopper, other):
     """3 to 64 queries: one pass over the corpus and one merge launch; on Hopper (d up to 384) the wgmma one
-    pass for more than 64 queries and for 17-64 against 500k rows or more; the rest (other GPUs, d > 384):
+    pass for more than 32 queries and for 17-32 against 300k rows or more; the rest (other GPUs, d > 384):
     the multi-pass filter. The answer stays exact."""
     from gpu import cupy_backend, sm90
 
@@ -299,8 +313,8 @@ def test_seed_gate_is_a_floor_that_k_rows_reach(cp, rng, nq, n, d, k):
     p = cb._wgmma_plan(cp.cuda.runtime.getDevice(), nq, n, c16.shape[1], k, "float")
     q16 = cp.empty((nq, c16.shape[1]), cp.float16)
     p.unit((nq,), (128,), (cp.asarray(q), np.int32(d), p.dp, q16))  # as the one pass makes them
-    tau = cp.empty(nq, cp.float32)
-    cb._seed_gate(q16, c16, p, cp.empty((nq, p.sample), cp.float16), tau)
+    tau, scores = cp.empty(nq, cp.float32), cp.empty((nq, p.sample), cp.float16)
+    cb._seed_gate(q16, c16, p, scores, cb._seed_launch(p, scores, tau))
     tau, K = tau.get(), p.K
     ref = q16.astype(cp.float64).get() @ c16.astype(cp.float64).get().T
     if p.sample < K:
