@@ -305,16 +305,9 @@ def _scan_topk(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i
         flag, host = _host_flags(1)
         return Launch(fn, blocks, 256, (q, np.int32(nq), np.int32(0), c16, np.int64(0), cp.empty(size, cp.float32),
                                         cp.empty(size, cp.int64), cp.zeros(1, cp.uint32), out_s, out_i, np.int32(0),
-                                        flag)), host
+                                        flag), varying=(0, 2, 3, 4, 8, 9, 10)), host
     launch, host = _scratch(("scan", fn.kernel.ptr, blocks), make)
-    launch.set(0, q)
-    launch.set(2, q.shape[1])
-    launch.set(3, c16)
-    launch.set(4, n)
-    launch.set(8, out_s)
-    launch.set(9, out_i)
-    launch.set(10, kk)
-    launch()
+    launch(q.data.ptr, q.shape[1], c16.data.ptr, n, out_s.data.ptr, out_i.data.ptr, kk)
     _raise_if_flagged(host)
 
 
@@ -419,7 +412,7 @@ class _OnePassPlan(NamedTuple):
     nq: np.int32
     dp: np.int32
     n: np.int64
-    per_block: np.int32
+    per_block: int
     blocks32: np.int32
     kk: np.int32
 
@@ -437,7 +430,7 @@ def _onepass_plan(device: int, nq: int, n: int, dp: int, kk: int, qt: str) -> _O
     per_block = -(-tiles // min(tiles, _resident(scan.kernel.ptr, threads, smem, device), ONEPASS_MAX_BLOCKS))
     blocks = -(-tiles // per_block)
     return _OnePassPlan(scan, merge, K, blocks, threads, smem, np.int32(nq), np.int32(dp), np.int64(n),
-                        np.int32(per_block), np.int32(blocks), np.int32(kk))
+                        per_block, np.int32(blocks), np.int32(kk))
 
 
 def _onepass_topk(q: cp.ndarray, c16: cp.ndarray, kk: int) -> tuple[cp.ndarray, cp.ndarray]:
@@ -450,13 +443,9 @@ def _onepass_topk(q: cp.ndarray, c16: cp.ndarray, kk: int) -> tuple[cp.ndarray, 
     p = _onepass_plan(cp.cuda.runtime.getDevice(), nq, n, dp, kk, qt)
     scan, merge, host = _scratch(("onepass", p.scan.kernel.ptr, p.merge.kernel.ptr, p.blocks, nq), lambda: _onepass_launches(p))
     scan.smem = p.smem  # d and n change the launch, not the buffers
-    for i, x in ((0, q), (2, d), (3, c16), (4, dp), (5, n), (6, p.per_block)):
-        scan.set(i, x)
-    scan()
+    scan(q.data.ptr, d, c16.data.ptr, dp, n, p.per_block)
     out_s, out_i = _outputs(nq, kk)
-    for i, x in ((0, q), (1, d), (2, c16), (3, dp), (4, n), (9, out_s), (10, out_i), (11, kk)):
-        merge.set(i, x)
-    merge()
+    merge(q.data.ptr, d, c16.data.ptr, dp, n, out_s.data.ptr, out_i.data.ptr, kk)
     _raise_if_flagged(host)
     return out_s, out_i
 
@@ -467,9 +456,10 @@ def _onepass_launches(p: _OnePassPlan) -> tuple[Launch, Launch, np.ndarray]:
     part_s, part_i = cp.empty(size, cp.float32), cp.empty(size, cp.int32)
     bad, host = _host_flags(int(p.nq))
     zero32, zero64, none = np.int32(0), np.int64(0), cp.empty(0, cp.float32)
-    scan = Launch(p.scan, p.blocks, p.threads, (none, p.nq, zero32, none, zero32, zero64, zero32, part_s, part_i), p.smem)
+    scan = Launch(p.scan, p.blocks, p.threads, (none, p.nq, zero32, none, zero32, zero64, zero32, part_s, part_i), p.smem,
+                  varying=(0, 2, 3, 4, 5, 6))
     merge = Launch(p.merge, int(p.nq), 256, (none, zero32, none, zero32, zero64, p.nq, part_s, part_i, p.blocks32,
-                                             none, none, zero32, bad))
+                                             none, none, zero32, bad), varying=(0, 1, 2, 3, 4, 9, 10, 11))
     return scan, merge, host
 
 
@@ -557,12 +547,12 @@ def _wgmma_scratch(p: _WgmmaPlan) -> _WgmmaScratch:
     q_map = sm90.tensor_map(q16, sm90.BM)
     return _WgmmaScratch(
         q16, scores,
-        Launch(p.unit, nq, 128, (none, zero32, p.dp, q16)),
+        Launch(p.unit, nq, 128, (none, zero32, p.dp, q16), varying=(0, 1)),
         _seed_launch(p, scores, tau),
         Launch(p.scan, p.blocks, sm90.THREADS, (q_map, q_map, p.nq, p.dp, zero64, p.splits, tau, buf, part_s, part_i,
-                                                 flags[nq:]), p.smem),
+                                                 flags[nq:]), p.smem, varying=(4,)),
         Launch(p.merge, nq, 256, (none, zero32, none, p.dp, zero64, p.nq, part_s, part_i, p.splits, none, none, zero32,
-                                  flags)),
+                                  flags), varying=(0, 1, 2, 4, 9, 10, 11)),
         host)
 
 
@@ -595,16 +585,11 @@ def _wgmma_topk(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_
     p = _wgmma_plan(cp.cuda.runtime.getDevice(), nq, n, dp, kk, qt)
     w = _scratch(p.key, lambda: _wgmma_scratch(p))
     w.host[nq] = 0
-    w.unit.set(0, q)
-    w.unit.set(1, d)
-    w.unit()
+    w.unit(q.data.ptr, d)
     _seed_gate(w.q16, c16, p, w.scores, w.seed)
     w.scan.set(1, sm90.tensor_map(c16, sm90.BN))
-    w.scan.set(4, n)
-    w.scan()
-    for i, x in ((0, q), (1, d), (2, c16), (4, n), (9, out_s), (10, out_i), (11, kk)):
-        w.merge.set(i, x)
-    w.merge()
+    w.scan(n)
+    w.merge(q.data.ptr, d, c16.data.ptr, n, out_s.data.ptr, out_i.data.ptr, kk)
     _raise_if_flagged(w.host[:nq])  # the one wait; a bad query is bad whichever path answers
     return not w.host[nq]
 

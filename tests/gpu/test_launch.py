@@ -45,6 +45,20 @@ def test_a_launch_passes_every_kind_of_argument_and_takes_changes(fill):
     assert (other.get()[10:] == 0).all() and (out.get() == 1100.75 + np.arange(40)).all()
 
 
+def test_a_call_takes_the_varying_arguments_in_order(fill):
+    import cupy
+
+    from gpu.launch import Launch
+
+    out = cupy.zeros(8, cupy.float32)
+    launch = Launch(fill, 1, 32, (out, np.int32(8), np.int64(0), np.float32(0), pair(0, 0)), varying=(0, 2, 3))
+    for base in (10, 20):  # the values of the last call stay packed for arguments it does not change
+        launch(out.data.ptr, base, 0.5)
+        np.testing.assert_array_equal(out.get(), base + 0.5 + np.arange(8))
+    with pytest.raises(TypeError, match="struct"):
+        Launch(fill, 1, 32, (out, np.int32(8), np.int64(0), np.float32(0), pair(0, 0)), varying=(4,))
+
+
 def test_a_launch_keeps_its_arrays_alive(fill):
     """The packed slots hold bare device addresses: an array given only to the launch must not go back to the
     memory pool, where the next allocation of its size would take it and the launch would write into that."""
