@@ -300,11 +300,12 @@ def _scan_topk(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i
     # Scratch reused per thread and stream: the last-block counter, which the kernel re-arms, the per-block
     # lists, the flag (1 for a bad query, written by the kernel into mapped host memory) and the launch with
     # all that packed in. Saves allocations and host time per query.
-    def make():
+    def make():  # placeholders for the arrays of a call, which the launch must not keep alive (a corpus!)
         size = blocks * nq * K
         flag, host = _host_flags(1)
-        return Launch(fn, blocks, 256, (q, np.int32(nq), np.int32(0), c16, np.int64(0), cp.empty(size, cp.float32),
-                                        cp.empty(size, cp.int64), cp.zeros(1, cp.uint32), out_s, out_i, np.int32(0),
+        none = cp.empty(0, cp.float32)
+        return Launch(fn, blocks, 256, (none, np.int32(nq), np.int32(0), none, np.int64(0), cp.empty(size, cp.float32),
+                                        cp.empty(size, cp.int64), cp.zeros(1, cp.uint32), none, none, np.int32(0),
                                         flag), varying=(0, 2, 3, 4, 8, 9, 10)), host
     launch, host = _scratch(("scan", fn.kernel.ptr, blocks), make)
     launch(q.data.ptr, q.shape[1], c16.data.ptr, n, out_s.data.ptr, out_i.data.ptr, kk)
@@ -518,7 +519,9 @@ def _wgmma_plan(device: int, nq: int, n: int, dp: int, kk: int, qt: str) -> _Wgm
     scan = sm90.topk_kernel(K)
     splits = sm90.splits(nq, n)
     sample = _seed_rows(nq, n)
-    key = ("wgmma", nq, dp, splits, K, sample, scan.kernel.ptr, merge.kernel.ptr)  # the kernels: their launches
+    # the kernels are part of the key: a shape's scratch holds launches of them (none on other GPUs: only
+    # the seed gate of this plan is used there, by the tests)
+    key = ("wgmma", nq, dp, splits, K, sample, scan.kernel.ptr if scan is not None else 0, merge.kernel.ptr)
     return _WgmmaPlan(scan, unit, seed, merge, K, -(-nq // sm90.BM) * splits,
                       sm90.smem_bytes(dp, topk=True), sample, n // max(sample, 1), key,
                       np.int32(nq), np.int32(dp), np.int64(n), np.int32(splits),

@@ -200,6 +200,20 @@ def test_scan_kernel_with_every_score_tied(cp, rng, nq):
     np.testing.assert_allclose(gs.get(), np.repeat(cos[:, None], 10, axis=1), atol=2e-3)
 
 
+@pytest.mark.parametrize("nq", [1, 20, 100])  # the scan kernel, the one pass, the wgmma one pass (Hopper)
+def test_a_call_keeps_no_corpus_alive(cp, rng, nq):
+    """Each path keeps its launches, arguments packed, between calls: the corpus and queries of a call must
+    not stay referenced there, or a process that moves on to another corpus keeps the old one on the GPU."""
+    pool = cp.get_default_memory_pool()
+    q = cp.asarray(rng.standard_normal((nq, 384)).astype(np.float32))
+    for _ in range(2):  # the second call makes nothing new: its scratch exists
+        corpus = prepare(cp.asarray(rng.standard_normal((50_000, 384)).astype(np.float16)))
+        topk(q, corpus, 10)
+        held = pool.used_bytes()
+        del corpus
+        assert pool.used_bytes() <= held - 50_000 * 384 * 2
+
+
 def assert_ties_by_lower_index(cp, rng, nq: int, n: int, k: int) -> None:
     """n rows, 5 zero rows, the n rows twice more: every score three times. Each returned score's three
     copies must come together, lowest index (the first copy) first."""
