@@ -1,14 +1,15 @@
 """Kernel launches whose arguments are packed once, for the small calls where host time is most of the call.
 
-CuPy's `RawKernel.__call__` converts every argument on every launch (measured on the H100 host: 10.5 us for
-a launch of 12 arguments, against 5 us for the driver's cuLaunchKernel on a packed argument array, and a
-top-k of one query spends about 60 us on the GPU). A `Launch` holds the C values of a kernel's arguments and
-the array of their addresses that cuLaunchKernel reads; a call changes only the few that differ between
-calls (the query and output pointers) with `set`, then launches on the current stream. cuLaunchKernel copies
-the values when it is called, so a Launch can be changed and launched again at once. The arguments that
-change on every call are named when the Launch is made (`varying`) and given to the call as plain ints and
-floats, device pointers as `array.data.ptr` (measured: 7 changes through `set` cost as much as CuPy's own
-call). A Launch belongs to one thread (cupy_backend keeps them with its per-thread scratch buffers).
+CuPy's `RawKernel.__call__` converts every argument on every launch (measured on the H100 host, `python
+bench/profile_topk.py launchcost`: 8.3-10.5 us for a launch of 12 arguments, against 4.7 us for the driver's
+cuLaunchKernel on a packed argument array, and a top-k of one query spends about 50 us on the GPU). A
+`Launch` holds the C values of a kernel's arguments and the array of their addresses that cuLaunchKernel
+reads. The arguments that change on every call (query, corpus and output addresses, sizes) are named when
+the Launch is made (`varying`) and given to the call as plain ints and floats, device pointers as
+`array.data.ptr` (5.7 us a launch with 7 of them; changing them through `set`, one call each, cost as much
+as CuPy's own call); `set` is for the rare change of anything else. cuLaunchKernel copies the values when
+it is called, so a Launch can be changed and launched again at once. A Launch belongs to one thread
+(cupy_backend keeps them with its per-thread scratch buffers).
 """
 from __future__ import annotations
 
