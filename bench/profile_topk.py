@@ -284,6 +284,14 @@ def wgmma(sizes=(100_000, 300_000, 500_000, 1_000_000, 4_000_000), batches=(16, 
             print(f"| {n} | {nq} | " + " | ".join(cells) + f" | {b2b:.3f} | {kernel:.3f} | {same:.3f} |", flush=True)
 
 
+def wgmma_spied(f, log: list, calls: int = 7) -> None:
+    """f called `calls` times on the wgmma one pass with every packed launch timed into log, then a wait."""
+    with paths("wgmma one pass"), spy_launches(log):
+        for _ in range(calls):
+            f()
+    cp.cuda.Device().synchronize()
+
+
 def wgmma_kernel_ms(f, defines: tuple[str, ...] = ()) -> float:
     """Median ms of the wgmma_topk launch inside 7 calls of f (the first two left out: builds, warm-up), the
     kernel built with these extra macros; f runs on the wgmma one pass."""
@@ -294,10 +302,7 @@ def wgmma_kernel_ms(f, defines: tuple[str, ...] = ()) -> float:
     cb.sm90.topk_kernel.cache_clear()
     cb._wgmma_plan.cache_clear()  # plans hold the kernels they were made with
     try:
-        with paths("wgmma one pass"), spy_launches(log):
-            for _ in range(7):
-                f()
-        cp.cuda.Device().synchronize()
+        wgmma_spied(f, log)
     finally:
         cb.sm90.TOPK_DEFINES = ()
         cb.sm90.topk_kernel.cache_clear()
@@ -322,10 +327,7 @@ def wgmma_launches(shapes=((100_000, 64), (100_000, 1024), (300_000, 1024), (1_0
         log = []
         cb._gemm = Spy(real_gemm, log, "seed product")
         try:
-            with paths("wgmma one pass"), spy_launches(log):
-                for _ in range(7):
-                    f()
-            cp.cuda.Device().synchronize()
+            wgmma_spied(f, log)
         finally:
             cb._gemm = real_gemm
         per = {x: statistics.median(cp.cuda.get_elapsed_time(a, b) for name, a, b in log[len(log) * 2 // 7:]

@@ -411,11 +411,8 @@ class _OnePassPlan(NamedTuple):
     threads: int
     smem: int
     nq: np.int32
-    dp: np.int32
-    n: np.int64
     per_block: int
     blocks32: np.int32
-    kk: np.int32
 
 
 @lru_cache(maxsize=1024)
@@ -430,8 +427,7 @@ def _onepass_plan(device: int, nq: int, n: int, dp: int, kk: int, qt: str) -> _O
     tiles = -(-n // ONEPASS_BN)
     per_block = -(-tiles // min(tiles, _resident(scan.kernel.ptr, threads, smem, device), ONEPASS_MAX_BLOCKS))
     blocks = -(-tiles // per_block)
-    return _OnePassPlan(scan, merge, K, blocks, threads, smem, np.int32(nq), np.int32(dp), np.int64(n),
-                        per_block, np.int32(blocks), np.int32(kk))
+    return _OnePassPlan(scan, merge, K, blocks, threads, smem, np.int32(nq), per_block, np.int32(blocks))
 
 
 def _onepass_topk(q: cp.ndarray, c16: cp.ndarray, kk: int) -> tuple[cp.ndarray, cp.ndarray]:
@@ -495,10 +491,8 @@ class _WgmmaPlan(NamedTuple):
     key: tuple  # of the call's scratch buffers
     nq: np.int32
     dp: np.int32
-    n: np.int64
     splits: np.int32
     seed_args: tuple  # seed_gate's scalars
-    kk: np.int32
 
 
 def _wgmma_helpers(K: int, qt: str) -> tuple[cp.RawKernel, cp.RawKernel, cp.RawKernel]:
@@ -524,8 +518,8 @@ def _wgmma_plan(device: int, nq: int, n: int, dp: int, kk: int, qt: str) -> _Wgm
     key = ("wgmma", nq, dp, splits, K, sample, scan.kernel.ptr if scan is not None else 0, merge.kernel.ptr)
     return _WgmmaPlan(scan, unit, seed, merge, K, -(-nq // sm90.BM) * splits,
                       sm90.smem_bytes(dp, topk=True), sample, n // max(sample, 1), key,
-                      np.int32(nq), np.int32(dp), np.int64(n), np.int32(splits),
-                      (np.int32(nq), np.int32(sample), np.float32(SEED_MARGIN)), np.int32(kk))
+                      np.int32(nq), np.int32(dp), np.int32(splits),
+                      (np.int32(nq), np.int32(sample), np.float32(SEED_MARGIN)))
 
 
 class _WgmmaScratch(NamedTuple):
