@@ -156,7 +156,7 @@ class Spy:
         self.log.append((self.name, e0, e1))
 
 
-LAUNCH_NAMES = {"unit_half": "unit", "seed_gate": "seed", "wgmma_topk": "pass", "onepass_merge": "merge",
+LAUNCH_NAMES = {"unit_half": "unit", "wgmma_seed": "seed", "seed_floor": "floor", "wgmma_topk": "pass", "onepass_merge": "merge",
                 "onepass_topk": "one pass", "scan_topk": "scan"}
 
 
@@ -299,13 +299,13 @@ def wgmma_kernel_ms(f, defines: tuple[str, ...] = ()) -> float:
 
     log = []
     cb.sm90.TOPK_DEFINES = defines
-    cb.sm90.topk_kernel.cache_clear()
+    cb.sm90.topk_kernel.cache_clear(), cb.sm90.seed_kernel.cache_clear()
     cb._wgmma_plan.cache_clear()  # plans hold the kernels they were made with
     try:
         wgmma_spied(f, log)
     finally:
         cb.sm90.TOPK_DEFINES = ()
-        cb.sm90.topk_kernel.cache_clear()
+        cb.sm90.topk_kernel.cache_clear(), cb.sm90.seed_kernel.cache_clear()
         cb._wgmma_plan.cache_clear()
     return statistics.median([cp.cuda.get_elapsed_time(a, b) for name, a, b in log if name == "pass"][2:])
 
@@ -316,25 +316,20 @@ def wgmma_launches(shapes=((100_000, 64), (100_000, 1024), (300_000, 1024), (1_0
     the whole call alone (time_gpu)."""
     import statistics
 
-    names = ("unit", "seed product", "seed", "pass", "merge")
+    names = ("unit", "seed", "floor", "pass", "merge")
     print("| N | Q | seed rows | " + " | ".join(names) + " | sum | whole call |")
     print("|---:|---:|---:|" + "---:|" * (len(names) + 2))
-    real_gemm = cb._gemm
     for n, nq in shapes:
         prep = cb.Prepared(unit16(n, 1), D)
         q = unit16(nq, 2)
         f = lambda: cb.topk(q, prep, 10)  # noqa: E731
         log = []
-        cb._gemm = Spy(real_gemm, log, "seed product")
-        try:
-            wgmma_spied(f, log)
-        finally:
-            cb._gemm = real_gemm
+        wgmma_spied(f, log)
         per = {x: statistics.median(cp.cuda.get_elapsed_time(a, b) for name, a, b in log[len(log) * 2 // 7:]
                                     if name == x) if any(y == x for y, _, _ in log) else 0.0 for x in names}
         with paths("wgmma one pass"):
             alone = time_gpu(f)
-        sample = cb._seed_rows(nq, n)
+        sample = cb._seed_rows(n)
         print(f"| {n} | {nq} | {sample} | " + " | ".join(f"{per[x]:.3f}" for x in names)
               + f" | {sum(per.values()):.3f} | {alone:.3f} |", flush=True)
 
@@ -386,18 +381,18 @@ def kernel_times(shapes=((100_000, 64), (100_000, 1024))) -> None:
 
 
 def seed_sizes(shapes=((100_000, 64), (100_000, 1024), (1_000_000, 64), (1_000_000, 1024), (4_000_000, 64)),
-               settings=((16, 8192, 1 << 23), (4, 32768, 1 << 25), (2, 65536, 1 << 26))) -> None:
-    """The wgmma one pass with seed samples of several sizes (SEED_SHARE, SEED_ROWS, SEED_ENTRIES): candidates
+               settings=((16, 8192), (8, 16384), (4, 32768), (2, 65536))) -> None:
+    """The wgmma one pass with seed samples of several sizes (SEED_SHARE, SEED_ROWS): candidates
     kept per query and block (the kernel built with PULSE_PROFILE_COUNT), its pass kernel, the whole call."""
     print("| N | Q | share | seed rows | kept per query and block | pass kernel | whole call |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
-    saved = cb.SEED_SHARE, cb.SEED_ROWS, cb.SEED_ENTRIES
+    saved = cb.SEED_SHARE, cb.SEED_ROWS
     for n, nq in shapes:
         prep = cb.Prepared(unit16(n, 1), D)
         q = unit16(nq, 2)
         f = lambda: cb.topk(q, prep, 10)  # noqa: E731
-        for share, rows, entries in settings:
-            cb.SEED_SHARE, cb.SEED_ROWS, cb.SEED_ENTRIES = share, rows, entries
+        for share, rows in settings:
+            cb.SEED_SHARE, cb.SEED_ROWS = share, rows
             cb._wgmma_plan.cache_clear()
             try:
                 wgmma_kernel_ms(f, ("PULSE_PROFILE_COUNT",))  # leaves the count of its last call in the flag
@@ -406,9 +401,9 @@ def seed_sizes(shapes=((100_000, 64), (100_000, 1024), (1_000_000, 64), (1_000_0
                 with paths("wgmma one pass"):
                     alone = time_gpu(f, repeat=20)
             finally:
-                cb.SEED_SHARE, cb.SEED_ROWS, cb.SEED_ENTRIES = saved
+                cb.SEED_SHARE, cb.SEED_ROWS = saved
                 cb._wgmma_plan.cache_clear()
-            print(f"| {n} | {nq} | {share} | {min(rows, n // share, entries // nq) // 8 * 8}"
+            print(f"| {n} | {nq} | {share} | {min(rows, n // share)}"
                   f" | {kept:.1f} | {kernel:.3f} | {alone:.3f} |", flush=True)
 
 

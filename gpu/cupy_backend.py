@@ -465,41 +465,41 @@ WGMMA_ALL_ROWS = 33  # and from 33 queries against any corpus
 _wgmma_compiled: dict[tuple, tuple[cp.RawKernel, ...]] = {}
 
 
-SEED_ROWS = 32768  # corpus rows sampled for a query's seed gate (_seed_gate) ...
-SEED_SHARE = 4  # ... at most 1/4 of the corpus ...
-SEED_ENTRIES = 1 << 25  # ... and at most 32M fp16 scores per call (64 MB)
-SEED_MARGIN = 1e-3  # the sample's fp16 scores against the pass's fp32 sums of the same fp16 products
+SEED_ROWS = 65536  # corpus rows sampled for the queries' seeds (_seed) ...
+SEED_SHARE = 4  # ... at most 1/4 of the corpus (the seed costs a quarter of the pass's products at most)
+SEED_MARGIN = 1e-4  # the sample's fp32 sums against the pass's sums of the same fp16 products: last bits only
 
 
-def _seed_rows(nq: int, n: int) -> int:
-    """Sample size for the seed gates: a multiple of 8 (the seed kernel's 16-byte loads), 0 for none."""
-    return min(SEED_ROWS, n // SEED_SHARE, SEED_ENTRIES // max(nq, 1)) // 8 * 8
+def _seed_rows(n: int) -> int:
+    """Sample size for the seeds, every (n // sample)-th row of the corpus; 0 for none."""
+    return min(SEED_ROWS, n // SEED_SHARE)
 
 
 class _WgmmaPlan(NamedTuple):
     """What a wgmma one-pass call's shape decides (see _onepass_plan)."""
 
-    scan: cp.RawKernel
+    scan: cp.RawKernel | None
+    seeder: cp.RawKernel | None  # wgmma_seed: the sample's group maxima
     unit: cp.RawKernel
-    seed: cp.RawKernel
+    floor: cp.RawKernel  # seed_floor: a query's seed from its maxima
     merge: cp.RawKernel
     K: int
     blocks: int
     smem: int
-    sample: int  # rows sampled for the seed gates (0: none), every stride-th row of the corpus
+    sample: int  # rows sampled for the seeds (0: none), every stride-th row of the corpus
     stride: int
+    seed_splits: int  # wgmma_seed's runs of the sample per query tile
     key: tuple  # of the call's scratch buffers
     nq: np.int32
     dp: np.int32
     splits: np.int32
-    seed_args: tuple  # seed_gate's scalars
 
 
 def _wgmma_helpers(K: int, qt: str) -> tuple[cp.RawKernel, cp.RawKernel, cp.RawKernel]:
-    """unit_half, seed_gate and onepass_merge for lists of K (the wgmma one pass's helpers), built once."""
+    """unit_half, seed_floor and onepass_merge for lists of K (the wgmma one pass's helpers), built once."""
     key = (cp.cuda.runtime.getDevice(), K, qt)
     if key not in _wgmma_compiled:
-        names = [f"unit_half<{qt}>", f"seed_gate<{K}>", f"onepass_merge<{K},{qt}>"]
+        names = [f"unit_half<{qt}>", f"seed_floor<{K}>", f"onepass_merge<{K},{qt}>"]
         mod = cp.RawModule(code=_source("kernels_onepass.cu", "half.cuh", "warplist.cuh", "mma.cuh"),
                            options=("--std=c++17",) + ONEPASS_OPTIONS, name_expressions=names)
         _wgmma_compiled[key] = tuple(mod.get_function(x) for x in names)
@@ -509,43 +509,43 @@ def _wgmma_helpers(K: int, qt: str) -> tuple[cp.RawKernel, cp.RawKernel, cp.RawK
 @lru_cache(maxsize=1024)
 def _wgmma_plan(device: int, nq: int, n: int, dp: int, kk: int, qt: str) -> _WgmmaPlan:
     K = _pick_k(kk)
-    unit, seed, merge = _wgmma_helpers(K, qt)
-    scan = sm90.topk_kernel(K)
+    unit, floor, merge = _wgmma_helpers(K, qt)
+    scan, seeder = sm90.topk_kernel(K), sm90.seed_kernel(K)
     splits = sm90.splits(nq, n)
-    sample = _seed_rows(nq, n)
-    # the kernels are part of the key: a shape's scratch holds launches of them (none on other GPUs: only
-    # the seed gate of this plan is used there, by the tests)
-    key = ("wgmma", nq, dp, splits, K, sample, scan.kernel.ptr if scan is not None else 0, merge.kernel.ptr)
-    return _WgmmaPlan(scan, unit, seed, merge, K, -(-nq // sm90.BM) * splits,
-                      sm90.smem_bytes(dp, topk=True), sample, n // max(sample, 1), key,
-                      np.int32(nq), np.int32(dp), np.int32(splits),
-                      (np.int32(nq), np.int32(sample), np.float32(SEED_MARGIN)))
+    sample = _seed_rows(n) if seeder is not None else 0
+    seed_splits = sm90.splits(nq, sample) if sample else 0
+    # the kernels are part of the key: a shape's scratch holds launches of them
+    key = ("wgmma", nq, dp, splits, K, sample, seed_splits, scan.kernel.ptr if scan is not None else 0, merge.kernel.ptr)
+    return _WgmmaPlan(scan, seeder, unit, floor, merge, K, -(-nq // sm90.BM) * splits, sm90.smem_bytes(dp), sample,
+                      n // max(sample, 1), seed_splits, key, np.int32(nq), np.int32(dp), np.int32(splits))
 
 
 class _WgmmaScratch(NamedTuple):
-    """A wgmma one-pass shape's buffers and its four kernel launches with them packed in (one per thread)."""
+    """A wgmma one-pass shape's buffers and its kernel launches with them packed in (one per thread)."""
 
     q16: cp.ndarray  # unit queries
-    scores: cp.ndarray  # their fp16 scores against the seed sample
+    tau: cp.ndarray  # their seeds
     unit: Launch
-    seed: Launch
+    seed: Launch | None  # wgmma_seed (None without a sample)
+    floor: Launch
     scan: Launch
     merge: Launch
     host: np.ndarray  # [bad query] * nq, overflow
 
 
 def _wgmma_scratch(p: _WgmmaPlan) -> _WgmmaScratch:
-    nq, dp, splits, K, sample = p.key[1:6]
-    q16, scores, tau = cp.empty((nq, dp), cp.float16), cp.empty((nq, sample), cp.float16), cp.empty(nq, cp.float32)
+    nq, dp, splits, K = p.key[1:5]
+    q16, tau = cp.empty((nq, dp), cp.float16), cp.empty(nq, cp.float32)
     buf = cp.empty(splits * nq * sm90.TOPK_CAP * 2, cp.int32)  # candidates: (score bits, row) pairs
     part_s, part_i = cp.empty(splits * nq * K, cp.float32), cp.empty(splits * nq * K, cp.int32)  # each block's best K
     flags, host = _host_flags(nq + 1)
     zero32, zero64, none = np.int32(0), np.int64(0), cp.empty(0, cp.float32)
     q_map = sm90.tensor_map(q16, sm90.BM)
+    seed, floor = _seed_launches(p, q16, tau)
     return _WgmmaScratch(
-        q16, scores,
+        q16, tau,
         Launch(p.unit, nq, 128, (none, zero32, p.dp, q16), varying=(0, 1)),
-        _seed_launch(p, scores, tau),
+        seed, floor,
         Launch(p.scan, p.blocks, sm90.THREADS, (q_map, q_map, p.nq, p.dp, zero64, p.splits, tau, buf, part_s, part_i,
                                                  flags[nq:]), p.smem, varying=(4,)),
         Launch(p.merge, nq, 256, (none, zero32, none, p.dp, zero64, p.nq, part_s, part_i, p.splits, none, none, zero32,
@@ -553,27 +553,37 @@ def _wgmma_scratch(p: _WgmmaPlan) -> _WgmmaScratch:
         host)
 
 
-def _seed_launch(p: _WgmmaPlan, scores: cp.ndarray, tau: cp.ndarray) -> Launch:
-    """seed_gate over `scores` (the queries against the sample) into `tau`, a warp per query."""
-    return Launch(p.seed, -(-int(p.nq) // 8), 256, (scores,) + p.seed_args + (tau,))
-
-
-def _seed_gate(q16: cp.ndarray, c16: cp.ndarray, p: _WgmmaPlan, scores: cp.ndarray, seed: Launch) -> None:
-    """Per query, a score at least K rows of the corpus reach (tau), from its scores against every
-    stride-th row (one cuBLAS product into `scores`, then seed_gate): the wgmma one pass keeps only scores at
-    or above it, where a block's own running maxima get that high only after many tiles (`python
-    bench/profile_topk.py seeds`: 100k x 1024 keeps 4.4 candidates per query and block with 25,000 rows
-    sampled, 17 with 6,248). NEG_INF for no sample."""
-    nq, dp = q16.shape
+def _seed_launches(p: _WgmmaPlan, q16: cp.ndarray, tau: cp.ndarray) -> tuple[Launch | None, Launch]:
+    """wgmma_seed over the sample (its map set per corpus: _seed) into group maxima, and seed_floor from them
+    into `tau`, a warp per query; without a sample only seed_floor, which writes NEG_INF."""
+    M = sm90.seed_maxima(p.K)
+    maxima = cp.empty(max(1, p.seed_splits * int(p.nq) * M), cp.float32)
+    seed = None
     if p.sample:
-        _gemm(nq, p.sample, dp, q16.data.ptr, dp, c16.data.ptr, p.stride * dp, scores.data.ptr)
-    seed()
+        q_map = sm90.tensor_map(q16, sm90.BM)
+        seed = Launch(p.seeder, -(-int(p.nq) // sm90.BM) * p.seed_splits, sm90.THREADS,
+                      (q_map, q_map, p.nq, p.dp, np.int64(p.sample), np.int32(p.seed_splits), maxima), p.smem)
+    floor = Launch(p.floor, -(-int(p.nq) // 8), 256,
+                   (maxima, p.nq, np.int32(p.seed_splits), np.int32(M), np.float32(SEED_MARGIN), tau))
+    return seed, floor
+
+
+def _seed(c16: cp.ndarray, p: _WgmmaPlan, seed: Launch | None, floor: Launch) -> None:
+    """Per query, a score at least K rows of the corpus reach (its seed, in the scratch's tau), from its scores
+    against every stride-th row, the wgmma one pass's own sums: it keeps only scores at or above it, where a
+    block's own running maxima get that high only after many tiles (`python bench/profile_topk.py seeds`:
+    100k x 1024 keeps 4.4 candidates per query and block with 25,000 rows sampled, 17 with 6,248). NEG_INF
+    for no sample."""
+    if seed is not None:
+        seed.set(1, sm90.tensor_map(c16, sm90.BN, p.stride))
+        seed()
+    floor()
 
 
 def _wgmma_topk(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i: cp.ndarray) -> bool:
     """One pass on Hopper's tensor cores (kernels_sm90.cu wgmma_topk), each block a query tile and a run of
     the corpus keeping its own thresholds and buffers, then onepass_merge across the runs with exact fp32
-    rescoring. Five launches (unit queries, seed gates: a product and a selection, the pass, the merge).
+    rescoring. Five launches (unit queries, seeds: the sample's maxima and a floor from them, the pass, the merge).
     False when a block's candidate buffer overflowed (a corpus in an adversarial order): the caller takes
     the multi-pass path, which has its own exhaustive fallback."""
     q, qt = _query_type(q)
@@ -583,7 +593,7 @@ def _wgmma_topk(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_
     w = _scratch(p.key, lambda: _wgmma_scratch(p))
     w.host[nq] = 0
     w.unit(q.data.ptr, d)
-    _seed_gate(w.q16, c16, p, w.scores, w.seed)
+    _seed(c16, p, w.seed, w.floor)
     w.scan.set(1, sm90.tensor_map(c16, sm90.BN))
     w.scan(n)
     w.merge(q.data.ptr, d, c16.data.ptr, n, out_s.data.ptr, out_i.data.ptr, kk)

@@ -277,37 +277,31 @@ __global__ void __launch_bounds__(128) unit_half(const QT* __restrict__ Q, int d
         out[(long long)q * dp + x] = __float2half(x < d ? to_f32(Q[(long long)q * d + x]) * inv : 0.f);
 }
 
-// A floor for each query's K-th best score, from its scores against a sample of the corpus (scores: [nq][S]
-// fp16 from cuBLAS, S a multiple of 8): each lane keeps 16 maxima over distinct sample rows (16-byte chunks
-// c = lane + 32 r go to maximum r % 16), a value search finds a value at least K of the warp's 512 maxima
-// reach, so at least K rows of the corpus score that much; `margin` covers the fp16 rounding of the sample's
-// scores against the caller's own fp32 sums. NEG_INF where fewer than K maxima exist (a small sample, NaN).
+// A floor for each query's K-th best score, from the group maxima of its scores against a sample of the corpus
+// (maxima: [blocks][nq][M] from wgmma_seed, kernels_sm90.cu; each over rows no other maximum covers): each lane
+// folds its share into 16 maxima (entry i to maximum (i / 32) % 16, still over distinct rows), a value search
+// finds a value at least K of the warp's 512 maxima reach, so at least K rows of the corpus score that much;
+// `margin` covers a difference in the last bits between the sample's sums and the pass's own. NEG_INF where
+// fewer than K maxima exist (a small sample, a NaN query). A warp per query.
 template <int K>
-__global__ void __launch_bounds__(256) seed_gate(const __half* __restrict__ scores, int nq, int S, float margin,
-                                                 float* __restrict__ tau) {
+__global__ void __launch_bounds__(256) seed_floor(const float* __restrict__ maxima, int nq, int blocks, int M,
+                                                  float margin, float* __restrict__ tau) {
     constexpr int G = 16;
     const int q = (int)((blockIdx.x * 256ll + threadIdx.x) >> 5), lane = threadIdx.x & 31;
     if (q >= nq) return;
-    const uint4* row = reinterpret_cast<const uint4*>(scores + (long long)q * S);
-    const int chunks = S / 8;
+    const int total = blocks * M;
     float g[G];
 #pragma unroll
     for (int r = 0; r < G; ++r) g[r] = NEG_INF;
-    for (int c0 = 0; c0 < chunks; c0 += 32 * G) {
-        uint4 v[G];
+    for (int i0 = 0; i0 < total; i0 += 32 * G) {
+        float v[G];
 #pragma unroll
-        for (int r = 0; r < G; ++r)  // every load in flight at once
-            if (c0 + 32 * r + lane < chunks) v[r] = row[c0 + 32 * r + lane];
+        for (int r = 0; r < G; ++r) {  // every load in flight at once
+            const int i = i0 + 32 * r + lane;
+            v[r] = i < total ? maxima[((long long)(i / M) * nq + q) * M + i % M] : NEG_INF;
+        }
 #pragma unroll
-        for (int r = 0; r < G; ++r)
-            if (c0 + 32 * r + lane < chunks) {
-                const __half2* h = reinterpret_cast<const __half2*>(&v[r]);
-#pragma unroll
-                for (int e = 0; e < 4; ++e) {
-                    const float2 f = __half22float2(h[e]);
-                    g[r] = fmaxf(g[r], fmaxf(f.x, f.y));
-                }
-            }
+        for (int r = 0; r < G; ++r) g[r] = fmaxf(g[r], v[r]);
     }
     float lo = POS_INF, hi = NEG_INF;
     int have = 0;

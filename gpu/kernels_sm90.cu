@@ -16,9 +16,11 @@
 //   - wgmma_filter (a pass of the multi-pass path): scores at or above the query's threshold tau[q], set
 //     between passes by the compaction kernel, go to the query's candidate list;
 //   - wgmma_topk (one pass, PULSE_TOPK_K defined): each block keeps its own threshold per query, starting
-//     from the query's seed (seed_gate, kernels_onepass.cu) and raised as its tiles go by, and its own
-//     candidate buffers; at the end the block writes its best K per query, in order, for onepass_merge
-//     (kernels_onepass.cu) to merge across blocks and rescore.
+//     from the query's seed and raised as its tiles go by, and its own candidate buffers; at the end the
+//     block writes its best K per query, in order, for onepass_merge (kernels_onepass.cu) to merge across
+//     blocks and rescore;
+//   - wgmma_seed (the seeds of wgmma_topk): each block keeps only running group maxima per query over its run
+//     of a sample of the corpus and writes them for seed_floor (kernels_onepass.cu).
 // NEG_INF, POS_INF, better() (order.cuh), floor_search and warp_min_max (warplist.cuh) and the generated
 // wgmma_m64n256 wrapper (sm90.py) are prepended.
 
@@ -213,25 +215,20 @@ wgmma_filter(const __grid_constant__ TensorMap q_map, const __grid_constant__ Te
 constexpr int TOPK_K = PULSE_TOPK_K;
 constexpr int GROUPS = (TOPK_K + 3) / 4;  // per thread and row: 4 threads x GROUPS >= K distinct maxima
 constexpr int TOPK_CAP = 1024;            // candidates per block and query (more: the caller's fallback); = sm90.TOPK_CAP
+constexpr int LANE_CAP = TOPK_CAP / 4;    // ... in four regions, one per thread of the quad that holds the row
 constexpr int PER_LANE = TOPK_CAP / 32;
 
 // A candidate: score bits and corpus row, one 8-byte store.
 __device__ __forceinline__ int2 candidate(float x, int row) { return make_int2(__float_as_int(x), row); }
 
-// This thread's scores of one row at or above th into the row's candidate buffer, looking only at the
-// groups whose tile maximum (tmax) reaches th: counted first, then one reservation of slots from the row's
-// shared-memory counter. A thread gets here only when its own maximum passes; no other lane takes part.
-// Slots past TOPK_CAP all land on the last one (the count tells the caller the buffer overflowed), which
-// keeps each score's store a few predicated instructions rather than two branches.
+// This thread's scores of one row at or above th into its own region of the row's candidate buffer, looking
+// only at the groups whose tile maximum (tmax) reaches th. The count lives in a register: no atomic and no
+// counting pass first (measured at 100k x 1024: stores after a shared-memory reservation cost 0.035 ms of
+// the pass's 0.168). Slots past LANE_CAP all land on the last one (the count tells the caller the region
+// overflowed), which keeps each score's store a few predicated instructions. A thread gets here only when its
+// own maximum passes; no other lane takes part.
 __device__ __forceinline__ void append_row(const float (&acc)[128], int h, const float (&tmax)[GROUPS], float th,
-                                           int* cnt, int2* buf, long long col0) {
-    int c = 0;
-#pragma unroll
-    for (int g = 0; g < GROUPS; ++g)
-        if (tmax[g] >= th)
-#pragma unroll
-            for (int j = g; j < BN / 8; j += GROUPS) c += (acc[4 * j + h] >= th) + (acc[4 * j + h + 1] >= th);
-    int p = atomicAdd(cnt, c);
+                                           int& count, int2* region, long long col0) {
 #pragma unroll
     for (int g = 0; g < GROUPS; ++g)
         if (tmax[g] >= th)
@@ -240,15 +237,25 @@ __device__ __forceinline__ void append_row(const float (&acc)[128], int h, const
 #pragma unroll
                 for (int e = 0; e < 2; ++e) {
                     const float x = acc[4 * j + h + e];
-                    if (x >= th) buf[min(p, TOPK_CAP - 1)] = candidate(x, (int)(col0 + 8 * j + e));
-                    p += x >= th;
+                    if (x >= th) region[min(count, LANE_CAP - 1)] = candidate(x, (int)(col0 + 8 * j + e));
+                    count += x >= th;
                 }
 }
 
-// A warp's selection of one query's best K from its m > 32 candidates (buf, global memory, written by this
-// block), through the warp's shared scratch (TOPK_CAP scores and rows): a value search keeps at least K
+// Candidate p of a row whose four regions (LANE_CAP apart from `row`) hold c[0..3] each, in region order.
+__device__ __forceinline__ int2 candidate_at(const int2* row, const int* c, int p) {
+    int q = 0;
+#pragma unroll
+    for (int t = 0; t < 3; ++t)
+        if (q == t && p >= c[t]) { p -= c[t]; ++q; }
+    return row[q * LANE_CAP + p];
+}
+
+// A warp's selection of one query's best K from its m > 32 candidates (buf: the row's four regions, counts c,
+// written by this block), through the warp's shared scratch (TOPK_CAP scores and rows): a value search keeps at least K
 // (usually K and a few), those are ranked (score, then row) and written in order to out.
-__device__ __noinline__ void write_best(const int2* buf, int m, float* sx, int* si, float* out_s, int* out_i) {
+__device__ __noinline__ void write_best(const int2* buf, const int* c, int m, float* sx, int* si, float* out_s,
+                                      int* out_i) {
     const int lane = threadIdx.x & 31;
     float x[PER_LANE];
     int id[PER_LANE];
@@ -256,7 +263,7 @@ __device__ __noinline__ void write_best(const int2* buf, int m, float* sx, int* 
 #pragma unroll
     for (int u = 0; u < PER_LANE; ++u) {  // every load in flight at once
         const int p = u * 32 + lane;
-        const int2 e = p < m ? buf[p] : candidate(NEG_INF, -1);
+        const int2 e = p < m ? candidate_at(buf, c, p) : candidate(NEG_INF, -1);
         x[u] = __int_as_float(e.x);
         id[u] = e.y;
         if (p < m) { lo = fminf(lo, x[u]); hi = fmaxf(hi, x[u]); }
@@ -299,14 +306,58 @@ __device__ __forceinline__ void write_few(int2 e, int m, float* out_s, int* out_
     for (int t = m + lane; t < TOPK_K; t += 32) { out_s[t] = NEG_INF; out_i[t] = -1; }
 }
 
+// A sample's group maxima for the one pass's seeds: each block scores its query tile against its run of the
+// sample (s_map: every stride-th row of the corpus, as the caller maps it) and writes the 4 x GROUPS running
+// maxima each query's quad keeps, each over its own share of the run's rows: maxima [splits][nq][4 * GROUPS].
+// seed_floor (kernels_onepass.cu) then finds a value K of a query's maxima reach. The scores are the pass's own
+// fp32 sums of the same fp16 products, and no score leaves the registers (a cuBLAS product wrote them all out
+// in fp16 and read them back: 0.07 ms of 100k x 1024's 0.34).
+extern "C" __global__ void __launch_bounds__(THREADS, 1)
+wgmma_seed(const __grid_constant__ TensorMap q_map, const __grid_constant__ TensorMap s_map, int nq, int d,
+           long long n, int splits, float* __restrict__ maxima) {
+    extern __shared__ unsigned char smem_raw[];
+    const unsigned base = (smem_addr(smem_raw) + 1023u) & ~1023u;
+    const Run run = block_run(nq, 0, n, splits);
+    const int quad = threadIdx.x & 3, ra = local_row_a(), rb = ra + 8;
+    float ga[GROUPS], gb[GROUPS];
+#pragma unroll
+    for (int g = 0; g < GROUPS; ++g) ga[g] = gb[g] = NEG_INF;
+    const bool consumer = stream_tiles(q_map, s_map, d, 0, run, base, [&](float (&acc)[128], long long tile) {
+        const long long n0 = tile * BN;
+        if (n0 + BN > n) {  // the sample's last tile: columns past n are NaN, which no maximum takes
+            const int valid = (int)(n - n0) - 2 * quad;
+#pragma unroll
+            for (int j = 0; j < BN / 8; ++j)
+#pragma unroll
+                for (int e = 0; e < 2; ++e)
+                    if (8 * j + e >= valid) acc[4 * j + e] = acc[4 * j + 2 + e] = __int_as_float(0x7fffffff);
+        }
+#pragma unroll
+        for (int g = 0; g < GROUPS; ++g)
+#pragma unroll
+            for (int j = g; j < BN / 8; j += GROUPS) {
+                ga[g] = fmaxf(ga[g], fmaxf(acc[4 * j], acc[4 * j + 1]));
+                gb[g] = fmaxf(gb[g], fmaxf(acc[4 * j + 2], acc[4 * j + 3]));
+            }
+    });
+    if (!consumer) return;
+    const long long at_a = ((long long)run.split * nq + run.q0 + ra) * 4 + quad, at_b = at_a + 8 * 4;
+#pragma unroll
+    for (int g = 0; g < GROUPS; ++g) {
+        if (run.q0 + ra < nq) maxima[at_a * GROUPS + g] = ga[g];
+        if (run.q0 + rb < nq) maxima[at_b * GROUPS + g] = gb[g];
+    }
+}
+
 // One pass over the corpus rows [0, n): each block its query tile and corpus run. A query's threshold is
-// the higher of its seed (a score K rows of the corpus reach, from a sample: seed_gate) and the smallest of
+// the higher of its seed (a score K rows of the corpus reach: wgmma_seed, seed_floor) and the smallest of
 // 4 x GROUPS running maxima its quad keeps (each over a fixed share of the columns, so over distinct rows:
 // K of the block's rows reach it). Either way the query's best K overall all reach it when their tile
 // comes, and each is among its own block's best K. Scores at or above it go to the query's buffer (buf:
-// [splits][nq][TOPK_CAP] (score, row) pairs); at the end each consumer warp writes the best K of its 16
-// queries, in order, to part ([splits][nq][K]; NEG_INF / -1 past what the block kept), using the corpus
-// ring, free by then, as scratch. A buffer that overflowed sets *overflow (the caller takes another path).
+// [splits][nq][TOPK_CAP] (score, row) pairs, four regions of LANE_CAP, one per thread of the row's quad); at
+// the end each consumer warp writes the best K of its 16 queries, in order, to part ([splits][nq][K];
+// NEG_INF / -1 past what the block kept), using the corpus ring, free by then, as scratch and for the
+// regions' counts. A region that overflowed sets *overflow (the caller takes another path).
 // PULSE_PROFILE_NO_KEEP / PULSE_PROFILE_NO_END build it without its appends / its end phase, and
 // PULSE_PROFILE_COUNT makes *overflow the number of candidates kept (wrong answers; `python
 // bench/profile_topk.py parts` and `seeds` only).
@@ -317,14 +368,15 @@ wgmma_topk(const __grid_constant__ TensorMap q_map, const __grid_constant__ Tens
     extern __shared__ unsigned char smem_raw[];
     const unsigned base = (smem_addr(smem_raw) + 1023u) & ~1023u;
     unsigned char* ring = smem_raw + (base - smem_addr(smem_raw)) + (d / BK) * BM * ROW_BYTES;
-    int* cnt = reinterpret_cast<int*>(ring + STAGES * STEP_BYTES + 8 * (2 * STAGES + 1) + 8);
     const Run run = block_run(nq, 0, n, splits);
     const int tid = threadIdx.x, lane = tid & 31, quad = lane & 3;
-    for (int r = tid; r < BM; r += THREADS) cnt[r] = 0;  // stream_tiles' first barrier publishes these
     const int ra = local_row_a(), rb = ra + 8;
     const bool live_a = run.q0 + ra < nq, live_b = run.q0 + rb < nq;
     const float seed_a = live_a ? seed[run.q0 + ra] : POS_INF, seed_b = live_b ? seed[run.q0 + rb] : POS_INF;
     auto buffer = [&](int r) { return ((long long)run.split * nq + run.q0 + r) * TOPK_CAP; };
+    int2* region_a = buf + buffer(ra) + quad * LANE_CAP;
+    int2* region_b = buf + buffer(rb) + quad * LANE_CAP;
+    int count_a = 0, count_b = 0;
     float ga[GROUPS], gb[GROUPS];
 #pragma unroll
     for (int g = 0; g < GROUPS; ++g) ga[g] = gb[g] = NEG_INF;
@@ -356,7 +408,7 @@ wgmma_topk(const __grid_constant__ TensorMap q_map, const __grid_constant__ Tens
             nb = fminf(nb, gb[g]);
         }
         // The gate: the quad's smallest running maximum, this tile's included (its K rows are as good as any),
-        // or the query's seed where that is higher (a floor K rows of the whole corpus reach, seed_gate)
+        // or the query's seed where that is higher (a floor K rows of the whole corpus reach)
         na = fminf(na, __shfl_xor_sync(0xffffffffu, na, 1));
         na = fminf(na, __shfl_xor_sync(0xffffffffu, na, 2));
         nb = fminf(nb, __shfl_xor_sync(0xffffffffu, nb, 1));
@@ -367,38 +419,55 @@ wgmma_topk(const __grid_constant__ TensorMap q_map, const __grid_constant__ Tens
         const float ta = fmaxf(seed_a, na), tb = fmaxf(seed_b, nb);
 #endif
         const long long col0 = n0 + 2 * quad;
-        if (ma >= ta) append_row(acc, 0, xa, ta, &cnt[ra], buf + buffer(ra), col0);
-        if (mb >= tb) append_row(acc, 2, xb, tb, &cnt[rb], buf + buffer(rb), col0);
+        if (ma >= ta) append_row(acc, 0, xa, ta, count_a, region_a, col0);
+        if (mb >= tb) append_row(acc, 2, xb, tb, count_b, region_b, col0);
     });
     if (!consumer) return;
 #ifdef PULSE_PROFILE_NO_END
     return;
 #endif
-    asm volatile("bar.sync 1, %0;\n" :: "n"(CONSUMER_WARPS * 32) : "memory");  // every append is done
-    // Each warp takes rows warp + 8i: with a seed most hold a few candidates, whose loads go out together.
+    // The ring is free once every consumer is past its last tile (the producer's loads all landed before
+    // that): the regions' counts go there, then each warp takes rows warp + 8i.
+    int* counts = reinterpret_cast<int*>(ring + CONSUMER_WARPS * 2 * TOPK_CAP * 4);  // after the warps' scratch
+    asm volatile("bar.sync 1, %0;\n" :: "n"(CONSUMER_WARPS * 32) : "memory");
+    counts[4 * ra + quad] = min(count_a, LANE_CAP);
+    counts[4 * rb + quad] = min(count_b, LANE_CAP);
+#ifndef PULSE_PROFILE_COUNT
+    if (count_a > LANE_CAP || count_b > LANE_CAP) *overflow = 1;
+#endif
+    asm volatile("bar.sync 1, %0;\n" :: "n"(CONSUMER_WARPS * 32) : "memory");
     const int warp = tid >> 5;
     constexpr int ROWS = BM / CONSUMER_WARPS;
+    int m[ROWS];
+#pragma unroll
+    for (int i = 0; i < ROWS; ++i) {
+        const int* c = counts + 4 * (warp + CONSUMER_WARPS * i);
+        m[i] = c[0] + c[1] + c[2] + c[3];
+    }
+    // With a seed most rows hold a few candidates, whose loads go out together.
     int2 first[ROWS];
 #pragma unroll
     for (int i = 0; i < ROWS; ++i) {
         const int r = warp + CONSUMER_WARPS * i;
-        first[i] = run.q0 + r < nq && lane < cnt[r] ? buf[buffer(r) + lane] : candidate(NEG_INF, -1);
+        first[i] = run.q0 + r < nq && lane < m[i] ? candidate_at(buf + buffer(r), counts + 4 * r, lane) : candidate(NEG_INF, -1);
     }
     float* sx = reinterpret_cast<float*>(ring) + warp * 2 * TOPK_CAP;
     int* si = reinterpret_cast<int*>(sx + TOPK_CAP);
+#ifdef PULSE_PROFILE_COUNT
+    if (lane == 0) {  // the candidates kept, for bench/profile_topk.py
+        int kept = 0;
+#pragma unroll
+        for (int i = 0; i < ROWS; ++i) kept += run.q0 + warp + CONSUMER_WARPS * i < nq ? m[i] : 0;
+        atomicAdd(overflow, kept);
+    }
+#endif
 #pragma unroll
     for (int i = 0; i < ROWS; ++i) {
         const int r = warp + CONSUMER_WARPS * i;
         if (run.q0 + r >= nq) break;
-        const int m = cnt[r];
-#ifdef PULSE_PROFILE_COUNT
-        if (lane == 0) atomicAdd(overflow, m);  // the candidates kept, for bench/profile_topk.py
-#else
-        if (m > TOPK_CAP && lane == 0) *overflow = 1;
-#endif
         const long long at = ((long long)run.split * nq + run.q0 + r) * TOPK_K;
-        if (m <= 32) write_few(first[i], m, part_s + at, part_i + at);
-        else write_best(buf + buffer(r), min(m, TOPK_CAP), sx, si, part_s + at, part_i + at);
+        if (m[i] <= 32) write_few(first[i], m[i], part_s + at, part_i + at);
+        else write_best(buf + buffer(r), counts + 4 * r, m[i], sx, si, part_s + at, part_i + at);
     }
 }
 #endif

@@ -26,9 +26,9 @@ MAX_D = 384  # resident queries (BM x d fp16) + the corpus ring must fit in 227 
 TOPK_CAP = 1024  # wgmma_topk's candidates per block and query (kernels_sm90.cu)
 
 
-def smem_bytes(d: int, topk: bool = False) -> int:
-    """Queries + ring + mbarriers + slack to align the 1024-byte swizzle atom (+ wgmma_topk's counts)."""
-    return BM * d * 2 + STAGES * BN * BK * 2 + 8 * (2 * STAGES + 1) + 1024 + (8 + 4 * BM if topk else 0)
+def smem_bytes(d: int) -> int:
+    """Queries + ring + mbarriers + slack to align the 1024-byte swizzle atom."""
+    return BM * d * 2 + STAGES * BN * BK * 2 + 8 * (2 * STAGES + 1) + 1024
 
 
 _MAP_DTYPE = np.dtype({"names": ["bits"], "formats": [(np.uint64, 16)], "offsets": [0], "itemsize": 128,
@@ -46,10 +46,11 @@ def _encode():
     return f
 
 
-def tensor_map(x: cp.ndarray, box_rows: int):
-    """A TMA descriptor for a row-major fp16 matrix read in boxes of box_rows x BK, 128-byte swizzled; rows
-    past the end read as zeros. Returned as a 128-byte struct scalar, CuPy passes it by value."""
-    return _tensor_map(x.data.ptr, x.shape[0], x.shape[1], x.strides[0], box_rows)
+def tensor_map(x: cp.ndarray, box_rows: int, every: int = 1):
+    """A TMA descriptor for a row-major fp16 matrix (every `every`-th row of it) read in boxes of box_rows x BK,
+    128-byte swizzled; rows past the end read as zeros. Returned as a 128-byte struct scalar, CuPy passes it
+    by value."""
+    return _tensor_map(x.data.ptr, x.shape[0] // every, x.shape[1], x.strides[0] * every, box_rows)
 
 
 @lru_cache(maxsize=256)
@@ -124,7 +125,19 @@ TOPK_DEFINES: tuple[str, ...] = ()  # extra macros for wgmma_topk (bench/profile
 def topk_kernel(K: int) -> cp.RawKernel | None:
     """The wgmma_topk kernel for lists of K, or None where it cannot run here."""
     defines = (f"PULSE_TOPK_K={K}",) + TOPK_DEFINES
-    return _load("wgmma_topk", defines, smem_bytes(MAX_D, topk=True)) if _usable() else None
+    return _load("wgmma_topk", defines, smem_bytes(MAX_D)) if _usable() else None
+
+
+@lru_cache(maxsize=None)
+def seed_kernel(K: int) -> cp.RawKernel | None:
+    """wgmma_seed, the sample's group maxima for wgmma_topk's seeds (same build), or None where it cannot run."""
+    defines = (f"PULSE_TOPK_K={K}",) + TOPK_DEFINES
+    return _load("wgmma_seed", defines, smem_bytes(MAX_D)) if _usable() else None
+
+
+def seed_maxima(K: int) -> int:
+    """Maxima wgmma_seed writes per block and query: a quad's 4 threads x GROUPS (kernels_sm90.cu)."""
+    return 4 * ((K + 3) // 4)
 
 
 def _load(name: str, defines: tuple[str, ...], smem: int) -> cp.RawKernel | None:
