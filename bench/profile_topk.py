@@ -14,6 +14,7 @@
     python bench/profile_topk.py issue      # host time to issue a call's launches [profile: and where it goes]
     python bench/profile_topk.py launchcost # host time of a launch: CuPy's RawKernel call against gpu/launch.py
     python bench/profile_topk.py scanfile OLD.cu  # the scan kernel against another version of kernels_scan.cu
+    python bench/profile_topk.py two        # one and two queries: the scan kernel, the one pass, torch
 """
 from __future__ import annotations
 
@@ -568,10 +569,39 @@ def launches() -> None:
             per_launch(n, nq)
 
 
+def two_queries(sizes=(100_000, 300_000, 1_000_000, 4_000_000), rounds=3) -> None:
+    """One and two queries: the scan kernel against the one pass (mma.sync) and torch, interleaved rounds in
+    one process (each cell alone, median of 20 per round, then the median of the rounds)."""
+    import statistics
+
+    import torch
+    print("| N | Q | scan | one pass | torch | path taken |")
+    print("|---:|---:|---:|---:|---:|---|")
+    for n in sizes:
+        prep = cb.Prepared(unit16(n, 1), D)
+        tc = torch.as_tensor(prep.vectors, device="cuda")
+        for nq in (1, 2):
+            q = unit16(nq, 2)
+            tq = torch.as_tensor(q, device="cuda")
+            f = lambda: cb.topk(q, prep, 10)  # noqa: E731
+            times = {"scan": [], "one pass": [], "torch": []}
+            for _ in range(rounds):
+                for path, limit in (("scan", 2), ("one pass", 0)):
+                    saved, cb.SCAN_MAX_QUERIES = cb.SCAN_MAX_QUERIES, limit
+                    try:
+                        times[path].append(time_gpu(f, repeat=20))
+                    finally:
+                        cb.SCAN_MAX_QUERIES = saved
+                times["torch"].append(time_gpu(lambda: torch.topk(tq @ tc.T, 10, dim=1), repeat=20))
+            cells = [f"{statistics.median(times[x]):.3f}" for x in times]
+            taken = "scan" if nq <= cb.SCAN_MAX_QUERIES else "one pass"
+            print(f"| {n} | {nq} | " + " | ".join(cells) + f" | {taken} |", flush=True)
+
+
 MODES = {"scan": scan_unroll, "host": host_overhead, "wgmma": wgmma, "issue": host_issue, "seeds": seed_sizes,
          "kernels": kernel_times, "wglaunches": wgmma_launches, "parts": wgmma_parts, "onepass": onepass,
          "sync": flag_sync, "launches": launches, "scanfile": lambda: scan_against(sys.argv[-1]),
-         "launchcost": launch_cost}
+         "launchcost": launch_cost, "two": two_queries}
 
 if __name__ == "__main__":
     for run in [f for m, f in MODES.items() if m in sys.argv] or [fused_configs]:

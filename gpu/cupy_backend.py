@@ -254,12 +254,14 @@ def _batch_path(nq: int, n: int, dp: int, kk: int) -> str:
         if (nq >= WGMMA_ALL_ROWS or n >= WGMMA_MIN_ROWS) and sm90.topk_kernel(_pick_k(kk)) is not None:
             return "wgmma one pass"
     device = cp.cuda.runtime.getDevice()
-    if SCAN_MAX_QUERIES < nq <= ONEPASS_MAX_QUERIES and n < 2**31 and _onepass_rows(device, nq, dp):
+    if nq <= ONEPASS_MAX_QUERIES and n < 2**31 and _onepass_rows(device, nq, dp):
         return "one pass"
     return "multi-pass"
 
 
-SCAN_MAX_QUERIES = 2  # one or two queries: a single streaming pass on CUDA cores (kernels_scan.cu)
+SCAN_MAX_QUERIES = 1  # one query: a single streaming pass on CUDA cores (kernels_scan.cu); two take the one
+# pass, faster at every size measured (`python bench/profile_topk.py two`: 100k 0.105 ms against 0.144, 4M
+# 1.180 against 1.407, torch 0.144 and 1.274)
 SCAN_MAX_DIM = 768  # 16-byte loads held per lane grow with d
 _scan_kernels: dict[tuple, tuple[cp.RawKernel, int]] = {}
 _scratch_local = threading.local()  # per thread: the scan and one-pass kernels' scratch buffers (_scratch)

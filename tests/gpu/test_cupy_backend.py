@@ -175,8 +175,9 @@ def test_large_k_keeps_numpy_tie_order(cp, rng):
 
 @pytest.mark.parametrize("nq,n,d,k", [(1, 5, 8, 10), (1, 17, 20, 3), (2, 1001, 384, 32), (1, 250_001, 384, 10),
                                       (2, 70_000, 768, 1)])
-def test_one_or_two_queries_take_the_scan_kernel(cp, rng, nq, n, d, k):
-    """The single-launch path for one or two queries: exact, best first, at odd sizes and several k."""
+def test_one_or_two_queries_are_exact(cp, rng, nq, n, d, k):
+    """One query takes the scan kernel (a single launch), two the one pass: exact, best first, at odd sizes
+    and several k."""
     q = rng.standard_normal((nq, d)).astype(np.float32)
     c = rng.standard_normal((n, d)).astype(np.float16)
     for _ in range(3):  # the last-block counter re-arms itself: every call gives the same answer
@@ -271,22 +272,24 @@ def test_batch_path_rejects_nan_queries(cp, rng, batch_path):
     (16, 600_000, 16, "one pass", "one pass"), (17, 300_000, 16, "wgmma one pass", "one pass"),
     (64, 2_100_000, 16, "wgmma one pass", "one pass"), (17, 600_000, 1000, "one pass", "one pass"),
     (65, 600_000, 16, "wgmma one pass", "multi-pass"), (65, 1_100_000, 16, "wgmma one pass", "multi-pass"),
-    (1024, 300_000, 16, "wgmma one pass", "multi-pass"), (200, 400_000, 400, "multi-pass", "multi-pass")])
+    (1024, 300_000, 16, "wgmma one pass", "multi-pass"), (200, 400_000, 400, "multi-pass", "multi-pass"),
+    (1, 600_000, 16, "scan", "scan"), (1, 50_000, 1000, "one pass", "one pass"), (2, 400_000, 16, "one pass", "one pass"),
+    (2, 600_000, 384, "one pass", "one pass")])
 def test_each_batch_takes_its_kernel(cp, rng, monkeypatch, nq, n, d, hopper, other):
-    """3 to 64 queries: one pass over the corpus and one merge launch; on Hopper (d up to 384) the wgmma one
-    pass for more than 32 queries and for 17-32 against 300k rows or more; the rest (other GPUs, d > 384):
-    the multi-pass filter. The answer stays exact."""
+    """One query: the scan kernel (d up to 768; else the one pass). 2 to 64 queries: one pass over the corpus
+    and one merge launch; on Hopper (d up to 384) the wgmma one pass for more than 32 queries and for 17-32 against
+    300k rows or more; the rest (other GPUs, d > 384): the multi-pass filter. The answer stays exact."""
     from gpu import cupy_backend, sm90
 
     calls = []
-    for name in ("_onepass_topk", "_wgmma_topk", "_topk_rows"):
+    for name in ("_scan_topk", "_onepass_topk", "_wgmma_topk", "_topk_rows"):
         real = getattr(cupy_backend, name)
         monkeypatch.setattr(cupy_backend, name, lambda *a, name=name, real=real: (calls.append(name), real(*a))[1])
     q = rng.standard_normal((nq, d)).astype(np.float32)
     c = rng.standard_normal((n, d)).astype(np.float16)
     gs, gi = topk(cp.asarray(q), cp.asarray(c), 10)
     want = hopper if sm90.kernel() is not None else other
-    assert calls == {"one pass": ["_onepass_topk"], "wgmma one pass": ["_wgmma_topk"],
+    assert calls == {"scan": ["_scan_topk"], "one pass": ["_onepass_topk"], "wgmma one pass": ["_wgmma_topk"],
                      "multi-pass": ["_topk_rows"]}[want]
     exact_up_to_ties(cp, q, c, gi.get(), gs.get(), 2e-3)
 
