@@ -15,6 +15,7 @@
     python bench/profile_topk.py launchcost # host time of a launch: CuPy's RawKernel call against gpu/launch.py
     python bench/profile_topk.py scanfile OLD.cu  # the scan kernel against another version of kernels_scan.cu
     python bench/profile_topk.py two        # one and two queries: the scan kernel, the one pass, torch
+    python bench/profile_topk.py seedsplits # the wgmma one pass's seed with its runs of the sample capped
 """
 from __future__ import annotations
 
@@ -157,8 +158,8 @@ class Spy:
         self.log.append((self.name, e0, e1))
 
 
-LAUNCH_NAMES = {"unit_half": "unit", "wgmma_seed": "seed", "seed_floor": "floor", "wgmma_topk": "pass", "onepass_merge": "merge",
-                "onepass_topk": "one pass", "scan_topk": "scan"}
+LAUNCH_NAMES = {"unit_half": "unit", "wgmma_seed": "seed", "seed_floor": "floor", "wgmma_topk": "pass",
+                "onepass_merge": "merge", "onepass_topk": "one pass", "scan_topk": "scan"}
 
 
 @contextmanager
@@ -598,10 +599,45 @@ def two_queries(sizes=(100_000, 300_000, 1_000_000, 4_000_000), rounds=3) -> Non
             print(f"| {n} | {nq} | " + " | ".join(cells) + f" | {taken} |", flush=True)
 
 
+def seed_splits(shapes=((100_000, 64), (300_000, 32), (1_000_000, 64), (100_000, 1024)), caps=(16, 32, 64, 132),
+                rounds=3) -> None:
+    """The wgmma one pass with the seed's runs per query tile capped (SEED_MAX_SPLITS): the whole call alone
+    and the seed, seed_floor and pass launches (events), interleaved rounds, medians; torch alone beside."""
+    import statistics
+
+    import torch
+    print("| N | Q | cap | whole call | seed | floor | pass |")
+    print("|---:|---:|---|---:|---:|---:|---:|")
+    saved = cb.SEED_MAX_SPLITS
+    for n, nq in shapes:
+        prep = cb.Prepared(unit16(n, 1), D)
+        q = unit16(nq, 2)
+        f = lambda: cb.topk(q, prep, 10)  # noqa: E731
+        tq, tc = torch.as_tensor(q, device="cuda"), torch.as_tensor(prep.vectors, device="cuda")
+        res: dict = {}
+        try:
+            for _ in range(rounds):
+                for cap in caps:
+                    cb.SEED_MAX_SPLITS = cap
+                    cb._wgmma_plan.cache_clear()
+                    log: list = []
+                    wgmma_spied(f, log)
+                    per = [statistics.median(cp.cuda.get_elapsed_time(a, b) for name, a, b in log[2 * len(log) // 7:]
+                                             if name == x) for x in ("seed", "floor", "pass")]
+                    res.setdefault(cap, []).append([time_gpu(f, repeat=20)] + per)
+                res.setdefault("torch", []).append([time_gpu(lambda: torch.topk(tq @ tc.T, 10, dim=1), repeat=20)])
+        finally:
+            cb.SEED_MAX_SPLITS = saved
+            cb._wgmma_plan.cache_clear()
+        for cap, rows in res.items():
+            cells = [statistics.median(r[i] for r in rows) for i in range(len(rows[0]))]
+            print(f"| {n} | {nq} | {cap} | " + " | ".join(f"{x:.3f}" for x in cells) + " |", flush=True)
+
+
 MODES = {"scan": scan_unroll, "host": host_overhead, "wgmma": wgmma, "issue": host_issue, "seeds": seed_sizes,
          "kernels": kernel_times, "wglaunches": wgmma_launches, "parts": wgmma_parts, "onepass": onepass,
          "sync": flag_sync, "launches": launches, "scanfile": lambda: scan_against(sys.argv[-1]),
-         "launchcost": launch_cost, "two": two_queries}
+         "launchcost": launch_cost, "two": two_queries, "seedsplits": seed_splits}
 
 if __name__ == "__main__":
     for run in [f for m, f in MODES.items() if m in sys.argv] or [fused_configs]:

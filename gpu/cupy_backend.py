@@ -469,6 +469,8 @@ _wgmma_compiled: dict[tuple, tuple[cp.RawKernel, ...]] = {}
 
 SEED_ROWS = 65536  # corpus rows sampled for the queries' seeds (_seed) ...
 SEED_SHARE = 4  # ... at most 1/4 of the corpus (the seed costs a quarter of the pass's products at most)
+SEED_MAX_SPLITS = 64  # runs of the sample per query tile: seed_floor reads 16 maxima per run and query (`python
+# bench/profile_topk.py seedsplits`: at 100k x 64 64 runs 0.170 ms, all 98 0.175, 32 0.169, 16 0.191)
 SEED_MARGIN = 1e-4  # the sample's fp32 sums against the pass's sums of the same fp16 products: last bits only
 
 
@@ -515,9 +517,10 @@ def _wgmma_plan(device: int, nq: int, n: int, dp: int, kk: int, qt: str) -> _Wgm
     scan, seeder = sm90.topk_kernel(K), sm90.seed_kernel(K)
     splits = sm90.splits(nq, n)
     sample = _seed_rows(n) if seeder is not None else 0
-    seed_splits = sm90.splits(nq, sample) if sample else 0
+    seed_splits = min(sm90.splits(nq, sample), SEED_MAX_SPLITS) if sample else 0
     # the kernels are part of the key: a shape's scratch holds launches of them
-    key = ("wgmma", nq, dp, splits, K, sample, seed_splits, scan.kernel.ptr if scan is not None else 0, merge.kernel.ptr)
+    key = ("wgmma", nq, dp, splits, K, sample, seed_splits, scan.kernel.ptr if scan is not None else 0,
+           merge.kernel.ptr)
     return _WgmmaPlan(scan, seeder, unit, floor, merge, K, -(-nq // sm90.BM) * splits, sm90.smem_bytes(dp), sample,
                       n // max(sample, 1), seed_splits, key, np.int32(nq), np.int32(dp), np.int32(splits))
 
