@@ -1,7 +1,7 @@
 """The GPU path: custom CuPy kernels (see kernels.cu), cuBLAS only where a score tile is wanted whole.
 
-topk for one or two queries (search): one launch of the scan kernel (kernels_scan.cu), exact fp32.
-topk for 3 to 64 queries: one pass over the corpus with every query held by every block, then one merge
+topk for one query (search): one launch of the scan kernel (kernels_scan.cu), exact fp32.
+topk for 2 to 64 queries: one pass over the corpus with every query held by every block, then one merge
 launch that rescores exactly (kernels_onepass.cu). On Hopper, 17-32 queries from 300k rows, and larger
 batches against any corpus, take a one pass on wgmma instead (kernels_sm90.cu wgmma_topk, the same
 merge); _batch_path says which. These paths launch through gpu/launch.py (arguments packed once per thread
@@ -245,7 +245,7 @@ def _outputs(nq: int, kk: int) -> tuple[cp.ndarray, cp.ndarray]:
 
 
 def _batch_path(nq: int, n: int, dp: int, kk: int) -> str:
-    """The kernel for a batch of more than two queries, as measured on the H100 (`python
+    """The kernel for a batch the scan kernel does not take, as measured on the H100 (`python
     bench/profile_topk.py wgmma`). Hopper's wgmma one pass: for every batch of more than 32 queries, and for
     17-32 queries from 300k rows (there bound by memory where the mma.sync one pass is bound by its MMAs;
     below, its five launches cost more than the scoring saves: 100k x 32 0.133 ms against 0.122). Else up to

@@ -1,4 +1,4 @@
-// Top-k for small batches (3 to 64 queries) in one pass over the corpus and one small merge launch.
+// Top-k for small batches (2 to 64 queries) in one pass over the corpus and one small merge launch.
 // Compiled per shape by cupy_backend._onepass_kernels. Ordering: higher score first, then lower index.
 //
 // A batch this small is bound by reading the corpus once, not by arithmetic: the multi-pass filter of the
