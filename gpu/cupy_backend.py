@@ -146,19 +146,15 @@ _ONE_PTR, _ZERO_PTR = _ONE.ctypes.data, _ZERO.ctypes.data  # asked once: numpy's
 
 
 def gemm_half(a16: cp.ndarray, b16: cp.ndarray, out16: cp.ndarray) -> None:
-    """out[m, n] = a16[m, d] @ b16[n, d].T in fp16 with fp32 accumulation (cuBLAS GemmEx)."""
-    _gemm(a16.shape[0], b16.shape[0], a16.shape[1], a16.data.ptr, a16.shape[1], b16.data.ptr, b16.shape[1],
-          out16.data.ptr)
-
-
-def _gemm(m: int, n: int, d: int, a: int, lda: int, b: int, ldb: int, out: int) -> None:
-    """gemm_half on device addresses: rows of a and b lda and ldb elements apart (a strided sample of a corpus
-    needs no view), out contiguous [m, n]."""
+    """out[m, n] = a16[m, d] @ b16[n, d].T in fp16 with fp32 accumulation (cuBLAS GemmEx); rows of a16 and
+    b16 contiguous, out16 contiguous."""
+    (m, d), n = a16.shape, b16.shape[0]
     cublas = _cublas()
     handle = cp.cuda.device.get_cublas_handle()
     cublas.setPointerMode(handle, 0)  # host pointers for alpha/beta
     # row-major out[m, n] is column-major out^T[n, m] = b (as [d, n] col-major)^T @ a (as [d, m])
-    cublas.gemmEx(handle, 1, 0, n, m, d, _ONE_PTR, b, 2, ldb, a, 2, lda, _ZERO_PTR, out, 2, n, 68, -1)
+    cublas.gemmEx(handle, 1, 0, n, m, d, _ONE_PTR, b16.data.ptr, 2, b16.strides[0] // 2, a16.data.ptr, 2,
+                  a16.strides[0] // 2, _ZERO_PTR, out16.data.ptr, 2, n, 68, -1)
 
 
 @dataclass
@@ -577,8 +573,8 @@ def _seed(c16: cp.ndarray, p: _WgmmaPlan, seed: Launch | None, floor: Launch) ->
     """Per query, a score at least K rows of the corpus reach (its seed, in the scratch's tau), from its scores
     against every stride-th row, the wgmma one pass's own sums: it keeps only scores at or above it, where a
     block's own running maxima get that high only after many tiles (`python bench/profile_topk.py seeds`:
-    100k x 1024 keeps 4.4 candidates per query and block with 25,000 rows sampled, 17 with 6,248). NEG_INF
-    for no sample."""
+    100k x 1024 keeps 4.2 candidates per query and block with 25,000 rows sampled, 16.7 with 6,250). NEG_INF
+    for no sample (seed_floor finds fewer than K maxima)."""
     if seed is not None:
         seed.set(1, sm90.tensor_map(c16, sm90.BN, p.stride))
         seed()
@@ -588,7 +584,8 @@ def _seed(c16: cp.ndarray, p: _WgmmaPlan, seed: Launch | None, floor: Launch) ->
 def _wgmma_topk(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i: cp.ndarray) -> bool:
     """One pass on Hopper's tensor cores (kernels_sm90.cu wgmma_topk), each block a query tile and a run of
     the corpus keeping its own thresholds and buffers, then onepass_merge across the runs with exact fp32
-    rescoring. Five launches (unit queries, seeds: the sample's maxima and a floor from them, the pass, the merge).
+    rescoring. Five launches (unit queries; seeds: the sample's maxima, a floor from them; the pass; the
+    merge), no cuBLAS call.
     False when a block's candidate buffer overflowed (a corpus in an adversarial order): the caller takes
     the multi-pass path, which has its own exhaustive fallback."""
     q, qt = _query_type(q)

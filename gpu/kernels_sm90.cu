@@ -252,8 +252,8 @@ __device__ __forceinline__ int2 candidate_at(const int2* row, const int* c, int 
 }
 
 // A warp's selection of one query's best K from its m > 32 candidates (buf: the row's four regions, counts c,
-// written by this block), through the warp's shared scratch (TOPK_CAP scores and rows): a value search keeps at least K
-// (usually K and a few), those are ranked (score, then row) and written in order to out.
+// written by this block), through the warp's shared scratch (TOPK_CAP scores and rows): a value search keeps
+// at least K (usually K and a few), those are ranked (score, then row) and written in order to out.
 __device__ __noinline__ void write_best(const int2* buf, const int* c, int m, float* sx, int* si, float* out_s,
                                       int* out_i) {
     const int lane = threadIdx.x & 31;
@@ -449,7 +449,8 @@ wgmma_topk(const __grid_constant__ TensorMap q_map, const __grid_constant__ Tens
 #pragma unroll
     for (int i = 0; i < ROWS; ++i) {
         const int r = warp + CONSUMER_WARPS * i;
-        first[i] = run.q0 + r < nq && lane < m[i] ? candidate_at(buf + buffer(r), counts + 4 * r, lane) : candidate(NEG_INF, -1);
+        first[i] = run.q0 + r < nq && lane < m[i] ? candidate_at(buf + buffer(r), counts + 4 * r, lane)
+                                                  : candidate(NEG_INF, -1);
     }
     float* sx = reinterpret_cast<float*>(ring) + warp * 2 * TOPK_CAP;
     int* si = reinterpret_cast<int*>(sx + TOPK_CAP);
