@@ -224,11 +224,17 @@ __device__ __forceinline__ int2 candidate(float x, int row) { return make_int2(_
 // This thread's scores of one row at or above th into its own region of the row's candidate buffer, looking
 // only at the groups whose tile maximum (tmax) reaches th. The count lives in a register: no atomic and no
 // counting pass first (measured at 100k x 1024: stores after a shared-memory reservation cost 0.035 ms of
-// the pass's 0.168). Slots past LANE_CAP all land on the last one (the count tells the caller the region
-// overflowed), which keeps each score's store a few predicated instructions. A thread gets here only when its
-// own maximum passes; no other lane takes part.
+// the pass's 0.168). A region without room for a whole row's scores (2 x BN / 8 of them) is marked
+// overflowed instead (count past LANE_CAP: the caller takes another path), so each score is a compare, a
+// predicated store and a pointer step, with no bound to check and no address to rebuild.
 __device__ __forceinline__ void append_row(const float (&acc)[128], int h, const float (&tmax)[GROUPS], float th,
                                            int& count, int2* region, long long col0) {
+    if (count > LANE_CAP - 2 * (BN / 8)) {
+        count = LANE_CAP + 1;
+        return;
+    }
+    int2* dst = region + count;
+    const int c0 = (int)col0;
 #pragma unroll
     for (int g = 0; g < GROUPS; ++g)
         if (tmax[g] >= th)
@@ -237,9 +243,11 @@ __device__ __forceinline__ void append_row(const float (&acc)[128], int h, const
 #pragma unroll
                 for (int e = 0; e < 2; ++e) {
                     const float x = acc[4 * j + h + e];
-                    if (x >= th) region[min(count, LANE_CAP - 1)] = candidate(x, (int)(col0 + 8 * j + e));
-                    count += x >= th;
+                    const bool keep = x >= th;
+                    if (keep) *dst = candidate(x, c0 + 8 * j + e);
+                    dst += keep;
                 }
+    count = (int)(dst - region);
 }
 
 // Candidate p of a row whose four regions (LANE_CAP apart from `row`) hold c[0..3] each, in region order.
