@@ -37,10 +37,10 @@ def bench_topk(sizes=(100_000, 1_000_000, 4_000_000), queries=(1, 64, 1024)) -> 
             q = unit16(nq, 2)
             tq = torch.as_tensor(q, device="cuda")
             # 30 calls each: a lone call of 0.1-0.4 ms moves by a third from run to run on the host's timing
-            ours = time_gpu(lambda: topk(q, prep, K), repeat=30)
-            peer = time_gpu(lambda: torch.topk(tq @ tc.T, K, dim=1), repeat=30)
+            ours = time_gpu(lambda q=q, prep=prep: topk(q, prep, K), repeat=30)
+            peer = time_gpu(lambda tq=tq, tc=tc: torch.topk(tq @ tc.T, K, dim=1), repeat=30)
             try:
-                argp = time_gpu(lambda: cp.argpartition(-(q @ corpus.T), K, axis=1)[:, :K], repeat=5)
+                argp = time_gpu(lambda q=q, c=corpus: cp.argpartition(-(q @ c.T), K, axis=1)[:, :K], repeat=5)
             except cp.cuda.memory.OutOfMemoryError:
                 argp = float("nan")
             cp.get_default_memory_pool().free_all_blocks()
@@ -62,12 +62,12 @@ def bench_pairs(sizes=(100_000, 1_000_000), threshold=0.8) -> str:
         v = (v / cp.linalg.norm(v, axis=1, keepdims=True)).astype(cp.float16)
         result = {}
 
-        def run_pairs():
+        def run_pairs(v=v):
             result["p"] = pairs_above(v, threshold)
 
         t_pairs = time_gpu(run_pairs, repeat=3, warmup=1)
         i, j, s = result["p"]
-        t_comp = time_gpu(lambda: components(i, j, n), repeat=5)
+        t_comp = time_gpu(lambda i=i, j=j: components(i, j, n), repeat=5)
         labels = components(i, j, n)
         n_comp = int(cp.unique(labels).size)
         floor = (n * n / 2 * D * 2) / H100_FP16 * 1e3
