@@ -73,10 +73,21 @@ def fused_only(q16, c16, cfg, repeat=10) -> float:
     return timed(lambda: f((blocks,), (cfg.wm * cfg.wn * 32,), args, shared_mem=cfg.smem), repeat)
 
 
-def host_overhead() -> None:
-    """Host time of one small call (GPU work is tiny), and where it goes."""
+def host_profile(f, calls: int):
+    """Where the host time of `calls` calls of f goes (cProfile), sorted by own time, to print."""
     import cProfile
     import pstats
+
+    pr = cProfile.Profile()
+    pr.enable()
+    for _ in range(calls):
+        f()
+    pr.disable()
+    return pstats.Stats(pr).sort_stats("tottime")
+
+
+def host_overhead() -> None:
+    """Host time of one small call (GPU work is tiny), and where it goes."""
     import time
     c16 = unit16(100_000, 1)
     q = unit16(1, 2).astype(cp.float32)
@@ -89,12 +100,7 @@ def host_overhead() -> None:
         cb.topk(q, prep, 10)
     cp.cuda.Device().synchronize()
     print(f"host+device per call, N=100k Q=1: {(time.perf_counter() - t) / 50 * 1e3:.3f} ms")
-    pr = cProfile.Profile()
-    pr.enable()
-    for _ in range(50):
-        cb.topk(q, prep, 10)
-    pr.disable()
-    pstats.Stats(pr).sort_stats("tottime").print_stats(15)
+    host_profile(lambda: cb.topk(q, prep, 10), 50).print_stats(15)
 
 
 def whole(q, c16, repeat=10) -> float:
@@ -354,9 +360,6 @@ def wgmma_parts() -> None:
 def kernel_times(shapes=((100_000, 64), (100_000, 1024))) -> None:
     """Where a call's time goes: each kernel's own GPU time (CUPTI through torch.profiler, 10 calls) and the
     host's (cProfile, 50 calls), for the path topk takes and for torch's."""
-    import cProfile
-    import pstats
-
     import torch
     from torch.profiler import ProfilerActivity, profile
 
@@ -374,12 +377,7 @@ def kernel_times(shapes=((100_000, 64), (100_000, 1024))) -> None:
                 torch.cuda.synchronize()
             print(f"## N={n} Q={nq} {name}: alone {time_gpu(f, repeat=20):.3f} ms, b2b {timed(f):.3f} ms")
             print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=8, max_name_column_width=50))
-        pr = cProfile.Profile()
-        pr.enable()
-        for _ in range(50):
-            cb.topk(q, prep, 10)
-        pr.disable()
-        pstats.Stats(pr).sort_stats("tottime").print_stats(12)
+        host_profile(lambda: cb.topk(q, prep, 10), 50).print_stats(12)
 
 
 def seed_sizes(shapes=((100_000, 64), (100_000, 1024), (1_000_000, 64), (1_000_000, 1024), (4_000_000, 64)),
@@ -444,17 +442,11 @@ def host_issue(shapes=((100_000, 64), (100_000, 1024), (1_000_000, 64))) -> None
                     cp.cuda.Device().synchronize()
                     gpu = timed(f, 50)
                     if "profile" in sys.argv and path.startswith("wgmma"):
-                        import cProfile
-                        import pstats
-                        pr = cProfile.Profile()
-                        pr.enable()
-                        for _ in range(200):
-                            f()
-                        pr.disable()
+                        stats = host_profile(f, 200)
             print(f"N={n} Q={nq} {path}: alone {alone:.3f} ms, host issue {issue:.3f} ms, GPU b2b without the wait "
                   f"{gpu:.3f} ms", flush=True)
             if "profile" in sys.argv and path.startswith("wgmma"):
-                pstats.Stats(pr).sort_stats("tottime").print_stats(25)
+                stats.print_stats(25)
                 return
 
 
