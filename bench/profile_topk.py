@@ -7,7 +7,7 @@
     python bench/profile_topk.py onepass    # the one-pass kernel for 3-64 queries against the multi-pass path
     python bench/profile_topk.py sync       # what the NaN-flag read of a one-query call costs, four ways
     python bench/profile_topk.py wgmma      # the wgmma one pass against the other batch paths and torch
-    python bench/profile_topk.py parts      # the wgmma one pass kernel without its appends, its end, both
+    python bench/profile_topk.py parts      # the wgmma one pass kernel with and without its appends
     python bench/profile_topk.py wglaunches # each launch of a wgmma one-pass call
     python bench/profile_topk.py seeds      # the wgmma one pass with seed samples of three sizes
     python bench/profile_topk.py kernels    # kernel times (CUPTI) and host profile of two small calls
@@ -16,6 +16,7 @@
     python bench/profile_topk.py scanfile OLD.cu  # the scan kernel against another version of kernels_scan.cu
     python bench/profile_topk.py two        # one and two queries: the scan kernel, the one pass, torch
     python bench/profile_topk.py seedsplits # the wgmma one pass's seed with its runs of the sample capped
+    python bench/profile_topk.py timeline   # a lone call's host calls and kernels on one clock (CUPTI)
 """
 from __future__ import annotations
 
@@ -343,10 +344,9 @@ def wgmma_launches(shapes=((100_000, 64), (100_000, 1024), (300_000, 1024), (1_0
 
 
 def wgmma_parts() -> None:
-    """The wgmma_topk kernel alone (events around its launch inside topk: wgmma_kernel_ms), built four ways:
-    as used; gates never passed (no candidate kept); no end phase (no block's best K written); neither."""
-    variants = {"as used": (), "no appends": ("PULSE_PROFILE_NO_KEEP",), "no end": ("PULSE_PROFILE_NO_END",),
-                "neither": ("PULSE_PROFILE_NO_KEEP", "PULSE_PROFILE_NO_END")}
+    """The wgmma_topk kernel alone (events around its launch inside topk: wgmma_kernel_ms), built two ways:
+    as used; gates never passed (no candidate kept)."""
+    variants = {"as used": (), "no appends": ("PULSE_PROFILE_NO_KEEP",)}
     print("| N | Q | " + " | ".join(variants) + " |")
     print("|---:|---:|" + "---:|" * len(variants))
     for n in (100_000, 1_000_000, 4_000_000):
@@ -396,7 +396,7 @@ def seed_sizes(shapes=((100_000, 64), (100_000, 1024), (1_000_000, 64), (1_000_0
             cb._wgmma_plan.cache_clear()
             try:
                 wgmma_kernel_ms(f, ("PULSE_PROFILE_COUNT",))  # leaves the count of its last call in the flag
-                kept = int(cb._host_flags(nq + 1)[1][nq]) / (nq * cb.sm90.splits(nq, n))
+                kept = int(cb._host_flags(2, "wgmma")[1][1]) / (nq * cb.sm90.splits(nq, n))
                 kernel = wgmma_kernel_ms(f)
                 with paths("wgmma one pass"):
                     alone = time_gpu(f, repeat=20)
@@ -626,10 +626,60 @@ def seed_splits(shapes=((100_000, 64), (300_000, 32), (1_000_000, 64), (100_000,
             print(f"| {n} | {nq} | {cap} | " + " | ".join(f"{x:.3f}" for x in cells) + " |", flush=True)
 
 
+def timeline(shapes=((100_000, 1024), (100_000, 64)), calls: int = 12) -> None:
+    """Where a lone call's time goes between the bench's two events: host API calls (launches, the wait) and
+    kernels on one clock (torch.profiler's CUPTI trace), relative to the first event's record, median over
+    calls after a warm-up."""
+    import json
+    import statistics
+    import tempfile
+
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    for n, nq in shapes:
+        prep = cb.Prepared(unit16(n, 1), D)
+        q = unit16(nq, 2)
+        for _ in range(3):
+            cb.topk(q, prep, 10)
+        torch.cuda.synchronize()
+        stream = torch.cuda.current_stream()  # as time_gpu records
+        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+            for _ in range(calls):
+                a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                a.record(stream)
+                cb.topk(q, prep, 10)
+                b.record(stream)
+                b.synchronize()
+        with tempfile.NamedTemporaryFile(suffix=".json") as f:
+            prof.export_chrome_trace(f.name)
+            trace = json.load(open(f.name))["traceEvents"]
+        if os.environ.get("OUT"):
+            json.dump(trace, open(os.path.join(os.environ["OUT"], f"trace_{n}_{nq}.json"), "w"))
+        evs = sorted((e for e in trace if e.get("ph") == "X" and e.get("cat") in ("cuda_runtime", "cuda_driver", "kernel")),
+                     key=lambda e: e["ts"])
+        records = [e["ts"] for e in evs if e["name"].startswith("cudaEventRecord")]
+        rows: dict[str, list] = {}
+        for c in range(1, len(records) // 2):  # the first call is left out
+            t0, t1 = records[2 * c], records[2 * c + 1]
+            seen: dict[str, int] = {}
+            for e in evs:
+                if t0 <= e["ts"] <= t1 + 1000 and not e["name"].startswith("cudaEventRecord") and (e["cat"] == "kernel" or e["ts"] <= t1):
+                    name = ("GPU " if e["cat"] == "kernel" else "host ") + e["name"].split("(")[0][:40]
+                    seen[name] = seen.get(name, 0) + 1
+                    key = f"{name} #{seen[name]}"
+                    rows.setdefault(key, []).append((e["ts"] - t0, e["ts"] + e.get("dur", 0) - t0))
+            rows.setdefault("host second record", []).append((t1 - t0, t1 - t0))
+        print(f"## N={n} Q={nq}: us after the first event's record (median of {calls - 1} calls)")
+        print("| what | start | end |\n|---|---:|---:|")
+        for key, spans in sorted(rows.items(), key=lambda kv: statistics.median(s for s, _ in kv[1])):
+            print(f"| {key} | {statistics.median(s for s, _ in spans):.1f} | {statistics.median(e for _, e in spans):.1f} |")
+
+
 MODES = {"scan": scan_unroll, "host": host_overhead, "wgmma": wgmma, "issue": host_issue, "seeds": seed_sizes,
          "kernels": kernel_times, "wglaunches": wgmma_launches, "parts": wgmma_parts, "onepass": onepass,
          "sync": flag_sync, "launches": launches, "scanfile": lambda: scan_against(sys.argv[-1]),
-         "launchcost": launch_cost, "two": two_queries, "seedsplits": seed_splits}
+         "launchcost": launch_cost, "two": two_queries, "seedsplits": seed_splits, "timeline": timeline}
 
 if __name__ == "__main__":
     for run in [f for m, f in MODES.items() if m in sys.argv] or [fused_configs]:

@@ -225,11 +225,16 @@ def topk(queries, corpus, k: int):
     path = _batch_path(nq, n, c16.shape[1], kk)
     if path == "one pass":
         return _onepass_topk(q, c16, kk)
+    if path == "wgmma one pass" and nq <= QUERY_CHUNK:  # a batch that fits is passed whole: slicing costs host time
+        out_s, out_i, done = _wgmma_topk(q, c16, kk)
+        if not done:
+            _topk_rows(q, c16, kk, out_s, out_i)
+        return out_s, out_i
     out_s, out_i = _outputs(nq, kk)
     for q0 in range(0, nq, QUERY_CHUNK):
-        part = slice(q0, q0 + QUERY_CHUNK)  # a batch that fits is passed whole: slicing costs host time
+        part = slice(q0, q0 + QUERY_CHUNK)
         qp, sp, ip = (q, out_s, out_i) if nq <= QUERY_CHUNK else (q[part], out_s[part], out_i[part])
-        if not (path == "wgmma one pass" and _wgmma_topk(qp, c16, kk, sp, ip)):
+        if not (path == "wgmma one pass" and _wgmma_topk(qp, c16, kk, sp, ip)[2]):
             _topk_rows(qp, c16, kk, sp, ip)
     return out_s, out_i
 
@@ -382,20 +387,23 @@ def _scratch(key: tuple, make):
     return by_key[key]
 
 
-def _host_flags(size: int) -> tuple[cp.ndarray, np.ndarray]:
+def _host_flags(size: int, name: str = "flags") -> tuple[cp.ndarray, np.ndarray]:
     """int32 flags a kernel writes straight into pinned host memory (reachable from the device under unified
     addressing), read once the stream is synchronised: the one wait a call needs to report a bad query,
-    without a copy launch (measured: 7-12 us less per call than a device flag and .get())."""
+    without a copy launch (measured: 7-12 us less per call than a device flag and .get()). One word per
+    question (any bad query, an overflow), not one per query: NumPy's any() over 1024 flags cost 2.7 us
+    of a call's tail."""
     def make():
         mem = cp.cuda.PinnedMemoryPointer(cp.cuda.PinnedMemory(4 * size, cp.cuda.runtime.hostAllocMapped), 0)
         dev = cp.ndarray((size,), cp.int32, cp.cuda.MemoryPointer(cp.cuda.UnownedMemory(mem.ptr, 4 * size, mem), 0))
         return dev, np.frombuffer(mem, np.int32, size)
-    return _scratch(("flags", size), make)
+    return _scratch((name, size), make)
 
 
 def _raise_if_flagged(host: np.ndarray) -> None:
+    """Wait for the call, then report a bad query (host[0], set by its kernel)."""
     cp.cuda.get_current_stream().synchronize()
-    if host.any():
+    if host[0]:
         raise ValueError("queries contains NaN or infinite values")
 
 
@@ -438,6 +446,7 @@ def _onepass_topk(q: cp.ndarray, c16: cp.ndarray, kk: int) -> tuple[cp.ndarray, 
     p = _onepass_plan(cp.cuda.runtime.getDevice(), nq, n, dp, kk, qt)
     scan, merge, host = _scratch(("onepass", p.scan.kernel.ptr, p.merge.kernel.ptr, p.blocks, nq), lambda: _onepass_launches(p))
     scan.smem = p.smem  # d and n change the launch, not the buffers
+    host[0] = 0  # the merge sets it for a bad query
     scan(q.data.ptr, d, c16.data.ptr, dp, n, p.per_block)
     out_s, out_i = _outputs(nq, kk)
     merge(q.data.ptr, d, c16.data.ptr, dp, n, out_s.data.ptr, out_i.data.ptr, kk)
@@ -449,7 +458,7 @@ def _onepass_launches(p: _OnePassPlan) -> tuple[Launch, Launch, np.ndarray]:
     """The one pass's two launches with their buffers (each block's best K per query) and flags packed in."""
     size = p.blocks * int(p.nq) * p.K
     part_s, part_i = cp.empty(size, cp.float32), cp.empty(size, cp.int32)
-    bad, host = _host_flags(int(p.nq))
+    bad, host = _host_flags(1, "onepass")
     zero32, zero64, none = np.int32(0), np.int64(0), cp.empty(0, cp.float32)
     scan = Launch(p.scan, p.blocks, p.threads, (none, p.nq, zero32, none, zero32, zero64, zero32, part_s, part_i), p.smem,
                   varying=(0, 2, 3, 4, 5, 6))
@@ -482,7 +491,7 @@ class _WgmmaPlan(NamedTuple):
     seeder: cp.RawKernel | None  # wgmma_seed: the sample's group maxima
     unit: cp.RawKernel
     floor: cp.RawKernel  # seed_floor: a query's seed from its maxima
-    merge: cp.RawKernel
+    merge: cp.RawKernel  # regions_merge: a query's candidates from every block, selected and rescored
     K: int
     blocks: int
     smem: int
@@ -496,10 +505,10 @@ class _WgmmaPlan(NamedTuple):
 
 
 def _wgmma_helpers(K: int, qt: str) -> tuple[cp.RawKernel, cp.RawKernel, cp.RawKernel]:
-    """unit_half, seed_floor and onepass_merge for lists of K (the wgmma one pass's helpers), built once."""
+    """unit_half, seed_floor and regions_merge for lists of K (the wgmma one pass's helpers), built once."""
     key = (cp.cuda.runtime.getDevice(), K, qt)
     if key not in _wgmma_compiled:
-        names = [f"unit_half<{qt}>", f"seed_floor<{K}>", f"onepass_merge<{K},{qt}>"]
+        names = [f"unit_half<{qt}>", f"seed_floor<{K}>", f"regions_merge<{K},{qt}>"]
         mod = cp.RawModule(code=_source("kernels_onepass.cu", "half.cuh", "warplist.cuh", "mma.cuh"),
                            options=("--std=c++17",) + ONEPASS_OPTIONS, name_expressions=names)
         _wgmma_compiled[key] = tuple(mod.get_function(x) for x in names)
@@ -531,15 +540,15 @@ class _WgmmaScratch(NamedTuple):
     floor: Launch
     scan: Launch
     merge: Launch
-    host: np.ndarray  # [bad query] * nq, overflow
+    host: np.ndarray  # a bad query, an overflow
 
 
 def _wgmma_scratch(p: _WgmmaPlan) -> _WgmmaScratch:
-    nq, dp, splits, K = p.key[1:5]
+    nq, dp, splits = int(p.nq), int(p.dp), int(p.splits)
     q16, tau = cp.empty((nq, dp), cp.float16), cp.empty(nq, cp.float32)
     buf = cp.empty(splits * nq * sm90.TOPK_CAP * 2, cp.int32)  # candidates: (score bits, row) pairs
-    part_s, part_i = cp.empty(splits * nq * K, cp.float32), cp.empty(splits * nq * K, cp.int32)  # each block's best K
-    flags, host = _host_flags(nq + 1)
+    counts = cp.empty(splits * nq * sm90.TOPK_REGIONS * 2, cp.int32)  # of each region of buf, and its head
+    flags, host = _host_flags(2, "wgmma")  # a bad query (the merge), an overflow (the pass)
     zero32, zero64, none = np.int32(0), np.int64(0), cp.empty(0, cp.float32)
     q_map = sm90.tensor_map(q16, sm90.BM)
     seed, floor = _seed_launches(p, q16, tau)
@@ -547,10 +556,11 @@ def _wgmma_scratch(p: _WgmmaPlan) -> _WgmmaScratch:
         q16, tau,
         Launch(p.unit, nq, 128, (none, zero32, p.dp, q16), varying=(0, 1)),
         seed, floor,
-        Launch(p.scan, p.blocks, sm90.THREADS, (q_map, q_map, p.nq, p.dp, zero64, p.splits, tau, buf, part_s, part_i,
-                                                 flags[nq:]), p.smem, varying=(4,)),
-        Launch(p.merge, nq, 256, (none, zero32, none, p.dp, zero64, p.nq, part_s, part_i, p.splits, none, none, zero32,
-                                  flags), varying=(0, 1, 2, 4, 9, 10, 11)),
+        Launch(p.scan, p.blocks, sm90.THREADS, (q_map, q_map, p.nq, p.dp, zero64, p.splits, tau, buf, counts, flags[1:]),
+               p.smem, varying=(4,)),
+        Launch(p.merge, nq, 256, (none, zero32, none, p.dp, zero64, p.nq, buf, counts, p.splits,
+                                  np.int32(sm90.TOPK_REGIONS), np.int32(sm90.TOPK_CAP), none, none, zero32, flags),
+               varying=(0, 1, 2, 4, 11, 12, 13)),
         host)
 
 
@@ -569,6 +579,11 @@ def _seed_launches(p: _WgmmaPlan, q16: cp.ndarray, tau: cp.ndarray) -> tuple[Lau
     return seed, floor
 
 
+def _layout(x: cp.ndarray) -> tuple:
+    """What a TMA descriptor of x encodes: its address, shape and strides."""
+    return x.data.ptr, x.shape, x.strides
+
+
 def _seed(c16: cp.ndarray, p: _WgmmaPlan, seed: Launch | None, floor: Launch) -> None:
     """Per query, a score at least K rows of the corpus reach (its seed, in the scratch's tau), from its scores
     against every stride-th row, the wgmma one pass's own sums: it keeps only scores at or above it, where a
@@ -576,16 +591,17 @@ def _seed(c16: cp.ndarray, p: _WgmmaPlan, seed: Launch | None, floor: Launch) ->
     100k x 1024 keeps 4.2 candidates per query and block with 25,000 rows sampled, 16.7 with 6,250). NEG_INF
     for no sample (seed_floor finds fewer than K maxima)."""
     if seed is not None:
-        seed.set(1, sm90.tensor_map(c16, sm90.BN, p.stride))
+        seed.set_for(1, _layout(c16), lambda: sm90.tensor_map(c16, sm90.BN, p.stride))
         seed()
     floor()
 
 
-def _wgmma_topk(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i: cp.ndarray) -> bool:
+def _wgmma_topk(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray | None = None,
+                out_i: cp.ndarray | None = None) -> tuple[cp.ndarray, cp.ndarray, bool]:
     """One pass on Hopper's tensor cores (kernels_sm90.cu wgmma_topk), each block a query tile and a run of
     the corpus keeping its own thresholds and buffers, then onepass_merge across the runs with exact fp32
     rescoring. Five launches (unit queries; seeds: the sample's maxima, a floor from them; the pass; the
-    merge), no cuBLAS call.
+    merge), no cuBLAS call. Returns the outputs (allocated here, while the GPU works, unless given) and
     False when a block's candidate buffer overflowed (a corpus in an adversarial order): the caller takes
     the multi-pass path, which has its own exhaustive fallback."""
     q, qt = _query_type(q)
@@ -593,14 +609,16 @@ def _wgmma_topk(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_
     n, dp = c16.shape
     p = _wgmma_plan(cp.cuda.runtime.getDevice(), nq, n, dp, kk, qt)
     w = _scratch(p.key, lambda: _wgmma_scratch(p))
-    w.host[nq] = 0
+    w.host[:] = 0
     w.unit(q.data.ptr, d)
     _seed(c16, p, w.seed, w.floor)
-    w.scan.set(1, sm90.tensor_map(c16, sm90.BN))
+    w.scan.set_for(1, _layout(c16), lambda: sm90.tensor_map(c16, sm90.TOPK_BN))
     w.scan(n)
+    if out_s is None:
+        out_s, out_i = _outputs(nq, kk)
     w.merge(q.data.ptr, d, c16.data.ptr, n, out_s.data.ptr, out_i.data.ptr, kk)
-    _raise_if_flagged(w.host[:nq])  # the one wait; a bad query is bad whichever path answers
-    return not w.host[nq]
+    _raise_if_flagged(w.host)  # the one wait; a bad query is bad whichever path answers
+    return out_s, out_i, not w.host[1]
 
 
 def _topk_rows(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i: cp.ndarray) -> None:

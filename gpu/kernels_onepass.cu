@@ -322,85 +322,100 @@ __global__ void __launch_bounds__(256) seed_floor(const float* __restrict__ maxi
     if (lane == 0) tau[q] = lo - margin;
 }
 
-// One block per query: the best K of every block's list, rescored exactly in fp32 (dot / |row|, as every
-// other path rescores), sorted, the best k written. bad[q] = 1 for a NaN/inf query. blocks <= 1024.
-// The K-th best of the blocks' heads (each list's first entry, K distinct rows) is a lower bound of the
-// K-th best overall, so all but a few entries fail it: the loads can all be in flight at once and only
-// the few that pass are ranked.
-template <int K, typename QT>
-__global__ void __launch_bounds__(256)
-onepass_merge(const QT* __restrict__ Q, int d, const __half* __restrict__ C, int dp, long long n, int nq,
-              const float* __restrict__ part_s, const int* __restrict__ part_i, int blocks,
-              float* __restrict__ out_s, long long* __restrict__ out_i, int k, int* __restrict__ bad) {
-    constexpr int W = 8;
-    __shared__ float ms[W][K];
-    __shared__ long long mi[W][K];
-    __shared__ float qv[1024];
-    __shared__ float heads[1024];
-    __shared__ float red[W];
-    __shared__ float floor_v;
-    __shared__ int nonfinite;
-    __shared__ float cs[K];
-    __shared__ long long cid[K];
-    constexpr int CANDS = 1024;
-    __shared__ float cv[CANDS];
-    __shared__ int ci[CANDS];
-    __shared__ int ncand;
-    const int q = blockIdx.x, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+// Where a query's merge finds its entries (score, row): size() of them, at(e) each.
+// Each block's best K in order, [blocks][nq][K] (the one passes); NEG_INF / -1 past what a block kept.
+template <int K>
+struct BlockLists {
+    const float* __restrict__ s;
+    const int* __restrict__ i;
+    int blocks, nq, q;
+    __device__ long long size() const { return (long long)blocks * K; }
+    __device__ int2 at(long long e) const {
+        const long long a = ((e / K) * nq + q) * K + e % K;
+        return make_int2(__float_as_int(s[a]), i[a]);
+    }
+};
 
-    // The unit query (fp32), and whether it is finite; the heads.
-    if (tid == 0) { nonfinite = 0; ncand = 0; }
+// Every candidate the wgmma one pass kept, unsorted: per (run, query) `cap` pairs in `regions` regions of
+// cap / regions, region r holding counts [run][nq][regions] of them. start: the counts' running sums for this
+// query (shared memory, `total` + 1 of them), so entry e is in the last region that starts at or before it.
+struct Regions {
+    const int2* __restrict__ buf;
+    const int* start;
+    int nq, q, cap, regions, total;
+    __device__ long long size() const { return start[total]; }
+    __device__ int2 at(long long e) const {
+        int lo = 0, hi = total;  // start[lo] <= e < start[hi]
+        while (hi - lo > 1) { const int mid = (lo + hi) >> 1; if (start[mid] <= e) lo = mid; else hi = mid; }
+        const int run = lo / regions, region = lo % regions;
+        return buf[((long long)run * nq + q) * cap + (long long)region * (cap / regions) + (e - start[lo])];
+    }
+};
+
+// The merge's shared memory and its steps, one block of 256 threads per query.
+template <int K>
+struct Merge {
+    static constexpr int W = 8, CANDS = 1024;
+    float ms[W][K];
+    long long mi[W][K];
+    float qv[1024];
+    float red[W];
+    int nonfinite, ncand;
+    float cs[K];
+    long long cid[K];
+    float cv[CANDS];
+    int ci[CANDS];
+};
+
+// The unit query (fp32) into m.qv, and whether it is finite (m.nonfinite). `between` runs after the query's
+// loads are issued and before the barrier that ends them (the caller's own loads go out with them).
+template <int K, typename QT, typename Between>
+__device__ void merge_query(Merge<K>& m, const QT* __restrict__ Q, int d, int q, Between&& between) {
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    if (tid == 0) { m.nonfinite = 0; m.ncand = 0; }
     float ss = 0.f;
     bool off = false;
-    for (int x = tid; x < d; x += 256) { const float v = to_f32(Q[(long long)q * d + x]); qv[x] = v; ss += v * v; off |= !isfinite(v); }
-    for (int b = tid; b < blocks; b += 256) heads[b] = part_s[((long long)b * nq + q) * K];
+    for (int x = tid; x < d; x += 256) { const float v = to_f32(Q[(long long)q * d + x]); m.qv[x] = v; ss += v * v; off |= !isfinite(v); }
+    between();
     for (int o = 16; o; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if (lane == 0) red[warp] = ss;
+    if (lane == 0) m.red[warp] = ss;
     __syncthreads();
-    if (off) nonfinite = 1;
+    if (off) m.nonfinite = 1;
     float tot = 0.f;
 #pragma unroll
-    for (int w = 0; w < W; ++w) tot += red[w];
+    for (int w = 0; w < Merge<K>::W; ++w) tot += m.red[w];
     const float inv = tot > 0.f ? rsqrtf(tot) : 0.f;
-    for (int x = tid; x < d; x += 256) qv[x] *= inv;
+    for (int x = tid; x < d; x += 256) m.qv[x] *= inv;
+}
 
-    // Warp 0: a value that at least K heads reach (16 bits of search; NEG_INF when fewer than K lists have one).
-    if (warp == 0) {
-        float lo = POS_INF, hi = NEG_INF;
-        for (int b = lane; b < blocks; b += 32) if (heads[b] > NEG_INF) { lo = fminf(lo, heads[b]); hi = fmaxf(hi, heads[b]); }
-        warp_min_max(lo, hi);
-        const auto count = [&](float v) {
-            int c = 0;
-            for (int b = lane; b < blocks; b += 32) c += heads[b] >= v;
-            return __reduce_add_sync(0xffffffffu, c);
-        };
-        lo = count(lo) < K ? NEG_INF : floor_search(lo, hi, K, 8, count);
-        if (lane == 0) floor_v = lo;
-    }
-    __syncthreads();
-    const float v0 = floor_v;
-
-    // Every entry at or above v0 is collected (usually K and a few), then ranked in one step. Where ties at
-    // v0 bring more than fit (a zero query: every score equal), the warps' sorted lists take them instead.
-    const long long total = (long long)blocks * K;
+// The best K of src's entries at or above v0 (every entry when v0 is NEG_INF), rescored exactly in fp32
+// (dot / |row|, as every other path rescores), ranked, the best k written; *bad = 1 for a NaN/inf query.
+// Entries at or above v0 are usually few: collected, then ranked in one step. Where more come than fit (ties
+// at v0: a zero query, every score equal; or an unseeded wgmma pass) the warps' sorted lists take them.
+template <int K, typename Entries>
+__device__ void merge_rescore(Merge<K>& m, const Entries& src, float v0, const __half* __restrict__ C, int d,
+                              int dp, long long n, int q, float* __restrict__ out_s, long long* __restrict__ out_i,
+                              int k, int* __restrict__ bad) {
+    constexpr int W = Merge<K>::W, CANDS = Merge<K>::CANDS;
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const long long total = src.size();
     for (long long e = tid; e < total; e += 256) {
-        const long long at = ((e / K) * nq + q) * K + e % K;
-        const float x = part_s[at];
-        const int id = part_i[at];
-        if (id >= 0 && x >= v0) {
-            const int p = atomicAdd(&ncand, 1);
-            if (p < CANDS) { cv[p] = x; ci[p] = id; }
+        const int2 c = src.at(e);
+        const float x = __int_as_float(c.x);
+        if (c.y >= 0 && x >= v0) {
+            const int p = atomicAdd(&m.ncand, 1);
+            if (p < CANDS) { m.cv[p] = x; m.ci[p] = c.y; }
         }
     }
     __syncthreads();
-    const int m = ncand;
-    if (m <= CANDS) {
-        for (int u = tid; u < m; u += 256) {
+    const int got = m.ncand;
+    if (got <= CANDS) {
+        for (int u = tid; u < got; u += 256) {
             int r = 0;
-            for (int t = 0; t < m && r < K; ++t) r += better(cv[t], ci[t], cv[u], ci[u]);
-            if (r < K) cid[r] = ci[u];
+            for (int t = 0; t < got && r < K; ++t) r += better(m.cv[t], m.ci[t], m.cv[u], m.ci[u]);
+            if (r < K) m.cid[r] = m.ci[u];
         }
-        if (tid < K && tid >= m) cid[tid] = -1;
+        if (tid < K && tid >= got) m.cid[tid] = -1;
     } else {
         WarpList<K> M;
         M.clear();
@@ -408,23 +423,23 @@ onepass_merge(const QT* __restrict__ Q, int d, const __half* __restrict__ C, int
             float x = NEG_INF;
             long long id = -1;
             if (e < total) {
-                const long long at = ((e / K) * nq + q) * K + e % K;
-                x = part_s[at];
-                if (x >= v0) id = part_i[at];
+                const int2 c = src.at(e);
+                x = __int_as_float(c.x);
+                if (x >= v0) id = c.y;
             }
             M.offer_lanes(__ballot_sync(0xffffffffu, id >= 0 && better(x, id, M.tv, M.ti)), x, id, lane);
         }
-        if (lane < K) { ms[warp][lane] = M.v; mi[warp][lane] = M.i; }
+        if (lane < K) { m.ms[warp][lane] = M.v; m.mi[warp][lane] = M.i; }
         __syncthreads();
         if (warp == 0) {
-            M.merge(ms, mi, W, lane);
-            if (lane < K) cid[lane] = M.i;
+            M.merge(m.ms, m.mi, W, lane);
+            if (lane < K) m.cid[lane] = M.i;
         }
     }
     __syncthreads();
     // Exact scores of the K candidates, a warp per candidate, 16-byte loads of the fp16 row.
     for (int t = warp; t < K; t += W) {
-        const long long id = cid[t];
+        const long long id = m.cid[t];
         float dot = 0.f, nn = 0.f;
         if (id >= 0 && id < n)
             for (int x = lane * 8; x < d; x += 256) {
@@ -433,20 +448,110 @@ onepass_merge(const QT* __restrict__ Q, int d, const __half* __restrict__ C, int
 #pragma unroll
                 for (int e = 0; e < 4; ++e) {
                     const float2 f = __half22float2(h[e]);
-                    dot += (x + 2 * e < d ? qv[x + 2 * e] * f.x : 0.f) + (x + 2 * e + 1 < d ? qv[x + 2 * e + 1] * f.y : 0.f);
+                    dot += (x + 2 * e < d ? m.qv[x + 2 * e] * f.x : 0.f) + (x + 2 * e + 1 < d ? m.qv[x + 2 * e + 1] * f.y : 0.f);
                     nn += f.x * f.x + f.y * f.y;
                 }
             }
         for (int o = 16; o; o >>= 1) { dot += __shfl_xor_sync(0xffffffffu, dot, o); nn += __shfl_xor_sync(0xffffffffu, nn, o); }
-        if (lane == 0) cs[t] = id < 0 ? NEG_INF : (nn > 0.f ? dot / sqrtf(nn) : 0.f);
+        if (lane == 0) m.cs[t] = id < 0 ? NEG_INF : (nn > 0.f ? dot / sqrtf(nn) : 0.f);
     }
     __syncthreads();
     if (warp == 0) {
-        const float v = lane < K ? cs[lane] : NEG_INF;
-        const long long i = lane < K ? cid[lane] : -1;
+        const float v = lane < K ? m.cs[lane] : NEG_INF;
+        const long long i = lane < K ? m.cid[lane] : -1;
         int rank = 0;
         for (int u = 0; u < K; ++u) rank += better(__shfl_sync(0xffffffffu, v, u), __shfl_sync(0xffffffffu, i, u), v, i);
         if (lane < K && i >= 0 && rank < k) { out_s[(long long)q * k + rank] = v; out_i[(long long)q * k + rank] = i; }
-        if (lane == 0) bad[q] = nonfinite;
+        if (lane == 0 && m.nonfinite) *bad = 1;  // the caller clears it before the launch
     }
+}
+
+// Warp 0 of a merge: a value that at least K of `count` heads reach (each reached by a distinct row), 16 bits of
+// search; NEG_INF when fewer than K have one. No entry below it can be among the query's best K.
+template <int K>
+__device__ float heads_floor(const float* heads, int count) {
+    const int lane = threadIdx.x & 31;
+    float lo = POS_INF, hi = NEG_INF;
+    for (int b = lane; b < count; b += 32) if (heads[b] > NEG_INF) { lo = fminf(lo, heads[b]); hi = fmaxf(hi, heads[b]); }
+    warp_min_max(lo, hi);
+    const auto above = [&](float v) {
+        int c = 0;
+        for (int b = lane; b < count; b += 32) c += heads[b] >= v;
+        return __reduce_add_sync(0xffffffffu, c);
+    };
+    return above(lo) < K ? NEG_INF : floor_search(lo, hi, K, 8, above);
+}
+
+// One block per query: the best K of every block's list merged (merge_rescore). blocks <= 1024. The K-th best
+// of the blocks' heads (each list's first entry, K distinct rows) is a lower bound of the K-th best overall,
+// so all but a few entries fail it: the loads can all be in flight at once and only the few that pass are
+// ranked.
+template <int K, typename QT>
+__global__ void __launch_bounds__(256)
+onepass_merge(const QT* __restrict__ Q, int d, const __half* __restrict__ C, int dp, long long n, int nq,
+              const float* __restrict__ part_s, const int* __restrict__ part_i, int blocks,
+              float* __restrict__ out_s, long long* __restrict__ out_i, int k, int* __restrict__ bad) {
+    __shared__ Merge<K> m;
+    __shared__ float heads[1024];
+    __shared__ float floor_v;
+    const int q = blockIdx.x, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    merge_query(m, Q, d, q, [&] { for (int b = tid; b < blocks; b += 256) heads[b] = part_s[((long long)b * nq + q) * K]; });
+    if (warp == 0) {
+        const float v = heads_floor<K>(heads, blocks);
+        if (lane == 0) floor_v = v;
+    }
+    __syncthreads();
+    merge_rescore(m, BlockLists<K>{part_s, part_i, blocks, nq, q}, floor_v, C, d, dp, n, q, out_s, out_i, k, bad);
+}
+
+// One block per query: every candidate the wgmma one pass kept (Regions) merged by merge_rescore. counts
+// [runs][nq][regions]: each region's count and its head, the best score its thread saw (a distinct row each;
+// runs * regions <= 2048, sm90.splits keeps runs to one block per multiprocessor). The K-th best head is a
+// floor (heads_floor) that keeps the entries collected few however many the pass kept (4M x 64: about 2,000
+// a query, which the warps' lists took 0.3 ms to go through). The pass itself keeps no lists (its end phase
+// of selections cost 14% of its warps' time at 100k x 1024 in ncu's samples, 0.02-0.03 ms a call).
+template <int K, typename QT>
+__global__ void __launch_bounds__(256)
+regions_merge(const QT* __restrict__ Q, int d, const __half* __restrict__ C, int dp, long long n, int nq,
+              const int2* __restrict__ buf, const int2* __restrict__ counts, int runs, int regions, int cap,
+              float* __restrict__ out_s, long long* __restrict__ out_i, int k, int* __restrict__ bad) {
+    __shared__ Merge<K> m;
+    __shared__ int start[2049];
+    __shared__ float heads[2048];
+    __shared__ float floor_v;
+    const int q = blockIdx.x, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int total = runs * regions;
+    int c[8];  // this thread's counts: regions tid * 8 ... (a block-wide scan of 2048 at most)
+    merge_query(m, Q, d, q, [&] {
+#pragma unroll
+        for (int u = 0; u < 8; ++u) {
+            const int r = tid * 8 + u;
+            const int2 e = r < total ? counts[((long long)(r / regions) * nq + q) * regions + r % regions]
+                                     : make_int2(0, __float_as_int(NEG_INF));
+            c[u] = e.x;
+            if (r < total) heads[r] = __int_as_float(e.y);
+        }
+    });
+    int own = 0;
+#pragma unroll
+    for (int u = 0; u < 8; ++u) own += c[u];
+    int scan = own;  // inclusive scan over the block: warps, then the warps' sums
+    for (int o = 1; o < 32; o <<= 1) { const int v = __shfl_up_sync(0xffffffffu, scan, o); if (lane >= o) scan += v; }
+    __shared__ int sums[8];
+    if (lane == 31) sums[warp] = scan;
+    __syncthreads();
+    for (int w = 0; w < warp; ++w) scan += sums[w];
+    int at = scan - own;
+#pragma unroll
+    for (int u = 0; u < 8; ++u) {
+        if (tid * 8 + u < total) start[tid * 8 + u] = at;
+        at += c[u];
+    }
+    if (tid == 255) start[total] = scan;  // the whole count
+    if (warp == 0) {
+        const float v = heads_floor<K>(heads, total);
+        if (lane == 0) floor_v = v;
+    }
+    __syncthreads();
+    merge_rescore(m, Regions{buf, start, nq, q, cap, regions, total}, floor_v, C, d, dp, n, q, out_s, out_i, k, bad);
 }

@@ -71,10 +71,11 @@ struct Run {
     long long t_first, t_last;
 };
 
+template <int TILE = BN>
 __device__ __forceinline__ Run block_run(int nq, long long c_begin, long long c_end, int splits) {
     const int nqt = (nq + BM - 1) / BM;
     const int split = (int)(blockIdx.x / nqt);
-    const long long tiles = (c_end - c_begin + BN - 1) / BN;
+    const long long tiles = (c_end - c_begin + TILE - 1) / TILE;
     return {(int)(blockIdx.x % nqt) * BM, split, tiles * split / splits, tiles * (split + 1) / splits};
 }
 
@@ -160,8 +161,114 @@ __device__ __forceinline__ bool stream_tiles(const TensorMap& q_map, const Tenso
     return true;
 }
 
+constexpr int PP_BN = 128;                          // corpus rows per tile of the ping-pong loop (wgmma N)
+constexpr int PP_STAGES = STAGES * BN / PP_BN;      // its ring: the same bytes in steps of PP_BN rows
+constexpr int PP_STEP_BYTES = PP_BN * ROW_BYTES;
+
+__device__ __forceinline__ void bar_sync(int id, int threads) { asm volatile("bar.sync %0, %1;\n" :: "r"(id), "r"(threads) : "memory"); }
+__device__ __forceinline__ void bar_arrive(int id, int threads) { asm volatile("bar.arrive %0, %1;\n" :: "r"(id), "r"(threads) : "memory"); }
+
+// The ping-pong main loop (wgmma_topk): each consumer warpgroup takes every other tile of the run with all
+// BM queries (two m64n128 accumulators), and the two take turns at the tensor cores, so one's epilogue runs
+// while the other's products do. In stream_tiles both warpgroups end a tile together and the tensor cores
+// wait for both epilogues: 22% of wgmma_topk's warp time at 100k x 1024 (ncu source counters), which a
+// staggered start could not hide (the shared ring holds too few steps). Here a stage of the ring belongs to
+// one warpgroup, released by its 4 warps. Turns: named barriers 2 (warpgroup 1 may issue) and 3 (warpgroup
+// 0 may), one arrive and one sync per round each, so no barrier gets two arrivals of one side in a row.
+// Consumers call epilogue(acc0, acc1, tile) (queries 0-63 and 64-127, acc[4j + h + e] as in stream_tiles,
+// columns 8j + 2 quad + e of the tile) and return true; the producer returns false.
+template <typename Epilogue>
+__device__ __forceinline__ bool stream_pingpong(const TensorMap& q_map, const TensorMap& c_map, int d, const Run& run,
+                                                unsigned base, Epilogue&& epilogue) {
+    const int KC = d / BK;
+    const unsigned a_base = base;
+    const unsigned b_base = a_base + KC * BM * ROW_BYTES;
+    const unsigned bars = b_base + PP_STAGES * PP_STEP_BYTES;   // full[PP_STAGES], empty[PP_STAGES], a_full
+    auto full = [&](int st) { return bars + 8u * st; };
+    auto empty = [&](int st) { return bars + 8u * (PP_STAGES + st); };
+    const unsigned a_full = bars + 16u * PP_STAGES;
+    const long long tiles = run.t_last - run.t_first;
+    const int steps = (int)tiles * KC;
+
+    const int tid = threadIdx.x, warp = __shfl_sync(0xffffffffu, tid >> 5, 0), lane = tid & 31;
+    if (tid == 0) {
+        for (int st = 0; st < PP_STAGES; ++st) { mbar_init(full(st), 1); mbar_init(empty(st), 4); }
+        mbar_init(a_full, 1);
+        asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    }
+    __syncthreads();
+
+    if (warp == CONSUMER_WARPS) {  // producer
+        if (lane == 0) {
+            mbar_expect_tx(a_full, KC * BM * ROW_BYTES);
+            for (int kc = 0; kc < KC; ++kc) tma_load(a_base + kc * BM * ROW_BYTES, &q_map, kc * BK, run.q0, a_full);
+            for (int s = 0; s < steps; ++s) {
+                const int st = s % PP_STAGES;
+                if (s >= PP_STAGES) mbar_wait(empty(st), ((s / PP_STAGES) - 1) & 1);
+                mbar_expect_tx(full(st), PP_STEP_BYTES);
+                tma_load(b_base + st * PP_STEP_BYTES, &c_map, (s % KC) * BK, (int)((run.t_first + s / KC) * PP_BN), full(st));
+            }
+        }
+        return false;
+    }
+
+    const int wg = warp >> 2;
+    float acc0[64], acc1[64];
+#pragma unroll
+    for (int i = 0; i < 64; ++i) acc0[i] = acc1[i] = 0.f;
+    mbar_wait(a_full, 0);
+    const long long rounds = (tiles + 1) / 2;
+    for (long long r = 0; r < rounds; ++r) {
+        const long long t = 2 * r + wg;  // this warpgroup's tile of the run
+        if (wg == 1) bar_sync(2, 2 * 128);
+        else if (r > 0) bar_sync(3, 2 * 128);
+        if (t < tiles) {
+            int s = (int)t * KC;
+#pragma unroll 1
+            for (int kc = 0; kc < KC; ++kc, ++s) {
+                const int st = s % PP_STAGES;
+                mbar_wait(full(st), (s / PP_STAGES) & 1);
+                const unsigned a_addr = a_base + kc * BM * ROW_BYTES, b_addr = b_base + st * PP_STEP_BYTES;
+                wgmma_fence();
+#pragma unroll
+                for (int k16 = 0; k16 < BK / 16; ++k16) {
+                    wgmma_m64n128(acc0, sw128_desc(a_addr + k16 * 32), sw128_desc(b_addr + k16 * 32), (kc | k16) != 0);
+                    wgmma_m64n128(acc1, sw128_desc(a_addr + 64 * ROW_BYTES + k16 * 32), sw128_desc(b_addr + k16 * 32),
+                                  (kc | k16) != 0);
+                }
+                wgmma_commit();
+                wgmma_wait<1>();  // the step before is done: its stage goes back
+                if (kc > 0 && lane == 0) mbar_arrive(empty((s - 1) % PP_STAGES));
+            }
+        }
+        if (wg == 0) bar_arrive(2, 2 * 128);  // the other warpgroup's turn
+        else if (r + 1 < rounds) bar_arrive(3, 2 * 128);
+        wgmma_wait<0>();  // on every path, else ptxas adds its own wait (C7517)
+        if (t < tiles) {
+            if (lane == 0) mbar_arrive(empty(((int)(t + 1) * KC - 1) % PP_STAGES));
+#pragma unroll
+            for (int i = 0; i < 64; ++i) asm volatile("" : "+f"(acc0[i]), "+f"(acc1[i]) :: "memory");
+            epilogue(acc0, acc1, run.t_first + t);
+        }
+    }
+    return true;
+}
+
 // This thread's two query rows in the accumulator layout (block-local, 0..127).
 __device__ __forceinline__ int local_row_a() { return (threadIdx.x >> 7) * 64 + ((threadIdx.x >> 5) & 3) * 16 + ((threadIdx.x & 31) >> 2); }
+
+// The last tile of rows [.., n) starting at n0: its columns past n (zeros from the copy engine) become NaN,
+// which no maximum takes and no gate passes (acc[4j + h + e]: column 8j + 2 quad + e, h = 0 or 2).
+template <int N>
+__device__ __forceinline__ void mask_past_end(float (&acc)[N], long long n0, long long n) {
+    if (n0 + 2 * N <= n) return;  // a tile of 2N columns
+    const int valid = (int)(n - n0) - 2 * (threadIdx.x & 3);
+#pragma unroll
+    for (int j = 0; j < N / 4; ++j)
+#pragma unroll
+        for (int e = 0; e < 2; ++e)
+            if (8 * j + e >= valid) acc[4 * j + e] = acc[4 * j + 2 + e] = __int_as_float(0x7fffffff);
+}
 
 // Appends one accumulator row's scores at or above th (acc[4j + h + e]: column 8j + e of this thread's pair).
 template <int N>
@@ -215,8 +322,8 @@ wgmma_filter(const __grid_constant__ TensorMap q_map, const __grid_constant__ Te
 constexpr int TOPK_K = PULSE_TOPK_K;
 constexpr int GROUPS = (TOPK_K + 3) / 4;  // per thread and row: 4 threads x GROUPS >= K distinct maxima
 constexpr int TOPK_CAP = 1024;            // candidates per block and query (more: the caller's fallback); = sm90.TOPK_CAP
-constexpr int LANE_CAP = TOPK_CAP / 4;    // ... in four regions, one per thread of the quad that holds the row
-constexpr int PER_LANE = TOPK_CAP / 32;
+constexpr int REGIONS = 8;                // ... in eight regions: the quad's 4 threads in each warpgroup
+constexpr int LANE_CAP = TOPK_CAP / REGIONS;
 
 // A candidate: score bits and corpus row, one 8-byte store.
 __device__ __forceinline__ int2 candidate(float x, int row) { return make_int2(__float_as_int(x), row); }
@@ -224,12 +331,13 @@ __device__ __forceinline__ int2 candidate(float x, int row) { return make_int2(_
 // This thread's scores of one row at or above th into its own region of the row's candidate buffer, looking
 // only at the groups whose tile maximum (tmax) reaches th. The count lives in a register: no atomic and no
 // counting pass first (measured at 100k x 1024: stores after a shared-memory reservation cost 0.035 ms of
-// the pass's 0.168). A region without room for a whole row's scores (2 x BN / 8 of them) is marked
-// overflowed instead (count past LANE_CAP: the caller takes another path), so each score is a compare, a
-// predicated store and a pointer step, with no bound to check and no address to rebuild.
-__device__ __forceinline__ void append_row(const float (&acc)[128], int h, const float (&tmax)[GROUPS], float th,
+// the pass's 0.168). A region without room for a whole row's scores (N / 2 of them) is marked overflowed
+// instead (count past LANE_CAP: the caller takes another path), so each score is a compare, a predicated
+// store and a pointer step, with no bound to check and no address to rebuild.
+template <int N>
+__device__ __forceinline__ void append_row(const float (&acc)[N], int h, const float (&tmax)[GROUPS], float th,
                                            int& count, int2* region, long long col0) {
-    if (count > LANE_CAP - 2 * (BN / 8)) {
+    if (count > LANE_CAP - N / 2) {
         count = LANE_CAP + 1;
         return;
     }
@@ -239,7 +347,7 @@ __device__ __forceinline__ void append_row(const float (&acc)[128], int h, const
     for (int g = 0; g < GROUPS; ++g)
         if (tmax[g] >= th)
 #pragma unroll
-            for (int j = g; j < BN / 8; j += GROUPS)
+            for (int j = g; j < N / 4; j += GROUPS)
 #pragma unroll
                 for (int e = 0; e < 2; ++e) {
                     const float x = acc[4 * j + h + e];
@@ -248,70 +356,6 @@ __device__ __forceinline__ void append_row(const float (&acc)[128], int h, const
                     dst += keep;
                 }
     count = (int)(dst - region);
-}
-
-// Candidate p of a row whose four regions (LANE_CAP apart from `row`) hold c[0..3] each, in region order.
-__device__ __forceinline__ int2 candidate_at(const int2* row, const int* c, int p) {
-    int q = 0;
-#pragma unroll
-    for (int t = 0; t < 3; ++t)
-        if (q == t && p >= c[t]) { p -= c[t]; ++q; }
-    return row[q * LANE_CAP + p];
-}
-
-// A warp's selection of one query's best K from its m > 32 candidates (buf: the row's four regions, counts c,
-// written by this block), through the warp's shared scratch (TOPK_CAP scores and rows): a value search keeps
-// at least K (usually K and a few), those are ranked (score, then row) and written in order to out.
-__device__ __noinline__ void write_best(const int2* buf, const int* c, int m, float* sx, int* si, float* out_s,
-                                      int* out_i) {
-    const int lane = threadIdx.x & 31;
-    float x[PER_LANE];
-    int id[PER_LANE];
-    float lo = POS_INF, hi = NEG_INF;
-#pragma unroll
-    for (int u = 0; u < PER_LANE; ++u) {  // every load in flight at once
-        const int p = u * 32 + lane;
-        const int2 e = p < m ? candidate_at(buf, c, p) : candidate(NEG_INF, -1);
-        x[u] = __int_as_float(e.x);
-        id[u] = e.y;
-        if (p < m) { lo = fminf(lo, x[u]); hi = fmaxf(hi, x[u]); }
-    }
-    warp_min_max(lo, hi);
-    lo = floor_search(lo, hi, TOPK_K, 6, [&](float v) {
-        int c = 0;
-#pragma unroll
-        for (int u = 0; u < PER_LANE; ++u) if (u * 32 < m) c += x[u] >= v;
-        return __reduce_add_sync(0xffffffffu, c);
-    });
-    int kept = 0;
-#pragma unroll
-    for (int u = 0; u < PER_LANE; ++u) {
-        if (u * 32 >= m) break;
-        const bool keep = x[u] >= lo;
-        const unsigned int b = __ballot_sync(0xffffffffu, keep);
-        if (keep) { sx[kept + __popc(b & ((1u << lane) - 1))] = x[u]; si[kept + __popc(b & ((1u << lane) - 1))] = id[u]; }
-        kept += __popc(b);
-    }
-    __syncwarp();
-    for (int p = lane; p < kept; p += 32) {
-        const float v = sx[p];
-        const int i = si[p];
-        int r = 0;
-        for (int t = 0; t < kept && r < TOPK_K; ++t) r += better(sx[t], si[t], v, i);
-        if (r < TOPK_K) { out_s[r] = v; out_i[r] = i; }
-    }
-    __syncwarp();  // the scratch is read before the next row overwrites it
-}
-
-// The same for m <= 32 candidates, one per lane (e), ranked by shuffles; slots past m get NEG_INF / -1.
-__device__ __forceinline__ void write_few(int2 e, int m, float* out_s, int* out_i) {
-    const int lane = threadIdx.x & 31;
-    const float x = __int_as_float(e.x);
-    int r = 0;
-    for (int t = 0; t < m; ++t)
-        r += better(__shfl_sync(0xffffffffu, x, t), __shfl_sync(0xffffffffu, e.y, t), x, e.y);
-    if (lane < m && r < TOPK_K) { out_s[r] = x; out_i[r] = e.y; }
-    for (int t = m + lane; t < TOPK_K; t += 32) { out_s[t] = NEG_INF; out_i[t] = -1; }
 }
 
 // A sample's group maxima for the one pass's seeds: each block scores its query tile against its run of the
@@ -331,15 +375,7 @@ wgmma_seed(const __grid_constant__ TensorMap q_map, const __grid_constant__ Tens
 #pragma unroll
     for (int g = 0; g < GROUPS; ++g) ga[g] = gb[g] = NEG_INF;
     const bool consumer = stream_tiles(q_map, s_map, d, 0, run, base, [&](float (&acc)[128], long long tile) {
-        const long long n0 = tile * BN;
-        if (n0 + BN > n) {  // the sample's last tile: columns past n are NaN, which no maximum takes
-            const int valid = (int)(n - n0) - 2 * quad;
-#pragma unroll
-            for (int j = 0; j < BN / 8; ++j)
-#pragma unroll
-                for (int e = 0; e < 2; ++e)
-                    if (8 * j + e >= valid) acc[4 * j + e] = acc[4 * j + 2 + e] = __int_as_float(0x7fffffff);
-        }
+        mask_past_end(acc, tile * BN, n);
 #pragma unroll
         for (int g = 0; g < GROUPS; ++g)
 #pragma unroll
@@ -357,126 +393,95 @@ wgmma_seed(const __grid_constant__ TensorMap q_map, const __grid_constant__ Tens
     }
 }
 
-// One pass over the corpus rows [0, n): each block its query tile and corpus run. A query's threshold is
-// the higher of its seed (a score K rows of the corpus reach: wgmma_seed, seed_floor) and the smallest of
-// 4 x GROUPS running maxima its quad keeps (each over a fixed share of the columns, so over distinct rows:
-// K of the block's rows reach it). Either way the query's best K overall all reach it when their tile
-// comes, and each is among its own block's best K. Scores at or above it go to the query's buffer (buf:
-// [splits][nq][TOPK_CAP] (score, row) pairs, four regions of LANE_CAP, one per thread of the row's quad); at
-// the end each consumer warp writes the best K of its 16 queries, in order, to part ([splits][nq][K];
-// NEG_INF / -1 past what the block kept), using the corpus ring, free by then, as scratch and for the
-// regions' counts. A region that overflowed sets *overflow (the caller takes another path).
-// PULSE_PROFILE_NO_KEEP / PULSE_PROFILE_NO_END build it without its appends / its end phase, and
-// PULSE_PROFILE_COUNT makes *overflow the number of candidates kept (wrong answers; `python
-// bench/profile_topk.py parts` and `seeds` only).
+// The gate and the appends of one accumulator row (h = 0 or 2 of acc) of a tile: the row's group maxima
+// update the running ones (g, 4 x GROUPS per quad, each over a fixed share of the columns, so over distinct
+// rows: K of the block's rows reach the smallest), and scores at or above the query's threshold, the higher
+// of that smallest maximum (this tile's included) and the query's seed, go to this thread's region.
+template <int N>
+__device__ __forceinline__ void gate_row(const float (&acc)[N], int h, float seed, float (&g)[GROUPS], int& count,
+                                         int2* region, long long col0) {
+    float m = NEG_INF, lo = POS_INF, x[GROUPS];
+#pragma unroll
+    for (int k = 0; k < GROUPS; ++k) {
+        x[k] = NEG_INF;
+#pragma unroll
+        for (int j = k; j < N / 4; j += GROUPS) x[k] = fmaxf(x[k], fmaxf(acc[4 * j + h], acc[4 * j + h + 1]));
+        m = fmaxf(m, x[k]);
+        g[k] = fmaxf(g[k], x[k]);
+        lo = fminf(lo, g[k]);
+    }
+    lo = fminf(lo, __shfl_xor_sync(0xffffffffu, lo, 1));
+    lo = fminf(lo, __shfl_xor_sync(0xffffffffu, lo, 2));
+#ifdef PULSE_PROFILE_NO_KEEP
+    const float th = POS_INF + lo + seed;
+#else
+    const float th = fmaxf(seed, lo);
+#endif
+    if (m >= th) append_row(acc, h, x, th, count, region, col0);
+}
+
+// One pass over the corpus rows [0, n): each block its query tile and corpus run, its two consumer
+// warpgroups taking turns at the tensor cores (stream_pingpong), each over every other tile with all the
+// block's queries: a thread holds 4 query rows (gate_row). A query's threshold in a warpgroup is the higher
+// of its seed (a score K rows of the corpus reach: wgmma_seed, seed_floor) and the warpgroup's running
+// bound; either way the query's best K overall all reach it when their tile comes. Scores at or above it go
+// to the query's buffer (buf: [splits][nq][TOPK_CAP] (score, row) pairs, REGIONS regions of LANE_CAP, one per
+// thread of the row's quad in each warpgroup), unsorted; the regions' counts go to counts
+// [splits][nq][REGIONS] with the best score each thread saw of the row (its head) for regions_merge
+// (kernels_onepass.cu), which selects and rescores. A region that overflowed sets *overflow (the caller takes
+// another path).
+// PULSE_PROFILE_NO_KEEP builds it without its appends, PULSE_PROFILE_COUNT makes *overflow the number of
+// candidates kept (wrong answers; `python bench/profile_topk.py parts` and `seeds` only).
 extern "C" __global__ void __launch_bounds__(THREADS, 1)
 wgmma_topk(const __grid_constant__ TensorMap q_map, const __grid_constant__ TensorMap c_map, int nq, int d,
-           long long n, int splits, const float* __restrict__ seed, int2* buf, float* __restrict__ part_s,
-           int* __restrict__ part_i, int* overflow) {
+           long long n, int splits, const float* __restrict__ seed, int2* buf, int2* __restrict__ counts,
+           int* overflow) {
     extern __shared__ unsigned char smem_raw[];
     const unsigned base = (smem_addr(smem_raw) + 1023u) & ~1023u;
-    unsigned char* ring = smem_raw + (base - smem_addr(smem_raw)) + (d / BK) * BM * ROW_BYTES;
-    const Run run = block_run(nq, 0, n, splits);
+    const Run run = block_run<PP_BN>(nq, 0, n, splits);
     const int tid = threadIdx.x, lane = tid & 31, quad = lane & 3;
-    const int ra = local_row_a(), rb = ra + 8;
-    const bool live_a = run.q0 + ra < nq, live_b = run.q0 + rb < nq;
-    const float seed_a = live_a ? seed[run.q0 + ra] : POS_INF, seed_b = live_b ? seed[run.q0 + rb] : POS_INF;
-    auto buffer = [&](int r) { return ((long long)run.split * nq + run.q0 + r) * TOPK_CAP; };
-    int2* region_a = buf + buffer(ra) + quad * LANE_CAP;
-    int2* region_b = buf + buffer(rb) + quad * LANE_CAP;
-    int count_a = 0, count_b = 0;
-    float ga[GROUPS], gb[GROUPS];
+    // this thread's rows: r0, r0 + 8 (acc0), r0 + 64, r0 + 72 (acc1); its region in each row's buffer
+    const int r0 = ((tid >> 5) & 3) * 16 + (lane >> 2), region = (tid >> 7) * 4 + quad;
+    auto row = [&](int i) { return run.q0 + r0 + (i & 1) * 8 + (i >> 1) * 64; };
+    float th[4], g[4][GROUPS];
+    int count[4];
 #pragma unroll
-    for (int g = 0; g < GROUPS; ++g) ga[g] = gb[g] = NEG_INF;
+    for (int i = 0; i < 4; ++i) {
+        th[i] = row(i) < nq ? seed[row(i)] : POS_INF;  // a row past nq keeps nothing
+        count[i] = 0;
+#pragma unroll
+        for (int k = 0; k < GROUPS; ++k) g[i][k] = NEG_INF;
+    }
+    // row(i)'s region: regions + (row(i) - row(0)) * TOPK_CAP
+    int2* regions = buf + ((long long)run.split * nq + row(0)) * TOPK_CAP + region * LANE_CAP;
 
-    const bool consumer = stream_tiles(q_map, c_map, d, 0, run, base, [&](float (&acc)[128], long long tile) {
-        const long long n0 = tile * BN;
-        if (n0 + BN > n) {  // the corpus's last tile: columns past n (zeros from the copy engine) are NaN,
-            const int valid = (int)(n - n0) - 2 * quad;  // which no maximum takes and no gate passes
-#pragma unroll
-            for (int j = 0; j < BN / 8; ++j)
-#pragma unroll
-                for (int e = 0; e < 2; ++e)
-                    if (8 * j + e >= valid) acc[4 * j + e] = acc[4 * j + 2 + e] = __int_as_float(0x7fffffff);
-        }
-        float ma = NEG_INF, mb = NEG_INF, na = POS_INF, nb = POS_INF, xa[GROUPS], xb[GROUPS];
-#pragma unroll
-        for (int g = 0; g < GROUPS; ++g) {
-            xa[g] = xb[g] = NEG_INF;
-#pragma unroll
-            for (int j = g; j < BN / 8; j += GROUPS) {
-                xa[g] = fmaxf(xa[g], fmaxf(acc[4 * j], acc[4 * j + 1]));
-                xb[g] = fmaxf(xb[g], fmaxf(acc[4 * j + 2], acc[4 * j + 3]));
-            }
-            ma = fmaxf(ma, xa[g]);
-            mb = fmaxf(mb, xb[g]);
-            ga[g] = fmaxf(ga[g], xa[g]);
-            gb[g] = fmaxf(gb[g], xb[g]);
-            na = fminf(na, ga[g]);
-            nb = fminf(nb, gb[g]);
-        }
-        // The gate: the quad's smallest running maximum, this tile's included (its K rows are as good as any),
-        // or the query's seed where that is higher (a floor K rows of the whole corpus reach)
-        na = fminf(na, __shfl_xor_sync(0xffffffffu, na, 1));
-        na = fminf(na, __shfl_xor_sync(0xffffffffu, na, 2));
-        nb = fminf(nb, __shfl_xor_sync(0xffffffffu, nb, 1));
-        nb = fminf(nb, __shfl_xor_sync(0xffffffffu, nb, 2));
-#ifdef PULSE_PROFILE_NO_KEEP
-        const float ta = POS_INF + na, tb = POS_INF + nb;
-#else
-        const float ta = fmaxf(seed_a, na), tb = fmaxf(seed_b, nb);
-#endif
-        const long long col0 = n0 + 2 * quad;
-        if (ma >= ta) append_row(acc, 0, xa, ta, count_a, region_a, col0);
-        if (mb >= tb) append_row(acc, 2, xb, tb, count_b, region_b, col0);
+    const bool consumer = stream_pingpong(q_map, c_map, d, run, base,
+                                          [&](float (&acc0)[64], float (&acc1)[64], long long tile) {
+        const long long n0 = tile * PP_BN, col0 = n0 + 2 * quad;
+        mask_past_end(acc0, n0, n);
+        mask_past_end(acc1, n0, n);
+        gate_row(acc0, 0, th[0], g[0], count[0], regions, col0);
+        gate_row(acc0, 2, th[1], g[1], count[1], regions + 8 * TOPK_CAP, col0);
+        gate_row(acc1, 0, th[2], g[2], count[2], regions + 64 * TOPK_CAP, col0);
+        gate_row(acc1, 2, th[3], g[3], count[3], regions + 72 * TOPK_CAP, col0);
     });
     if (!consumer) return;
-#ifdef PULSE_PROFILE_NO_END
-    return;
-#endif
-    // The ring is free once every consumer is past its last tile (the producer's loads all landed before
-    // that): the regions' counts go there, then each warp takes rows warp + 8i.
-    int* counts = reinterpret_cast<int*>(ring + CONSUMER_WARPS * 2 * TOPK_CAP * 4);  // after the warps' scratch
-    asm volatile("bar.sync 1, %0;\n" :: "n"(CONSUMER_WARPS * 32) : "memory");
-    counts[4 * ra + quad] = min(count_a, LANE_CAP);
-    counts[4 * rb + quad] = min(count_b, LANE_CAP);
-#ifndef PULSE_PROFILE_COUNT
-    if (count_a > LANE_CAP || count_b > LANE_CAP) *overflow = 1;
-#endif
-    asm volatile("bar.sync 1, %0;\n" :: "n"(CONSUMER_WARPS * 32) : "memory");
-    const int warp = tid >> 5;
-    constexpr int ROWS = BM / CONSUMER_WARPS;
-    int m[ROWS];
+    bool over = false;
 #pragma unroll
-    for (int i = 0; i < ROWS; ++i) {
-        const int* c = counts + 4 * (warp + CONSUMER_WARPS * i);
-        m[i] = c[0] + c[1] + c[2] + c[3];
-    }
-    // With a seed most rows hold a few candidates, whose loads go out together.
-    int2 first[ROWS];
+    for (int i = 0; i < 4; ++i)
+        if (row(i) < nq) {
+            float head = NEG_INF;
 #pragma unroll
-    for (int i = 0; i < ROWS; ++i) {
-        const int r = warp + CONSUMER_WARPS * i;
-        first[i] = run.q0 + r < nq && lane < m[i] ? candidate_at(buf + buffer(r), counts + 4 * r, lane)
-                                                  : candidate(NEG_INF, -1);
-    }
-    float* sx = reinterpret_cast<float*>(ring) + warp * 2 * TOPK_CAP;
-    int* si = reinterpret_cast<int*>(sx + TOPK_CAP);
+            for (int k = 0; k < GROUPS; ++k) head = fmaxf(head, g[i][k]);
+            counts[((long long)run.split * nq + row(i)) * REGIONS + region] = make_int2(min(count[i], LANE_CAP),
+                                                                                        __float_as_int(head));
+            over |= count[i] > LANE_CAP;
+        }
 #ifdef PULSE_PROFILE_COUNT
-    if (lane == 0) {  // the candidates kept, for bench/profile_topk.py
-        int kept = 0;
-#pragma unroll
-        for (int i = 0; i < ROWS; ++i) kept += run.q0 + warp + CONSUMER_WARPS * i < nq ? m[i] : 0;
-        atomicAdd(overflow, kept);
-    }
+    atomicAdd(overflow, (row(0) < nq) * count[0] + (row(1) < nq) * count[1] + (row(2) < nq) * count[2]
+                            + (row(3) < nq) * count[3]);  // the candidates kept, for bench/profile_topk.py
+#else
+    if (over) *overflow = 1;
 #endif
-#pragma unroll
-    for (int i = 0; i < ROWS; ++i) {
-        const int r = warp + CONSUMER_WARPS * i;
-        if (run.q0 + r >= nq) break;
-        const long long at = ((long long)run.split * nq + run.q0 + r) * TOPK_K;
-        if (m[i] <= 32) write_few(first[i], m[i], part_s + at, part_i + at);
-        else write_best(buf + buffer(r), counts + 4 * r, m[i], sx, si, part_s + at, part_i + at);
-    }
 }
 #endif

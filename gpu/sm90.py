@@ -24,11 +24,14 @@ MAX_D = 384  # resident queries (BM x d fp16) + the corpus ring must fit in 227 
 
 
 TOPK_CAP = 1024  # wgmma_topk's candidates per block and query (kernels_sm90.cu)
+TOPK_BN = 128  # wgmma_topk's corpus rows per tile (PP_BN: its warpgroups take turns, each with all BM queries)
+TOPK_REGIONS = 8  # wgmma_topk's regions of a query's candidates: a quad's 4 threads in each consumer warpgroup
 
 
 def smem_bytes(d: int) -> int:
-    """Queries + ring + mbarriers + slack to align the 1024-byte swizzle atom."""
-    return BM * d * 2 + STAGES * BN * BK * 2 + 8 * (2 * STAGES + 1) + 1024
+    """Queries + ring + mbarriers (wgmma_topk's ring has the most stages) + slack to align the 1024-byte
+    swizzle atom."""
+    return BM * d * 2 + STAGES * BN * BK * 2 + 8 * (2 * STAGES * BN // TOPK_BN + 1) + 1024
 
 
 _MAP_DTYPE = np.dtype({"names": ["bits"], "formats": [(np.uint64, 16)], "offsets": [0], "itemsize": 128,
@@ -91,7 +94,7 @@ def source() -> str:
     """The ordering rule and the warp selection helpers the top-k kernel shares, the wrapper, the kernels."""
     here = Path(__file__).parent
     headers = "".join((here / f).read_text() for f in ("order.cuh", "warplist.cuh"))
-    return headers + _wgmma_wrapper(BN) + (here / "kernels_sm90.cu").read_text()
+    return headers + _wgmma_wrapper(BN) + _wgmma_wrapper(TOPK_BN) + (here / "kernels_sm90.cu").read_text()
 
 
 def _compile(src: str, defines: tuple[str, ...]) -> bytes:

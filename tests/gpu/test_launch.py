@@ -72,3 +72,24 @@ def test_a_launch_keeps_its_arrays_alive(fill):
     launch()
     assert (fresh.get() == 0).all()
     np.testing.assert_array_equal(launch.args[0].get(), 1 + np.arange(1024))
+
+
+def test_set_for_makes_an_argument_once_per_key(fill):
+    """A corpus's descriptor is made when the corpus changes, not on every search of it."""
+    import cupy
+
+    from gpu.launch import Launch
+
+    out = cupy.zeros(4, cupy.float32)
+    launch = Launch(fill, 1, 32, (out, np.int32(4), np.int64(0), np.float32(0), pair(0, 0)))
+    made = []
+
+    def make(a):
+        made.append(a)
+        return pair(a, 0)
+
+    for key in ("first", "first", "second", "second", "first"):
+        launch.set_for(4, key, lambda key=key: make({"first": 1, "second": 2}[key]))
+        launch()
+        assert out.get()[0] == {"first": 1, "second": 2}[key]
+    assert made == [1, 2, 1]
