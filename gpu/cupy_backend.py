@@ -599,7 +599,7 @@ def _seed(c16: cp.ndarray, p: _WgmmaPlan, seed: Launch | None, floor: Launch) ->
 def _wgmma_topk(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray | None = None,
                 out_i: cp.ndarray | None = None) -> tuple[cp.ndarray, cp.ndarray, bool]:
     """One pass on Hopper's tensor cores (kernels_sm90.cu wgmma_topk), each block a query tile and a run of
-    the corpus keeping its own thresholds and buffers, then onepass_merge across the runs with exact fp32
+    the corpus keeping its own thresholds and buffers, then regions_merge across the runs with exact fp32
     rescoring. Five launches (unit queries; seeds: the sample's maxima, a floor from them; the pass; the
     merge), no cuBLAS call. Returns the outputs (allocated here, while the GPU works, unless given) and
     False when a block's candidate buffer overflowed (a corpus in an adversarial order): the caller takes

@@ -15,14 +15,15 @@
 // happens to them is the kernel's epilogue:
 //   - wgmma_filter (a pass of the multi-pass path): scores at or above the query's threshold tau[q], set
 //     between passes by the compaction kernel, go to the query's candidate list;
-//   - wgmma_topk (one pass, PULSE_TOPK_K defined): each block keeps its own threshold per query, starting
-//     from the query's seed and raised as its tiles go by, and its own candidate buffers; at the end the
-//     block writes its best K per query, in order, for onepass_merge (kernels_onepass.cu) to merge across
-//     blocks and rescore;
+//   - wgmma_topk (one pass, PULSE_TOPK_K defined; on the ping-pong loop, stream_pingpong, where each consumer
+//     warpgroup takes every other 128-row tile with all the block's queries): each warpgroup keeps its own
+//     threshold per query, starting from the query's seed and raised as its tiles go by, and appends to the
+//     query's candidate regions; at the end the regions' counts and heads go to regions_merge
+//     (kernels_onepass.cu), which selects across blocks and rescores;
 //   - wgmma_seed (the seeds of wgmma_topk): each block keeps only running group maxima per query over its run
 //     of a sample of the corpus and writes them for seed_floor (kernels_onepass.cu).
 // NEG_INF, POS_INF, better() (order.cuh), floor_search and warp_min_max (warplist.cuh) and the generated
-// wgmma_m64n256 wrapper (sm90.py) are prepended.
+// wgmma_m64n256 and wgmma_m64n128 wrappers (sm90.py) are prepended.
 
 constexpr int BM = 128;       // queries per block: two consumer warpgroups of 64 rows
 constexpr int BN = 256;       // corpus rows per tile (the wgmma N)
