@@ -551,7 +551,7 @@ def _wgmma_scratch(p: _WgmmaPlan) -> _WgmmaScratch:
     flags, host = _host_flags(2, "wgmma")  # a bad query (the merge), an overflow (the pass)
     zero32, zero64, none = np.int32(0), np.int64(0), cp.empty(0, cp.float32)
     q_map = sm90.tensor_map(q16, sm90.BM)
-    seed, floor = _seed_launches(p, q16, tau)
+    seed, floor = _seed_launches(p, q_map, tau)
     return _WgmmaScratch(
         q16, tau,
         Launch(p.unit, nq, 128, (none, zero32, p.dp, q16), varying=(0, 1)),
@@ -564,14 +564,14 @@ def _wgmma_scratch(p: _WgmmaPlan) -> _WgmmaScratch:
         host)
 
 
-def _seed_launches(p: _WgmmaPlan, q16: cp.ndarray, tau: cp.ndarray) -> tuple[Launch | None, Launch]:
-    """wgmma_seed over the sample (its map set per corpus: _seed) into group maxima, and seed_floor from them
+def _seed_launches(p: _WgmmaPlan, q_map: np.void, tau: cp.ndarray) -> tuple[Launch | None, Launch]:
+    """wgmma_seed over the sample (its map set per corpus: _seed; q_map, the unit queries' map the pass reads
+    too) into group maxima, and seed_floor from them
     into `tau`, a warp per query; without a sample only seed_floor, which writes NEG_INF."""
     M = sm90.seed_maxima(p.K)
     maxima = cp.empty(max(1, p.seed_splits * int(p.nq) * M), cp.float32)
     seed = None
     if p.sample:
-        q_map = sm90.tensor_map(q16, sm90.BM)
         seed = Launch(p.seeder, -(-int(p.nq) // sm90.BM) * p.seed_splits, sm90.THREADS,
                       (q_map, q_map, p.nq, p.dp, np.int64(p.sample), np.int32(p.seed_splits), maxima), p.smem)
     floor = Launch(p.floor, -(-int(p.nq) // 8), 256,

@@ -32,7 +32,6 @@ constexpr int STAGES = 4;     // corpus ring depth
 constexpr int CONSUMER_WARPS = 8;
 constexpr int THREADS = CONSUMER_WARPS * 32 + 32;
 constexpr int ROW_BYTES = BK * 2;
-constexpr int STEP_BYTES = BN * ROW_BYTES;
 
 struct __align__(64) TensorMap { unsigned long long bits[16]; };  // CUtensorMap, built by the host
 
@@ -80,6 +79,44 @@ __device__ __forceinline__ Run block_run(int nq, long long c_begin, long long c_
     return {(int)(blockIdx.x % nqt) * BM, split, tiles * split / splits, tiles * (split + 1) / splits};
 }
 
+// A main loop's shared memory from `base` (1024-aligned): the block's queries [KC][BM rows][128 B], a ring of
+// S stages of TILE corpus rows x BK, then the mbarriers full[S], empty[S], a_full; and the producer's side of
+// it. Both main loops (stream_tiles, stream_pingpong) stand on it.
+template <int S, int TILE>
+struct Ring {
+    static constexpr int STEP = TILE * ROW_BYTES;  // bytes of a stage
+    unsigned a_base, b_base, bars;
+    __device__ Ring(unsigned base, int KC)
+        : a_base(base), b_base(base + KC * BM * ROW_BYTES), bars(base + KC * BM * ROW_BYTES + S * STEP) {}
+    __device__ unsigned full(int st) const { return bars + 8u * st; }
+    __device__ unsigned empty(int st) const { return bars + 8u * (S + st); }
+    __device__ unsigned a_full() const { return bars + 16u * S; }
+    __device__ unsigned stage(int st) const { return b_base + st * STEP; }
+    // Thread 0 makes the barriers (a stage is free again after `readers` warps' arrivals); all threads wait.
+    __device__ void init(int readers) const {
+        if (threadIdx.x == 0) {
+            for (int st = 0; st < S; ++st) { mbar_init(full(st), 1); mbar_init(empty(st), readers); }
+            mbar_init(a_full(), 1);
+            asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+        }
+        __syncthreads();
+    }
+    // One thread's loads: the block's queries, then the run's steps in order (step s: d columns (s % KC) * BK
+    // of the tile s / KC), each into its stage once the stage's readers have freed it.
+    __device__ void produce(const TensorMap& q_map, const TensorMap& c_map, int KC, long long c_begin,
+                            const Run& run) const {
+        mbar_expect_tx(a_full(), KC * BM * ROW_BYTES);
+        for (int kc = 0; kc < KC; ++kc) tma_load(a_base + kc * BM * ROW_BYTES, &q_map, kc * BK, run.q0, a_full());
+        const int steps = (int)(run.t_last - run.t_first) * KC;
+        for (int s = 0; s < steps; ++s) {
+            const int st = s % S;
+            if (s >= S) mbar_wait(empty(st), ((s / S) - 1) & 1);
+            mbar_expect_tx(full(st), STEP);
+            tma_load(stage(st), &c_map, (s % KC) * BK, (int)(c_begin + (run.t_first + s / KC) * TILE), full(st));
+        }
+    }
+};
+
 // The producer/consumer main loop. Shared memory from `base` (1024-aligned): the block's queries
 // [KC][BM rows][128 B], the ring [STAGES][BN rows][128 B], then the mbarriers. The producer warp returns
 // false when it has issued every load; consumers call epilogue(acc, tile) after each tile (acc[4j + h + e]:
@@ -88,34 +125,13 @@ template <typename Epilogue>
 __device__ __forceinline__ bool stream_tiles(const TensorMap& q_map, const TensorMap& c_map, int d,
                                              long long c_begin, const Run& run, unsigned base, Epilogue&& epilogue) {
     const int KC = d / BK;                                       // steps per tile
-    const unsigned a_base = base;
-    const unsigned b_base = a_base + KC * BM * ROW_BYTES;
-    const unsigned bars = b_base + STAGES * STEP_BYTES;          // full[STAGES], empty[STAGES], a_full
-    auto full = [&](int st) { return bars + 8u * st; };
-    auto empty = [&](int st) { return bars + 8u * (STAGES + st); };
-    const unsigned a_full = bars + 16u * STAGES;
-    const int steps = (int)(run.t_last - run.t_first) * KC;
+    const Ring<STAGES, BN> ring(base, KC);
 
     // warp-uniform in the compiler's eyes (a shuffle from lane 0): else ptxas serialises every wgmma (C7518)
     const int tid = threadIdx.x, warp = __shfl_sync(0xffffffffu, tid >> 5, 0), lane = tid & 31;
-    if (tid == 0) {
-        for (int st = 0; st < STAGES; ++st) { mbar_init(full(st), 1); mbar_init(empty(st), CONSUMER_WARPS); }
-        mbar_init(a_full, 1);
-        asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-    }
-    __syncthreads();
-
+    ring.init(CONSUMER_WARPS);  // both warpgroups read every stage
     if (warp == CONSUMER_WARPS) {  // producer
-        if (lane == 0) {
-            mbar_expect_tx(a_full, KC * BM * ROW_BYTES);
-            for (int kc = 0; kc < KC; ++kc) tma_load(a_base + kc * BM * ROW_BYTES, &q_map, kc * BK, run.q0, a_full);
-            for (int s = 0; s < steps; ++s) {
-                const int st = s % STAGES;
-                if (s >= STAGES) mbar_wait(empty(st), ((s / STAGES) - 1) & 1);
-                mbar_expect_tx(full(st), STEP_BYTES);
-                tma_load(b_base + st * STEP_BYTES, &c_map, (s % KC) * BK, (int)(c_begin + (run.t_first + s / KC) * BN), full(st));
-            }
-        }
+        if (lane == 0) ring.produce(q_map, c_map, KC, c_begin, run);
         return false;
     }
 
@@ -124,14 +140,14 @@ __device__ __forceinline__ bool stream_tiles(const TensorMap& q_map, const Tenso
 #pragma unroll
     for (int i = 0; i < 128; ++i) acc[i] = 0.f;
 
-    mbar_wait(a_full, 0);
+    mbar_wait(ring.a_full(), 0);
     int s = 0;  // steps issued
     // One step: wait for its corpus stage, queue its four MMAs (the first step of a tile starts from zero).
     auto step = [&](int kc) {
         const int st = s % STAGES;
-        mbar_wait(full(st), (s / STAGES) & 1);
-        const unsigned a_addr = a_base + kc * BM * ROW_BYTES + wg * 64 * ROW_BYTES;
-        const unsigned b_addr = b_base + st * STEP_BYTES;
+        mbar_wait(ring.full(st), (s / STAGES) & 1);
+        const unsigned a_addr = ring.a_base + kc * BM * ROW_BYTES + wg * 64 * ROW_BYTES;
+        const unsigned b_addr = ring.stage(st);
         wgmma_fence();
 #pragma unroll
         for (int k16 = 0; k16 < BK / 16; ++k16)  // +32 bytes along the swizzled row per k16 step
@@ -147,13 +163,13 @@ __device__ __forceinline__ bool stream_tiles(const TensorMap& q_map, const Tenso
         for (int kc = 0; kc < KC - 1; ++kc) {
             step(kc);
             wgmma_wait<1>();
-            if (kc > 0 && lane == 0) mbar_arrive(empty((s - 2) % STAGES));
+            if (kc > 0 && lane == 0) mbar_arrive(ring.empty((s - 2) % STAGES));
         }
         step(KC - 1);
         wgmma_wait<0>();
         if (lane == 0) {
-            if (KC > 1) mbar_arrive(empty((s - 2) % STAGES));
-            mbar_arrive(empty((s - 1) % STAGES));
+            if (KC > 1) mbar_arrive(ring.empty((s - 2) % STAGES));
+            mbar_arrive(ring.empty((s - 1) % STAGES));
         }
 #pragma unroll
         for (int i = 0; i < 128; ++i) asm volatile("" : "+f"(acc[i]) :: "memory");  // reads stay after the wait
@@ -164,7 +180,6 @@ __device__ __forceinline__ bool stream_tiles(const TensorMap& q_map, const Tenso
 
 constexpr int PP_BN = 128;                          // corpus rows per tile of the ping-pong loop (wgmma N)
 constexpr int PP_STAGES = STAGES * BN / PP_BN;      // its ring: the same bytes in steps of PP_BN rows
-constexpr int PP_STEP_BYTES = PP_BN * ROW_BYTES;
 
 __device__ __forceinline__ void bar_sync(int id, int threads) { asm volatile("bar.sync %0, %1;\n" :: "r"(id), "r"(threads) : "memory"); }
 __device__ __forceinline__ void bar_arrive(int id, int threads) { asm volatile("bar.arrive %0, %1;\n" :: "r"(id), "r"(threads) : "memory"); }
@@ -182,34 +197,13 @@ template <typename Epilogue>
 __device__ __forceinline__ bool stream_pingpong(const TensorMap& q_map, const TensorMap& c_map, int d, const Run& run,
                                                 unsigned base, Epilogue&& epilogue) {
     const int KC = d / BK;
-    const unsigned a_base = base;
-    const unsigned b_base = a_base + KC * BM * ROW_BYTES;
-    const unsigned bars = b_base + PP_STAGES * PP_STEP_BYTES;   // full[PP_STAGES], empty[PP_STAGES], a_full
-    auto full = [&](int st) { return bars + 8u * st; };
-    auto empty = [&](int st) { return bars + 8u * (PP_STAGES + st); };
-    const unsigned a_full = bars + 16u * PP_STAGES;
+    const Ring<PP_STAGES, PP_BN> ring(base, KC);
     const long long tiles = run.t_last - run.t_first;
-    const int steps = (int)tiles * KC;
 
     const int tid = threadIdx.x, warp = __shfl_sync(0xffffffffu, tid >> 5, 0), lane = tid & 31;
-    if (tid == 0) {
-        for (int st = 0; st < PP_STAGES; ++st) { mbar_init(full(st), 1); mbar_init(empty(st), 4); }
-        mbar_init(a_full, 1);
-        asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-    }
-    __syncthreads();
-
+    ring.init(4);  // a stage is read by one warpgroup
     if (warp == CONSUMER_WARPS) {  // producer
-        if (lane == 0) {
-            mbar_expect_tx(a_full, KC * BM * ROW_BYTES);
-            for (int kc = 0; kc < KC; ++kc) tma_load(a_base + kc * BM * ROW_BYTES, &q_map, kc * BK, run.q0, a_full);
-            for (int s = 0; s < steps; ++s) {
-                const int st = s % PP_STAGES;
-                if (s >= PP_STAGES) mbar_wait(empty(st), ((s / PP_STAGES) - 1) & 1);
-                mbar_expect_tx(full(st), PP_STEP_BYTES);
-                tma_load(b_base + st * PP_STEP_BYTES, &c_map, (s % KC) * BK, (int)((run.t_first + s / KC) * PP_BN), full(st));
-            }
-        }
+        if (lane == 0) ring.produce(q_map, c_map, KC, 0, run);
         return false;
     }
 
@@ -217,7 +211,7 @@ __device__ __forceinline__ bool stream_pingpong(const TensorMap& q_map, const Te
     float acc0[64], acc1[64];
 #pragma unroll
     for (int i = 0; i < 64; ++i) acc0[i] = acc1[i] = 0.f;
-    mbar_wait(a_full, 0);
+    mbar_wait(ring.a_full(), 0);
     const long long rounds = (tiles + 1) / 2;
     for (long long r = 0; r < rounds; ++r) {
         const long long t = 2 * r + wg;  // this warpgroup's tile of the run
@@ -228,8 +222,8 @@ __device__ __forceinline__ bool stream_pingpong(const TensorMap& q_map, const Te
 #pragma unroll 1
             for (int kc = 0; kc < KC; ++kc, ++s) {
                 const int st = s % PP_STAGES;
-                mbar_wait(full(st), (s / PP_STAGES) & 1);
-                const unsigned a_addr = a_base + kc * BM * ROW_BYTES, b_addr = b_base + st * PP_STEP_BYTES;
+                mbar_wait(ring.full(st), (s / PP_STAGES) & 1);
+                const unsigned a_addr = ring.a_base + kc * BM * ROW_BYTES, b_addr = ring.stage(st);
                 wgmma_fence();
 #pragma unroll
                 for (int k16 = 0; k16 < BK / 16; ++k16) {
@@ -239,14 +233,14 @@ __device__ __forceinline__ bool stream_pingpong(const TensorMap& q_map, const Te
                 }
                 wgmma_commit();
                 wgmma_wait<1>();  // the step before is done: its stage goes back
-                if (kc > 0 && lane == 0) mbar_arrive(empty((s - 1) % PP_STAGES));
+                if (kc > 0 && lane == 0) mbar_arrive(ring.empty((s - 1) % PP_STAGES));
             }
         }
         if (wg == 0) bar_arrive(2, 2 * 128);  // the other warpgroup's turn
         else if (r + 1 < rounds) bar_arrive(3, 2 * 128);
         wgmma_wait<0>();  // on every path, else ptxas adds its own wait (C7517)
         if (t < tiles) {
-            if (lane == 0) mbar_arrive(empty(((int)(t + 1) * KC - 1) % PP_STAGES));
+            if (lane == 0) mbar_arrive(ring.empty(((int)(t + 1) * KC - 1) % PP_STAGES));
 #pragma unroll
             for (int i = 0; i < 64; ++i) asm volatile("" : "+f"(acc0[i]), "+f"(acc1[i]) :: "memory");
             epilogue(acc0, acc1, run.t_first + t);

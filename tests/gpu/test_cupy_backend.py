@@ -333,7 +333,7 @@ def test_seed_is_a_floor_that_k_rows_reach(cp, rng, nq, n, d, k):
     p = cb._wgmma_plan(cp.cuda.runtime.getDevice(), nq, n, c16.shape[1], k, "float")
     q16, tau = cp.empty((nq, c16.shape[1]), cp.float16), cp.empty(nq, cp.float32)
     p.unit((nq,), (128,), (cp.asarray(q), np.int32(d), p.dp, q16))  # as the one pass makes them
-    cb._seed(c16, p, *cb._seed_launches(p, q16, tau))
+    cb._seed(c16, p, *cb._seed_launches(p, sm90.tensor_map(q16, sm90.BM), tau))
     tau, K = tau.get(), p.K
     ref = q16.astype(cp.float64).get() @ c16.astype(cp.float64).get().T
     if p.sample < K:
