@@ -17,6 +17,8 @@
     python bench/profile_topk.py two        # one and two queries: the scan kernel, the one pass, torch
     python bench/profile_topk.py seedsplits # the wgmma one pass's seed with its runs of the sample capped
     python bench/profile_topk.py timeline   # a lone call's host calls and kernels on one clock (CUPTI)
+    python bench/profile_topk.py dependent  # the wgmma one pass with and without dependent launches
+    python bench/profile_topk.py merge      # what a wgmma one-pass merge reads: regions, entries, passing
 """
 from __future__ import annotations
 
@@ -166,7 +168,7 @@ class Spy:
 
 
 LAUNCH_NAMES = {"unit_half": "unit", "wgmma_seed": "seed", "seed_floor": "floor", "wgmma_topk": "pass",
-                "onepass_merge": "merge", "onepass_topk": "one pass", "scan_topk": "scan"}
+                "onepass_merge": "merge", "regions_merge": "merge", "onepass_topk": "one pass", "scan_topk": "scan"}
 
 
 @contextmanager
@@ -676,10 +678,60 @@ def timeline(shapes=((100_000, 1024), (100_000, 64)), calls: int = 12) -> None:
             print(f"| {key} | {statistics.median(s for s, _ in spans):.1f} | {statistics.median(e for _, e in spans):.1f} |")
 
 
+def dependent_launches(shapes=((100_000, 1024), (100_000, 64), (1_000_000, 1024), (4_000_000, 64)),
+                       rounds: int = 4) -> None:
+    """The wgmma one pass with seed_floor, the pass and the merge launched as programmatic dependents
+    (`Launch.after`) and as plain launches, alternating on one machine, 30 calls a measurement."""
+    print("| N | Q | dependent launches | plain launches |\n|---:|---:|---|---|")
+    for n, nq in shapes:
+        prep = cb.Prepared(unit16(n, 1), D)
+        q = unit16(nq, 2)
+        cb.topk(q, prep, 10)
+        w = cb._scratch(cb._wgmma_plan(cp.cuda.runtime.getDevice(), nq, n, D, 10, "__half").key, None)
+        got = {True: [], False: []}
+        for _ in range(rounds):
+            for on in (True, False):
+                for launch in (w.floor, w.scan, w.merge):
+                    launch.after = on
+                got[on].append(time_gpu(lambda: cb.topk(q, prep, 10), repeat=30))
+        for launch in (w.floor, w.scan, w.merge):
+            launch.after = True
+        print(f"| {n} | {nq} | {sorted(round(x, 3) for x in got[True])} | {sorted(round(x, 3) for x in got[False])} |",
+              flush=True)
+
+
+def merge_reads(shapes=((100_000, 64), (100_000, 1024), (1_000_000, 1024))) -> None:
+    """Per query, what the wgmma one pass kept and what its merge reads (kernels_onepass.cu block_merge): the
+    regions whose head reaches the K-th best head (exact here; the kernel's floor search may take a few more),
+    the entries in them, and those at or above that floor; means over the queries (max)."""
+    print("| N | Q | regions | kept | regions read | entries read | entries passing |\n|---:|---:|---:|---:|---|---|---|")
+    for n, nq in shapes:
+        prep = cb.Prepared(unit16(n, 1), D)
+        q = unit16(nq, 2)
+        cb.topk(q, prep, 10)
+        p = cb._wgmma_plan(cp.cuda.runtime.getDevice(), nq, n, D, 10, "__half")
+        w = cb._scratch(p.key, None)
+        runs, regions, cap = int(p.splits), cb.sm90.TOPK_REGIONS, cb.sm90.TOPK_CAP
+        counts = w.merge.args[7].get().reshape(runs, nq, regions, 2)
+        buf = w.merge.args[6].get().reshape(runs, nq, regions, cap // regions, 2)
+        read, entries, passing, kept = [], [], [], []
+        for j in range(nq):
+            cnt, head = counts[:, j, :, 0], counts[:, j, :, 1].view(np.float32)
+            floor = np.sort(head, axis=None)[-p.K]
+            take = np.argwhere((cnt > 0) & (head >= floor))
+            scores = [buf[r, j, g, : cnt[r, g], 0].view(np.float32) for r, g in take]
+            read.append(len(take)), kept.append(cnt.sum())
+            entries.append(sum(len(x) for x in scores)), passing.append(sum(int((x >= floor).sum()) for x in scores))
+        stat = lambda xs: f"{np.mean(xs):.1f} ({max(xs)})"  # noqa: E731
+        print(f"| {n} | {nq} | {runs * regions} | {np.mean(kept):.1f} | {stat(read)} | {stat(entries)} | {stat(passing)} |",
+              flush=True)
+
+
 MODES = {"scan": scan_unroll, "host": host_overhead, "wgmma": wgmma, "issue": host_issue, "seeds": seed_sizes,
          "kernels": kernel_times, "wglaunches": wgmma_launches, "parts": wgmma_parts, "onepass": onepass,
          "sync": flag_sync, "launches": launches, "scanfile": lambda: scan_against(sys.argv[-1]),
-         "launchcost": launch_cost, "two": two_queries, "seedsplits": seed_splits, "timeline": timeline}
+         "launchcost": launch_cost, "two": two_queries, "seedsplits": seed_splits, "timeline": timeline,
+         "dependent": dependent_launches, "merge": merge_reads}
 
 if __name__ == "__main__":
     for run in [f for m, f in MODES.items() if m in sys.argv] or [fused_configs]:

@@ -16,8 +16,16 @@ from . import numpy_backend
 __all__ = ["topk", "pairs_above", "components", "prepare", "rows", "cupy_available", "backend_name"]
 
 
+_CUPY_TYPES: dict[type, bool] = {}  # the answer per type: asked on every call, where host time is most of it
+
+
 def _is_cupy(x: Any) -> bool:
-    return type(x).__module__.split(".")[0] == "cupy" or getattr(x, "__pulse_backend__", None) == "cupy"
+    t = type(x)
+    hit = _CUPY_TYPES.get(t)
+    if hit is None:
+        hit = t.__module__.split(".")[0] == "cupy" or getattr(t, "__pulse_backend__", None) == "cupy"
+        _CUPY_TYPES[t] = hit
+    return hit
 
 
 def cupy_available() -> bool:
@@ -34,12 +42,15 @@ def backend_name(*arrays: Any, backend: str | None = None) -> str:
         raise ValueError(f"unknown backend {backend!r}: use 'numpy', 'cupy' or None")
     if backend in ("numpy", "cupy"):
         return backend
-    return "cupy" if any(_is_cupy(a) for a in arrays if a is not None) else "numpy"
+    for a in arrays:
+        if a is not None and _is_cupy(a):
+            return "cupy"
+    return "numpy"
 
 
 def _module(name: str):
     if name == "cupy":
-        from . import cupy_backend
+        from . import cupy_backend  # first use only: a module already imported is a dictionary lookup
         return cupy_backend
     return numpy_backend
 

@@ -207,7 +207,8 @@ def _pick_k(kk: int) -> int:
 
 def topk(queries, corpus, k: int):
     k = check_k(k)
-    q = check_matrix(cp, cp.asarray(queries), "queries", finite=False)  # the kernels check, without a sync
+    q = queries if type(queries) is cp.ndarray else cp.asarray(queries)
+    q = check_matrix(cp, q, "queries", finite=False)  # the kernels check, without a sync
     prep = prepare(corpus)
     c16 = prep.vectors
     if c16.shape[0] and prep.dim != q.shape[1]:
@@ -352,7 +353,7 @@ def _onepass_kernels(rows: int, K: int, qt: str = "float") -> tuple[cp.RawKernel
     key = (device, rows, K, qt, ONEPASS_OPTIONS)
     if key not in _onepass_compiled:
         names = [f"onepass_topk<{rows},{K},{_onepass_groups(rows)},{qt}>", f"onepass_merge<{K},{qt}>"]
-        mod = cp.RawModule(code=_source("kernels_onepass.cu", "half.cuh", "warplist.cuh", "mma.cuh"),
+        mod = cp.RawModule(code=_source("kernels_onepass.cu", "half.cuh", "warplist.cuh", "mma.cuh", "depend.cuh"),
                            options=("--std=c++17",) + ONEPASS_OPTIONS, name_expressions=names)
         scan, merge = (mod.get_function(x) for x in names)
         scan.max_dynamic_shared_size_bytes = _smem_optin(device)
@@ -446,12 +447,22 @@ def _onepass_topk(q: cp.ndarray, c16: cp.ndarray, kk: int) -> tuple[cp.ndarray, 
     p = _onepass_plan(cp.cuda.runtime.getDevice(), nq, n, dp, kk, qt)
     scan, merge, host = _scratch(("onepass", p.scan.kernel.ptr, p.merge.kernel.ptr, p.blocks, nq), lambda: _onepass_launches(p))
     scan.smem = p.smem  # d and n change the launch, not the buffers
+    merge.smem = _merge_smem(p.blocks, dp)
     host[0] = 0  # the merge sets it for a bad query
     scan(q.data.ptr, d, c16.data.ptr, dp, n, p.per_block)
     out_s, out_i = _outputs(nq, kk)
     merge(q.data.ptr, d, c16.data.ptr, dp, n, out_s.data.ptr, out_i.data.ptr, kk)
     _raise_if_flagged(host)
     return out_s, out_i
+
+
+MERGE_THREADS = 128  # kernels_onepass.cu merge::THREADS: four warps a query
+
+
+def _merge_smem(regions: int, dp: int) -> int:
+    """Dynamic shared memory of a merge block (kernels_onepass.cu block_merge): the unit query, each region's
+    count and head, and each warp's list of the regions it reads."""
+    return 4 * dp + 8 * regions + 4 * MERGE_THREADS * -(-regions // MERGE_THREADS)
 
 
 def _onepass_launches(p: _OnePassPlan) -> tuple[Launch, Launch, np.ndarray]:
@@ -462,7 +473,7 @@ def _onepass_launches(p: _OnePassPlan) -> tuple[Launch, Launch, np.ndarray]:
     zero32, zero64, none = np.int32(0), np.int64(0), cp.empty(0, cp.float32)
     scan = Launch(p.scan, p.blocks, p.threads, (none, p.nq, zero32, none, zero32, zero64, zero32, part_s, part_i), p.smem,
                   varying=(0, 2, 3, 4, 5, 6))
-    merge = Launch(p.merge, int(p.nq), 256, (none, zero32, none, zero32, zero64, p.nq, part_s, part_i, p.blocks32,
+    merge = Launch(p.merge, int(p.nq), MERGE_THREADS, (none, zero32, none, zero32, zero64, p.nq, part_s, part_i, p.blocks32,
                                              none, none, zero32, bad), varying=(0, 1, 2, 3, 4, 9, 10, 11))
     return scan, merge, host
 
@@ -508,8 +519,8 @@ def _wgmma_helpers(K: int, qt: str) -> tuple[cp.RawKernel, cp.RawKernel, cp.RawK
     """unit_half, seed_floor and regions_merge for lists of K (the wgmma one pass's helpers), built once."""
     key = (cp.cuda.runtime.getDevice(), K, qt)
     if key not in _wgmma_compiled:
-        names = [f"unit_half<{qt}>", f"seed_floor<{K}>", f"regions_merge<{K},{qt}>"]
-        mod = cp.RawModule(code=_source("kernels_onepass.cu", "half.cuh", "warplist.cuh", "mma.cuh"),
+        names = [f"unit_half<{qt}>", f"seed_floor<{K}>", f"regions_merge<{K},{qt},{sm90.TOPK_REGIONS},{sm90.TOPK_CAP}>"]
+        mod = cp.RawModule(code=_source("kernels_onepass.cu", "half.cuh", "warplist.cuh", "mma.cuh", "depend.cuh"),
                            options=("--std=c++17",) + ONEPASS_OPTIONS, name_expressions=names)
         _wgmma_compiled[key] = tuple(mod.get_function(x) for x in names)
     return _wgmma_compiled[key]
@@ -534,6 +545,7 @@ class _WgmmaScratch(NamedTuple):
     """A wgmma one-pass shape's buffers and its kernel launches with them packed in (one per thread)."""
 
     q16: cp.ndarray  # unit queries
+    q_map: np.void  # their TMA descriptor
     tau: cp.ndarray  # their seeds
     unit: Launch
     seed: Launch | None  # wgmma_seed (None without a sample)
@@ -553,14 +565,14 @@ def _wgmma_scratch(p: _WgmmaPlan) -> _WgmmaScratch:
     q_map = sm90.tensor_map(q16, sm90.BM)
     seed, floor = _seed_launches(p, q_map, tau)
     return _WgmmaScratch(
-        q16, tau,
+        q16, q_map, tau,
         Launch(p.unit, nq, 128, (none, zero32, p.dp, q16), varying=(0, 1)),
         seed, floor,
         Launch(p.scan, p.blocks, sm90.THREADS, (q_map, q_map, p.nq, p.dp, zero64, p.splits, tau, buf, counts, flags[1:]),
-               p.smem, varying=(4,)),
-        Launch(p.merge, nq, 256, (none, zero32, none, p.dp, zero64, p.nq, buf, counts, p.splits,
-                                  np.int32(sm90.TOPK_REGIONS), np.int32(sm90.TOPK_CAP), none, none, zero32, flags),
-               varying=(0, 1, 2, 4, 11, 12, 13)),
+               p.smem, varying=(4,), after=True),
+        Launch(p.merge, nq, MERGE_THREADS, (none, zero32, none, p.dp, zero64, p.nq, buf, counts, p.splits, none, none,
+                                            zero32, flags),
+               _merge_smem(splits * sm90.TOPK_REGIONS, dp), varying=(0, 1, 2, 4, 9, 10, 11), after=True),
         host)
 
 
@@ -575,7 +587,7 @@ def _seed_launches(p: _WgmmaPlan, q_map: np.void, tau: cp.ndarray) -> tuple[Laun
         seed = Launch(p.seeder, -(-int(p.nq) // sm90.BM) * p.seed_splits, sm90.THREADS,
                       (q_map, q_map, p.nq, p.dp, np.int64(p.sample), np.int32(p.seed_splits), maxima), p.smem)
     floor = Launch(p.floor, -(-int(p.nq) // 8), 256,
-                   (maxima, p.nq, np.int32(p.seed_splits), np.int32(M), np.float32(SEED_MARGIN), tau))
+                   (maxima, p.nq, np.int32(p.seed_splits), np.int32(M), np.float32(SEED_MARGIN), tau), after=True)
     return seed, floor
 
 
@@ -601,22 +613,32 @@ def _wgmma_topk(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray | Non
     """One pass on Hopper's tensor cores (kernels_sm90.cu wgmma_topk), each block a query tile and a run of
     the corpus keeping its own thresholds and buffers, then regions_merge across the runs with exact fp32
     rescoring. Five launches (unit queries; seeds: the sample's maxima, a floor from them; the pass; the
-    merge), no cuBLAS call. Returns the outputs (allocated here, while the GPU works, unless given) and
-    False when a block's candidate buffer overflowed (a corpus in an adversarial order): the caller takes
-    the multi-pass path, which has its own exhaustive fallback."""
+    merge; the last three as programmatic dependents), no cuBLAS call; four for fp16 queries of the padded
+    width, which the seeds and the pass read in place (a query's norm only scales its scores, and the merge
+    rescores from the queries as given). Returns the outputs (allocated here, while the GPU works, unless
+    given) and False when a block's candidate buffer overflowed (a corpus in an adversarial order): the
+    caller takes the multi-pass path, which has its own exhaustive fallback."""
     q, qt = _query_type(q)
     nq, d = q.shape
     n, dp = c16.shape
     p = _wgmma_plan(cp.cuda.runtime.getDevice(), nq, n, dp, kk, qt)
     w = _scratch(p.key, lambda: _wgmma_scratch(p))
     w.host[:] = 0
-    w.unit(q.data.ptr, d)
+    qp = q.data.ptr
+    if qt == "__half" and d == dp and qp % 16 == 0:  # the pass's own operand: read in place
+        key, make = (qp, q.shape, q.strides), lambda: sm90.tensor_map(q, sm90.BM)
+    else:
+        w.unit(qp, d)
+        key, make = "unit", lambda: w.q_map
+    for launch in (w.seed, w.scan):
+        if launch is not None:
+            launch.set_for(0, key, make)
     _seed(c16, p, w.seed, w.floor)
     w.scan.set_for(1, _layout(c16), lambda: sm90.tensor_map(c16, sm90.TOPK_BN))
     w.scan(n)
     if out_s is None:
         out_s, out_i = _outputs(nq, kk)
-    w.merge(q.data.ptr, d, c16.data.ptr, n, out_s.data.ptr, out_i.data.ptr, kk)
+    w.merge(qp, d, c16.data.ptr, n, out_s.data.ptr, out_i.data.ptr, kk)
     _raise_if_flagged(w.host)  # the one wait; a bad query is bad whichever path answers
     return out_s, out_i, not w.host[1]
 

@@ -280,14 +280,17 @@ __global__ void __launch_bounds__(128) unit_half(const QT* __restrict__ Q, int d
 // A floor for each query's K-th best score, from the group maxima of its scores against a sample of the corpus
 // (maxima: [blocks][nq][M] from wgmma_seed, kernels_sm90.cu; each over rows no other maximum covers): each lane
 // folds its share into 16 maxima (entry i to maximum (i / 32) % 16, still over distinct rows), a value search
-// finds a value at least K of the warp's 512 maxima reach, so at least K rows of the corpus score that much;
-// `margin` covers a difference in the last bits between the sample's sums and the pass's own. NEG_INF where
-// fewer than K maxima exist (a small sample, a NaN query). A warp per query.
+// finds a value at least K of the warp's 512 maxima reach (kth_floor), so at least K rows of the corpus score
+// that much; `margin` (relative above 1: queries read in place need not be unit) covers a difference in the
+// last bits between the sample's sums and the pass's own. NEG_INF where fewer than K maxima exist (a small
+// sample, a NaN query). A warp per query.
 template <int K>
-__global__ void __launch_bounds__(256) seed_floor(const float* __restrict__ maxima, int nq, int blocks, int M,
+__global__ void __launch_bounds__(256) seed_floor(const float* maxima, int nq, int blocks, int M,
                                                   float margin, float* __restrict__ tau) {
     constexpr int G = 16;
     const int q = (int)((blockIdx.x * 256ll + threadIdx.x) >> 5), lane = threadIdx.x & 31;
+    wait_for_previous();  // the sample's maxima
+    let_next_start();     // the pass sets up (barriers, queries, its first corpus tiles) while this runs
     if (q >= nq) return;
     const int total = blocks * M;
     float g[G];
@@ -303,255 +306,249 @@ __global__ void __launch_bounds__(256) seed_floor(const float* __restrict__ maxi
 #pragma unroll
         for (int r = 0; r < G; ++r) g[r] = fmaxf(g[r], v[r]);
     }
-    float lo = POS_INF, hi = NEG_INF;
-    int have = 0;
-#pragma unroll
-    for (int r = 0; r < G; ++r)
-        if (g[r] > NEG_INF) { lo = fminf(lo, g[r]); hi = fmaxf(hi, g[r]); ++have; }
-    warp_min_max(lo, hi);
-    if (__reduce_add_sync(0xffffffffu, have) < K) {
-        if (lane == 0) tau[q] = NEG_INF;
-        return;
-    }
-    lo = floor_search(lo, hi, K, 6, [&](float v) {
-        int c = 0;
-#pragma unroll
-        for (int r = 0; r < G; ++r) c += g[r] >= v;
-        return __reduce_add_sync(0xffffffffu, c);
-    });
-    if (lane == 0) tau[q] = lo - margin;
+    const float v = kth_floor(g, K, 6);
+    if (lane == 0) tau[q] = v - margin * fmaxf(1.f, fabsf(v));  // NEG_INF stays NEG_INF
 }
 
-// Where a query's merge finds its entries (score, row): size() of them, at(e) each.
-// Each block's best K in order, [blocks][nq][K] (the one passes); NEG_INF / -1 past what a block kept.
+// The merges, a block of four warps per query: every block's (or region's) candidates for the query, the best
+// K rescored exactly in fp32 (dot / |row|, as every other path rescores), ranked, the best k written. A
+// query's candidates come in regions, each with a count and a head, a score one of its rows reaches and none
+// of its entries passes; heads are of distinct rows. So the K-th best head is a floor no entry below can pass,
+// and only regions whose head reaches it are read: about K of a query's regions (128 at 100k x 1024, 1056 at
+// 100k x 64, sm90.splits), each holding one to three entries. A block of 256 threads that read every entry
+// took 35 us at 100k x 1024 (two waves: 6 blocks a multiprocessor) and 17 at 100k x 64; one warp a query,
+// 30 and 36: a chain of ~10,000 dependent instructions (ncu), most of them the rescoring of K rows.
+
+// Each block's best K in order, [blocks][nq][K] (the mma.sync one pass); NEG_INF / -1 past what a block kept.
 template <int K>
 struct BlockLists {
     const float* __restrict__ s;
     const int* __restrict__ i;
     int blocks, nq, q;
-    __device__ long long size() const { return (long long)blocks * K; }
-    __device__ int2 at(long long e) const {
-        const long long a = ((e / K) * nq + q) * K + e % K;
+    __device__ int size() const { return blocks; }
+    __device__ int2 region(int b) const { return make_int2(K, __float_as_int(s[((long long)b * nq + q) * K])); }
+    __device__ int2 entry(int b, int e) const {
+        const long long a = ((long long)b * nq + q) * K + e;
         return make_int2(__float_as_int(s[a]), i[a]);
     }
 };
 
-// Every candidate the wgmma one pass kept, unsorted: per (run, query) `cap` pairs in `regions` regions of
-// cap / regions, region r holding counts [run][nq][regions] of them. start: the counts' running sums for this
-// query (shared memory, `total` + 1 of them), so entry e is in the last region that starts at or before it.
+// Every candidate the wgmma one pass kept, unsorted: per (run, query) CAP (score bits, row) pairs in REGIONS
+// regions of CAP / REGIONS (sm90.TOPK_CAP, TOPK_REGIONS: constants, so an address is shifts, not divisions),
+// region r of a run holding counts [run][nq][REGIONS].x of them, .y its head.
+template <int REGIONS, int CAP>
 struct Regions {
-    const int2* __restrict__ buf;
-    const int* start;
-    int nq, q, cap, regions, total;
-    __device__ long long size() const { return start[total]; }
-    __device__ int2 at(long long e) const {
-        int lo = 0, hi = total;  // start[lo] <= e < start[hi]
-        while (hi - lo > 1) { const int mid = (lo + hi) >> 1; if (start[mid] <= e) lo = mid; else hi = mid; }
-        const int run = lo / regions, region = lo % regions;
-        return buf[((long long)run * nq + q) * cap + (long long)region * (cap / regions) + (e - start[lo])];
+    const int2* buf;  // no __restrict__: a restricted const load may be hoisted above wait_for_previous
+    const int2* counts;
+    int runs, nq, q;
+    __device__ int size() const { return runs * REGIONS; }
+    __device__ int2 region(int r) const { return counts[((long long)(r / REGIONS) * nq + q) * REGIONS + r % REGIONS]; }
+    __device__ int2 entry(int r, int e) const {
+        return buf[((long long)(r / REGIONS) * nq + q) * CAP + (r % REGIONS) * (CAP / REGIONS) + e];
     }
 };
 
-// The merge's shared memory and its steps, one block of 256 threads per query.
+namespace merge {
+constexpr int WARPS = 4, THREADS = WARPS * 32;
+constexpr int CANDS = 256;  // entries at or above the floor ranked at once; more (ties) go through a WarpList
+constexpr int F = 4;        // heads folded into F maxima a lane for the floor (each still a distinct row's)
+constexpr int LOADS = 4;    // query values and regions a thread loads at once
+}  // namespace merge
+
 template <int K>
-struct Merge {
-    static constexpr int W = 8, CANDS = 1024;
-    float ms[W][K];
-    long long mi[W][K];
-    float qv[1024];
-    float red[W];
-    int nonfinite, ncand;
-    float cs[K];
+struct MergeShared {
+    int2 cand[merge::CANDS];
     long long cid[K];
-    float cv[CANDS];
-    int ci[CANDS];
+    float cs[K];
+    float red[merge::WARPS];
+    int listed[merge::WARPS];
+    float floor_v;
+    int ncand;
 };
 
-// The unit query (fp32) into m.qv, and whether it is finite (m.nonfinite). `between` runs after the query's
-// loads are issued and before the barrier that ends them (the caller's own loads go out with them).
-template <int K, typename QT, typename Between>
-__device__ void merge_query(Merge<K>& m, const QT* __restrict__ Q, int d, int q, Between&& between) {
+// Dynamic shared memory (cupy_backend._merge_smem sizes it): qv[dp] float, reg[T] int2 (T = src.size()), and
+// WARPS lists of the regions each warp takes, 32 * ceil(T / THREADS) ints each.
+template <int K, typename QT, typename Source>
+__device__ void block_merge(const Source& src, const QT* __restrict__ Q, int d, int dp, const __half* __restrict__ C,
+                            long long n, int q, float* __restrict__ out_s, long long* __restrict__ out_i, int k,
+                            int* __restrict__ bad) {
+    using namespace merge;
+    __shared__ MergeShared<K> s;
+    extern __shared__ __align__(16) unsigned char merge_smem[];
+    float* qv = reinterpret_cast<float*>(merge_smem);
+    const int T = src.size(), seg = 32 * ((T + THREADS - 1) / THREADS);
+    int2* reg = reinterpret_cast<int2*>(qv + dp);
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    if (tid == 0) { m.nonfinite = 0; m.ncand = 0; }
+    int* mine = reinterpret_cast<int*>(reg + T) + warp * seg;
+    const unsigned below = (1u << lane) - 1;
+    const auto head = [](int2 e) { return __int_as_float(e.y); };
+
+    // The query (zero-padded to dp), loaded before the wait for the kernel whose candidates these are, then
+    // every region's count and head. A thread's loads are all issued before its stores: a load after a store
+    // to shared memory waits for the load before it.
     float ss = 0.f;
     bool off = false;
-    for (int x = tid; x < d; x += 256) { const float v = to_f32(Q[(long long)q * d + x]); m.qv[x] = v; ss += v * v; off |= !isfinite(v); }
-    between();
+    for (int x0 = 0, r0 = 0; x0 < dp || r0 < T; x0 += THREADS * LOADS, r0 += THREADS * LOADS) {
+        float v[LOADS];
+        int2 e[LOADS];
+#pragma unroll
+        for (int u = 0; u < LOADS; ++u) {
+            const int x = x0 + THREADS * u + tid;
+            v[u] = x < d ? to_f32(Q[(long long)q * d + x]) : 0.f;
+        }
+        if (x0 == 0) wait_for_previous();
+#pragma unroll
+        for (int u = 0; u < LOADS; ++u) {
+            const int r = r0 + THREADS * u + tid;
+            e[u] = r < T ? src.region(r) : make_int2(0, 0);
+        }
+#pragma unroll
+        for (int u = 0; u < LOADS; ++u) {
+            const int x = x0 + THREADS * u + tid, r = r0 + THREADS * u + tid;
+            if (x < dp) { qv[x] = v[u]; ss += v[u] * v[u]; off |= !isfinite(v[u]); }
+            if (r < T) reg[r] = e[u];
+        }
+    }
     for (int o = 16; o; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if (lane == 0) m.red[warp] = ss;
-    __syncthreads();
-    if (off) m.nonfinite = 1;
+    if (lane == 0) s.red[warp] = ss;
+    if (tid == 0) s.ncand = 0;
+    const bool nonfinite = __syncthreads_or(off);
     float tot = 0.f;
 #pragma unroll
-    for (int w = 0; w < Merge<K>::W; ++w) tot += m.red[w];
+    for (int w = 0; w < WARPS; ++w) tot += s.red[w];
     const float inv = tot > 0.f ? rsqrtf(tot) : 0.f;
-    for (int x = tid; x < d; x += 256) m.qv[x] *= inv;
-}
+    for (int x = tid; x < dp; x += THREADS) qv[x] *= inv;  // read after the barriers below
 
-// The best K of src's entries at or above v0 (every entry when v0 is NEG_INF), rescored exactly in fp32
-// (dot / |row|, as every other path rescores), ranked, the best k written; *bad = 1 for a NaN/inf query.
-// Entries at or above v0 are usually few: collected, then ranked in one step. Where more come than fit (ties
-// at v0: a zero query, every score equal; or an unseeded wgmma pass) the warps' sorted lists take them.
-template <int K, typename Entries>
-__device__ void merge_rescore(Merge<K>& m, const Entries& src, float v0, const __half* __restrict__ C, int d,
-                              int dp, long long n, int q, float* __restrict__ out_s, long long* __restrict__ out_i,
-                              int k, int* __restrict__ bad) {
-    constexpr int W = Merge<K>::W, CANDS = Merge<K>::CANDS;
-    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    const long long total = src.size();
-    for (long long e = tid; e < total; e += 256) {
-        const int2 c = src.at(e);
-        const float x = __int_as_float(c.x);
-        if (c.y >= 0 && x >= v0) {
-            const int p = atomicAdd(&m.ncand, 1);
-            if (p < CANDS) { m.cv[p] = x; m.ci[p] = c.y; }
+    // Warp 0: the floor, a value K heads reach (NEG_INF when fewer than K regions have one).
+    if (warp == 0) {
+        float f[F];
+#pragma unroll
+        for (int u = 0; u < F; ++u) f[u] = NEG_INF;
+        for (int r0 = 0; r0 < T; r0 += 32 * F)
+#pragma unroll
+            for (int u = 0; u < F; ++u)
+                if (r0 + 32 * u + lane < T) f[u] = fmaxf(f[u], head(reg[r0 + 32 * u + lane]));
+        const float v = kth_floor(f, K, 8);
+        if (lane == 0) s.floor_v = v;
+    }
+    __syncthreads();
+    const float fl = s.floor_v;
+    const auto passes = [&](int2 c) { return c.y >= 0 && __int_as_float(c.x) >= fl; };
+
+    // Each warp: its regions whose head reaches the floor, listed, then their entries at or above it collected.
+    int listed = 0;
+    for (int r0 = warp * 32; r0 < T; r0 += THREADS) {
+        const int r = r0 + lane;
+        const bool take = r < T && reg[r].x > 0 && head(reg[r]) >= fl;
+        const unsigned bal = __ballot_sync(0xffffffffu, take);
+        if (take) mine[listed + __popc(bal & below)] = r;
+        listed += __popc(bal);
+    }
+    if (lane == 0) s.listed[warp] = listed;
+    __syncwarp();
+    for (int j = lane; j < listed; j += 32) {
+        const int r = mine[j], c = reg[r].x;
+        for (int e0 = 0; e0 < c; e0 += LOADS) {
+            int2 x[LOADS];
+#pragma unroll
+            for (int u = 0; u < LOADS; ++u) x[u] = e0 + u < c ? src.entry(r, e0 + u) : make_int2(0, -1);
+#pragma unroll
+            for (int u = 0; u < LOADS; ++u)
+                if (passes(x[u])) {
+                    const int p = atomicAdd(&s.ncand, 1);
+                    if (p < CANDS) s.cand[p] = x[u];
+                }
         }
     }
     __syncthreads();
-    const int got = m.ncand;
-    if (got <= CANDS) {
-        for (int u = tid; u < got; u += 256) {
+
+    // The best K of them by their pass scores: few, each ranked against all at once.
+    const int m = s.ncand;
+    if (m <= CANDS) {
+        for (int u = tid; u < m; u += THREADS) {
+            const int2 cu = s.cand[u];
             int r = 0;
-            for (int t = 0; t < got && r < K; ++t) r += better(m.cv[t], m.ci[t], m.cv[u], m.ci[u]);
-            if (r < K) m.cid[r] = m.ci[u];
+            for (int t = 0; t < m && r < K; ++t) r += better(__int_as_float(s.cand[t].x), s.cand[t].y, __int_as_float(cu.x), cu.y);
+            if (r < K) s.cid[r] = cu.y;
         }
-        if (tid < K && tid >= got) m.cid[tid] = -1;
-    } else {
+        for (int r = m + tid; r < K; r += THREADS) s.cid[r] = -1;
+    } else if (warp == 0) {  // more than fit (ties at the floor: a zero query, a corpus of copies): a sorted list
         WarpList<K> M;
         M.clear();
-        for (long long e = (long long)warp * 32 + lane; e - lane < total; e += 256) {
-            float x = NEG_INF;
-            long long id = -1;
-            if (e < total) {
-                const int2 c = src.at(e);
-                x = __int_as_float(c.x);
-                if (x >= v0) id = c.y;
-            }
-            M.offer_lanes(__ballot_sync(0xffffffffu, id >= 0 && better(x, id, M.tv, M.ti)), x, id, lane);
-        }
-        if (lane < K) { m.ms[warp][lane] = M.v; m.mi[warp][lane] = M.i; }
-        __syncthreads();
-        if (warp == 0) {
-            M.merge(m.ms, m.mi, W, lane);
-            if (lane < K) m.cid[lane] = M.i;
-        }
-    }
-    __syncthreads();
-    // Exact scores of the K candidates, a warp per candidate, 16-byte loads of the fp16 row.
-    for (int t = warp; t < K; t += W) {
-        const long long id = m.cid[t];
-        float dot = 0.f, nn = 0.f;
-        if (id >= 0 && id < n)
-            for (int x = lane * 8; x < d; x += 256) {
-                const uint4 raw = *reinterpret_cast<const uint4*>(C + id * dp + x);
-                const __half2* h = reinterpret_cast<const __half2*>(&raw);
-#pragma unroll
-                for (int e = 0; e < 4; ++e) {
-                    const float2 f = __half22float2(h[e]);
-                    dot += (x + 2 * e < d ? m.qv[x + 2 * e] * f.x : 0.f) + (x + 2 * e + 1 < d ? m.qv[x + 2 * e + 1] * f.y : 0.f);
-                    nn += f.x * f.x + f.y * f.y;
+        for (int w = 0; w < WARPS; ++w)
+            for (int j = 0; j < s.listed[w]; ++j) {
+                const int r = reinterpret_cast<int*>(reg + T)[w * seg + j], c = reg[r].x;
+                for (int e0 = 0; e0 < c; e0 += 32) {
+                    const int2 x = e0 + lane < c ? src.entry(r, e0 + lane) : make_int2(0, -1);
+                    const float xs = __int_as_float(x.x);
+                    M.offer_lanes(__ballot_sync(0xffffffffu, passes(x) && better(xs, x.y, M.tv, M.ti)), xs, x.y, lane);
                 }
             }
-        for (int o = 16; o; o >>= 1) { dot += __shfl_xor_sync(0xffffffffu, dot, o); nn += __shfl_xor_sync(0xffffffffu, nn, o); }
-        if (lane == 0) m.cs[t] = id < 0 ? NEG_INF : (nn > 0.f ? dot / sqrtf(nn) : 0.f);
+        if (lane < K) s.cid[lane] = M.i;
+    }
+    __syncthreads();
+
+    // Exact scores: warp w rescores candidates w, w + WARPS, ..., their rows' 16-byte loads in flight together
+    // (the query is zero past d, as the prepared corpus is: no bound to check).
+    constexpr int PER = K / WARPS;
+    long long id[PER];
+    float dot[PER], nn[PER];
+#pragma unroll
+    for (int u = 0; u < PER; ++u) { id[u] = s.cid[warp + WARPS * u]; dot[u] = nn[u] = 0.f; }
+#pragma unroll 2
+    for (int x = lane * 8; x < dp; x += 256) {
+        uint4 raw[PER];
+#pragma unroll
+        for (int u = 0; u < PER; ++u)
+            raw[u] = id[u] >= 0 && id[u] < n ? *reinterpret_cast<const uint4*>(C + id[u] * dp + x) : make_uint4(0, 0, 0, 0);
+        const float4 qa = *reinterpret_cast<const float4*>(qv + x), qb = *reinterpret_cast<const float4*>(qv + x + 4);
+        const float qx[8] = {qa.x, qa.y, qa.z, qa.w, qb.x, qb.y, qb.z, qb.w};
+#pragma unroll
+        for (int u = 0; u < PER; ++u) {
+            const __half2* hv = reinterpret_cast<const __half2*>(&raw[u]);
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const float2 f = __half22float2(hv[e]);
+                dot[u] += qx[2 * e] * f.x + qx[2 * e + 1] * f.y;
+                nn[u] += f.x * f.x + f.y * f.y;
+            }
+        }
+    }
+#pragma unroll
+    for (int u = 0; u < PER; ++u) {
+        for (int o = 16; o; o >>= 1) {
+            dot[u] += __shfl_xor_sync(0xffffffffu, dot[u], o);
+            nn[u] += __shfl_xor_sync(0xffffffffu, nn[u], o);
+        }
+        if (lane == 0) s.cs[warp + WARPS * u] = id[u] < 0 ? NEG_INF : (nn[u] > 0.f ? dot[u] / sqrtf(nn[u]) : 0.f);
     }
     __syncthreads();
     if (warp == 0) {
-        const float v = lane < K ? m.cs[lane] : NEG_INF;
-        const long long i = lane < K ? m.cid[lane] : -1;
+        const float v = lane < K ? s.cs[lane] : NEG_INF;
+        const long long i = lane < K ? s.cid[lane] : -1;
         int rank = 0;
         for (int u = 0; u < K; ++u) rank += better(__shfl_sync(0xffffffffu, v, u), __shfl_sync(0xffffffffu, i, u), v, i);
         if (lane < K && i >= 0 && rank < k) { out_s[(long long)q * k + rank] = v; out_i[(long long)q * k + rank] = i; }
-        if (lane == 0 && m.nonfinite) *bad = 1;  // the caller clears it before the launch
+        if (lane == 0 && nonfinite) *bad = 1;  // the caller clears it before the launch
     }
 }
 
-// Warp 0 of a merge: a value that at least K of `count` heads reach (each reached by a distinct row), 16 bits of
-// search; NEG_INF when fewer than K have one. No entry below it can be among the query's best K.
-template <int K>
-__device__ float heads_floor(const float* heads, int count) {
-    const int lane = threadIdx.x & 31;
-    float lo = POS_INF, hi = NEG_INF;
-    for (int b = lane; b < count; b += 32) if (heads[b] > NEG_INF) { lo = fminf(lo, heads[b]); hi = fmaxf(hi, heads[b]); }
-    warp_min_max(lo, hi);
-    const auto above = [&](float v) {
-        int c = 0;
-        for (int b = lane; b < count; b += 32) c += heads[b] >= v;
-        return __reduce_add_sync(0xffffffffu, c);
-    };
-    return above(lo) < K ? NEG_INF : floor_search(lo, hi, K, 8, above);
-}
-
-// One block per query: the best K of every block's list merged (merge_rescore). blocks <= 1024. The K-th best
-// of the blocks' heads (each list's first entry, K distinct rows) is a lower bound of the K-th best overall,
-// so all but a few entries fail it: the loads can all be in flight at once and only the few that pass are
-// ranked.
+// The mma.sync one pass's merge: each block's list is a region of K whose head is its first entry.
 template <int K, typename QT>
-__global__ void __launch_bounds__(256)
+__global__ void __launch_bounds__(merge::THREADS)
 onepass_merge(const QT* __restrict__ Q, int d, const __half* __restrict__ C, int dp, long long n, int nq,
               const float* __restrict__ part_s, const int* __restrict__ part_i, int blocks,
               float* __restrict__ out_s, long long* __restrict__ out_i, int k, int* __restrict__ bad) {
-    __shared__ Merge<K> m;
-    __shared__ float heads[1024];
-    __shared__ float floor_v;
-    const int q = blockIdx.x, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    merge_query(m, Q, d, q, [&] { for (int b = tid; b < blocks; b += 256) heads[b] = part_s[((long long)b * nq + q) * K]; });
-    if (warp == 0) {
-        const float v = heads_floor<K>(heads, blocks);
-        if (lane == 0) floor_v = v;
-    }
-    __syncthreads();
-    merge_rescore(m, BlockLists<K>{part_s, part_i, blocks, nq, q}, floor_v, C, d, dp, n, q, out_s, out_i, k, bad);
+    const int q = blockIdx.x;
+    block_merge<K>(BlockLists<K>{part_s, part_i, blocks, nq, q}, Q, d, dp, C, n, q, out_s, out_i, k, bad);
 }
 
-// One block per query: every candidate the wgmma one pass kept (Regions) merged by merge_rescore. counts
-// [runs][nq][regions]: each region's count and its head, the best score its thread saw (a distinct row each;
-// runs * regions <= 2048, sm90.splits keeps runs to one block per multiprocessor). The K-th best head is a
-// floor (heads_floor) that keeps the entries collected few however many the pass kept (4M x 64: about 2,000
-// a query, which the warps' lists took 0.3 ms to go through). The pass itself keeps no lists (its end phase
-// of selections cost 14% of its warps' time at 100k x 1024 in ncu's samples, 0.02-0.03 ms a call).
-template <int K, typename QT>
-__global__ void __launch_bounds__(256)
+// The wgmma one pass's merge (kernels_sm90.cu wgmma_topk keeps no lists, only the regions' counts and heads).
+template <int K, typename QT, int REGIONS, int CAP>
+__global__ void __launch_bounds__(merge::THREADS)
 regions_merge(const QT* __restrict__ Q, int d, const __half* __restrict__ C, int dp, long long n, int nq,
-              const int2* __restrict__ buf, const int2* __restrict__ counts, int runs, int regions, int cap,
+              const int2* buf, const int2* counts, int runs,
               float* __restrict__ out_s, long long* __restrict__ out_i, int k, int* __restrict__ bad) {
-    __shared__ Merge<K> m;
-    __shared__ int start[2049];
-    __shared__ float heads[2048];
-    __shared__ float floor_v;
-    const int q = blockIdx.x, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    const int total = runs * regions;
-    int c[8];  // this thread's counts: regions tid * 8 ... (a block-wide scan of 2048 at most)
-    merge_query(m, Q, d, q, [&] {
-#pragma unroll
-        for (int u = 0; u < 8; ++u) {
-            const int r = tid * 8 + u;
-            const int2 e = r < total ? counts[((long long)(r / regions) * nq + q) * regions + r % regions]
-                                     : make_int2(0, __float_as_int(NEG_INF));
-            c[u] = e.x;
-            if (r < total) heads[r] = __int_as_float(e.y);
-        }
-    });
-    int own = 0;
-#pragma unroll
-    for (int u = 0; u < 8; ++u) own += c[u];
-    int scan = own;  // inclusive scan over the block: warps, then the warps' sums
-    for (int o = 1; o < 32; o <<= 1) { const int v = __shfl_up_sync(0xffffffffu, scan, o); if (lane >= o) scan += v; }
-    __shared__ int sums[8];
-    if (lane == 31) sums[warp] = scan;
-    __syncthreads();
-    for (int w = 0; w < warp; ++w) scan += sums[w];
-    int at = scan - own;
-#pragma unroll
-    for (int u = 0; u < 8; ++u) {
-        if (tid * 8 + u < total) start[tid * 8 + u] = at;
-        at += c[u];
-    }
-    if (tid == 255) start[total] = scan;  // the whole count
-    if (warp == 0) {
-        const float v = heads_floor<K>(heads, total);
-        if (lane == 0) floor_v = v;
-    }
-    __syncthreads();
-    merge_rescore(m, Regions{buf, start, nq, q, cap, regions, total}, floor_v, C, d, dp, n, q, out_s, out_i, k, bad);
+    const int q = blockIdx.x;
+    block_merge<K>(Regions<REGIONS, CAP>{buf, counts, runs, nq, q}, Q, d, dp, C, n, q, out_s, out_i, k, bad);
 }

@@ -380,6 +380,7 @@ wgmma_seed(const __grid_constant__ TensorMap q_map, const __grid_constant__ Tens
             }
     });
     if (!consumer) return;
+    let_next_start();  // seed_floor's blocks start as these end, not a launch after the last
     const long long at_a = ((long long)run.split * nq + run.q0 + ra) * 4 + quad, at_b = at_a + 8 * 4;
 #pragma unroll
     for (int g = 0; g < GROUPS; ++g) {
@@ -429,7 +430,7 @@ __device__ __forceinline__ void gate_row(const float (&acc)[N], int h, float see
 // candidates kept (wrong answers; `python bench/profile_topk.py parts` and `seeds` only).
 extern "C" __global__ void __launch_bounds__(THREADS, 1)
 wgmma_topk(const __grid_constant__ TensorMap q_map, const __grid_constant__ TensorMap c_map, int nq, int d,
-           long long n, int splits, const float* __restrict__ seed, int2* buf, int2* __restrict__ counts,
+           long long n, int splits, const float* seed, int2* buf, int2* __restrict__ counts,
            int* overflow) {
     extern __shared__ unsigned char smem_raw[];
     const unsigned base = (smem_addr(smem_raw) + 1023u) & ~1023u;
@@ -440,9 +441,13 @@ wgmma_topk(const __grid_constant__ TensorMap q_map, const __grid_constant__ Tens
     auto row = [&](int i) { return run.q0 + r0 + (i & 1) * 8 + (i >> 1) * 64; };
     float th[4], g[4][GROUPS];
     int count[4];
+    // Launched while seed_floor runs (cupy_backend): the producer's loads need nothing of it, the consumers'
+    // seeds do.
+    const bool consumes = tid < CONSUMER_WARPS * 32;
+    if (consumes) wait_for_previous();
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
-        th[i] = row(i) < nq ? seed[row(i)] : POS_INF;  // a row past nq keeps nothing
+        th[i] = consumes && row(i) < nq ? seed[row(i)] : POS_INF;  // a row past nq keeps nothing
         count[i] = 0;
 #pragma unroll
         for (int k = 0; k < GROUPS; ++k) g[i][k] = NEG_INF;
@@ -460,7 +465,11 @@ wgmma_topk(const __grid_constant__ TensorMap q_map, const __grid_constant__ Tens
         gate_row(acc1, 0, th[2], g[2], count[2], regions + 64 * TOPK_CAP, col0);
         gate_row(acc1, 2, th[3], g[3], count[3], regions + 72 * TOPK_CAP, col0);
     });
+    // The merge may start (and load its queries) once every block's consumers are here. A block lets it with
+    // its first thread to ask, so not the producer, which is done early: the merge's waiting blocks then
+    // slowed the pass (6 us at 100k x 1024).
     if (!consumer) return;
+    let_next_start();
     bool over = false;
 #pragma unroll
     for (int i = 0; i < 4; ++i)

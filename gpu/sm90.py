@@ -93,7 +93,7 @@ def _wgmma_wrapper(n: int) -> str:
 def source() -> str:
     """The ordering rule and the warp selection helpers the top-k kernel shares, the wrapper, the kernels."""
     here = Path(__file__).parent
-    headers = "".join((here / f).read_text() for f in ("order.cuh", "warplist.cuh"))
+    headers = "".join((here / f).read_text() for f in ("order.cuh", "warplist.cuh", "depend.cuh"))
     return headers + _wgmma_wrapper(BN) + _wgmma_wrapper(TOPK_BN) + (here / "kernels_sm90.cu").read_text()
 
 

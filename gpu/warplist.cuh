@@ -60,3 +60,23 @@ __device__ float floor_search(float lo, float hi, int K, int steps, Count count)
     }
     return lo;
 }
+
+// A value at least K of the warp's values reach (g: N a lane, each the score of a distinct row; NEG_INF for
+// none), from `steps` steps of floor_search; NEG_INF when fewer than K have one. The seeds' floor and the
+// merges' floor both take it.
+template <int N>
+__device__ float kth_floor(const float (&g)[N], int K, int steps) {
+    float lo = POS_INF, hi = NEG_INF;
+    int have = 0;
+#pragma unroll
+    for (int r = 0; r < N; ++r)
+        if (g[r] > NEG_INF) { lo = fminf(lo, g[r]); hi = fmaxf(hi, g[r]); ++have; }
+    warp_min_max(lo, hi);
+    if (__reduce_add_sync(0xffffffffu, have) < K) return NEG_INF;
+    return floor_search(lo, hi, K, steps, [&](float v) {
+        int c = 0;
+#pragma unroll
+        for (int r = 0; r < N; ++r) c += g[r] >= v;
+        return __reduce_add_sync(0xffffffffu, c);
+    });
+}

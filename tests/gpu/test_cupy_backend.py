@@ -370,3 +370,33 @@ def test_fp16_queries_are_read_as_they_are(cp, rng, nq):
     q[nq - 1, 7] = cp.nan
     with pytest.raises(ValueError, match="NaN"):
         topk(q, c, 10)
+
+
+@pytest.mark.parametrize("scale", [1e-2, 1.0, 300.0])
+def test_wgmma_reads_fp16_queries_in_place_at_any_scale(cp, rng, scale):
+    """fp16 queries as wide as the prepared corpus are the wgmma one pass's operand as they are, not made
+    unit first: their scores are scaled by the query's norm, so the seeds' margin must scale with them. The
+    answer is the one the same values give in fp32 (converted and made unit first)."""
+    q = cp.asarray((rng.standard_normal((200, 384)) * scale).astype(np.float16))
+    c = prepare(cp.asarray(rng.standard_normal((60_000, 384)).astype(np.float16)))
+    s16, i16 = topk(q, c, 10)
+    s32, i32 = topk(q.astype(cp.float32), c, 10)
+    assert (i16 == i32).all() and (s16 == s32).all()
+
+
+def test_wgmma_merge_ranks_more_tied_candidates_than_it_collects(cp, rng):
+    """300 copies of query 0 spread through the corpus all tie at the top, so all reach the merge's floor:
+    more than it collects and ranks at once (merge::CANDS, 256). Its sorted-list path takes them, lowest
+    index first; the other queries are answered as usual."""
+    from gpu import sm90
+
+    if sm90.topk_kernel(16) is None:
+        pytest.skip("the wgmma one pass needs a Hopper GPU")
+    q = rng.standard_normal((64, 384)).astype(np.float32)
+    c = rng.standard_normal((100_000, 384)).astype(np.float16)
+    copies = np.arange(300) * 333 + 7
+    c[copies] = q[0]
+    gs, gi = topk(cp.asarray(q), cp.asarray(c), 10)
+    np.testing.assert_array_equal(gi.get()[0], copies[:10])
+    assert (gs.get()[0] == gs.get()[0, 0]).all() and gs.get()[0, 0] > 0.999
+    exact_up_to_ties(cp, q[1:], c, gi.get()[1:], gs.get()[1:], 2e-3)

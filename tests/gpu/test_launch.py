@@ -1,6 +1,8 @@
 """Packed kernel launches (gpu/launch.py) on the GPU. Skipped without a CUDA GPU."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -93,3 +95,41 @@ def test_set_for_makes_an_argument_once_per_key(fill):
         launch()
         assert out.get()[0] == {"first": 1, "second": 2}[key]
     assert made == [1, 2, 1]
+
+
+DEPEND = r"""
+extern "C" __global__ void slow_write(float* out, int n, long long spins, int* done) {
+    let_next_start();  // its successor may start now
+    const long long t0 = clock64();
+    while (clock64() - t0 < spins) {}
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) out[i] = i + 1.f;
+    __syncthreads();
+    if (threadIdx.x == 0) atomicAdd(done, 1);
+}
+extern "C" __global__ void copy_after(const float* in, float* out, int n, const int* done, int* early) {
+    if (threadIdx.x == 0 && blockIdx.x == 0) *early = atomicAdd((int*)done, 0) == 0;  // none had ended yet
+    wait_for_previous();
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) out[i] = in[i];
+}
+"""
+
+
+def test_a_dependent_launch_starts_early_and_waits_where_it_reads():
+    """`after=True`: the second kernel begins while the first still runs (Hopper), and sees all of the first's
+    writes past wait_for_previous (gpu/depend.cuh); without the wait it would copy zeros."""
+    import cupy
+
+    from gpu.launch import Launch
+
+    src = (Path(__file__).parents[2] / "gpu" / "depend.cuh").read_text() + DEPEND
+    mod = cupy.RawModule(code=src)
+    n = 1 << 20
+    a, b = cupy.zeros(n, cupy.float32), cupy.zeros(n, cupy.float32)
+    done, early = cupy.zeros(1, cupy.int32), cupy.zeros(1, cupy.int32)
+    first = Launch(mod.get_function("slow_write"), 8, 256, (a, np.int32(n), np.int64(2_000_000), done))
+    second = Launch(mod.get_function("copy_after"), 64, 256, (a, b, np.int32(n), done, early), after=True)
+    first()
+    second()
+    np.testing.assert_array_equal(b.get(), np.arange(1, n + 1, dtype=np.float32))
+    if int(cupy.cuda.Device().compute_capability) >= 90:
+        assert early.get()[0] == 1, "the dependent launch waited for the whole first kernel"
