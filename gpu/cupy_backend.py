@@ -578,8 +578,8 @@ def _wgmma_scratch(p: _WgmmaPlan) -> _WgmmaScratch:
 
 def _seed_launches(p: _WgmmaPlan, q_map: np.void, tau: cp.ndarray) -> tuple[Launch | None, Launch]:
     """wgmma_seed over the sample (its map set per corpus: _seed; q_map, the unit queries' map the pass reads
-    too) into group maxima, and seed_floor from them
-    into `tau`, a warp per query; without a sample only seed_floor, which writes NEG_INF."""
+    too) into group maxima, and seed_floor from them into `tau`, a warp per query; without a sample only
+    seed_floor, which writes NEG_INF."""
     M = sm90.seed_maxima(p.K)
     maxima = cp.empty(max(1, p.seed_splits * int(p.nq) * M), cp.float32)
     seed = None

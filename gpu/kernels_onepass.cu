@@ -320,10 +320,11 @@ __global__ void __launch_bounds__(256) seed_floor(const float* maxima, int nq, i
 // 30 and 36: a chain of ~10,000 dependent instructions (ncu), most of them the rescoring of K rows.
 
 // Each block's best K in order, [blocks][nq][K] (the mma.sync one pass); NEG_INF / -1 past what a block kept.
+// The sources' pointers are not __restrict__: block_merge reads them after wait_for_previous (depend.cuh).
 template <int K>
 struct BlockLists {
-    const float* __restrict__ s;
-    const int* __restrict__ i;
+    const float* s;
+    const int* i;
     int blocks, nq, q;
     __device__ int size() const { return blocks; }
     __device__ int2 region(int b) const { return make_int2(K, __float_as_int(s[((long long)b * nq + q) * K])); }
@@ -338,7 +339,7 @@ struct BlockLists {
 // region r of a run holding counts [run][nq][REGIONS].x of them, .y its head.
 template <int REGIONS, int CAP>
 struct Regions {
-    const int2* buf;  // no __restrict__: a restricted const load may be hoisted above wait_for_previous
+    const int2* buf;
     const int2* counts;
     int runs, nq, q;
     __device__ int size() const { return runs * REGIONS; }
@@ -379,7 +380,8 @@ __device__ void block_merge(const Source& src, const QT* __restrict__ Q, int d, 
     const int T = src.size(), seg = 32 * ((T + THREADS - 1) / THREADS);
     int2* reg = reinterpret_cast<int2*>(qv + dp);
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    int* mine = reinterpret_cast<int*>(reg + T) + warp * seg;
+    int* lists = reinterpret_cast<int*>(reg + T);  // warp w's: lists + w * seg
+    int* mine = lists + warp * seg;
     const unsigned below = (1u << lane) - 1;
     const auto head = [](int2 e) { return __int_as_float(e.y); };
 
@@ -477,7 +479,7 @@ __device__ void block_merge(const Source& src, const QT* __restrict__ Q, int d, 
         M.clear();
         for (int w = 0; w < WARPS; ++w)
             for (int j = 0; j < s.listed[w]; ++j) {
-                const int r = reinterpret_cast<int*>(reg + T)[w * seg + j], c = reg[r].x;
+                const int r = lists[w * seg + j], c = reg[r].x;
                 for (int e0 = 0; e0 < c; e0 += 32) {
                     const int2 x = e0 + lane < c ? src.entry(r, e0 + lane) : make_int2(0, -1);
                     const float xs = __int_as_float(x.x);
@@ -537,7 +539,7 @@ __device__ void block_merge(const Source& src, const QT* __restrict__ Q, int d, 
 template <int K, typename QT>
 __global__ void __launch_bounds__(merge::THREADS)
 onepass_merge(const QT* __restrict__ Q, int d, const __half* __restrict__ C, int dp, long long n, int nq,
-              const float* __restrict__ part_s, const int* __restrict__ part_i, int blocks,
+              const float* part_s, const int* part_i, int blocks,
               float* __restrict__ out_s, long long* __restrict__ out_i, int k, int* __restrict__ bad) {
     const int q = blockIdx.x;
     block_merge<K>(BlockLists<K>{part_s, part_i, blocks, nq, q}, Q, d, dp, C, n, q, out_s, out_i, k, bad);

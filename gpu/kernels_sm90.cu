@@ -22,8 +22,9 @@
 //     (kernels_onepass.cu), which selects across blocks and rescores;
 //   - wgmma_seed (the seeds of wgmma_topk): each block keeps only running group maxima per query over its run
 //     of a sample of the corpus and writes them for seed_floor (kernels_onepass.cu).
-// NEG_INF, POS_INF, better() (order.cuh), floor_search and warp_min_max (warplist.cuh) and the generated
-// wgmma_m64n256 and wgmma_m64n128 wrappers (sm90.py) are prepended.
+// NEG_INF, POS_INF, better() (order.cuh), floor_search and warp_min_max (warplist.cuh), let_next_start and
+// wait_for_previous (depend.cuh) and the generated wgmma_m64n256 and wgmma_m64n128 wrappers (sm90.py) are
+// prepended.
 
 constexpr int BM = 128;       // queries per block: two consumer warpgroups of 64 rows
 constexpr int BN = 256;       // corpus rows per tile (the wgmma N)

@@ -119,9 +119,10 @@ def test_a_dependent_launch_starts_early_and_waits_where_it_reads():
     writes past wait_for_previous (gpu/depend.cuh); without the wait it would copy zeros."""
     import cupy
 
+    from gpu import launch
     from gpu.launch import Launch
 
-    src = (Path(__file__).parents[2] / "gpu" / "depend.cuh").read_text() + DEPEND
+    src = Path(launch.__file__).with_name("depend.cuh").read_text() + DEPEND
     mod = cupy.RawModule(code=src)
     n = 1 << 20
     a, b = cupy.zeros(n, cupy.float32), cupy.zeros(n, cupy.float32)
