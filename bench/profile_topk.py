@@ -340,7 +340,7 @@ def wgmma_launches(shapes=((100_000, 64), (100_000, 1024), (300_000, 1024), (1_0
                                     if name == x) if any(y == x for y, _, _ in log) else 0.0 for x in names}
         with paths("wgmma one pass"):
             alone = time_gpu(f)
-        sample = cb._seed_rows(n)
+        sample = cb._seed_sample(nq, n)[0]
         print(f"| {n} | {nq} | {sample} | " + " | ".join(f"{per[x]:.3f}" for x in names)
               + f" | {sum(per.values()):.3f} | {alone:.3f} |", flush=True)
 
@@ -396,27 +396,30 @@ def seed_sizes(shapes=((100_000, 64), (100_000, 1024), (1_000_000, 64), (1_000_0
         for share, rows in settings:
             cb.SEED_SHARE, cb.SEED_ROWS = share, rows
             cb._wgmma_plan.cache_clear()
+            sample = cb._seed_sample(nq, n)[0]
             try:
                 wgmma_kernel_ms(f, ("PULSE_PROFILE_COUNT",))  # leaves the count of its last call in the flag
-                kept = int(cb._host_flags(2, "wgmma")[1][1]) / (nq * cb.sm90.splits(nq, n))
+                kept = int(cb._host_flags(3, "wgmma")[1][1]) / (nq * cb.sm90.splits(nq, n))
                 kernel = wgmma_kernel_ms(f)
                 with paths("wgmma one pass"):
                     alone = time_gpu(f, repeat=20)
             finally:
                 cb.SEED_SHARE, cb.SEED_ROWS = saved
                 cb._wgmma_plan.cache_clear()
-            print(f"| {n} | {nq} | {share} | {min(rows, n // share)}"
+            print(f"| {n} | {nq} | {share} | {sample}"
                   f" | {kept:.1f} | {kernel:.3f} | {alone:.3f} |", flush=True)
 
 
 @contextmanager
 def no_wait():
-    """topk without its one wait (the NaN/overflow flags read after a stream sync): host time alone."""
-    real, cb._raise_if_flagged = cb._raise_if_flagged, lambda host: None
+    """topk without its one wait (the flags read after a stream sync, or after the wgmma pass's signal): host
+    time alone."""
+    real = cb._raise_if_flagged, cb._wait_for_pass
+    cb._raise_if_flagged = cb._wait_for_pass = lambda host: None
     try:
         yield
     finally:
-        cb._raise_if_flagged = real
+        cb._raise_if_flagged, cb._wait_for_pass = real
 
 
 def host_issue(shapes=((100_000, 64), (100_000, 1024), (1_000_000, 64))) -> None:

@@ -48,11 +48,15 @@ def backend_name(*arrays: Any, backend: str | None = None) -> str:
     return "numpy"
 
 
+_MODULES: dict[str, Any] = {"numpy": numpy_backend}  # cupy_backend joins on first use (it imports CuPy)
+
+
 def _module(name: str):
-    if name == "cupy":
-        from . import cupy_backend  # first use only: a module already imported is a dictionary lookup
-        return cupy_backend
-    return numpy_backend
+    module = _MODULES.get(name)
+    if module is None:  # an import statement costs its machinery even for a loaded module: once only
+        from . import cupy_backend
+        module = _MODULES[name] = cupy_backend
+    return module
 
 
 def topk(queries: Any, corpus: Any, k: int, *, backend: str | None = None):

@@ -283,12 +283,21 @@ __global__ void __launch_bounds__(128) unit_half(const QT* __restrict__ Q, int d
 // finds a value at least K of the warp's 512 maxima reach (kth_floor), so at least K rows of the corpus score
 // that much; `margin` (relative above 1: queries read in place need not be unit) covers a difference in the
 // last bits between the sample's sums and the pass's own. NEG_INF where fewer than K maxima exist (a small
-// sample, a NaN query). A warp per query.
-template <int K>
-__global__ void __launch_bounds__(256) seed_floor(const float* maxima, int nq, int blocks, int M,
-                                                  float margin, float* __restrict__ tau) {
+// sample, a NaN query). A warp per query. First, while the seed still runs, the query as given (Q, d values a
+// row) is checked: a NaN or infinite value sets *bad, which the host reads once the pass has signalled its
+// end (cupy_backend._wgmma_topk), before the merge is done; and the pass's count of ended blocks is zeroed
+// (each call starts it afresh: the pass counts only after its wait for this kernel).
+template <int K, typename QT>
+__global__ void __launch_bounds__(256) seed_floor(const QT* __restrict__ Q, int d, const float* maxima, int nq,
+                                                  int blocks, int M, float margin, float* __restrict__ tau,
+                                                  int* __restrict__ bad, unsigned* __restrict__ arrivals) {
     constexpr int G = 16;
     const int q = (int)((blockIdx.x * 256ll + threadIdx.x) >> 5), lane = threadIdx.x & 31;
+    if (blockIdx.x == 0 && threadIdx.x == 0) *arrivals = 0;
+    bool off = false;  // q is the warp's: every lane takes the same branches up to the vote
+    if (q < nq)
+        for (int x = lane; x < d; x += 32) off |= !isfinite(to_f32(Q[(long long)q * d + x]));
+    if (__any_sync(0xffffffffu, off) && lane == 0) *bad = 1;  // the caller clears it before the launch
     wait_for_previous();  // the sample's maxima
     let_next_start();     // the pass sets up (barriers, queries, its first corpus tiles) while this runs
     if (q >= nq) return;

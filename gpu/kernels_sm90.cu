@@ -224,13 +224,15 @@ __device__ __forceinline__ bool stream_pingpong(const TensorMap& q_map, const Te
             for (int kc = 0; kc < KC; ++kc, ++s) {
                 const int st = s % PP_STAGES;
                 mbar_wait(ring.full(st), (s / PP_STAGES) & 1);
-                const unsigned a_addr = ring.a_base + kc * BM * ROW_BYTES, b_addr = ring.stage(st);
+                // descriptors of 1024-aligned tiles: +32 bytes along the swizzled row is +2 (addresses >> 4)
+                const unsigned long long a0 = sw128_desc(ring.a_base + kc * BM * ROW_BYTES),
+                                         a1 = sw128_desc(ring.a_base + kc * BM * ROW_BYTES + 64 * ROW_BYTES),
+                                         b = sw128_desc(ring.stage(st));
                 wgmma_fence();
 #pragma unroll
                 for (int k16 = 0; k16 < BK / 16; ++k16) {
-                    wgmma_m64n128(acc0, sw128_desc(a_addr + k16 * 32), sw128_desc(b_addr + k16 * 32), (kc | k16) != 0);
-                    wgmma_m64n128(acc1, sw128_desc(a_addr + 64 * ROW_BYTES + k16 * 32), sw128_desc(b_addr + k16 * 32),
-                                  (kc | k16) != 0);
+                    wgmma_m64n128(acc0, a0 + 2 * k16, b + 2 * k16, (kc | k16) != 0);
+                    wgmma_m64n128(acc1, a1 + 2 * k16, b + 2 * k16, (kc | k16) != 0);
                 }
                 wgmma_commit();
                 wgmma_wait<1>();  // the step before is done: its stage goes back
@@ -327,9 +329,14 @@ __device__ __forceinline__ int2 candidate(float x, int row) { return make_int2(_
 // This thread's scores of one row at or above th into its own region of the row's candidate buffer, looking
 // only at the groups whose tile maximum (tmax) reaches th. The count lives in a register: no atomic and no
 // counting pass first (measured at 100k x 1024: stores after a shared-memory reservation cost 0.035 ms of
-// the pass's 0.168). A region without room for a whole row's scores (N / 2 of them) is marked overflowed
-// instead (count past LANE_CAP: the caller takes another path), so each score is a compare, a predicated
-// store and a pointer step, with no bound to check and no address to rebuild.
+// the pass's 0.168). Scores go in pairs (the thread's two adjacent columns, both stored when either reaches
+// th; the merge drops what its floor does not reach): one compare and one pointer step a pair. One score at a
+// time cost 52 instructions a group, each store's pointer step waiting for the store before (ncu at 100k x
+// 1024), and the epilogue is on the tensor cores' path once it outlasts the other warpgroup's products (pass
+// kernel 0.132 -> 0.126 ms). A region without room for a whole row's scores (N / 2 of them) is marked
+// overflowed instead (count past LANE_CAP: the caller takes another path), so there is no bound to check and
+// no address to rebuild. (A 16-byte store a pair, or all four rows' gates before their appends: more spills,
+// slower.)
 template <int N>
 __device__ __forceinline__ void append_row(const float (&acc)[N], int h, const float (&tmax)[GROUPS], float th,
                                            int& count, int2* region, long long col0) {
@@ -343,14 +350,15 @@ __device__ __forceinline__ void append_row(const float (&acc)[N], int h, const f
     for (int g = 0; g < GROUPS; ++g)
         if (tmax[g] >= th)
 #pragma unroll
-            for (int j = g; j < N / 4; j += GROUPS)
-#pragma unroll
-                for (int e = 0; e < 2; ++e) {
-                    const float x = acc[4 * j + h + e];
-                    const bool keep = x >= th;
-                    if (keep) *dst = candidate(x, c0 + 8 * j + e);
-                    dst += keep;
+            for (int j = g; j < N / 4; j += GROUPS) {
+                const float a = acc[4 * j + h], b = acc[4 * j + h + 1];
+                const bool keep = a >= th || b >= th;
+                if (keep) {
+                    dst[0] = candidate(a, c0 + 8 * j);
+                    dst[1] = candidate(b, c0 + 8 * j + 1);
                 }
+                dst += 2 * keep;
+            }
     count = (int)(dst - region);
 }
 
@@ -426,13 +434,14 @@ __device__ __forceinline__ void gate_row(const float (&acc)[N], int h, float see
 // thread of the row's quad in each warpgroup), unsorted; the regions' counts go to counts
 // [splits][nq][REGIONS] with the best score each thread saw of the row (its head) for regions_merge
 // (kernels_onepass.cu), which selects and rescores. A region that overflowed sets *overflow (the caller takes
-// another path).
+// another path). The block that ends last sets *done (host memory: the host waits for it, not for the merge,
+// whose time then covers the host's return; `arrivals` is zeroed by seed_floor, which the consumers wait for).
 // PULSE_PROFILE_NO_KEEP builds it without its appends, PULSE_PROFILE_COUNT makes *overflow the number of
 // candidates kept (wrong answers; `python bench/profile_topk.py parts` and `seeds` only).
 extern "C" __global__ void __launch_bounds__(THREADS, 1)
 wgmma_topk(const __grid_constant__ TensorMap q_map, const __grid_constant__ TensorMap c_map, int nq, int d,
            long long n, int splits, const float* seed, int2* buf, int2* __restrict__ counts,
-           int* overflow) {
+           int* overflow, unsigned* arrivals, volatile int* done) {
     extern __shared__ unsigned char smem_raw[];
     const unsigned base = (smem_addr(smem_raw) + 1023u) & ~1023u;
     const Run run = block_run<PP_BN>(nq, 0, n, splits);
@@ -482,11 +491,21 @@ wgmma_topk(const __grid_constant__ TensorMap q_map, const __grid_constant__ Tens
                                                                                         __float_as_int(head));
             over |= count[i] > LANE_CAP;
         }
+    // What the host reads is out before the block's arrival is counted; the last arrival tells the host.
 #ifdef PULSE_PROFILE_COUNT
     atomicAdd(overflow, (row(0) < nq) * count[0] + (row(1) < nq) * count[1] + (row(2) < nq) * count[2]
                             + (row(3) < nq) * count[3]);  // the candidates kept, for bench/profile_topk.py
+    __threadfence_system();
 #else
-    if (over) *overflow = 1;
+    if (over) {
+        *overflow = 1;
+        __threadfence_system();
+    }
 #endif
+    bar_sync(1, CONSUMER_WARPS * 32);
+    if (tid == 0 && atomicAdd(arrivals, 1u) == gridDim.x - 1) {
+        __threadfence_system();
+        *done = 1;
+    }
 }
 #endif

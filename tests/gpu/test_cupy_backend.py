@@ -314,6 +314,38 @@ def test_wgmma_one_pass_overflow_takes_the_multi_pass_path(cp, rng, monkeypatch)
     exact_up_to_ties(cp, q, c, gi.get(), gs.get(), 2e-3)
 
 
+def test_wgmma_call_returns_on_its_pass_signal(cp, rng):
+    """A wgmma one-pass call waits for its pass's last block to signal (host memory), not for its merge: the
+    signal must come on every call (the count of ended blocks starts afresh), else each call would wait for
+    the stream to run dry; and what the caller does next on the stream sees the merge's outputs."""
+    from gpu import cupy_backend as cb
+    from gpu import sm90
+
+    if sm90.topk_kernel(16) is None:
+        pytest.skip("the wgmma one pass needs a Hopper GPU")
+    c = rng.standard_normal((50_000, 384)).astype(np.float16)
+    prepared = prepare(cp.asarray(c))
+    for _ in range(3):
+        q = rng.standard_normal((64, 384)).astype(np.float32)
+        gs, gi = topk(cp.asarray(q), prepared, 10)
+        assert cb._host_flags(3, "wgmma")[1][2] == 1, "the pass did not signal its end"
+        after = gi + 0  # queued behind the merge
+        exact_up_to_ties(cp, q, c, after.get(), gs.get(), 2e-3)
+
+
+@pytest.mark.parametrize("nq,n", [(1024, 100_000), (64, 100_000), (1024, 1_000_000), (40, 5_000), (200, 700)])
+def test_seed_sample_is_whole_tiles_for_every_run(cp, nq, n):
+    """wgmma_seed's time is its longest run's: the sample is the nearest whole number of tiles for every run
+    (about a quarter of the corpus, at most SEED_ROWS) and never more rows than the strided map has."""
+    from gpu import cupy_backend as cb
+    from gpu import sm90
+
+    sample, splits = cb._seed_sample(nq, n)
+    run = splits * sm90.BN
+    assert sample % run == 0 and sample * (n // sample) <= n
+    assert abs(sample - min(cb.SEED_ROWS, n // cb.SEED_SHARE)) <= run / 2 or sample == run
+
+
 @pytest.mark.parametrize("nq,n,d,k", [(64, 100_000, 384, 10), (1000, 300_000, 64, 32), (5, 2000, 96, 3),
                                       (3, 40, 16, 10)])
 def test_seed_is_a_floor_that_k_rows_reach(cp, rng, nq, n, d, k):
@@ -331,10 +363,12 @@ def test_seed_is_a_floor_that_k_rows_reach(cp, rng, nq, n, d, k):
     c = rng.standard_normal((n, d)).astype(np.float16)
     c16 = prepare(cp.asarray(c)).vectors
     p = cb._wgmma_plan(cp.cuda.runtime.getDevice(), nq, n, c16.shape[1], k, "float")
-    q16, tau = cp.empty((nq, c16.shape[1]), cp.float16), cp.empty(nq, cp.float32)
+    q16, tau, bad = cp.empty((nq, c16.shape[1]), cp.float16), cp.empty(nq, cp.float32), cp.zeros(1, cp.int32)
     p.unit((nq,), (128,), (cp.asarray(q), np.int32(d), p.dp, q16))  # as the one pass makes them
-    cb._seed(c16, p, *cb._seed_launches(p, sm90.tensor_map(q16, sm90.BM), tau))
+    launches = cb._seed_launches(p, sm90.tensor_map(q16, sm90.BM), tau, bad, cp.empty(1, cp.uint32))
+    cb._seed(c16, p, *launches, cp.asarray(q))
     tau, K = tau.get(), p.K
+    assert bad.get()[0] == 1, "seed_floor let the NaN query through"
     ref = q16.astype(cp.float64).get() @ c16.astype(cp.float64).get().T
     if p.sample < K:
         assert np.isneginf(tau).all()
