@@ -386,7 +386,7 @@ def seed_sizes(shapes=((100_000, 64), (100_000, 1024), (1_000_000, 64), (1_000_0
                settings=((16, 8192), (8, 16384), (4, 32768), (2, 65536))) -> None:
     """The wgmma one pass with seed samples of several sizes (SEED_SHARE, SEED_ROWS): candidates
     kept per query and block (the kernel built with PULSE_PROFILE_COUNT), its pass kernel, the whole call."""
-    print("| N | Q | share | seed rows | kept per query and block | pass kernel | whole call |")
+    print("| N | Q | share | seed rows | entries kept per query and block (pairs) | pass kernel | whole call |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     saved = cb.SEED_SHARE, cb.SEED_ROWS
     for n, nq in shapes:
