@@ -620,7 +620,7 @@ def _seed(c16: cp.ndarray, p: _WgmmaPlan, seed: Launch | None, floor: Launch, q:
     """Per query, a score at least K rows of the corpus reach (its seed, in the scratch's tau), from its scores
     against every stride-th row, the wgmma one pass's own sums: it keeps only scores at or above it, where a
     block's own running maxima get that high only after many tiles (`python bench/profile_topk.py seeds`:
-    100k x 1024 keeps 4.2 candidates per query and block with 25,000 rows sampled, 16.7 with 6,250). NEG_INF
+    100k x 1024 keeps 8.5 entries (pairs) per query and block with 24,576 rows sampled, 12.7 with 16,384). NEG_INF
     for no sample (seed_floor finds fewer than K maxima). seed_floor checks the queries as given (q, C order)."""
     if seed is not None:
         seed.set_for(1, _layout(c16), lambda: sm90.tensor_map(c16, sm90.BN, p.stride))
