@@ -27,22 +27,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 
-from common import H100_BW, table  # noqa: E402
+from common import H100_BW, SOURCES, TOPICS, story_rows, table, vocabulary  # noqa: E402
 
 D = 384
-TOPICS = ("speculative decoding draft model inference kernel attention quantization distillation agents "
-          "reasoning benchmark evaluation robotics humanoid chip accelerator datacenter power funding "
-          "startup regulation policy safety alignment interpretability multimodal video speech diffusion "
-          "retrieval embeddings compiler cuda triton scheduler batching cache memory bandwidth training "
-          "pretraining finetuning reinforcement reward synthetic data open weights license replication "
-          "leaderboard contamination hardware gpu tpu cluster network photonic edge phone latency").split()
-SOURCES = [f"letter-{i:02d}" for i in range(20)]
-
-
-def vocabulary(rng: np.random.Generator, size: int = 30_000) -> np.ndarray:
-    syll = np.array("ka lo mi ne ru ta po vi sa de ko li ma no re tu ba ze fi go hu ja we xo".split())
-    words = {"".join(rng.choice(syll, rng.integers(2, 5))) for _ in range(size * 2)}
-    return np.array(sorted(words)[:size] + TOPICS)
 
 
 def build(path: Path, n: int, seed: int = 7) -> None:
@@ -51,37 +38,19 @@ def build(path: Path, n: int, seed: int = 7) -> None:
     from pipeline.store import Store
 
     rng = np.random.default_rng(seed)
-    vocab = vocabulary(rng)
-    v = len(vocab)
-    weights = 1.0 / np.arange(1, v + 1) ** 1.05
-    weights[-len(TOPICS):] = weights[200]  # topic words: common, not stopword-common
-    weights /= weights.sum()
+    vocab, weights = vocabulary(rng)
     tmp = path.with_suffix(".partial")
     tmp.unlink(missing_ok=True)
     store = Store(tmp)
     for s in SOURCES:
         store.ensure_source(s, "rss", f"https://{s}.example.org/feed")
     cid = store.embedding_collection(COLLECTION, "sentence-transformers/all-MiniLM-L6-v2")
-    start = np.datetime64("2025-01-01T06:00")
     t0 = time.time()
     store.db.execute("DROP TRIGGER IF EXISTS stories_ai")  # bulk load, then one FTS rebuild (faster)
     chunk = 20_000
     for base in range(0, n, chunk):
         m = min(chunk, n - base)
-        words = rng.choice(v, size=(m, 76), p=weights)
-        lengths = rng.integers(30, 76, m)
-        issues, stories, vecs = [], [], []
-        for k in range(m):
-            i = base + k
-            src = SOURCES[i % len(SOURCES)]
-            when = str(start + np.timedelta64(int(i * 2 * 365 * 24 * 60 / n), "m")) + ":00+00:00"
-            iid = f"i{i // 6:08d}"
-            if i % 6 == 0:
-                issues.append((iid, src, iid, f"https://{src}.example.org/{iid}", f"Issue {iid}", when, "", "",
-                               "h", when, when))
-            text = " ".join(vocab[words[k, 6:6 + lengths[k]]])
-            stories.append((f"s{i:09d}", iid, src, when, i % 6, "main", " ".join(vocab[words[k, :6]]).title(),
-                            "", text, text, "h", when))
+        issues, stories = story_rows(rng, vocab, weights, base, m, n)
         vecs = rng.standard_normal((m, D), dtype=np.float32)
         vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
         with store.db.atomic():

@@ -36,3 +36,48 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     line = lambda r: "| " + " | ".join(c.rjust(w) for c, w in zip(r, widths)) + " |"
     return "\n".join([line(cells[0]), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(r) for r in cells[1:]])
+
+
+# ---------------------------------------------------------------------- a synthetic archive (made-up words)
+TOPICS = ("speculative decoding draft model inference kernel attention quantization distillation agents "
+          "reasoning benchmark evaluation robotics humanoid chip accelerator datacenter power funding "
+          "startup regulation policy safety alignment interpretability multimodal video speech diffusion "
+          "retrieval embeddings compiler cuda triton scheduler batching cache memory bandwidth training "
+          "pretraining finetuning reinforcement reward synthetic data open weights license replication "
+          "leaderboard contamination hardware gpu tpu cluster network photonic edge phone latency").split()
+SOURCES = [f"letter-{i:02d}" for i in range(20)]
+
+
+def vocabulary(rng, size: int = 30_000):
+    """Made-up words from syllables, then the topic words, with Zipf weights (topic words common)."""
+    import numpy as np
+
+    syll = np.array("ka lo mi ne ru ta po vi sa de ko li ma no re tu ba ze fi go hu ja we xo".split())
+    words = {"".join(rng.choice(syll, rng.integers(2, 5))) for _ in range(size * 2)}
+    vocab = np.array(sorted(words)[:size] + TOPICS)
+    weights = 1.0 / np.arange(1, len(vocab) + 1) ** 1.05
+    weights[-len(TOPICS):] = weights[200]  # topic words: common, not stopword-common
+    return vocab, weights / weights.sum()
+
+
+def story_rows(rng, vocab, weights, base: int, m: int, n: int) -> tuple[list[tuple], list[tuple]]:
+    """Rows for stories base..base+m of n (issues and stories tables' column order): 20 sources over two
+    years, six stories an issue, 30-70 words each."""
+    import numpy as np
+
+    start = np.datetime64("2025-01-01T06:00")
+    words = rng.choice(len(vocab), size=(m, 76), p=weights)
+    lengths = rng.integers(30, 76, m)
+    issues, stories = [], []
+    for k in range(m):
+        i = base + k
+        src = SOURCES[i % len(SOURCES)]
+        when = str(start + np.timedelta64(int(i * 2 * 365 * 24 * 60 / n), "m")) + ":00+00:00"
+        iid = f"i{i // 6:08d}"
+        if i % 6 == 0:
+            issues.append((iid, src, iid, f"https://{src}.example.org/{iid}", f"Issue {iid}", when, "", "",
+                           "h", when, when))
+        text = " ".join(vocab[words[k, 6:6 + lengths[k]]])
+        stories.append((f"s{i:09d}", iid, src, when, i % 6, "main", " ".join(vocab[words[k, :6]]).title(),
+                        "", text, text, "h", when))
+    return issues, stories

@@ -9,17 +9,20 @@ import json
 import logging
 import sqlite3
 import sys
+import tomllib
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import click
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sources import SourceConfig, SourceError
-from sources.config import load_sources, merge, parse_opml, save_sources, validate
+from sources import SourceConfig, SourceError, make_source
+from sources.config import check_options, load_sources, merge, parse_opml, save_sources, validate
+from sources.detect import detect_source
+from sources.urls import is_local, local_path
 from sources.fetch import Fetcher, FetchPolicy
 
 from . import ingest as ingest_stage
@@ -27,6 +30,8 @@ from . import nightly
 from .cluster import ClusterConfig
 from .cluster_stage import cluster_stories, story_view, thread_view
 from .config import ConfigError, Paths, Settings
+from .furniture import learn_furniture
+from .resegment import resegment as resegment_stage
 from .samples import sample_sources
 from .embed import EmbedError, Embedder, embed_stories
 from .search import MAX_LIMIT, MODES, Filters, SearchError, Searcher
@@ -54,7 +59,8 @@ class PulseGroup(click.Group):
         except USER_ERRORS as exc:
             if ctx.obj and ctx.obj.get("verbose"):
                 raise
-            err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            one_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            err.print(Text.assemble(("error:", "red"), " ", one_line), soft_wrap=True, highlight=False)
             sys.exit(2)
 
 
@@ -83,7 +89,7 @@ def main(ctx: click.Context, config_dir: str | None, data_dir: str | None, verbo
     """Pulse reads your newsletters every night and tells you what matters."""
     paths = Paths.resolve(config_dir, data_dir)
     ctx.obj = {"paths": paths, "settings": None, "verbose": verbose}
-    ctx.obj["settings"] = Settings.load(paths.settings_file)
+    ctx.obj["settings"] = Settings.load(paths.settings_file)  # typed and checked: a bad key fails every command here
 
 
 # ---------------------------------------------------------------------- run
@@ -99,7 +105,8 @@ def _log_to_stderr() -> None:
 
 
 def _stage_summary(name: str, r: dict) -> str:
-    keys = {"ingest": ("issues_new", "issues_updated", "stories", "failed"), "embed": ("embedded", "total", "device"),
+    keys = {"ingest": ("issues_new", "issues_updated", "stories", "furniture", "failed"),
+            "resegment": ("issues", "updated", "stories", "furniture"), "embed": ("embedded", "total", "device"),
             "cluster": ("stories", "clusters_new", "clusters_grown", "threads_new"), "brief": ("briefed", "total"),
             "digest": ("date", "clusters", "path"), "email": ("sent", "to", "reason")}.get(name, ())
     return " ".join(f"{k}={r[k]}" for k in keys if k in r)
@@ -116,6 +123,31 @@ def run(ctx: click.Context, sample: bool, as_json: bool, email: bool) -> None:
     Exit codes: 0 all good; 3 some sources failed; 4 nothing could be done; 75 another run is going."""
     paths, settings = _ctx(ctx, sample)
     configs = sample_sources() if sample else load_sources(paths.sources_file)
+
+    def stage_ingest(store: Store) -> ingest_stage.IngestReport:
+        return ingest_stage.ingest(store, configs, fetcher_for(settings))
+
+    _night(paths, settings, ("ingest", stage_ingest), as_json=as_json, email=email)
+
+
+@main.command()
+@click.option("--source", "names", multiple=True, help="Only this source (repeat for more); default all.")
+@click.option("--sample", is_flag=True, help="The bundled sample archive.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+@click.pass_context
+def resegment(ctx: click.Context, names: tuple[str, ...], sample: bool, as_json: bool) -> None:
+    """Re-split stored issues with the current segmenters (no fetching), then redo only what changed."""
+    paths, settings = _ctx(ctx, sample)
+    configs = sample_sources() if sample else load_sources(paths.sources_file)
+    unknown = sorted(set(names) - {c.name for c in configs})
+    if unknown:
+        raise SourceError(f"no source named {unknown[0]!r} (see `pulse sources list`)")
+    chosen = [c for c in configs if not names or c.name in names]
+    _night(paths, settings, ("resegment", lambda store: resegment_stage(store, chosen)), as_json=as_json)
+
+
+def _night(paths: Paths, settings: Settings, first: tuple[str, Callable], *, as_json: bool, email: bool = False) -> None:
+    """The nightly stages after `first` (ingest or resegment): embed, cluster, brief, digest (and e-mail)."""
     digest_cfg = digest_config(settings)  # bad config fails before any work
     brief_cfg = brief_settings(settings)
     email_cfg = email_config(settings) if (email or settings.extra.get("email", {}).get("enabled")) else None
@@ -127,9 +159,10 @@ def run(ctx: click.Context, sample: bool, as_json: bool, email: bool) -> None:
         sys.exit(nightly.EXIT_LOCKED)
     held: dict[str, Any] = {}
 
-    def stage_ingest(store: Store) -> dict:
-        held["ingest"] = ingest_stage.ingest(store, configs, fetcher_for(settings))
-        return held["ingest"].as_dict()
+    def stage_first(store: Store) -> dict:
+        result = first[1](store)
+        held[first[0]] = result
+        return result.as_dict() if hasattr(result, "as_dict") else result
 
     def stage_embed(store: Store) -> dict:
         held["embedder"] = _embedder(settings)
@@ -142,7 +175,7 @@ def run(ctx: click.Context, sample: bool, as_json: bool, email: bool) -> None:
     def stage_digest(store: Store) -> dict:
         return _write_digest(store, held["briefer"], paths, digest_cfg, digest_out.Night.parse(None))
 
-    stages = [("ingest", stage_ingest), ("embed", stage_embed),
+    stages = [(first[0], stage_first), ("embed", stage_embed),
               ("cluster", lambda store: cluster_stories(store, cluster_config(settings))),
               ("brief", stage_brief), ("digest", stage_digest)]
     if email_cfg is not None:
@@ -212,6 +245,8 @@ def _print_ingest(report: ingest_stage.IngestReport, totals: dict[str, int], db:
     console.print(table)
     console.print(f"sources {len(report.sources)} · issues {totals['issues']} · stories {totals['stories']} · "
                   f"errors {len(report.failed)} · database {db}", highlight=False)
+    for line in report.as_dict()["warnings"]:
+        err.print(Text.assemble(("warning:", "yellow"), " ", line), soft_wrap=True, highlight=False)
 
 
 def _embedder(settings: Settings) -> Embedder:
@@ -239,18 +274,16 @@ def _brief(store: Store, briefer: Briefer, out_dir: Path, *, quiet: bool = False
         return brief_stage(store, briefer, out_dir, progress=advance)
 
 
-def _section(settings: Settings, name: str, defaults: dict[str, Any]) -> dict[str, Any]:
-    """A [section] of pulse.toml over its defaults; unknown keys are refused (typos fail loudly)."""
-    given = dict(settings.extra.get(name) or {})
-    nested = {k: v for k, v in given.items() if isinstance(v, dict)}
-    unknown = sorted(set(given) - set(defaults) - set(nested))
-    if unknown:
-        raise ConfigError(f"pulse.toml: unknown key(s) in [{name}]: {', '.join(unknown)}")
-    return {**defaults, **given}
+def _section(settings: Settings, name: str, defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A [section] of pulse.toml as a dict of every key, checked at load (pipeline/config.py declares them).
+
+    `defaults` is only a fallback for keys the section's schema lacks; the schema's own defaults win."""
+    return {**(defaults or {}), **settings.section_dict(name)}
 
 
 def digest_config(settings: Settings) -> dict[str, Any]:
-    return _section(settings, "digest", {"max_items": 25, "base_url": None})
+    """[digest] of pulse.toml: max_items, base_url."""
+    return _section(settings, "digest")
 
 
 def _write_digest(store: Store, briefer: Briefer, paths: Paths, cfg: dict[str, Any], night: digest_out.Night) -> dict:
@@ -260,9 +293,8 @@ def _write_digest(store: Store, briefer: Briefer, paths: Paths, cfg: dict[str, A
 
 def brief_settings(settings: Settings) -> tuple[dict[str, Any], Any]:
     """[brief] of pulse.toml and the LLM backend it names (None: templates only); a bad one fails here."""
-    cfg = _section(settings, "brief", {"generator": "template", "model": None, "base_url": None,
-                                       "api_key_env": "OPENAI_API_KEY", "timeout": 60, "max_new_tokens": 400,
-                                       "device": "auto"})
+    # keys left unset (None) are dropped, so the backend's own fallbacks apply (openai: model "default")
+    cfg = {k: v for k, v in _section(settings, "brief").items() if v is not None}
     try:
         return cfg, backend_from_config(cfg)
     except ValueError as exc:
@@ -293,6 +325,7 @@ def embed(ctx: click.Context, rebuild: bool, sample: bool) -> None:
 
 
 def cluster_config(settings: Settings) -> ClusterConfig:
+    """[cluster] of pulse.toml (checked at load) over ClusterConfig's defaults."""
     try:
         return ClusterConfig.from_dict(settings.extra.get("cluster"))
     except (TypeError, ValueError) as exc:
@@ -541,20 +574,51 @@ def search(ctx: click.Context, query: str, mode: str, limit: int, sources: tuple
                   style="dim", highlight=False)
 
 
+def is_loopback(host: str) -> bool:
+    """Whether `host` is reachable from this machine only (127.x, ::1, localhost)."""
+    import ipaddress
+
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (keep it local).")
 @click.option("--port", default=8484, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--sample", is_flag=True, help="Serve the sample archive.")
+@click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="Threads for searches and pages (first come, first served).")
+@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 600),
+              help="Seconds a search or page may take before it answers 503.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, sample: bool) -> None:
-    """The web page: search, story briefs, threads and digests (and a JSON API under /api/)."""
+def serve(ctx: click.Context, host: str, port: int, sample: bool, workers: int, timeout: float) -> None:
+    """The web page: search, story briefs, threads and digests (and a JSON API under /api/).
+
+    Exit codes: 4 the archive cannot be read (truncated, not a database, no permission)."""
     import uvicorn
 
-    from outputs.web import create_app
+    from outputs.web import Limits, create_app
+    from pipeline.store import check_archive
 
     paths, settings = _ctx(ctx, sample)
     _require_archive(paths, sample)
-    app = create_app(paths.db_path, lambda store: make_searcher(store, settings))
+    try:
+        check_archive(paths.db_path)
+        Store(paths.db_path).close()  # opens (and migrates) as the app will
+    except (sqlite3.Error, OSError) as exc:
+        err.print(Text.assemble(("error:", "red"), f" cannot serve {paths.db_path}: ", str(exc).splitlines()[0]),
+                  soft_wrap=True, highlight=False)
+        sys.exit(4)
+    if not is_loopback(host):
+        err.print(Text.assemble(("warning:", "yellow"), f" listening on {host}, not only this machine: the web "
+                                "page has no authentication, so anyone who can reach it can read the whole archive"),
+                  soft_wrap=True, highlight=False)
+    limits = Limits(workers=workers, search_timeout=timeout, page_timeout=timeout)
+    app = create_app(paths.db_path, lambda store: make_searcher(store, settings), limits)
     console.print(f"Pulse on http://{host}:{port}/ ({paths.db_path})", highlight=False)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
@@ -576,6 +640,7 @@ def backfill(ctx: click.Context, source: str, since: str) -> None:
         raise SourceError(f"no source named {source!r} (see `pulse sources list`)")
     with Store(paths.db_path) as store:
         rep = ingest_stage.ingest_source(store, configs[source], fetcher_for(settings), since=when)
+        learn_furniture(store, [source])
     if not rep.ok:
         raise SourceError(f"{source}: {rep.error}")
     console.print(f"{source}: {rep.issues_new} new issues, {rep.issues_updated} updated, "
@@ -602,18 +667,19 @@ def sources_list(ctx: click.Context, as_json: bool) -> None:
     rows = []
     for cfg in configs:
         st = state.get(cfg.name, {})
-        rows.append({"name": cfg.name, "kind": cfg.kind, "url": cfg.url, "options": cfg.options,
+        rows.append({"name": cfg.name, "kind": cfg.kind, "segmenter": make_source(cfg).segmenter, "url": cfg.url,
+                     "options": cfg.options,
                      "last_ok": st.get("last_ok"), "consecutive_errors": st.get("consecutive_errors", 0),
                      "last_error": st.get("last_error")})
     if as_json:
         _emit_json(rows)
         return
     table = Table(title=f"Sources ({paths.sources_file}{'' if paths.sources_file.exists() else ', defaults'})")
-    for col in ("name", "kind", "url", "last ok", "errors"):
+    for col in ("name", "kind", "layout", "url", "last ok", "errors"):
         table.add_column(col)
     for r in rows:
         errors = f"{r['consecutive_errors']}: {r['last_error']}" if r["consecutive_errors"] else "0"
-        table.add_row(r["name"], r["kind"], r["url"], r["last_ok"] or "never", errors)
+        table.add_row(r["name"], r["kind"], r["segmenter"], r["url"], r["last_ok"] or "never", errors)
     console.print(table)
 
 
@@ -621,23 +687,73 @@ def sources_list(ctx: click.Context, as_json: bool) -> None:
 @click.argument("name")
 @click.argument("url")
 @click.option("--kind", default="rss", show_default=True, help="Source kind (rss, importai, html).")
-@click.option("--option", "-o", "options", multiple=True, help="key=value option, e.g. segmenter=importai.")
+@click.option("--segmenter", help="The issue layout (default: detected from the feed).")
+@click.option("--option", "-o", "options", multiple=True, help="key=value option, e.g. max_pages=5.")
 @click.pass_context
-def sources_add(ctx: click.Context, name: str, url: str, kind: str, options: tuple[str, ...]) -> None:
-    """Subscribe to a feed or archive page."""
-    paths, _ = _ctx(ctx.parent)
-    opts = {}
-    for item in options:
-        if "=" not in item:
-            raise click.BadParameter(f"--option {item!r} must be key=value")
-        key, value = item.split("=", 1)
-        opts[key.strip()] = value.strip()
+def sources_add(ctx: click.Context, name: str, url: str, kind: str, segmenter: str | None,
+                options: tuple[str, ...]) -> None:
+    """Subscribe to a feed or archive page; the issue layout is detected from the feed unless given."""
+    paths, settings = _ctx(ctx.parent)
+    opts = _options(options)
+    if segmenter:
+        opts["segmenter"] = segmenter
+    if "://" not in url and Path(url).expanduser().exists():
+        url = str(Path(url).expanduser().resolve())  # a local feed the user names by hand
     existing = load_sources(paths.sources_file)
     if any(s.name == name for s in existing):
         raise SourceError(f"a source named {name!r} exists already")
     cfg = validate(SourceConfig(name=name, kind=kind, url=url, options=opts))
+    check_options(cfg)
+    if is_local(cfg.url) and not local_path(cfg.url).is_file():
+        raise SourceError(f"source {name!r}: {cfg.url} is not a regular file")
+    _detect(cfg, fetcher_for(settings))
     save_sources(paths.sources_file, [*existing, cfg])
     console.print(f"added {name} ({kind}) {url}", highlight=False)
+
+
+@sources.command("set")
+@click.argument("name")
+@click.argument("options", nargs=-1, required=True)
+@click.pass_context
+def sources_set(ctx: click.Context, name: str, options: tuple[str, ...]) -> None:
+    """Change a source's options, e.g. `pulse sources set importai segmenter=generic`."""
+    paths, _ = _ctx(ctx.parent)
+    existing = load_sources(paths.sources_file)
+    cfg = next((s for s in existing if s.name == name), None)
+    if cfg is None:
+        raise SourceError(f"no source named {name!r}")
+    cfg.options.update(_options(options))
+    check_options(cfg)
+    save_sources(paths.sources_file, existing)
+    console.print(f"{name}: " + ", ".join(f"{k}={v}" for k, v in cfg.options.items()), highlight=False)
+
+
+def _options(items: tuple[str, ...]) -> dict[str, Any]:
+    opts = {}
+    for item in items:
+        if "=" not in item:
+            raise click.BadParameter(f"option {item!r} must be key=value")
+        key, value = item.split("=", 1)
+        opts[key.strip()] = _option_value(value.strip())
+    return opts
+
+
+def _detect(cfg: SourceConfig, fetcher: Fetcher) -> None:
+    """Pick the source's segmenter from its feed (unless chosen) and say which and why."""
+    found = detect_source(cfg, fetcher)
+    if found is None:
+        return
+    cfg.options["segmenter"] = found.segmenter
+    console.print(f"{cfg.name}: layout {found.segmenter} ({found.reason}); change it with "
+                  f"`pulse sources set {cfg.name} segmenter=NAME`", highlight=False, soft_wrap=True)
+
+
+def _option_value(text: str) -> Any:
+    """A --option value as TOML reads it (5 is a number, true a boolean), else the text itself."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
 
 
 @sources.command("remove")
@@ -659,10 +775,17 @@ def sources_remove(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def sources_import(ctx: click.Context, opml: str) -> None:
     """Import subscriptions from an OPML file exported by a feed reader."""
-    paths, _ = _ctx(ctx.parent)
+    paths, settings = _ctx(ctx.parent)
     existing = load_sources(paths.sources_file)
-    merged, added = merge(existing, parse_opml(Path(opml).read_bytes()))
+    found, refused = parse_opml(Path(opml).read_bytes())
+    merged, added = merge(existing, found)
+    fetcher = fetcher_for(settings)
+    for cfg in merged:
+        if cfg.name in added:
+            _detect(cfg, fetcher)
     save_sources(paths.sources_file, merged)
+    for reason in refused:
+        err.print(Text.assemble(("refused:", "yellow"), " ", reason), soft_wrap=True, highlight=False)
     console.print(f"imported {len(added)} new source(s): {', '.join(added) or 'none'}", highlight=False)
 
 

@@ -94,7 +94,7 @@ def _sources(paths: Paths, settings: Settings, sample: bool) -> list[Check]:
     for cfg in configs:
         try:
             t = time.perf_counter()
-            result = fetcher.get(cfg.url)
+            result = fetcher.get(cfg.url, local_ok=True)
             out.append(Check(f"source {cfg.name}", "ok",
                              f"{cfg.url} answered {result.status} in {(time.perf_counter() - t) * 1000:.0f} ms"))
         except Exception as exc:

@@ -12,6 +12,9 @@ The syntax people expect from a search box, and nothing else:
 Every word and phrase is re-quoted for FTS5, so `AND`, `NEAR(`, stray
 parentheses, quotes, `*`, `:` and `^` can make no syntax error. Common English
 words are dropped outside phrases (they match everything and rank nothing).
+
+Work per query is bounded: at most MAX_QUERY_CHARS characters and MAX_TERMS words (FTS5's cost grows
+faster than linearly in the terms of an OR), past which `parse` refuses with one line.
 """
 from __future__ import annotations
 
@@ -28,6 +31,8 @@ you your yours newsletter newsletters since
 """.split())
 
 COLUMNS = ("title", "text")
+MAX_QUERY_CHARS = 500
+MAX_TERMS = 32
 _TOKEN = re.compile(r'(?P<neg>-)?(?:(?P<col>title|text):)?(?:"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+))', re.I)
 _WORD_CHARS = re.compile(r"[\w]+(?:[-'.][\w]+)*\*?", re.UNICODE)
 
@@ -93,8 +98,17 @@ def _group(group: list[Term]) -> str:
     return group[0].fts() if len(group) == 1 else "(" + " OR ".join(t.fts() for t in group) + ")"
 
 
+def _check_size(terms: list[tuple[Term, bool, bool]]) -> None:
+    """Refuse a query with more than MAX_TERMS words to search for or leave out (a phrase counts its words)."""
+    words = sum(len(term.text.split()) for term, _, _ in terms)
+    if words > MAX_TERMS:
+        raise QueryError(f"a query may have at most {MAX_TERMS} words and operands; this one has {words}")
+
+
 def parse(raw: str) -> Query:
     """Parse what a user typed. Never raises for odd syntax; raises QueryError when nothing is left to search."""
+    if len(raw) > MAX_QUERY_CHARS:
+        raise QueryError(f"a query may be at most {MAX_QUERY_CHARS} characters long; this one has {len(raw):,}")
     query = Query(raw=raw)
     pending_or = False
     negate_next = False
@@ -138,6 +152,7 @@ def parse(raw: str) -> Query:
               or c[0].text.lower() not in STOPWORDS]
     if not any(not neg for _, neg, _ in useful):
         useful = candidates  # "the who": only common words, search them anyway
+    _check_size(useful)
     query.words = [t.text for t, neg, _ in candidates if not neg]
     for term, neg, joined in useful:
         if neg:

@@ -12,10 +12,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable
 
-from sources import SourceConfig, SourceError, make_source
+from sources import Source, SourceConfig, SourceError, make_source
 from sources.base import FetchState
 from sources.fetch import Fetcher, FetchError
 
+from .furniture import learn_furniture
 from .nightly import pause_point
 from .store import Store
 
@@ -31,6 +32,7 @@ class SourceReport:
     stories: int = 0
     fetched: int = 0
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)  # entries skipped or repaired, one line each
     ms: int = 0
 
     def as_dict(self) -> dict:
@@ -40,6 +42,7 @@ class SourceReport:
 @dataclass
 class IngestReport:
     sources: list[SourceReport] = field(default_factory=list)
+    furniture: int = 0  # stories moved out of news because their title recurs across issues
 
     @property
     def failed(self) -> list[SourceReport]:
@@ -51,7 +54,8 @@ class IngestReport:
     def as_dict(self) -> dict:
         return {"sources": [s.as_dict() for s in self.sources],
                 "issues_new": self.total("issues_new"), "issues_updated": self.total("issues_updated"),
-                "stories": self.total("stories"), "failed": [s.name for s in self.failed]}
+                "stories": self.total("stories"), "furniture": self.furniture, "failed": [s.name for s in self.failed],
+                "warnings": [f"{s.name}: {w}" for s in self.sources for w in s.warnings]}
 
 
 def ingest_source(store: Store, cfg: SourceConfig, fetcher: Fetcher, *,
@@ -62,32 +66,42 @@ def ingest_source(store: Store, cfg: SourceConfig, fetcher: Fetcher, *,
     row = store.source_row(cfg.name) or {}
     state = FetchState(etag=row.get("etag"), last_modified=row.get("last_modified"))
     validators = (state.etag, state.last_modified)
+    source = None
     try:
         source = make_source(cfg)
-        docs = source.fetch(fetcher, state, since=since, known=lambda url: store.has_issue_url(cfg.name, url))
-        for doc in docs:
-            res = doc.result
-            report.fetched += 1
-            store.log_fetch(cfg.name, doc.page_url, status=res.status, attempts=res.attempts,
-                            ms=res.elapsed_ms, nbytes=len(res.body))
-            if doc.page_url == cfg.url:
-                if res.not_modified:
-                    report.not_modified = True
-                else:
-                    validators = (res.etag, res.last_modified)
-            for issue in source.parse(doc, since=since):
-                outcome = store.save_issue(issue)
-                setattr(report, f"issues_{outcome}", getattr(report, f"issues_{outcome}") + 1)
-                if outcome != "unchanged":
-                    report.stories += len(issue.stories)
-                pause_point("issue", "after")  # tests kill the process here: between two issues of a source
-        store.source_ok(cfg.name, etag=validators[0], last_modified=validators[1])
+        with fetcher.source_budget():
+            _ingest_docs(store, cfg, source, fetcher, state, report, validators, since)
     except (FetchError, SourceError) as exc:
         _fail(store, cfg, report, str(exc))
     except Exception as exc:  # a parser bug in one source must not stop the others
         _fail(store, cfg, report, f"unexpected {type(exc).__name__}: {exc}")
+    if source is not None:
+        report.warnings.extend(source.warnings)
     report.ms = int((time.monotonic() - started) * 1000)
     return report
+
+
+def _ingest_docs(store: Store, cfg: SourceConfig, source: Source, fetcher: Fetcher, state: FetchState,
+                 report: SourceReport, validators: tuple, since: datetime | None) -> None:
+    """Fetch, parse and save one source's documents; its validators are stored only at the end."""
+    docs = source.fetch(fetcher, state, since=since, known=lambda url: store.has_issue_url(cfg.name, url))
+    for doc in docs:
+        res = doc.result
+        report.fetched += 1
+        store.log_fetch(cfg.name, doc.page_url, status=res.status, attempts=res.attempts,
+                        ms=res.elapsed_ms, nbytes=len(res.body))
+        if doc.page_url == cfg.url:
+            if res.not_modified:
+                report.not_modified = True
+            else:
+                validators = (res.etag, res.last_modified)
+        for issue in source.parse(doc, since=since):
+            outcome = store.save_issue(issue)
+            setattr(report, f"issues_{outcome}", getattr(report, f"issues_{outcome}") + 1)
+            if outcome != "unchanged":
+                report.stories += len(issue.stories)
+            pause_point("issue", "after")  # tests kill the process here: between two issues of a source
+    store.source_ok(cfg.name, etag=validators[0], last_modified=validators[1])
 
 
 def _fail(store: Store, cfg: SourceConfig, report: SourceReport, message: str) -> None:
@@ -105,4 +119,5 @@ def ingest(store: Store, configs: Iterable[SourceConfig], fetcher: Fetcher, *, s
         report.sources.append(rep)
         if on_source:
             on_source(rep)
+    report.furniture = learn_furniture(store, [s.name for s in report.sources if s.issues_new or s.issues_updated])
     return report

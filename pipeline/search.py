@@ -7,8 +7,10 @@ semantic  the query embedded with the archive's own model, exact cosine top-k th
           date filter is a slice and other filters an index.
 hybrid    both lists fused: score = sum of 1 / (RRF_K + rank) (Cormack et al., 2009).
 
-A `Searcher` is made once and asked many times (the web app keeps one); it reloads its vectors
-when the archive's vectors change.
+A `Searcher` is made once and asked many times (the web app keeps one, asked from its worker
+threads: each thread searches through its own SQLite connection); it reloads its vectors when the
+archive's vectors change. A search may carry a deadline: SQLite work still running at it is
+interrupted and the search raises SearchTimeout.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import re
 import sqlite3
 import threading
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
@@ -27,16 +30,33 @@ import gpu
 
 from .embed import COLLECTION, from_blob
 from .fts_query import Query, QueryError, parse
-from .store import ModelMismatch, Store
+from .store import ModelMismatch, Store, ThreadStores, interrupted
 
 MODES = ("hybrid", "keyword", "semantic")
 RRF_K = 60
 MAX_LIMIT = 200
 _MARK = re.compile("\x02(.*?)\x03", re.S)
+TIMED_OUT = "the search ran out of time; try fewer or more specific words"
 
 
 class SearchError(ValueError):
     """A search that cannot run as asked: one line for the user."""
+
+
+class SearchTimeout(SearchError):
+    """A search stopped at its deadline (its SQLite work interrupted)."""
+
+
+def _check_deadline(deadline: float | None) -> None:
+    """Raise SearchTimeout once `deadline` (a time.monotonic() value) has passed."""
+    if deadline is not None and time.monotonic() > deadline:
+        raise SearchTimeout(TIMED_OUT)
+
+
+def _day_after(value: str) -> str | None:
+    """The ISO day after `value` (an exclusive upper bound); None past the last day a date can have."""
+    day = date.fromisoformat(value[:10])
+    return None if day == date.max else (day + timedelta(days=1)).isoformat()
 
 
 @dataclass(frozen=True)
@@ -58,7 +78,7 @@ class Filters:
 
     def sql(self) -> dict[str, Any]:
         """Keyword arguments for the store: dates as ISO bounds, `until` made exclusive (the next day)."""
-        until = (date.fromisoformat(self.until[:10]) + timedelta(days=1)).isoformat() if self.until else None
+        until = _day_after(self.until) if self.until else None  # 9999-12-31: no bound at all
         return {"sources": self.sources, "since": self.since[:10] if self.since else None, "until": until,
                 "cluster": self.cluster, "thread": self.thread}
 
@@ -114,6 +134,18 @@ def split_snippet(marked: str) -> tuple[str, list[tuple[int, int]]]:
     return "".join(plain).replace("\x02", "").replace("\x03", ""), spans
 
 
+def checked(text: str, mode: str, limit: int) -> Query:
+    """The parsed query; SearchError with one line for a bad mode, limit or query (cheap: no SQL)."""
+    if mode not in MODES:
+        raise SearchError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise SearchError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
+    try:
+        return parse(text)
+    except QueryError as exc:
+        raise SearchError(str(exc)) from None
+
+
 def rrf(*rankings: list[str], k: int = RRF_K) -> list[tuple[str, float]]:
     """Reciprocal rank fusion of ranked id lists: best first, ties by first appearance."""
     scores: dict[str, float] = {}
@@ -143,7 +175,8 @@ class SemanticIndex:
     def __init__(self, store: Store, backend: str | None = None):
         self.backend = backend or ("cupy" if gpu.cupy_available() else "numpy")
         self.fingerprint: tuple[Any, ...] | None = None
-        self.data_version: tuple[int, int] | None = None
+        # each connection's data_version when it last looked (the number is per connection)
+        self.data_versions: weakref.WeakKeyDictionary[Store, tuple[int, int]] = weakref.WeakKeyDictionary()
         self.ids: list[str] = []
         self.row_of: dict[str, int] = {}
         self.dates = np.zeros(0, "<U32")
@@ -155,9 +188,9 @@ class SemanticIndex:
         """Reload when the archive's vectors changed; True if it did. Asks SQLite's data_version first,
         so a server answering many queries between nightly runs pays almost nothing for the check."""
         version = store.data_version()
-        if version == self.data_version:
-            return False
-        self.data_version = version
+        if self.data_versions.get(store) == version:
+            return False  # nothing committed since this connection last looked, and the index was current then
+        self.data_versions[store] = version
         cid = store.collection_id(COLLECTION)
         fingerprint = store.vector_fingerprint(cid) if cid is not None else None
         if fingerprint == self.fingerprint:
@@ -217,54 +250,55 @@ class Searcher:
 
     def __init__(self, store: Store, encoder: Callable[[], tuple[str, Callable[[list[str]], np.ndarray]]],
                  *, backend: str | None = None, depth: int = 50, min_cosine: float = 0.2):
-        self.store = store
+        # `store` on its own thread, a connection of their own on others (the web app shares its workers')
+        self.stores = ThreadStores(store.path, home=store)
         self.min_cosine = min_cosine
         self._encoder_factory = encoder
         self._encode: Callable[[list[str]], np.ndarray] | None = None
         self._backend = backend
         self.index: SemanticIndex | None = None
         self.depth = depth
-        self._local = threading.local()
+        self._lock = threading.RLock()  # the model's load and the shared vector index, across threads
+        self._encoding = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
+
+    @property
+    def store(self) -> Store:
+        """The calling thread's connection to the archive."""
+        return self.stores.get()
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.submit(self._close_worker_store).result()
             self._pool.shutdown(wait=True)
             self._pool = None
-
-    def _worker_store(self) -> Store:
-        """The keyword worker's own connection (SQLite connections belong to one thread)."""
-        if getattr(self._local, "store", None) is None:
-            self._local.store = Store(self.store.path)
-        return self._local.store
-
-    def _close_worker_store(self) -> None:
-        if getattr(self._local, "store", None) is not None:
-            self._local.store.close()
-            self._local.store = None
+        self.stores.close_all()
 
     def load(self) -> None:
         """Load the model and the vectors (once; vectors again when the archive changed)."""
-        self.semantic_index()
-        if self._encode is None:
-            model_id, encode = self._encoder_factory()
-            stored = self.store.db.execute("SELECT model FROM collections WHERE name = ?", [COLLECTION]).fetchone()
-            if stored and stored[0] != model_id:
-                raise ModelMismatch(f"the archive was embedded with {stored[0]!r}, but the configured model is "
-                                    f"{model_id!r}; semantic search needs the same model (or `pulse embed --rebuild`)")
-            self._encode = encode
+        with self._lock:
+            self.semantic_index()
+            if self._encode is None:
+                model_id, encode = self._encoder_factory()
+                stored = self.store.db.execute("SELECT model FROM collections WHERE name = ?",
+                                               [COLLECTION]).fetchone()
+                if stored and stored[0] != model_id:
+                    raise ModelMismatch(f"the archive was embedded with {stored[0]!r}, but the configured model "
+                                        f"is {model_id!r}; semantic search needs the same model "
+                                        "(or `pulse embed --rebuild`)")
+                self._encode = encode
 
     def encode(self, text: str) -> np.ndarray:
         self.load()
-        return np.asarray(self._encode([text]))[0]
+        with self._encoding:  # one query at a time: a fast tokenizer must not be used by two threads at once
+            return np.asarray(self._encode([text]))[0]
 
     def semantic_index(self) -> SemanticIndex:
-        if self.index is None:
-            self.index = SemanticIndex(self.store, self._backend)
-        else:
-            self.index.refresh(self.store)
-        return self.index
+        with self._lock:
+            if self.index is None:
+                self.index = SemanticIndex(self.store, self._backend)
+            else:
+                self.index.refresh(self.store)
+            return self.index
 
     def keyword(self, query: Query, depth: int, filters: Filters, limit: int,
                 store: Store | None = None) -> tuple[list[tuple[str, float]], bool]:
@@ -282,30 +316,38 @@ class Searcher:
 
     def semantic(self, query: Query, depth: int, filters: Filters, ms: dict[str, float] | None = None
                  ) -> list[tuple[str, float]]:
-        index = self.index or self.semantic_index()
         allowed = (self.store.filtered_story_ids(cluster=filters.cluster, thread=filters.thread)
                    if filters.cluster or filters.thread else None)
         t = time.perf_counter()
         qvec = self.encode(query.text)
         if ms is not None:
             ms["encode"] = round((time.perf_counter() - t) * 1000, 2)
-        found = [f for f in index.search(qvec, depth, filters, allowed) if f[1] >= self.min_cosine]
+        with self._lock:  # another thread may be reloading the index
+            index = self.index or self.semantic_index()
+            found = [f for f in index.search(qvec, depth, filters, allowed) if f[1] >= self.min_cosine]
         excluded = query.match_excluded()
         if excluded and found:
             drop = self.store.stories_matching(excluded, [sid for sid, _ in found])
             found = [f for f in found if f[0] not in drop]
         return found
 
-    def search(self, text: str, *, mode: str = "hybrid", limit: int = 10, filters: Filters | None = None) -> Results:
-        if mode not in MODES:
-            raise SearchError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        if not 1 <= limit <= MAX_LIMIT:
-            raise SearchError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
+    def search(self, text: str, *, mode: str = "hybrid", limit: int = 10, filters: Filters | None = None,
+               deadline: float | None = None) -> Results:
+        """Search in `mode`; past `deadline` (a time.monotonic() value) SQLite work stops: SearchTimeout."""
+        query = checked(text, mode, limit)
         filters = filters or Filters()
         try:
-            query = parse(text)
-        except QueryError as exc:
-            raise SearchError(str(exc)) from None
+            with self.store.time_limit(deadline):
+                return self._search(text, query, mode, limit, filters, deadline)
+        except sqlite3.OperationalError as exc:
+            if interrupted(exc):
+                raise SearchTimeout(TIMED_OUT) from None
+            raise
+
+    def _search(self, text: str, query: Query, mode: str, limit: int, filters: Filters,
+                deadline: float | None) -> Results:
+        """The search itself, its SQLite work on this thread under `deadline` already."""
+        _check_deadline(deadline)
         depth = max(self.depth, limit)
         started = time.perf_counter()
         ms: dict[str, float] = {}
@@ -316,10 +358,8 @@ class Searcher:
         if mode == "keyword":
             kw, relaxed, ms["keyword"] = self._timed_keyword(text, query, limit, filters, limit, self.store)
         elif mode == "hybrid":  # keyword on a worker thread (SQLite releases the GIL) while the query is embedded
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(1, thread_name_prefix="pulse-keyword")
-            pending = self._pool.submit(lambda: self._timed_keyword(text, query, depth, filters, limit,
-                                                                   self._worker_store()))
+            pending = self._keyword_pool().submit(self._keyword_on_worker, text, query, depth, filters, limit,
+                                                  deadline)
         if mode in ("semantic", "hybrid"):
             t = time.perf_counter()
             self.load()
@@ -331,6 +371,7 @@ class Searcher:
             ms["encode"] = parts["encode"]  # part of "semantic"
         if pending is not None:
             kw, relaxed, ms["keyword"] = pending.result()
+        _check_deadline(deadline)
         t = time.perf_counter()
         kw_rank = {sid: r for r, (sid, _) in enumerate(kw, 1)}
         sem_rank = {sid: r for r, (sid, _) in enumerate(sem, 1)}
@@ -347,6 +388,20 @@ class Searcher:
         ms["total"] = round((time.perf_counter() - started) * 1000 - ms.get("load", 0.0), 2)
         return Results(text, mode, hits, ms, relaxed)
 
+    def _keyword_pool(self) -> ThreadPoolExecutor:
+        """Threads for the keyword side of hybrid searches (several: the web app searches from several threads)."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(4, thread_name_prefix="pulse-keyword")
+            return self._pool
+
+    def _keyword_on_worker(self, text: str, query: Query, depth: int, filters: Filters, limit: int,
+                           deadline: float | None) -> tuple[list[tuple[str, float]], bool, float]:
+        """The keyword side on a keyword thread, through that thread's connection, under `deadline`."""
+        store = self.store
+        with store.time_limit(deadline):
+            return self._timed_keyword(text, query, depth, filters, limit, store)
+
     def _timed_keyword(self, text: str, query: Query, depth: int, filters: Filters, limit: int, store: Store
                        ) -> tuple[list[tuple[str, float]], bool, float]:
         """The keyword side on `store` (the worker's own connection in hybrid mode), with its milliseconds."""
@@ -354,6 +409,8 @@ class Searcher:
         try:
             kw, relaxed = self.keyword(query, depth, filters, limit, store)
         except sqlite3.OperationalError as exc:  # a parser gap must still be one clear line
+            if interrupted(exc):
+                raise SearchTimeout(TIMED_OUT) from None
             raise SearchError(f"cannot search for {text!r}: {exc}") from None
         return kw, relaxed, round((time.perf_counter() - t) * 1000, 2)
 
@@ -361,7 +418,8 @@ class Searcher:
               sem_rank: dict[str, int], cosine: dict[str, float]) -> list[Hit]:
         ids = [sid for sid, _ in ranked]
         cards = self.store.search_cards(ids)
-        snippets = self.store.snippets(query.highlight(), ids)
+        texts = self.store.text_prefixes(ids)
+        snippets = self.store.snippets(query.highlight(), texts)
         hits = []
         for sid, score in ranked:
             card = cards.get(sid)
@@ -370,7 +428,7 @@ class Searcher:
             if sid in snippets:
                 snippet, spans = split_snippet(snippets[sid])
             else:
-                lead = " ".join((card["lead"] or "").split())
+                lead = " ".join(texts.get(sid, "")[:400].split())
                 snippet, spans = (lead[:240].rsplit(" ", 1)[0] + "…" if len(lead) > 240 else lead), []
             hits.append(Hit(
                 id=sid, title=card["title"], source=card["source"], date=card["date"], snippet=snippet,

@@ -6,8 +6,11 @@ in `PRAGMA user_version` with ordered migrations.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sqlite3
+import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -15,6 +18,7 @@ from typing import Any, Callable, Iterator
 from sqlite_utils import Database
 from sqlite_utils.db import NotFoundError
 
+from sources.furniture import NOT_NEWS
 from sources.models import Issue
 
 _V1 = """
@@ -203,7 +207,14 @@ MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 # a story's date: its own, else its issue's, else when Pulse stored it
 STORY_DATE = "COALESCE(s.published, i.published, s.updated)"
 SCHEMA_VERSION = len(MIGRATIONS)
+# snippets are cut from this many characters at a story's start: FTS5's snippet() over a whole 10 MB
+# story runs for minutes, over this prefix it stays small whatever the story's size
+SNIPPET_CHARS = 10_000
+# how many SQLite VM steps between two looks at a statement's deadline
+_DEADLINE_STEPS = 10_000
 
+
+_NOT_NEWS_SQL = ", ".join(f"'{section}'" for section in NOT_NEWS)
 
 class SchemaError(Exception):
     pass
@@ -234,6 +245,27 @@ def story_id(issue: str, position: int) -> str:
     return stable_id(issue, str(position))
 
 
+def _story_ids(iid: str, stories: list, old: list[dict[str, Any]]) -> list[str]:
+    """An id for each new story: the old story with the same title and text, else the old story at its
+    place if that one is not kept, else a fresh id made from its place and content."""
+    by_text = {}
+    for o in old:
+        by_text.setdefault((o["title"], o["dek"], o["text"]), o["id"])
+    by_place = {o["position"]: o["id"] for o in old}
+    ids: list[str | None] = [by_text.pop((s.title, s.dek, s.text), None) for s in stories]
+    taken = {i for i in ids if i}
+    for k, story in enumerate(stories):
+        if ids[k] is None:
+            at_place = by_place.get(story.position)
+            plain = story_id(iid, story.position)
+            for candidate in (at_place, plain, stable_id(iid, str(story.position), story.content_hash)):
+                if candidate and candidate not in taken:
+                    ids[k] = candidate
+                    break
+            taken.add(ids[k])
+    return ids
+
+
 def _in_chunks(values: list[Any], size: int = 500) -> Iterator[tuple[list[Any], str]]:
     """(chunk, "?,?,...") pairs: long IN (...) lists stay under SQLite's bound-parameter limit."""
     for start in range(0, len(values), size):
@@ -244,10 +276,15 @@ def _in_chunks(values: list[Any], size: int = 500) -> Iterator[tuple[list[Any], 
 class Store:
     """A Pulse database file. Open it, use it, close it (or use as a context manager)."""
 
-    def __init__(self, path: str | Path, *, timeout: float = 30.0):
+    def __init__(self, path: str | Path, *, timeout: float = 30.0, check_same_thread: bool = True):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(self.path), timeout=timeout)
+        # check_same_thread=False only for a connection one thread uses and another closes (ThreadStores)
+        self._same_thread = check_same_thread
+        self._scratch: sqlite3.Connection | None = None
+        self._source_names: tuple[tuple[int, int], list[str]] | None = None
+        self._deadline: float | None = None  # of the innermost time_limit
+        conn = sqlite3.connect(str(self.path), timeout=timeout, check_same_thread=check_same_thread)
         self.db = Database(conn)
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
@@ -262,6 +299,9 @@ class Store:
         self.close()
 
     def close(self) -> None:
+        if self._scratch is not None:
+            self._scratch.close()
+            self._scratch = None
         self.db.close()
 
     # ------------------------------------------------------------------ schema
@@ -324,7 +364,10 @@ class Store:
                                [source, url, url]).fetchone() is not None
 
     def save_issue(self, issue: Issue) -> str:
-        """Write an issue and its stories in one transaction: 'new', 'updated' or 'unchanged'."""
+        """Write an issue and its stories in one transaction: 'new', 'updated' or 'unchanged'.
+
+        A story keeps its id while its text stays the same, wherever a new segmentation puts it; an
+        edited story keeps the id of the story at its place (`_story_ids`)."""
         iid = issue_id(issue.source, issue.guid)
         row = self.db.execute("SELECT content_hash FROM issues WHERE id = ?", [iid]).fetchone()
         if row is not None and row[0] == issue.content_hash:
@@ -339,17 +382,24 @@ class Store:
                 "text=excluded.text, content_hash=excluded.content_hash, updated=excluded.updated",
                 [iid, issue.source, issue.guid, issue.url, issue.title, published, issue.html, issue.text,
                  issue.content_hash, stamp, stamp])
-            self.db.execute("DELETE FROM stories WHERE issue_id = ? AND position >= ?", [iid, len(issue.stories)])
-            old = dict(self.db.execute("SELECT id, content_hash FROM stories WHERE issue_id = ?", [iid]).fetchall())
-            for story in issue.stories:
-                sid = story_id(iid, story.position)
-                if old.get(sid) == story.content_hash:
+            old = [dict(r) for r in self.db.query(
+                "SELECT id, position, title, dek, text, content_hash FROM stories WHERE issue_id = ?", [iid])]
+            ids = _story_ids(iid, issue.stories, old)
+            gone = [o["id"] for o in old if o["id"] not in set(ids)]
+            for chunk, marks in _in_chunks(gone):
+                self.db.execute(f"DELETE FROM stories WHERE id IN ({marks})", chunk)
+            # Positions may swap between kept stories: park them out of the UNIQUE(issue, position) range.
+            self.db.execute("UPDATE stories SET position = -1 - position WHERE issue_id = ?", [iid])
+            hashes = {o["id"]: o["content_hash"] for o in old}
+            for sid, story in zip(ids, issue.stories):
+                if hashes.get(sid) == story.content_hash:
+                    self.db.execute("UPDATE stories SET position = ? WHERE id = ?", [story.position, sid])
                     continue
                 self.db.execute(
                     "INSERT INTO stories (id, issue_id, source, published, position, section, title, dek, text, "
                     "markdown, content_hash, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE "
-                    "SET published=excluded.published, section=excluded.section, title=excluded.title, "
-                    "dek=excluded.dek, text=excluded.text, markdown=excluded.markdown, "
+                    "SET published=excluded.published, position=excluded.position, section=excluded.section, "
+                    "title=excluded.title, dek=excluded.dek, text=excluded.text, markdown=excluded.markdown, "
                     "content_hash=excluded.content_hash, updated=excluded.updated",
                     [sid, iid, issue.source, published, story.position, story.section, story.title, story.dek,
                      story.text, story.markdown, story.content_hash, stamp])
@@ -358,6 +408,14 @@ class Store:
                     [{"story_id": sid, "position": i, "url": link.url, "text": link.text}
                      for i, link in enumerate(story.links)])
         return "new" if row is None else "updated"
+
+    def stored_issues(self, source: str) -> Iterator[Issue]:
+        """A source's issues as stored (no stories): what a re-split needs, without fetching."""
+        for r in self.db.query("SELECT guid, url, title, published, html, text FROM issues WHERE source = ? "
+                               "ORDER BY published, id", [source]):
+            published = datetime.fromisoformat(r["published"]) if r["published"] else None
+            yield Issue(source=source, guid=r["guid"], url=r["url"], title=r["title"], published=published,
+                        html=r["html"], text=r["text"])
 
     def count(self, table: str) -> int:
         return self.db.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0]
@@ -404,9 +462,27 @@ class Store:
             return cid
 
     def stories_for_embedding(self, cid: int) -> list[tuple[str, str, str, bytes | None]]:
+        """News stories with their stored embedding's hash (sponsor items and furniture are not news)."""
         return self.db.execute(
             "SELECT s.id, s.title, s.text, e.content_hash FROM stories s LEFT JOIN embeddings e "
-            "ON e.collection_id = ? AND e.id = s.id ORDER BY s.published, s.id", [cid]).fetchall()
+            f"ON e.collection_id = ? AND e.id = s.id WHERE s.section NOT IN ({_NOT_NEWS_SQL}) "
+            "ORDER BY s.published, s.id", [cid]).fetchall()
+
+    def story_titles(self, source: str) -> list[tuple[str, str, str, str]]:
+        """(story id, issue id, title, section) of every story of a source."""
+        return self.db.execute("SELECT id, issue_id, title, section FROM stories WHERE source = ?", [source]).fetchall()
+
+    def mark_furniture(self, story_ids: list[str]) -> list[str]:
+        """Move stories to the furniture section, out of news: vectors and cluster places dropped.
+
+        Returns the clusters they left, whose summaries need recomputing."""
+        left: set[str] = set()
+        with self.db.atomic():
+            for chunk, marks in _in_chunks(story_ids):
+                self.db.execute(f"UPDATE stories SET section = 'furniture' WHERE id IN ({marks})", chunk)
+                self.db.execute(f"DELETE FROM embeddings WHERE id IN ({marks})", chunk)
+            left.update(self.drop_memberships(story_ids))
+        return sorted(left)
 
     def save_embeddings(self, cid: int, rows: list[tuple[str, bytes, bytes]]) -> None:
         stamp = int(datetime.now(timezone.utc).timestamp())
@@ -419,8 +495,8 @@ class Store:
 
     def prune_embeddings(self, cid: int) -> int:
         with self.db.atomic():
-            cur = self.db.execute("DELETE FROM embeddings WHERE collection_id = ? AND id NOT IN (SELECT id FROM stories)",
-                                  [cid])
+            cur = self.db.execute("DELETE FROM embeddings WHERE collection_id = ? AND id NOT IN (SELECT id FROM stories "
+                                  f"WHERE section NOT IN ({_NOT_NEWS_SQL}))", [cid])
             return cur.rowcount
 
     def count_embeddings(self, cid: int) -> int:
@@ -500,6 +576,12 @@ class Store:
             "last_date = excluded.last_date, size = excluded.size, sources = excluded.sources, "
             "centroid = excluded.centroid", [cid, title, first_date, last_date, size, sources, centroid])
 
+    def clusters_out_of_date(self) -> list[str]:
+        """Clusters whose stored size no longer counts their members (stories deleted or re-split since)."""
+        return [r[0] for r in self.db.execute(
+            "SELECT c.id FROM clusters c LEFT JOIN (SELECT cluster_id, count(*) AS n FROM cluster_members "
+            "GROUP BY cluster_id) m ON m.cluster_id = c.id WHERE coalesce(m.n, 0) != c.size ORDER BY c.id")]
+
     def delete_cluster(self, cid: str) -> None:
         self.db.execute("DELETE FROM clusters WHERE id = ?", [cid])
 
@@ -535,7 +617,10 @@ class Store:
 
     def story_card(self, sid: str) -> dict[str, Any] | None:
         """A story with its issue, cluster and thread: what `pulse story` shows. Accepts a unique id prefix."""
-        rows = self.db.execute("SELECT id FROM stories WHERE id LIKE ? LIMIT 2", [sid + "%"]).fetchall()
+        # ids are lowercase hex: a range over the primary key finds the prefix without a full scan
+        sid = sid.lower()
+        rows = self.db.execute("SELECT id FROM stories WHERE id >= ? AND id < ? LIMIT 2",
+                               [sid, sid + "\U0010ffff"]).fetchall()
         if len(rows) != 1:
             return None
         row = self.db.query(
@@ -678,6 +763,11 @@ class Store:
     def digests(self, limit: int = 30) -> list[dict[str, Any]]:
         return [dict(r) for r in self.db.query("SELECT * FROM digests ORDER BY date DESC LIMIT ?", [limit])]
 
+    def digest_list(self, limit: int = 30) -> list[dict[str, Any]]:
+        """The newest digests' dates, sizes and times, without their text (the web page's list)."""
+        return [dict(r) for r in self.db.query("SELECT date, clusters, updated FROM digests ORDER BY date DESC "
+                                               "LIMIT ?", [limit])]
+
     # ------------------------------------------------------------------ search
     def _search_filters(self, *, sources=(), since=None, until=None, cluster=None, thread=None
                         ) -> tuple[str, list[Any]]:
@@ -725,17 +815,74 @@ class Store:
                 f"WHERE stories_fts MATCH ? AND s.id IN ({marks})", [match, *chunk])}
         return out
 
-    def snippets(self, match: str | None, story_ids: list[str], tokens: int = 24) -> dict[str, str]:
-        """FTS5 snippets with \\x02...\\x03 around matched words, for the stories that match."""
-        if not match or not story_ids:
-            return {}
+    def text_prefixes(self, story_ids: list[str], chars: int = SNIPPET_CHARS) -> dict[str, str]:
+        """The first `chars` characters of these stories' texts, read through SQLite's blob API so that only
+        the first pages of a long text are read (substr() would load all of a 10 MB story first)."""
         out: dict[str, str] = {}
         for chunk, marks in _in_chunks(story_ids):
-            out.update(self.db.execute(
-                "SELECT s.id, snippet(stories_fts, 1, char(2), char(3), '…', ?) FROM stories_fts "
-                f"JOIN stories s ON s.rowid = stories_fts.rowid WHERE stories_fts MATCH ? AND s.id IN ({marks})",
-                [tokens, match, *chunk]).fetchall())
+            for sid, rowid in self.db.execute(f"SELECT id, rowid FROM stories WHERE id IN ({marks})", chunk):
+                try:
+                    with self.db.conn.blobopen("stories", "text", rowid, readonly=True) as blob:
+                        head = blob.read(chars * 4)  # UTF-8: at most 4 bytes a character
+                except sqlite3.OperationalError:
+                    continue  # deleted meanwhile, or no text
+                out[sid] = head.decode("utf-8", "ignore")[:chars]  # "ignore": a character cut at the end
         return out
+
+    def snippets(self, match: str | None, texts: dict[str, str], tokens: int = 24) -> dict[str, str]:
+        """FTS5 snippets with \\x02...\\x03 around matched words, for the texts (story id -> text, say the
+        first SNIPPET_CHARS characters from `text_prefixes`) that match. Made in a small in-memory FTS5
+        table with the archive's tokenizer, so the work is bounded by the texts given, whatever the size of
+        the stories they come from (ranking still reads the whole text)."""
+        if not match or not texts:
+            return {}
+        ids = list(texts)
+        rows = list(enumerate(texts.values()))
+        scratch = self._snippet_table()
+        scratch.execute("BEGIN")
+        try:  # rolled back after: the tables are empty again for the next call, with no work to empty them
+            scratch.executemany("INSERT INTO excerpt_texts (id, text) VALUES (?, ?)", rows)
+            scratch.executemany("INSERT INTO excerpts (rowid, text) VALUES (?, ?)", rows)
+            found = scratch.execute("SELECT rowid, snippet(excerpts, 0, char(2), char(3), '…', ?) FROM excerpts "
+                                    "WHERE excerpts MATCH ?", [tokens, match]).fetchall()
+        finally:
+            if scratch.in_transaction:  # (an interrupted statement may have rolled it back already)
+                scratch.execute("ROLLBACK")
+        return {ids[row]: snippet for row, snippet in found}
+
+    def _snippet_table(self) -> sqlite3.Connection:
+        """This store's in-memory scratch database: an FTS5 table `excerpts` (the archive's tokenizer) over
+        the texts in `excerpt_texts`."""
+        if self._scratch is None:
+            self._scratch = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=self._same_thread)
+            self._scratch.executescript(
+                "CREATE TABLE excerpt_texts (id INTEGER PRIMARY KEY, text TEXT NOT NULL);"
+                "CREATE VIRTUAL TABLE excerpts USING fts5(text, content='excerpt_texts', content_rowid='id', "
+                "tokenize='porter unicode61');")
+        return self._scratch
+
+    @contextlib.contextmanager
+    def time_limit(self, deadline: float | None) -> Iterator[None]:
+        """Interrupt any statement on this connection (and its snippet scratch table) still running at
+        `deadline` (a time.monotonic() value): it raises sqlite3.OperationalError("interrupted").
+        Limits nest: the earliest deadline holds, and the outer one again after the inner block."""
+        outer = self._deadline
+        if deadline is None or (outer is not None and outer <= deadline):
+            yield
+            return
+        self._deadline = deadline
+        conns = [self.db.conn, self._snippet_table()]
+        for conn in conns:
+            conn.set_progress_handler(lambda: time.monotonic() > deadline, _DEADLINE_STEPS)
+        try:
+            yield
+        finally:
+            self._deadline = outer
+            for conn in conns:
+                if outer is None:
+                    conn.set_progress_handler(None, 0)
+                else:
+                    conn.set_progress_handler(lambda: time.monotonic() > outer, _DEADLINE_STEPS)
 
     def filtered_story_ids(self, **filters: Any) -> list[str]:
         """Ids of stories that pass cluster/thread filters (the semantic side filters these by id)."""
@@ -757,11 +904,12 @@ class Store:
             [cid]).fetchall()
 
     def search_cards(self, story_ids: list[str]) -> dict[str, dict[str, Any]]:
-        """What a search result shows: title, source, date, lead text, cluster (size) and thread, brief slug."""
+        """What a search result shows: title, source, date, cluster (size) and thread, brief slug (the text
+        comes apart, from `text_prefixes`)."""
         out: dict[str, dict[str, Any]] = {}
         for chunk, marks in _in_chunks(story_ids):
             for r in self.db.query(
-                    f"SELECT s.id, s.title, s.source, {STORY_DATE} AS date, substr(s.text, 1, 400) AS lead, "
+                    f"SELECT s.id, s.title, s.source, {STORY_DATE} AS date, "
                     "s.section, i.title AS issue_title, i.url AS issue_url, m.cluster_id, c.size AS cluster_size, "
                     "c.sources AS cluster_sources, c.thread_id, b.slug FROM stories s JOIN issues i "
                     "ON i.id = s.issue_id LEFT JOIN cluster_members m ON m.story_id = s.id LEFT JOIN clusters c "
@@ -771,7 +919,12 @@ class Store:
         return out
 
     def source_names(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT DISTINCT source FROM stories ORDER BY 1")]
+        """Every source with a story (the search page's filter), kept until something is committed."""
+        version = self.data_version()
+        if self._source_names is None or self._source_names[0] != version:
+            self._source_names = (version, [r[0] for r in self.db.execute(
+                "SELECT DISTINCT source FROM stories ORDER BY 1")])
+        return list(self._source_names[1])
 
     def brief_by_slug(self, slug: str) -> dict[str, Any] | None:
         rows = list(self.db.query("SELECT * FROM briefs WHERE slug = ?", [slug]))
@@ -825,3 +978,75 @@ class Store:
         with self.db.atomic():
             self.db.execute("INSERT OR REPLACE INTO sent_emails (date, digest_hash, recipients, at) VALUES (?,?,?,?)",
                             [date, digest_hash, ",".join(recipients), now()])
+
+
+def interrupted(exc: BaseException) -> bool:
+    """Whether an SQLite error is a statement stopped by `Store.time_limit` (or `interrupt()`)."""
+    return isinstance(exc, sqlite3.OperationalError) and "interrupted" in str(exc)
+
+
+class ThreadStores:
+    """One Store per thread for one archive (SQLite connections belong to one thread), all closed together.
+
+    `home` is the store of the thread that made this, used as is on that thread."""
+
+    def __init__(self, path: str | Path, home: Store | None = None):
+        self.path = Path(path)
+        self._home = home
+        self._home_thread = threading.get_ident() if home is not None else None
+        self._local = threading.local()
+        self._opened: list[Store] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> Store:
+        """The calling thread's store, opened on first use."""
+        if self._home is not None and threading.get_ident() == self._home_thread:
+            return self._home
+        store = getattr(self._local, "store", None)
+        if store is None:
+            store = Store(self.path, check_same_thread=False)  # closed by close_all, from another thread
+            self._local.store = store
+            with self._lock:
+                self._opened.append(store)
+        return store
+
+    def close_all(self) -> None:
+        """Close every store opened here (call once the threads using them are done); not the home store."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for store in opened:
+            store.close()
+        self._local = threading.local()
+
+
+def check_archive(path: str | Path) -> None:
+    """Raise sqlite3.DatabaseError with one line (not naming the file) if `path` is not a whole SQLite
+    database: cut short (its header counts more pages than the file holds), not SQLite at all, or
+    unreadable. Reads the header and the schema only, so it is quick on a large archive."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            header = f.read(100)
+        size = path.stat().st_size
+    except OSError as exc:
+        raise sqlite3.DatabaseError(f"cannot read it: {exc.strerror or exc}") from None
+    if not header:
+        return  # an empty file is a new, empty archive to SQLite
+    if not header.startswith(b"SQLite format 3\x00"[:len(header)]):
+        raise sqlite3.DatabaseError("not an SQLite database")
+    if len(header) < 100:
+        raise sqlite3.DatabaseError(f"truncated: {size:,} bytes, shorter than an SQLite header")
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    header_valid = header[24:28] == header[92:96]  # the page count is kept by SQLite 3.7.0 and later
+    wal = Path(f"{path}-wal")
+    pending = wal.exists() and wal.stat().st_size > 0  # a checkpoint in progress may leave the file short
+    if header_valid and not pending and size < pages * page_size:
+        raise sqlite3.DatabaseError(f"truncated: {size:,} bytes where its header says "
+                                    f"{pages * page_size:,}")
+    conn = sqlite3.connect(str(path))
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    finally:
+        conn.close()

@@ -10,15 +10,17 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 from typing import Callable, Iterator
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup
 
 from .base import Fetched, FetchState, Source, SourceError, register
-from .clean import html_to_text, normalize_text, sanitize_html
+from .clean import MAX_ISSUE_CHARS, cap_html, html_to_text, normalize_text, sanitize_html
+from .feed import MAX_FUTURE
 from .fetch import Fetcher, FetchError
 from .models import Issue
 from .segment import segment
+from .urls import same_site
 
 _DEFAULT_LINK = r"/(p|post|posts|issues?|archive|\d{4}/\d{2})/[^/?#]+"
 _NEXT_TEXT = re.compile(r"^\s*(older|next|more|previous posts|older posts|»|→)", re.I)
@@ -50,6 +52,14 @@ def page_date(soup: BeautifulSoup) -> datetime | None:
     return None
 
 
+def _join(base: str, href: str) -> str | None:
+    """An absolute URL for a link (fragment cut), or None for one that cannot be parsed."""
+    try:
+        return urljoin(base, href.strip()).split("#")[0]
+    except ValueError:
+        return None
+
+
 @register
 class ArchiveSource(Source):
     kind = "html"
@@ -58,19 +68,24 @@ class ArchiveSource(Source):
         return re.compile(self.options.get("link_pattern", _DEFAULT_LINK))
 
     def issue_links(self, soup: BeautifulSoup, base: str) -> list[str]:
-        pattern, host = self._link_re(), urlsplit(base).netloc
+        """Issue pages an index links to: http(s) on the index's own host, matching `link_pattern`."""
+        pattern = self._link_re()
         seen: list[str] = []
         for a in soup.find_all("a", href=True):
-            url = urljoin(base, a["href"]).split("#")[0]
-            if urlsplit(url).netloc == host and pattern.search(url) and url not in seen and url != base:
+            url = _join(base, a["href"])
+            if url and same_site(url, base) and pattern.search(url) and url not in seen and url != base:
                 seen.append(url)
         return seen
 
     def next_page(self, soup: BeautifulSoup, base: str) -> str | None:
-        tag = soup.find(["a", "link"], rel="next", href=True)
-        if tag is None:
-            tag = next((a for a in soup.find_all("a", href=True) if _NEXT_TEXT.match(a.get_text())), None)
-        return urljoin(base, tag["href"]) if tag is not None else None
+        """The next index page (rel=next or an "older" link), only on the index's own host."""
+        tags = soup.find_all(["a", "link"], rel="next", href=True)
+        tags += [a for a in soup.find_all("a", href=True) if _NEXT_TEXT.match(a.get_text())]
+        for tag in tags:
+            url = _join(base, tag["href"])
+            if url and same_site(url, base):
+                return url
+        return None
 
     def fetch(self, fetcher: Fetcher, state: FetchState, *, since: datetime | None = None,
               known: Callable[[str], bool] = lambda url: False) -> Iterator[Fetched]:
@@ -81,7 +96,8 @@ class ArchiveSource(Source):
                 return
             visited.add(index_url)
             cond = state if page_no == 0 else FetchState()
-            result = fetcher.get(index_url, etag=cond.etag, last_modified=cond.last_modified)
+            result = fetcher.get(index_url, etag=cond.etag, last_modified=cond.last_modified,
+                                 local_ok=page_no == 0 and index_url == self.url)
             yield Fetched(result=result, page_url=index_url, role="index")
             if result.not_modified:
                 return
@@ -124,6 +140,13 @@ class ArchiveSource(Source):
         title_tag = soup.select_one(self.options.get("title_selector", "h1")) or soup.title
         title = normalize_text(title_tag.get_text(" ")) if title_tag else doc.page_url
         html = content.decode_contents() if hasattr(content, "decode_contents") else str(content)
+        html, cut = cap_html(html)
+        if cut:
+            self.warn(f"issue page {doc.page_url}: over {MAX_ISSUE_CHARS:,} characters, stored truncated")
+        published = page_date(soup)
+        if published is not None and published > datetime.now(timezone.utc) + MAX_FUTURE:
+            self.warn(f"issue page {doc.page_url}: date {published:%Y-%m-%d} is in the future, stored without one")
+            published = None
         stories = segment(html, segmenter=self.segmenter, base_url=doc.page_url, issue_title=title)
         return [Issue(source=self.name, guid=doc.page_url, url=doc.page_url, title=title,
-                      published=page_date(soup), html=sanitize_html(html), text=html_to_text(html), stories=stories)]
+                      published=published, html=sanitize_html(html), text=html_to_text(html), stories=stories)]

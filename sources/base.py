@@ -57,6 +57,11 @@ class Source:
         self.name = config.name
         self.url = config.url
         self.options = config.options
+        self.warnings: list[str] = []
+
+    def warn(self, message: str) -> None:
+        """Something skipped or repaired that the run report should tell (one line)."""
+        self.warnings.append(message.splitlines()[0] if message else message)
 
     @property
     def segmenter(self) -> str:

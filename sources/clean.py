@@ -62,6 +62,18 @@ def sanitize_html(html: str) -> str:
     )
 
 
+MAX_ISSUE_CHARS = 2_000_000  # one issue's HTML; real issues are tens of kilobytes
+
+
+def cap_html(html: str, limit: int = MAX_ISSUE_CHARS) -> tuple[str, bool]:
+    """HTML cut to `limit` characters at a tag boundary, lone surrogates replaced; (html, was it cut)."""
+    html = html.encode("utf-8", "replace").decode("utf-8")
+    if len(html) <= limit:
+        return html, False
+    cut = html.rfind(">", 0, limit) + 1 or limit
+    return html[:cut], True
+
+
 def normalize_text(text: str) -> str:
     """NFC, no zero-width characters, single spaces, no blank-line runs."""
     text = unicodedata.normalize("NFC", text).translate(_ZERO_WIDTH).replace("\xa0", " ")

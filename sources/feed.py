@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import calendar
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 
 import feedparser
 
 from .base import Fetched, FetchState, Source, SourceError, register
-from .clean import html_to_text, normalize_text, sanitize_html
+from .clean import MAX_ISSUE_CHARS, cap_html, html_to_text, normalize_text, sanitize_html
 from .fetch import Fetcher
 from .models import Issue, content_hash
 from .segment import segment
@@ -18,17 +18,42 @@ from .segment import segment
 _BENIGN_BOZO = (feedparser.CharacterEncodingOverride,)
 
 
-def entry_datetime(entry: Any) -> datetime | None:
+MAX_FUTURE = timedelta(days=2)  # a feed's clock may run ahead a little; years ahead is a bad date
+
+
+def entry_datetime(entry: Any, warn: Callable[[str], None] = lambda msg: None) -> datetime | None:
+    """The entry's date; None (with a warning) for one that is unreadable; the present for a far-future one."""
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         value = entry.get(key)
-        if value:
-            return datetime.fromtimestamp(calendar.timegm(value), tz=timezone.utc)
+        if not value:
+            continue
+        raw = entry.get(key.removesuffix("_parsed"), "")
+        try:
+            dt = datetime.fromtimestamp(calendar.timegm(value), tz=timezone.utc)
+            if dt.year < 1990:
+                raise ValueError("before 1990")
+        except (ValueError, OverflowError, OSError):
+            warn(f"{_entry_name(entry)}: unreadable date {raw!r}, stored without one")
+            return None
+        now = datetime.now(timezone.utc)
+        if dt > now + MAX_FUTURE:
+            warn(f"{_entry_name(entry)}: date {raw!r} is in the future, stored as {now:%Y-%m-%d}")
+            return now
+        return dt
     return None
 
 
+def _entry_name(entry: Any) -> str:
+    name = entry.get("link") or entry.get("id") or entry.get("title") or "an entry"
+    return f"entry {str(name)[:120]!r}"
+
+
 def parse_feed(body: bytes, *, source: str, segmenter: str, content_type: str | None = None,
-               since: datetime | None = None) -> list[Issue]:
-    """Feed bytes to issues. Raises SourceError for a feed that cannot be read."""
+               since: datetime | None = None, warn: Callable[[str], None] = lambda msg: None) -> list[Issue]:
+    """Feed bytes to issues. Raises SourceError for a feed that cannot be read.
+
+    Each entry stands alone: one that cannot be read is skipped with a warning naming it, and the
+    rest of the feed is stored; entries that share a GUID but differ are kept apart."""
     headers = {"content-type": content_type} if content_type else {}
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False,
                               resolve_relative_uris=True)
@@ -39,23 +64,44 @@ def parse_feed(body: bytes, *, source: str, segmenter: str, content_type: str | 
         raise SourceError(f"malformed feed: {reason}")
     if not parsed.version and not entries:
         raise SourceError("not a feed: no RSS or Atom document found")
-    issues = []
+    if isinstance(problem, _BENIGN_BOZO):
+        warn(f"feed is not valid in the encoding it declares; read as {parsed.get('encoding') or 'a guess'}")
+    issues: list[Issue] = []
+    seen: dict[str, str] = {}  # guid -> content hash of the entry first seen with it
     for entry in entries:
-        issue = entry_to_issue(entry, source=source, segmenter=segmenter)
+        try:
+            issue = entry_to_issue(entry, source=source, segmenter=segmenter, warn=warn)
+        except Exception as exc:  # one bad entry must not cost the feed's others
+            reason = str(exc).splitlines()[0][:200] if str(exc) else ""
+            warn(f"{_entry_name(entry)} skipped: {type(exc).__name__}: {reason}")
+            continue
         if since and issue.published and issue.published < since:
             continue
+        if issue.guid in seen:
+            if seen[issue.guid] == issue.content_hash:
+                warn(f"{_entry_name(entry)}: repeats an earlier entry, skipped")
+                continue
+            issue.guid = f"{issue.guid}#{content_hash(issue.url, issue.title)[:12]}"
+            warn(f"{_entry_name(entry)}: shares its GUID with another entry, kept apart as {issue.guid!r}")
+            if issue.guid in seen:
+                continue
+        seen[issue.guid] = issue.content_hash
         issues.append(issue)
     return issues
 
 
-def entry_to_issue(entry: Any, *, source: str, segmenter: str) -> Issue:
+def entry_to_issue(entry: Any, *, source: str, segmenter: str,
+                   warn: Callable[[str], None] = lambda msg: None) -> Issue:
     if entry.get("content"):
         html = max((c.get("value", "") for c in entry.content), key=len)
     else:
         html = entry.get("summary", "")
-    title = normalize_text(html_to_text(entry.get("title", ""))) or "(untitled)"
+    html, cut = cap_html(html)
+    if cut:
+        warn(f"{_entry_name(entry)}: over {MAX_ISSUE_CHARS:,} characters, stored truncated")
+    title = normalize_text(html_to_text(cap_html(entry.get("title", ""), 2000)[0])) or "(untitled)"
     url = entry.get("link", "")
-    published = entry_datetime(entry)
+    published = entry_datetime(entry, warn)
     guid = entry.get("id") or url or content_hash(title, str(published))
     stories = segment(html, segmenter=segmenter, base_url=url, issue_title=title)
     return Issue(source=source, guid=guid, url=url, title=title, published=published,
@@ -72,7 +118,7 @@ class FeedSource(Source):
               known: Callable[[str], bool] = lambda url: False) -> Iterator[Fetched]:
         if since is not None and self.options.get("archive_url"):
             yield from self.archive().fetch(fetcher, FetchState(), since=since, known=known)
-        result = fetcher.get(self.url, etag=state.etag, last_modified=state.last_modified)
+        result = fetcher.get(self.url, etag=state.etag, last_modified=state.last_modified, local_ok=True)
         yield Fetched(result=result, page_url=self.url, role="feed")
 
     def parse(self, doc: Fetched, since: datetime | None = None) -> list[Issue]:
@@ -81,7 +127,7 @@ class FeedSource(Source):
         if doc.result.not_modified:
             return []
         return parse_feed(doc.result.body, source=self.name, segmenter=self.segmenter,
-                          content_type=doc.result.headers.get("content-type"), since=since)
+                          content_type=doc.result.headers.get("content-type"), since=since, warn=self.warn)
 
     def archive(self) -> Source:
         from .archive import ArchiveSource

@@ -3,21 +3,28 @@
 Timeouts (connect, read and a whole-response deadline), a byte cap, retries
 with exponential backoff on 429/5xx that honour Retry-After (capped), conditional
 GET (a 304 returns no body), a User-Agent naming Pulse, and a delay between
-requests to the same host. `file://` URLs and plain paths are read from disk
-under the same cap, so bundled samples and local feeds go through one door.
+requests to the same host. The whole-response deadline is kept by the clock:
+each socket read may wait only for what is left of it, so a server that drips
+one byte at a time fails at the deadline. Retries of one source share a time
+budget (`retry_budget`), so a server asking to come back later cannot stall the
+night. `file://` URLs and plain paths are read from disk in capped chunks, and
+only where the caller says the URL came from the user (`local_ok`), never from
+fetched content (see `sources.urls`).
 """
 from __future__ import annotations
 
+import contextlib
 import email.utils
+import socket
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 import requests
+from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
 
 from . import __version__
+from .urls import UrlError, check_url, is_local, local_path
 
 USER_AGENT = f"Pulse/{__version__} (newsletter digest; +https://github.com/pulse-digest/pulse)"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
@@ -58,6 +65,7 @@ class FetchPolicy:
     retries: int = 3
     backoff: float = 1.0  # seconds; doubles each retry
     max_retry_after: float = 120.0
+    retry_budget: float = 180.0  # seconds of retry waits one source may spend in a run
     host_delay: float = 1.0
 
 
@@ -84,15 +92,30 @@ class Fetcher:
         self.session.headers["Accept"] = ("application/rss+xml, application/atom+xml, application/xml;q=0.9, "
                                           "text/html;q=0.8, */*;q=0.5")
         self._last_hit: dict[str, float] = {}
+        self._retry_left = self.policy.retry_budget
         self.sleep = time.sleep
 
-    def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
-        """GET with the whole policy; raises FetchError with a one-line reason."""
-        scheme = urlsplit(url).scheme.lower()
-        if scheme in ("", "file"):
+    @contextlib.contextmanager
+    def source_budget(self):
+        """One source's run: its retry waits together stay within `policy.retry_budget`."""
+        saved, self._retry_left = self._retry_left, self.policy.retry_budget
+        try:
+            yield
+        finally:
+            self._retry_left = saved
+
+    def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+            local_ok: bool = False) -> FetchResult:
+        """GET with the whole policy; raises FetchError with a one-line reason.
+
+        `local_ok` allows a local path or file:// URL: only for a URL the user wrote, never one
+        found in fetched content."""
+        try:
+            check_url(url, local_ok=local_ok)
+        except UrlError as exc:
+            raise FetchError(str(exc)) from None
+        if is_local(url):
             return self._read_file(url)
-        if scheme not in ("http", "https"):
-            raise FetchError(f"unsupported URL scheme {scheme!r} in {url}")
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -127,12 +150,16 @@ class Fetcher:
                                          f"{hinted:.0f}s, over the {p.max_retry_after:.0f}s limit")
                     wait = hinted
             if attempt <= p.retries:
+                if wait > self._retry_left:
+                    raise FetchError(f"{last_error} from {url}: retrying would pass the source's "
+                                     f"{p.retry_budget:g}s retry budget")
+                self._retry_left -= wait
                 self.sleep(wait)
         raise FetchError(f"{last_error} from {url} after {p.retries + 1} attempts")
 
     def _once(self, url: str, headers: dict[str, str]) -> FetchResult:
         p = self.policy
-        start = time.monotonic()
+        deadline = time.monotonic() + p.deadline
         with self.session.get(url, headers=headers, stream=True, allow_redirects=True,
                               timeout=(p.connect_timeout, p.read_timeout)) as resp:
             length = resp.headers.get("Content-Length")
@@ -140,24 +167,51 @@ class Fetcher:
                 raise FetchError(f"response from {url} is {int(length):,} bytes, over the "
                                  f"{p.max_bytes:,}-byte cap")
             chunks, total = [], 0
-            for chunk in resp.iter_content(64 * 1024):
+            while True:
+                chunk = self._read_some(resp, url, deadline)
+                if not chunk:
+                    break
                 total += len(chunk)
                 if total > p.max_bytes:
                     raise FetchError(f"response from {url} passed the {p.max_bytes:,}-byte cap")
-                if time.monotonic() - start > p.deadline:
-                    raise FetchError(f"response from {url} took over {p.deadline:g}s")
                 chunks.append(chunk)
             return FetchResult(url=resp.url, status=resp.status_code, body=b"".join(chunks),
                                headers={k.lower(): v for k, v in resp.headers.items()})
 
-    def _read_file(self, url: str) -> FetchResult:
-        parts = urlsplit(url)
-        path = Path(url2pathname(parts.path)) if parts.scheme else Path(url)
+    def _read_some(self, resp: requests.Response, url: str, deadline: float) -> bytes:
+        """What the server has sent so far (b"" at the end), waiting no later than the deadline."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise FetchError(f"response from {url} took over {self.policy.deadline:g}s")
+        sock = getattr(getattr(resp.raw, "connection", None), "sock", None)
+        if sock is not None:
+            sock.settimeout(min(left, self.policy.read_timeout))
         try:
-            size = path.stat().st_size
-            if size > self.policy.max_bytes:
-                raise FetchError(f"{path} is {size:,} bytes, over the {self.policy.max_bytes:,}-byte cap")
-            return FetchResult(url=url, status=200, body=path.read_bytes())
+            return resp.raw.read1(64 * 1024, decode_content=True)
+        except (ReadTimeoutError, socket.timeout) as exc:
+            if time.monotonic() >= deadline - 0.05:
+                raise FetchError(f"response from {url} took over {self.policy.deadline:g}s") from None
+            raise requests.Timeout(str(exc)) from None
+        except ProtocolError as exc:
+            raise requests.ConnectionError(str(exc)) from None
+        except DecodeError as exc:
+            raise FetchError(f"response from {url} could not be decoded: {_one_line(exc)}") from None
+
+    def _read_file(self, url: str) -> FetchResult:
+        """A local file read in chunks up to the byte cap, whatever `stat` says (devices report 0)."""
+        path = local_path(url)
+        cap = self.policy.max_bytes
+        try:
+            if not path.is_file():
+                raise FetchError(f"{path} is not a regular file")
+            chunks, total = [], 0
+            with path.open("rb") as fh:
+                while chunk := fh.read(min(1024 * 1024, cap + 1 - total)):
+                    chunks.append(chunk)
+                    total += len(chunk)
+                    if total > cap:
+                        raise FetchError(f"{path} is over the {cap:,}-byte cap")
+            return FetchResult(url=url, status=200, body=b"".join(chunks))
         except OSError as exc:
             raise FetchError(f"cannot read {path}: {exc.strerror or exc}") from None
 

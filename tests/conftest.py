@@ -21,7 +21,8 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # before the status line
-    drip: float = 0.0  # seconds between 1 KiB chunks of the body
+    drip: float = 0.0  # seconds between chunks of the body
+    drip_bytes: int = 1024  # the size of a dripped chunk
     etag: str | None = None
     chunked_size: int = 0  # send this many bytes without Content-Length
 
@@ -77,8 +78,9 @@ class FeedServer:
                     self.send_header("Content-Length", str(len(reply.body)))
                     self.end_headers()
                     if reply.drip:
-                        for i in range(0, len(reply.body), 1024):
-                            self.wfile.write(reply.body[i:i + 1024])
+                        step = reply.drip_bytes
+                        for i in range(0, len(reply.body), step):
+                            self.wfile.write(reply.body[i:i + step])
                             self.wfile.flush()
                             time.sleep(reply.drip)
                     else:

@@ -1,13 +1,24 @@
-"""`pulse serve`'s app through HTTP (Starlette's TestClient): pages, the JSON API, and hostile content."""
+"""`pulse serve`'s app through HTTP (Starlette's TestClient, and a real uvicorn on 127.0.0.1): pages, the
+JSON API, hostile content and hostile queries, time limits, and the `serve` command."""
 from __future__ import annotations
 
+import contextlib
 import re
+import socket
+import threading
+import time
+from pathlib import Path
 
+import httpx
 import pytest
+from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from outputs.web import create_app
+from outputs.web import Limits, create_app
+from pipeline.cli import is_loopback, main
 from pipeline.search import Searcher
+from pipeline.store import Store
+from sources.models import Issue, Story
 
 SECTIONS = ["what-happened", "our-take", "what-to-do", "builders-brief", "what-skeptics-say", "cited-by"]
 
@@ -119,3 +130,200 @@ def test_unknown_things_are_404s(client, path):
 def test_api_404s_are_json(client):
     got = client.get("/api/story/0000")
     assert got.status_code == 404 and got.json()["error"]
+
+
+# ---------------------------------------------------------------------- hostile queries, time limits
+BIG = 10_000_000
+ENDLESS = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
+
+
+def no_model():
+    raise AssertionError("these tests search by keyword only")
+
+
+def big_text() -> str:
+    """About 10 MB of words with the query words all through it (snippet() over it ran for minutes)."""
+    block = " ".join(f"gpu w{i % 997} kernel w{i % 89} tensor memory" for i in range(4000))
+    return (block * (BIG // len(block) + 1))[:BIG]
+
+
+@pytest.fixture(scope="module")
+def big_db(tmp_path_factory) -> Path:
+    """A real archive with one 10 MB story among small ones."""
+    path = tmp_path_factory.mktemp("big") / "pulse.db"
+    with Store(path) as store:
+        store.ensure_source("t", "rss", "https://t.example.org/feed")
+        stories = [Story(position=0, title="The longest story", text=big_text()),
+                   *(Story(position=i, title=f"Small story {i}", text=f"a gpu kernel note number {i}")
+                     for i in range(1, 6))]
+        store.save_issue(Issue(source="t", guid="1", url="https://t.example.org/1", title="Issue 1",
+                               published=None, html="", text="", stories=stories))
+    return path
+
+
+@pytest.fixture(scope="module")
+def big_client(big_db):
+    with TestClient(create_app(big_db, lambda store: Searcher(store, no_model))) as c:
+        yield c
+
+
+def timed(fn, *args, **kwargs):
+    started = time.perf_counter()
+    return fn(*args, **kwargs), time.perf_counter() - started
+
+
+@pytest.mark.parametrize("path", ["/api/search", "/"])
+def test_a_10_mb_story_is_searched_quickly(big_client, path):
+    got, seconds = timed(big_client.get, path, params={"q": "gpu kernel", "mode": "keyword"})
+    assert got.status_code == 200 and seconds < 2
+    assert "The longest story" in got.text
+    if path == "/":
+        assert "<mark>gpu</mark>" in got.text
+    else:
+        longest = next(h for h in got.json()["hits"] if h["title"] == "The longest story")
+        assert longest["highlights"] and len(longest["snippet"]) < 1000
+
+
+def test_the_10_mb_story_page_is_quick_and_cut(big_client):
+    sid = next(h["id"] for h in big_client.get("/api/search", params={"q": "gpu", "mode": "keyword"}).json()["hits"]
+               if h["title"] == "The longest story")
+    page, seconds = timed(big_client.get, f"/story/{sid}")
+    assert page.status_code == 200 and seconds < 2 and "too long to show here" in page.text
+    assert len(page.content) < BIG // 10
+
+
+@pytest.mark.parametrize("q, message", [
+    (" OR ".join(["a"] * 2000), "at most 500 characters"),
+    (" OR ".join(f"w{i}" for i in range(40)), "at most 32 words"),
+])
+def test_a_query_too_big_answers_400_at_once(big_client, q, message):
+    api, seconds = timed(big_client.get, "/api/search", params={"q": q, "mode": "keyword"})
+    assert api.status_code == 400 and message in api.json()["error"] and seconds < 1
+    page = big_client.get("/", params={"q": q, "mode": "keyword"})
+    assert page.status_code == 400 and message in page.text
+
+
+@pytest.mark.parametrize("params", [{"until": "9999-12-31"}, {"since": "9999-12-31"},
+                                    {"since": "0001-01-01", "until": "9999-12-31"}])
+def test_dates_at_the_ends_of_the_calendar_are_no_server_error(big_client, params):
+    for path in ("/", "/api/search"):
+        got = big_client.get(path, params={"q": "gpu", "mode": "keyword", **params})
+        assert got.status_code == 200, got.text
+    hits = big_client.get("/api/search", params={"q": "gpu", "mode": "keyword", **params}).json()["hits"]
+    assert bool(hits) == (params.get("since") != "9999-12-31")
+
+
+def test_a_date_out_of_range_is_a_400(big_client):
+    got = big_client.get("/api/search", params={"q": "gpu", "until": "10000-01-01"})
+    assert got.status_code == 400 and "not a date" in got.json()["error"]
+
+
+class Endless(Searcher):
+    """A search for "endless" runs an SQLite statement that never ends on its own."""
+
+    def search(self, text, **kwargs):
+        if text == "endless":
+            self.store.db.execute(ENDLESS).fetchone()
+        return super().search(text, **kwargs)
+
+
+def test_a_search_past_its_time_limit_answers_503_and_frees_its_thread(big_db):
+    limits = Limits(workers=1, search_timeout=0.5)
+    with TestClient(create_app(big_db, lambda store: Endless(store, no_model), limits)) as client:
+        api, seconds = timed(client.get, "/api/search", params={"q": "endless", "mode": "keyword"})
+        assert api.status_code == 503 and seconds < 2
+        assert "took longer than 0.5 s" in api.json()["error"] and "\n" not in api.json()["error"]
+        page = client.get("/", params={"q": "endless", "mode": "keyword"})
+        assert page.status_code == 503 and 'class="error"' in page.text and "took longer" in page.text
+        # the one worker thread was freed by the interrupt: a plain search gets it at once
+        plain, seconds = timed(client.get, "/api/search", params={"q": "gpu", "mode": "keyword"})
+        assert plain.status_code == 200 and plain.json()["hits"] and seconds < 1
+
+
+class Sleepy(Searcher):
+    """Every search sleeps (no SQLite, so nothing can interrupt it) and says when it has started."""
+
+    started = threading.Event()
+
+    def search(self, text, **kwargs):
+        self.started.set()
+        time.sleep(3)
+        return super().search(text, **kwargs)
+
+
+@contextlib.contextmanager
+def uvicorn_on_loopback(app):
+    """The app under a real uvicorn on 127.0.0.1, on a free port, in a thread."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not server.started and time.time() < deadline:
+        time.sleep(0.02)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_a_slow_search_in_flight_does_not_hold_up_other_pages(big_db):
+    Sleepy.started.clear()
+    app = create_app(big_db, lambda store: Sleepy(store, no_model))
+    with uvicorn_on_loopback(app) as base:
+        slow: dict = {}
+        search = threading.Thread(target=lambda: slow.update(r=httpx.get(
+            f"{base}/api/search", params={"q": "gpu", "mode": "keyword"}, timeout=10)))
+        search.start()
+        assert Sleepy.started.wait(5)
+        for path in ("/static/pulse.css", "/digests", "/api/digests", "/"):
+            got, seconds = timed(httpx.get, base + path, timeout=5)
+            assert got.status_code == 200 and seconds < 1, (path, seconds)
+        search.join(10)
+        assert slow["r"].status_code == 200 and slow["r"].json()["hits"]
+
+
+# ---------------------------------------------------------------------- pulse serve
+def serve(tmp_path: Path, *args: str):
+    return CliRunner().invoke(main, ["--config-dir", str(tmp_path / "config"), "--data-dir", str(tmp_path / "data"),
+                                     "serve", *args])
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda data: data[:len(data) // 2], "truncated"),
+    (lambda data: data[:60], "truncated"),
+    (lambda data: b"not a database at all " * 500, "not an SQLite database"),
+])
+def test_serve_on_a_damaged_archive_says_so_in_one_line_and_exits_4(tmp_path, big_db, damage, message):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "pulse.db").write_bytes(damage(big_db.read_bytes()))
+    out = serve(tmp_path)
+    assert out.exit_code == 4, out.output
+    assert message in out.stderr and len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.output
+
+
+@pytest.mark.parametrize("host, loopback", [("127.0.0.1", True), ("127.1.2.3", True), ("::1", True),
+                                            ("[::1]", True), ("localhost", True), ("0.0.0.0", False),
+                                            ("::", False), ("192.168.1.5", False), ("pulse.example.org", False)])
+def test_loopback_hosts(host, loopback):
+    assert is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize("host, warned", [("0.0.0.0", True), ("127.0.0.1", False)])
+def test_serve_warns_that_a_non_loopback_host_has_no_authentication(tmp_path, big_db, monkeypatch, host, warned):
+    import uvicorn
+
+    ran = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: ran.append(kw))  # nothing is bound
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "pulse.db").write_bytes(big_db.read_bytes())
+    out = serve(tmp_path, "--host", host)
+    assert out.exit_code == 0, out.output
+    assert ran and ran[0]["host"] == host
+    assert ("no authentication" in out.stderr) is warned

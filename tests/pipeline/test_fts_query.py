@@ -1,9 +1,11 @@
 """What people type in a search box becomes a safe FTS5 query: it never reaches FTS5 raw."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from pipeline.fts_query import QueryError, parse
+from pipeline.fts_query import MAX_QUERY_CHARS, MAX_TERMS, QueryError, parse
 from pipeline.store import Store
 from sources.models import Issue, Story
 
@@ -77,3 +79,26 @@ def test_the_semantic_side_reads_the_question_without_operators():
 
 def test_only_common_words_are_still_searched():
     assert [t.text for g in parse("the who").groups for t in g] == ["the", "who"]
+
+
+# ---------------------------------------------------------------------- bounded work per query
+def test_two_thousand_or_terms_are_refused_at_once_with_one_line():
+    started = time.perf_counter()
+    with pytest.raises(QueryError, match=f"at most {MAX_QUERY_CHARS} characters") as caught:
+        parse(" OR ".join(["a"] * 2000))
+    assert time.perf_counter() - started < 0.5 and "\n" not in str(caught.value)
+
+
+def test_more_words_than_the_cap_are_refused_and_the_cap_itself_is_searched(store):
+    words = [f"word{i}" for i in range(MAX_TERMS + 1)]
+    with pytest.raises(QueryError, match=f"at most {MAX_TERMS} words"):
+        parse(" OR ".join(words))
+    with pytest.raises(QueryError, match=f"at most {MAX_TERMS} words"):
+        parse('"' + " ".join(words) + '"')  # a phrase counts its words
+    query = parse(" OR ".join(words[:MAX_TERMS]))
+    assert store.search_keyword(query.match_all(), 10) == []
+
+
+def test_common_words_do_not_count_against_the_cap():
+    query = parse("the " * 100 + "decoding")
+    assert [t.text for g in query.groups for t in g] == ["decoding"]

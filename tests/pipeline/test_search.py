@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -10,12 +13,13 @@ from click.testing import CliRunner
 
 from pipeline.cli import main
 from pipeline.embed import embed_stories, load_vectors
-from pipeline.search import Filters, SearchError, Searcher, rrf, split_snippet
+from pipeline.search import Filters, SearchError, Searcher, SearchTimeout, rrf, split_snippet
 from pipeline.search_eval import evaluate, load_judged
-from pipeline.store import ModelMismatch, Store
+from pipeline.store import SNIPPET_CHARS, ModelMismatch, Store, interrupted
 from sources.models import Issue, Story
 
 JUDGED = Path(__file__).parent.parent / "fixtures" / "search_judged.toml"
+ENDLESS = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
 
 
 @pytest.fixture(scope="module")
@@ -165,3 +169,65 @@ def test_cli_bad_queries_are_one_line_errors(data_dir, args, message):
 def test_cli_without_an_archive_says_what_to_do(tmp_path):
     out = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "search", "x"])
     assert out.exit_code == 2 and "pulse run" in out.output
+
+
+# ---------------------------------------------------------------------- bounded work, deadlines, threads
+@pytest.mark.parametrize("mode", ["keyword", "semantic", "hybrid"])
+def test_the_last_possible_until_means_no_upper_bound(searcher, mode):
+    assert Filters(until="9999-12-31").sql()["until"] is None
+    everything = searcher.search("Hyperion", mode=mode, limit=20).hits
+    assert searcher.search("Hyperion", mode=mode, limit=20, filters=Filters(until="9999-12-31")).hits == everything
+    assert searcher.search("Hyperion", mode=mode, limit=20, filters=Filters(since="9999-12-31")).hits == []
+
+
+@pytest.mark.parametrize("mode", ["keyword", "hybrid"])
+def test_a_search_past_its_deadline_stops_with_a_timeout(searcher, mode):
+    with pytest.raises(SearchTimeout, match="ran out of time"):
+        searcher.search("Hyperion", mode=mode, deadline=time.monotonic() - 1)
+    assert searcher.search("Hyperion", mode=mode).hits  # the connection is fine afterwards
+
+
+def test_a_statement_still_running_at_its_deadline_is_interrupted(tmp_path):
+    with Store(tmp_path / "p.db") as store:
+        started = time.perf_counter()
+        with pytest.raises(sqlite3.OperationalError) as caught, store.time_limit(time.monotonic() + 0.2):
+            store.db.execute(ENDLESS).fetchone()
+        assert interrupted(caught.value) and time.perf_counter() - started < 2
+        assert store.db.execute("SELECT 1").fetchone() == (1,)  # no limit left behind
+
+
+def test_snippets_come_from_a_bounded_prefix_of_the_story(tmp_path):
+    with Store(tmp_path / "p.db") as store:
+        store.ensure_source("t", "rss", "https://t.example.org/feed")
+        filler = "lorem ipsum " * (SNIPPET_CHARS // 12)
+        stories = [Story(position=0, title="Early", text="photonic links early on. " + filler),
+                   Story(position=1, title="Late", text=filler + " photonic links at the very end.")]
+        store.save_issue(Issue(source="t", guid="1", url="https://t.example.org/1", title="I", published=None,
+                               html="", text="", stories=stories))
+        hits = Searcher(store, lambda: None).search("photonic", mode="keyword").hits
+        assert {h.title for h in hits} == {"Early", "Late"}  # ranking reads the whole text
+        early, late = sorted(hits, key=lambda h: h.title)
+        assert [early.snippet[a:b] for a, b in early.highlights] == ["photonic"]
+        assert late.highlights == [] and late.snippet.startswith("lorem ipsum")  # past the prefix: the lead
+
+
+def test_one_searcher_searches_from_many_threads_each_on_its_own_connection(searcher):
+    queries = ["Hyperion open weights", "speculative decoding", "KV cache", "robots laundry"]
+    want = {q: [h.id for h in searcher.search(q, mode="hybrid").hits] for q in queries}
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda q: (q, [h.id for h in searcher.search(q, mode="hybrid").hits]), queries * 4))
+    assert all(ids == want[q] for q, ids in got)
+
+
+def test_time_limits_nest_and_the_earliest_holds(tmp_path):
+    with Store(tmp_path / "p.db") as store:
+        with store.time_limit(time.monotonic() + 0.2):
+            with store.time_limit(time.monotonic() + 60):  # a later inner limit does not lift the outer one
+                with pytest.raises(sqlite3.OperationalError, match="interrupted"):
+                    store.db.execute(ENDLESS).fetchone()
+        with store.time_limit(time.monotonic() + 0.3):
+            with store.time_limit(time.monotonic() + 0.1):
+                assert store.db.execute("SELECT 1").fetchone() == (1,)
+            with pytest.raises(sqlite3.OperationalError, match="interrupted"):  # the outer limit is back
+                store.db.execute(ENDLESS).fetchone()
+        assert store.db.execute("SELECT 1").fetchone() == (1,)

@@ -106,8 +106,10 @@ def test_per_host_delay_spaces_requests(feed_server):
 def test_local_files_and_bad_schemes(tmp_path, fetcher):
     feed = tmp_path / "feed.xml"
     feed.write_bytes(b"<rss/>")
-    assert fetcher.get(feed.as_uri()).body == b"<rss/>"
-    with pytest.raises(FetchError, match="cannot read"):
-        fetcher.get((tmp_path / "nope.xml").as_uri())
-    with pytest.raises(FetchError, match="unsupported URL scheme 'ftp'"):
+    assert fetcher.get(feed.as_uri(), local_ok=True).body == b"<rss/>"
+    with pytest.raises(FetchError, match="not a regular file"):
+        fetcher.get((tmp_path / "nope.xml").as_uri(), local_ok=True)
+    with pytest.raises(FetchError, match="local file .* refused"):
+        fetcher.get(feed.as_uri())
+    with pytest.raises(FetchError, match="scheme 'ftp' refused"):
         fetcher.get("ftp://example.org/feed")
