@@ -15,6 +15,7 @@ from markupsafe import Markup
 from slugify import slugify
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
+_ENTITY_LIKE = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
 _LINE_START = re.compile(r"^([-+=]|\d+(?=[.)]))")
 _SCHEME = re.compile(r"\b(javascript|vbscript|data|file)\s*:", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
@@ -24,8 +25,9 @@ _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lp
 def escape_md(value: object) -> str:
     """Inline markdown text that renders as the same characters: one line, no markup, no live schemes."""
     text = _SPACE.sub(" ", str(value)).strip()
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = _ENTITY_LIKE.sub(r"\\&", text)  # "AT&T" stays as written; a literal "&amp;" stays literal
+    text = text.replace("<", "&lt;").replace(">", "&gt;")  # never a raw tag, whatever renders the file
     text = _LINE_START.sub(lambda m: m.group(1) + "\\" if m.group(1)[0].isdigit() else "\\" + m.group(1), text)
     return _SCHEME.sub(lambda m: m.group(1) + "&#58;", text)
 

@@ -39,7 +39,7 @@ def _refs(store: Store, rows: list[dict[str, Any]], config: ClusterConfig) -> li
                      (r["embedded_hash"] or b"").hex()[:16]) for r in rows]
 
 
-def _refresh_clusters(store: Store, cid: int, cluster_ids: list[str]) -> dict[str, ClusterInfo]:
+def refresh_clusters(store: Store, cid: int, cluster_ids: list[str]) -> dict[str, ClusterInfo]:
     """Recompute each cluster's centroid, dates, size and title (its member closest to the centroid)."""
     by_cluster: dict[str, list[dict[str, Any]]] = {c: [] for c in cluster_ids}
     for r in store.cluster_stories(cid, cluster_ids):
@@ -67,6 +67,9 @@ def cluster_stories(store: Store, config: ClusterConfig = ClusterConfig(), backe
     if cid is None:
         return report
     with store.db.atomic():
+        stale = store.clusters_out_of_date()  # stories of theirs were deleted by a re-split or an edit
+        if stale:
+            refresh_clusters(store, cid, stale)
         rows = store.stories_to_cluster(cid)
         if not rows:
             return report
@@ -82,7 +85,7 @@ def cluster_stories(store: Store, config: ClusterConfig = ClusterConfig(), backe
         labels = assign(new_refs, new_vecs, old_refs, old_vecs, [r["cluster_id"] for r in old_rows], config, backend)
         existed = store.existing_clusters(sorted(set(labels)))
         store.set_memberships([(r["id"], lab, r["embedded_hash"]) for r, lab in zip(rows, labels)])
-        infos = _refresh_clusters(store, cid, sorted(set(labels) | set(left)))
+        infos = refresh_clusters(store, cid, sorted(set(labels) | set(left)))
         fresh = [infos[c] for c in sorted(set(labels) - existed)]
         grown = sorted(set(labels) & existed)
         report.update(stories=len(rows), clusters_new=len(fresh), clusters_grown=len(grown))

@@ -230,7 +230,7 @@ def test_backup_is_consistent_while_someone_writes(tmp_path):
     assert r.returncode == 0, r.stderr
     with sqlite3.connect(tmp_path / "copy.db") as copy:
         assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert copy.execute("SELECT count(*) FROM stories").fetchone()[0] == 24
+        assert copy.execute("SELECT count(*) FROM stories").fetchone()[0] == 25
     assert pulse(dirs, "backup", "--sample", str(tmp_path / "copy.db")).returncode == 2  # no silent overwrite
 
 

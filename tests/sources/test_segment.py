@@ -10,6 +10,11 @@ def titles(stories):
     return [s.title for s in stories]
 
 
+def news(stories):
+    """Stories that are not sponsor items (those are kept apart, with section "sponsor")."""
+    return [s for s in stories if s.section != "sponsor"]
+
+
 def test_importai_layout_with_hash_rules(fixture_bytes):
     stories = segment(fixture_bytes("importai_hashes.html").decode(), segmenter="importai",
                       base_url="https://importai.example.org/p/1")
@@ -43,7 +48,8 @@ def test_importai_real_layout_sample():
 
 
 def test_substack_h2_sections_drop_sponsor_and_footer(fixture_bytes):
-    stories = segment(fixture_bytes("substack_h2.html").decode(), base_url="https://compute.example.org/p/9")
+    everything_stored = segment(fixture_bytes("substack_h2.html").decode(), base_url="https://compute.example.org/p/9")
+    stories = news(everything_stored)
     assert titles(stories) == [
         "Cinder ships a serverless GPU tier",
         "Why your eval numbers do not match the paper",
@@ -55,11 +61,15 @@ def test_substack_h2_sections_drop_sponsor_and_footer(fixture_bytes):
     everything = " ".join(s.text for s in stories)
     assert "Quiver" not in everything and "Share this post" not in everything
     assert "Good morning" not in everything  # the preamble is not a story
+    sponsor = [s for s in everything_stored if s.section == "sponsor"]
+    assert len(sponsor) == 1 and "Quiver" in sponsor[0].text  # the ad is kept as a sponsor item, not news
 
 
 def test_links_list_newsletter_one_story_per_item(fixture_bytes):
-    stories = segment(fixture_bytes("links_list.html").decode(), issue_title="Five Links Friday #88",
-                      base_url="https://links.example.org/88")
+    stored = segment(fixture_bytes("links_list.html").decode(), issue_title="Five Links Friday #88",
+                     base_url="https://links.example.org/88")
+    stories = news(stored)
+    assert [(s.title, s.section) for s in stored if s.section == "sponsor"] == [("BuyCloud: the cheapest GPUs in town.", "sponsor")]
     assert titles(stories) == [
         "Quantization without tears",
         "Mistral-style sliding windows explained",
