@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 
-from common import H100_BW, SOURCES, TOPICS, story_rows, table, vocabulary  # noqa: E402
+from common import H100_BW, SOURCES, TOPICS, insert_rows, rebuild_fts, story_rows, table, vocabulary  # noqa: E402
 
 D = 384
 
@@ -54,17 +54,10 @@ def build(path: Path, n: int, seed: int = 7) -> None:
         vecs = rng.standard_normal((m, D), dtype=np.float32)
         vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
         with store.db.atomic():
-            store.db.conn.executemany("INSERT INTO issues VALUES (?,?,?,?,?,?,?,?,?,?,?)", issues)
-            store.db.conn.executemany("INSERT INTO stories (id, issue_id, source, published, position, section, "
-                                      "title, dek, text, markdown, content_hash, updated) VALUES "
-                                      "(?,?,?,?,?,?,?,?,?,?,?,?)", stories)
+            insert_rows(store, issues, stories)
             store.save_embeddings(cid, [(s[0], to_blob(vec), b"h") for s, vec in zip(stories, vecs)])
         print(f"  built {base + m:,}/{n:,} stories ({time.time() - t0:.0f} s)", file=sys.stderr)
-    store.db.execute("INSERT INTO stories_fts(stories_fts) VALUES ('rebuild')")
-    store.db.conn.commit()
-    store.close()
-    store = Store(tmp)  # triggers back for anyone who writes to it later
-    store.db["stories"].enable_fts(["title", "text"], create_triggers=True, tokenize="porter unicode61", replace=True)
+    store = rebuild_fts(store, tmp)
     store.db.execute("PRAGMA optimize")
     store.close()
     tmp.rename(path)

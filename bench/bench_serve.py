@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import SOURCES, TOPICS, story_rows, vocabulary  # bench/ is on sys.path when run as a script
+from common import SOURCES, TOPICS, insert_rows, rebuild_fts, story_rows, vocabulary  # bench/ is on sys.path when run as a script
 
 HOSTILE_WORD = "zyzzyvaquux"  # only in the 10 MB story: a search for it makes that story's snippet
 BIG_CHARS = 10_000_000
@@ -77,16 +77,9 @@ def build(path: Path, n: int, seed: int = 7) -> None:
             stories.append(("sbig", stories[-1][1], stories[-1][2], stories[-1][3], 99, "main",
                             "An enormous story", "", text, text, "h", stories[-1][3]))
         with store.db.atomic():
-            store.db.conn.executemany("INSERT INTO issues VALUES (?,?,?,?,?,?,?,?,?,?,?)", issues)
-            store.db.conn.executemany("INSERT INTO stories (id, issue_id, source, published, position, section, "
-                                      "title, dek, text, markdown, content_hash, updated) VALUES "
-                                      "(?,?,?,?,?,?,?,?,?,?,?,?)", stories)
+            insert_rows(store, issues, stories)
         print(f"  built {base + m:,}/{n:,} stories ({time.time() - t0:.0f} s)", file=sys.stderr)
-    store.db.execute("INSERT INTO stories_fts(stories_fts) VALUES ('rebuild')")
-    store.db.conn.commit()
-    store.close()
-    store = Store(tmp)  # triggers back for anyone who writes to it later
-    store.db["stories"].enable_fts(["title", "text"], create_triggers=True, tokenize="porter unicode61", replace=True)
+    store = rebuild_fts(store, tmp)
     day = np.datetime64("2026-01-01")
     for d in range(365):
         body = "\n\n".join(f"## {' '.join(rng.choice(TOPICS, 4))}\n\n{' '.join(rng.choice(vocab, 120))}"

@@ -81,3 +81,23 @@ def story_rows(rng, vocab, weights, base: int, m: int, n: int) -> tuple[list[tup
         stories.append((f"s{i:09d}", iid, src, when, i % 6, "main", " ".join(vocab[words[k, :6]]).title(),
                         "", text, text, "h", when))
     return issues, stories
+
+
+def insert_rows(store, issues: list[tuple], stories: list[tuple]) -> None:
+    """Bulk-insert rows from `story_rows` (no FTS triggers: `rebuild_fts` indexes them once at the end)."""
+    store.db.conn.executemany("INSERT INTO issues VALUES (?,?,?,?,?,?,?,?,?,?,?)", issues)
+    store.db.conn.executemany("INSERT INTO stories (id, issue_id, source, published, position, section, "
+                              "title, dek, text, markdown, content_hash, updated) VALUES "
+                              "(?,?,?,?,?,?,?,?,?,?,?,?)", stories)
+
+
+def rebuild_fts(store, path):
+    """Index the bulk-loaded stories once, then reopen with the FTS triggers back; returns the new Store."""
+    from pipeline.store import Store
+
+    store.db.execute("INSERT INTO stories_fts(stories_fts) VALUES ('rebuild')")
+    store.db.conn.commit()
+    store.close()
+    store = Store(path)  # triggers back for anyone who writes to it later
+    store.db["stories"].enable_fts(["title", "text"], create_triggers=True, tokenize="porter unicode61", replace=True)
+    return store
