@@ -44,7 +44,7 @@ from pathlib import Path
 
 from sources.detect import detect_segmenter
 from sources.feed import parse_feed
-from sources.furniture import NOT_NEWS, recurring_titles, title_key
+from sources.furniture import NOT_NEWS, furniture_among
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = ROOT / "bench" / "labels"
@@ -200,11 +200,8 @@ def load_feed(path: Path, name: str, override: str | None) -> tuple[list, str, s
 
 def mark_furniture(issues: list) -> None:
     """What the pipeline does after ingest: titles recurring across the feed's issues become furniture."""
-    recurring = recurring_titles([s.title for s in i.stories if s.section not in NOT_NEWS] for i in issues)
-    for issue in issues:
-        for story in issue.stories:
-            if story.section not in NOT_NEWS and story.section != "fiction" and title_key(story.title) in recurring:
-                story.section = "furniture"
+    for story in furniture_among([(s, s.title, s.section) for s in i.stories] for i in issues):
+        story.section = "furniture"
 
 
 def evaluate(newsletter: str, labels: dict, data_dir: Path, override: str | None,

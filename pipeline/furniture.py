@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable
 
-from sources.furniture import recurring_titles, title_key
+from sources.furniture import furniture_among
 
 from .cluster_stage import refresh_clusters
 from .embed import COLLECTION
@@ -15,14 +15,10 @@ def learn_furniture(store: Store, sources: Iterable[str]) -> int:
     """Mark each source's recurring blocks as furniture; returns how many stories moved out of news."""
     moved = 0
     for source in sources:
-        rows = store.story_titles(source)
-        by_issue: dict[str, list[str]] = defaultdict(list)
-        for _, issue_id, title, section in rows:
-            if section != "sponsor":
-                by_issue[issue_id].append(title)
-        recurring = recurring_titles(by_issue.values())
-        ids = [sid for sid, _, title, section in rows
-               if section not in ("furniture", "sponsor", "fiction") and title_key(title) in recurring]
+        by_issue: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+        for sid, issue_id, title, section in store.story_titles(source):
+            by_issue[issue_id].append((sid, title, section))
+        ids = furniture_among(by_issue.values())
         if not ids:
             continue
         left = store.mark_furniture(ids)

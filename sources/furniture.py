@@ -10,7 +10,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from typing import Iterable
+from typing import Any, Iterable
 
 NOT_NEWS = ("sponsor", "furniture", "notes")  # stored, searchable, never embedded, clustered or briefed
 MIN_ISSUES = 3  # a title seen in fewer issues than this is never furniture
@@ -33,3 +33,15 @@ def recurring_titles(issues: Iterable[Iterable[str]], *, min_issues: int = MIN_I
         counts.update({title_key(t) for t in titles} - {""})
     need = max(min_issues, math.ceil(min_share * n))
     return {key for key, c in counts.items() if c >= need}
+
+
+def furniture_among(issues: Iterable[list[tuple[Any, str, str]]]) -> list[Any]:
+    """The keys of the news stories that are furniture, from each issue's (key, title, section) list.
+
+    Titles are counted over every story but sponsor items, so stories already moved to furniture keep
+    their titles' counts; fiction and what is already out of news are never moved."""
+    issues = list(issues)
+    recurring = recurring_titles([title for _, title, section in stories if section != "sponsor"]
+                                 for stories in issues)
+    return [key for stories in issues for key, title, section in stories
+            if section not in (*NOT_NEWS, "fiction") and title_key(title) in recurring]
