@@ -28,6 +28,7 @@ _BOILERPLATE = [
     r"^check out\b.{0,60}\bmore\W*$",
     r"^(view|see|read|check|explore|browse|get|click|learn|discover|find|watch|listen|join|sign up)\b"
     r".{0,50}(→|»|>>)\s*$",
+    r"^[^.!?]{0,30}\b(sign up|subscribe|register|apply|join) (to|for|now|here)\b[^.!?]{0,30}(→|»|>>)\s*$",  # "Via X, sign up to post →"
     r"^too many links\b",
     r"^(newsfeed|advertise)\s*\|",
     r"^have a product, service,.*(share|advertise)",

@@ -53,6 +53,8 @@ class GenericWalker:
         self.fiction_prefix = ""
         self.after_rule = False  # the block being read follows a separator
         self.skip: set[int] = set()
+        self.prev: Block | None = None  # the last paragraph or item read
+        self.entry_sizes: list[int] = []  # paragraphs per closed entry of this section: its peers' shape
 
     # ----------------------------------------------------------------- helpers
 
@@ -66,6 +68,8 @@ class GenericWalker:
     def close(self) -> None:
         if self.current is not None:
             self.drafts.append(self.current)
+            if self.current.opener in ("entry", "implicit") and not self.current.intro:
+                self.entry_sizes.append(len(self.current.nodes))
         self.current = None
 
     def open(self, opener: str, title: str = "", nodes=(), title_nodes=(), level: int = 0,
@@ -96,6 +100,7 @@ class GenericWalker:
             if len(name.split()) > 3 or "," in name:
                 name = self.section  # a description under the label, not a category
         self.section, self.kind, self.section_level = name, kind, level or 7
+        self.entry_sizes = []
         self.last_label = i
         self.structured = True
 
@@ -128,6 +133,7 @@ class GenericWalker:
             else:
                 self.on_para(i, block)
             self.after_rule = False
+            self.prev = block
         self.close()
         return self.drafts
 
@@ -209,6 +215,9 @@ class GenericWalker:
         if self.kind == "sponsor" or self.sponsor_pending and cur is None:
             self.drafts.append(self._entry(block, section="sponsor"))
             return
+        if cur is not None and cur.opener == "entry" and self.introduces_list(cur):
+            cur.nodes.append(block.node)  # "Here are my notes:" - the list is the entry's own
+            return
         linked_entry = is_entry(block) and block.lead_is_link and len(block.lead[0].split()) >= 3
         if cur is not None and not cur.needs_title and (cur.opener in STORY_OPENERS or cur.opener == "sponsor") \
                 and not (linked_entry and cur.nodes and cur.section != "sponsor"):
@@ -227,6 +236,13 @@ class GenericWalker:
         self.close()
         self.drafts.append(self._entry(block))
         self.structured = True
+
+    def introduces_list(self, cur: Draft) -> bool:
+        """The story's last paragraph ends in a colon, or the list under it has already begun."""
+        prev = self.prev
+        if prev is None or prev.node not in cur.nodes:
+            return False
+        return prev.kind == "item" and len(cur.nodes) > 1 or prev.kind == "para" and prev.text.rstrip(" *_").endswith(":")
 
     def _entry(self, block: Block, section: str | None = None) -> Draft:
         section = section or ("sponsor" if has_sponsor_cue(block.text) else self.story_section())
@@ -317,7 +333,17 @@ class GenericWalker:
             return False
         if is_entry(block) or cur is not None and block.bold_link:
             return True  # one link entry after another: each paragraph is a story
+        if cur is not None and cur.opener == "entry" and self.prev is not None and self.prev.kind == "item" \
+                and (block.has_link or block.lead[0]) and self.prev.node in cur.nodes:
+            return True  # the entry's list has ended: the next led paragraph is the next entry
+        if cur is not None and cur.opener == "entry" and block.has_link and self.one_paragraph_entries():
+            return block.words >= (8 if block.text.rstrip(" *_").endswith(":") else 5)
         return cur is None and self.last_label >= 0 and block.has_link and (block.link_only or bool(block.lead[0]))
+
+    def one_paragraph_entries(self) -> bool:
+        """The section's stories so far are one paragraph each: a paragraph with a link is the next one."""
+        sizes = self.entry_sizes + [len(self.current.nodes)] if self.current is not None else self.entry_sizes
+        return len(sizes) >= 2 and sum(n == 1 for n in sizes) * 3 >= len(sizes) * 2
 
     def opens_bold(self, block: Block, nxt: Block | None) -> bool:
         """A bold headline paragraph: short, not a lead-in, peer of the stories around it."""

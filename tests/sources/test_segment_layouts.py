@@ -227,3 +227,27 @@ def test_emoji_label_over_one_paragraph_picks_and_nav_bars():
                               ("A lab shows robots that sort recycling by touch, with fewer errors than cameras.",
                                "Our Picks")]
     assert "cell towers" in stories[0].text
+
+
+def test_early_roundup_one_paragraph_stories_own_the_lists_they_introduce(fixture_bytes):
+    """An early daily roundup: every paragraph with a link is a story, bold lead or not, and a list
+    introduced by "My notes:" or "here are a few:" is the body of the story that introduces it."""
+    stories = segment(fixture_bytes("layout_early_roundup.html").decode(), issue_title="Robots on the night shift")
+    titles = [s.title for s in stories if s.section == "THE NEWS"]
+    assert titles == [
+        "Mira Okafor spoke with the Lumen founders on a livestream.",
+        "Harbor Labs ships a lip-sync model on its studio app via https://harbor.example.com/.",
+        "Pagewise the note-taking startup has reached $4M ARR in a year of launching.",
+        "A moderation fight splits the Pixelforge community.",
+        "Ava Lind asked her followers for their favourite AI demos and here are a few from the list",
+        "Prompt libraries - a fad or a craft?",
+        "Storyloom has passed 5k stories written by its users this month.",
+        "Google outlines its next cloud AI services.",
+    ]
+    notes = stories[[s.title for s in stories].index(titles[0])]
+    assert "Evaluation is still the bottleneck" in notes.text and "Harbor" not in notes.text
+    demos = stories[[s.title for s in stories].index(titles[4])]
+    assert "Roomify" in demos.text and "Prompt libraries" not in demos.text
+    assert "sign up to post" not in " ".join(s.title + s.text for s in stories)  # a call to action
+    money = [s.title for s in stories if s.section == "MONEY MOVES"]
+    assert len(money) == 3 and money[2].startswith("Northstar AI raises $9M")
