@@ -9,16 +9,12 @@ No all-pairs matrix: the new stories' top-k against the archive (gpu.topk), then
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import gpu  # noqa: E402
-from pipeline.cluster import ClusterConfig, StoryRef, assign, unit  # noqa: E402
+import gpu
+from pipeline.cluster import ClusterConfig, StoryRef, assign, unit
 
 D = 384
 

@@ -9,16 +9,11 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from sentence_transformers import SentenceTransformer  # noqa: E402
-
-from common import H100_FP16, table  # noqa: E402
-from pipeline.fast_encode import fast_encode  # noqa: E402
+from common import H100_FP16, table
+from pipeline.fast_encode import fast_encode
 
 
 def synthetic_texts(vocab_file: str, n: int, seed: int = 0) -> list[str]:
@@ -36,6 +31,9 @@ def synthetic_texts(vocab_file: str, n: int, seed: int = 0) -> list[str]:
 
 
 def main() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before the import: huggingface_hub reads it once
+    from sentence_transformers import SentenceTransformer
+
     path = sys.argv[1] if len(sys.argv) > 1 else None
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 20_000
     if path is None:

@@ -22,12 +22,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from common import H100_BW, SOURCES, TOPICS, insert_rows, rebuild_fts, story_rows, table, vocabulary  # noqa: E402
+from common import H100_BW, SOURCES, TOPICS, insert_rows, rebuild_fts, story_rows, table, vocabulary
 
 D = 384
 

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import SOURCES, TOPICS, insert_rows, rebuild_fts, story_rows, vocabulary  # bench/ is on sys.path when run as a script
+from common import SOURCES, TOPICS, insert_rows, rebuild_fts, story_rows, vocabulary  # bench/ is sys.path[0] when a script here runs
 
 HOSTILE_WORD = "zyzzyvaquux"  # only in the 10 MB story: a search for it makes that story's snippet
 BIG_CHARS = 10_000_000

@@ -18,17 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from outputs.brief import FREE_TEXT  # noqa: E402
-from outputs.briefing import Briefer, brief_stage, load_brief  # noqa: E402
-from outputs.render import Templates  # noqa: E402
-from pipeline.cluster_stage import cluster_stories  # noqa: E402
-from pipeline.embed import Embedder, embed_stories  # noqa: E402
-from pipeline.ingest import ingest  # noqa: E402
-from pipeline.samples import sample_sources  # noqa: E402
-from pipeline.store import Store  # noqa: E402
-from sources.fetch import Fetcher  # noqa: E402
+from outputs.brief import FREE_TEXT
+from outputs.brief_stage import Briefer, brief_clusters, load_brief
+from outputs.render import Templates
+from pipeline.cluster_stage import cluster_stories
+from pipeline.embed import Embedder, embed_stories
+from pipeline.ingest import ingest
+from pipeline.samples import sample_sources
+from pipeline.store import Store
+from sources.fetch import Fetcher
 
 MAX_PAIRS = 200_000
 
@@ -49,7 +47,7 @@ def sample_db(folder: Path) -> Path:
         ingest(store, sample_sources(), Fetcher())
         embed_stories(store, embedder)
         cluster_stories(store)
-        brief_stage(store, Briefer(Templates(), embedder.encode), folder / "out")
+        brief_clusters(store, Briefer(Templates(), embedder.encode), folder / "out")
     return path
 
 

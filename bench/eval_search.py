@@ -5,20 +5,26 @@ archive (Pulse's sample newsletters + the hostile fixture), with the bundled mod
 """
 from __future__ import annotations
 
+import importlib.util
 import os
-import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+from common import table
+from pipeline.embed import Embedder
+from pipeline.search import Searcher
+from pipeline.search_eval import evaluate, load_judged
 
-from common import table  # noqa: E402
-from pipeline.embed import Embedder  # noqa: E402
-from pipeline.search import Searcher  # noqa: E402
-from pipeline.search_eval import evaluate, load_judged  # noqa: E402
-from tests.archive import build_archive  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def build_archive(*args):
+    """tests/archive.py's build_archive, loaded from its file: the test suite is not part of the installed
+    package, and this script uses the same archive the search tests judge."""
+    spec = importlib.util.spec_from_file_location("pulse_test_archive", ROOT / "tests" / "archive.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.build_archive(*args)
 
 
 def main() -> None:

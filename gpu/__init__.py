@@ -1,11 +1,11 @@
-"""Pulse's similarity engine: exact cosine top-k, pairs above a threshold, connected components.
+"""Pulse's similarity engine: exact cosine top-k and connected components.
 
 One small API, two backends that give the same answers: NumPy on the CPU and
 custom CuPy kernels on the GPU. CuPy is imported only when a CuPy array is
 passed or `backend="cupy"` is asked for, so CPU machines never need it.
 Outputs come back as the same kind of array as the inputs.
 
-    from gpu import topk, pairs_above, components
+    from gpu import topk, components, prepare, rows
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from . import numpy_backend
 
-__all__ = ["topk", "pairs_above", "components", "prepare", "rows", "cupy_available", "backend_name"]
+__all__ = ["topk", "components", "prepare", "rows", "cupy_available", "backend_name"]
 
 
 _CUPY_TYPES: dict[type, bool] = {}  # the answer per type: asked on every call, where host time is most of it
@@ -62,11 +62,6 @@ def _module(name: str):
 def topk(queries: Any, corpus: Any, k: int, *, backend: str | None = None):
     """Exact cosine top-k: (scores, indices), each (Q, min(k, N)), best first, ties by lower index."""
     return _module(backend_name(queries, corpus, backend=backend)).topk(queries, corpus, k)
-
-
-def pairs_above(vectors: Any, threshold: float, other: Any = None, *, backend: str | None = None):
-    """All pairs with cosine >= threshold: (i, j, scores); i < j when `other` is None."""
-    return _module(backend_name(vectors, other, backend=backend)).pairs_above(vectors, threshold, other)
 
 
 def components(i: Any, j: Any, n: int, *, backend: str | None = None):

@@ -24,9 +24,3 @@ def check_k(k: int) -> int:
         raise ValueError(f"k must be a positive integer, got {k!r}")
     return int(k)
 
-
-def check_threshold(t: float) -> float:
-    t = float(t)
-    if not -1.0 <= t <= 1.0 or t != t:
-        raise ValueError(f"threshold must be a cosine in [-1, 1], got {t}")
-    return t

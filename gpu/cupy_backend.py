@@ -1,25 +1,22 @@
-"""The GPU path: custom CuPy kernels (see kernels.cu), cuBLAS only where a score tile is wanted whole.
+"""The GPU path: custom CuPy kernels, cuBLAS only in the exhaustive fallback.
 
-topk for one query (search): one launch of the scan kernel (kernels_scan.cu), exact fp32.
-topk for 2 to 64 queries: one pass over the corpus with every query held by every block, then one merge
-launch that rescores exactly (kernels_onepass.cu). On Hopper, 17-32 queries from 300k rows, and larger
-batches against any corpus, take a one pass on wgmma instead (kernels_sm90.cu wgmma_topk, the same
-merge); _batch_path says which. These paths launch through gpu/launch.py (arguments packed once per thread
-and shape): host time is most of a small call.
-topk for larger batches: a fused tensor-core kernel (wgmma + TMA on Hopper, sm90.py; mma.sync elsewhere,
-kernels.cu; fp16 in, fp32 accumulation) scores a tile of queries
-against a tile of corpus rows in registers and keeps only scores at or above each query's running
-threshold; a warp per query then merges those candidates into its best K and raises the threshold.
-A few passes of geometrically growing width cover the corpus, so each pass lets through about the
-same few candidates per query. The best K are rescored exactly in fp32. The Q x N score matrix never
-exists, not even a tile of it. An adversarial order that overflows the candidate buffer falls back to
-an exhaustive path (cuBLAS tiles, per-slice top-K, merges) that is exact whatever the order.
+topk picks one path per call (`topk`, `_batch_path`); bench/profile/paths.py times each against the others:
+- up to 64 queries (search's one query; a small night): one pass over the corpus with every query held by
+  every block, then one merge launch that rescores exactly (kernels_onepass.cu). Off Hopper, larger batches
+  take it 64 queries at a time.
+- on Hopper (d up to 384), more than 32 queries, and 17-32 from 300k rows (the nightly cluster stage): a one
+  pass on wgmma (kernels_sm90.cu wgmma_topk, sm90.py) with the same kind of merge.
+- if its candidate buffers overflow (many rows tie near a query's best): the multi-pass filter (wgmma_filter,
+  kernels.cu compact): passes of geometrically growing width keep only scores at or above each query's
+  running threshold, then exact fp32 rescoring.
+- if that overflows too (an adversarial order): the exhaustive path (cuBLAS tiles, per-slice top-K, merges),
+  exact whatever the order.
+- k above 32 (hybrid search asks for its depth): tiled fp32 scores and CuPy's stable argsort.
+The paths launch through gpu/launch.py (arguments packed once per thread and shape): host time is most of
+a small call.
 
-pairs_above: blocked GEMM tiles (upper triangle only when symmetric), pairs
-emitted through an atomic counter with a small margin, then rescored exactly.
-
-components: union-find in one kernel (atomicCAS hooks larger roots under
-smaller), then path compression: labels are each component's smallest node.
+components: union-find in one kernel (atomicCAS hooks larger roots under smaller), then path compression:
+labels are each component's smallest node.
 """
 from __future__ import annotations
 
@@ -33,66 +30,21 @@ import cupy as cp
 import numpy as np
 
 from . import sm90
-from .checks import check_k, check_matrix, check_threshold
+from .checks import check_k, check_matrix
 from .launch import Launch
 
 K_CHOICES = (4, 8, 12, 16, 24, 32)
-TILE_ENTRIES = 1 << 24  # fp16 score entries per cuBLAS tile (exhaustive path, pairs): 32 MB, resident in L2
+TILE_ENTRIES = 1 << 24  # fp16 score entries per cuBLAS tile (exhaustive path): 32 MB, resident in L2
 SLICE = 2048  # columns per block in the exhaustive tile kernel
 MERGE_SLICE = 4096
 THREADS = 128
-PAD = 64  # corpus and query rows are zero-padded to a multiple of the fused kernel's k-step (BK)
-FIRST = 1024  # the first fused pass keeps every score: its K-th best seeds the threshold
+PAD = 64  # corpus and query rows are zero-padded to a multiple of the kernels' k-step
+FIRST = 1024  # the multi-pass filter's first pass keeps every score: its K-th best seeds the threshold
 QUERY_CHUNK = 8192  # queries per call of the streaming path (bounds the candidate buffers)
-PAIR_MARGIN = 4e-3  # fp16 score error bound for unit vectors, d <= 4096, with fp32 accumulation
 
-
-@dataclass(frozen=True)
-class Config:
-    """One shape of the fused kernel: mma tiles per warp (MT x NT), warps per block (WM x WN), and the
-    pass schedule that goes with it (each pass is `growth` times as wide as all before it, so about
-    K x growth candidates reach the threshold of a randomly ordered corpus; cap leaves a wide margin)."""
-
-    mt: int
-    nt: int
-    wm: int
-    wn: int
-    growth: int
-    cap: int
-    bk: int = 32
-    stages: int = 4
-
-    @property
-    def name(self) -> str:
-        return f"fused_filter<{self.mt},{self.nt},{self.wm},{self.wn},{self.bk},{self.stages}>"
-
-    @property
-    def threads(self) -> int:
-        return self.wm * self.wn * 32
-
-    @property
-    def bm(self) -> int:
-        return self.wm * self.mt * 16
-
-    @property
-    def bn(self) -> int:
-        return self.wn * self.nt * 8
-
-    @property
-    def smem(self) -> int:
-        return self.stages * (self.bm + self.bn) * (self.bk + 8) * 2  # stages x rows x (BK + 8) halves
-
-
-CONFIGS = (  # measured on the H100 (bench/profile_topk.py): memory-bound small batches want few wasted
-    # query rows and wide corpus tiles; large batches want big square tiles. All use BK=64, 3 stages.
-    (16, Config(1, 4, 1, 8, growth=128, cap=16384, bk=64, stages=3)),
-    (64, Config(2, 4, 2, 4, growth=64, cap=8192, bk=64, stages=3)),
-    (1 << 30, Config(2, 8, 4, 2, growth=16, cap=2048, bk=64, stages=3)),
-)
 
 _module: cp.RawModule | None = None
 _functions: dict[str, cp.RawKernel] = {}
-_sized: set[str] = set()  # fused kernels already allowed their dynamic shared memory
 
 
 def _source(name: str, *headers: str) -> str:
@@ -102,15 +54,12 @@ def _source(name: str, *headers: str) -> str:
     return "".join((here / f).read_text() for f in ("order.cuh",) + headers + (name,))
 
 
-def module(extra: tuple[Config, ...] = ()) -> cp.RawModule:
+def module() -> cp.RawModule:
     global _module
-    if _module is None or extra:
+    if _module is None:
         names = [f"{kern}<{k}>" for kern in ("topk_half", "topk_merge", "compact") for k in K_CHOICES]
-        names += sorted({cfg.name for _, cfg in CONFIGS} | {cfg.name for cfg in extra})
-        src = _source("kernels.cu", "mma.cuh")
-        _module = cp.RawModule(code=src, options=("--std=c++17",), name_expressions=names)
+        _module = cp.RawModule(code=_source("kernels.cu"), options=("--std=c++17",), name_expressions=names)
         _functions.clear()
-        _sized.clear()
     return _module
 
 
@@ -119,15 +68,6 @@ def kernel(name: str) -> cp.RawKernel:
     f = _functions.get(name)
     if f is None:
         f = _functions[name] = module().get_function(name)
-    return f
-
-
-def fused(cfg: Config) -> cp.RawKernel:
-    """The fused kernel for cfg, allowed the dynamic shared memory its pipeline needs."""
-    f = kernel(cfg.name)
-    if cfg.name not in _sized:
-        f.max_dynamic_shared_size_bytes = cfg.smem
-        _sized.add(cfg.name)
     return f
 
 
@@ -220,12 +160,8 @@ def topk(queries, corpus, k: int):
         return cp.zeros((nq, kk), cp.float32), cp.zeros((nq, kk), cp.int64)
     if kk > K_CHOICES[-1]:
         return _topk_sorted(q, c16, kk)
-    if nq <= SCAN_MAX_QUERIES and c16.shape[1] <= SCAN_MAX_DIM:
-        out_s, out_i = _outputs(nq, kk)
-        _scan_topk(q, c16, kk, out_s, out_i)
-        return out_s, out_i
     path = _batch_path(nq, n, c16.shape[1], kk)
-    if path == "one pass":
+    if path == "one pass" and nq <= ONEPASS_MAX_QUERIES:
         return _onepass_topk(q, c16, kk)
     if path == "wgmma one pass" and nq <= QUERY_CHUNK:  # a batch that fits is passed whole: slicing costs host time
         out_s, out_i, done = _wgmma_topk(q, c16, kk)
@@ -233,97 +169,53 @@ def topk(queries, corpus, k: int):
             _topk_rows(q, c16, kk, out_s, out_i)
         return out_s, out_i
     out_s, out_i = _outputs(nq, kk)
-    for q0 in range(0, nq, QUERY_CHUNK):
-        part = slice(q0, q0 + QUERY_CHUNK)
-        qp, sp, ip = (q, out_s, out_i) if nq <= QUERY_CHUNK else (q[part], out_s[part], out_i[part])
-        if not (path == "wgmma one pass" and _wgmma_topk(qp, c16, kk, sp, ip)[2]):
+    chunk = ONEPASS_MAX_QUERIES if path == "one pass" else QUERY_CHUNK
+    for q0 in range(0, nq, chunk):
+        part = slice(q0, q0 + chunk)
+        qp, sp, ip = q[part], out_s[part], out_i[part]
+        if path == "one pass":
+            _onepass_topk(qp, c16, kk, sp, ip)
+        elif not (path == "wgmma one pass" and _wgmma_topk(qp, c16, kk, sp, ip)[2]):
             _topk_rows(qp, c16, kk, sp, ip)
     return out_s, out_i
 
 
 def _outputs(nq: int, kk: int) -> tuple[cp.ndarray, cp.ndarray]:
-    """The scores and indices a call returns, in one allocation (measured: 6.4 us against 9.4 for two)."""
+    """The scores and indices a call returns, in one allocation (one allocation costs less host time)."""
     mem = cp.cuda.alloc(nq * kk * 12)
     return cp.ndarray((nq, kk), cp.float32, mem + nq * kk * 8), cp.ndarray((nq, kk), cp.int64, mem)
 
 
 def _batch_path(nq: int, n: int, dp: int, kk: int) -> str:
-    """The kernel for a batch the scan kernel does not take, as measured on the H100 (`python
-    bench/profile_topk.py wgmma`). Hopper's wgmma one pass: for every batch of more than 32 queries, and for
-    17-32 queries from 300k rows (there bound by memory where the mma.sync one pass is bound by its MMAs;
-    below, its five launches cost more than the scoring saves: 100k x 32 0.133 ms against 0.122). Else up to
-    64 queries the mma.sync one pass, and the multi-pass filter for larger batches (other GPUs, d > 384)."""
+    """The path for a call with k up to 32 (bench/profile/paths.py times them against each other). Hopper's
+    wgmma one pass for more than 32 queries, and for 17-32 from 300k rows, where the mma.sync one pass is
+    bound by its MMAs (below that, its launches cost more than the scoring saves). Otherwise the mma.sync
+    one pass, 64 queries at a time; where neither fits (d over 1024, 2^31 rows), the multi-pass path."""
     if nq >= WGMMA_MIN_QUERIES and n < 2**31 and dp <= sm90.MAX_D:
         if (nq >= WGMMA_ALL_ROWS or n >= WGMMA_MIN_ROWS) and sm90.topk_kernel(_pick_k(kk)) is not None:
             return "wgmma one pass"
-    device = cp.cuda.runtime.getDevice()
-    if nq <= ONEPASS_MAX_QUERIES and n < 2**31 and _onepass_rows(device, nq, dp):
+    if n < 2**31 and _onepass_rows(cp.cuda.runtime.getDevice(), min(nq, ONEPASS_MAX_QUERIES), dp):
         return "one pass"
     return "multi-pass"
 
 
-SCAN_MAX_QUERIES = 1  # one query: a single streaming pass on CUDA cores (kernels_scan.cu); two take the one
-# pass, faster at every size measured (`python bench/profile_topk.py two`: 100k 0.105 ms against 0.144, 4M
-# 1.180 against 1.407, torch 0.144 and 1.274)
-SCAN_MAX_DIM = 768  # 16-byte loads held per lane grow with d
-_scan_kernels: dict[tuple, tuple[cp.RawKernel, int]] = {}
-_scratch_local = threading.local()  # per thread: the scan and one-pass kernels' scratch buffers (_scratch)
-SCAN_OPTIONS: tuple[str, ...] = ()  # extra NVRTC options (bench/profile_topk.py tries unroll depths)
+_scratch_local = threading.local()  # per thread: the kernels' scratch buffers and packed launches (_scratch)
 
 
 def _query_type(q: cp.ndarray) -> tuple[cp.ndarray, str]:
-    """Queries as the one-query and one-pass kernels read them: fp32 or fp16 as given (C order), anything else
+    """Queries as the one-pass kernels read them: fp32 or fp16 as given (C order), anything else
     as fp32; with the kernels' name for the type. A conversion would cost a launch and an allocation."""
     if q.dtype == cp.float16:
         return cp.ascontiguousarray(q), "__half"
     return cp.ascontiguousarray(q, dtype=cp.float32), "float"
 
 
-def _scan_kernel(nq: int, K: int, cpl: int, qt: str = "float",
-                 options: tuple[str, ...] = ()) -> tuple[cp.RawKernel, int]:
-    """scan_topk for this shape, compiled on first use, with the number of blocks that fit the GPU at once."""
-    device = cp.cuda.runtime.getDevice()
-    key = (device, nq, K, cpl, qt, options)
-    if key not in _scan_kernels:
-        name = f"scan_topk<{nq},{K},{cpl},{qt}>"
-        src = _source("kernels_scan.cu", "half.cuh", "warplist.cuh")
-        fn = cp.RawModule(code=src, options=("--std=c++17",) + options, name_expressions=[name]).get_function(name)
-        _scan_kernels[key] = (fn, _resident(fn.kernel.ptr, 256, 0, device, guess=2))
-    return _scan_kernels[key]
-
-
-SCAN_MAX_BLOCKS = 1024  # the last block reads every block's list head into shared memory (kernels_scan.cu)
-
-
-def _scan_topk(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i: cp.ndarray) -> None:
-    """One launch: exact fp32 scores streamed past per-warp sorted lists, merged by the last block."""
-    q, qt = _query_type(q)
-    nq, n, dp = q.shape[0], c16.shape[0], c16.shape[1]
-    K = next(k for k in K_CHOICES if k >= kk)
-    fn, resident = _scan_kernel(nq, K, dp // 64, qt, SCAN_OPTIONS)
-    blocks = max(1, min(resident, SCAN_MAX_BLOCKS, (n + 3) // 4 // 32))  # at least 32 row groups of 4 a block
-    # Scratch reused per thread and stream: the last-block counter, which the kernel re-arms, the per-block
-    # lists, the flag (1 for a bad query, written by the kernel into mapped host memory) and the launch with
-    # all that packed in. Saves allocations and host time per query.
-    def make():  # placeholders for the arrays of a call, which the launch must not keep alive (a corpus!)
-        size = blocks * nq * K
-        flag, host = _host_flags(1)
-        none = cp.empty(0, cp.float32)
-        return Launch(fn, blocks, 256, (none, np.int32(nq), np.int32(0), none, np.int64(0), cp.empty(size, cp.float32),
-                                        cp.empty(size, cp.int64), cp.zeros(1, cp.uint32), none, none, np.int32(0),
-                                        flag), varying=(0, 2, 3, 4, 8, 9, 10)), host
-    launch, host = _scratch(("scan", fn.kernel.ptr, blocks), make)
-    launch(q.data.ptr, q.shape[1], c16.data.ptr, n, out_s.data.ptr, out_i.data.ptr, kk)
-    _raise_if_flagged(host)
-
-
-ONEPASS_MAX_QUERIES = 64  # up to here one pass that holds every query beats the multi-pass filter
+ONEPASS_MAX_QUERIES = 64  # queries a one-pass call holds (larger batches off Hopper take it in chunks)
 ONEPASS_NQ = (16, 32, 64)  # query rows a block holds (mma tiles of 8): the smallest that takes the batch
 ONEPASS_BN, ONEPASS_STAGES, ONEPASS_LDS, ONEPASS_CAP = 128, 3, 72, 192  # must match kernels_onepass.cu
 ONEPASS_MAX_DIM = 1024  # onepass_merge keeps the unit query in shared memory
 ONEPASS_MAX_BLOCKS = 1024  # and every block's best score (its lists' heads)
 _onepass_compiled: dict[tuple, tuple[cp.RawKernel, cp.RawKernel]] = {}
-ONEPASS_OPTIONS: tuple[str, ...] = ()  # extra NVRTC options (bench/profile_topk.py)
 
 
 def _onepass_smem(nq_rows: int, dp: int) -> int:
@@ -351,11 +243,11 @@ def _onepass_kernels(rows: int, K: int, qt: str = "float") -> tuple[cp.RawKernel
     """onepass_topk and onepass_merge for this shape, compiled on first use. The scan kernel may use all
     the shared memory a block can have: a call's size depends on d, and one function serves every d."""
     device = cp.cuda.runtime.getDevice()
-    key = (device, rows, K, qt, ONEPASS_OPTIONS)
+    key = (device, rows, K, qt)
     if key not in _onepass_compiled:
         names = [f"onepass_topk<{rows},{K},{_onepass_groups(rows)},{qt}>", f"onepass_merge<{K},{qt}>"]
         mod = cp.RawModule(code=_source("kernels_onepass.cu", "half.cuh", "warplist.cuh", "mma.cuh", "depend.cuh"),
-                           options=("--std=c++17",) + ONEPASS_OPTIONS, name_expressions=names)
+                           options=("--std=c++17",), name_expressions=names)
         scan, merge = (mod.get_function(x) for x in names)
         scan.max_dynamic_shared_size_bytes = _smem_optin(device)
         _onepass_compiled[key] = (scan, merge)
@@ -392,9 +284,8 @@ def _scratch(key: tuple, make):
 def _host_flags(size: int, name: str = "flags") -> tuple[cp.ndarray, np.ndarray]:
     """int32 flags a kernel writes straight into pinned host memory (reachable from the device under unified
     addressing), read once the stream is synchronised: the one wait a call needs to report a bad query,
-    without a copy launch (measured: 7-12 us less per call than a device flag and .get()). One word per
-    question (any bad query, an overflow), not one per query: NumPy's any() over 1024 flags cost 2.7 us
-    of a call's tail."""
+    without a copy launch (a device flag would need its own copy back). One word per question (any bad
+    query, an overflow), not one per query: no reduction over flags in a call's tail."""
     def make():
         mem = cp.cuda.PinnedMemoryPointer(cp.cuda.PinnedMemory(4 * size, cp.cuda.runtime.hostAllocMapped), 0)
         dev = cp.ndarray((size,), cp.int32, cp.cuda.MemoryPointer(cp.cuda.UnownedMemory(mem.ptr, 4 * size, mem), 0))
@@ -438,10 +329,11 @@ def _onepass_plan(device: int, nq: int, n: int, dp: int, kk: int, qt: str) -> _O
     return _OnePassPlan(scan, merge, K, blocks, threads, smem, np.int32(nq), per_block, np.int32(blocks))
 
 
-def _onepass_topk(q: cp.ndarray, c16: cp.ndarray, kk: int) -> tuple[cp.ndarray, cp.ndarray]:
+def _onepass_topk(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray | None = None,
+                  out_i: cp.ndarray | None = None) -> tuple[cp.ndarray, cp.ndarray]:
     """One pass over the corpus (each block a contiguous run of rows, every query held), then one merge
     launch that rescores each query's best K exactly. Two launches whatever the corpus size; the host work
-    that the first does not need (outputs, flags) is done while it runs."""
+    that the first does not need (outputs, flags) is done while it runs. Outputs allocated unless given."""
     q, qt = _query_type(q)
     nq, d = q.shape
     n, dp = c16.shape
@@ -451,7 +343,8 @@ def _onepass_topk(q: cp.ndarray, c16: cp.ndarray, kk: int) -> tuple[cp.ndarray, 
     merge.smem = _merge_smem(p.blocks, dp)
     host[0] = 0  # the merge sets it for a bad query
     scan(q.data.ptr, d, c16.data.ptr, dp, n, p.per_block)
-    out_s, out_i = _outputs(nq, kk)
+    if out_s is None:
+        out_s, out_i = _outputs(nq, kk)
     merge(q.data.ptr, d, c16.data.ptr, dp, n, out_s.data.ptr, out_i.data.ptr, kk)
     _raise_if_flagged(host)
     return out_s, out_i
@@ -486,8 +379,7 @@ _wgmma_compiled: dict[tuple, tuple[cp.RawKernel, ...]] = {}
 
 SEED_ROWS = 65536  # corpus rows sampled for the queries' seeds (_seed) ...
 SEED_SHARE = 4  # ... at most 1/4 of the corpus (the seed costs a quarter of the pass's products at most)
-SEED_MAX_SPLITS = 64  # runs of the sample per query tile: seed_floor reads 16 maxima per run and query (`python
-# bench/profile_topk.py seedsplits`: at 100k x 64 64 runs 0.170 ms, all 98 0.175, 32 0.169, 16 0.191)
+SEED_MAX_SPLITS = 64  # runs of the sample per query tile: seed_floor reads 16 maxima per run and query
 SEED_MARGIN = 1e-4  # the sample's fp32 sums against the pass's sums of the same fp16 products: last bits only
 
 
@@ -499,8 +391,7 @@ def _seed_rows(n: int) -> int:
 def _seed_sample(nq: int, n: int) -> tuple[int, int]:
     """The seeds' sample (rows, see _seed_rows) and wgmma_seed's runs of it per query tile. The sample is
     rounded to the nearest whole number of tiles for every run: the longest run sets the kernel's time, so
-    at 100k x 1024 25,000 rows in runs of 6 or 7 tiles took as long as 28,672 would, and 24,576 take a tile
-    less."""
+    a sample in runs of unequal length costs as much as one of the longest run's length everywhere."""
     sample = _seed_rows(n)
     if not sample:
         return 0, 0
@@ -537,7 +428,7 @@ def _wgmma_helpers(K: int, qt: str) -> tuple[cp.RawKernel, cp.RawKernel, cp.RawK
     if key not in _wgmma_compiled:
         names = [f"unit_half<{qt}>", f"seed_floor<{K},{qt}>", f"regions_merge<{K},{qt},{sm90.TOPK_REGIONS},{sm90.TOPK_CAP}>"]
         mod = cp.RawModule(code=_source("kernels_onepass.cu", "half.cuh", "warplist.cuh", "mma.cuh", "depend.cuh"),
-                           options=("--std=c++17",) + ONEPASS_OPTIONS, name_expressions=names)
+                           options=("--std=c++17",), name_expressions=names)
         _wgmma_compiled[key] = tuple(mod.get_function(x) for x in names)
     return _wgmma_compiled[key]
 
@@ -619,9 +510,9 @@ def _layout(x: cp.ndarray) -> tuple:
 def _seed(c16: cp.ndarray, p: _WgmmaPlan, seed: Launch | None, floor: Launch, q: cp.ndarray) -> None:
     """Per query, a score at least K rows of the corpus reach (its seed, in the scratch's tau), from its scores
     against every stride-th row, the wgmma one pass's own sums: it keeps only scores at or above it, where a
-    block's own running maxima get that high only after many tiles (`python bench/profile_topk.py seeds`:
-    100k x 1024 keeps 8.5 entries (pairs) per query and block with 24,576 rows sampled, 12.7 with 16,384). NEG_INF
-    for no sample (seed_floor finds fewer than K maxima). seed_floor checks the queries as given (q, C order)."""
+    block's own running maxima get that high only after many tiles, so few entries per query and block are
+    kept. NEG_INF for no sample (seed_floor finds fewer than K maxima). seed_floor checks the queries as given
+    (q, C order)."""
     if seed is not None:
         seed.set_for(1, _layout(c16), lambda: sm90.tensor_map(c16, sm90.BN, p.stride))
         seed()
@@ -638,8 +529,8 @@ def _wgmma_topk(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray | Non
     rescores from the queries as given). Returns the outputs (allocated here, while the GPU works, unless
     given) and False when a block's candidate buffer overflowed (a corpus in an adversarial order): the
     caller takes the multi-pass path, which has its own exhaustive fallback. The host waits for the pass's
-    end, not the merge's (_wait_for_pass): seed_floor has checked the queries by then, so the merge's time
-    covers the host's return (`python bench/bench_topk.py topk`: 100k x 1024 0.207-0.222 ms -> 0.185-0.196)."""
+    end, not the merge's (_wait_for_pass): seed_floor has checked the queries by then, so the merge runs
+    while the host returns."""
     q, qt = _query_type(q)
     nq, d = q.shape
     n, dp = c16.shape
@@ -682,40 +573,47 @@ def _wait_for_pass(host: np.ndarray) -> None:
             return
 
 
+PASSES = ((16, 128, 16384), (64, 64, 8192), (1 << 30, 16, 2048))  # (queries up to, growth, cap) of the
+# multi-pass filter: each pass is `growth` times as wide as all before it, so about K x growth candidates reach
+# the threshold of a randomly ordered corpus; `cap` per query leaves a wide margin. Small batches are bound by
+# memory and afford wide passes; large ones by their products.
+
+
 def _topk_rows(q: cp.ndarray, c16: cp.ndarray, kk: int, out_s: cp.ndarray, out_i: cp.ndarray) -> None:
-    """Streaming top-k in a few passes over the corpus, each one fused kernel (scores + threshold filter)
-    and one compaction (merge candidates into each query's best K, raise its threshold); exact fp32
-    rescoring of the best K at the end. The first pass keeps everything, later ones grow geometrically."""
+    """Streaming top-k in a few passes over the corpus, each one wgmma_filter launch (scores + threshold
+    filter, kernels_sm90.cu) and one compaction (merge candidates into each query's best K, raise its
+    threshold); exact fp32 rescoring of the best K at the end. The first pass keeps everything, later ones
+    grow geometrically. Without the Hopper kernel (or d above its limit), the exhaustive path."""
     K = _pick_k(kk)
     nq, n, dp = q.shape[0], c16.shape[0], c16.shape[1]
-    cfg = next(c for limit, c in CONFIGS if nq <= limit)
     q = cp.ascontiguousarray(q, dtype=cp.float32)
+    wg = sm90.kernel() if dp <= sm90.MAX_D else None
+    if wg is None:
+        if not bool(cp.isfinite(q).all()):
+            raise ValueError("queries contains NaN or infinite values")
+        _topk_rows_exhaustive(q, c16, kk, out_s, out_i)
+        return
+    _, growth, cap = next(x for x in PASSES if nq <= x[0])
     q32 = cp.empty((nq, dp), cp.float32)
     q16 = cp.empty((nq, dp), cp.float16)
     best_s = cp.empty((nq, K), cp.float32)
     best_i = cp.empty((nq, K), cp.int64)
     tau = cp.empty(nq, cp.float32)
     count = cp.empty(nq, cp.uint32)
-    cs = cp.empty((nq, cfg.cap), cp.float32)
-    ci = cp.empty((nq, cfg.cap), cp.int64)
+    cs = cp.empty((nq, cap), cp.float32)
+    ci = cp.empty((nq, cap), cp.int64)
     flags = cp.zeros(2, cp.int32)  # [candidate overflow, non-finite query]
     kernel("prep_queries")((nq,), (128,), (q, np.int32(nq), np.int32(q.shape[1]), np.int32(dp), q32, q16,
                                            best_s, best_i, np.int32(K), tau, count, flags))
     comp = kernel(f"compact<{K}>")
-    wg = sm90.kernel() if dp <= sm90.MAX_D else None
-    if wg is not None:  # Hopper: warpgroup MMAs fed by the tensor copy engine (kernels_sm90.cu)
-        maps = (sm90.tensor_map(q16, sm90.BM), sm90.tensor_map(c16, sm90.BN))
+    maps = (sm90.tensor_map(q16, sm90.BM), sm90.tensor_map(c16, sm90.BN))
     begin, end = 0, min(n, FIRST)
     while begin < n:
-        args = (np.int32(nq), np.int32(dp), np.int64(begin), np.int64(end), tau, cs, ci, count, np.int32(cfg.cap))
-        if wg is not None:
-            s = sm90.splits(nq, end - begin)
-            wg((-(-nq // sm90.BM) * s,), (sm90.THREADS,), maps + args + (np.int32(s),), shared_mem=sm90.smem_bytes(dp))
-        else:
-            fused(cfg)((-(-nq // cfg.bm) * -(-(end - begin) // cfg.bn),), (cfg.threads,), (q16, c16) + args,
-                       shared_mem=cfg.smem)
-        comp((-(-nq // 8),), (256,), (np.int32(nq), best_s, best_i, tau, cs, ci, count, np.int32(cfg.cap), flags))
-        begin, end = end, min(n, end * cfg.growth)
+        args = (np.int32(nq), np.int32(dp), np.int64(begin), np.int64(end), tau, cs, ci, count, np.int32(cap))
+        s = sm90.splits(nq, end - begin)
+        wg((-(-nq // sm90.BM) * s,), (sm90.THREADS,), maps + args + (np.int32(s),), shared_mem=sm90.smem_bytes(dp))
+        comp((-(-nq // 8),), (256,), (np.int32(nq), best_s, best_i, tau, cs, ci, count, np.int32(cap), flags))
+        begin, end = end, min(n, end * growth)
     overflow, nonfinite = flags.get()
     if nonfinite:
         raise ValueError("queries contains NaN or infinite values")
@@ -776,59 +674,6 @@ def _topk_sorted(q: cp.ndarray, c16: cp.ndarray, kk: int):
         o = cp.argsort(-s, axis=1)[:, :kk]
         best_s, best_i = cp.take_along_axis(s, o, 1), cp.take_along_axis(idx, o, 1)
     return best_s, best_i
-
-
-def pairs_above(vectors, threshold: float, other=None):
-    t = check_threshold(threshold)
-    pa = prepare(vectors)
-    pb = pa if other is None else prepare(other)
-    a16, b16 = pa.vectors, pb.vectors
-    if other is not None and a16.shape[0] and b16.shape[0] and pa.dim != pb.dim:
-        raise ValueError(f"other has dimension {pb.dim}, expected {pa.dim}")
-    na, nb, d = a16.shape[0], b16.shape[0], a16.shape[1] if a16.ndim == 2 else 0
-    empty = (cp.zeros(0, cp.int64), cp.zeros(0, cp.int64), cp.zeros(0, cp.float32))
-    if na == 0 or nb == 0:
-        return empty
-    emit = kernel("emit_pairs")
-    side = int(np.sqrt(TILE_ENTRIES))
-    rows_blk, cols_blk = min(na, side), min(nb, side)
-    buf = cp.empty(rows_blk * cols_blk, cp.float16)
-    cap = 1 << 20
-    oi, oj = cp.empty(cap, cp.int64), cp.empty(cap, cp.int64)
-    count = cp.zeros(1, cp.uint64)
-    symmetric = other is None
-    tiles = [(r0, c0) for r0 in range(0, na, rows_blk)
-             for c0 in range(r0 - r0 % cols_blk if symmetric else 0, nb, cols_blk)]
-    i = 0
-    while i < len(tiles):
-        batch = tiles[i:i + 64]
-        before = int(count.get()[0])
-        for r0, c0 in batch:
-            rows, cols = min(rows_blk, na - r0), min(cols_blk, nb - c0)
-            s = buf[: rows * cols].reshape(rows, cols)
-            gemm_half(a16[r0:r0 + rows], b16[c0:c0 + cols], s)
-            emit((1024,), (256,), (s, np.int32(rows), np.int32(cols), np.int64(r0), np.int64(c0),
-                                   np.float32(t - PAIR_MARGIN), np.int32(symmetric), count, np.uint64(cap), oi, oj))
-        total = int(count.get()[0])
-        if total > cap:  # grow and redo this batch of tiles
-            cap = 1 << int(np.ceil(np.log2(total * 1.5)))
-            oi2, oj2 = cp.empty(cap, cp.int64), cp.empty(cap, cp.int64)
-            oi2[:before], oj2[:before] = oi[:before], oj[:before]
-            oi, oj = oi2, oj2
-            count[0] = before
-            continue
-        i += len(batch)
-    m = int(count.get()[0])
-    if m == 0:
-        return empty
-    pi, pj = oi[:m], oj[:m]
-    scores = cp.empty(m, cp.float32)
-    kernel("pair_scores")((-(-m // 256),), (256,), (a16, b16, pi, pj,
-                                                              np.int64(m), np.int32(d), scores))
-    keep = scores >= t
-    pi, pj, scores = pi[keep], pj[keep], scores[keep]
-    order = cp.lexsort(cp.stack([pj, pi]))
-    return pi[order], pj[order], scores[order]
 
 
 def components(i, j, n: int):

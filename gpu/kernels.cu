@@ -1,7 +1,13 @@
-// Pulse's CUDA kernels (compiled by CuPy's RawModule through NVRTC).
+// The fallbacks of top-k and the connected components (compiled by CuPy's RawModule through NVRTC).
+// What: the exhaustive path's per-slice top-K of cuBLAS score tiles (topk_half) and their merges
+// (topk_merge); the multi-pass filter's query preparation (prep_queries) and compaction of candidates into
+// each query's best K (compact, after each wgmma_filter pass); exact fp32 rescoring (rescore); union-find
+// components (uf_union, uf_compress).
+// Why this way: these paths run only when the one-pass kernels cannot (a candidate buffer overflowed, or no
+// Hopper GPU), so they are plain: simple loops, exact whatever the corpus order.
 // Ordering everywhere: higher score first, then lower index, the same rule as the NumPy path.
 #include <cuda_fp16.h>
-// NEG_INF and better() (order.cuh) and the mma.sync wrappers (mma.cuh) are prepended.
+// NEG_INF and better() (order.cuh) are prepended.
 
 // Per (slice of columns, query row): the best K of a score tile, written as one partial list.
 // S is [rows, ncols] (half or float) with leading dimension ld. If idx_in is given, the tile is a list of
@@ -79,107 +85,6 @@ __global__ void topk_merge(const float* S, const long long* idx, int ncols, int 
     slice_topk<K, float>(S, idx, ncols, ncols, slice, 0, out_s, out_i, out_stride, 0);
 }
 
-// ---- Fused tensor-core scoring + threshold filter -------------------------------------------------------
-// Scores of corpus rows [c_begin, c_end) against every query come from mma.sync (fp16 in, fp32 accumulate)
-// on tiles staged through shared memory by cp.async; they never leave registers. A score at or above the
-// query's running threshold tau[q] is appended to that query's candidate list (count[q] may exceed cap:
-// the caller sees the overflow and takes the exhaustive path). d must be a multiple of 32 (prepare pads).
-// MT x NT mma tiles (16 x 8 each) per warp, WM x WN warps per block: a block scores BM queries x BN corpus
-// rows, BK columns of d per pipeline step with STAGES steps in flight. Blocks are numbered query-tile
-// fastest, so the query tiles that share a corpus tile run together and the corpus is read from device
-// memory about once. (A persistent variant with one flat pipeline across tiles measured slower.)
-template <int MT, int NT, int WM, int WN, int BK, int STAGES>
-__global__ void __launch_bounds__(WM * WN * 32)
-fused_filter(const __half* __restrict__ Q, const __half* __restrict__ C, int nq, int d,
-             long long c_begin, long long c_end, const float* __restrict__ tau,
-             float* __restrict__ cs, long long* __restrict__ ci, unsigned int* __restrict__ count, int cap) {
-    constexpr int BM = WM * MT * 16, BN = WN * NT * 8, THREADS = WM * WN * 32, LDS = BK + 8, CH = BK / 8;
-    extern __shared__ __align__(16) unsigned char smem_raw[];
-    __half* As = reinterpret_cast<__half*>(smem_raw);        // [STAGES][BM][LDS]
-    __half* Bs = As + STAGES * BM * LDS;                      // [STAGES][BN][LDS]
-    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    const int wm = warp / WN, wn = warp % WN;
-    const int nqt = (nq + BM - 1) / BM;
-    const int q0 = (int)(blockIdx.x % nqt) * BM;
-    const long long n0 = c_begin + (long long)(blockIdx.x / nqt) * BN;
-
-    auto load_stage = [&](int stage, int k0) {
-        for (int c = tid; c < BM * CH; c += THREADS) {
-            int r = c / CH, kc = (c % CH) * 8;
-            int q = min(q0 + r, nq - 1);
-            cp_async16(As + (stage * BM + r) * LDS + kc, Q + (long long)q * d + k0 + kc);
-        }
-        for (int c = tid; c < BN * CH; c += THREADS) {
-            int r = c / CH, kc = (c % CH) * 8;
-            long long row = min(n0 + r, c_end - 1);
-            cp_async16(Bs + (stage * BN + r) * LDS + kc, C + row * d + k0 + kc);
-        }
-    };
-
-    float acc[MT][NT][4];
-#pragma unroll
-    for (int mi = 0; mi < MT; ++mi)
-#pragma unroll
-        for (int ni = 0; ni < NT; ++ni)
-#pragma unroll
-            for (int e = 0; e < 4; ++e) acc[mi][ni][e] = 0.f;
-
-    const int KT = d / BK;
-#pragma unroll
-    for (int s = 0; s < STAGES - 1; ++s) {
-        if (s < KT) load_stage(s, s * BK);
-        cp_async_commit();
-    }
-    for (int kt = 0; kt < KT; ++kt) {
-        cp_async_wait<STAGES - 2>();
-        __syncthreads();
-        const int nk = kt + STAGES - 1;
-        if (nk < KT) load_stage(nk % STAGES, nk * BK);
-        cp_async_commit();
-        const __half* a = As + (kt % STAGES) * BM * LDS;
-        const __half* b = Bs + (kt % STAGES) * BN * LDS;
-#pragma unroll
-        for (int kk = 0; kk < BK; kk += 16) {
-            unsigned af[MT][4], bf[NT][2];
-#pragma unroll
-            for (int mi = 0; mi < MT; ++mi)
-                ldmatrix_x4(af[mi], a + (wm * MT * 16 + mi * 16 + (lane & 15)) * LDS + kk + (lane >> 4) * 8);
-#pragma unroll
-            for (int ni = 0; ni < NT; ni += 2) {
-                unsigned t[4];
-                ldmatrix_x4(t, b + (wn * NT * 8 + ni * 8 + (lane >> 4) * 8 + (lane & 7)) * LDS + kk + ((lane >> 3) & 1) * 8);
-                bf[ni][0] = t[0]; bf[ni][1] = t[1]; bf[ni + 1][0] = t[2]; bf[ni + 1][1] = t[3];
-            }
-#pragma unroll
-            for (int mi = 0; mi < MT; ++mi)
-#pragma unroll
-                for (int ni = 0; ni < NT; ++ni) mma16816(acc[mi][ni], af[mi], bf[ni][0], bf[ni][1]);
-        }
-    }
-    cp_async_wait<0>();
-
-    const int g = lane >> 2, t4 = lane & 3;
-#pragma unroll
-    for (int mi = 0; mi < MT; ++mi)
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-            const int q = q0 + wm * MT * 16 + mi * 16 + g + h * 8;
-            if (q >= nq) continue;
-            const float th = tau[q];
-#pragma unroll
-            for (int ni = 0; ni < NT; ++ni)
-#pragma unroll
-                for (int e = 0; e < 2; ++e) {
-                    const float x = acc[mi][ni][h * 2 + e];
-                    const long long col = n0 + wn * NT * 8 + ni * 8 + t4 * 2 + e;
-                    if (x >= th && col < c_end) {
-                        unsigned int slot = atomicAdd(&count[q], 1u);
-                        if (slot < (unsigned int)cap) { cs[(long long)q * cap + slot] = x; ci[(long long)q * cap + slot] = col; }
-                    }
-                }
-        }
-}
-
 // A query holding NaN or infinity sets flags[1] (the caller raises a clear error after one synchronisation).
 extern "C" __global__ void prep_queries(const float* __restrict__ Q, int nq, int d, int dp, float* q32, __half* q16,
                                         float* best_s, long long* best_i, int K, float* tau, unsigned int* count,
@@ -209,7 +114,7 @@ extern "C" __global__ void prep_queries(const float* __restrict__ Q, int nq, int
     if (threadIdx.x == 0) { tau[row] = NEG_INF; count[row] = 0; }
 }
 
-// Streaming top-k, after each fused pass: one warp per query merges its best-K list with the new candidates,
+// Streaming top-k, after each filter pass: one warp per query merges its best-K list with the new candidates,
 // raises the threshold to the new K-th score and empties the buffer. Overflow is flagged, never ignored.
 template <int K>
 __global__ void compact(int nq, float* best_s, long long* best_i, float* tau, const float* cs,
@@ -288,39 +193,6 @@ extern "C" __global__ void rescore(const float* __restrict__ Q, const __half* __
         }
         for (int a = 0; a < k; ++a) { out_s[(long long)row * k + a] = ss[a]; out_i[(long long)row * k + a] = si[a]; }
     }
-}
-
-// Pairs of a score tile at or above a (slightly lowered) threshold, appended through an atomic counter.
-extern "C" __global__ void emit_pairs(const __half* __restrict__ S, int rows, int cols, long long row0, long long col0,
-                                      float thr, int upper, unsigned long long* count, unsigned long long cap,
-                                      long long* oi, long long* oj) {
-    long long total = (long long)rows * cols;
-    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < total; e += (long long)gridDim.x * blockDim.x) {
-        int r = e / cols, c = e - (long long)r * cols;
-        long long gi = row0 + r, gj = col0 + c;
-        if (upper && gj <= gi) continue;
-        if (__half2float(S[e]) >= thr) {
-            unsigned long long slot = atomicAdd(count, 1ULL);
-            if (slot < cap) { oi[slot] = gi; oj[slot] = gj; }
-        }
-    }
-}
-
-// Exact fp32 cosine for listed pairs of fp16 rows.
-extern "C" __global__ void pair_scores(const __half* __restrict__ A, const __half* __restrict__ B,
-                                       const long long* __restrict__ pi, const long long* __restrict__ pj,
-                                       long long m, int d, float* out) {
-    long long p = blockIdx.x * (long long)blockDim.x + threadIdx.x;
-    if (p >= m) return;
-    const __half* a = A + pi[p] * d;
-    const __half* b = B + pj[p] * d;
-    float acc = 0.f, aa = 0.f, bb = 0.f;
-    for (int x = 0; x < d; ++x) {
-        float av = __half2float(a[x]), bv = __half2float(b[x]);
-        acc += av * bv; aa += av * av; bb += bv * bv;
-    }
-    float den = sqrtf(aa) * sqrtf(bb);
-    out[p] = den > 0.f ? acc / den : 0.f;
 }
 
 // Union-find connected components: hook the larger root under the smaller (atomicCAS), so the

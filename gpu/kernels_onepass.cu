@@ -1,12 +1,14 @@
-// Top-k for small batches (2 to 64 queries) in one pass over the corpus and one small merge launch.
-// Compiled per shape by cupy_backend._onepass_kernels. Ordering: higher score first, then lower index.
+// Top-k for small batches (1 to 64 queries: search's one query, a small night) in one pass over the corpus
+// and one small merge launch; also the helpers of the wgmma one pass (unit_half, seed_floor, regions_merge).
+// Compiled per shape by cupy_backend._onepass_kernels and _wgmma_helpers. Ordering: higher score first, then
+// lower index.
 //
 // A batch this small is bound by reading the corpus once, not by arithmetic: the multi-pass filter of the
 // large batches spends its time launching, compacting and re-reading. Here each block holds every query
 // (unit rows in fp16, shared memory) and streams its own contiguous run of corpus rows through a cp.async
 // ring; mma.sync scores 128 rows x NQ queries per tile in registers (fp16 in, fp32 accumulate).
-// Selection keeps no sorted lists (a list insertion is a chain of dependent shuffles: measured, it cost
-// twice the whole scan). Each query has a candidate buffer and a threshold instead: the first tile's scores
+// Selection keeps no sorted lists (a list insertion is a chain of dependent shuffles, slower than the
+// scoring it follows). Each query has a candidate buffer and a threshold instead: the first tile's scores
 // all go in; a score of a later tile goes in only above the threshold. A buffer that might not take
 // another tile is compacted by a warp: a bisection on the value (counts by __reduce_add_sync) finds a
 // threshold that keeps at least K candidates, the rest are dropped, and the threshold gates later tiles.
@@ -323,10 +325,9 @@ __global__ void __launch_bounds__(256) seed_floor(const QT* __restrict__ Q, int 
 // K rescored exactly in fp32 (dot / |row|, as every other path rescores), ranked, the best k written. A
 // query's candidates come in regions, each with a count and a head, a score one of its rows reaches and none
 // of its entries passes; heads are of distinct rows. So the K-th best head is a floor no entry below can pass,
-// and only regions whose head reaches it are read: about K of a query's regions (128 at 100k x 1024, 1056 at
-// 100k x 64, sm90.splits), each holding one to three entries. A block of 256 threads that read every entry
-// took 35 us at 100k x 1024 (two waves: 6 blocks a multiprocessor) and 17 at 100k x 64; one warp a query,
-// 30 and 36: a chain of ~10,000 dependent instructions (ncu), most of them the rescoring of K rows.
+// and only regions whose head reaches it are read: about K of a query's regions (of one per block and thread
+// of a quad, sm90.splits), each holding one to three entries. Four warps a query keep the rescoring of K rows
+// off one long chain of dependent instructions, and reading only the reaching regions keeps it off every entry.
 
 // Each block's best K in order, [blocks][nq][K] (the mma.sync one pass); NEG_INF / -1 past what a block kept.
 // The sources' pointers are not __restrict__: block_merge reads them after wait_for_previous (depend.cuh).

@@ -188,8 +188,7 @@ __device__ __forceinline__ void bar_arrive(int id, int threads) { asm volatile("
 // The ping-pong main loop (wgmma_topk): each consumer warpgroup takes every other tile of the run with all
 // BM queries (two m64n128 accumulators), and the two take turns at the tensor cores, so one's epilogue runs
 // while the other's products do. In stream_tiles both warpgroups end a tile together and the tensor cores
-// wait for both epilogues: 22% of wgmma_topk's warp time at 100k x 1024 (ncu source counters), which a
-// staggered start could not hide (the shared ring holds too few steps). Here a stage of the ring belongs to
+// wait for both epilogues, which a staggered start cannot hide (the shared ring holds too few steps). Here a stage of the ring belongs to
 // one warpgroup, released by its 4 warps. Turns: named barriers 2 (warpgroup 1 may issue) and 3 (warpgroup
 // 0 may), one arrive and one sync per round each, so no barrier gets two arrivals of one side in a row.
 // Consumers call epilogue(acc0, acc1, tile) (queries 0-63 and 64-127, acc[4j + h + e] as in stream_tiles,
@@ -328,15 +327,13 @@ __device__ __forceinline__ int2 candidate(float x, int row) { return make_int2(_
 
 // This thread's scores of one row at or above th into its own region of the row's candidate buffer, looking
 // only at the groups whose tile maximum (tmax) reaches th. The count lives in a register: no atomic and no
-// counting pass first (measured at 100k x 1024: stores after a shared-memory reservation cost 0.035 ms of
-// the pass's 0.168). Scores go in pairs (the thread's two adjacent columns, both stored when either reaches
-// th; the merge drops what its floor does not reach): one compare and one pointer step a pair. One score at a
-// time cost 52 instructions a group, each store's pointer step waiting for the store before (ncu at 100k x
-// 1024), and the epilogue is on the tensor cores' path once it outlasts the other warpgroup's products (pass
-// kernel 0.132 -> 0.126 ms). A region without room for a whole row's scores (N / 2 of them) is marked
+// counting pass first (a shared-memory reservation before the stores costs more than the stores). Scores go
+// in pairs (the thread's two adjacent columns, both stored when either reaches th; the merge drops what its
+// floor does not reach): one compare and one pointer step a pair, where one score at a time makes each
+// store's pointer step wait for the store before; the epilogue is on the tensor cores' path once it outlasts
+// the other warpgroup's products. A region without room for a whole row's scores (N / 2 of them) is marked
 // overflowed instead (count past LANE_CAP: the caller takes another path), so there is no bound to check and
-// no address to rebuild. (A 16-byte store a pair, or all four rows' gates before their appends: more spills,
-// slower.)
+// no address to rebuild.
 template <int N>
 __device__ __forceinline__ void append_row(const float (&acc)[N], int h, const float (&tmax)[GROUPS], float th,
                                            int& count, int2* region, long long col0) {
@@ -366,8 +363,8 @@ __device__ __forceinline__ void append_row(const float (&acc)[N], int h, const f
 // sample (s_map: every stride-th row of the corpus, as the caller maps it) and writes the 4 x GROUPS running
 // maxima each query's quad keeps, each over its own share of the run's rows: maxima [splits][nq][4 * GROUPS].
 // seed_floor (kernels_onepass.cu) then finds a value K of a query's maxima reach. The scores are the pass's own
-// fp32 sums of the same fp16 products, and no score leaves the registers (a cuBLAS product wrote them all out
-// in fp16 and read them back: 0.07 ms of 100k x 1024's 0.34).
+// fp32 sums of the same fp16 products, and no score leaves the registers (a cuBLAS product would write them
+// all out in fp16 and read them back).
 extern "C" __global__ void __launch_bounds__(THREADS, 1)
 wgmma_seed(const __grid_constant__ TensorMap q_map, const __grid_constant__ TensorMap s_map, int nq, int d,
            long long n, int splits, float* __restrict__ maxima) {
@@ -417,11 +414,7 @@ __device__ __forceinline__ void gate_row(const float (&acc)[N], int h, float see
     }
     lo = fminf(lo, __shfl_xor_sync(0xffffffffu, lo, 1));
     lo = fminf(lo, __shfl_xor_sync(0xffffffffu, lo, 2));
-#ifdef PULSE_PROFILE_NO_KEEP
-    const float th = POS_INF + lo + seed;
-#else
     const float th = fmaxf(seed, lo);
-#endif
     if (m >= th) append_row(acc, h, x, th, count, region, col0);
 }
 
@@ -436,8 +429,6 @@ __device__ __forceinline__ void gate_row(const float (&acc)[N], int h, float see
 // (kernels_onepass.cu), which selects and rescores. A region that overflowed sets *overflow (the caller takes
 // another path). The block that ends last sets *done (host memory: the host waits for it, not for the merge,
 // whose time then covers the host's return; `arrivals` is zeroed by seed_floor, which the consumers wait for).
-// PULSE_PROFILE_NO_KEEP builds it without its appends, PULSE_PROFILE_COUNT makes *overflow the number of
-// candidates kept (wrong answers; `python bench/profile_topk.py parts` and `seeds` only).
 extern "C" __global__ void __launch_bounds__(THREADS, 1)
 wgmma_topk(const __grid_constant__ TensorMap q_map, const __grid_constant__ TensorMap c_map, int nq, int d,
            long long n, int splits, const float* seed, int2* buf, int2* __restrict__ counts,
@@ -476,8 +467,8 @@ wgmma_topk(const __grid_constant__ TensorMap q_map, const __grid_constant__ Tens
         gate_row(acc1, 2, th[3], g[3], count[3], regions + 72 * TOPK_CAP, col0);
     });
     // The merge may start (and load its queries) once every block's consumers are here. A block lets it with
-    // its first thread to ask, so not the producer, which is done early: the merge's waiting blocks then
-    // slowed the pass (6 us at 100k x 1024).
+    // its first thread to ask, so not the producer, which is done early: the merge's waiting blocks would
+    // take the pass's multiprocessors too soon.
     if (!consumer) return;
     let_next_start();
     bool over = false;
@@ -492,16 +483,10 @@ wgmma_topk(const __grid_constant__ TensorMap q_map, const __grid_constant__ Tens
             over |= count[i] > LANE_CAP;
         }
     // What the host reads is out before the block's arrival is counted; the last arrival tells the host.
-#ifdef PULSE_PROFILE_COUNT
-    atomicAdd(overflow, (row(0) < nq) * count[0] + (row(1) < nq) * count[1] + (row(2) < nq) * count[2]
-                            + (row(3) < nq) * count[3]);  // the candidates kept, for bench/profile_topk.py
-    __threadfence_system();
-#else
     if (over) {
         *overflow = 1;
         __threadfence_system();
     }
-#endif
     bar_sync(1, CONSUMER_WARPS * 32);
     if (tid == 0 && atomicAdd(arrivals, 1u) == gridDim.x - 1) {
         __threadfence_system();

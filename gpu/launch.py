@@ -1,13 +1,12 @@
 """Kernel launches whose arguments are packed once, for the small calls where host time is most of the call.
 
-CuPy's `RawKernel.__call__` converts every argument on every launch (measured on the H100 host, `python
-bench/profile_topk.py launchcost`: 8.3-10.5 us for a launch of 12 arguments, against 4.7 us for the driver's
-cuLaunchKernel on a packed argument array, and a top-k of one query spends about 50 us on the GPU). A
+CuPy's `RawKernel.__call__` converts every argument on every launch, which costs more host time than a
+small top-k spends on the GPU; the driver's cuLaunchKernel on a packed argument array costs much less. A
 `Launch` holds the C values of a kernel's arguments and the array of their addresses that cuLaunchKernel
 reads. The arguments that change on every call (query, corpus and output addresses, sizes) are named when
 the Launch is made (`varying`) and given to the call as plain ints and floats, device pointers as
-`array.data.ptr` (5.7 us a launch with 7 of them; changing them through `set`, one call each, cost as much
-as CuPy's own call); `set` is for the rare change of anything else. cuLaunchKernel copies the values when
+`array.data.ptr` (changing them through `set`, one call each, would cost as much as CuPy's own call);
+`set` is for the rare change of anything else. cuLaunchKernel copies the values when
 it is called, so a Launch can be changed and launched again at once. A Launch belongs to one thread
 (cupy_backend keeps them with its per-thread scratch buffers). `after=True` launches it through
 cuLaunchKernelEx as a programmatic dependent of the kernel before it (gpu/depend.cuh): its blocks start
@@ -101,7 +100,7 @@ class Launch:
 
     def set_for(self, i: int, key: Hashable, make: Callable[[], Any]) -> None:
         """set(i, make()) unless argument i was last set for the same key: a corpus's TMA descriptor is made
-        and copied in once, not on every search of it (2-3 us of host time a launch, between launches)."""
+        and copied in once, not on every search of it (encoding one costs host time between launches)."""
         if self.keys.get(i) != key:
             self.set(i, make())
             self.keys[i] = key

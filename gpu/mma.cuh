@@ -1,5 +1,5 @@
-// cp.async, ldmatrix and mma.sync (m16n8k16, fp16 in, fp32 accumulate) wrappers, shared by the fused
-// filter kernel (kernels.cu) and the one-pass kernel (kernels_onepass.cu); prepended by cupy_backend._source.
+// cp.async, ldmatrix and mma.sync (m16n8k16, fp16 in, fp32 accumulate) wrappers for the one-pass kernel
+// (kernels_onepass.cu); prepended by cupy_backend._source.
 #include <cuda_fp16.h>
 __device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
     unsigned s = (unsigned)__cvta_generic_to_shared(smem);

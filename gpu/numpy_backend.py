@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import check_k, check_matrix, check_threshold
+from .checks import check_k, check_matrix
 
 TILE_ENTRIES = 1 << 24  # score-matrix entries held at once (64 MB of float32)
 
@@ -89,27 +89,6 @@ def topk(queries, corpus, k: int):
         vals, idx = _tile_best(s, kk, start)
         best_s, best_i = _order(np.hstack([best_s, vals]), np.hstack([best_i, idx]), kk)
     return best_s, best_i
-
-
-def pairs_above(vectors, threshold: float, other=None):
-    t = check_threshold(threshold)
-    a = normalize(check_matrix(np, np.asarray(vectors), "vectors"))
-    b = a if other is None else normalize(check_matrix(np, np.asarray(other), "other", a.shape[1]))
-    rows = max(1, TILE_ENTRIES // max(b.shape[0], 1))
-    out_i, out_j, out_s = [], [], []
-    for start in range(0, a.shape[0], rows):
-        s = a[start:start + rows] @ b.T
-        if other is None:  # upper triangle only: i < j
-            s[np.tril_indices(s.shape[0], k=start, m=s.shape[1])] = -np.inf
-        ii, jj = np.nonzero(s >= t)
-        out_i.append(ii + start)
-        out_j.append(jj)
-        out_s.append(s[ii, jj])
-    if not out_i:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
-    i, j, s = (np.concatenate(x) for x in (out_i, out_j, out_s))
-    order = np.lexsort((j, i))
-    return i[order].astype(np.int64), j[order].astype(np.int64), s[order].astype(np.float32)
 
 
 def components(i, j, n: int):

@@ -121,20 +121,17 @@ def kernel() -> cp.RawKernel | None:
     return _load("wgmma_filter", (), smem_bytes(MAX_D)) if _usable() else None
 
 
-TOPK_DEFINES: tuple[str, ...] = ()  # extra macros for wgmma_topk (bench/profile_topk.py)
-
-
 @lru_cache(maxsize=None)
 def topk_kernel(K: int) -> cp.RawKernel | None:
     """The wgmma_topk kernel for lists of K, or None where it cannot run here."""
-    defines = (f"PULSE_TOPK_K={K}",) + TOPK_DEFINES
+    defines = (f"PULSE_TOPK_K={K}",)
     return _load("wgmma_topk", defines, smem_bytes(MAX_D)) if _usable() else None
 
 
 @lru_cache(maxsize=None)
 def seed_kernel(K: int) -> cp.RawKernel | None:
     """wgmma_seed, the sample's group maxima for wgmma_topk's seeds (same build), or None where it cannot run."""
-    defines = (f"PULSE_TOPK_K={K}",) + TOPK_DEFINES
+    defines = (f"PULSE_TOPK_K={K}",)
     return _load("wgmma_seed", defines, smem_bytes(MAX_D)) if _usable() else None
 
 

@@ -1,5 +1,6 @@
-// Warp-level selection shared by the scan and one-pass kernels (prepended after order.cuh by
-// cupy_backend._source): a warp's sorted list of its best K, and a search for a value K entries reach.
+// Warp-level selection shared by the one-pass, seed-floor and merge kernels (prepended after order.cuh by
+// cupy_backend._source and sm90.source): a warp's sorted list of its best K, and a search for a value K
+// entries reach.
 
 // The best K seen by one warp, sorted, entry t in lane t; (tv, ti) is the last entry, held by every lane.
 template <int K>

@@ -1,5 +1,5 @@
-"""Briefs, the nightly digest, the Atom feed and e-mail (issue 5): not built yet.
+"""Stored rows turned into text: briefs and their pages, the nightly digest and Atom feed, e-mail, the web page.
 
-This package will turn stored rows into text: signals in Python, wording in
-Jinja2 templates under `outputs/templates/`.
+Signals are computed in Python, wording lives in Jinja2 templates under `outputs/templates/`. Reads and
+writes the archive only through `pipeline.store`; the stages here are wired into the night by `pipeline.app`.
 """

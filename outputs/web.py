@@ -36,11 +36,11 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from pipeline.cluster_stage import story_view, thread_view
+from pipeline.views import story_view, thread_view
 from pipeline.search import MODES, Filters, Results, SearchError, Searcher, SearchTimeout, checked
 from pipeline.store import Store, ThreadStores, interrupted
 
-from .briefing import load_brief
+from .brief_stage import load_brief
 from .markdown import safe_url, to_html
 
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "

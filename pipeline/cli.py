@@ -1,46 +1,38 @@
-"""`pulse`: the only entry point. A thin layer over library calls.
+"""`pulse`: the command line. Parses options, calls `pipeline.app` (or a library function), prints.
 
 Errors a user can cause print one line on stderr and exit non-zero;
 `--verbose` shows the traceback.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
 import sys
 import tomllib
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sources import SourceConfig, SourceError, make_source
+from sources import SourceConfig, SourceError
 from sources.config import check_options, load_sources, merge, parse_opml, save_sources, validate
 from sources.detect import detect_source
+from sources.fetch import Fetcher
 from sources.urls import is_local, local_path
-from sources.fetch import Fetcher, FetchPolicy
 
-from . import ingest as ingest_stage
-from . import nightly
-from .cluster import ClusterConfig
-from .cluster_stage import cluster_stories, story_view, thread_view
+from . import app, nightly
 from .config import ConfigError, Paths, Settings
-from .furniture import learn_furniture
-from .resegment import resegment as resegment_stage
-from .samples import sample_sources
-from .embed import EmbedError, Embedder, embed_stories
-from .search import MAX_LIMIT, MODES, Filters, SearchError, Searcher
-from outputs import digest as digest_out
-from outputs.briefing import Briefer, brief_stage, default_audiences, inputs, load_brief, make_briefs
-from outputs.email import EmailConfig, email_stage
-from outputs.generate import LLMWriter, backend_from_config
-from outputs.render import Templates
+from .embed import EmbedError
+from .ingest import IngestReport
+from .search import MAX_LIMIT, MODES, Filters, SearchError
 from .store import ModelMismatch, SchemaError, Store
+from .views import active_threads, story_view, thread_view
 
 console = Console()
 err = Console(stderr=True)
@@ -68,11 +60,6 @@ def _ctx(ctx: click.Context, sample: bool = False) -> tuple[Paths, Settings]:
     """Paths and settings; with `sample`, the sample archive's paths (kept apart from real subscriptions)."""
     paths = ctx.obj["paths"]
     return (paths.sample() if sample else paths), ctx.obj["settings"]
-
-
-def fetcher_for(settings: Settings) -> Fetcher:
-    return Fetcher(FetchPolicy(read_timeout=settings.fetch_timeout, retries=settings.fetch_retries,
-                               max_bytes=settings.fetch_max_bytes, host_delay=settings.host_delay))
 
 
 def _emit_json(data: Any) -> None:
@@ -104,12 +91,15 @@ def _log_to_stderr() -> None:
         logger.propagate = False
 
 
-def _stage_summary(name: str, r: dict) -> str:
-    keys = {"ingest": ("issues_new", "issues_updated", "stories", "furniture", "failed"),
-            "resegment": ("issues", "updated", "stories", "furniture"), "embed": ("embedded", "total", "device"),
-            "cluster": ("stories", "clusters_new", "clusters_grown", "threads_new"), "brief": ("briefed", "total"),
-            "digest": ("date", "clusters", "path"), "email": ("sent", "to", "reason")}.get(name, ())
-    return " ".join(f"{k}={r[k]}" for k in keys if k in r)
+@contextlib.contextmanager
+def _progress(label: str, quiet: bool = False) -> Iterator[app.Advance]:
+    """A rich progress bar on stderr, and the callback that drives it."""
+    from rich.progress import Progress
+
+    progress = Progress(console=err, transient=True, disable=quiet)
+    task = progress.add_task(label, total=None)
+    with progress:
+        yield lambda done, total: progress.update(task, completed=done, total=total)
 
 
 @main.command()
@@ -122,12 +112,8 @@ def run(ctx: click.Context, sample: bool, as_json: bool, email: bool) -> None:
 
     Exit codes: 0 all good; 3 some sources failed; 4 nothing could be done; 75 another run is going."""
     paths, settings = _ctx(ctx, sample)
-    configs = sample_sources() if sample else load_sources(paths.sources_file)
-
-    def stage_ingest(store: Store) -> ingest_stage.IngestReport:
-        return ingest_stage.ingest(store, configs, fetcher_for(settings))
-
-    _night(paths, settings, ("ingest", stage_ingest), as_json=as_json, email=email)
+    first = app.ingest_first(app.source_configs(paths, sample), settings)
+    _night(paths, settings, first, as_json=as_json, email=email)
 
 
 @main.command()
@@ -138,67 +124,30 @@ def run(ctx: click.Context, sample: bool, as_json: bool, email: bool) -> None:
 def resegment(ctx: click.Context, names: tuple[str, ...], sample: bool, as_json: bool) -> None:
     """Re-split stored issues with the current segmenters (no fetching), then redo only what changed."""
     paths, settings = _ctx(ctx, sample)
-    configs = sample_sources() if sample else load_sources(paths.sources_file)
-    unknown = sorted(set(names) - {c.name for c in configs})
-    if unknown:
-        raise SourceError(f"no source named {unknown[0]!r} (see `pulse sources list`)")
-    chosen = [c for c in configs if not names or c.name in names]
-    _night(paths, settings, ("resegment", lambda store: resegment_stage(store, chosen)), as_json=as_json)
+    first = app.resegment_first(app.source_configs(paths, sample), names)
+    _night(paths, settings, first, as_json=as_json)
 
 
-def _night(paths: Paths, settings: Settings, first: tuple[str, Callable], *, as_json: bool, email: bool = False) -> None:
-    """The nightly stages after `first` (ingest or resegment): embed, cluster, brief, digest (and e-mail)."""
-    digest_cfg = digest_config(settings)  # bad config fails before any work
-    brief_cfg = brief_settings(settings)
-    email_cfg = email_config(settings) if (email or settings.extra.get("email", {}).get("enabled")) else None
+def _night(paths: Paths, settings: Settings, first: app.Stage, *, as_json: bool, email: bool = False) -> None:
+    """Run the night after `first`, print its report and exit with its code."""
     _log_to_stderr()
     try:
-        lock = nightly.acquire(paths.data_dir)
+        result = app.run_night(paths, settings, first, email=email,
+                               progress=lambda label: _progress(label, quiet=as_json))
     except nightly.RunLocked as exc:
         err.print(f"[yellow]busy:[/yellow] {exc}", highlight=False)
         sys.exit(nightly.EXIT_LOCKED)
-    held: dict[str, Any] = {}
-
-    def stage_first(store: Store) -> dict:
-        result = first[1](store)
-        held[first[0]] = result
-        return result.as_dict() if hasattr(result, "as_dict") else result
-
-    def stage_embed(store: Store) -> dict:
-        held["embedder"] = _embedder(settings)
-        return _embed(store, held["embedder"], quiet=as_json)
-
-    def stage_brief(store: Store) -> dict:
-        held["briefer"] = make_briefer(paths, settings, held["embedder"], brief_cfg)
-        return _brief(store, held["briefer"], paths.output_dir, quiet=as_json)
-
-    def stage_digest(store: Store) -> dict:
-        return _write_digest(store, held["briefer"], paths, digest_cfg, digest_out.Night.parse(None))
-
-    stages = [(first[0], stage_first), ("embed", stage_embed),
-              ("cluster", lambda store: cluster_stories(store, cluster_config(settings))),
-              ("brief", stage_brief), ("digest", stage_digest)]
-    if email_cfg is not None:
-        stages.append(("email", lambda store: email_stage(store, email_cfg, digest_out.Night.parse(None).date)))
-    try:
-        with Store(paths.db_path, timeout=settings.db_timeout) as store:
-            report = nightly.run_stages(store, stages, summary=_stage_summary)
-            totals = store.counts()
     except sqlite3.Error as exc:  # cannot even open or record the run: locked by another program, disk full ...
         err.print(f"[red]error:[/red] database {paths.db_path}: {exc}", highlight=False)
         sys.exit(nightly.EXIT_NOTHING)
-    finally:
-        lock.release()
-    data = {"database": str(paths.db_path), **{k: v for k, v in report.to_dict().items() if k != "stages"},
-            **report.stages, "totals": totals}
     if as_json:
-        _emit_json(data)
+        _emit_json(result.to_dict())
     else:
-        _print_run(report, totals, paths.db_path, held.get("ingest"))
-    sys.exit(report.exit_code)
+        _print_run(result.report, result.totals, paths.db_path, result.ingested)
+    sys.exit(result.report.exit_code)
 
 
-def _print_run(report: nightly.RunReport, totals: dict[str, int], db: Path, ingested) -> None:
+def _print_run(report: nightly.RunReport, totals: dict[str, int], db: Path, ingested: IngestReport | None) -> None:
     st = report.stages
     if ingested is not None:
         _print_ingest(ingested, totals, db)
@@ -226,16 +175,7 @@ def _print_run(report: nightly.RunReport, totals: dict[str, int], db: Path, inge
     console.print(f"run {report.id}: {report.status} (exit {report.exit_code})", highlight=False)
 
 
-def email_config(settings: Settings) -> EmailConfig:
-    """[email] of pulse.toml as an EmailConfig."""
-    data = {k: v for k, v in (settings.extra.get("email") or {}).items() if k != "enabled"}
-    try:
-        return EmailConfig.from_dict(data)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"pulse.toml: {exc}") from None
-
-
-def _print_ingest(report: ingest_stage.IngestReport, totals: dict[str, int], db: Path) -> None:
+def _print_ingest(report: IngestReport, totals: dict[str, int], db: Path) -> None:
     table = Table(title="Ingest")
     for col in ("source", "status", "new", "updated", "stories", "ms"):
         table.add_column(col, justify="right" if col in ("new", "updated", "stories", "ms") else "left")
@@ -249,68 +189,6 @@ def _print_ingest(report: ingest_stage.IngestReport, totals: dict[str, int], db:
         err.print(Text.assemble(("warning:", "yellow"), " ", line), soft_wrap=True, highlight=False)
 
 
-def _embedder(settings: Settings) -> Embedder:
-    return Embedder(model=settings.model, device=settings.device, batch_size=settings.batch_size, fp16=settings.fp16)
-
-
-def _progress(label: str, quiet: bool):
-    """A rich progress bar on stderr and the callback that drives it."""
-    from rich.progress import Progress
-
-    progress = Progress(console=err, transient=True, disable=quiet)
-    task = progress.add_task(label, total=None)
-    return progress, lambda done, total: progress.update(task, completed=done, total=total)
-
-
-def _embed(store: Store, embedder: Embedder, *, rebuild: bool = False, quiet: bool = False) -> dict:
-    progress, advance = _progress("embedding", quiet)
-    with progress:
-        return embed_stories(store, embedder, rebuild=rebuild, progress=advance)
-
-
-def _brief(store: Store, briefer: Briefer, out_dir: Path, *, quiet: bool = False) -> dict:
-    progress, advance = _progress("briefing", quiet)
-    with progress:
-        return brief_stage(store, briefer, out_dir, progress=advance)
-
-
-def _section(settings: Settings, name: str, defaults: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A [section] of pulse.toml as a dict of every key, checked at load (pipeline/config.py declares them).
-
-    `defaults` is only a fallback for keys the section's schema lacks; the schema's own defaults win."""
-    return {**(defaults or {}), **settings.section_dict(name)}
-
-
-def digest_config(settings: Settings) -> dict[str, Any]:
-    """[digest] of pulse.toml: max_items, base_url."""
-    return _section(settings, "digest")
-
-
-def _write_digest(store: Store, briefer: Briefer, paths: Paths, cfg: dict[str, Any], night: digest_out.Night) -> dict:
-    return digest_out.write(store, briefer, paths.output_dir, night, max_items=int(cfg["max_items"]),
-                            base_url=cfg["base_url"])
-
-
-def brief_settings(settings: Settings) -> tuple[dict[str, Any], Any]:
-    """[brief] of pulse.toml and the LLM backend it names (None: templates only); a bad one fails here."""
-    # keys left unset (None) are dropped, so the backend's own fallbacks apply (openai: model "default")
-    cfg = {k: v for k, v in _section(settings, "brief").items() if v is not None}
-    try:
-        return cfg, backend_from_config(cfg)
-    except ValueError as exc:
-        raise ConfigError(f"pulse.toml: {exc}") from None
-
-
-def make_briefer(paths: Paths, settings: Settings, embedder: Embedder, brief: tuple | None = None) -> Briefer:
-    cfg, backend = brief or brief_settings(settings)
-    templates = Templates(paths.config_dir / "templates")
-    audiences = default_audiences()
-    if isinstance(cfg.get("audiences"), dict):
-        audiences = {str(k): [v] if isinstance(v, str) else [str(d) for d in v] for k, v in cfg["audiences"].items()}
-    writer = LLMWriter(backend, templates.house_words()) if backend else None
-    return Briefer(templates, embedder.encode, audiences, writer)
-
-
 @main.command()
 @click.option("--rebuild", is_flag=True, help="Re-embed everything (needed after changing the model).")
 @click.option("--sample", is_flag=True, help="Work on the sample archive.")
@@ -318,21 +196,22 @@ def make_briefer(paths: Paths, settings: Settings, embedder: Embedder, brief: tu
 def embed(ctx: click.Context, rebuild: bool, sample: bool) -> None:
     """Embed new or changed stories (the model comes from pulse.toml; default: bundled all-MiniLM-L6-v2)."""
     paths, settings = _ctx(ctx, sample)
-    with Store(paths.db_path) as store:
-        result = _embed(store, _embedder(settings), rebuild=rebuild)
+    result = app.embed_archive(paths, settings, rebuild=rebuild, progress=_progress)
     console.print(f"embedded {result['embedded']} stories with {result['model']} on {result['device']} "
                   f"({result['total']} vectors stored)", highlight=False)
 
 
-def cluster_config(settings: Settings) -> ClusterConfig:
-    """[cluster] of pulse.toml (checked at load) over ClusterConfig's defaults."""
-    try:
-        return ClusterConfig.from_dict(settings.extra.get("cluster"))
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"pulse.toml: {exc}") from None
-
-
 # ---------------------------------------------------------------------- stories and threads
+def _view(ctx: click.Context, sample: bool, make: Callable[[Store, str], dict | None], key: str, missing: str) -> dict:
+    """A read-side view of one story or thread, or a usage error naming what was not found."""
+    paths, _ = _ctx(ctx, sample)
+    with Store(paths.db_path) as store:
+        view = make(store, key)
+    if not view or ("timeline" in view and not view["timeline"]):
+        raise click.BadParameter(f"{missing} {key!r}")
+    return view
+
+
 @main.command()
 @click.argument("story_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the story as JSON.")
@@ -340,17 +219,15 @@ def cluster_config(settings: Settings) -> ClusterConfig:
 @click.pass_context
 def story(ctx: click.Context, story_id: str, as_json: bool, sample: bool) -> None:
     """One story with its cluster, thread and Cited By (STORY_ID may be a unique prefix)."""
-    paths, _ = _ctx(ctx, sample)
-    with Store(paths.db_path) as store:
-        view = story_view(store, story_id)
-    if view is None:
-        raise click.BadParameter(f"no single story matches {story_id!r}")
+    view = _view(ctx, sample, story_view, story_id, "no single story matches")
     if as_json:
         _emit_json(view)
         return
     console.print(f"[bold]{view['title']}[/bold]\n{view['source']} · {view['date']} · {view['id']}")
-    console.print(f"cluster {view['cluster_id']} ({view['cluster_size']} stories) · thread {view['thread_id']}",
-                  highlight=False)
+    console.print(f"cluster {view['cluster_id']} ({view['cluster_size']} stories) · thread {view['thread_id']}"
+                  f"{' on ' + view['thread_subject'] if view.get('thread_subject') else ''}", highlight=False)
+    if view["joined_because"]:
+        console.print(f"in its cluster because {view['joined_because']}", highlight=False)
     if view["first_mention"] and view["first_mention"]["story_id"] != view["id"]:
         console.print(f"first mentioned by {view['first_mention']['source']} on {view['first_mention']['date']} "
                       f"({view['lag_days']} days earlier)", highlight=False)
@@ -360,6 +237,51 @@ def story(ctx: click.Context, story_id: str, as_json: bool, sample: bool) -> Non
     for c in view["cited_by"]:
         table.add_row(c["date"][:10], c["source"], c["relation"], f"{c['lag_days']:+g}", c["title"])
     console.print(table)
+    if view["related"]:
+        rel = Table(title="Related (other news on the same subject)")
+        for col in ("date", "source", "why", "title"):
+            rel.add_column(col)
+        for r in view["related"]:
+            rel.add_row(r["date"][:10], r["source"], r["reason"], r["title"])
+        console.print(rel)
+
+
+@main.command()
+@click.argument("thread_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the thread as JSON.")
+@click.option("--sample", is_flag=True, help="Look in the sample archive.")
+@click.pass_context
+def thread(ctx: click.Context, thread_id: str, as_json: bool, sample: bool) -> None:
+    """One thread: its subject and timeline, with what changed at each step."""
+    view = _view(ctx, sample, thread_view, thread_id, "no thread")
+    if as_json:
+        _emit_json(view)
+        return
+    steps = view["timeline"]
+    console.print(f"[bold]{view['subject'] or steps[0]['title']}[/bold]: {len(steps)} step(s), "
+                  f"{steps[0]['first_date'][:10]} to {steps[-1]['last_date'][:10]}", highlight=False)
+    table = Table()
+    for col in ("date", "sources", "what changed", "title"):
+        table.add_column(col)
+    for c in steps:
+        change = ", ".join(c["new_names"] + c["new_numbers"]) + (f" ({c['claim']})" if c["claim"] else "")
+        table.add_row(c["first_date"][:10], ", ".join(c["sources"]), change or "-", c["title"])
+    console.print(table)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@click.option("--sample", is_flag=True, help="Work on the sample archive.")
+@click.pass_context
+def rethread(ctx: click.Context, as_json: bool, sample: bool) -> None:
+    """Rebuild every thread of the archive with the current rules (clusters stay; ids stay where threads do)."""
+    paths, settings = _ctx(ctx, sample)
+    result = app.rethread(paths, settings)
+    if as_json:
+        _emit_json(result)
+    else:
+        console.print(f"rethreaded {result['clusters']} clusters into {result['threads']} threads "
+                      f"({result['changed']} clusters moved)", highlight=False)
 
 
 @main.command()
@@ -371,20 +293,16 @@ def threads(ctx: click.Context, as_json: bool, days: int, sample: bool) -> None:
     """Active threads: subjects followed across issues and weeks."""
     paths, _ = _ctx(ctx, sample)
     with Store(paths.db_path) as store:
-        newest = store.newest_story_date()
-        since = None
-        if newest:
-            since = (datetime.fromisoformat(newest) - timedelta(days=days)).isoformat(timespec="seconds")
-        rows = store.thread_rows(since)
+        newest, rows = active_threads(store, days)
         if as_json:
             _emit_json([{**r, **thread_view(store, r["id"])} for r in rows])
             return
     table = Table(title=f"Threads active in the {days} days to {newest[:10] if newest else '-'}")
-    for col in ("thread", "last", "first", "clusters", "stories", "sources", "title"):
+    for col in ("thread", "subject", "first", "last", "clusters", "stories", "sources", "title"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["id"], r["last_date"][:10], r["first_date"][:10], str(r["clusters"]), str(r["stories"]),
-                      str(r["sources"]), r["title"])
+        table.add_row(r["id"], r["subject"] or "-", r["first_date"][:10], r["last_date"][:10], str(r["clusters"]),
+                      str(r["stories"]), str(r["sources"]), r["title"])
     console.print(table)
 
 
@@ -396,9 +314,7 @@ def threads(ctx: click.Context, as_json: bool, days: int, sample: bool) -> None:
 def digest(ctx: click.Context, day: str | None, sample: bool, as_json: bool) -> None:
     """Write (or rebuild) one night's digest, as Pulse knew it that night, and refresh the Atom feed."""
     paths, settings = _ctx(ctx, sample)
-    night, cfg = digest_out.Night.parse(day), digest_config(settings)
-    with Store(paths.db_path) as store:
-        written = _write_digest(store, make_briefer(paths, settings, _embedder(settings)), paths, cfg, night)
+    written = app.digest_of(paths, settings, day)
     if as_json:
         _emit_json(written)
     else:
@@ -414,16 +330,10 @@ def digest(ctx: click.Context, day: str | None, sample: bool, as_json: bool) -> 
 def brief(ctx: click.Context, story_id: str, as_json: bool, sample: bool) -> None:
     """The brief of a story's cluster (STORY_ID may be a unique prefix), as markdown or JSON."""
     paths, settings = _ctx(ctx, sample)
-    with Store(paths.db_path) as store:
-        card = store.story_card(story_id)
-        if card is None or not card["cluster_id"]:
-            raise click.BadParameter(f"no single clustered story matches {story_id!r} (run `pulse run` first)")
-        row = store.briefs([card["cluster_id"]]).get(card["cluster_id"])
-        briefer = make_briefer(paths, settings, _embedder(settings))
-        if row is not None:
-            b = load_brief(row)
-        else:
-            b = make_briefs(briefer, inputs(store, [card["cluster_id"]]))[0]
+    found = app.brief_of(paths, settings, story_id)
+    if found is None:
+        raise click.BadParameter(f"no single clustered story matches {story_id!r} (run `pulse run` first)")
+    b, briefer = found
     if as_json:
         _emit_json(b.to_dict())
     else:
@@ -468,18 +378,7 @@ def backup(ctx: click.Context, target: str, sample: bool, force: bool) -> None:
         raise click.BadParameter(f"no database at {paths.db_path}")
     if dest.exists() and not force:
         raise click.BadParameter(f"{dest} exists (use --force to replace it)")
-    partial = dest.with_name(dest.name + ".partial")
-    partial.unlink(missing_ok=True)
-    with Store(paths.db_path, timeout=settings.db_timeout) as store:
-        store.backup_to(partial)
-    check = sqlite3.connect(partial)
-    try:
-        ok = check.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        check.close()
-    if ok != "ok":
-        raise OSError(f"the copy failed its integrity check: {ok}")
-    partial.replace(dest)
+    app.backup(paths, settings, dest)
     console.print(f"backed up {paths.db_path} -> {dest} ({dest.stat().st_size:,} bytes, integrity ok)",
                   highlight=False)
 
@@ -509,29 +408,6 @@ def runs(ctx: click.Context, limit: int, as_json: bool, sample: bool) -> None:
 
 
 # ---------------------------------------------------------------------- search and the web page
-def _require_archive(paths: Paths, sample: bool) -> None:
-    """Search and the web page read an archive; without one, say how to make it."""
-    if not paths.db_path.exists():
-        raise SearchError(f"no archive at {paths.db_path} yet: run `pulse run{' --sample' if sample else ''}` first")
-
-
-def make_searcher(store: Store, settings: Settings) -> Searcher:
-    """A Searcher whose model loads on the first semantic query (keyword search loads none).
-
-    On the CPU the query is embedded with one torch thread: hybrid search runs FTS5 on the other
-    core meanwhile, and two thread pools on two cores slow each other (bench/RESULTS.md)."""
-    cfg = _section(settings, "search", {"min_cosine": 0.2, "depth": 50, "torch_threads": 1})
-
-    def encoder():
-        embedder = _embedder(settings)
-        if embedder.device == "cpu":
-            import torch
-
-            torch.set_num_threads(int(cfg["torch_threads"]))
-        return embedder.model_id, embedder.encode
-    return Searcher(store, encoder, min_cosine=float(cfg["min_cosine"]), depth=int(cfg["depth"]))
-
-
 @main.command()
 @click.argument("query")
 @click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True,
@@ -549,11 +425,9 @@ def search(ctx: click.Context, query: str, mode: str, limit: int, sources: tuple
            until: str | None, cluster: str | None, thread: str | None, as_json: bool, sample: bool) -> None:
     """Search the archive: "exact phrase", word*, -word, a OR b, title:word."""
     paths, settings = _ctx(ctx, sample)
-    _require_archive(paths, sample)
-    with Store(paths.db_path) as store:
-        results = make_searcher(store, settings).search(
-            query, mode=mode, limit=limit,
-            filters=Filters(tuple(sources), since, until, cluster, thread))
+    app.require_archive(paths, sample)
+    results = app.search(paths, settings, query, mode=mode, limit=limit,
+                         filters=Filters(tuple(sources), since, until, cluster, thread))
     if as_json:
         _emit_json(results.to_dict())
         return
@@ -601,14 +475,10 @@ def serve(ctx: click.Context, host: str, port: int, sample: bool, workers: int, 
     Exit codes: 4 the archive cannot be read (truncated, not a database, no permission)."""
     import uvicorn
 
-    from outputs.web import Limits, create_app
-    from pipeline.store import check_archive
-
     paths, settings = _ctx(ctx, sample)
-    _require_archive(paths, sample)
+    app.require_archive(paths, sample)
     try:
-        check_archive(paths.db_path)
-        Store(paths.db_path).close()  # opens (and migrates) as the app will
+        app.check_servable(paths)
     except (sqlite3.Error, OSError) as exc:
         err.print(Text.assemble(("error:", "red"), f" cannot serve {paths.db_path}: ", str(exc).splitlines()[0]),
                   soft_wrap=True, highlight=False)
@@ -617,10 +487,9 @@ def serve(ctx: click.Context, host: str, port: int, sample: bool, workers: int, 
         err.print(Text.assemble(("warning:", "yellow"), f" listening on {host}, not only this machine: the web "
                                 "page has no authentication, so anyone who can reach it can read the whole archive"),
                   soft_wrap=True, highlight=False)
-    limits = Limits(workers=workers, search_timeout=timeout, page_timeout=timeout)
-    app = create_app(paths.db_path, lambda store: make_searcher(store, settings), limits)
+    web = app.web_app(paths, settings, workers=workers, timeout=timeout)
     console.print(f"Pulse on http://{host}:{port}/ ({paths.db_path})", highlight=False)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(web, host=host, port=port, log_level="warning")
 
 
 # ---------------------------------------------------------------------- backfill
@@ -635,14 +504,7 @@ def backfill(ctx: click.Context, source: str, since: str) -> None:
         when = datetime.fromisoformat(since).replace(tzinfo=timezone.utc)
     except ValueError:
         raise click.BadParameter(f"--since {since!r} is not a date like 2024-01-31") from None
-    configs = {s.name: s for s in load_sources(paths.sources_file)}
-    if source not in configs:
-        raise SourceError(f"no source named {source!r} (see `pulse sources list`)")
-    with Store(paths.db_path) as store:
-        rep = ingest_stage.ingest_source(store, configs[source], fetcher_for(settings), since=when)
-        learn_furniture(store, [source])
-    if not rep.ok:
-        raise SourceError(f"{source}: {rep.error}")
+    rep = app.backfill(paths, settings, source, when)
     console.print(f"{source}: {rep.issues_new} new issues, {rep.issues_updated} updated, "
                   f"{rep.stories} stories, {rep.fetched} documents fetched", highlight=False)
 
@@ -659,18 +521,7 @@ def sources() -> None:
 def sources_list(ctx: click.Context, as_json: bool) -> None:
     """List sources with their fetch state."""
     paths, _ = _ctx(ctx.parent)
-    configs = load_sources(paths.sources_file)
-    state: dict[str, dict] = {}
-    if paths.db_path.exists():
-        with Store(paths.db_path) as store:
-            state = {r["name"]: r for r in store.source_rows()}
-    rows = []
-    for cfg in configs:
-        st = state.get(cfg.name, {})
-        rows.append({"name": cfg.name, "kind": cfg.kind, "segmenter": make_source(cfg).segmenter, "url": cfg.url,
-                     "options": cfg.options,
-                     "last_ok": st.get("last_ok"), "consecutive_errors": st.get("consecutive_errors", 0),
-                     "last_error": st.get("last_error")})
+    rows = app.source_states(paths)
     if as_json:
         _emit_json(rows)
         return
@@ -706,7 +557,7 @@ def sources_add(ctx: click.Context, name: str, url: str, kind: str, segmenter: s
     check_options(cfg)
     if is_local(cfg.url) and not local_path(cfg.url).is_file():
         raise SourceError(f"source {name!r}: {cfg.url} is not a regular file")
-    _detect(cfg, fetcher_for(settings))
+    _detect(cfg, app.fetcher_for(settings))
     save_sources(paths.sources_file, [*existing, cfg])
     console.print(f"added {name} ({kind}) {url}", highlight=False)
 
@@ -779,7 +630,7 @@ def sources_import(ctx: click.Context, opml: str) -> None:
     existing = load_sources(paths.sources_file)
     found, refused = parse_opml(Path(opml).read_bytes())
     merged, added = merge(existing, found)
-    fetcher = fetcher_for(settings)
+    fetcher = app.fetcher_for(settings)
     for cfg in merged:
         if cfg.name in added:
             _detect(cfg, fetcher)

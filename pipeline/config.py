@@ -165,12 +165,24 @@ class ClusterSettings:
     threshold: float = setting(0.62, min=0, max=1)  # cosines
     link_threshold: float = setting(0.40, min=0, max=1)
     centroid_min: float = setting(0.55, min=0, max=1)
-    window_days: float = setting(10.0, gt=0, unit="days")
+    window_days: float = setting(14.0, gt=0, unit="days")
     max_hub: int = setting(12, min=1)
     max_link_df: int = setting(8, min=1)
     neighbours: int = setting(20, min=1)
     thread_threshold: float = setting(0.55, min=0, max=1)
     thread_window_days: float = setting(120.0, gt=0, unit="days")
+    thread_quiet_days: float = setting(45.0, gt=0, unit="days")
+    thread_member_min: float = setting(0.60, min=0, max=1)
+    thread_close: float = setting(0.75, min=-1, max=1)
+    thread_far: float = setting(0.30, min=-1, max=1)
+    subject_max_share: float = setting(0.015, min=0, max=1)
+    member_min: float = setting(0.40, min=0, max=1)
+    max_related: int = setting(3, min=0)
+    same_days: float = setting(14.0, gt=0, unit="days")  # the same-story decision (pipeline/relate.py)
+    same_score: float = setting(0.85, min=0, max=2)
+    overlap_weight: float = setting(0.3, min=0, max=2)
+    link_cos: float = setting(0.30, min=0, max=1)
+    related_overlap: float = setting(0.20, min=0, max=1)
 
 
 @dataclass

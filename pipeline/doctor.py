@@ -26,9 +26,8 @@ def _database(paths: Paths, settings: Settings) -> Check:
 
     try:
         with Store(paths.db_path, timeout=min(settings.db_timeout, 5.0)) as store:
-            quick = store.db.execute("PRAGMA quick_check").fetchone()[0]
-            store.db.execute("BEGIN IMMEDIATE")  # can we take the write lock? (then give it back)
-            store.db.execute("ROLLBACK")
+            quick = store.quick_check()
+            store.check_writable()  # can we take the write lock? (then give it back)
             counts = store.counts()
         if quick != "ok":
             return Check("database", "fail", f"{paths.db_path}: {quick}")

@@ -16,7 +16,7 @@ from sources import Source, SourceConfig, SourceError, make_source
 from sources.base import FetchState
 from sources.fetch import Fetcher, FetchError
 
-from .furniture import learn_furniture
+from .furniture_stage import learn_furniture
 from .nightly import pause_point
 from .store import Store
 

@@ -78,6 +78,17 @@ def acquire(data_dir: Path) -> FileLock:
 
 Stage = Callable[[Store], dict[str, Any]]
 
+# the counts each stage's log line shows (a stage not named here logs its time only)
+SUMMARY_KEYS = {"ingest": ("issues_new", "issues_updated", "stories", "furniture", "failed"),
+                "resegment": ("issues", "updated", "stories", "furniture"), "embed": ("embedded", "total", "device"),
+                "cluster": ("stories", "clusters_new", "clusters_grown", "threads_new"), "brief": ("briefed", "total"),
+                "digest": ("date", "clusters", "path"), "email": ("sent", "to", "reason")}
+
+
+def stage_summary(name: str, result: dict[str, Any]) -> str:
+    """A stage's counts for its log line, e.g. `embedded=12 total=480 device=cpu`."""
+    return " ".join(f"{k}={result[k]}" for k in SUMMARY_KEYS.get(name, ()) if k in result)
+
 
 def run_stages(store: Store, stages: list[tuple[str, Stage]], *, summary: Callable[[str, dict], str] | None = None,
                optional: tuple[str, ...] = ("email",)) -> RunReport:

@@ -13,7 +13,7 @@ from typing import Iterable
 from sources import SourceConfig, make_source
 from sources.segment import segment
 
-from .furniture import learn_furniture
+from .furniture_stage import learn_furniture
 from .store import Store
 
 

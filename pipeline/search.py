@@ -279,10 +279,9 @@ class Searcher:
             self.semantic_index()
             if self._encode is None:
                 model_id, encode = self._encoder_factory()
-                stored = self.store.db.execute("SELECT model FROM collections WHERE name = ?",
-                                               [COLLECTION]).fetchone()
-                if stored and stored[0] != model_id:
-                    raise ModelMismatch(f"the archive was embedded with {stored[0]!r}, but the configured model "
+                stored = self.store.collection_model(COLLECTION)
+                if stored and stored != model_id:
+                    raise ModelMismatch(f"the archive was embedded with {stored!r}, but the configured model "
                                         f"is {model_id!r}; semantic search needs the same model "
                                         "(or `pulse embed --rebuild`)")
                 self._encode = encode

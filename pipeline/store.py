@@ -1,8 +1,8 @@
 """The one place SQL lives: schema, migrations and every read/write of pulse.db.
 
 SQLite through sqlite-utils: WAL, foreign keys, FTS5 over story title+text kept
-in sync by triggers (Datasette shows a search box for it), and a schema version
-in `PRAGMA user_version` with ordered migrations.
+in sync by triggers (Datasette shows a search box for it). The schema is a list of named, ordered
+migration steps in `migrations.py`, applied when a Store opens.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from sqlite_utils import Database
 from sqlite_utils.db import NotFoundError
@@ -21,192 +21,11 @@ from sqlite_utils.db import NotFoundError
 from sources.furniture import NOT_NEWS
 from sources.models import Issue
 
-_V1 = """
-CREATE TABLE sources (
-    name TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    url TEXT NOT NULL,
-    etag TEXT,
-    last_modified TEXT,
-    last_attempt TEXT,
-    last_ok TEXT,
-    consecutive_errors INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT
-);
-CREATE TABLE issues (
-    id TEXT PRIMARY KEY,
-    source TEXT NOT NULL REFERENCES sources(name),
-    guid TEXT NOT NULL,
-    url TEXT,
-    title TEXT NOT NULL,
-    published TEXT,
-    html TEXT,
-    text TEXT,
-    content_hash TEXT NOT NULL,
-    first_seen TEXT NOT NULL,
-    updated TEXT NOT NULL,
-    UNIQUE (source, guid)
-);
-CREATE INDEX issues_published ON issues(published);
-CREATE INDEX issues_url ON issues(source, url);
-CREATE TABLE stories (
-    id TEXT PRIMARY KEY,
-    issue_id TEXT NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
-    source TEXT NOT NULL,
-    published TEXT,
-    position INTEGER NOT NULL,
-    section TEXT NOT NULL DEFAULT 'main',
-    title TEXT NOT NULL,
-    dek TEXT,
-    text TEXT NOT NULL,
-    markdown TEXT,
-    content_hash TEXT NOT NULL,
-    updated TEXT NOT NULL,
-    UNIQUE (issue_id, position)
-);
-CREATE INDEX stories_published ON stories(published);
-CREATE INDEX stories_source ON stories(source);
-CREATE TABLE links (
-    story_id TEXT NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    url TEXT NOT NULL,
-    text TEXT,
-    PRIMARY KEY (story_id, position)
-);
-CREATE INDEX links_url ON links(url);
-CREATE TABLE fetch_log (
-    id INTEGER PRIMARY KEY,
-    source TEXT NOT NULL,
-    url TEXT NOT NULL,
-    at TEXT NOT NULL,
-    status INTEGER,
-    attempts INTEGER,
-    ms INTEGER,
-    bytes INTEGER,
-    error TEXT
-);
-"""
-
-
-def _v1(db: Database) -> None:
-    db.executescript(_V1)
-    db["stories"].enable_fts(["title", "text"], create_triggers=True, tokenize="porter unicode61")
-
-
-_V2 = """
-CREATE TABLE collections (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    model TEXT NOT NULL
-);
-CREATE TABLE embeddings (
-    collection_id INTEGER NOT NULL REFERENCES collections(id),
-    id TEXT NOT NULL,
-    embedding BLOB,
-    content TEXT,
-    content_blob BLOB,
-    content_hash BLOB,
-    metadata TEXT,
-    updated INTEGER,
-    PRIMARY KEY (collection_id, id)
-);
-"""
-
-
-def _v2(db: Database) -> None:
-    """Embeddings in the layout of Simon Willison's llm (collections + embeddings)."""
-    db.executescript(_V2)
-
-
-_V3 = """
-CREATE TABLE threads (
-    id TEXT PRIMARY KEY,
-    title TEXT NOT NULL,
-    first_date TEXT,
-    last_date TEXT
-);
-CREATE TABLE clusters (
-    id TEXT PRIMARY KEY,
-    thread_id TEXT,
-    title TEXT NOT NULL,
-    first_date TEXT,
-    last_date TEXT,
-    size INTEGER NOT NULL,
-    sources INTEGER NOT NULL,
-    centroid BLOB
-);
-CREATE INDEX clusters_thread ON clusters(thread_id);
-CREATE INDEX clusters_last ON clusters(last_date);
-CREATE TABLE cluster_members (
-    story_id TEXT PRIMARY KEY REFERENCES stories(id) ON DELETE CASCADE,
-    cluster_id TEXT NOT NULL,
-    embedded_hash BLOB
-);
-CREATE INDEX cluster_members_cluster ON cluster_members(cluster_id);
-"""
-
-
-def _v3(db: Database) -> None:
-    """Clusters (same news), threads (same subject over time), and which cluster each story is in."""
-    db.executescript(_V3)
-
-
-_V4 = """
-CREATE TABLE briefs (
-    cluster_id TEXT PRIMARY KEY,
-    slug TEXT NOT NULL UNIQUE,
-    input_hash TEXT NOT NULL,
-    generator TEXT NOT NULL,
-    impact TEXT NOT NULL,
-    impact_score INTEGER NOT NULL,
-    data TEXT NOT NULL,
-    updated TEXT NOT NULL
-);
-CREATE TABLE digests (
-    date TEXT PRIMARY KEY,
-    markdown TEXT NOT NULL,
-    clusters INTEGER NOT NULL,
-    updated TEXT NOT NULL
-);
-"""
-
-
-def _v4(db: Database) -> None:
-    """Briefs (one per cluster, its fields as JSON, with a hash of what it was built from) and digests."""
-    db.executescript(_V4)
-
-
-_V5 = """
-CREATE TABLE runs (
-    id INTEGER PRIMARY KEY,
-    started TEXT NOT NULL,
-    finished TEXT,
-    status TEXT NOT NULL,
-    exit_code INTEGER,
-    model TEXT,
-    report TEXT
-);
-CREATE TABLE sent_emails (
-    date TEXT NOT NULL,
-    digest_hash TEXT NOT NULL,
-    recipients TEXT NOT NULL,
-    at TEXT NOT NULL,
-    PRIMARY KEY (date, digest_hash)
-);
-"""
-
-
-def _v5(db: Database) -> None:
-    """The nightly job's run reports (status: running, ok, partial, no sources, failed, killed), and which
-    digests were e-mailed (a rerun the same night does not send the same digest twice)."""
-    db.executescript(_V5)
-
-
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5]
+from .migrations import SCHEMA_VERSION as SCHEMA_VERSION  # re-exported: doctor, tests
+from .migrations import SchemaError, upgrade
 
 # a story's date: its own, else its issue's, else when Pulse stored it
 STORY_DATE = "COALESCE(s.published, i.published, s.updated)"
-SCHEMA_VERSION = len(MIGRATIONS)
 # snippets are cut from this many characters at a story's start: FTS5's snippet() over a whole 10 MB
 # story runs for minutes, over this prefix it stays small whatever the story's size
 SNIPPET_CHARS = 10_000
@@ -215,10 +34,6 @@ _DEADLINE_STEPS = 10_000
 
 
 _NOT_NEWS_SQL = ", ".join(f"'{section}'" for section in NOT_NEWS)
-
-class SchemaError(Exception):
-    pass
-
 
 class ModelMismatch(Exception):
     """The archive was embedded with another model; mixing them would make scores meaningless."""
@@ -310,14 +125,11 @@ class Store:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def migrate(self) -> None:
-        version = self.schema_version
-        if version > SCHEMA_VERSION:
-            raise SchemaError(f"{self.path} has schema version {version}, newer than this Pulse "
-                              f"({SCHEMA_VERSION}); upgrade Pulse")
-        for number in range(version, SCHEMA_VERSION):
-            with self.db.atomic():
-                MIGRATIONS[number](self.db)
-                self.db.execute(f"PRAGMA user_version = {number + 1}")
+        """Apply the schema steps this archive lacks; an archive from a newer Pulse is refused."""
+        try:
+            upgrade(self.db)
+        except SchemaError as exc:
+            raise SchemaError(f"{self.path} {exc}") from None
 
     # ------------------------------------------------------------------ sources
     def ensure_source(self, name: str, kind: str, url: str) -> None:
@@ -444,6 +256,11 @@ class Store:
         row = self.db.execute("SELECT id FROM collections WHERE name = ?", [name]).fetchone()
         return row[0] if row else None
 
+    def collection_model(self, name: str) -> str | None:
+        """The model a collection's vectors were made with (None: no such collection)."""
+        row = self.db.execute("SELECT model FROM collections WHERE name = ?", [name]).fetchone()
+        return row[0] if row else None
+
     def embedding_collection(self, name: str, model: str, *, rebuild: bool = False) -> int:
         """The collection's id; refuses a different model unless rebuild (which drops every vector)."""
         with self.db.atomic():
@@ -511,7 +328,8 @@ class Store:
 
     # ------------------------------------------------------------------ clusters and threads
     def _story_rows(self, where: str, params: list[Any], cid: int) -> list[dict[str, Any]]:
-        sql = (f"SELECT s.id, s.issue_id, s.source, s.title, {STORY_DATE} AS date, e.embedding, "
+        sql = (f"SELECT s.id, s.issue_id, s.source, s.title, substr(s.text, 1, 600) AS lead, {STORY_DATE} AS date, "
+               "e.embedding, "
                "e.content_hash AS embedded_hash, m.cluster_id FROM stories s JOIN issues i ON i.id = s.issue_id "
                "JOIN embeddings e ON e.collection_id = ? AND e.id = s.id "
                f"LEFT JOIN cluster_members m ON m.story_id = s.id WHERE {where} ORDER BY date, s.id")
@@ -562,19 +380,67 @@ class Store:
             self.db.execute(f"DELETE FROM cluster_members WHERE story_id IN ({marks})", chunk)
         return sorted(left)
 
-    def set_memberships(self, rows: list[tuple[str, str, bytes]]) -> None:
+    def set_memberships(self, rows: list[tuple[str, str, bytes, str | None]]) -> None:
+        """(story, cluster, embedded hash, why it joined the cluster or None when it founded it)."""
         self.db.conn.executemany(
-            "INSERT INTO cluster_members (story_id, cluster_id, embedded_hash) VALUES (?,?,?) "
+            "INSERT INTO cluster_members (story_id, cluster_id, embedded_hash, reason) VALUES (?,?,?,?) "
             "ON CONFLICT(story_id) DO UPDATE SET cluster_id = excluded.cluster_id, "
-            "embedded_hash = excluded.embedded_hash", rows)
+            "embedded_hash = excluded.embedded_hash, reason = excluded.reason", rows)
+
+    def save_related(self, rows: list[tuple[str, str, str]]) -> None:
+        """(story, an earlier story it is related to but not the same news as, why); replaces the story's."""
+        for chunk, marks in _in_chunks(sorted({r[0] for r in rows})):
+            self.db.execute(f"DELETE FROM related WHERE story_id IN ({marks})", chunk)
+        self.db.conn.executemany("INSERT OR REPLACE INTO related (story_id, other_id, reason) VALUES (?,?,?)", rows)
+
+    def related_to(self, sid: str) -> list[dict[str, Any]]:
+        """Stories related to this one (either direction), with why, oldest first."""
+        return [dict(r) for r in self.db.query(
+            f"SELECT s.id AS story_id, s.title, s.source, {STORY_DATE} AS date, r.reason FROM related r "
+            "JOIN stories s ON s.id = CASE WHEN r.story_id = ? THEN r.other_id ELSE r.story_id END "
+            "JOIN issues i ON i.id = s.issue_id WHERE r.story_id = ? OR r.other_id = ? ORDER BY date, s.id",
+            [sid, sid, sid])]
+
+    def membership_reason(self, sid: str) -> str | None:
+        row = self.db.execute("SELECT reason FROM cluster_members WHERE story_id = ?", [sid]).fetchone()
+        return row[0] if row else None
+
+    # ------------------------------------------------------------------ term statistics
+    def uncounted_stories(self, not_news: tuple[str, ...]) -> list[dict[str, Any]]:
+        """News stories whose terms are not in the archive's term statistics yet."""
+        marks = ",".join("?" * len(not_news))
+        return [dict(r) for r in self.db.query(
+            f"SELECT id, title, text FROM stories WHERE terms_counted = 0 AND section NOT IN ({marks}) ORDER BY id",
+            list(not_news))]
+
+    def add_term_counts(self, story_ids: list[str], df: dict[str, int], upper: dict[str, int],
+                        seen: dict[str, int]) -> None:
+        """Add counts to the term statistics and mark the stories counted."""
+        keys = set(df) | set(seen)
+        self.db.conn.executemany(
+            "INSERT INTO terms (term, df, upper, seen) VALUES (?,?,?,?) ON CONFLICT(term) DO UPDATE SET "
+            "df = df + excluded.df, upper = upper + excluded.upper, seen = seen + excluded.seen",
+            [(k, df.get(k, 0), upper.get(k, 0), seen.get(k, 0)) for k in sorted(keys)])
+        for chunk, marks in _in_chunks(story_ids):
+            self.db.execute(f"UPDATE stories SET terms_counted = 1 WHERE id IN ({marks})", chunk)
+
+    def term_counts(self, terms: list[str]) -> tuple[int, dict[str, tuple[int, int, int]]]:
+        """(stories counted, term -> (df, upper, seen)) for these terms."""
+        docs = self.db.execute("SELECT count(*) FROM stories WHERE terms_counted = 1").fetchone()[0]
+        out: dict[str, tuple[int, int, int]] = {}
+        for chunk, marks in _in_chunks(terms):
+            for t, d, u, n in self.db.execute(f"SELECT term, df, upper, seen FROM terms WHERE term IN ({marks})", chunk):
+                out[t] = (d, u, n)
+        return docs, out
 
     def save_cluster(self, cid: str, *, title: str, first_date: str, last_date: str, size: int, sources: int,
-                     centroid: bytes) -> None:
+                     centroid: bytes, subject: str | None = None) -> None:
         self.db.execute(
-            "INSERT INTO clusters (id, title, first_date, last_date, size, sources, centroid) VALUES (?,?,?,?,?,?,?) "
-            "ON CONFLICT(id) DO UPDATE SET title = excluded.title, first_date = excluded.first_date, "
-            "last_date = excluded.last_date, size = excluded.size, sources = excluded.sources, "
-            "centroid = excluded.centroid", [cid, title, first_date, last_date, size, sources, centroid])
+            "INSERT INTO clusters (id, title, first_date, last_date, size, sources, centroid, subject) "
+            "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET title = excluded.title, "
+            "first_date = excluded.first_date, last_date = excluded.last_date, size = excluded.size, "
+            "sources = excluded.sources, centroid = excluded.centroid, subject = excluded.subject",
+            [cid, title, first_date, last_date, size, sources, centroid, subject])
 
     def clusters_out_of_date(self) -> list[str]:
         """Clusters whose stored size no longer counts their members (stories deleted or re-split since)."""
@@ -587,8 +453,37 @@ class Store:
 
     def clusters_since(self, date: str) -> list[dict[str, Any]]:
         return [dict(r) for r in self.db.query(
-            "SELECT id, thread_id, first_date, last_date, centroid FROM clusters WHERE last_date >= ? "
-            "AND thread_id IS NOT NULL", [date])]
+            "SELECT c.id, c.thread_id, c.first_date, c.last_date, c.centroid, c.subject, t.subject AS thread_subject "
+            "FROM clusters c LEFT JOIN threads t ON t.id = c.thread_id WHERE c.last_date >= ? "
+            "AND c.thread_id IS NOT NULL", [date])]
+
+    def all_clusters(self) -> list[dict[str, Any]]:
+        """Every cluster, oldest first, with what thread attachment needs (for `pulse rethread`)."""
+        return [dict(r) for r in self.db.query(
+            "SELECT id, thread_id, first_date, last_date, centroid, subject FROM clusters ORDER BY first_date, id")]
+
+    def cluster_terms_text(self, cluster_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+        """(title, lead) of each cluster's stories: what its terms are read from."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        for chunk, marks in _in_chunks(cluster_ids):
+            for c, title, lead in self.db.execute(
+                    "SELECT m.cluster_id, s.title, substr(s.text, 1, 600) FROM cluster_members m "
+                    f"JOIN stories s ON s.id = m.story_id WHERE m.cluster_id IN ({marks})", chunk):
+                out.setdefault(c, []).append((title, lead))
+        return out
+
+    def clear_threads(self) -> None:
+        """Forget every thread (clusters stay): `pulse rethread` builds them again."""
+        self.db.execute("UPDATE clusters SET thread_id = NULL")
+        self.db.execute("DELETE FROM threads")
+
+    def thread_subject(self, thread_id: str) -> str | None:
+        row = self.db.execute("SELECT subject FROM threads WHERE id = ?", [thread_id]).fetchone()
+        return row[0] if row else None
+
+    def set_thread_subjects(self, subjects: dict[str, str]) -> None:
+        self.db.conn.executemany("UPDATE threads SET subject = ? WHERE id = ?",
+                                 [(s, t) for t, s in subjects.items()])
 
     def cluster_links(self, cluster_ids: list[str]) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
@@ -625,9 +520,11 @@ class Store:
             return None
         row = self.db.query(
             f"SELECT s.id, s.title, s.source, s.issue_id, i.title AS issue_title, i.url AS issue_url, "
-            f"{STORY_DATE} AS date, s.section, s.dek, s.text, m.cluster_id, c.thread_id, c.size AS cluster_size "
+            f"{STORY_DATE} AS date, s.section, s.dek, s.text, m.cluster_id, c.thread_id, c.size AS cluster_size, "
+            "c.subject AS cluster_subject, t.subject AS thread_subject "
             "FROM stories s JOIN issues i ON i.id = s.issue_id LEFT JOIN cluster_members m ON m.story_id = s.id "
-            "LEFT JOIN clusters c ON c.id = m.cluster_id WHERE s.id = ?", [rows[0][0]])
+            "LEFT JOIN clusters c ON c.id = m.cluster_id LEFT JOIN threads t ON t.id = c.thread_id "
+            "WHERE s.id = ?", [rows[0][0]])
         card = dict(next(iter(row)))
         card["links"] = self.story_links(card["id"])
         return card
@@ -646,7 +543,7 @@ class Store:
     def thread_rows(self, since: str | None = None, min_stories: int = 2) -> list[dict[str, Any]]:
         where = "WHERE t.last_date >= ?" if since else ""
         return [dict(r) for r in self.db.query(
-            "SELECT t.id, t.title, t.first_date, t.last_date, count(DISTINCT c.id) AS clusters, "
+            "SELECT t.id, t.title, t.subject, t.first_date, t.last_date, count(DISTINCT c.id) AS clusters, "
             "sum(c.size) AS stories, (SELECT count(DISTINCT s.source) FROM cluster_members m2 JOIN stories s "
             "ON s.id = m2.story_id JOIN clusters c2 ON c2.id = m2.cluster_id WHERE c2.thread_id = t.id) AS sources "
             f"FROM threads t JOIN clusters c ON c.thread_id = t.id {where} GROUP BY t.id "
@@ -654,7 +551,7 @@ class Store:
 
     def thread_clusters(self, thread_id: str) -> list[dict[str, Any]]:
         return [dict(r) for r in self.db.query(
-            "SELECT id, title, first_date, last_date, size, sources FROM clusters WHERE thread_id = ? "
+            "SELECT id, title, subject, first_date, last_date, size, sources FROM clusters WHERE thread_id = ? "
             "ORDER BY first_date, id", [thread_id])]
 
     def newest_story_date(self) -> str | None:
@@ -945,6 +842,22 @@ class Store:
         changed?" for long-lived readers such as the web app's search index."""
         return self.db.execute("PRAGMA data_version").fetchone()[0], self.db.conn.total_changes
 
+    # ------------------------------------------------------------------ transactions and health
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside commits together or not at all (nested: a savepoint inside the outer one)."""
+        with self.db.atomic():
+            yield
+
+    def quick_check(self) -> str:
+        """SQLite's quick integrity check: 'ok', or the first problem it found."""
+        return self.db.execute("PRAGMA quick_check").fetchone()[0]
+
+    def check_writable(self) -> None:
+        """Take the write lock and give it straight back; raises sqlite3.Error if another writer keeps it."""
+        self.db.execute("BEGIN IMMEDIATE")
+        self.db.execute("ROLLBACK")
+
     # ------------------------------------------------------------------ run reports
     def start_run(self, started: str) -> int:
         """A new run; runs still marked running were killed (the caller holds the lock, so none is alive)."""
@@ -1048,5 +961,14 @@ def check_archive(path: str | Path) -> None:
     conn = sqlite3.connect(str(path))
     try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    finally:
+        conn.close()
+
+
+def integrity_of(path: str | Path) -> str:
+    """SQLite's full integrity check of a database file (a backup copy, say): 'ok', or the first problem."""
+    conn = sqlite3.connect(str(path))
+    try:
+        return conn.execute("PRAGMA integrity_check").fetchone()[0]
     finally:
         conn.close()

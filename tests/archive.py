@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from outputs.briefing import Briefer, brief_stage
+from outputs.brief_stage import Briefer, brief_clusters
 from outputs.render import Templates
 from pipeline.cluster_stage import cluster_stories
 from pipeline.embed import embed_stories
@@ -27,5 +27,5 @@ def build_archive(path: Path, embedder, out_dir: Path, templates: Templates | No
     embed_stories(store, embedder)
     cluster_stories(store)
     briefer = Briefer(templates or Templates(), embedder.encode)
-    brief_stage(store, briefer, out_dir)
+    brief_clusters(store, briefer, out_dir)
     return store, briefer

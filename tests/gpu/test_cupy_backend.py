@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gpu import components, cupy_available, pairs_above, prepare, topk
+from gpu import components, cupy_available, prepare, topk
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not cupy_available(), reason="needs CuPy and a CUDA GPU")]
 
@@ -20,25 +20,24 @@ def rng():
     return np.random.default_rng()  # fresh inputs every run
 
 
-@pytest.fixture(params=["wgmma one-pass", "one-pass", "wgmma", "mma.sync"])
+@pytest.fixture(params=["wgmma one-pass", "one-pass", "multi-pass", "exhaustive"])
 def batch_path(request, cp, monkeypatch):
-    """Every kernel for batches above two queries, each made to take every batch size: Hopper's wgmma one
-    pass, the mma.sync one-pass kernel (up to 64 queries), and the kernels of the multi-pass path, Hopper's
-    wgmma filter and the mma.sync filter every other GPU runs (chosen here the way a non-Hopper GPU does)."""
+    """Every path a batch can take, each made to take every batch size: Hopper's wgmma one pass; the mma.sync
+    one pass (64 queries at a time above 64, as on a GPU without wgmma); the multi-pass filter (Hopper's
+    wgmma_filter, the wgmma one pass's fallback); and the exhaustive path, the fallback of them all."""
     from gpu import cupy_backend, sm90
 
-    hopper_only = request.param.startswith("wgmma")
+    hopper_only = request.param in ("wgmma one-pass", "multi-pass")
     if hopper_only and cp.cuda.Device().compute_capability != "90":
         pytest.skip("wgmma needs a Hopper GPU")
     if request.param == "wgmma one-pass":
-        everywhere = (("WGMMA_MIN_QUERIES", 3), ("WGMMA_MIN_ROWS", 0))
-        for name, value in everywhere:
-            monkeypatch.setattr(cupy_backend, name, value)
+        monkeypatch.setattr(cupy_backend, "WGMMA_MIN_QUERIES", 3)
+        monkeypatch.setattr(cupy_backend, "WGMMA_MIN_ROWS", 0)
+    elif request.param == "one-pass":
+        monkeypatch.setattr(sm90, "topk_kernel", lambda K: None)
     else:
-        monkeypatch.setattr(cupy_backend, "WGMMA_MIN_QUERIES", 1 << 40)
-    if request.param != "one-pass":
-        monkeypatch.setattr(cupy_backend, "ONEPASS_MAX_QUERIES", 0)
-    if request.param == "mma.sync":
+        monkeypatch.setattr(cupy_backend, "_batch_path", lambda *a: "multi-pass")
+    if request.param == "exhaustive":
         monkeypatch.setattr(sm90, "kernel", lambda: None)
     return request.param
 
@@ -76,8 +75,8 @@ def test_topk_matches_numpy(cp, rng, nq, n, d, k):
 
 
 def test_adversarial_sorted_corpus_stays_exact(cp, rng, batch_path):
-    """Sorted so that every tile beats the last threshold: the passes overflow their candidate buffers and
-    take the exhaustive path, which stays exact."""
+    """Sorted so that every tile beats the last threshold: the multi-pass filter overflows its candidate
+    buffers and takes the exhaustive path; every path stays exact."""
     q = rng.standard_normal((4, 64)).astype(np.float32)
     c = rng.standard_normal((300_000, 64)).astype(np.float16)
     order = np.argsort((c.astype(np.float32) @ q[0]))  # ascending: every tile beats the last threshold
@@ -110,33 +109,6 @@ def test_bad_input_rejected_on_gpu(cp):
         topk(cp.asarray([[cp.nan, 1.0]]), cp.ones((3, 2)), 1)
 
 
-@pytest.mark.parametrize("n,d,t", [(5000, 384, 0.3), (20_000, 64, 0.5)])
-def test_pairs_above_matches_numpy(cp, rng, n, d, t):
-    base = rng.standard_normal((n // 10, d))
-    v = (np.repeat(base, 10, axis=0) + 0.8 * rng.standard_normal((n, d))).astype(np.float32)
-    gi, gj, gs = (x.get() for x in pairs_above(cp.asarray(v), t))
-    ni, nj, ns = pairs_above(v, t)
-    g = {(a, b): s for a, b, s in zip(gi.tolist(), gj.tolist(), gs.tolist())}
-    m = {(a, b): s for a, b, s in zip(ni.tolist(), nj.tolist(), ns.tolist())}
-    assert len(m) > 1000
-    differ = set(g) ^ set(m)
-    assert all(abs(m.get(p, g.get(p)) - t) < 3e-3 for p in differ)  # only pairs on the threshold itself
-    common = set(g) & set(m)
-    assert max(abs(g[p] - m[p]) for p in common) < 3e-3
-    assert (gi < gj).all()
-
-
-def test_pairs_above_other_set(cp, rng):
-    a = rng.standard_normal((3000, 32)).astype(np.float32)
-    b = rng.standard_normal((4000, 32)).astype(np.float32)
-    gi, gj, gs = (x.get() for x in pairs_above(cp.asarray(a), 0.55, cp.asarray(b)))
-    ni, nj, ns = pairs_above(a, 0.55, b)
-    g = dict(zip(zip(gi.tolist(), gj.tolist()), gs.tolist()))
-    m = dict(zip(zip(ni.tolist(), nj.tolist()), ns.tolist()))
-    assert len(m) > 100
-    assert all(abs(m.get(p, g.get(p)) - 0.55) < 3e-3 for p in set(g) ^ set(m))  # only pairs on the threshold
-
-
 @pytest.mark.parametrize("n,m", [(10, 0), (1000, 800), (200_000, 150_000), (1_000_000, 2_000_000)])
 def test_components_match_numpy(cp, rng, n, m):
     i, j = rng.integers(0, n, m), rng.integers(0, n, m)
@@ -148,10 +120,6 @@ def test_components_match_numpy(cp, rng, n, m):
                                     (17, 20_000, 1000), (33, 3000, 1000), (300, 100_003, 384), (130, 5, 768)])
 def test_every_kernel_shape_and_odd_sizes(cp, rng, batch_path, nq, n, d):
     """Small, medium and large query batches use different kernel shapes; odd n and d need padding."""
-    from gpu import cupy_backend
-
-    if batch_path == "one-pass" and nq > cupy_backend.ONEPASS_MAX_QUERIES:
-        pytest.skip("the one-pass kernel takes up to 64 queries")
     q = rng.standard_normal((nq, d)).astype(np.float32)
     c = rng.standard_normal((n, d)).astype(np.float16)
     gs, gi = topk(cp.asarray(q), cp.asarray(c), 10)
@@ -176,11 +144,10 @@ def test_large_k_keeps_numpy_tie_order(cp, rng):
 @pytest.mark.parametrize("nq,n,d,k", [(1, 5, 8, 10), (1, 17, 20, 3), (2, 1001, 384, 32), (1, 250_001, 384, 10),
                                       (2, 70_000, 768, 1)])
 def test_one_or_two_queries_are_exact(cp, rng, nq, n, d, k):
-    """One query takes the scan kernel (a single launch), two the one pass: exact, best first, at odd sizes
-    and several k."""
+    """One or two queries take the one pass: exact, best first, at odd sizes and several k."""
     q = rng.standard_normal((nq, d)).astype(np.float32)
     c = rng.standard_normal((n, d)).astype(np.float16)
-    for _ in range(3):  # the last-block counter re-arms itself: every call gives the same answer
+    for _ in range(3):  # scratch buffers and packed launches are reused: every call gives the same answer
         gs, gi = topk(cp.asarray(q), cp.asarray(c), k)
         gs, gi = gs.get(), gi.get()
         # fp32 scores, but of the prepared corpus: prepare stores each unit row rounded to fp16 again
@@ -189,9 +156,9 @@ def test_one_or_two_queries_are_exact(cp, rng, nq, n, d, k):
 
 
 @pytest.mark.parametrize("nq", [1, 2])
-def test_scan_kernel_with_every_score_tied(cp, rng, nq):
-    """A corpus of copies of one row: every score ties, so far more entries reach the last block's floor than
-    it ranks at once (sorted-list merges take them instead), and the lowest indices must come first."""
+def test_one_pass_with_every_score_tied(cp, rng, nq):
+    """A corpus of copies of one row: every score ties, so every block's buffer fills and is compacted again
+    and again, and the merge sees every block's list tied; the lowest indices must come first."""
     row = rng.standard_normal((1, 384)).astype(np.float16)
     q = rng.standard_normal((nq, 384)).astype(np.float32)
     gs, gi = topk(cp.asarray(q), cp.asarray(np.repeat(row, 120_000, axis=0)), 10)
@@ -201,7 +168,7 @@ def test_scan_kernel_with_every_score_tied(cp, rng, nq):
     np.testing.assert_allclose(gs.get(), np.repeat(cos[:, None], 10, axis=1), atol=2e-3)
 
 
-@pytest.mark.parametrize("nq", [1, 20, 100])  # the scan kernel, the one pass, the wgmma one pass (Hopper)
+@pytest.mark.parametrize("nq", [1, 20, 100])  # the one pass, and the wgmma one pass on Hopper from 33
 def test_a_call_keeps_no_corpus_alive(cp, rng, nq):
     """Each path keeps its launches, arguments packed, between calls: the corpus and queries of a call must
     not stay referenced there, or a process that moves on to another corpus keeps the old one on the GPU."""
@@ -229,11 +196,12 @@ def assert_ties_by_lower_index(cp, rng, nq: int, n: int, k: int) -> None:
             assert b < n and row[t:t + 3].tolist() == [b, b + n + 5, b + 2 * n + 5]
 
 
-def test_scan_kernel_breaks_ties_by_lower_index(cp, rng):
-    assert_ties_by_lower_index(cp, rng, nq=2, n=100, k=30)
+@pytest.mark.parametrize("nq", [1, 2])
+def test_one_or_two_queries_break_ties_by_lower_index(cp, rng, nq):
+    assert_ties_by_lower_index(cp, rng, nq=nq, n=100, k=30)
 
 
-def test_scan_kernel_rejects_nan_queries(cp):
+def test_one_query_rejects_nan_queries(cp):
     with pytest.raises(ValueError, match="NaN"):
         topk(cp.asarray([[1.0] * 383 + [cp.inf]]), cp.ones((1000, 384)), 5)
     s, i = topk(cp.ones((1, 384)), cp.ones((1000, 384)), 5)  # and the next call is unaffected
@@ -241,12 +209,13 @@ def test_scan_kernel_rejects_nan_queries(cp):
 
 
 def test_hopper_builds_the_wgmma_kernel(cp):
-    """On an H100 the large-batch path must be the wgmma kernel, not a silent fallback to mma.sync."""
+    """On an H100 the batch paths must be the wgmma kernels, not a silent fallback to the one pass."""
     from gpu import sm90
 
     if cp.cuda.Device().compute_capability != "90":
         pytest.skip("wgmma needs a Hopper GPU")
     assert sm90.kernel() is not None
+    assert all(sm90.topk_kernel(K) is not None and sm90.seed_kernel(K) is not None for K in (8, 16, 32))
 
 
 @pytest.mark.parametrize("k", [1, 12, 20])  # lists of K = 8, 24, 32: each leaves room for the fp16 margin
@@ -265,32 +234,32 @@ def test_batch_path_rejects_nan_queries(cp, rng, batch_path):
     exact_up_to_ties(cp, q, c.get(), gi.get(), gs.get(), 2e-3)
 
 
+ONE, WG, ROWS = "_onepass_topk", "_wgmma_topk", "_topk_rows"
+
+
 @pytest.mark.parametrize("nq,n,d,hopper,other", [
-    (3, 50_000, 96, "one pass", "one pass"), (17, 50_000, 96, "one pass", "one pass"),
-    (32, 50_000, 96, "one pass", "one pass"), (33, 50_000, 96, "wgmma one pass", "one pass"),
-    (64, 50_000, 96, "wgmma one pass", "one pass"), (65, 50_000, 96, "wgmma one pass", "multi-pass"),
-    (16, 600_000, 16, "one pass", "one pass"), (17, 300_000, 16, "wgmma one pass", "one pass"),
-    (64, 2_100_000, 16, "wgmma one pass", "one pass"), (17, 600_000, 1000, "one pass", "one pass"),
-    (65, 600_000, 16, "wgmma one pass", "multi-pass"), (65, 1_100_000, 16, "wgmma one pass", "multi-pass"),
-    (1024, 300_000, 16, "wgmma one pass", "multi-pass"), (200, 400_000, 400, "multi-pass", "multi-pass"),
-    (1, 600_000, 16, "scan", "scan"), (1, 50_000, 1000, "one pass", "one pass"), (2, 400_000, 16, "one pass", "one pass"),
-    (2, 600_000, 384, "one pass", "one pass")])
+    (1, 600_000, 16, [ONE], [ONE]), (1, 50_000, 1000, [ONE], [ONE]), (2, 400_000, 16, [ONE], [ONE]),
+    (2, 600_000, 384, [ONE], [ONE]), (3, 50_000, 96, [ONE], [ONE]), (17, 50_000, 96, [ONE], [ONE]),
+    (32, 50_000, 96, [ONE], [ONE]), (33, 50_000, 96, [WG], [ONE]), (64, 50_000, 96, [WG], [ONE]),
+    (65, 50_000, 96, [WG], [ONE, ONE]), (16, 600_000, 16, [ONE], [ONE]), (17, 300_000, 16, [WG], [ONE]),
+    (64, 2_100_000, 16, [WG], [ONE]), (17, 600_000, 1000, [ONE], [ONE]), (65, 1_100_000, 16, [WG], [ONE, ONE]),
+    (1024, 300_000, 16, [WG], [ONE] * 16), (200, 400_000, 400, [ONE] * 4, [ONE] * 4),
+    (3, 5000, 2000, [ROWS], [ROWS])])
 def test_each_batch_takes_its_kernel(cp, rng, monkeypatch, nq, n, d, hopper, other):
-    """One query: the scan kernel (d up to 768; else the one pass). 2 to 64 queries: one pass over the corpus
-    and one merge launch; on Hopper (d up to 384) the wgmma one pass for more than 32 queries and for 17-32 against
-    300k rows or more; the rest (other GPUs, d > 384): the multi-pass filter. The answer stays exact."""
+    """Up to 64 queries: one pass over the corpus and one merge launch; on Hopper (d up to 384) the wgmma one
+    pass for more than 32 queries and for 17-32 against 300k rows or more. Larger batches elsewhere (other
+    GPUs, d > 384): the one pass, 64 queries at a time. d over 1024: the multi-pass path (exhaustive there).
+    The answer stays exact."""
     from gpu import cupy_backend, sm90
 
     calls = []
-    for name in ("_scan_topk", "_onepass_topk", "_wgmma_topk", "_topk_rows"):
+    for name in (ONE, WG, ROWS):
         real = getattr(cupy_backend, name)
         monkeypatch.setattr(cupy_backend, name, lambda *a, name=name, real=real: (calls.append(name), real(*a))[1])
     q = rng.standard_normal((nq, d)).astype(np.float32)
     c = rng.standard_normal((n, d)).astype(np.float16)
     gs, gi = topk(cp.asarray(q), cp.asarray(c), 10)
-    want = hopper if sm90.kernel() is not None else other
-    assert calls == {"scan": ["_scan_topk"], "one pass": ["_onepass_topk"], "wgmma one pass": ["_wgmma_topk"],
-                     "multi-pass": ["_topk_rows"]}[want]
+    assert calls == (hopper if sm90.kernel() is not None else other)
     exact_up_to_ties(cp, q, c, gi.get(), gs.get(), 2e-3)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gpu import components, pairs_above, topk
+from gpu import components, topk
 
 
 def unit64(x):
@@ -71,36 +71,6 @@ def test_bad_input_is_a_clear_error(bad, match):
 def test_bad_k(k):
     with pytest.raises(ValueError, match="k must be a positive integer"):
         topk(np.ones((1, 2)), np.ones((3, 2)), k)
-
-
-def ref_pairs(a, t, b=None):
-    s = unit64(a) @ unit64(a if b is None else b).T
-    i, j = np.nonzero(s >= t)
-    keep = i < j if b is None else np.ones(len(i), bool)
-    return set(zip(i[keep].tolist(), j[keep].tolist())), s
-
-
-@pytest.mark.parametrize("n,d,t", [(300, 8, 0.8), (1000, 16, 0.6), (50, 3, -1.0)])
-def test_pairs_above_matches_reference(rng, n, d, t, monkeypatch):
-    import gpu.numpy_backend as nb
-    monkeypatch.setattr(nb, "TILE_ENTRIES", 5000)  # several row blocks
-    v = rng.standard_normal((n, d))
-    i, j, s = pairs_above(v, t)
-    want, full = ref_pairs(v, t)
-    assert set(zip(i.tolist(), j.tolist())) == want
-    assert (i < j).all() and np.allclose(s, full[i, j], atol=1e-5)
-    assert list(zip(i, j)) == sorted(zip(i, j))
-
-
-def test_pairs_above_against_other_set(rng):
-    a, b = rng.standard_normal((40, 6)), rng.standard_normal((70, 6))
-    i, j, _ = pairs_above(a, 0.5, b)
-    assert set(zip(i.tolist(), j.tolist())) == ref_pairs(a, 0.5, b)[0]
-
-
-def test_pairs_threshold_is_validated():
-    with pytest.raises(ValueError, match=r"threshold must be a cosine in \[-1, 1\]"):
-        pairs_above(np.ones((2, 2)), 1.5)
 
 
 def test_components_labels_are_smallest_members():

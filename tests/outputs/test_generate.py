@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from outputs.brief import FREE_TEXT
-from outputs.briefing import Briefer, inputs, make_briefs
+from outputs.brief_stage import Briefer, inputs, make_briefs
 from outputs.generate import LLMWriter, OpenAIBackend, TransformersBackend, parse
 from pipeline.cli import main
 

@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from outputs.email import EmailConfig
-from pipeline.cli import cluster_config, email_config, fetcher_for, main
+from pipeline.app import cluster_config, email_config, fetcher_for
+from pipeline.cli import main
 from pipeline.cluster import ClusterConfig
 from pipeline.config import ClusterSettings, EmailSettings, Settings
 from sources.config import load_sources

@@ -136,7 +136,7 @@ def write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def brief_stage(store: Store, briefer: Briefer, out_dir: Path, *, progress: Callable[[int, int], None] | None = None,
+def brief_clusters(store: Store, briefer: Briefer, out_dir: Path, *, progress: Callable[[int, int], None] | None = None,
                 batch: int = 256) -> dict[str, Any]:
     """Rebuild the briefs (and pages) of clusters that changed since their brief was written."""
     started = time.perf_counter()

@@ -1,0 +1,305 @@
+"""The archive's schema as named, ordered migration steps (sqlite-utils' `Migrations`).
+
+Each step runs once and is recorded by name in `_sqlite_migrations` under the set "pulse", the table
+and record format llm (and `sqlite-utils migrate`) use. The embeddings tables are llm's: Pulse creates
+them in the layout llm's own migrations end with and records those migrations under llm's set name, so
+`llm similar stories ID -d pulse.db` opens the archive as its own and changes nothing.
+
+Archives made before the steps had names carry a number in `PRAGMA user_version` (1-5, one per step
+m001-m005): `upgrade` records those steps as applied, then applies what is pending. `user_version`
+still counts the applied steps, so an older Pulse refuses an archive it does not know.
+"""
+from __future__ import annotations
+
+import datetime
+
+from sqlite_utils import Database, Migrations
+
+pulse_migrations = Migrations("pulse")
+
+# llm's embeddings migration set (llm/embeddings_migrations.py, llm 0.36): its steps, in order, and
+# the columns its last step leaves; `m006_llm_owns_embeddings` records these steps as applied
+LLM_SET = "llm.embeddings"
+LLM_STEPS = ("m001_create_tables", "m002_foreign_key", "m003_add_updated", "m004_store_content_hash",
+             "m005_add_content_blob")
+LLM_EMBEDDINGS_COLUMNS = {"collection_id": int, "id": str, "embedding": bytes, "content": str,
+                          "content_blob": bytes, "content_hash": bytes, "metadata": str, "updated": int}
+# archives before named steps: user_version N meant steps m001..mN were applied
+LEGACY_VERSIONS = 5
+
+
+class SchemaError(Exception):
+    pass
+
+
+_ARCHIVE = """
+CREATE TABLE sources (
+    name TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    url TEXT NOT NULL,
+    etag TEXT,
+    last_modified TEXT,
+    last_attempt TEXT,
+    last_ok TEXT,
+    consecutive_errors INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE TABLE issues (
+    id TEXT PRIMARY KEY,
+    source TEXT NOT NULL REFERENCES sources(name),
+    guid TEXT NOT NULL,
+    url TEXT,
+    title TEXT NOT NULL,
+    published TEXT,
+    html TEXT,
+    text TEXT,
+    content_hash TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    UNIQUE (source, guid)
+);
+CREATE INDEX issues_published ON issues(published);
+CREATE INDEX issues_url ON issues(source, url);
+CREATE TABLE stories (
+    id TEXT PRIMARY KEY,
+    issue_id TEXT NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    source TEXT NOT NULL,
+    published TEXT,
+    position INTEGER NOT NULL,
+    section TEXT NOT NULL DEFAULT 'main',
+    title TEXT NOT NULL,
+    dek TEXT,
+    text TEXT NOT NULL,
+    markdown TEXT,
+    content_hash TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    UNIQUE (issue_id, position)
+);
+CREATE INDEX stories_published ON stories(published);
+CREATE INDEX stories_source ON stories(source);
+CREATE TABLE links (
+    story_id TEXT NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    text TEXT,
+    PRIMARY KEY (story_id, position)
+);
+CREATE INDEX links_url ON links(url);
+CREATE TABLE fetch_log (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    url TEXT NOT NULL,
+    at TEXT NOT NULL,
+    status INTEGER,
+    attempts INTEGER,
+    ms INTEGER,
+    bytes INTEGER,
+    error TEXT
+);
+"""
+
+
+@pulse_migrations()
+def m001_archive(db: Database) -> None:
+    """Sources, issues, stories, links and the fetch log; FTS5 over story title and text."""
+    db.executescript(_ARCHIVE)
+    db["stories"].enable_fts(["title", "text"], create_triggers=True, tokenize="porter unicode61")
+
+
+@pulse_migrations()
+def m002_embeddings(db: Database) -> None:
+    """Embeddings in the layout llm's own migrations end with (collections + embeddings)."""
+    # if_not_exists: llm may have made them already, on an archive still at m001
+    db["collections"].create({"id": int, "name": str, "model": str}, pk="id", if_not_exists=True)
+    db["collections"].create_index(["name"], unique=True, if_not_exists=True)
+    db["embeddings"].create(LLM_EMBEDDINGS_COLUMNS, pk=("collection_id", "id"),
+                            foreign_keys=[("collection_id", "collections", "id")], if_not_exists=True)
+    db["embeddings"].create_index(["content_hash"], if_not_exists=True)
+
+
+_CLUSTERS = """
+CREATE TABLE threads (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    first_date TEXT,
+    last_date TEXT
+);
+CREATE TABLE clusters (
+    id TEXT PRIMARY KEY,
+    thread_id TEXT,
+    title TEXT NOT NULL,
+    first_date TEXT,
+    last_date TEXT,
+    size INTEGER NOT NULL,
+    sources INTEGER NOT NULL,
+    centroid BLOB
+);
+CREATE INDEX clusters_thread ON clusters(thread_id);
+CREATE INDEX clusters_last ON clusters(last_date);
+CREATE TABLE cluster_members (
+    story_id TEXT PRIMARY KEY REFERENCES stories(id) ON DELETE CASCADE,
+    cluster_id TEXT NOT NULL,
+    embedded_hash BLOB
+);
+CREATE INDEX cluster_members_cluster ON cluster_members(cluster_id);
+"""
+
+
+@pulse_migrations()
+def m003_clusters(db: Database) -> None:
+    """Clusters (same news), threads (same subject over time), and which cluster each story is in."""
+    db.executescript(_CLUSTERS)
+
+
+_BRIEFS = """
+CREATE TABLE briefs (
+    cluster_id TEXT PRIMARY KEY,
+    slug TEXT NOT NULL UNIQUE,
+    input_hash TEXT NOT NULL,
+    generator TEXT NOT NULL,
+    impact TEXT NOT NULL,
+    impact_score INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE digests (
+    date TEXT PRIMARY KEY,
+    markdown TEXT NOT NULL,
+    clusters INTEGER NOT NULL,
+    updated TEXT NOT NULL
+);
+"""
+
+
+@pulse_migrations()
+def m004_briefs(db: Database) -> None:
+    """Briefs (one per cluster, its fields as JSON, with a hash of what it was built from) and digests."""
+    db.executescript(_BRIEFS)
+
+
+_RUNS = """
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    started TEXT NOT NULL,
+    finished TEXT,
+    status TEXT NOT NULL,
+    exit_code INTEGER,
+    model TEXT,
+    report TEXT
+);
+CREATE TABLE sent_emails (
+    date TEXT NOT NULL,
+    digest_hash TEXT NOT NULL,
+    recipients TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (date, digest_hash)
+);
+"""
+
+
+@pulse_migrations()
+def m005_runs(db: Database) -> None:
+    """Run reports of the nightly job, and which digests were e-mailed (a rerun does not mail twice)."""
+    db.executescript(_RUNS)
+
+
+@pulse_migrations()
+def m006_llm_owns_embeddings(db: Database) -> None:
+    """Record llm's embeddings migrations as applied, so llm opens the archive as its own."""
+    # archives before this step made the tables with Pulse's own SQL: same columns, no content_hash index
+    have = {c.name for c in db["embeddings"].columns}
+    if have != set(LLM_EMBEDDINGS_COLUMNS):
+        raise SchemaError(f"embeddings has columns {sorted(have)}, not llm's {sorted(LLM_EMBEDDINGS_COLUMNS)}")
+    db["embeddings"].create_index(["content_hash"], if_not_exists=True)
+    done = applied(db, LLM_SET)
+    for name in LLM_STEPS:
+        if name not in done:
+            _record(db, LLM_SET, name)
+
+
+_RELATIONS = [
+    "ALTER TABLE clusters ADD COLUMN subject TEXT",
+    "ALTER TABLE threads ADD COLUMN subject TEXT",
+    "ALTER TABLE cluster_members ADD COLUMN reason TEXT",
+    "ALTER TABLE stories ADD COLUMN terms_counted INTEGER NOT NULL DEFAULT 0",
+    """CREATE TABLE related (
+    story_id TEXT NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+    other_id TEXT NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (story_id, other_id)
+)""",
+    "CREATE INDEX related_other ON related(other_id)",
+    """CREATE TABLE terms (
+    term TEXT PRIMARY KEY,
+    df INTEGER NOT NULL DEFAULT 0,
+    upper INTEGER NOT NULL DEFAULT 0,
+    seen INTEGER NOT NULL DEFAULT 0
+)""",
+]
+
+
+@pulse_migrations()
+def m007_relations(db: Database) -> None:
+    """Why stories were joined, related stories kept apart, subjects of clusters and threads, and the
+    archive's term statistics (document frequency; how often a word is written capitalised mid-sentence)."""
+    for sql in _RELATIONS:
+        db.execute(sql)
+
+
+def _step_names() -> tuple[str, ...]:
+    """Every step's name, in order: what is pending on an empty database."""
+    with Database(memory=True) as empty:
+        return tuple(m.name for m in pulse_migrations.pending(empty))
+
+
+STEPS = _step_names()
+SCHEMA_VERSION = len(STEPS)
+
+
+def applied(db: Database, migration_set: str) -> list[str]:
+    """Names of the steps of a migration set recorded in this database, in the order applied."""
+    return [m.name for m in Migrations(migration_set).applied(db)]
+
+
+def _record(db: Database, migration_set: str, name: str) -> None:
+    """Record a step as applied, as sqlite-utils' Migrations.apply does."""
+    db[Migrations.migrations_table].insert({"migration_set": migration_set, "name": name,
+                                            "applied_at": str(datetime.datetime.now(datetime.timezone.utc))})
+
+
+def _check(done: list[str], version: int) -> None:
+    """Refuse an archive made by a newer Pulse: steps this code does not know, or a higher version."""
+    unknown = [name for name in done if name not in STEPS]
+    if unknown or version > SCHEMA_VERSION or (not done and version > LEGACY_VERSIONS):
+        raise SchemaError(f"has schema version {version} ({', '.join(unknown) or 'no named steps'}), newer "
+                          f"than this Pulse ({SCHEMA_VERSION}); upgrade Pulse")
+
+
+def pending(db: Database) -> bool:
+    """Whether `upgrade` has work to do (reads only); raises SchemaError for a newer archive."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    done = applied(db, pulse_migrations.name)
+    _check(done, version)
+    return len(done) < SCHEMA_VERSION or version != SCHEMA_VERSION
+
+
+def upgrade(db: Database) -> None:
+    """Apply every pending step in one write transaction (all or nothing; a second process waits)."""
+    if not pending(db):
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]  # again: another process may have won
+        done = applied(db, pulse_migrations.name)
+        _check(done, version)
+        pulse_migrations.ensure_migrations_table(db)
+        if not done:  # an archive from before named steps: its version says which were applied
+            for name in STEPS[:version]:
+                _record(db, pulse_migrations.name, name)
+        pulse_migrations.apply(db)  # each step in a savepoint of this transaction, with its record
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        if db.conn.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
