@@ -13,14 +13,14 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from pipeline.cluster_stage import to_day
+from pipeline.dates import to_day
 
 from . import sentences as sent
 from . import signals as sig
 from .markdown import slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 6  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 7  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
 FREE_TEXT = ("our_take", "what_to_do", "what_changes", "watch_for", "skeptics")
 IMPACT_LEVELS = ((4, "high"), (2, "medium"), (-99, "low"))
@@ -125,8 +125,7 @@ def rate(s: sig.Signals) -> tuple[str, int, list[str]]:
         points.append((1, f"{' and '.join(usable)} available (+1)"))
     if s.figures:
         points.append((1, "states a measured figure (+1)"))
-    if s.thread_position > 1:
-        points.append((1, f"development no. {s.thread_position} of a running thread (+1)"))
+    # a thread's length is not news by itself: a follow-up rises only by what it brings (sources, figures...)
     if s.horizon == "weeks":
         points.append((1, "acts within weeks (+1)"))
     elif s.horizon == "years":

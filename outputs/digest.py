@@ -15,9 +15,10 @@ from typing import Any
 from feedgen.feed import FeedGenerator
 
 from pipeline.store import Store
+from pipeline.views import thread_view
 
 from .brief import Brief
-from .briefing import Briefer, inputs, load_brief, make_briefs, write_text
+from .brief_stage import Briefer, inputs, load_brief, make_briefs, write_text
 from .markdown import safe_url, to_html
 
 WATCH_DAYS = 30
@@ -78,20 +79,23 @@ def build(store: Store, briefer: Briefer, night: Night, *, max_items: int = 25) 
     rest = [b for b in main if b not in top]
     low, more = rest[:max_items * 2], max(0, len(rest) - max_items * 2)
 
-    moved = _threads_moved(store, briefs, night)
+    moved, more_threads = _threads_moved(store, briefs, night)
     watch = _watchlist(store, night)
     counts = store.night_counts(night.start, night.end)
     counts["clusters"] = len(briefs)
     item = lambda b: {"b": b}  # noqa: E731
     markdown = briefer.templates.page(
         "digest.md.j2", date=night.date, items=[item(b) for b in top], low=[item(b) for b in low],
-        fiction=[item(b) for b in fiction], threads=moved, watchlist=watch, counts=counts, more=more)
-    info = {"date": night.date, "clusters": len(briefs), "top": len(top), "threads_moved": len(moved),
+        fiction=[item(b) for b in fiction], threads=moved, more_threads=more_threads, watchlist=watch, counts=counts,
+        more=more)
+    info = {"date": night.date, "clusters": len(briefs), "top": len(top), "threads_moved": len(moved) + more_threads,
             "watchlist": len(watch), "newest": counts["newest"]}
     return markdown, info
 
 
-def _threads_moved(store: Store, briefs: list[Brief], night: Night) -> list[dict[str, Any]]:
+def _threads_moved(store: Store, briefs: list[Brief], night: Night, most: int = 15) -> tuple[list[dict[str, Any]], int]:
+    """The threads that moved tonight, longest first, with what the night's step added; at most `most` of
+    them (and how many more moved)."""
     tonight: dict[str, list[str]] = {}
     for b in briefs:
         if b.thread_id:
@@ -99,15 +103,25 @@ def _threads_moved(store: Store, briefs: list[Brief], night: Night) -> list[dict
     rows: dict[str, list[dict]] = {}
     for r in store.thread_members(sorted(tonight), night.as_of):
         rows.setdefault(r["thread_id"], []).append(r)
-    out = []
+    moved = []
     for tid, titles in tonight.items():
         clusters = {r["cluster_id"] for r in rows.get(tid, [])}
-        if len(clusters) < 2:
-            continue
+        if len(clusters) >= 2:
+            moved.append((tid, titles, clusters))
+    moved.sort(key=lambda m: (-len(m[2]), m[0]))
+    out = []
+    for tid, titles, clusters in moved[:most]:
         first = min(rows[tid], key=lambda r: (r["date"], r["id"]))
+        view = thread_view(store, tid)
+        steps = [c for c in view["timeline"] if c["cluster_id"] in clusters]
+        step = steps[-1] if steps else None
+        changed = ", ".join(step["new_names"] + step["new_numbers"]) if step else ""
+        if step and step["claim"]:
+            changed = f"{changed}; {step['claim']} what came before" if changed else f"{step['claim']} what came before"
         out.append({"id": tid, "title": first["title"], "first_date": first["date"], "clusters": len(clusters),
-                    "tonight": sorted(titles)})
-    return sorted(out, key=lambda t: (-t["clusters"], t["id"]))
+                    "subject": view["subject"], "changed": changed, "tonight": sorted(titles)[:5],
+                    "tonight_more": max(0, len(titles) - 5)})
+    return out, len(moved) - len(out)
 
 
 def _watchlist(store: Store, night: Night, most: int = 12) -> list[dict[str, Any]]:

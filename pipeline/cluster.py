@@ -4,24 +4,33 @@ The core works on arrays and small records so it can be measured and tested with
 `assign` puts new stories into existing or new clusters, `attach_threads` links new clusters to older
 ones. `cluster_stage` (in cluster_stage.py) wires them to the store incrementally.
 
-Clusters: cosine neighbours (the `gpu` top-k) above `threshold`, or above the lower `link_threshold` when
-two stories link the same specific URL (a URL linked by at most `max_link_df` stories: papers, repos,
-posts — not home pages). Edges are split into connected components (`gpu.components`), then merged
-greedily, best edge first, under safeguards against chaining: two stories of one issue never share a
-cluster; a cluster spans at most `window_days`; every member stays within `centroid_min` of the merged
-centroid; one story can pull in at most `max_hub` merges; two existing clusters are never merged (ids
-stay stable). New ids derive from the earliest member, so a rerun gives the same ids.
+Clusters: each new story's cosine neighbours (the `gpu` top-k) and the stories citing the same specific URL
+(linked by at most `max_link_df` stories: papers, repos, posts — not home pages) are candidates. With the
+stories' terms known, `pipeline.relate` decides which candidates are the same story (shared specific link;
+or cosine plus shared specific terms, within `same_days`) and which are related but other news (kept
+apart, recorded with why); with vectors only, cosine >= `threshold` (or `link_threshold` with a shared
+link) decides. Edges are split into connected components (`gpu.components`), then merged greedily, best
+edge first, under safeguards against chaining: two stories of one issue never share a cluster unless
+both cite the same specific post; a cluster spans at most `window_days`; every member stays within
+`centroid_min` (`member_min` with terms) of the merged centroid; one story can pull in at most `max_hub`
+merges; two existing clusters are never merged (ids stay stable). New ids derive from the earliest member,
+so a rerun gives the same ids.
+
+Threads: see `attach_threads` — a subject, the thread as a whole, and a quiet period that ends it.
 """
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, fields
-from typing import Any, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 import gpu
 from gpu.numpy_backend import normalize as unit  # unit rows in float32, zero rows stay zero
+
+from .relate import RELATED, SAME, RelateConfig, Relation, Side, relate
+from .terms import GENERIC, TermStats, head
 
 
 @dataclass(frozen=True)
@@ -31,12 +40,28 @@ class ClusterConfig:
     threshold: float = 0.62
     link_threshold: float = 0.40
     centroid_min: float = 0.55
-    window_days: float = 10.0
+    window_days: float = 14.0
     max_hub: int = 12
     max_link_df: int = 8
     neighbours: int = 20
     thread_threshold: float = 0.55
-    thread_window_days: float = 120.0
+    thread_window_days: float = 120.0  # how far back the clusters that describe open threads are read
+    thread_quiet_days: float = 45.0  # a thread with nothing new for this long is over
+    thread_member_min: float = 0.60  # a follow-up is this close to one of the thread's clusters
+    thread_close: float = 0.75  # ... or this close, when the thread's subject is not specific
+    thread_far: float = 0.30  # and no further than this from any of its clusters (a drifting chain breaks)
+    subject_max_share: float = 0.015  # a subject named by more of the archive's stories is not specific
+    member_min: float = 0.40  # centroid_min when stories are joined on their terms (looser: paraphrases)
+    max_related: int = 3  # related stories recorded per story
+    same_days: float = RelateConfig.same_days
+    same_score: float = RelateConfig.same_score
+    overlap_weight: float = RelateConfig.overlap_weight
+    link_cos: float = RelateConfig.link_cos
+    related_overlap: float = RelateConfig.related_overlap
+
+    def relate(self) -> RelateConfig:
+        """The same-story decision's settings ([cluster] in pulse.toml holds them too)."""
+        return RelateConfig(**{f.name: getattr(self, f.name) for f in fields(RelateConfig)})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> "ClusterConfig":
@@ -59,6 +84,19 @@ class StoryRef:
     day: float  # days since the Unix epoch
     links: tuple[str, ...] = ()
     version: str = ""  # e.g. the hash of the embedded text: an edited story founds a cluster with a new id
+    title_terms: frozenset[str] = frozenset()  # `pipeline.terms.story_terms` of the title
+    terms: frozenset[str] = frozenset()  # ... of the title and lead: empty when only vectors are known
+
+    def side(self) -> Side:
+        return Side(self.id, self.day, self.title_terms, self.terms, frozenset(self.links))
+
+
+@dataclass
+class Evidence:
+    """Why stories were joined, and which were found related but kept apart (filled in by `assign`)."""
+
+    why: dict[str, str] = field(default_factory=dict)  # new story id -> the reason of the edge that joined it
+    related: list[tuple[str, str, str]] = field(default_factory=list)  # (story, other story, reason)
 
 
 def stable_label(kind: str, member: str) -> str:
@@ -70,59 +108,98 @@ def _numpy(x: Any) -> np.ndarray:
 
 
 def candidate_edges(items: Sequence[StoryRef], vecs: np.ndarray, n_old: int, config: ClusterConfig,
-                    backend: str | None = None, corpus: Any = None) -> dict[tuple[int, int], float]:
-    """Edges (a, b) -> cosine, a < b, that may join a cluster. items/vecs (unit rows) are the archive's
-    first (n_old of them), then the new stories'; only edges that touch a new story are made.
+                    backend: str | None = None, corpus: Any = None, stats: TermStats | None = None,
+                    evidence: Evidence | None = None) -> dict[tuple[int, int], Relation]:
+    """Edges (a, b) -> the relation that makes them the same story, a < b; only edges that touch a new
+    story are made. items/vecs (unit rows) are the archive's first (n_old of them), then the new stories'.
 
-    `corpus` may be a prepared (`gpu.prepare`) copy of vecs to reuse across calls."""
-    edges: dict[tuple[int, int], float] = {}
+    Candidates are each new story's cosine neighbours (the `gpu` top-k) and the stories citing the same
+    specific link. With terms (`stats` given and the stories' terms known) `relate` decides from the subject,
+    links, time and cosine, and related pairs go to `evidence`; with vectors only, cosine >= threshold (or
+    link_threshold with a shared link) decides. `corpus` may be a prepared (`gpu.prepare`) copy of vecs."""
+    edges: dict[tuple[int, int], Relation] = {}
     if n_old == len(items):
         return edges
+    rcfg = config.relate()
+    floor = min(config.threshold, config.link_threshold)
+    if stats is not None:
+        floor = min(floor, rcfg.same_score - rcfg.overlap_weight, rcfg.link_cos)
     k = min(config.neighbours + 1, len(items))
     if backend is None and corpus is None and gpu.cupy_available():
         backend = "cupy"  # a GPU is there: use it, even for NumPy inputs
     scores, idx = gpu.topk(vecs[n_old:], vecs if corpus is None else corpus, k, backend=backend)
     scores, idx = _numpy(scores), _numpy(idx)
-
-    def admissible(a: int, b: int) -> bool:
-        ia, ib = items[a], items[b]
-        return (a != b and not (a < n_old and b < n_old) and ia.issue_id != ib.issue_id
-                and abs(ia.day - ib.day) <= config.window_days)
-
-    for row in range(len(items) - n_old):
-        a = n_old + row
-        for s, b in zip(scores[row].tolist(), idx[row].tolist()):
-            if s < min(config.threshold, config.link_threshold):
-                break
-            if admissible(a, b) and s >= config.threshold:
-                edges[(min(a, b), max(a, b))] = s
-    # shared specific links: a lower bar, scored exactly
     by_link: dict[str, list[int]] = {}
     for i, it in enumerate(items):
         for url in set(it.links):
             by_link.setdefault(url, []).append(i)
-    for members in by_link.values():
-        if len(members) < 2 or len(members) > config.max_link_df:
-            continue
-        for x in members:
-            for y in members:
-                if x < y and y >= n_old and admissible(x, y) and (x, y) not in edges:
-                    s = float(vecs[x] @ vecs[y])
-                    if s >= config.link_threshold:
-                        edges[(x, y)] = s
+    shared_link = {}
+    for url, members in by_link.items():
+        if 2 <= len(members) <= config.max_link_df:
+            for x in members:
+                for y in members:
+                    if x < y and y >= n_old:
+                        shared_link.setdefault((x, y), url)
+    sides: dict[int, Side] = {}
+    related_seen: set[tuple[int, int]] = set()
+    related: dict[int, list[tuple[float, int, str]]] = {}
+
+    def side(i: int) -> Side:
+        if i not in sides:
+            sides[i] = items[i].side()
+        return sides[i]
+
+    def consider(a: int, b: int, cos: float) -> None:
+        ia, ib = items[a], items[b]
+        if a == b or (a < n_old and b < n_old):
+            return
+        if ia.issue_id == ib.issue_id and (stats is None or (min(a, b), max(a, b)) not in shared_link):
+            return  # one issue's items are different news, unless both cite one specific post
+        key = (min(a, b), max(a, b))
+        if key in edges or key in related_seen:
+            return
+        link = shared_link.get(key, "")
+        if stats is None or not (ia.terms and ib.terms):
+            near = abs(ia.day - ib.day) <= config.window_days
+            if near and (cos >= config.threshold or (link and cos >= config.link_threshold)):
+                reason = f"both cite {link}" if link and cos < config.threshold else f"cosine {cos:.2f}"
+                edges[key] = Relation(SAME, reason, cosine=cos)
+            return
+        rel = relate(side(a), side(b), cos, stats, rcfg, link)
+        if rel.kind == SAME and abs(ia.day - ib.day) <= config.window_days:
+            edges[key] = rel
+        elif rel.kind == RELATED:
+            related_seen.add(key)
+            related.setdefault(max(a, b), []).append((cos + rcfg.overlap_weight * rel.overlap, min(a, b), rel.reason))
+
+    for row in range(len(items) - n_old):
+        a = n_old + row
+        for sc, b in zip(scores[row].tolist(), idx[row].tolist()):
+            if sc < floor:
+                break
+            consider(a, b, sc)
+    for (x, y) in shared_link:  # shared specific links: scored exactly, whatever the neighbours
+        if (x, y) not in edges:
+            consider(y, x, float(vecs[x] @ vecs[y]))
+    if evidence is not None:  # the closest few related stories of each new story
+        for a, found in related.items():
+            for _, b, reason in sorted(found, reverse=True)[:config.max_related]:
+                if (min(a, b), max(a, b)) not in edges:
+                    evidence.related.append((items[a].id, items[b].id, reason))
     return edges
 
 
 def assign(new: Sequence[StoryRef], new_vecs: np.ndarray, old: Sequence[StoryRef], old_vecs: np.ndarray,
            old_labels: Sequence[str], config: ClusterConfig = ClusterConfig(), backend: str | None = None,
-           corpus: Any = None) -> list[str]:
-    """A cluster label for each new story: an existing label from old_labels, or a new stable one."""
+           corpus: Any = None, stats: TermStats | None = None, evidence: Evidence | None = None) -> list[str]:
+    """A cluster label for each new story: an existing label from old_labels, or a new stable one.
+    With `stats` and the stories' terms, same-story edges are decided by `relate`; `evidence` collects why."""
     if not new:
         return []
     n_old = len(old)
     items = list(old) + list(new)
     vecs = unit(np.vstack([old_vecs, new_vecs]) if n_old else new_vecs)  # normalised once, shared with the edges
-    edges = candidate_edges(items, vecs, n_old, config, backend, corpus)
+    edges = candidate_edges(items, vecs, n_old, config, backend, corpus, stats, evidence)
 
     # groups: existing clusters start whole, new stories alone
     group_of = list(range(len(items)))
@@ -142,22 +219,25 @@ def assign(new: Sequence[StoryRef], new_vecs: np.ndarray, old: Sequence[StoryRef
     else:
         comp = np.arange(len(items))
     hub = np.zeros(len(items), np.int64)
-    for (a, b), s in sorted(edges.items(), key=lambda e: (-e[1], e[0])):
+    why: dict[int, str] = {}
+    for (a, b), rel in sorted(edges.items(), key=lambda e: (-(e[1].cosine + e[1].overlap), e[0])):
         if comp[a] != comp[b]:
             continue
         ga, gb = group_of[a], group_of[b]
         if ga == gb or (ga in label_of and gb in label_of) or hub[a] >= config.max_hub or hub[b] >= config.max_hub:
             continue
         ma, mb = members[ga], members[gb]
-        if {items[i].issue_id for i in ma} & {items[i].issue_id for i in mb}:
-            continue
+        if {items[i].issue_id for i in ma} & {items[i].issue_id for i in mb} and not (
+                stats is not None and _told_twice(items, ma, mb, edges)):
+            continue  # two items of one issue are two pieces of news, unless the evidence says one
         days = [items[i].day for i in ma + mb]
         if max(days) - min(days) > config.window_days:
             continue
         both = ma + mb
         centroid = vecs[both].sum(axis=0)
         norm = float(np.linalg.norm(centroid))
-        if norm == 0 or float((vecs[both] @ (centroid / norm)).min()) < config.centroid_min:
+        floor = config.centroid_min if stats is None else config.member_min
+        if norm == 0 or float((vecs[both] @ (centroid / norm)).min()) < floor:
             continue
         keep, drop = (ga, gb) if (ga in label_of or gb not in label_of) else (gb, ga)
         for i in members[drop]:
@@ -166,6 +246,9 @@ def assign(new: Sequence[StoryRef], new_vecs: np.ndarray, old: Sequence[StoryRef
         del members[drop]
         hub[a] += 1
         hub[b] += 1
+        for i in (a, b):
+            if i >= n_old:
+                why.setdefault(i, rel.reason)
     out = []
     taken = set(old_labels)
     for i in range(n_old, len(items)):
@@ -179,7 +262,17 @@ def assign(new: Sequence[StoryRef], new_vecs: np.ndarray, old: Sequence[StoryRef
             label_of[g] = label
             taken.add(label)
         out.append(label_of[g])
+    if evidence is not None:
+        evidence.why.update({items[i].id: r for i, r in why.items()})
     return out
+
+
+def _told_twice(items: Sequence[StoryRef], ma: list[int], mb: list[int],
+                edges: dict[tuple[int, int], Relation]) -> bool:
+    """Every pair of stories of one issue across the two groups is itself a same-story edge: an issue that
+    tells one piece of news twice (a headline and a tools-list entry citing the same post)."""
+    pairs = [(min(x, y), max(x, y)) for x in ma for y in mb if items[x].issue_id == items[y].issue_id]
+    return all(p in edges and edges[p].reason.startswith("both cite") for p in pairs)
 
 
 @dataclass
@@ -192,35 +285,114 @@ class ClusterInfo:
     last_day: float
     links: frozenset[str] = frozenset()
     thread_id: str | None = None
+    subject: str = ""  # `pipeline.terms.subject` of its central story
+    terms: frozenset[str] = frozenset()  # its stories' title and lead terms
+
+
+@dataclass
+class Thread:
+    """A thread as attachment sees it: its subject, the sum of its clusters' unit centroids, its span."""
+
+    id: str
+    subject: str
+    centroid: np.ndarray
+    first_day: float
+    last_day: float
+
+    def add(self, c: ClusterInfo) -> None:
+        self.centroid = self.centroid + unit(np.asarray(c.centroid, np.float32)[None])[0]
+        self.first_day, self.last_day = min(self.first_day, c.first_day), max(self.last_day, c.last_day)
+
+
+def mentions(terms: frozenset[str], subject: str) -> bool:
+    """Does a cluster with these terms name this subject: the phrase, or each of its specific words (a
+    compound also by its head: "hyperion" for "hyperion-7b")?"""
+    if not subject:
+        return False
+    if subject in terms:
+        return True
+    words = [w for w in subject.split() if w not in GENERIC]
+    return bool(words) and all(w in terms or (head(w) and head(w) in terms) for w in words)
+
+
+def threads_of(clusters: Sequence[ClusterInfo], subjects: dict[str, str] | None = None) -> dict[str, Thread]:
+    """The threads these clusters belong to, built from them; `subjects` names threads (else: first cluster's)."""
+    subjects = subjects or {}
+    out: dict[str, Thread] = {}
+    for c in sorted(clusters, key=lambda c: (c.first_day, c.id)):
+        if not c.thread_id:
+            continue
+        t = out.get(c.thread_id)
+        if t is None:
+            dim = len(c.centroid)
+            t = out[c.thread_id] = Thread(c.thread_id, subjects.get(c.thread_id, c.subject), np.zeros(dim, np.float32),
+                                         c.first_day, c.last_day)
+        t.add(c)
+    return out
 
 
 def attach_threads(new: Sequence[ClusterInfo], older: Sequence[ClusterInfo], config: ClusterConfig,
-                   link_df: dict[str, int] | None = None) -> dict[str, str]:
-    """Thread id for each new cluster: the thread of the most similar earlier cluster (centroid cosine at or
-    above thread_threshold, or link_threshold with a shared specific link) within thread_window_days, or
-    a new thread of its own. New clusters are taken oldest first, so one night's clusters chain too."""
+                   link_df: dict[str, int] | None = None, subjects: dict[str, str] | None = None,
+                   specific: Callable[[str], bool] | None = None) -> dict[str, str]:
+    """Thread id for each new cluster. A cluster follows up a thread when the thread is not over (its last
+    cluster within thread_quiet_days), the cluster names the thread's subject, its centroid is within
+    thread_threshold of the thread's as a whole, within thread_member_min of one of its clusters and
+    thread_far of all of them (so a chain that drifts step by step breaks into several threads) — or it
+    cites a specific link of the thread's clusters with link_threshold. A subject that `specific` rejects
+    (a name half the archive mentions: "chatgpt") does not hold a thread together by itself: such a thread
+    grows only by links or by a cluster within thread_close of one of its own. Otherwise a cluster starts a
+    thread of its own, named by its subject. New clusters are taken oldest first, so one night's clusters
+    follow each other too. With no subjects known (vectors only), the subject test is skipped."""
     link_df = link_df or {}
-    pool = [c for c in older if c.thread_id]
+    specific = specific or (lambda subject: True)
+    threads = threads_of(older, subjects)
+    links_of: dict[str, set[str]] = {}
+    for o in older:
+        if o.thread_id:
+            links_of.setdefault(o.thread_id, set()).update(o.links)
+    pool = [o for o in older if o.thread_id]  # member clusters, as unit rows
     dim = len(new[0].centroid) if new else 0
-    mat = unit(np.array([c.centroid for c in pool], np.float32).reshape(len(pool), dim)) if new else None
-    first = np.array([c.first_day for c in pool], np.float64)
-    last = np.array([c.last_day for c in pool], np.float64)
+    mat = unit(np.array([o.centroid for o in pool], np.float32).reshape(len(pool), dim)) if new else None
+    owner = [o.thread_id for o in pool]
+    last = np.array([o.last_day for o in pool], np.float64)
     out: dict[str, str] = {}
     for c in sorted(new, key=lambda c: (c.first_day, c.id)):
         cu = unit(np.asarray(c.centroid, np.float32)[None])[0]
-        sims = mat @ cu  # one product per new cluster: the pool's centroids are one matrix
-        ok = (first < c.first_day) & (c.first_day - last <= config.thread_window_days)
+        sims = mat @ cu if len(pool) else np.zeros(0, np.float32)
+        open_ = np.nonzero((last >= c.first_day - config.thread_quiet_days) &
+                           (sims >= min(config.thread_member_min, config.link_threshold)))[0]
+        nearest: dict[str, float] = {}
+        for j in open_.tolist():
+            t = owner[j]
+            nearest[t] = max(nearest.get(t, -2.0), float(sims[j]))
+        farthest: dict[str, float] = {}
+        for j in range(len(pool)):
+            if owner[j] in nearest:
+                farthest[owner[j]] = min(farthest.get(owner[j], 2.0), float(sims[j]))
         best, best_s = None, -2.0
-        for j in np.nonzero(ok & (sims >= min(config.thread_threshold, config.link_threshold)))[0].tolist():
-            o, s_ = pool[j], float(sims[j])
-            if o.id == c.id:
+        for tid, near in nearest.items():
+            t = threads[tid]
+            if t.first_day > c.first_day or c.first_day - t.last_day > config.thread_quiet_days:
                 continue
-            shared = any(link_df.get(u, 0) <= config.max_link_df for u in c.links & o.links)
-            if (s_ >= config.thread_threshold or (shared and s_ >= config.link_threshold)) and s_ > best_s:
-                best, best_s = o, s_
-        c.thread_id = best.thread_id if best else stable_label("thread", c.id)
-        out[c.id] = c.thread_id
+            s_ = float(unit(t.centroid[None])[0] @ cu)
+            shared = any(link_df.get(u, 0) <= config.max_link_df for u in c.links & links_of.get(tid, set()))
+            if c.terms and t.subject:
+                on_subject = mentions(c.terms, t.subject) and (specific(t.subject) or near >= config.thread_close)
+            else:
+                on_subject = True
+            joins = on_subject and s_ >= config.thread_threshold and near >= config.thread_member_min \
+                and farthest[tid] >= config.thread_far
+            if (joins or (shared and s_ >= config.link_threshold)) and s_ > best_s:
+                best, best_s = t, s_
+        if best is None:
+            tid = stable_label("thread", c.id)
+            best = threads[tid] = Thread(tid, c.subject, np.zeros(len(cu), np.float32), c.first_day, c.last_day)
+        c.thread_id = best.id
+        best.add(c)
+        links_of.setdefault(best.id, set()).update(c.links)
+        out[c.id] = best.id
         pool.append(c)
+        owner.append(best.id)
         mat = np.vstack([mat, cu[None]])
-        first, last = np.append(first, c.first_day), np.append(last, c.last_day)
+        last = np.append(last, c.last_day)
     return out

@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from .cluster import ClusterConfig, ClusterInfo, StoryRef, assign, attach_threads, unit
+from .terms import TermStats, lead_of, story_terms, subject
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,15 @@ def load_eval_set(path: Path) -> list[dict]:
 
 def replay(stories: Sequence[dict], vecs: np.ndarray, config: ClusterConfig = ClusterConfig(),
            backend: str | None = None) -> tuple[list[str], list[str]]:
-    """(cluster label, thread label) per story, feeding the stories one day (one night) at a time."""
-    refs = [StoryRef(s["id"], s["issue"], s["source"], float(s["day"]), tuple(s.get("links", ()))) for s in stories]
+    """(cluster label, thread label) per story, feeding the stories one day (one night) at a time, with
+    the term statistics of the whole set (as a long-running archive would have them)."""
+    stats = TermStats()
+    refs = []
+    for s in stories:
+        terms = frozenset(story_terms(s["title"], lead_of(s["text"])))
+        stats.add(terms, s["text"])
+        refs.append(StoryRef(s["id"], s["issue"], s["source"], float(s["day"]), tuple(s.get("links", ())),
+                             title_terms=frozenset(story_terms(s["title"])), terms=terms))
     vecs = unit(vecs)
     labels: dict[int, str] = {}
     threads: dict[str, str] = {}
@@ -72,14 +80,17 @@ def replay(stories: Sequence[dict], vecs: np.ndarray, config: ClusterConfig = Cl
         old = sorted(labels)
         new = [i for i, r in enumerate(refs) if r.day == day]
         got = assign([refs[i] for i in new], vecs[new], [refs[i] for i in old], vecs[old],
-                     [labels[i] for i in old], config, backend)
+                     [labels[i] for i in old], config, backend, stats=stats)
         labels.update(zip(new, got))
         infos = {}
         for lab in set(labels.values()):
             mem = [i for i, v in labels.items() if v == lab]
+            central = max(mem, key=lambda i: float(vecs[i] @ vecs[mem].sum(axis=0)))
             infos[lab] = ClusterInfo(lab, vecs[mem].sum(axis=0), min(refs[i].day for i in mem),
                                      max(refs[i].day for i in mem),
-                                     frozenset(u for i in mem for u in refs[i].links), threads.get(lab))
+                                     frozenset(u for i in mem for u in refs[i].links), threads.get(lab),
+                                     subject(stories[central]["title"], stats, lead_of(stories[central]["text"])),
+                                     frozenset().union(*(refs[i].terms for i in mem)))
         fresh = [infos[lab] for lab in set(got) if lab not in threads]
         threads.update(attach_threads(fresh, [c for c in infos.values() if c.thread_id], config, df))
     return [labels[i] for i in range(len(refs))], [threads[labels[i]] for i in range(len(refs))]

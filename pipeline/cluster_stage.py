@@ -1,34 +1,53 @@
 """The nightly clustering stage: new (or edited) stories into clusters, new clusters into threads.
 
 Incremental: only stories without a cluster (or whose text changed since) are looked at, against the
-archive's stories within the cluster window, and new clusters against clusters of the last
-`thread_window_days`. All of it is one transaction, so a crash leaves the previous night intact and a
-rerun does the same work again with the same ids.
+archive's stories within the cluster window, and new clusters against the open threads (clusters of the
+last `thread_window_days`). The archive's term statistics (`pipeline.terms`) grow with each story first
+seen, so subjects and specific terms are weighed against everything read so far. All of it is one
+transaction, so a crash leaves the previous night intact and a rerun does the same work with the same ids.
 """
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from collections import Counter
 from typing import Any
 
 import numpy as np
 
-from .cluster import ClusterConfig, ClusterInfo, StoryRef, assign, attach_threads, unit
+from sources.furniture import NOT_NEWS
+
+from .cluster import ClusterConfig, ClusterInfo, Evidence, StoryRef, assign, attach_threads, unit
+from .dates import from_day, to_day
 from .embed import COLLECTION, from_blob, to_blob
 from .store import Store
+from .terms import GENERIC, TermStats, head, inner_words, lead_of, shared_subject, story_terms, subject
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def to_day(date: str) -> float:
-    d = datetime.fromisoformat(date)
-    if d.tzinfo is None:
-        d = d.replace(tzinfo=timezone.utc)
-    return (d - EPOCH).total_seconds() / 86400
+NOT_COUNTED = (*NOT_NEWS, "fiction")
 
 
-def from_day(day: float) -> str:
-    return (EPOCH + timedelta(days=day)).isoformat(timespec="seconds")
+def count_terms(store: Store) -> int:
+    """Add the news stories not counted yet to the archive's term statistics; returns how many."""
+    rows = store.uncounted_stories(NOT_COUNTED)
+    df: Counter = Counter()
+    upper: Counter = Counter()
+    seen: Counter = Counter()
+    for r in rows:
+        df.update(story_terms(r["title"], lead_of(r["text"])))
+        for word, capital in inner_words(r["text"]):
+            seen[word] += 1
+            upper[word] += capital
+    store.add_term_counts([r["id"] for r in rows], df, upper, seen)
+    return len(rows)
+
+
+def term_stats(store: Store, terms: set[str]) -> TermStats:
+    """The archive's statistics for these terms (and their words), as a TermStats."""
+    wanted = set(terms) | {w for t in terms for w in t.split()}
+    docs, counts = store.term_counts(sorted(wanted))
+    stats = TermStats(docs=docs)
+    for t, (d, u, n) in counts.items():
+        stats.df[t], stats.upper[t], stats.seen[t] = d, u, n
+    return stats
 
 
 def _refs(store: Store, rows: list[dict[str, Any]], config: ClusterConfig) -> list[StoryRef]:
@@ -36,14 +55,24 @@ def _refs(store: Store, rows: list[dict[str, Any]], config: ClusterConfig) -> li
     df = store.link_df(sorted({u for us in links.values() for u in us}))
     return [StoryRef(r["id"], r["issue_id"], r["source"], to_day(r["date"]),
                      tuple(u for u in links.get(r["id"], []) if df.get(u, 0) <= config.max_link_df),
-                     (r["embedded_hash"] or b"").hex()[:16]) for r in rows]
+                     (r["embedded_hash"] or b"").hex()[:16], frozenset(story_terms(r["title"])),
+                     frozenset(story_terms(r["title"], lead_of(r["lead"])))) for r in rows]
 
 
-def refresh_clusters(store: Store, cid: int, cluster_ids: list[str]) -> dict[str, ClusterInfo]:
-    """Recompute each cluster's centroid, dates, size and title (its member closest to the centroid)."""
+def cluster_subject(rows: list[dict[str, Any]], central: dict[str, Any], stats: TermStats) -> str:
+    """The subject most of a cluster's stories name (its central story's when none is shared)."""
+    return shared_subject([r["title"] for r in rows], stats) or subject(central["title"], stats, lead_of(central["lead"]))
+
+
+def refresh_clusters(store: Store, cid: int, cluster_ids: list[str],
+                     stats: TermStats | None = None) -> dict[str, ClusterInfo]:
+    """Recompute each cluster's centroid, dates, size, title (its member closest to the centroid) and subject."""
     by_cluster: dict[str, list[dict[str, Any]]] = {c: [] for c in cluster_ids}
     for r in store.cluster_stories(cid, cluster_ids):
         by_cluster[r["cluster_id"]].append(r)
+    if stats is None:
+        stats = term_stats(store, {t for rows in by_cluster.values() for r in rows
+                                   for t in story_terms(r["title"], lead_of(r["lead"]))})
     infos = {}
     for c, rows in by_cluster.items():
         if not rows:
@@ -53,20 +82,62 @@ def refresh_clusters(store: Store, cid: int, cluster_ids: list[str]) -> dict[str
         centroid = vecs.sum(axis=0)
         central = rows[int(np.argmax(vecs @ centroid))]
         dates = sorted(r["date"] for r in rows)
+        subj = cluster_subject(rows, central, stats)
         store.save_cluster(c, title=central["title"], first_date=dates[0], last_date=dates[-1], size=len(rows),
-                           sources=len({r["source"] for r in rows}), centroid=to_blob(centroid))
-        infos[c] = ClusterInfo(c, centroid, to_day(dates[0]), to_day(dates[-1]))
+                           sources=len({r["source"] for r in rows}), centroid=to_blob(centroid), subject=subj)
+        terms = frozenset().union(*(story_terms(r["title"], lead_of(r["lead"])) for r in rows))
+        infos[c] = ClusterInfo(c, centroid, to_day(dates[0]), to_day(dates[-1]), subject=subj, terms=terms)
     return infos
+
+
+def _older(store: Store, since: str, skip: set[str]) -> tuple[list[ClusterInfo], dict[str, str]]:
+    """The clusters of open threads, and the threads' subjects."""
+    rows = [r for r in store.clusters_since(since) if r["id"] not in skip]
+    texts = store.cluster_terms_text([r["id"] for r in rows])
+    subjects = {r["thread_id"]: r["thread_subject"] for r in rows if r["thread_subject"]}
+    return [ClusterInfo(r["id"], from_blob(r["centroid"]), to_day(r["first_date"]), to_day(r["last_date"]),
+                        thread_id=r["thread_id"], subject=r["subject"] or "",
+                        terms=frozenset().union(*(story_terms(t, lead_of(lead)) for t, lead in texts.get(r["id"], []))))
+            for r in rows], subjects
+
+
+def specificity(store: Store, subjects: set[str], config: ClusterConfig):
+    """A test of whether a subject is specific: few of the archive's stories name it (its rarest form)."""
+    stats = term_stats(store, subjects | {head(w) for s in subjects for w in s.split()} - {""})
+    limit = max(10.0, config.subject_max_share * stats.docs)  # a small archive: every name is specific
+
+    def specific(subject: str) -> bool:
+        """Judged by the form `mentions` matches: a compound by its head when it has one."""
+        words = [w for w in subject.split() if w not in GENERIC] or subject.split()
+        dfs = [max(stats.df.get(w, 0), stats.df.get(head(w), 0) if head(w) else 0) for w in words]
+        return min(dfs, default=0) <= limit  # every word must be present: the rarest bounds how many do
+    return specific
+
+
+def _thread(store: Store, fresh: list[ClusterInfo], older: list[ClusterInfo], config: ClusterConfig,
+            subjects: dict[str, str]) -> dict[str, str]:
+    """Attach fresh clusters to threads and store the result; returns cluster -> thread."""
+    links = store.cluster_links([c.id for c in fresh + older])
+    df = store.link_df(sorted({u for us in links.values() for u in us}))
+    for c in fresh + older:
+        c.links = frozenset(links.get(c.id, ()))
+    named = {c.subject for c in fresh + older} | set(subjects.values())
+    threads = attach_threads(fresh, older, config, df, subjects, specificity(store, named - {""}, config))
+    for c, t in threads.items():
+        store.set_thread(c, t)
+    return threads
 
 
 def cluster_stories(store: Store, config: ClusterConfig = ClusterConfig(), backend: str | None = None) -> dict:
     """Cluster what is new since the last run. Returns counts for the run report."""
     started = time.perf_counter()
-    report = {"stories": 0, "clusters_new": 0, "clusters_grown": 0, "threads_new": 0, "threads_extended": 0}
+    report = {"stories": 0, "clusters_new": 0, "clusters_grown": 0, "threads_new": 0, "threads_extended": 0,
+              "related": 0}
     cid = store.collection_id(COLLECTION)
     if cid is None:
         return report
-    with store.db.atomic():
+    with store.transaction():
+        count_terms(store)
         stale = store.clusters_out_of_date()  # stories of theirs were deleted by a re-split or an edit
         if stale:
             refresh_clusters(store, cid, stale)
@@ -79,79 +150,71 @@ def cluster_stories(store: Store, config: ClusterConfig = ClusterConfig(), backe
         old_rows = store.clustered_between(cid, from_day(min(days) - config.window_days),
                                            from_day(max(days) + config.window_days))
         old_refs = _refs(store, old_rows, config)
+        stats = term_stats(store, {t for r in new_refs + old_refs for t in r.terms})
         new_vecs = np.vstack([from_blob(r["embedding"]) for r in rows])
         dim = new_vecs.shape[1]
         old_vecs = np.vstack([from_blob(r["embedding"]) for r in old_rows]) if old_rows else np.zeros((0, dim))
-        labels = assign(new_refs, new_vecs, old_refs, old_vecs, [r["cluster_id"] for r in old_rows], config, backend)
+        evidence = Evidence()
+        labels = assign(new_refs, new_vecs, old_refs, old_vecs, [r["cluster_id"] for r in old_rows], config, backend,
+                        stats=stats, evidence=evidence)
         existed = store.existing_clusters(sorted(set(labels)))
-        store.set_memberships([(r["id"], lab, r["embedded_hash"]) for r, lab in zip(rows, labels)])
-        infos = refresh_clusters(store, cid, sorted(set(labels) | set(left)))
+        store.set_memberships([(r["id"], lab, r["embedded_hash"], evidence.why.get(r["id"]))
+                               for r, lab in zip(rows, labels)])
+        store.save_related(evidence.related)
+        infos = refresh_clusters(store, cid, sorted(set(labels) | set(left)), stats)
         fresh = [infos[c] for c in sorted(set(labels) - existed)]
         grown = sorted(set(labels) & existed)
-        report.update(stories=len(rows), clusters_new=len(fresh), clusters_grown=len(grown))
+        report.update(stories=len(rows), clusters_new=len(fresh), clusters_grown=len(grown),
+                      related=len(evidence.related))
         moved = store.cluster_threads(grown)  # threads whose clusters grew tonight
         if fresh:
             since = from_day(min(c.first_day for c in fresh) - config.thread_window_days)
-            fresh_ids = {c.id for c in fresh}
-            older = [ClusterInfo(r["id"], from_blob(r["centroid"]), to_day(r["first_date"]), to_day(r["last_date"]),
-                                 thread_id=r["thread_id"]) for r in store.clusters_since(since)
-                     if r["id"] not in fresh_ids]
-            links = store.cluster_links([c.id for c in fresh + older])
-            df = store.link_df(sorted({u for us in links.values() for u in us}))
-            for c in fresh + older:
-                c.links = frozenset(links.get(c.id, ()))
-            threads = attach_threads(fresh, older, config, df)
+            older, subjects = _older(store, since, {c.id for c in fresh})
+            threads = _thread(store, fresh, older, config, subjects)
             known = {c.thread_id for c in older}
-            for c, t in threads.items():
-                store.set_thread(c, t)
             report.update(threads_new=len(set(threads.values()) - known),
                           threads_extended=len(set(threads.values()) & known))
             moved |= set(threads.values())
-        store.refresh_threads(sorted(moved))
+            store.refresh_threads(sorted(moved))
+            store.set_thread_subjects(_new_subjects(fresh, threads, subjects))
+        else:
+            store.refresh_threads(sorted(moved))
     report["ms"] = int((time.perf_counter() - started) * 1000)
     return report
 
 
-def story_view(store: Store, sid: str) -> dict[str, Any] | None:
-    """A story with its cluster, thread and Cited By: the other issues and sources that carry the same
-    news (relation 'cluster') or the same subject (relation 'thread'), who had it first and the lag."""
-    card = store.story_card(sid)
-    if card is None:
-        return None
-    related = store.related_stories(card["cluster_id"], card["thread_id"])
-    cluster_first = next((r for r in related if r["relation"] == "cluster"), None)
-    first = related[0] if related else None
-    here = to_day(card["date"])
-    card["cited_by"] = [
-        {"story_id": r["story_id"], "source": r["source"], "date": r["date"], "title": r["title"],
-         "issue_id": r["issue_id"], "issue_title": r["issue_title"], "relation": r["relation"],
-         "lag_days": round(to_day(r["date"]) - here, 1)}
-        for r in related if r["story_id"] != card["id"] and r["issue_id"] != card["issue_id"]]
-    card["first_mention"] = ({"story_id": cluster_first["story_id"], "source": cluster_first["source"],
-                              "date": cluster_first["date"]} if cluster_first else None)
-    card["lag_days"] = round(here - to_day(cluster_first["date"]), 1) if cluster_first else 0.0
-    card["thread_first_mention"] = ({"story_id": first["story_id"], "source": first["source"],
-                                     "date": first["date"]} if first else None)
-    return card
+def _new_subjects(fresh: list[ClusterInfo], threads: dict[str, str], known: dict[str, str]) -> dict[str, str]:
+    """A new thread is named by the subject of the cluster that started it."""
+    out: dict[str, str] = {}
+    for c in sorted(fresh, key=lambda c: (c.first_day, c.id)):
+        t = threads[c.id]
+        if t not in known and t not in out:
+            out[t] = c.subject
+    return out
 
 
-def thread_view(store: Store, thread_id: str) -> dict[str, Any]:
-    """A thread's timeline: each cluster with its date, sources and what it added (terms not seen before)."""
-    cid = store.collection_id(COLLECTION)
-    clusters = store.thread_clusters(thread_id)
-    seen: set[str] = set()
-    timeline = []
-    for c in clusters:
-        rows = store.cluster_stories(cid, [c["id"]]) if cid else []
-        words = set()
-        for r in rows:
-            words |= {w.strip(".,:;()\"'").lower() for w in r["title"].split()}
-        added = sorted(w for w in words - seen if len(w) > 3)[:8]
-        seen |= words
-        timeline.append({"cluster_id": c["id"], "title": c["title"], "first_date": c["first_date"],
-                         "last_date": c["last_date"], "size": c["size"],
-                         "sources": sorted({r["source"] for r in rows}), "added": added,
-                         "stories": [r["id"] for r in rows],
-                         "items": [{"id": r["id"], "title": r["title"], "source": r["source"], "date": r["date"]}
-                                   for r in rows]})
-    return {"id": thread_id, "timeline": timeline}
+def rethread(store: Store, config: ClusterConfig = ClusterConfig()) -> dict:
+    """Build every thread again from the stored clusters with the current rules, oldest cluster first.
+    Thread ids derive from the cluster that starts them, so a thread whose start did not change keeps its id."""
+    started = time.perf_counter()
+    with store.transaction():
+        before = {r["id"]: r["thread_id"] for r in store.all_clusters()}
+        rows = store.all_clusters()
+        texts = store.cluster_terms_text([r["id"] for r in rows])
+        terms = {c: frozenset().union(*(story_terms(t, lead_of(lead)) for t, lead in tl)) for c, tl in texts.items()}
+        store.clear_threads()
+        clusters = [ClusterInfo(r["id"], from_blob(r["centroid"]), to_day(r["first_date"]), to_day(r["last_date"]),
+                                subject=r["subject"] or "", terms=terms.get(r["id"], frozenset())) for r in rows]
+        links = store.cluster_links([c.id for c in clusters])
+        df = store.link_df(sorted({u for us in links.values() for u in us}))
+        for c in clusters:
+            c.links = frozenset(links.get(c.id, ()))
+        threads = attach_threads(clusters, [], config, df,
+                                 specific=specificity(store, {c.subject for c in clusters} - {""}, config))
+        for c, t in threads.items():
+            store.set_thread(c, t)
+        store.refresh_threads(sorted(set(threads.values())))
+        store.set_thread_subjects(_new_subjects(clusters, threads, {}))
+    changed = sum(before.get(c) != t for c, t in threads.items())
+    return {"clusters": len(clusters), "threads": len(set(threads.values())), "changed": changed,
+            "ms": int((time.perf_counter() - started) * 1000)}

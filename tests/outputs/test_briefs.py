@@ -10,7 +10,7 @@ from markdown_it import MarkdownIt
 from outputs import sentences as sent
 from outputs import signals as sig
 from outputs.brief import rate
-from outputs.briefing import brief_stage, inputs, load_brief, texts_of
+from outputs.brief_stage import brief_clusters, inputs, load_brief, texts_of
 from outputs.grounding import check
 from outputs.markdown import escape_md, safe_url, slug_for
 from outputs.render import Templates
@@ -117,10 +117,16 @@ def test_impact_follows_the_signals(over, level):
     assert sum(int(m) for r in reasons for m in re.findall(r"\(([+-]\d+)\)", r)) == score  # the reasons add up
 
 
-@pytest.mark.parametrize("field, values", [("sources", [1, 2, 3, 5]), ("thread_position", [1, 2, 4])])
-def test_more_coverage_never_lowers_impact(field, values):
-    scores = [rate(signals(**{field: v}))[1] for v in values]
-    assert scores == sorted(scores)
+def test_more_coverage_never_lowers_impact():
+    scores = [rate(signals(sources=v))[1] for v in (1, 2, 3, 5)]
+    assert scores == sorted(scores) and scores[0] < scores[-1]
+
+
+def test_a_long_thread_alone_never_raises_impact():
+    base = rate(signals(kind="release", sources=2))
+    for n in (2, 10, 100, 974):
+        assert rate(signals(kind="release", sources=2, thread_position=n, thread_clusters=n,
+                            days_since_thread_start=3.0 * n)) == base
 
 
 def test_impact_on_the_sample(archive):
@@ -217,14 +223,14 @@ def test_only_http_links_survive(url, ok):
 def test_rerun_rebuilds_nothing_and_an_edit_rebuilds_its_cluster(tmp_path, embedder):
     store, briefer = build_archive(tmp_path / "p.db", embedder, tmp_path / "out")
     with store:
-        assert brief_stage(store, briefer, tmp_path / "out")["briefed"] == 0
+        assert brief_clusters(store, briefer, tmp_path / "out")["briefed"] == 0
         sid = next(iter(store.db.query("SELECT id FROM stories WHERE title LIKE 'Orbital%'")))["id"]
         store.db.execute("UPDATE stories SET text = text || ' The company plans to ship samples in March.', "
                          "content_hash = 'edited' WHERE id = ?", [sid])
         embed_stories_again(store, embedder)
         from pipeline.cluster_stage import cluster_stories
         cluster_stories(store)
-        again = brief_stage(store, briefer, tmp_path / "out")
+        again = brief_clusters(store, briefer, tmp_path / "out")
         assert 1 <= again["briefed"] <= 3  # its cluster (and its thread, if any)
         b = briefs_by_title(store)["Orbital announces an inference chip for edge devices"]
         assert "March" in " ".join(w["text"] for w in b.what_happened) + b.what_changes

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from outputs import digest
-from outputs.briefing import load_brief
+from outputs.brief_stage import load_brief
 from outputs.markdown import escape_md
 from pipeline.cli import main
 

@@ -11,11 +11,12 @@ from click.testing import CliRunner
 from pipeline.cli import main
 from pipeline.cluster import ClusterConfig, StoryRef, assign
 from pipeline.cluster_eval import bcubed, load_eval_set, pairwise, replay
-from pipeline.cluster_stage import cluster_stories, story_view
+from pipeline.cluster_stage import cluster_stories
 from pipeline.embed import embed_stories, story_text
 from pipeline.ingest import ingest
 from pipeline.samples import sample_sources
 from pipeline.store import Store
+from pipeline.views import story_view
 from sources.fetch import Fetcher
 
 EVAL = Path(__file__).parent.parent / "fixtures" / "cluster_eval.toml"
@@ -120,10 +121,11 @@ def test_labelled_set_quality_with_the_bundled_model(embedder):
     stories = load_eval_set(EVAL)
     vecs = embedder.encode([story_text(s["title"], s["text"]) for s in stories])
     clusters, threads = replay(stories, vecs)
-    events = [s["event"] for s in stories]
-    assert pairwise(events, clusters).f1 >= 0.95
-    assert bcubed(events, clusters).f1 >= 0.95
-    assert pairwise([s["thread"] for s in stories], threads).f1 >= 0.9
+    events, subjects = [s["event"] for s in stories], [s["thread"] for s in stories]
+    # nothing wrongly joined; some paraphrases left apart: the same-story decision trades recall on these
+    # short synthetic paraphrases for keeping related news apart on real issues (bench/eval_clusters.py --real)
+    assert pairwise(events, clusters).precision == 1.0 and bcubed(events, clusters).f1 >= 0.93
+    assert pairwise(subjects, threads).precision == 1.0 and bcubed(subjects, threads).f1 >= 0.88
     for i, s in enumerate(stories):  # near misses: same organisation or topic, still alone
         if s["id"].startswith("n"):
             assert clusters.count(clusters[i]) == 1, s["id"]
@@ -154,8 +156,8 @@ def test_stage_clusters_the_sample_and_a_rerun_changes_nothing(sample_store):
     hyperion = [r for r in sample_store.db.query(
         "SELECT s.title, m.cluster_id, c.thread_id FROM stories s JOIN cluster_members m ON m.story_id = s.id "
         "JOIN clusters c ON c.id = m.cluster_id WHERE s.title LIKE '%Hyperion%'")]
-    assert len({r["thread_id"] for r in hyperion}) == 1  # release and replication: one thread
-    assert len({r["cluster_id"] for r in hyperion}) == 2  # but two pieces of news
+    assert len({r["thread_id"] for r in hyperion}) == 1  # release, early doubts, replication: one thread
+    assert len({r["cluster_id"] for r in hyperion}) == 3  # but three pieces of news
 
 
 def test_crash_mid_stage_keeps_nothing_and_rerun_matches_a_clean_run(sample_store, tmp_path, embedder, monkeypatch):
@@ -193,11 +195,17 @@ def test_story_and_threads_commands(pulse_dirs):
     assert runner.invoke(main, ["run", "--sample", "--json"], catch_exceptions=False).exit_code == 0
     threads = json.loads(runner.invoke(main, ["threads", "--sample", "--json"], catch_exceptions=False).stdout)
     hyperion = next(t for t in threads if "Hyperion" in t["title"])
-    assert hyperion["clusters"] == 2 and hyperion["sources"] == 3 and len(hyperion["timeline"]) == 2
-    later = hyperion["timeline"][1]["stories"][0]
+    assert hyperion["clusters"] == 3 and hyperion["sources"] == 3 and len(hyperion["timeline"]) == 3
+    assert hyperion["subject"] == "hyperion-7b"
+    doubts, replication = hyperion["timeline"][1], hyperion["timeline"][2]
+    assert doubts["claim"] == replication["claim"] == "contradicts" and "grademath" in replication["new_names"]
+    later = replication["stories"][0]
     out = runner.invoke(main, ["story", "--sample", later[:8], "--json"], catch_exceptions=False)
     view = json.loads(out.stdout)
-    assert {"id", "title", "cluster_id", "thread_id", "cited_by"} <= set(view)
+    assert {"id", "title", "cluster_id", "thread_id", "cited_by", "joined_because", "related"} <= set(view)
+    assert view["thread_subject"] == "hyperion-7b" and "both cite https://openeval" in view["joined_because"]
+    one = runner.invoke(main, ["thread", "--sample", view["thread_id"]], catch_exceptions=False)
+    assert one.exit_code == 0 and "hyperion-7b" in one.output and "contradicts" in one.output
     assert all({"story_id", "source", "date"} <= set(c) for c in view["cited_by"])
     relations = {c["relation"] for c in view["cited_by"]}
     assert relations == {"cluster", "thread"}

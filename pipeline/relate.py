@@ -1,0 +1,90 @@
+"""How two stories relate: the same story, related (same subject, different news), or neither — with why.
+
+Whole-story cosine alone cannot tell these apart: a one-line link-list item and a long summary of the same
+event are written too differently, while a fine-tune of a model reads much like the model's launch. So the
+decision weighs evidence a reader can check:
+
+- specific terms both stories name (`pipeline.terms`: words and phrases few stories of the archive use,
+  names weighing most), as a share of the lighter story's;
+- a specific link both cite (a paper, a repository, a post; not a home page);
+- time: the same story is told within days;
+- embedding cosine, as support.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .terms import TermStats
+
+SAME, RELATED = "same", "related"
+
+
+@dataclass(frozen=True)
+class RelateConfig:
+    """Defaults measured on the labelled real pairs (bench/eval_clusters.py --real)."""
+
+    same_days: float = 14.0  # the same story is told within this many days (weeklies lag dailies)
+    same_score: float = 0.85  # cosine + overlap_weight x shared specific weight, for the same story
+    overlap_weight: float = 0.3
+    link_cos: float = 0.30  # a shared specific link needs only this much cosine
+    related_overlap: float = 0.20  # shared specific weight for related news (with a shared name)
+
+
+@dataclass
+class Side:
+    """One story as the decision sees it."""
+
+    id: str
+    day: float
+    title_terms: frozenset[str]
+    terms: frozenset[str]  # title and lead
+    links: frozenset[str] = frozenset()
+    _weights: dict[str, float] | None = field(default=None, repr=False, compare=False)
+
+    def weights(self, stats: TermStats) -> dict[str, float]:
+        """Each term's specific weight (computed once: a story meets many neighbours)."""
+        if self._weights is None:
+            self._weights = {t: stats.idf(t) * (0.25 + min(stats.name_like(w) for w in t.split())) for t in self.terms}
+        return self._weights
+
+    def total(self, stats: TermStats) -> float:
+        return sum(self.weights(stats).values())
+
+
+@dataclass
+class Relation:
+    kind: str | None  # SAME, RELATED or None
+    reason: str
+    overlap: float = 0.0
+    cosine: float = 0.0
+    shared: list[str] = field(default_factory=list)
+
+
+def overlap(a: Side, b: Side, stats: TermStats) -> tuple[float, list[str]]:
+    """Specific weight the two stories share, as a share of the lighter one's; the shared terms, heaviest first."""
+    wa, wb = a.weights(stats), b.weights(stats)
+    shared = a.terms & b.terms
+    if not wa or not wb:
+        return 0.0, []
+    common = sum(wa[t] for t in shared)
+    score = common / min(a.total(stats), b.total(stats))
+    return min(score, 1.0), sorted(shared, key=lambda t: (-wa[t], t))
+
+
+def relate(a: Side, b: Side, cosine: float, stats: TermStats, config: RelateConfig = RelateConfig(),
+           shared_link: str = "") -> Relation:
+    """The relation of two stories and the evidence for it."""
+    share, shared = overlap(a, b, stats)
+    gap = abs(a.day - b.day)
+    top = ", ".join(shared[:3])
+    if gap <= config.same_days:
+        if shared_link and cosine >= config.link_cos:
+            return Relation(SAME, f"both cite {shared_link}", share, cosine, shared)
+        if cosine + config.overlap_weight * share >= config.same_score:
+            subject = f"both name {top}; " if top else ""
+            return Relation(SAME, f"{subject}cosine {cosine:.2f} within {gap:.0f} days", share, cosine, shared)
+    names = [t for t in shared if min(stats.name_like(w) for w in t.split()) >= 0.6]
+    if share >= config.related_overlap and names:
+        when = f", {gap:.0f} days apart" if gap > 1 else ""
+        return Relation(RELATED, f"both about {', '.join(names[:2])}, other news{when}", share, cosine, shared)
+    return Relation(None, "", share, cosine, shared)
