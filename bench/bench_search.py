@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import H100_BW, SOURCES, TOPICS, insert_rows, rebuild_fts, story_rows, table, vocabulary
 
 D = 384
@@ -98,7 +97,8 @@ def main() -> None:
     ap.add_argument("--torch-threads", type=int, default=1, help="as `pulse search`/`serve` set on the CPU")
     args = ap.parse_args()
 
-    from pipeline.embed import DEFAULT_MODEL_ID, Embedder, load_vectors
+    from pipeline.embed import DEFAULT_MODEL_ID, Embedder
+    from pipeline.embed_stage import load_vectors
     from pipeline.search import Searcher
     from pipeline.store import Store
 

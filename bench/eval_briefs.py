@@ -22,7 +22,8 @@ from outputs.brief import FREE_TEXT
 from outputs.brief_stage import Briefer, brief_clusters, load_brief
 from outputs.render import Templates
 from pipeline.cluster_stage import cluster_stories
-from pipeline.embed import Embedder, embed_stories
+from pipeline.embed import Embedder
+from pipeline.embed_stage import embed_stories
 from pipeline.ingest import ingest
 from pipeline.samples import sample_sources
 from pipeline.store import Store

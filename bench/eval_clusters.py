@@ -8,7 +8,7 @@ The synthetic set (tests/fixtures/cluster_eval.toml) is replayed night by night 
 subject) per setting.
 
 `--real` reads what `pulse run` stored in ARCHIVE.db (default /tmp/pulse-real/data/pulse.db) and scores it
-against bench/labels/clusters.json: hand-labelled pairs of stories that are the same story or related but
+against bench/labels/clusters/pairs.json: hand-labelled pairs of stories that are the same story or related but
 different news, and threads with their member stories (references are source, issue guid and title, matched
 as in eval_segment). It prints:
 
@@ -38,7 +38,7 @@ from pipeline.embed import Embedder, story_text
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT / "tests" / "fixtures" / "cluster_eval.toml"
-LABELS = ROOT / "bench" / "labels" / "clusters.json"
+LABELS = ROOT / "bench" / "labels" / "clusters" / "pairs.json"
 TARGETS = ("targets: same-story F1 >= 0.92, related kept apart >= 95%, thread purity >= 0.9, "
            "largest thread <= 2% of stories")
 NOT_NEWS = ("sponsor", "furniture", "notes", "fiction")
@@ -141,7 +141,7 @@ def _find(parent: dict[str, str], x: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--real", nargs="?", const="/tmp/pulse-real/data/pulse.db", metavar="ARCHIVE.db",
-                    help="score an archive built from ../shared/data against bench/labels/clusters.json")
+                    help="score an archive built from ../shared/data against bench/labels/clusters/pairs.json")
     ap.add_argument("--labels", default=str(LABELS), help="labels file for --real")
     args = ap.parse_args(argv)
     if args.real:

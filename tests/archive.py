@@ -7,7 +7,7 @@ from pathlib import Path
 from outputs.brief_stage import Briefer, brief_clusters
 from outputs.render import Templates
 from pipeline.cluster_stage import cluster_stories
-from pipeline.embed import embed_stories
+from pipeline.embed_stage import embed_stories
 from pipeline.ingest import ingest
 from pipeline.samples import sample_sources
 from pipeline.store import Store

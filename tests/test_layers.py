@@ -22,7 +22,7 @@ LAYERS: dict[str, list[str]] = {
     ],
     "pipeline": [  # the store and the stages that read and write it
         "pipeline", "pipeline.cluster", "pipeline.cluster_eval", "pipeline.cluster_stage", "pipeline.config",
-        "pipeline.dates", "pipeline.doctor", "pipeline.embed", "pipeline.fast_encode", "pipeline.fts_query",
+        "pipeline.dates", "pipeline.doctor", "pipeline.embed", "pipeline.embed_stage", "pipeline.fast_encode", "pipeline.fts_query",
         "pipeline.furniture_stage", "pipeline.ingest", "pipeline.migrations", "pipeline.nightly",
         "pipeline.relate", "pipeline.resegment", "pipeline.samples", "pipeline.search", "pipeline.search_eval",
         "pipeline.store", "pipeline.terms", "pipeline.views",

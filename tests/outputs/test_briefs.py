@@ -237,7 +237,7 @@ def test_rerun_rebuilds_nothing_and_an_edit_rebuilds_its_cluster(tmp_path, embed
 
 
 def embed_stories_again(store, embedder):
-    from pipeline.embed import embed_stories
+    from pipeline.embed_stage import embed_stories
     embed_stories(store, embedder)
 
 

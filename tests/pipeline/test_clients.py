@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from gpu import topk
-from pipeline.embed import COLLECTION, load_vectors
+from pipeline.embed import COLLECTION
+from pipeline.embed_stage import load_vectors
 from pipeline.fts_query import parse
 from pipeline.migrations import LLM_SET, LLM_STEPS, applied, pending
 from pipeline.store import Store

@@ -12,7 +12,8 @@ from pipeline.cli import main
 from pipeline.cluster import ClusterConfig, StoryRef, assign
 from pipeline.cluster_eval import bcubed, load_eval_set, pairwise, replay
 from pipeline.cluster_stage import cluster_stories
-from pipeline.embed import embed_stories, story_text
+from pipeline.embed import story_text
+from pipeline.embed_stage import embed_stories
 from pipeline.ingest import ingest
 from pipeline.samples import sample_sources
 from pipeline.store import Store

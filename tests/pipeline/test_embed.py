@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from gpu import topk
-from pipeline.embed import COLLECTION, DEFAULT_MODEL_ID, embed_stories, from_blob, load_vectors
+from pipeline.embed import COLLECTION, DEFAULT_MODEL_ID, from_blob
+from pipeline.embed_stage import embed_stories, load_vectors
 from pipeline.ingest import ingest
 from pipeline.samples import sample_sources
 from pipeline.store import ModelMismatch, Store

@@ -6,7 +6,7 @@ import pytest
 
 from pipeline.cluster import ClusterConfig, ClusterInfo, Evidence, StoryRef, assign, attach_threads
 from pipeline.cluster_stage import cluster_stories, rethread
-from pipeline.embed import embed_stories
+from pipeline.embed_stage import embed_stories
 from pipeline.ingest import ingest
 from pipeline.samples import sample_sources
 from pipeline.store import Store

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
-from pipeline.embed import embed_stories, load_vectors
+from pipeline.embed_stage import embed_stories, load_vectors
 from pipeline.search import Filters, SearchError, Searcher, SearchTimeout, rrf, split_snippet
 from pipeline.search_eval import evaluate, load_judged
 from pipeline.store import SNIPPET_CHARS, ModelMismatch, Store, interrupted
