@@ -350,38 +350,43 @@ def attach_threads(new: Sequence[ClusterInfo], older: Sequence[ClusterInfo], con
     for o in older:
         if o.thread_id:
             links_of.setdefault(o.thread_id, set()).update(o.links)
-    pool = [o for o in older if o.thread_id]  # member clusters, as unit rows
-    dim = len(new[0].centroid) if new else 0
-    mat = unit(np.array([o.centroid for o in pool], np.float32).reshape(len(pool), dim)) if new else None
-    owner = [o.thread_id for o in pool]
-    last = np.array([o.last_day for o in pool], np.float64)
+    if not new:
+        return {}
+    pool = [o for o in older if o.thread_id]  # member clusters, as unit rows, with the new ones appended
+    dim = len(new[0].centroid)
+    size = len(pool) + len(new)
+    mat = np.zeros((size, dim), np.float32)
+    if pool:
+        mat[:len(pool)] = unit(np.array([o.centroid for o in pool], np.float32).reshape(len(pool), dim))
+    last = np.zeros(size, np.float64)
+    last[:len(pool)] = [o.last_day for o in pool]
+    index: dict[str, int] = {}  # thread id -> a small int, so members can be found with one comparison
+    owner = np.zeros(size, np.int64)
+    owner[:len(pool)] = [index.setdefault(o.thread_id, len(index)) for o in pool]
+    n = len(pool)
     out: dict[str, str] = {}
     for c in sorted(new, key=lambda c: (c.first_day, c.id)):
         cu = unit(np.asarray(c.centroid, np.float32)[None])[0]
-        sims = mat @ cu if len(pool) else np.zeros(0, np.float32)
-        open_ = np.nonzero((last >= c.first_day - config.thread_quiet_days) &
+        sims = mat[:n] @ cu
+        open_ = np.nonzero((last[:n] >= c.first_day - config.thread_quiet_days) &
                            (sims >= min(config.thread_member_min, config.link_threshold)))[0]
-        nearest: dict[str, float] = {}
+        nearest: dict[int, float] = {}
         for j in open_.tolist():
-            t = owner[j]
-            nearest[t] = max(nearest.get(t, -2.0), float(sims[j]))
-        farthest: dict[str, float] = {}
-        for j in range(len(pool)):
-            if owner[j] in nearest:
-                farthest[owner[j]] = min(farthest.get(owner[j], 2.0), float(sims[j]))
+            nearest[int(owner[j])] = max(nearest.get(int(owner[j]), -2.0), float(sims[j]))
+        ids = {i: tid for tid, i in index.items() if i in nearest}
         best, best_s = None, -2.0
-        for tid, near in nearest.items():
-            t = threads[tid]
+        for i, near in nearest.items():
+            t = threads[ids[i]]
             if t.first_day > c.first_day or c.first_day - t.last_day > config.thread_quiet_days:
                 continue
             s_ = float(unit(t.centroid[None])[0] @ cu)
-            shared = any(link_df.get(u, 0) <= config.max_link_df for u in c.links & links_of.get(tid, set()))
+            shared = any(link_df.get(u, 0) <= config.max_link_df for u in c.links & links_of.get(t.id, set()))
             if c.terms and t.subject:
                 on_subject = mentions(c.terms, t.subject) and (specific(t.subject) or near >= config.thread_close)
             else:
                 on_subject = True
             joins = on_subject and s_ >= config.thread_threshold and near >= config.thread_member_min \
-                and farthest[tid] >= config.thread_far
+                and float(sims[owner[:n] == i].min()) >= config.thread_far
             if (joins or (shared and s_ >= config.link_threshold)) and s_ > best_s:
                 best, best_s = t, s_
         if best is None:
@@ -391,8 +396,6 @@ def attach_threads(new: Sequence[ClusterInfo], older: Sequence[ClusterInfo], con
         best.add(c)
         links_of.setdefault(best.id, set()).update(c.links)
         out[c.id] = best.id
-        pool.append(c)
-        owner.append(best.id)
-        mat = np.vstack([mat, cu[None]])
-        last = np.append(last, c.last_day)
+        mat[n], last[n], owner[n] = cu, c.last_day, index.setdefault(best.id, len(index))
+        n += 1
     return out
