@@ -20,7 +20,7 @@ from . import signals as sig
 from .markdown import slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 7  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 8  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
 FREE_TEXT = ("our_take", "what_to_do", "what_changes", "watch_for", "skeptics")
 IMPACT_LEVELS = ((4, "high"), (2, "medium"), (-99, "low"))
@@ -68,6 +68,7 @@ class BriefInput:
     members: list[Member]  # oldest first
     related: list[Related]  # oldest first; thread stories outside this cluster, and the cluster's own
     thread_clusters: list[tuple[str, str]]  # (cluster id, first date), oldest first, as known then
+    subject: str = ""  # the cluster's subject from the archive's statistics (pipeline.terms), lower case
 
 
 @dataclass
@@ -135,12 +136,26 @@ def rate(s: sig.Signals) -> tuple[str, int, list[str]]:
     return level, score, [r for _, r in points] or ["no signal raises it (0)"]
 
 
-def _subject(members: Sequence[Member], names: list[str]) -> tuple[str, str]:
-    """(subject, organisation): the most mentioned name that appears in a title, and the next other name."""
+def as_written(subject: str, texts: Sequence[str]) -> str:
+    """A lower-case subject ("point-e", "mistral 7b") as the texts write it ("Point-E", "Mistral 7B"), or ""."""
+    words = [re.escape(w) for w in subject.split()]
+    pattern = re.compile(r"(?<![\w-])" + r"[\s-]+".join(words) + r"(?:['’]s)?(?![\w-])", re.I)
+    for text in texts:
+        m = pattern.search(text)
+        if m:
+            return re.sub(r"['’]s$", "", m.group(0))
+    return ""
+
+
+def subject_and_org(members: Sequence[Member], names: list[str], named: str = "") -> tuple[str, str]:
+    """(subject, organisation). The subject is the cluster's own (`named`: the most specific name its titles
+    share, by the archive's statistics) as the stories write it; without one, the most mentioned name that
+    appears in a title. The organisation is the next other name."""
     def titles_with(name: str) -> int:
         return sum(bool(re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", m.title)) for m in members)
     in_title = sorted((n for n in names if titles_with(n)), key=lambda n: -titles_with(n))  # stable: frequency next
-    subject = in_title[0] if in_title else (names[0] if names else "")
+    subject = as_written(named, [m.title for m in members] + [m.text for m in members]) if named else ""
+    subject = subject or (in_title[0] if in_title else (names[0] if names else ""))
     orgs = [n for n in names if _ORG.search(n)]
     others = [n for n in names if n != subject and n not in subject and subject not in n]
     org = orgs[0] if orgs else (others[0] if others else "")
@@ -193,7 +208,7 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
                       "date": by_id[p.story_id].date} for p, _ in picked]
 
     level, score, reasons = rate(s)
-    subject, org = _subject(members, names)
+    subject, org = subject_and_org(members, names, inp.subject)
     member_ids = {m.id for m in members}
     key_names = [n for n in (subject, org) if n]
     counter = [] if s.contrary or kind in ("notice", "fiction") or not key_names else [

@@ -78,6 +78,7 @@ def inputs(store: Store, cluster_ids: list[str], as_of: str | None = None) -> li
     for r in rows:
         by_cluster.setdefault(r["cluster_id"], []).append(r)
     titles = store.cluster_titles(cluster_ids)
+    subjects = store.cluster_subjects(cluster_ids)
     threads = sorted({r["thread_id"] for r in rows if r["thread_id"]})
     thread_rows: dict[str, list[dict]] = {}
     for r in store.thread_members(threads, as_of):
@@ -103,7 +104,8 @@ def inputs(store: Store, cluster_ids: list[str], as_of: str | None = None) -> li
                             from_blob(m["embedding"]) if m["embedding"] else None) for m in members],
             related=[Related(r["id"], r["title"], r["text"], r["source"], r["date"], r["issue_id"], r["issue_title"],
                              "cluster" if r["cluster_id"] == cid else "thread", r["cluster_id"]) for r in related],
-            thread_clusters=sorted(((c, d) for c, d in firsts.items()), key=lambda cd: (cd[1], cd[0]))))
+            thread_clusters=sorted(((c, d) for c, d in firsts.items()), key=lambda cd: (cd[1], cd[0])),
+            subject=subjects.get(cid, "")))
     return out
 
 

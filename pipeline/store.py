@@ -586,6 +586,11 @@ class Store:
         return {r[0]: r[1] for chunk, marks in _in_chunks(cluster_ids)
                 for r in self.db.execute(f"SELECT id, title FROM clusters WHERE id IN ({marks})", chunk)}
 
+    def cluster_subjects(self, cluster_ids: list[str]) -> dict[str, str]:
+        """Each cluster's subject as the cluster stage named it (lower case, from the archive's statistics)."""
+        return {r[0]: r[1] for chunk, marks in _in_chunks(cluster_ids) for r in self.db.execute(
+            f"SELECT id, subject FROM clusters WHERE id IN ({marks}) AND subject IS NOT NULL", chunk)}
+
     def save_briefs(self, rows: list[dict[str, Any]]) -> None:
         with self.db.atomic():
             self.db.conn.executemany(

@@ -203,8 +203,8 @@ def shared_subject(titles: list[str], stats: TermStats) -> str:
         words = term.split()
         if all(_NUMBER.fullmatch(x) for x in words):
             continue
-        if not all(stats.name_like(w) > 0.5 or any(c.isdigit() for c in w) for w in words):
-            continue
+        if not all(stats.name_like(w) >= 0.5 or any(c.isdigit() for c in w) for w in words):
+            continue  # a word the archive writes in lower case; unseen words may be names (titles open with them)
         w = sum(stats.idf(x) for x in words) / (1 + 0.35 * (len(words) - 1))
         if w > best_w:
             best, best_w = term, w

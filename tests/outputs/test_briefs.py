@@ -249,3 +249,17 @@ def test_user_templates_override_the_package_ones(tmp_path, embedder):
     with store:
         page = next(p for p in pages(tmp_path / "out") if p.name.startswith("hyperion-7b-is-out"))
         assert page.read_text("utf-8") == "# Hyperion-7B is out with open weights\nCUSTOM PAGE high\n"
+
+
+def test_the_subject_is_the_clusters_own_name_as_written():
+    from outputs.brief import Member, as_written, subject_and_org
+
+    titles = ["OpenAI releases Point-E, an AI that generates 3D models", "OpenAI open-sources Point-E for 3D"]
+    members = [Member(f"s{i}", t, t + ". OpenAI says OpenAI will keep improving it.", "src", "2022-12-20", f"i{i}",
+                      "Issue", None) for i, t in enumerate(titles)]
+    names = sig.names(titles + [m.text for m in members], " ".join(titles))
+    assert names[0] == "OpenAI"  # the most frequent name is the maker, not the news
+    assert subject_and_org(members, names)[0] == "OpenAI"  # without the cluster's subject: the old choice
+    assert subject_and_org(members, names, "point-e") == ("Point-E", "OpenAI")
+    assert as_written("mistral 7b", ["Mistral-7B's weights are out"]) == "Mistral-7B"
+    assert as_written("point-e", ["nothing here"]) == ""
