@@ -297,12 +297,17 @@ def threads(ctx: click.Context, as_json: bool, days: int, sample: bool) -> None:
         if as_json:
             _emit_json([{**r, **thread_view(store, r["id"])} for r in rows])
             return
-    table = Table(title=f"Threads active in the {days} days to {newest[:10] if newest else '-'}")
-    for col in ("thread", "subject", "first", "last", "clusters", "stories", "sources", "title"):
-        table.add_column(col)
+    table = Table(title=f"Threads active in the {days} days to {newest[:10] if newest else '-'} "
+                        "(size: clusters/stories/sources)")
+    table.add_column("thread", no_wrap=True, min_width=16)  # whole: `pulse thread ID` takes it
+    table.add_column("subject", no_wrap=True, min_width=8, max_width=20, overflow="ellipsis")
+    table.add_column("since", no_wrap=True, min_width=15)
+    table.add_column("size", no_wrap=True, justify="right", min_width=6)  # clusters/stories/sources
+    table.add_column("first story", overflow="ellipsis", no_wrap=True, max_width=max(10, console.width - 80))
     for r in rows:
-        table.add_row(r["id"], r["subject"] or "-", r["first_date"][:10], r["last_date"][:10], str(r["clusters"]),
-                      str(r["stories"]), str(r["sources"]), r["title"])
+        span = (datetime.fromisoformat(r["last_date"]) - datetime.fromisoformat(r["first_date"])).days
+        table.add_row(r["id"], r["subject"] or "-", f"{r['first_date'][:10]} +{span}d",
+                      f"{r['clusters']}/{r['stories']}/{r['sources']}", r["title"])
     console.print(table)
 
 
