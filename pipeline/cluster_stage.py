@@ -90,6 +90,13 @@ def refresh_clusters(store: Store, cid: int, cluster_ids: list[str],
     return infos
 
 
+def name_clusters(store: Store, cid: int) -> None:
+    """Give a subject to clusters made before clusters had subjects (an archive from an older Pulse)."""
+    unnamed = store.unnamed_clusters()
+    if unnamed:
+        refresh_clusters(store, cid, unnamed)
+
+
 def _older(store: Store, since: str, skip: set[str]) -> tuple[list[ClusterInfo], dict[str, str]]:
     """The clusters of open threads, and the threads' subjects."""
     rows = [r for r in store.clusters_since(since) if r["id"] not in skip]
@@ -138,6 +145,7 @@ def cluster_stories(store: Store, config: ClusterConfig = ClusterConfig(), backe
         return report
     with store.transaction():
         count_terms(store)
+        name_clusters(store, cid)
         stale = store.clusters_out_of_date()  # stories of theirs were deleted by a re-split or an edit
         if stale:
             refresh_clusters(store, cid, stale)
@@ -195,10 +203,15 @@ def _new_subjects(fresh: list[ClusterInfo], threads: dict[str, str], known: dict
 
 def rethread(store: Store, config: ClusterConfig = ClusterConfig()) -> dict:
     """Build every thread again from the stored clusters with the current rules, oldest cluster first.
-    Thread ids derive from the cluster that starts them, so a thread whose start did not change keeps its id."""
+    Clusters made before clusters had subjects get theirs first. Thread ids derive from the cluster that
+    starts them, so a thread whose start did not change keeps its id."""
     started = time.perf_counter()
     with store.transaction():
         before = {r["id"]: r["thread_id"] for r in store.all_clusters()}
+        count_terms(store)
+        cid = store.collection_id(COLLECTION)
+        if cid is not None:
+            name_clusters(store, cid)
         rows = store.all_clusters()
         texts = store.cluster_terms_text([r["id"] for r in rows])
         terms = {c: frozenset().union(*(story_terms(t, lead_of(lead)) for t, lead in tl)) for c, tl in texts.items()}

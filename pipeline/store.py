@@ -457,6 +457,9 @@ class Store:
             "FROM clusters c LEFT JOIN threads t ON t.id = c.thread_id WHERE c.last_date >= ? "
             "AND c.thread_id IS NOT NULL", [date])]
 
+    def unnamed_clusters(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT id FROM clusters WHERE subject IS NULL ORDER BY id")]
+
     def all_clusters(self) -> list[dict[str, Any]]:
         """Every cluster, oldest first, with what thread attachment needs (for `pulse rethread`)."""
         return [dict(r) for r in self.db.query(

@@ -126,3 +126,13 @@ def test_rethread_rebuilds_threads_with_new_rules_and_reports_moves(sample_store
     assert loose["threads"] < len(set(before.values())) and loose["changed"] > 0
     back = rethread(sample_store)
     assert threads_of(sample_store) == before and back["changed"] == loose["changed"]
+
+
+def test_rethread_names_clusters_made_before_subjects_and_threads_them_the_same(sample_store):
+    before = threads_of(sample_store)
+    named = {r["id"]: r["subject"] for r in sample_store.all_clusters()}
+    sample_store.db.execute("UPDATE clusters SET subject = NULL")  # as an archive from before m007 has them
+    sample_store.db.execute("UPDATE threads SET subject = NULL")
+    rethread(sample_store)
+    assert {r["id"]: r["subject"] for r in sample_store.all_clusters()} == named
+    assert threads_of(sample_store) == before
