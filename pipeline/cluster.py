@@ -131,7 +131,7 @@ def candidate_edges(items: Sequence[StoryRef], vecs: np.ndarray, n_old: int, con
     scores, idx = _numpy(scores), _numpy(idx)
     by_link: dict[str, list[int]] = {}
     for i, it in enumerate(items):
-        for url in set(it.links):
+        for url in sorted(set(it.links)):  # sorted: the reason names the same link on every run
             by_link.setdefault(url, []).append(i)
     shared_link = {}
     for url, members in by_link.items():

@@ -9,7 +9,6 @@ transaction, so a crash leaves the previous night intact and a rerun does the sa
 from __future__ import annotations
 
 import time
-from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,7 @@ from .cluster import ClusterConfig, ClusterInfo, Evidence, StoryRef, assign, att
 from .dates import from_day, to_day
 from .embed import COLLECTION, from_blob, to_blob
 from .store import Store
-from .terms import GENERIC, TermStats, head, inner_words, lead_of, shared_subject, story_terms, subject
+from .terms import GENERIC, TermStats, head, lead_of, shared_subject, story_terms, subject, terms_of
 
 NOT_COUNTED = (*NOT_NEWS, "fiction")
 
@@ -28,15 +27,10 @@ NOT_COUNTED = (*NOT_NEWS, "fiction")
 def count_terms(store: Store) -> int:
     """Add the news stories not counted yet to the archive's term statistics; returns how many."""
     rows = store.uncounted_stories(NOT_COUNTED)
-    df: Counter = Counter()
-    upper: Counter = Counter()
-    seen: Counter = Counter()
+    counts = TermStats()
     for r in rows:
-        df.update(story_terms(r["title"], lead_of(r["text"])))
-        for word, capital in inner_words(r["text"]):
-            seen[word] += 1
-            upper[word] += capital
-    store.add_term_counts([r["id"] for r in rows], df, upper, seen)
+        counts.add(terms_of([(r["title"], r["text"])]), r["text"])
+    store.add_term_counts([r["id"] for r in rows], counts.df, counts.upper, counts.seen)
     return len(rows)
 
 
@@ -56,7 +50,7 @@ def _refs(store: Store, rows: list[dict[str, Any]], config: ClusterConfig) -> li
     return [StoryRef(r["id"], r["issue_id"], r["source"], to_day(r["date"]),
                      tuple(u for u in links.get(r["id"], []) if df.get(u, 0) <= config.max_link_df),
                      (r["embedded_hash"] or b"").hex()[:16], frozenset(story_terms(r["title"])),
-                     frozenset(story_terms(r["title"], lead_of(r["lead"])))) for r in rows]
+                     terms_of([(r["title"], r["lead"])])) for r in rows]
 
 
 def cluster_subject(rows: list[dict[str, Any]], central: dict[str, Any], stats: TermStats) -> str:
@@ -70,9 +64,9 @@ def refresh_clusters(store: Store, cid: int, cluster_ids: list[str],
     by_cluster: dict[str, list[dict[str, Any]]] = {c: [] for c in cluster_ids}
     for r in store.cluster_stories(cid, cluster_ids):
         by_cluster[r["cluster_id"]].append(r)
+    terms = {c: terms_of((r["title"], r["lead"]) for r in rows) for c, rows in by_cluster.items()}
     if stats is None:
-        stats = term_stats(store, {t for rows in by_cluster.values() for r in rows
-                                   for t in story_terms(r["title"], lead_of(r["lead"]))})
+        stats = term_stats(store, set().union(*terms.values()))
     infos = {}
     for c, rows in by_cluster.items():
         if not rows:
@@ -85,8 +79,7 @@ def refresh_clusters(store: Store, cid: int, cluster_ids: list[str],
         subj = cluster_subject(rows, central, stats)
         store.save_cluster(c, title=central["title"], first_date=dates[0], last_date=dates[-1], size=len(rows),
                            sources=len({r["source"] for r in rows}), centroid=to_blob(centroid), subject=subj)
-        terms = frozenset().union(*(story_terms(r["title"], lead_of(r["lead"])) for r in rows))
-        infos[c] = ClusterInfo(c, centroid, to_day(dates[0]), to_day(dates[-1]), subject=subj, terms=terms)
+        infos[c] = ClusterInfo(c, centroid, to_day(dates[0]), to_day(dates[-1]), subject=subj, terms=terms[c])
     return infos
 
 
@@ -97,15 +90,21 @@ def name_clusters(store: Store, cid: int) -> None:
         refresh_clusters(store, cid, unnamed)
 
 
-def _older(store: Store, since: str, skip: set[str]) -> tuple[list[ClusterInfo], dict[str, str]]:
-    """The clusters of open threads, and the threads' subjects."""
-    rows = [r for r in store.clusters_since(since) if r["id"] not in skip]
+def _stored(store: Store, rows: list[dict[str, Any]]) -> tuple[list[ClusterInfo], dict[str, int]]:
+    """Stored clusters as thread attachment sees them (terms, specific links), and the links' frequencies."""
     texts = store.cluster_terms_text([r["id"] for r in rows])
-    subjects = {r["thread_id"]: r["thread_subject"] for r in rows if r["thread_subject"]}
+    links = store.cluster_links([r["id"] for r in rows])
+    df = store.link_df(sorted({u for us in links.values() for u in us}))
     return [ClusterInfo(r["id"], from_blob(r["centroid"]), to_day(r["first_date"]), to_day(r["last_date"]),
-                        thread_id=r["thread_id"], subject=r["subject"] or "",
-                        terms=frozenset().union(*(story_terms(t, lead_of(lead)) for t, lead in texts.get(r["id"], []))))
-            for r in rows], subjects
+                        frozenset(links.get(r["id"], ())), r["thread_id"], r["subject"] or "",
+                        terms_of(texts.get(r["id"], []))) for r in rows], df
+
+
+def _older(store: Store, since: str, skip: set[str]) -> tuple[list[ClusterInfo], dict[str, int], dict[str, str]]:
+    """The clusters of open threads, their links' frequencies, and the threads' subjects."""
+    rows = [r for r in store.clusters_since(since) if r["id"] not in skip]
+    older, df = _stored(store, rows)
+    return older, df, {r["thread_id"]: r["thread_subject"] for r in rows if r["thread_subject"]}
 
 
 def specificity(store: Store, subjects: set[str], config: ClusterConfig):
@@ -121,15 +120,11 @@ def specificity(store: Store, subjects: set[str], config: ClusterConfig):
     return specific
 
 
-def _thread(store: Store, fresh: list[ClusterInfo], older: list[ClusterInfo], config: ClusterConfig,
-            subjects: dict[str, str]) -> dict[str, str]:
+def _thread(store: Store, fresh: list[ClusterInfo], older: list[ClusterInfo], link_df: dict[str, int],
+            config: ClusterConfig, subjects: dict[str, str]) -> dict[str, str]:
     """Attach fresh clusters to threads and store the result; returns cluster -> thread."""
-    links = store.cluster_links([c.id for c in fresh + older])
-    df = store.link_df(sorted({u for us in links.values() for u in us}))
-    for c in fresh + older:
-        c.links = frozenset(links.get(c.id, ()))
     named = {c.subject for c in fresh + older} | set(subjects.values())
-    threads = attach_threads(fresh, older, config, df, subjects, specificity(store, named - {""}, config))
+    threads = attach_threads(fresh, older, config, link_df, subjects, specificity(store, named - {""}, config))
     for c, t in threads.items():
         store.set_thread(c, t)
     return threads
@@ -177,8 +172,12 @@ def cluster_stories(store: Store, config: ClusterConfig = ClusterConfig(), backe
         moved = store.cluster_threads(grown)  # threads whose clusters grew tonight
         if fresh:
             since = from_day(min(c.first_day for c in fresh) - config.thread_window_days)
-            older, subjects = _older(store, since, {c.id for c in fresh})
-            threads = _thread(store, fresh, older, config, subjects)
+            older, link_df, subjects = _older(store, since, {c.id for c in fresh})
+            links = store.cluster_links([c.id for c in fresh])
+            link_df.update(store.link_df(sorted({u for us in links.values() for u in us})))
+            for c in fresh:
+                c.links = frozenset(links.get(c.id, ()))
+            threads = _thread(store, fresh, older, link_df, config, subjects)
             known = {c.thread_id for c in older}
             report.update(threads_new=len(set(threads.values()) - known),
                           threads_extended=len(set(threads.values()) & known))
@@ -212,20 +211,9 @@ def rethread(store: Store, config: ClusterConfig = ClusterConfig()) -> dict:
         cid = store.collection_id(COLLECTION)
         if cid is not None:
             name_clusters(store, cid)
-        rows = store.all_clusters()
-        texts = store.cluster_terms_text([r["id"] for r in rows])
-        terms = {c: frozenset().union(*(story_terms(t, lead_of(lead)) for t, lead in tl)) for c, tl in texts.items()}
         store.clear_threads()
-        clusters = [ClusterInfo(r["id"], from_blob(r["centroid"]), to_day(r["first_date"]), to_day(r["last_date"]),
-                                subject=r["subject"] or "", terms=terms.get(r["id"], frozenset())) for r in rows]
-        links = store.cluster_links([c.id for c in clusters])
-        df = store.link_df(sorted({u for us in links.values() for u in us}))
-        for c in clusters:
-            c.links = frozenset(links.get(c.id, ()))
-        threads = attach_threads(clusters, [], config, df,
-                                 specific=specificity(store, {c.subject for c in clusters} - {""}, config))
-        for c, t in threads.items():
-            store.set_thread(c, t)
+        clusters, link_df = _stored(store, [{**r, "thread_id": None} for r in store.all_clusters()])
+        threads = _thread(store, clusters, [], link_df, config, {})
         store.refresh_threads(sorted(set(threads.values())))
         store.set_thread_subjects(_new_subjects(clusters, threads, {}))
     changed = sum(before.get(c) != t for c, t in threads.items())

@@ -119,6 +119,11 @@ def inner_words(text: str, limit: int = 2000) -> list[tuple[str, bool]]:
     return out
 
 
+def terms_of(stories: Iterable[tuple[str, str]]) -> frozenset[str]:
+    """The terms of several stories together, each given as (title, the start of its text)."""
+    return frozenset().union(*(story_terms(title, lead_of(text)) for title, text in stories))
+
+
 def lead_of(text: str, limit: int = 300) -> str:
     """The first sentence or so of a story's text: where its subject is named when the title is short."""
     head = text.strip()[:limit]

@@ -9,7 +9,7 @@ from .cluster_stage import term_stats
 from .dates import to_day
 from .embed import COLLECTION
 from .store import Store
-from .terms import TermStats, lead_of, story_terms
+from .terms import TermStats, lead_of, terms_of
 
 # words that say a step confirms or contradicts what came before (read from its titles and leads)
 _CONTRADICT = re.compile(r"\b(fail(s|ed)? to (replicate|reproduce)|falls? short|(do|does|did) not hold|disput\w*|"
@@ -51,7 +51,7 @@ def thread_view(store: Store, thread_id: str) -> dict[str, Any]:
     cid = store.collection_id(COLLECTION)
     clusters = store.thread_clusters(thread_id)
     steps = [(c, store.cluster_stories(cid, [c["id"]]) if cid else []) for c in clusters]
-    terms = [set().union(*(story_terms(r["title"], lead_of(r["lead"])) for r in rows)) for _, rows in steps]
+    terms = [terms_of((r["title"], r["lead"]) for r in rows) for _, rows in steps]
     stats = term_stats(store, set().union(*terms)) if terms else TermStats()
     seen: set[str] = set()
     timeline = []
