@@ -3,14 +3,19 @@
     python bench/eval_briefs.py                 # the bundled samples, built fresh in a temporary folder
     python bench/eval_briefs.py path/to/pulse.db  # any archive `pulse run` has briefed
 
-Prints one table: per free-text field, the share of distinct texts and the mean / 95th percentile / max
-word-trigram Jaccard similarity between briefs of different clusters (lower = more varied); then the
-spread of kinds and impact ratings.
+Prints, over the news briefs (notices and fiction left out):
+- per free-text field, the share of distinct texts and the mean / 95th percentile / max word-trigram Jaccard
+  similarity between briefs of different clusters (lower = more varied);
+- per opinion field, the share of briefs its most repeated sentence appears in, verbatim and with names
+  masked (quotes, links, numbers and capitalised words replaced), and how many sentences pass 2% / 20%
+  (issue 27's limits), with the most repeated masked sentence;
+- Watch for presence, the spread of kinds and positions, and impact by number of sources.
 """
 from __future__ import annotations
 
 import itertools
 import random
+import re
 import sys
 import tempfile
 from collections import Counter
@@ -30,6 +35,43 @@ from pipeline.store import Store
 from sources.fetch import Fetcher
 
 MAX_PAIRS = 200_000
+OPINION_FIELDS = ("our_take", "what_to_do", "watch_for", "skeptics")
+VERBATIM_LIMIT, MASKED_LIMIT = 0.02, 0.20
+_SENTENCE = re.compile(r"(?<=[.!?…])[”\"']?\s+(?=[A-Z“\"])")
+_MASKS = [(re.compile(r"“[^”]*”|\"[^\"]*\"|\([^)]*\)"), "Q"), (re.compile(r"\b\S+\.\w{2,}/\S*|https?://\S+"), "U"),
+          (re.compile(r"[$€£]?\d[\d.,]*\w*%?"), "N")]
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.split(text) if s.strip()]
+
+
+def masked(sentence: str, names: list[str]) -> str:
+    """The sentence with what is specific to one story replaced: quotes, links, numbers, its names, and any
+    capitalised word past the first."""
+    for name in sorted((n for n in names if n), key=len, reverse=True):
+        sentence = sentence.replace(name, "X")
+    for pattern, mark in _MASKS:
+        sentence = pattern.sub(mark, sentence)
+    words = sentence.split()
+    return " ".join(words[:1] + ["X" if w[:1].isupper() else w for w in words[1:]])
+
+
+def repetition(news: list, field: str) -> tuple[float, int, float, int, str]:
+    """(largest verbatim share, sentences over 2%, largest masked share, masked sentences over 20%, the most
+    repeated masked sentence) for one field: shares of the news briefs a sentence appears in."""
+    plain: Counter = Counter()
+    mask: Counter = Counter()
+    for b in news:
+        found = sentences(getattr(b, field))
+        names = [b.signals.get("subject", ""), b.signals.get("actor", ""), *b.sources, *b.who]
+        plain.update(set(found))
+        mask.update({masked(x, names) for x in found})
+    n = max(len(news), 1)
+    top_plain = max(plain.values(), default=0) / n
+    top_mask, most = (max(mask.values()) / n, mask.most_common(1)[0][0]) if mask else (0.0, "")
+    return (top_plain, sum(c / n > VERBATIM_LIMIT for c in plain.values()), top_mask,
+            sum(c / n > MASKED_LIMIT for c in mask.values()), most)
 
 
 def trigrams(text: str) -> set[tuple[str, ...]]:
@@ -69,8 +111,22 @@ def main() -> None:
         sims = np.array([jaccard(grams[i], grams[j]) for i, j in pairs]) if pairs else np.zeros(1)
         distinct = len(set(texts)) / max(len(texts), 1)
         print(f"{field:<14} {distinct:>8.1%} {sims.mean():>8.3f} {np.percentile(sims, 95):>7.3f} {sims.max():>7.3f}")
-    print("kinds:  " + ", ".join(f"{k} {n}" for k, n in Counter(b.kind for b in briefs).most_common()))
-    print("impact: " + ", ".join(f"{k} {n}" for k, n in Counter(b.impact for b in briefs).most_common()))
+    print()
+    print(f"{'field':<11} {'top verbatim':>12} {'>2%':>5} {'top masked':>11} {'>20%':>5}  most repeated, masked")
+    for field in OPINION_FIELDS:
+        top, over, top_m, over_m, most = repetition(news, field)
+        print(f"{field:<11} {top:>12.1%} {over:>5} {top_m:>11.1%} {over_m:>5}  {most[:90]}")
+    watch = sum(bool(b.watch_for.strip()) for b in news) / max(len(news), 1)
+    print(f"\nWatch for present: {watch:.1%} of news briefs (target 95%)")
+    print("kinds:     " + ", ".join(f"{k} {n}" for k, n in Counter(b.kind for b in briefs).most_common()))
+    print("positions: " + ", ".join(f"{k} {n}" for k, n in Counter(
+        b.signals.get("position", "?") for b in news).most_common()))
+    print("impact:    " + ", ".join(f"{k} {n}" for k, n in Counter(b.impact for b in briefs).most_common()))
+    print(f"\n{'sources':<8} {'low':>6} {'medium':>7} {'high':>6}")
+    by_sources = Counter((min(len(b.sources), 3), b.impact) for b in news)
+    for n in (1, 2, 3):
+        print(f"{n if n < 3 else '3+':<8} {by_sources[(n, 'low')]:>6} {by_sources[(n, 'medium')]:>7} "
+              f"{by_sources[(n, 'high')]:>6}")
 
 
 if __name__ == "__main__":

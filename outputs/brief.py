@@ -15,12 +15,14 @@ import numpy as np
 
 from pipeline.dates import to_day
 
+from . import evidence as ev
+from . import facts as fx
 from . import sentences as sent
 from . import signals as sig
 from .markdown import slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 8  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 9  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
 FREE_TEXT = ("our_take", "what_to_do", "what_changes", "watch_for", "skeptics")
 IMPACT_LEVELS = ((4, "high"), (2, "medium"), (-99, "low"))
@@ -69,6 +71,12 @@ class BriefInput:
     related: list[Related]  # oldest first; thread stories outside this cluster, and the cluster's own
     thread_clusters: list[tuple[str, str]]  # (cluster id, first date), oldest first, as known then
     subject: str = ""  # the cluster's subject from the archive's statistics (pipeline.terms), lower case
+    # the archive before this cluster: stories naming its subject in their titles ({count, first, latest}),
+    # how many stories name its actor anywhere, and stories related to its own but other news
+    history: dict[str, Any] | None = None
+    actor_mentions: int = 0
+    common_words: frozenset[str] = frozenset()  # capitalised words of its stories the archive writes in lower case
+    other_news: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -108,24 +116,38 @@ class Brief:
         return cls(**data)
 
 
-def rate(s: sig.Signals) -> tuple[str, int, list[str]]:
-    """impact low/medium/high from stated signals; the reasons are the points, in words a reader can check."""
+REACH = 25  # an actor named in this many stories of the archive is one readers know
+_PROMO = re.compile(r"\b(?:fan[- ]made|fan project|i made|i built|my (?:first|new|latest)|affiliate|promo code|"
+                    r"discount|giveaway|sponsored)\b", re.IGNORECASE)
+
+
+def rate(s: sig.Signals, *, usable: Sequence[str] = (), claim_by: str = "", novel: bool = False,
+         seen_before: int = 0, actor: str = "", actor_mentions: int = 0, one_line: bool = False,
+         promo: bool = False) -> tuple[str, int, list[str]]:
+    """impact low/medium/high the way an editor ranks: independent coverage, novelty against the archive,
+    artifacts a builder can use, a measured (not asserted) result, the actor's reach; one-line link items,
+    fan projects and promotions are never high. The reasons are the points, in words a reader can check."""
     if s.kind in ("notice", "fiction"):
         return "low", -2, [f"a {s.kind}, not news (-2)"]
     points: list[tuple[int, str]] = []
     if s.sources >= 3:
-        points.append((2, f"carried by {s.sources} sources (+2)"))
+        points.append((2, f"told by {s.sources} newsletters independently (+2)"))
     elif s.sources == 2:
-        points.append((1, "carried by 2 sources (+1)"))
+        points.append((1, "told by 2 newsletters (+1)"))
     if s.kind in ("release", "incident", "policy"):
-        points.append((1, f"a {s.kind} (+1)"))
-    elif s.kind == "other":
-        points.append((-1, "no clear kind of news (-1)"))
-    usable = [a for a in s.artifacts if a in ("weights", "code")]
+        points.append((1, f"{'an' if s.kind[0] in 'aeiou' else 'a'} {s.kind} (+1)"))
+    elif s.kind in ("opinion", "other"):
+        points.append((-1, f"{'an opinion piece' if s.kind == 'opinion' else 'no clear kind of news'} (-1)"))
     if usable:
-        points.append((1, f"{' and '.join(usable)} available (+1)"))
-    if s.figures:
-        points.append((1, "states a measured figure (+1)"))
+        points.append((1, f"{' and '.join(usable)} to use now (+1)"))
+    if claim_by == "measured":
+        points.append((1, "its result was measured by someone other than its makers (+1)"))
+    if novel:
+        points.append((1, "the first time the archive names its subject (+1)"))
+    elif seen_before >= 10:
+        points.append((-1, f"its subject is in {seen_before} earlier headlines (-1)"))
+    if actor and actor_mentions >= REACH:
+        points.append((1, f"from {actor}, named in {actor_mentions} stories of the archive (+1)"))
     # a thread's length is not news by itself: a follow-up rises only by what it brings (sources, figures...)
     if s.horizon == "weeks":
         points.append((1, "acts within weeks (+1)"))
@@ -133,7 +155,19 @@ def rate(s: sig.Signals) -> tuple[str, int, list[str]]:
         points.append((-1, "plays out over years (-1)"))
     score = sum(p for p, _ in points)
     level = next(name for floor, name in IMPACT_LEVELS if score >= floor)
-    return level, score, [r for _, r in points] or ["no signal raises it (0)"]
+    reasons = [r for _, r in points] or ["no signal raises it (0)"]
+    cap = ("a promotion or fan project: at most low" if promo else
+           "a one-line link item from one newsletter: at most medium" if one_line and s.sources == 1 else
+           "an opinion piece: at most medium" if s.kind == "opinion" else
+           "one newsletter alone, without a well-known actor and something to use or a measured result: "
+           "at most medium" if s.sources == 1 and not (actor_mentions >= REACH and (usable or claim_by == "measured"))
+           else "")
+    if cap:
+        most = "low" if promo else "medium"
+        if [n for _, n in IMPACT_LEVELS].index(level) < [n for _, n in IMPACT_LEVELS].index(most):
+            level = most
+            reasons.append(cap)
+    return level, score, reasons
 
 
 def as_written(subject: str, texts: Sequence[str]) -> str:
@@ -147,25 +181,119 @@ def as_written(subject: str, texts: Sequence[str]) -> str:
     return ""
 
 
-def subject_and_org(members: Sequence[Member], names: list[str], named: str = "") -> tuple[str, str]:
-    """(subject, organisation). The subject is the cluster's own (`named`: the most specific name its titles
-    share, by the archive's statistics) as the stories write it; without one, the most mentioned name that
-    appears in a title. The organisation is the next other name."""
+_CAP = r"[A-Z0-9][\w.+-]*"
+_POSSESSIVE = re.compile(rf"\b({_CAP}(?: {_CAP}){{0,2}})['’]s ((?:new |latest )?{_CAP}(?: {_CAP}){{0,3}})")
+_LISTED = re.compile(r"^\s*([A-Z0-9][\w.+&'’-]*(?: [\w.+&'’-]+){0,3}?)\s+[-–—|:]\s+\S")
+
+
+def _title_name(title: str) -> tuple[str, str]:
+    """(subject, owner) a headline's grammar gives away: a listed tool ("Vidyo - what it does") is its name;
+    "Meta's Looper" is about Looper, made by Meta."""
+    m = _LISTED.match(title)
+    if m and len(m.group(1)) <= 40:
+        return m.group(1), ""
+    m = _POSSESSIVE.search(title)
+    if m:
+        return re.sub(r"^(?:new|latest) ", "", m.group(2)), m.group(1)
+    return "", ""
+
+
+def _distinctive(name: str) -> bool:
+    """A coined name: a digit or a capital inside a word ("AlphaGeometry", "Qwen2.5-Coder", "GPT-4")."""
+    return len(name) >= 4 and name not in sig.COMMON_ACRONYMS and not name.isupper() and any(
+        c.isdigit() or c.isupper() for w in name.split() for c in w[1:])
+
+
+def _made_thing(members: Sequence[Member], names: list[str], subject: str) -> str:
+    """When the headline's subject is a plain name (a company, a country) or nothing, the coined name the
+    text repeats (at least twice), if there is one: what the story is about, made by the headline's subject."""
+    if subject and _distinctive(subject):
+        return ""
+    text = "\n".join(f"{m.title}\n{m.text}" for m in members)
+    for name in names:
+        if _distinctive(name) and name != subject and not (subject and subject in name) and len(re.findall(
+                rf"(?<![\w-]){re.escape(name)}(?![\w-])", text)) >= 2:
+            return name
+    return ""
+
+
+def subject_and_org(members: Sequence[Member], names: list[str], named: str = "",
+                    common_words: frozenset[str] = frozenset()) -> tuple[str, str]:
+    """(subject, organisation). What the headline's grammar names first (a listed tool, "Org's Product");
+    else the cluster's own subject (`named`: the most specific name its titles share, by the archive's
+    statistics) as the stories write it, unless that is a common word in lower case while a title names
+    something; else the most mentioned name that appears in a title. The organisation is the owner the
+    headline names, else the next other name."""
     def titles_with(name: str) -> int:
         return sum(bool(re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", m.title)) for m in members)
+    lower = {w for m in members for w in re.findall(r"\b[a-z][\w-]*\b", f"{m.title} {m.text}")}
+
+    def common(name: str) -> bool:
+        """A word the stories or the archive write in lower case ("Hard" in a Title Case headline,
+        "Researchers" opening a sentence): not a name."""
+        if re.search(r"-(?:powered|based|driven|generated|like|style|enabled|focused|related|made|first)$", name, re.I):
+            return True  # "AI-powered": a description, not a name
+        if any(c.isdigit() or c.isupper() for c in name[1:]):
+            return False
+        return all(w.lower() in common_words for w in name.split()) or (" " not in name and name.lower() in lower)
+    def trimmed(name: str) -> str:  # "IBM Leverages Reinforcement Learning" (a Title Case headline) -> "IBM"
+        words = name.split()
+        while words and words[-1].lower() in common_words and not _distinctive(words[-1]):
+            words.pop()
+        while words and words[0].lower() in common_words and not _distinctive(words[0]):
+            words.pop(0)
+        return " ".join(words)
+    names = list(dict.fromkeys(t for t in map(trimmed, names) if t and not common(t)))
     in_title = sorted((n for n in names if titles_with(n)), key=lambda n: -titles_with(n))  # stable: frequency next
-    subject = as_written(named, [m.title for m in members] + [m.text for m in members]) if named else ""
+    subject, owner = _title_name(members[0].title) if members else ("", "")
+    listed = bool(subject) and not owner
+    if owner and common(owner):  # "World's First AI Writing Assistant": no owner, no subject from it
+        subject, owner = "", ""
+    if not subject:
+        subject = as_written(named, [m.title for m in members] + [m.text for m in members]) if named else ""
+        if subject and common(subject):
+            subject = ""  # "adapts", "misuses": a rare word, not a name
     subject = subject or (in_title[0] if in_title else (names[0] if names else ""))
-    orgs = [n for n in names if _ORG.search(n)]
+    if not owner and not listed:  # "Google makes an AI that beats...": the text names what it made
+        made = _made_thing(members, names, subject)
+        if made:
+            subject, owner = made, (subject if subject in names else "")
+    orgs = [n for n in names if _ORG.search(n) and n != subject]
     others = [n for n in names if n != subject and n not in subject and subject not in n]
-    org = orgs[0] if orgs else (others[0] if others else "")
+    if listed:  # a listed tool: the listing names no maker (the names in it are what it works with)
+        return subject, ""
+    org = owner or (orgs[0] if orgs else (others[0] if others else ""))
     return subject, org
+
+
+def facts_for(inp: BriefInput, only: str | None = None,
+              kinds: dict[str, np.ndarray] | None = None) -> tuple[fx.Facts, str, str]:
+    """(facts, subject, actor) of a cluster's stories, or of one of them (`only`), as its brief states them.
+    `kinds`: each kind's described prototypes (unit rows), compared with the stories' mean vector."""
+    members = [m for m in inp.members if only is None or m.id == only] or inp.members
+    titles = "\n".join(m.title for m in members)
+    text = "\n".join(m.text for m in members)
+    sections = [m.section for m in members if m.section and m.section != "main"]
+    vectors = [m.vector for m in members if m.vector is not None]
+    facts = fx.extract(titles, text, [link["url"] for m in members for link in m.links],
+                       max(sections, key=sections.count) if sections else members[0].section,
+                       sentences=[c.text for c in sent.candidates([(m.id, m.text) for m in members])],
+                       vector=np.mean(np.vstack(vectors), axis=0) if vectors else None, prototypes=kinds)
+    return (facts, *subject_for(inp, only))
+
+
+def subject_for(inp: BriefInput, only: str | None = None) -> tuple[str, str]:
+    """(subject, actor) of a cluster's stories (or one of them), as its brief names them."""
+    members = [m for m in inp.members if only is None or m.id == only] or inp.members
+    titles = "\n".join(m.title for m in members)
+    return subject_and_org(members, sig.names([titles, "\n".join(m.text for m in members)], titles), inp.subject,
+                           inp.common_words)
 
 
 def _change_sentence(cands: list[sent.Sentence], chosen: set[str]) -> str:
     """A sentence of the sources with a figure or a stated plan that What Happened did not already use."""
     for s in cands:
-        if s.text not in chosen and (sig.figures(s.text) or sig.plans(s.text)):
+        if s.text not in chosen and (fx.figures_of([s.text]) or sig.plans(s.text)):
             return s.text.strip("\"“”' ")
     return ""
 
@@ -175,27 +303,52 @@ def _lag(a: str, b: str) -> float:
     return round(to_day(a) - to_day(b), 1)
 
 
+def _step(inp: BriefInput, position: int, names: list[str], figures: list[str]) -> dict[str, Any] | None:
+    """The thread's previous step (its first story) and what this one adds: names and figures it did not have."""
+    if position <= 1 or len(inp.thread_clusters) < position - 1:
+        return None
+    prev = inp.thread_clusters[position - 2][0]
+    stories = [r for r in inp.related if r.cluster_id == prev]
+    if not stories:
+        return None
+    before = " ".join(f"{r.title} {r.text}" for r in stories).lower()
+    new = [n for n in names if n.lower() not in before][:3] + [f for f in figures if f.lower() not in before][:2]
+    first = stories[0]
+    return {"title": first.title, "source": first.source, "date": first.date[:10],
+            "days": round(_lag(inp.members[0].date, first.date)), "new": new, "story_id": first.story_id}
+
+
+def _ref(title: str, words: int = 8) -> str:
+    """A story without a named subject is named by its headline, shortened and quoted."""
+    parts = re.sub(r"\s+[-–—|:]\s+.*$", "", title).strip(" .").split()
+    return "“" + " ".join(parts[:words]) + ("…" if len(parts) > words else "") + "”"
+
+
+def _reading_minutes(text: str) -> int:
+    return max(1, round(len(text.split()) / 230))
+
+
 def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_renderer: Callable[..., dict],
-          slug: str | None = None) -> Brief:
-    """The brief for one cluster: every sentence picked, every signal measured, every field written."""
+          slug: str | None = None, kinds: dict[str, np.ndarray] | None = None) -> Brief:
+    """The brief for one cluster: every sentence picked, every fact and signal measured, every field written."""
     members = inp.members
     lead = members[0]
     vectors = [m.vector for m in members if m.vector is not None]
     centroid = np.mean(np.vstack(vectors), axis=0) if vectors else None
     text = "\n".join(m.text for m in members)
     titles = " ".join(m.title for m in members)
-    urls = [link["url"] for m in members for link in m.links]
-    kind, kind_cues = sig.classify("\n".join(m.title for m in members), text, lead.section)
+    facts, subject, org = facts_for(inp, kinds=kinds)
+    kind = facts.kind
     horizon, horizon_cues = sig.horizon(kind, text)
     position = next((i + 1 for i, (cid, _) in enumerate(inp.thread_clusters) if cid == inp.cluster_id), 1)
     thread_start = inp.thread_clusters[0][1] if inp.thread_clusters else lead.date
     names = sig.names([titles, text], titles)
-    s = sig.Signals(kind=kind, kind_cues=kind_cues, horizon=horizon, horizon_cues=horizon_cues,
+    figures = [f.value for f in facts.figures]
+    s = sig.Signals(kind=kind, kind_cues=facts.kind_cues, horizon=horizon, horizon_cues=horizon_cues,
                     sources=len({m.source for m in members}), stories=len(members), thread_position=position,
                     thread_clusters=len(inp.thread_clusters), days_since_thread_start=_lag(lead.date, thread_start),
-                    span_days=_lag(members[-1].date, lead.date),
-                    artifacts=sig.artifacts(text, urls), figures=sig.figures(text), names=names, plans=sig.plans(text),
-                    contrary=sig.contrary(titles + " " + text))
+                    span_days=_lag(members[-1].date, lead.date), artifacts=facts.artifacts, figures=figures,
+                    names=names, plans=sig.plans(text), contrary=sig.contrary(titles + " " + text))
     if centroid is not None and kind not in ("notice", "fiction"):
         s.audiences = sig.audiences(centroid, roles)
 
@@ -207,14 +360,24 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
     what_happened = [{"text": p.text, "story_id": p.story_id, "source": by_id[p.story_id].source,
                       "date": by_id[p.story_id].date} for p, _ in picked]
 
-    level, score, reasons = rate(s)
-    subject, org = subject_and_org(members, names, inp.subject)
     member_ids = {m.id for m in members}
     key_names = [n for n in (subject, org) if n]
+    archive = [{"story_id": r.story_id, "title": r.title, "source": r.source, "date": r.date, "text": r.text}
+               for r in inp.related if r.story_id not in member_ids and r.relation == "thread"]
+    archive += [dict(r, text=r.get("text", "")) for r in inp.other_news]
     counter = [] if s.contrary or kind in ("notice", "fiction") or not key_names else [
-        {"story_id": r.story_id, "title": r.title, "source": r.source, "date": r.date}
-        for r in inp.related if r.story_id not in member_ids and r.relation == "thread"
-        and any(n in r.title or n in r.text for n in key_names) and sig.contrary(f"{r.title} {r.text}")][:3]
+        {k: r[k] for k in ("story_id", "title", "source", "date")} for r in archive
+        if any(n in r["title"] or n in r["text"] for n in key_names) and sig.contrary(f"{r['title']} {r['text']}")][:3]
+    claim = ev.claim_of(facts, [c.text for c in cands], subject)
+    stance = ev.position(kind, facts, sources=s.sources, contrary=s.contrary, counter=counter, claim=claim)
+    history = inp.history or {"count": 0, "first": None, "latest": []}
+    specific = bool(subject) and (subject != subject.lower() or any(c.isdigit() for c in subject))
+    usable = [a for a in facts.artifacts if a in ("weights", "code", "api")]
+    level, score, reasons = rate(
+        s, usable=usable, claim_by=claim.by if claim else "", novel=specific and history["count"] == 0,
+        seen_before=history["count"], actor=org, actor_mentions=inp.actor_mentions, one_line=facts.one_line,
+        promo=bool(_PROMO.search(f"{titles} {text[:400]}")))
+
     same = [r for r in inp.related if r.relation == "cluster" and r.story_id != lead.id]
     thread = sorted((r for r in inp.related if r.relation == "thread"),
                     key=lambda r: (abs(_lag(r.date, lead.date)), r.date, r.story_id))[:MAX_THREAD_CITED]
@@ -223,26 +386,36 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
                 for r in sorted(same + thread, key=lambda r: (r.date, r.story_id))]
     links = [link for m in members for link in m.links]
     primary = links[0] if links else None
-    first_thread = next((r for r in inp.related if r.cluster_id == inp.thread_clusters[0][0]), None) \
-        if inp.thread_clusters and position > 1 else None
     chosen = {w["text"] for w in what_happened}
+    cover = ev.coverage(members)
     context = {
         "s": s, "kind": kind, "subject": subject, "org": org, "title": inp.title, "level": level,
-        "sources": sorted({m.source for m in members}), "figure": sig.key_figure(s.figures), "hardware": sig.hardware(titles + " " + text),
-        "plan": s.plans[0] if s.plans else "", "change_sentence": _change_sentence(cands, chosen),
-        "first_thread": first_thread, "counter": counter, "horizon": horizon,
-        "span_days": s.span_days,
+        "sources": sorted({m.source for m in members}), "figure": sig.key_figure(figures),
+        "hardware": sig.hardware(titles + " " + text), "plan": s.plans[0] if s.plans else "",
+        "change_sentence": _change_sentence(cands, chosen), "counter": counter, "horizon": horizon,
+        "span_days": s.span_days, "facts": facts, "stance": stance, "claim": claim, "cover": cover,
+        "framings_differ": ev.framings_differ(cover), "history": history, "specific": specific,
+        "step": _step(inp, position, names, figures), "other_news": inp.other_news[:2],
+        "form": ev.form_of(f"{titles} {text}") if kind == "opinion" else "",
+        "minutes": _reading_minutes(text), "primary": primary,
+        "links": {a: facts.artifact_links.get(a, "") for a in fx.ARTIFACTS},
+        "when": horizon_cues[0] if horizon_cues else "", "ref": _ref(inp.title),
     }
     fields = fields_renderer(**context)
     when_reason = (f"the text says \u201c{horizon_cues[0]}\u201d" if horizon_cues else f"usual for a {kind}")
     if kind in ("notice", "fiction"):
         horizon, when_reason = "n/a", f"a {kind}"
+    signals = asdict(s)
+    signals.update(position=stance.verdict, position_because=stance.because, subject=subject, actor=org,
+                   licence=facts.licence, price=facts.price, access=facts.access,
+                   claim=asdict(claim) if claim else None, seen_before=history["count"],
+                   minutes=context["minutes"])
     return Brief(
         cluster_id=inp.cluster_id, slug=slug or slug_for(inp.title, inp.cluster_id), title=inp.title,
         date=lead.date, sources=context["sources"], kind=kind, impact=level, impact_score=score,
         impact_reasons=reasons, what_happened=what_happened,
         original={"title": lead.issue_title, "url": lead.issue_url, "source": lead.source}, primary=primary,
         who=[name for name, _ in s.audiences], when=horizon, when_reason=when_reason,
-        counter=counter, cited_by=cited_by, signals=asdict(s), thread_id=inp.thread_id,
+        counter=counter, cited_by=cited_by, signals=signals, thread_id=inp.thread_id,
         cited_more=sum(r.relation == "thread" for r in inp.related) - len(thread),
         **{k: fields.get(k, "") for k in FREE_TEXT})

@@ -23,7 +23,8 @@ from pipeline.embed import from_blob
 from pipeline.store import Store, now
 
 from . import sentences as sent
-from .brief import BRIEF_VERSION, Brief, BriefInput, Encode, Member, Related, build
+from . import signals as sig
+from .brief import BRIEF_VERSION, Brief, BriefInput, Encode, Member, Related, build, subject_for
 from .generate import LLMWriter
 from .markdown import slug_for
 from .render import Templates
@@ -31,6 +32,11 @@ from .render import Templates
 
 def default_audiences() -> dict[str, list[str]]:
     return tomllib.loads(resources.files("outputs").joinpath("audiences.toml").read_text("utf-8"))
+
+
+def default_kinds() -> dict[str, list[str]]:
+    """Each kind of news described in a few sentences (outputs/kinds.toml), for `outputs.facts.kind_of`."""
+    return tomllib.loads(resources.files("outputs").joinpath("kinds.toml").read_text("utf-8"))
 
 
 @dataclass
@@ -41,7 +47,9 @@ class Briefer:
     encode: Encode
     audiences: dict[str, list[str]] = field(default_factory=default_audiences)
     writer: LLMWriter | None = None
+    kind_descriptions: dict[str, list[str]] = field(default_factory=default_kinds)
     _roles: dict[str, np.ndarray] | None = field(default=None, init=False)
+    _kinds: dict[str, np.ndarray] | None = field(default=None, init=False)
     _cache: dict[str, np.ndarray] = field(default_factory=dict, init=False)
 
     @property
@@ -52,11 +60,17 @@ class Briefer:
                 self._roles[name] = normalize(self.encode(list(descriptions)))
         return self._roles
 
+    @property
+    def kinds(self) -> dict[str, np.ndarray]:
+        if self._kinds is None:
+            self._kinds = {k: normalize(self.encode(list(v))) for k, v in sorted(self.kind_descriptions.items())}
+        return self._kinds
+
     def fingerprint(self) -> str:
         """Changes when anything that shapes a brief's text changes (templates, audiences, generator)."""
         loader = self.templates.text.loader
-        parts = [*(loader.get_source(self.templates.text, name)[0] for name in ("fields.j2", "brief.md.j2")),
-                 json.dumps(self.audiences, sort_keys=True), self.writer.backend.name if self.writer else "template",
+        parts = [*(loader.get_source(self.templates.text, name)[0] for name in ("fields.j2", "fields_macros.j2", "brief.md.j2")),
+                 json.dumps(self.audiences, sort_keys=True), json.dumps(self.kind_descriptions, sort_keys=True), self.writer.backend.name if self.writer else "template",
                  str(BRIEF_VERSION)]
         return hashlib.sha1("\x00".join(parts).encode()).hexdigest()
 
@@ -106,14 +120,43 @@ def inputs(store: Store, cluster_ids: list[str], as_of: str | None = None) -> li
                              "cluster" if r["cluster_id"] == cid else "thread", r["cluster_id"]) for r in related],
             thread_clusters=sorted(((c, d) for c, d in firsts.items()), key=lambda cd: (cd[1], cd[0])),
             subject=subjects.get(cid, "")))
+        archive_context(store, out[-1])
     return out
+
+
+def archive_context(store: Store, inp: BriefInput) -> None:
+    """What the archive said before this cluster: earlier headlines naming its subject, how many stories name
+    its actor, and stories related to its own but other news (with why)."""
+    titles = "\n".join(m.title for m in inp.members)
+    words = sorted({w.lower() for n in sig.names([titles, "\n".join(m.text for m in inp.members)], titles)
+                    for w in n.split() if w[1:].islower()})
+    docs, counts = store.term_counts(words)
+    # (upper + 1) / (seen + 2), as pipeline.terms.TermStats.name_like: under 0.3 is a word, not a name
+    inp.common_words = frozenset(w for w, (_, upper, seen) in counts.items() if (upper + 1) / (seen + 2) < 0.3)
+    subject, actor = subject_for(inp)
+    before = inp.members[0].date
+    inp.history = store.earlier_mentions(subject, before, inp.cluster_id) if subject else None
+    inp.actor_mentions = (store.earlier_mentions(actor, before, inp.cluster_id, titles_only=False, latest=0)["count"]
+                          if actor else 0)
+    seen = {m.id for m in inp.members}
+    for m in inp.members:
+        for r in store.related_to(m.id):  # earlier news only: a brief never cites what came after it
+            if r["story_id"] not in seen and r["date"] < before:
+                seen.add(r["story_id"])
+                inp.other_news.append(r)
+    inp.other_news.sort(key=lambda r: (r["date"], r["story_id"]))
 
 
 def texts_of(inp: BriefInput) -> tuple[list[str], list[str]]:
     """(sources, archive): the texts a brief may draw names and numbers from."""
-    sources = [t for m in inp.members for t in (m.title, m.text, m.issue_title, m.source,
-                                                  *(link["text"] for link in m.links))]
-    archive = [t for r in inp.related for t in (r.title, r.text, r.issue_title)]
+    sources = [t for m in inp.members for t in (m.title, m.text, m.issue_title, m.source, m.date[:10],
+                                                  *(link["text"] for link in m.links),
+                                                  *(link["url"] for link in m.links))]
+    archive = [t for r in inp.related for t in (r.title, r.text, r.issue_title, r.date[:10])]
+    history = inp.history or {}
+    archive += [t for r in [*history.get("latest", []), *inp.other_news] for t in (r["title"], r["source"],
+                                                                                     r["date"][:10])]
+    archive += [(history.get("first") or "")[:10]]
     return sources, archive
 
 
@@ -123,7 +166,7 @@ def make_briefs(briefer: Briefer, inps: list[BriefInput], slugs: dict[str, str] 
     out = []
     for inp in inps:
         brief = build(inp, briefer.cached_encode, briefer.roles, briefer.templates.fields,
-                      slug=(slugs or {}).get(inp.cluster_id))
+                      slug=(slugs or {}).get(inp.cluster_id), kinds=briefer.kinds)
         if briefer.writer:
             brief = briefer.writer.rewrite(brief, *texts_of(inp))
         out.append(brief)

@@ -60,7 +60,8 @@ def check(brief: Brief, sources: list[str], archive: list[str], house: set[str],
         if not any(_norm(w["text"]) in s for s in normed):
             problems.append(f"What Happened sentence not in any source: {w['text'][:60]!r}")
     measured = {str(v) for v in _numbers(brief.signals)} | {str(len(brief.sources))}
-    allowed = vocabulary([*sources, *archive, *brief.sources]) | measured
+    measured |= vocabulary([str(brief.signals.get(k) or "") for k in ("licence", "price")])  # Pulse's names for them
+    allowed = vocabulary([*sources, *archive, *brief.sources, *brief.who]) | measured  # who: the audiences
     for name in FREE_TEXT:
         text = (fields or {}).get(name, getattr(brief, name))
         for tok in entity_problems(text, allowed, house):
@@ -70,7 +71,7 @@ def check(brief: Brief, sources: list[str], archive: list[str], house: set[str],
 
 def _numbers(signals: dict) -> Iterable[int | float]:
     """The counts Pulse measured itself (templates may write them: "3 newsletters", "within 2 days")."""
-    for key in ("sources", "stories", "thread_position", "thread_clusters"):
+    for key in ("sources", "stories", "thread_position", "thread_clusters", "seen_before", "minutes"):
         yield signals.get(key, 0)
     for key in ("days_since_thread_start", "span_days"):
         value = float(signals.get(key) or 0)

@@ -31,6 +31,12 @@ def _capitalize_first(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
+def _short_url(url: str, most: int = 60) -> str:
+    """A link as a reader would type it: no scheme, no "www.", no query or fragment."""
+    short = re.sub(r"^https?://(?:www\.)?", "", url or "").split("?")[0].split("#")[0].rstrip("/")
+    return short if len(short) <= most else short[:most - 1] + "…"
+
+
 def _day(value: str | None) -> str:
     return (value or "")[:10]
 
@@ -42,6 +48,7 @@ class Templates:
         self.text = Environment(loader=loader, undefined=StrictUndefined, keep_trailing_newline=False,
                                 autoescape=False)
         self.text.filters["capitalize_first"] = _capitalize_first
+        self.text.filters["short_url"] = _short_url
         self.markdown = Environment(loader=loader, undefined=StrictUndefined, autoescape=False,
                                     finalize=_md_finalize, trim_blocks=True, lstrip_blocks=True)
         self.markdown.filters.update(link=md_link, day=_day, raw=Markup)
@@ -55,7 +62,7 @@ class Templates:
 
     def house_words(self) -> set[str]:
         """Words the templates themselves write (allowed in a brief without appearing in the sources)."""
-        source = self.text.loader.get_source(self.text, "fields.j2")[0]
+        source = "\n".join(self.text.loader.get_source(self.text, name)[0] for name in ("fields.j2", "fields_macros.j2"))
         return {w.lower() for w in re.findall(r"[A-Za-z][\w'-]*", re.sub(r"\{[{%#].*?[}%#]\}", " ", source, flags=re.S))}
 
     def page(self, name: str, **context: Any) -> str:

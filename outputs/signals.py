@@ -12,28 +12,6 @@ from typing import Sequence
 
 import numpy as np
 
-# What kind of news: cue patterns, tried on title (counts double) and text. Order breaks ties.
-KIND_CUES: dict[str, str] = {
-    "incident": r"outage|breach\w*|leak(?:ed|s)?|vulnerabilit\w*|exploit\w*|jailbr\w+|lawsuit|sued|sues|incident|"
-                r"recall\w*|exposed|compromised|went down|misuse",
-    "policy": r"regulat\w+|legislat\w+|law|laws|bill|act|eu|european commission|government\w*|ministr\w+|"
-              r"registry|register\w*|compliance|policy|policies|senate|congress|executive order|ban\w*",
-    "funding": r"rais(?:es|ed|ing) (?:a |an )?(?:\$|seed|series)|funding|series [a-e]|seed round|valuation|"
-               r"valued at|investors?|led by|acquir\w+|"
-               r"\$\d[\d.,]*\s*(?:million|billion|m|bn|b)\b",
-    "forecast": r"predict\w*|forecast\w*|expects? that|by 20[3-9]\d|within (?:a|the next) (?:decade|few years)|"
-                r"timelines?|prediction\w*|will likely|projected",
-    "benchmark": r"benchmarks?|scor(?:e|es|ed|ing)|state[- ]of[- ]the[- ]art|sota|outperform\w*|leaderboard|"
-                 r"accuracy|rivals?|beats?|replicat\w+|evaluation sets?|launch claims",
-    "release": r"releas\w+|launch\w*|open[- ]weights?|open[- ]source[sd]?|now available|available (?:today|now)|"
-               r"ships?|shipped|unveil\w*|introduc\w+|announc\w+|debuts?|weights",
-    "research": r"paper|researchers?|study|studies|propos\w+|arxiv|preprint|experiments?|we find|lab|method",
-}
-KINDS = tuple(KIND_CUES)
-_KIND_RE = {k: re.compile(rf"\b(?:{v})\b", re.IGNORECASE) for k, v in KIND_CUES.items()}
-_NOTICE = re.compile(r"\b(meetup|subscribe|share this|sponsor\w*|giveaway|prize|webinar|housekeeping|"
-                     r"unsubscribe|referral|we are hiring|survey)\b", re.IGNORECASE)
-
 HORIZON_CUES: dict[str, str] = {
     "weeks": r"today|now available|available now|this week|next week|within days|out now|released|is out|"
              r"can download|downloadable|in beta|price\w*|pricing",
@@ -43,23 +21,14 @@ HORIZON_CUES: dict[str, str] = {
 }
 _HORIZON_RE = {k: re.compile(rf"\b(?:{v})\b", re.IGNORECASE) for k, v in HORIZON_CUES.items()}
 KIND_HORIZON = {"release": "weeks", "incident": "weeks", "funding": "months", "research": "months",
-                "benchmark": "weeks", "policy": "months", "forecast": "years"}
+                "benchmark": "weeks", "policy": "months", "business": "months"}
 
-_ARTIFACT = {
-    "weights": re.compile(r"\bopen[- ]weights?\b|\bweights\b|huggingface\.co|\bcheckpoints?\b", re.IGNORECASE),
-    "code": re.compile(r"\bgithub\.|\bgitlab\.|\bsource code\b|\bopen[- ]sourced\b|\bopen[- ]source (?:tool|library|"
-                       r"framework|project|release)|\bcode (?:is|was) (?:out|available|released)", re.IGNORECASE),
-    "paper": re.compile(r"arxiv|\bpaper\b|\bpreprint\b", re.IGNORECASE),
-}
 _CONTRARY = re.compile(
     r"\b(question(?:s|ed|ing)? (?:the|its|their)(?: \w+)? (?:claims?|numbers|results|scores)|"
     r"fail(?:s|ed)? to (?:replicate|reproduce|match|hold)|do(?:es)? not hold up|did not hold up|falls? short|"
     r"fell short|could not (?:reproduce|replicate)|overstat\w+|lower than (?:claimed|reported)|"
     r"trails? the (?:launch )?claims|skeptic\w*|doubts? about|criticis\w+|criticiz\w+|debunk\w*)\b",
     re.IGNORECASE)
-_FIGURE = re.compile(r"(?<![-\w])(?:\$\s?\d[\d,.]*\s*(?:million|billion|[mbk]n?)?\b|\b\d+(?:\.\d+)?\s?(?:%|x\b|times\b|"
-                     r"percent\b|[BMK]\b|GB\b|TB\b|tokens\b)|\b\d+\.\d+\b|\b(?:double|triple|half|twice|"
-                     r"three times|five times|ten times)\b)", re.IGNORECASE)
 _PLAN = re.compile(r"\b(?:plans?|expects?|intends?|aims?) to ([^.;]{6,80})", re.IGNORECASE)
 # capitalised names: "Lumen Labs", "Hyperion-7B", "EU"; not sentence-initial function words
 _TOKEN = r"[A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*"
@@ -106,29 +75,6 @@ class Signals:
     @property
     def first_mention(self) -> bool:
         return self.thread_position <= 1
-
-
-_LISTING = re.compile(r"^[\w.'’+-]+(?: [\w.'’+-]+){0,2} [-–—] \w")
-
-
-def classify(title: str, text: str, section: str = "main") -> tuple[str, list[str]]:
-    """The kind of news, by cue words (title counts double); 'fiction', 'notice' or 'other' when none fit.
-    A bare product listing ("Name - what it does", as in link roundups) is a release."""
-    if section.lower() == "fiction":
-        return "fiction", []
-    best, best_score, best_cues = "other", 0, []
-    for kind in KINDS:
-        in_title = {m.group(0).lower() for m in _KIND_RE[kind].finditer(title)}
-        in_text = {m.group(0).lower() for m in _KIND_RE[kind].finditer(text)}
-        score = 2 * len(in_title) + len(in_text)
-        if score > best_score:
-            best, best_score, best_cues = kind, score, sorted(in_title | in_text)
-    words = len(text.split())
-    if best == "other" and any(_LISTING.match(t.strip()) for t in title.split("\n")):
-        best, best_cues = "release", ["product listing"]
-    if _NOTICE.search(f"{title} {text}") and (best_score <= 2 or words < 40):
-        return "notice", sorted({m.group(0).lower() for m in _NOTICE.finditer(f"{title} {text}")})
-    return best, best_cues
 
 
 def horizon(kind: str, text: str) -> tuple[str, list[str]]:
@@ -199,20 +145,6 @@ def key_figure(found: Sequence[str]) -> str:
         return 3
     best = min(found, key=lambda f: (rank(f), found.index(f))) if found else ""
     return best if best and rank(best) < 3 else ""  # a model or memory size is not the result
-
-
-def artifacts(text: str, urls: Sequence[str]) -> list[str]:
-    blob = " ".join([text, *urls])
-    return [a for a, r in _ARTIFACT.items() if r.search(blob)]
-
-
-def figures(text: str) -> list[str]:
-    seen: list[str] = []
-    for m in _FIGURE.finditer(text):
-        f = m.group(0).strip()
-        if f not in seen:
-            seen.append(f)
-    return seen
 
 
 def plans(text: str) -> list[str]:

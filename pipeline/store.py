@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import sqlite3
 import threading
 import time
@@ -710,6 +711,23 @@ class Store:
                f"JOIN stories s ON s.rowid = stories_fts.rowid JOIN issues i ON i.id = s.issue_id {joins}"
                f"WHERE stories_fts MATCH ? AND {cond} ORDER BY score LIMIT ?")
         return [(r[0], r[1]) for r in self.db.execute(sql, [match, *params, limit])]
+
+    def earlier_mentions(self, phrase: str, before: str, cluster_id: str, *, titles_only: bool = True,
+                         latest: int = 2) -> dict[str, Any]:
+        """News stories published before `before`, outside this cluster, naming `phrase` (in their title, or
+        anywhere): {count, first (date), latest: [{story_id, title, source, date, cluster_id}], newest first}."""
+        words = re.findall(r"\w+", phrase)
+        if not words:
+            return {"count": 0, "first": None, "latest": []}
+        match = ("title : " if titles_only else "") + '"' + " ".join(words) + '"'
+        base = (f"FROM stories_fts JOIN stories s ON s.rowid = stories_fts.rowid JOIN issues i ON i.id = s.issue_id "
+                f"LEFT JOIN cluster_members m ON m.story_id = s.id WHERE stories_fts MATCH ? AND {STORY_DATE} < ? "
+                f"AND s.section NOT IN ({_NOT_NEWS_SQL}) AND COALESCE(m.cluster_id, '') != ?")
+        count, first = self.db.execute(f"SELECT count(*), min({STORY_DATE}) {base}", [match, before, cluster_id]).fetchone()
+        rows = self.db.execute(f"SELECT s.id, s.title, s.source, {STORY_DATE} AS date, m.cluster_id {base} "
+                               "ORDER BY date DESC, s.id LIMIT ?", [match, before, cluster_id, latest]).fetchall()
+        return {"count": count, "first": first, "latest": [
+            {"story_id": r[0], "title": r[1], "source": r[2], "date": r[3], "cluster_id": r[4]} for r in rows]}
 
     def stories_matching(self, match: str, story_ids: list[str]) -> set[str]:
         """Which of these stories match an FTS5 expression (to honour -word on hits found by meaning)."""

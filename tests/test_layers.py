@@ -28,7 +28,8 @@ LAYERS: dict[str, list[str]] = {
         "pipeline.store", "pipeline.terms", "pipeline.views",
     ],
     "outputs": [  # stored rows to text: briefs, digests, e-mail, the web page
-        "outputs", "outputs.brief", "outputs.brief_stage", "outputs.digest", "outputs.email", "outputs.generate",
+        "outputs", "outputs.brief", "outputs.brief_stage", "outputs.digest", "outputs.email", "outputs.evidence",
+        "outputs.facts", "outputs.generate",
         "outputs.grounding", "outputs.markdown", "outputs.render", "outputs.sentences", "outputs.signals",
         "outputs.web",
     ],

@@ -87,7 +87,7 @@ def test_what_happened_is_chosen_by_centrality_not_position(embedder):
     ("Tessellate raises $40 million for inference silicon", "funding"),
     ("The EU proposes a registry for large training runs", "policy"),
     ("Independent replication finds Hyperion-7B's scores do not hold up", "benchmark"),
-    ("Analyst predicts most inference will run on-device by 2030", "forecast"),
+    ("Analyst predicts most inference will run on-device by 2030", "opinion"),  # a forecast is an opinion piece (form: forecast)
     ('<script>alert("title")</script> Quorum AI leaks its evaluation set', "incident"),
     ("Quick note: our meetup is moving", "notice"),
     ("The Quiet Benchmark", "fiction"),
@@ -103,16 +103,24 @@ def signals(**over) -> sig.Signals:
     return sig.Signals(**{**base, **over})
 
 
-@pytest.mark.parametrize("over, level", [
-    ({}, "low"),
-    ({"sources": 2, "figures": ["2x"]}, "medium"),
-    ({"kind": "release", "sources": 3, "artifacts": ["weights"], "horizon": "weeks"}, "high"),
-    ({"kind": "notice", "sources": 5}, "low"),
-    ({"kind": "forecast", "horizon": "years", "sources": 2}, "low"),
-    ({"kind": "policy", "sources": 2, "thread_position": 3}, "medium"),
+@pytest.mark.parametrize("over, extra, level", [
+    ({}, {}, "low"),
+    ({"sources": 2, "figures": ["2x"]}, {"claim_by": "measured"}, "medium"),
+    ({"sources": 2, "figures": ["2x"]}, {"claim_by": "asserted"}, "low"),  # the makers' own number earns nothing
+    ({"kind": "release", "sources": 3, "artifacts": ["weights"], "horizon": "weeks"}, {"usable": ["weights"]}, "high"),
+    ({"kind": "notice", "sources": 5}, {}, "low"),
+    ({"kind": "opinion", "horizon": "years", "sources": 2}, {}, "low"),
+    ({"kind": "policy", "sources": 2, "thread_position": 3}, {}, "medium"),
+    # one newsletter's one-line link item never ranks high, however much else it has
+    ({"kind": "release", "horizon": "weeks"}, {"usable": ["code"], "novel": True, "actor": "Acme",
+                                               "actor_mentions": 40, "one_line": True}, "medium"),
+    ({"kind": "release", "horizon": "weeks"}, {"usable": ["code"], "novel": True, "actor": "Acme",
+                                               "actor_mentions": 40}, "high"),
+    ({"kind": "release", "sources": 3, "horizon": "weeks"}, {"promo": True}, "low"),
+    ({"kind": "opinion", "sources": 3, "horizon": "weeks"}, {"novel": True}, "medium"),
 ])
-def test_impact_follows_the_signals(over, level):
-    got, score, reasons = rate(signals(**over))
+def test_impact_follows_the_signals(over, extra, level):
+    got, score, reasons = rate(signals(**over), **extra)
     assert got == level
     assert sum(int(m) for r in reasons for m in re.findall(r"\(([+-]\d+)\)", r)) == score  # the reasons add up
 
@@ -138,7 +146,9 @@ def test_impact_on_the_sample(archive):
 
 def test_skeptics_cite_archive_stories_that_cut_against_the_claim(archive):
     b = briefs_by_title(archive[0])["Hyperion-7B is out with open weights"]
-    assert "cherry-picked" in b.skeptics
+    # the counter-evidence by name, and the launch claim it is against (the figure, not the training size)
+    assert "“Early users question Hyperion-7B's benchmark numbers” (inference-letter" in b.skeptics
+    assert "71.2" in b.skeptics and "The company says" in b.skeptics
     assert {c["source"] for c in b.counter} >= {"gradient-notes", "model-drop"}
     assert all(c["date"] > b.date for c in b.counter)  # the replication came later
 
@@ -151,7 +161,7 @@ def test_builders_brief_signals(archive):
     policy = briefs["The EU proposes a registry for large training runs"]
     assert "Policy teams" in policy.who
     forecast = briefs["Analyst predicts most inference will run on-device by 2030"]
-    assert forecast.when == "years" and "track record" in forecast.skeptics
+    assert forecast.when == "years" and "The forecast to hold" in forecast.skeptics and "80%" in forecast.skeptics
 
 
 def test_different_stories_get_different_text(archive):

@@ -52,8 +52,8 @@ def test_threads_that_moved_and_the_watchlist(tonight):
     moved = text.split("## Threads that moved")[1].split("##")[0]
     assert "Hyperion" in moved
     watch = text.split("## Watchlist")[1].split("##")[0]
-    assert "A full replication report" in watch  # the replication's open question
-    assert "Independent evaluations of Hyperion-7B" not in watch  # answered: the thread moved on since
+    assert "a second replication" in watch  # the replication's open question
+    assert "Independent results for Hyperion-7B" not in watch  # answered: the thread moved on since
 
 
 def test_atom_feed_of_digests(archive, tonight):

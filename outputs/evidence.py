@@ -1,0 +1,132 @@
+"""What a brief's takes argue from: a position and the evidence for it, computed from facts and the archive.
+
+No wording lives here (that is templates/fields.j2, the house voice); this module decides *which* things
+are true of a story: whether it is worth a builder's time now, to watch, hype, or a reason to be wary; the
+claim under doubt and what it is compared with; who covered it and how their headlines differ; what the
+archive said about its subject before; what moved since its thread's last step.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from pipeline.dates import to_day
+
+from . import facts as fx
+
+TRY, WATCH, HYPE, WARY, NOTE = "try", "watch", "hype", "wary", "note"
+USABLE = ("weights", "code", "api", "demo")
+_COMPARATIVE = re.compile(r"\b(?:outperform\w*|beats?|better than|faster than|cheaper than|rivals?|matches|"
+                          r"on par with|surpass\w*|state[- ]of[- ]the[- ]art|sota|best|first|largest|most)\b", re.I)
+_VERSUS = re.compile(r"\b(?:than|beats?|outperform\w*|rivals?|matches|surpass\w*|on par with|versus|vs\.?)\s+"
+                     r"((?:[A-Z][\w.-]*|\d[\w.-]*)(?:\s+(?:[A-Z0-9][\w.-]*))*)")
+FORMS = (  # (form, cue) for opinion pieces: what sort of read it is
+    ("interview", r"\binterview\w*|\bq&a\b|\bin conversation\b|\btalks? (?:to|with)\b|\bsat down\b"),
+    ("podcast", r"\bpodcast\b|\bepisode\b"),
+    ("video", r"\bvideo\b|\byoutube\b|\bwatch\b|\btalk\b|\blecture\b"),
+    ("how-to", r"\bhow to\b|\bhow-to\b|\bguide\b|\btutorial\b|\bstep[- ]by[- ]step\b|\bcourse\b|\blearn\b"),
+    ("explainer", r"\bexplain\w*|\bwhat is\b|\bwhat are\b|\bintro(?:duction)? to\b|\boverview\b|\bprimer\b"),
+    ("survey", r"\bsurvey\w*|\bpoll\w*|\bpercent of\b|\d+% of (?:people|respondents|americans|developers)"),
+    ("forecast", r"\bpredict\w*|\bforecast\w*|\bby 20[3-9]\d\b|\bfuture of\b|\bwill (?:ai|we)\b"),
+    ("essay", r"."),
+)
+_FORM_RE = [(f, re.compile(p, re.I)) for f, p in FORMS]
+
+
+@dataclass
+class Claim:
+    sentence: str  # the sentence the claim is in, as written
+    figure: str = ""  # its figure, if it has one
+    measures: str = ""  # what the figure measures
+    by: str = ""  # measured | asserted
+    cue: str = ""  # the words that say so
+    versus: str = ""  # what it is compared with, named in the claim ("Llama 2 13B")
+
+
+@dataclass
+class Position:
+    verdict: str  # try | watch | hype | wary | note
+    because: list[str] = field(default_factory=list)  # keys of the evidence that decided it, for the templates
+
+
+def form_of(text: str) -> str:
+    """What sort of read an opinion piece is: interview, podcast, video, how-to, explainer, survey, forecast,
+    essay."""
+    head = text[:600]
+    return next(f for f, r in _FORM_RE if r.search(head))
+
+
+def claim_of(facts: fx.Facts, sentences: Sequence[str], subject: str) -> Claim | None:
+    """The claim a skeptic would doubt: the sentence with the most telling figure (a ratio or a percentage
+    before money, a score before a size) or, failing one, with a comparison."""
+    def rank(f: fx.Figure) -> int:
+        if re.search(r"x$|×|times|%|percent", f.value.lower()) or re.search(
+                r"\bper\b|faster|cheaper|slower|better|accura|score|speed|fewer|less|more", f.measures, re.I):
+            return 0
+        if re.fullmatch(r"\d+\.\d+", f.value):
+            return 1
+        return 2 if "$" in f.value else 3  # money, then sizes and counts ("3B parameters")
+    for f in sorted(facts.figures, key=rank):
+        if _COMPARATIVE.search(f.sentence) or f.measures:
+            return Claim(_short(f.sentence), f.value, f.measures, facts.claim, facts.claim_cue,
+                         _versus(f.sentence, subject))
+    for s in sentences:
+        if _COMPARATIVE.search(s):
+            return Claim(_short(s), by=facts.claim, cue=facts.claim_cue, versus=_versus(s, subject))
+    return None
+
+
+def _versus(sentence: str, subject: str) -> str:
+    m = _VERSUS.search(sentence)
+    if not m:
+        return ""
+    name = m.group(1).strip(" .,")
+    return "" if not name or (subject and name.lower() in subject.lower()) else name
+
+
+def _short(sentence: str, words: int = 32) -> str:
+    parts = sentence.strip().strip("\"“”'").split()
+    return " ".join(parts[:words]) + ("…" if len(parts) > words else "")
+
+
+def position(kind: str, facts: fx.Facts, *, sources: int, contrary: bool, counter: Sequence[Any],
+             claim: Claim | None) -> Position:
+    """Worth your time now (try), watch it, hype, be wary, or background (note) — and why."""
+    usable = [a for a in facts.artifacts if a in USABLE]
+    if kind in ("fiction", "notice"):
+        return Position(NOTE, [kind])
+    if contrary or counter:
+        return Position(WARY, ["counter" if counter else "contrary"])
+    if kind == "incident":
+        return Position(WARY, ["incident"])
+    if kind == "opinion":
+        return Position(NOTE, ["opinion"])
+    if usable and facts.access not in ("waitlist", "coming") and kind in ("release", "research", "benchmark"):
+        return Position(TRY, usable)
+    if claim and claim.by == "asserted" and sources == 1 and kind in ("release", "research", "benchmark"):
+        return Position(HYPE, ["asserted"])
+    if facts.access in ("waitlist", "beta", "coming"):
+        return Position(WATCH, [facts.access])
+    if kind in ("policy", "funding", "research", "benchmark", "release"):
+        return Position(WATCH, [kind])
+    return Position(NOTE, [kind])
+
+
+def coverage(members: Sequence[Any]) -> list[dict[str, Any]]:
+    """The first telling of each newsletter, oldest first, with its headline and lag in days."""
+    seen: dict[str, Any] = {}
+    for m in members:
+        seen.setdefault(m.source, m)
+    first = min((to_day(m.date) for m in seen.values()), default=0.0)
+    return [{"source": m.source, "title": m.title, "date": m.date[:10], "lag": round(to_day(m.date) - first)}
+            for m in sorted(seen.values(), key=lambda m: (m.date, m.source))]
+
+
+def framings_differ(cover: Sequence[dict[str, Any]]) -> bool:
+    """Do the newsletters' headlines tell it differently (few words in common)?"""
+    if len(cover) < 2:
+        return False
+    words = [set(re.findall(r"\w{4,}", c["title"].lower())) for c in cover[:2]]
+    union = words[0] | words[1]
+    return bool(union) and len(words[0] & words[1]) / len(union) < 0.5

@@ -1,0 +1,329 @@
+"""The facts of a story: what a brief's takes argue from, each with the words or links it came from.
+
+- kind: what sort of news (release, research, benchmark, funding, policy, incident, business, opinion,
+  fiction), from cue words in the title and text and from the section the newsletter filed it under
+  (a newsletter's own sections — "Research", "Funding", "Policy" — are its editors' classification);
+- artifacts a builder can use, from the links first (a huggingface.co model is weights, github.com code,
+  arxiv.org a paper) and from the text, where "without releasing the weights" does not count;
+- the licence (an SPDX-like name and what it permits), the price, and the access (open, waitlist, beta);
+- figures with what they measure ("$141M" raised, "40%" faster), and whether a claim is the maker's own
+  ("the company says") or measured by someone else ("independent", "researchers found");
+- the subject and actor come from the cluster (`pipeline.terms`: the archive's own statistics).
+
+Measured against hand labels in bench/eval_facts.py.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Sequence
+from urllib.parse import urlparse
+
+import numpy as np
+
+KINDS = ("release", "research", "benchmark", "funding", "policy", "incident", "business", "opinion")
+ARTIFACTS = ("weights", "code", "paper", "api", "dataset", "demo")
+
+# cue words per kind; title hits count double
+KIND_CUES: dict[str, str] = {
+    "incident": r"outage|breach\w*|leak(?:ed|s)?|vulnerabilit\w*|exploit\w*|jailbr\w+|hack(?:ed|ers?)|scam\w*|"
+                r"incident|recall\w*|exposed|compromised|went down|misuse\w*|deepfakes?|fak(?:e|ed) \w+|"
+                r"backlash|controvers\w+|crash\w*|kill(?:ed|s)|wrongful\w*|arrest\w*|fraud\w*|harm(?:ed|s|ful)?",
+    "policy": r"regulat\w+|legislat\w+|laws?|bill|act|eu|european commission|government\w*|ministr\w+|"
+              r"compliance|polic(?:y|ies)|proposals?|registry|senate|congress|executive order|bans?|banned|lawsuits?|sued|sues|suing|"
+              r"court|judge|copyright|ftc|fda|white house|parliament|lawmakers|military|pentagon|police|"
+              r"privacy|gdpr|standards? body|attorneys?|federal|ruling|licens(?:e|ing) regime",
+    "funding": r"rais(?:es|ed|ing) (?:a |an |\$|€|£|seed|series)|funding|series [a-e]|seed round|valuation|"
+               r"valued at|investors?|invest(?:s|ed|ment)|led by|acquir\w+|acquisition|buys|bought|merger|"
+               r"\$\d[\d.,]*\s*(?:million|billion|m|bn|b)\b",
+    "benchmark": r"benchmarks?|leaderboard|outperform\w*|state[- ]of[- ]the[- ]art|sota|evaluat\w+|"
+                 r"scor(?:e|es|ed|ing)|beats?|rivals?|replicat\w+|compar(?:ed|ison|es)|tested|head[- ]to[- ]head",
+    "release": r"releas\w+|launch\w*|open[- ]weights?|open[- ]sourc\w+|now available|available (?:today|now)|"
+               r"ships?|shipped|unveil\w*|introduc\w+|announc\w+|debuts?|rolls? out|rolling out|new (?:tool|app|"
+               r"feature|model|version|api|plugin|extension)|beta|try it|sign up|waitlist|chrome extension|"
+               r"plugin|app that|tool that|tool to|lets you|helps you|allows you|generate[sd]? (?:your|images|"
+               r"videos|code)",
+    "research": r"paper|researchers?|study|studies|scientists?|propos(?:e|es|ed) (?:a|an) (?:new |novel )?"
+                r"(?:method|technique|approach|model|framework|architecture|algorithm)|arxiv|preprint|experiments?|we find|"
+                r"method|university|universit\w+|technique|approach|dataset|trained a|findings|discover\w*",
+    "business": r"partner\w*|deal|hires?|hired|hiring|ceo|resign\w*|steps? down|fired|layoffs?|lays off|revenue|"
+                r"customers?|strategy|market|shares?|stock|profit\w*|sales|employees|workers|jobs|startups?|"
+                r"compan(?:y|ies)|enterprise|deploy\w*|adopt\w*|uses? ai|using ai|teams up|signs?|contract",
+    "opinion": r"opinion|essay|interview|podcast|explain\w*|explainer|how to|how-to|guide|tutorial|lessons?|"
+               r"why (?:we|you|i|the|ai)|should|thoughts?|op-ed|column|analysis|debate|argu\w+|predict\w*|"
+               r"forecast\w*|future of|will ai|is ai|the case for|the case against|what (?:is|are|we|you)|"
+               r"survey|poll|think|believes?|warns?|says|view|perspective|reflections?|conversation|talks? about",
+}
+_KIND_RE = {k: re.compile(rf"\b(?:{v})\b", re.IGNORECASE) for k, v in KIND_CUES.items()}
+# a newsletter's section names, by the words they use ("Research", "Funding roundup", "Analysis & Policy")
+SECTION_CUES: dict[str, str] = {
+    "research": r"research|papers?|science|advances",
+    "funding": r"funding|raises|deals",
+    "policy": r"policy|regulation|law|government",
+    "business": r"business|industry|companies",
+    "opinion": r"opinions?|analysis|explainers?|learn|how-to|resources|essays?|overviews?|discussions?|"
+               r"expert|worries|panic|hype",
+    "release": r"tools?|demos?|launches|products?|releases|picks",
+    "incident": r"incidents?|concerns?",
+}
+_SECTION_RE = {k: re.compile(rf"\b(?:{v})\b", re.IGNORECASE) for k, v in SECTION_CUES.items()}
+# housekeeping, not news
+NOTICE = re.compile(r"\b(meetup|subscribe|share this|sponsor\w*|giveaway|prize|webinar|housekeeping|"
+                     r"unsubscribe|referral|we are hiring|reader survey)\b", re.IGNORECASE)
+_SECTION_WEIGHT = 2.5  # a section's word is worth this many text cues
+_LISTING = re.compile(r"^[\w.'’+&-]+(?: [\w.'’+&-]+){0,3}\s*[-–—|]\s+\S")  # "Name - what it does" (not "Title: subtitle")
+
+_LINK_ARTIFACT = (  # (artifact, host pattern, path pattern)
+    ("weights", r"(?:^|\.)huggingface\.co$", r"^/(?!datasets/|spaces/|papers/|blog/|docs/|learn/)[^/]+/[^/]+/?"),
+    ("dataset", r"(?:^|\.)huggingface\.co$", r"^/datasets/[^/]+/[^/]+"),
+    ("demo", r"(?:^|\.)huggingface\.co$", r"^/spaces/[^/]+/[^/]+"),
+    ("paper", r"(?:^|\.)huggingface\.co$", r"^/papers/\d"),
+    ("code", r"^(?:www\.)?(?:github\.com|gitlab\.com|codeberg\.org)$", r"^/[^/]+/[^/]+"),
+    ("paper", r"^(?:www\.|export\.)?arxiv\.org$|^(?:www\.)?openreview\.net$|^(?:www\.)?biorxiv\.org$|"
+              r"^(?:www\.)?(?:aclanthology|proceedings\.(?:mlr|neurips))\.", r""),
+    ("paper", r"", r"\.pdf$"),
+    ("api", r"^(?:platform|api|docs)\.", r"api"),
+)
+_TEXT_ARTIFACT = {
+    "weights": r"open[- ]weights?|(?:model |the )?weights (?:are|were|is) (?:out|available|released|public)|"
+               r"releas\w+ (?:the |its |their )?(?:model )?weights|download(?:able)? (?:the )?(?:model|weights|"
+               r"checkpoints?)|checkpoints? (?:are|is) (?:available|released)|open[- ]sourc\w+ (?:the |its |a )?"
+               r"(?:[\w-]+ ){0,2}models?|(?:available|released) on hugging ?face|(?:under|with) (?:an? )?(?:apache|mit)",
+    "code": r"source code|code (?:is|was) (?:out|available|released|public)|open[- ]sourced (?:the |its |their )(?!(?:\w+ )?(?:model|weights))|"
+            r"(?:on|via) github|github repo\w*|pip install|npm install|open[- ]source (?:library|framework|tool|"
+            r"package|implementation|project)s?",
+    "paper": r"\bpaper\b(?! highlighting)|preprint|arxiv|technical report|published in (?:the journal|nature|science)",
+    "api": r"\bapi\b|\bapis\b|\bsdk\b",
+    "dataset": r"(?:releas\w+|open[- ]sourc\w+|publish\w+|new|public) (?:[\w-]+ ){0,2}datasets?|datasets? "
+               r"(?:is|are|was|were) (?:available|released|public)",
+    "demo": r"\btry it\b|try (?:it|them) (?:out|here|now|for free)|\bdemo\b|playground|sign up|available "
+            r"(?:now|today|to (?:all|everyone))|now available|free to use|chrome extension|app store|is live|"
+            r"went live|you can now",
+}
+# a listed tool links to its own site: that is something to use, unless the link is a news site or a post
+_NOT_PRODUCT_HOST = re.compile(
+    r"(?:^|\.)(?:twitter|x|youtube|youtu|medium|substack|linkedin|facebook|reddit|news\.ycombinator|"
+    r"techcrunch|theverge|wired|nytimes|bloomberg|reuters|cnbc|forbes|wsj|ft|theinformation|venturebeat|"
+    r"arstechnica|zdnet|engadget|axios|businessinsider|theguardian|bbc|washingtonpost|technologyreview|"
+    r"vice|cnn|fortune|axios|wikipedia|google|bit|t|lnkd|beehiiv|mailchi|arxiv|github|huggingface)\.\w+$")
+_TEXT_ART_RE = {k: re.compile(rf"\b(?:{v})", re.IGNORECASE) for k, v in _TEXT_ARTIFACT.items()}
+_DENIED = re.compile(r"\b(?:without|no|not|never|won'?t|didn'?t|did not|isn'?t|is not|aren'?t|are not|hasn'?t|"
+                     r"has not|rather than|instead of|declin\w+ to|refus\w+ to|keeps?|kept|closed|will|would|"
+                     r"plans? to|readies|readying|wants? to|aims? to|could|may|might|if)\b[^.;]{0,40}$",
+                     re.IGNORECASE)
+
+LICENCES = (  # (name, pattern, what it permits)
+    ("Apache-2.0", r"apache(?:[- ]2(?:\.0)?| licen[cs]e)", "commercial use allowed"),
+    ("MIT", r"\bMIT[- ]licen[cs]\w*|licen[cs]ed under (?:the )?MIT\b|\(MIT\)", "commercial use allowed"),
+    ("BSD", r"\bBSD(?:[- ][23]-clause)?\b", "commercial use allowed"),
+    ("GPL", r"\b(?:A|L)?GPL(?:v?[23])?\b", "copyleft: derived code must stay open"),
+    ("CC-BY-NC", r"\bCC[- ]BY[- ]NC\b|non[- ]?commercial", "no commercial use"),
+    ("CC-BY", r"\bCC[- ]BY(?:[- ]SA)?(?:[- ]4\.0)?\b|creative commons", "use with attribution"),
+    ("OpenRAIL", r"\b(?:open)?rail(?:-m)?\b licen[cs]e|\bopenrail\b", "use restrictions attached"),
+    ("Llama licence", r"llama (?:2 )?(?:community )?licen[cs]e", "commercial use with Meta's limits"),
+    ("research-only", r"research[- ](?:only|purposes only|use only)|for research use", "research use only"),
+    ("public domain", r"public domain|\bCC0\b", "no restrictions"),
+)
+_LICENCE_RE = [(n, re.compile(p, re.IGNORECASE), what) for n, p, what in LICENCES]
+_PRICE = re.compile(r"(?:[$€£]\s?\d[\d,.]*(?:\s?(?:k|m|million))?\s?(?:/|per |a )\s?(?:month|mo|year|yr|user|seat|"
+                    r"hour|image|minute|query|request|call|(?:million|1m|1k|thousand) tokens|token)s?\b)|"
+                    r"\bfree (?:tier|plan|to use|for (?:everyone|all|personal use|non-commercial use))\b|"
+                    r"\bfor free\b|\bfree of charge\b", re.IGNORECASE)
+_ACCESS = (  # (access, pattern), first match wins
+    ("waitlist", r"wait[- ]?list|waiting list|invite[- ]only|request access|apply for access|early access"),
+    ("beta", r"\b(?:private |public |open )?beta\b|preview\b|research preview"),
+    ("coming", r"coming (?:soon|weeks|months)|will (?:launch|release|roll out|be available)|later this year|"
+               r"plans? to (?:release|launch|open)"),
+    ("open", r"now available|available (?:now|today|to (?:all|everyone))|open to (?:all|everyone)|free to use|"
+             r"generally available|\bGA\b|is live|pip install|download"),
+)
+_ACCESS_RE = [(a, re.compile(rf"\b(?:{p})", re.IGNORECASE)) for a, p in _ACCESS]
+_FIGURE = re.compile(
+    r"(?<![\w.$€£-])(?:[$€£]\s?\d[\d,.]*\s*(?:million|billion|trillion|[mbk]n?|[MBK])?(?![\w])|\d+\.\d+(?![\w.])|"
+    r"\d[\d,.]*\s?(?:%|x\b|×|times\b|percent\b|(?:million|billion|trillion)\b|[BMK]\b(?!-)|GB\b|TB\b|"
+    r"(?:[BMK] )?(?:tokens|parameters|params|users|images|hours|languages|GPUs|chips|downloads|customers|"
+    r"employees|jobs|people|words|pages|examples|samples|tasks|points?)\b))", re.IGNORECASE)
+_MEASURE = re.compile(r"^\s*(?:of |in )?((?:[a-z][\w-]*\s?){1,4})", re.IGNORECASE)
+_MEASURE_STOP = re.compile(r"^(?:the|a|an|and|or|to|of|in|on|for|from|with|by|at|as|is|are|was|were|it|its|this|"
+                           r"that|which|who|than)$", re.IGNORECASE)
+MEASURED_BY_OTHERS = re.compile(
+    r"\b(?:independent(?:ly)?|third[- ]party|replicat\w+|reproduc\w+|researchers (?:at|from) \w+ (?:found|"
+    r"showed|tested)|(?:we|they) tested|our (?:own )?tests?|in (?:our|independent) tests|audit\w*|"
+    r"according to (?:a |an )?(?:study|analysis|report|survey|researchers|data from)|"
+    r"(?:study|analysis|report|survey) (?:by|from) \w+|leaderboard|lmsys|arena)\b", re.IGNORECASE)
+ASSERTED = re.compile(
+    r"\b(?:claims?|claimed|claiming|says? (?:it|its|the (?:new )?model)|said (?:it|its)|according to (?:the "
+    r"company|its makers|the startup|the firm|\w+'s (?:blog|announcement|post))|boasts?|promises?|touts?|"
+    r"billed as|calls it|describes? it as|(?:the )?company says|it says|reportedly|purportedly|"
+    r"allegedly|up to \d)\b", re.IGNORECASE)
+
+
+@dataclass
+class Figure:
+    value: str  # as written: "$141M", "40%", "7B parameters"
+    measures: str  # the words after it ("faster", "raised"...), or the sentence's verb context; "" if none
+    sentence: str  # the sentence it came from
+
+
+@dataclass
+class Facts:
+    kind: str
+    kind_cues: list[str]
+    artifacts: list[str]  # in ARTIFACTS order
+    artifact_links: dict[str, str]  # artifact -> the link that shows it, where a link does
+    licence: str = ""
+    licence_permits: str = ""
+    price: str = ""
+    access: str = ""  # open | waitlist | beta | coming | ""
+    figures: list[Figure] = field(default_factory=list)
+    claim: str = ""  # measured (by someone else) | asserted (by its maker) | "" (no claim with a figure)
+    claim_cue: str = ""  # the words that say so
+    one_line: bool = False  # a link-list entry: a line, not a story
+
+
+_TITLE_WEIGHT = 3  # a cue in the headline says what the news is; the text's cues count once each
+_CUE_CAP = 4  # the text's cue words stop counting here: a long text is not more of a kind for repeating it
+_PROTOTYPE_WEIGHT = 2.0  # a kind's closest description (cosine) counts this many cue words
+
+
+def kind_of(title: str, text: str, section: str = "", vector: np.ndarray | None = None,
+            prototypes: dict[str, np.ndarray] | None = None) -> tuple[str, list[str]]:
+    """The kind of news and the cues that decided it: cue words (title twice), the newsletter's section (a
+    section named for a kind counts as strong evidence), a "Name - what it does" listing (a release), and,
+    given the story's unit vector and each kind's described prototypes (unit rows, outputs/kinds.toml), the
+    closest description. Ties go to the order of KINDS."""
+    if section.lower() == "fiction":
+        return "fiction", []
+    scores: dict[str, float] = {}
+    cues: dict[str, list[str]] = {}
+    for kind in KINDS:
+        in_title = {m.group(0).lower() for m in _KIND_RE[kind].finditer(title)}
+        in_text = {m.group(0).lower() for m in _KIND_RE[kind].finditer(text[:1500])}
+        scores[kind] = _TITLE_WEIGHT * len(in_title) + min(len(in_text - in_title), _CUE_CAP)
+        cues[kind] = sorted(in_title | in_text)
+        sec = _SECTION_RE.get(kind)
+        if section and sec is not None and sec.search(section):
+            scores[kind] += _SECTION_WEIGHT
+            cues[kind] = [f"section “{section}”", *cues[kind]]
+    if _LISTING.match(title.strip()) or _LISTING.match(text.strip()[:120]):
+        scores["release"] += 1.5
+        cues["release"] = ["a product listing", *cues["release"]]
+    cued = max(scores.values()) > 0
+    notices = sorted({m.group(0).lower() for m in NOTICE.finditer(f"{title} {text}")})
+    if notices and (max(scores.values()) <= 2 or len(text.split()) < 40):
+        return "notice", notices  # housekeeping: a meetup, a prize, a referral scheme
+    if vector is not None and prototypes:
+        v = vector / max(float(np.linalg.norm(vector)), 1e-12)
+        for kind, rows in prototypes.items():
+            if kind in scores and len(rows):
+                best = float(np.max(rows @ v))
+                scores[kind] += _PROTOTYPE_WEIGHT * best
+                if best >= 0.35:
+                    cues[kind] = [*cues[kind], f"reads like “{kind}” ({best:.2f})"]
+    best = max(KINDS, key=lambda k: (scores[k], -KINDS.index(k)))
+    if scores[best] <= 0 or (not cued and scores[best] < _PROTOTYPE_WEIGHT * 0.35):
+        return "other", []  # no cue, and no description close enough
+    return best, cues[best][:6]
+
+
+def _host_path(url: str) -> tuple[str, str]:
+    try:
+        p = urlparse(url)
+    except ValueError:
+        return "", ""
+    return (p.hostname or "").lower(), p.path or ""
+
+
+def artifacts_of(text: str, urls: Sequence[str], listing: bool = False) -> tuple[list[str], dict[str, str]]:
+    """Artifacts the story makes available: from its links, then its text (a denied or future one does not
+    count). A listed tool (`listing`: "Name - what it does") linking to its own site is something to try."""
+    found: dict[str, str] = {}
+    for url in urls:
+        host, path = _host_path(url)
+        for art, host_re, path_re in _LINK_ARTIFACT:
+            if (not host_re or re.search(host_re, host)) and (not path_re or re.search(path_re, path, re.I)):
+                found.setdefault(art, url)
+                break
+    if listing and "demo" not in found:
+        product = next((u for u in urls if _host_path(u)[0] and not _NOT_PRODUCT_HOST.search(_host_path(u)[0])), "")
+        if product:
+            found["demo"] = product
+    for art, pattern in _TEXT_ART_RE.items():
+        if art in found:
+            continue
+        for m in pattern.finditer(text):
+            if not _DENIED.search(text[max(0, m.start() - 60):m.start()]):
+                found[art] = ""
+                break
+    return [a for a in ARTIFACTS if a in found], {a: u for a, u in found.items() if u}
+
+
+def licence_of(text: str) -> tuple[str, str]:
+    for name, pattern, permits in _LICENCE_RE:
+        if pattern.search(text):
+            return name, permits
+    return "", ""
+
+
+def price_of(text: str) -> str:
+    m = _PRICE.search(text)
+    return m.group(0).strip() if m else ""
+
+
+def access_of(text: str) -> str:
+    for access, pattern in _ACCESS_RE:
+        if pattern.search(text):
+            return access
+    return ""
+
+
+def figures_of(sentences: Sequence[str], most: int = 12) -> list[Figure]:
+    """Figures with the words that say what they measure, in the order they appear."""
+    out: list[Figure] = []
+    seen: set[str] = set()
+    for s in sentences:
+        for m in _FIGURE.finditer(s):
+            value = m.group(0).strip()
+            if value in seen or re.fullmatch(r"(?:19|20)\d\d", value):
+                continue
+            seen.add(value)
+            tail = _MEASURE.match(s[m.end():])
+            words = [w for w in (tail.group(1).split() if tail else []) if not _MEASURE_STOP.match(w)][:3]
+            out.append(Figure(value, " ".join(words), s.strip()))
+            if len(out) >= most:
+                return out
+    return out
+
+
+def claim_of(sentences: Sequence[str], figures: Sequence[Figure]) -> tuple[str, str]:
+    """Is the story's main claim measured by someone else or asserted by its maker? Read from the sentences
+    that carry a figure or a comparison; ("", "") when the story makes no such claim."""
+    claims = [f.sentence for f in figures] or [s for s in sentences if re.search(
+        r"\b(?:outperform\w*|beats?|better than|faster than|state[- ]of[- ]the[- ]art|first|best)\b", s, re.I)]
+    for s in claims:
+        m = MEASURED_BY_OTHERS.search(s)
+        if m:
+            return "measured", m.group(0)
+    for s in claims:
+        m = ASSERTED.search(s)
+        if m:
+            return "asserted", m.group(0)
+    return ("asserted", "") if claims else ("", "")  # nobody else's measurement is cited
+
+
+def extract(title: str, text: str, urls: Sequence[str], section: str = "", sentences: Sequence[str] | None = None,
+            vector: np.ndarray | None = None, prototypes: dict[str, np.ndarray] | None = None) -> Facts:
+    """The facts of one story (or of a cluster's stories joined: titles and texts one per line)."""
+    sentences = list(sentences) if sentences is not None else [s for s in re.split(r"(?<=[.!?])\s+|\n", text) if s]
+    kind, cues = kind_of(title, text, section, vector, prototypes)
+    listing = bool(_LISTING.match(title.strip()) or _LISTING.match(text.strip()[:120]))
+    arts, links = artifacts_of(f"{title}\n{text}", urls, listing and kind == "release") if kind != "fiction" \
+        else ([], {})
+    licence, permits = licence_of(text)
+    lines = [*title.split("\n"), *sentences]  # a cluster's titles come one per line
+    figures = figures_of(lines)
+    claim, claim_cue = claim_of(lines, figures) if kind not in ("fiction", "opinion") else ("", "")
+    words = len(text.split())
+    return Facts(kind=kind, kind_cues=cues, artifacts=arts, artifact_links=links, licence=licence,
+                 licence_permits=permits, price=price_of(f"{title} {text}"), access=access_of(f"{title} {text}"),
+                 figures=figures, claim=claim, claim_cue=claim_cue, one_line=words <= 30 and "\n" not in text.strip())

@@ -1,0 +1,104 @@
+"""The facts a brief argues from (outputs/facts.py) and the position it takes (outputs/evidence.py)."""
+from __future__ import annotations
+
+import pytest
+
+from outputs import evidence as ev
+from outputs import facts as fx
+
+
+@pytest.mark.parametrize("title, text, section, kind", [
+    ("Quillfish - turns meeting notes into tickets.", "", "Tools", "release"),
+    ("Sparse mixtures route tokens by difficulty", "A short summary of the method.", "Research", "research"),
+    ("Authors sue Orchard AI over training data", "The lawsuit was filed in a federal court.", "", "policy"),
+    ("Palisade raises $12M seed round led by Dunmore", "The startup will hire engineers.", "", "funding"),
+    ("Chatbot leaked customer records", "A breach exposed conversations of thousands of users.", "", "incident"),
+    ("Why I stopped fine-tuning", "An essay: I think most teams should prompt first.", "Opinion", "opinion"),
+    ("Tech Tales: The Quiet Room", "A story.", "fiction", "fiction"),
+    ("Join our meetup in Lisbon", "Reply to this email to get a ticket.", "", "notice"),
+])
+def test_kind_from_cues_sections_and_listings(title, text, section, kind):
+    assert fx.kind_of(title, text, section)[0] == kind
+
+
+def test_a_closer_description_breaks_a_tie_of_cues():
+    import numpy as np
+    protos = {"release": np.array([[1.0, 0.0, 0.0]]), "research": np.array([[0.0, 1.0, 0.0]])}
+    assert fx.kind_of("Orrery", "nothing to go on", vector=np.array([0.1, 0.9, 0.0]), prototypes=protos)[0] \
+        == "research"
+    # no cue and no description close enough: nothing is claimed
+    assert fx.kind_of("Orrery", "nothing to go on", vector=np.array([0.0, 0.1, 1.0]), prototypes=protos)[0] \
+        == "other"
+
+
+@pytest.mark.parametrize("text, urls, want", [
+    ("Weights are on the hub.", ["https://huggingface.co/lumen/hyperion-7b"], ["weights"]),
+    ("Code is out.", ["https://github.com/lumen/hyperion"], ["code"]),
+    ("Read the preprint.", ["https://arxiv.org/abs/2401.00001"], ["paper"]),
+    ("A new corpus.", ["https://huggingface.co/datasets/lumen/corpus"], ["dataset"]),
+    ("Launched without releasing the weights or the code.", [], []),
+    ("The lab will open-source the model next year.", [], []),
+    ("Open-sourced the model weights under Apache 2.0 today.", [], ["weights"]),
+])
+def test_artifacts_from_links_and_text_not_denied_or_promised(text, urls, want):
+    assert fx.artifacts_of(text, urls)[0] == want
+
+
+def test_a_listed_tool_linking_to_its_own_site_is_something_to_try():
+    assert fx.artifacts_of("Quillfish - notes to tickets", ["https://quillfish.app/"], listing=True)[0] == ["demo"]
+    assert fx.artifacts_of("Quillfish - notes to tickets", ["https://techcrunch.com/x"], listing=True)[0] == []
+
+
+def test_licence_price_access():
+    assert fx.licence_of("released under the Apache 2.0 licence") == ("Apache-2.0", "commercial use allowed")
+    assert fx.licence_of("weights for non-commercial use only")[0] == "CC-BY-NC"
+    assert fx.price_of("It costs $20/month for teams.") == "$20/month"
+    assert fx.access_of("Sign up for the waitlist to get access.") == "waitlist"
+    assert fx.access_of("Now available to everyone.") == "open"
+
+
+def test_figures_say_what_they_measure_and_claims_who_measured():
+    figs = fx.figures_of(["Inference is 40% faster on one card.", "Palisade raised $12M."])
+    assert [(f.value, f.measures) for f in figs] == [("40%", "faster one card"), ("$12M", "")]
+    assert fx.claim_of(["Independent tests found it 30% slower than claimed."], fx.figures_of(
+        ["Independent tests found it 30% slower than claimed."]))[0] == "measured"
+    said = ["The company claims a 2x speedup."]
+    assert fx.claim_of(said, fx.figures_of(said)) == ("asserted", "claims")
+
+
+def _facts(**over) -> fx.Facts:
+    return fx.Facts(**{"kind": "release", "kind_cues": [], "artifacts": [], "artifact_links": {}, **over})
+
+
+@pytest.mark.parametrize("kind, facts, sources, counter, claim_by, verdict", [
+    ("release", {"artifacts": ["weights"]}, 1, [], "", ev.TRY),
+    ("release", {"artifacts": ["demo"], "access": "waitlist"}, 1, [], "", ev.WATCH),
+    ("release", {}, 1, [], "asserted", ev.HYPE),
+    ("release", {}, 2, [], "asserted", ev.WATCH),  # two newsletters: not one writer's enthusiasm
+    ("release", {"artifacts": ["weights"]}, 3, [{"title": "Replication falls short"}], "", ev.WARY),
+    ("incident", {}, 1, [], "", ev.WARY),
+    ("opinion", {}, 1, [], "", ev.NOTE),
+    ("policy", {}, 2, [], "", ev.WATCH),
+])
+def test_the_position_follows_the_evidence(kind, facts, sources, counter, claim_by, verdict):
+    claim = ev.Claim("It is 2x faster.", "2x", by=claim_by) if claim_by else None
+    got = ev.position(kind, _facts(kind=kind, **facts), sources=sources, contrary=False, counter=counter,
+                      claim=claim)
+    assert got.verdict == verdict
+
+
+def test_the_claim_to_doubt_is_the_telling_figure_and_names_its_comparison():
+    facts = fx.extract("Kestrel-3B launches", "Kestrel-3B was trained on 2 trillion tokens. The company says it is "
+                       "3x faster than Hyperion-7B on one card.", [])
+    claim = ev.claim_of(facts, [], "Kestrel-3B")
+    assert claim.figure == "3x" and claim.versus == "Hyperion-7B" and claim.by == "asserted"
+
+
+@pytest.mark.parametrize("text, form", [
+    ("In an interview, the founder explains her plans.", "interview"),
+    ("How to write evals: a step-by-step guide.", "how-to"),
+    ("We predict that by 2035 most code will be written by models.", "forecast"),
+    ("The case against scaling, argued at length.", "essay"),
+])
+def test_what_sort_of_read_an_opinion_is(text, form):
+    assert ev.form_of(text) == form
