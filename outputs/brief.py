@@ -186,16 +186,30 @@ _POSSESSIVE = re.compile(rf"\b({_CAP}(?: {_CAP}){{0,2}})['’]s ((?:new |latest 
 _LISTED = re.compile(r"^\s*([A-Z0-9][\w.+&'’-]*(?: [\w.+&'’-]+){0,3}?)\s+[-–—|:]\s+\S")
 
 
-def _title_name(title: str) -> tuple[str, str]:
-    """(subject, owner) a headline's grammar gives away: a listed tool ("Vidyo - what it does") is its name;
-    "Meta's Looper" is about Looper, made by Meta."""
-    m = _LISTED.match(title)
-    if m and len(m.group(1)) <= 40:
-        return m.group(1), ""
+_FROM = re.compile(rf"^\s*([A-Z0-9][\w.+&'’-]*(?: [\w.+&'’-]+){{0,5}}?) (?:from|by) ({_CAP}(?: {_CAP}){{0,2}})\b")
+_ANNOUNCES = re.compile(rf"^\s*({_CAP}(?: {_CAP}){{0,2}}) (?:announces|launches|releases|unveils|introduces|"
+                        r"debuts|ships|open-sources|rolls out|adds|opens|raises|acquires|buys|partners)\b"
+                        rf"(?: (?:its |a |an |the )?(?:new )?({_CAP}(?: {_CAP}){{0,2}}))?")
+
+
+def _title_name(title: str) -> tuple[str, str, bool]:
+    """(subject, owner, listed) a headline's grammar gives away: a listed tool ("Vidyo - what it does") is
+    its name; "CoLT5 from Google", "Meta's Looper": the thing, made by the owner; "Codeium announces ...":
+    the company that acts."""
+    listed = _LISTED.match(title)
+    head = listed.group(1) if listed and len(listed.group(1)) <= 40 else title
+    m = _FROM.match(head)
+    if m and len(m.group(1).split()) <= 6:
+        return m.group(1), m.group(2), False
+    if listed and head is not title:
+        return head, "", True
     m = _POSSESSIVE.search(title)
     if m:
-        return re.sub(r"^(?:new|latest) ", "", m.group(2)), m.group(1)
-    return "", ""
+        return re.sub(r"^(?:new|latest) ", "", m.group(2)), m.group(1), False
+    m = _ANNOUNCES.match(title)
+    if m:  # "OpenAI releases Point-E": Point-E, by OpenAI; "Codeium announces free ...": Codeium
+        return (m.group(2), m.group(1), False) if m.group(2) else (m.group(1), "", False)
+    return "", "", False
 
 
 def _distinctive(name: str) -> bool:
@@ -244,15 +258,22 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
             words.pop(0)
         return " ".join(words)
     names = list(dict.fromkeys(t for t in map(trimmed, names) if t and not common(t)))
+    texts = [f"{m.title}\n{m.text}" for m in members]
+
+    def initial_only(name: str) -> bool:
+        """One plain word that is capitalised only where every word is (opening a headline or sentence)."""
+        if " " in name or _distinctive(name) or name.isupper():
+            return False
+        inside = re.compile(rf"(?<=[a-z,;] ){re.escape(name)}\b")
+        return not any(inside.search(t) for t in texts)
     in_title = sorted((n for n in names if titles_with(n)), key=lambda n: -titles_with(n))  # stable: frequency next
-    subject, owner = _title_name(members[0].title) if members else ("", "")
-    listed = bool(subject) and not owner
-    if owner and common(owner):  # "World's First AI Writing Assistant": no owner, no subject from it
-        subject, owner = "", ""
+    subject, owner, listed = _title_name(members[0].title) if members else ("", "", False)
+    if (owner and common(owner)) or (subject and common(subject)):  # "World's First AI Writing Assistant"
+        subject, owner, listed = "", "", False
     if not subject:
         subject = as_written(named, [m.title for m in members] + [m.text for m in members]) if named else ""
-        if subject and common(subject):
-            subject = ""  # "adapts", "misuses": a rare word, not a name
+        if subject and (common(subject) or initial_only(subject)):
+            subject = ""  # "adapts", "Commoditizing": a rare word, not a name
     subject = subject or (in_title[0] if in_title else (names[0] if names else ""))
     if not owner and not listed:  # "Google makes an AI that beats...": the text names what it made
         made = _made_thing(members, names, subject)

@@ -19,6 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from gpu.numpy_backend import normalize
+from pipeline.dates import to_day
 from pipeline.embed import from_blob
 from pipeline.store import Store, now
 
@@ -136,6 +137,8 @@ def archive_context(store: Store, inp: BriefInput) -> None:
     subject, actor = subject_for(inp)
     before = inp.members[0].date
     inp.history = store.earlier_mentions(subject, before, inp.cluster_id) if subject else None
+    if inp.history and inp.history["latest"]:
+        inp.history["days_since_last"] = round(to_day(before) - to_day(inp.history["latest"][0]["date"]))
     inp.actor_mentions = (store.earlier_mentions(actor, before, inp.cluster_id, titles_only=False, latest=0)["count"]
                           if actor else 0)
     seen = {m.id for m in inp.members}

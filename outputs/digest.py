@@ -1,9 +1,11 @@
-"""The nightly digest: the night's clusters ranked, threads that moved, open "Watch for" items; and the
-Atom feed of digests.
+"""The digests: one per publication day (the clusters with a story published that day, ranked; threads that
+moved; open "Watch for" items), tonight's with the older issues that arrived late; and the Atom feed.
 
-A night is a UTC day of Pulse's own clock: the clusters with a story from an issue Pulse first saw that
-day. A past night is rebuilt as Pulse knew it then (stories seen later are left out), so
-`pulse digest --date D` gives the same file whenever it runs.
+A day is a UTC publication day: `pulse digest --date 2023-09-28` gives the news published that day, as
+the archive knew it by the end of that day (briefs of clusters that grew later are rebuilt as they
+were), so the same day gives the same file however much later it is written. A night's run writes the
+digest of every day its new issues were published on (a backfill of 30 days gives 30 digests); the
+newest of them is the night's digest, and it also lists the older issues that arrived with it.
 """
 from __future__ import annotations
 
@@ -60,18 +62,22 @@ def _stamp(date: str) -> float:
 
 
 def briefs_as_of(store: Store, briefer: Briefer, cluster_ids: list[str], night: Night) -> list[Brief]:
-    """The briefs as they stood that night: the stored ones when nothing newer has arrived since."""
+    """The briefs as they stood at the end of that day: the stored ones where nothing in their cluster or
+    thread was published later, the others rebuilt from what was published by then."""
     stored = store.briefs(cluster_ids)
-    newest = store.newest_first_seen() or ""
-    if newest <= night.as_of and all(c in stored for c in cluster_ids):
-        return [load_brief(stored[c]) for c in cluster_ids]
+    newest = store.last_published(cluster_ids)
+    keep = [c for c in cluster_ids if c in stored and newest.get(c, "") <= night.as_of]
+    redo = [c for c in cluster_ids if c not in keep]
     slugs = {c: r["slug"] for c, r in stored.items()}
-    return make_briefs(briefer, inputs(store, cluster_ids, night.as_of), slugs)
+    rebuilt = make_briefs(briefer, inputs(store, redo, night.as_of), slugs) if redo else []
+    return [load_brief(stored[c]) for c in keep] + rebuilt
 
 
-def build(store: Store, briefer: Briefer, night: Night, *, max_items: int = 25) -> tuple[str, dict[str, Any]]:
-    """The digest's markdown and what it holds (for the run report)."""
-    cids = store.clusters_seen(night.start, night.end)
+def build(store: Store, briefer: Briefer, night: Night, *, max_items: int = 25,
+          arrived: tuple[str, str] | None = None) -> tuple[str, dict[str, Any]]:
+    """The digest of one publication day: markdown and what it holds (for the run report). With `arrived`
+    (tonight's window of first sight), the older issues that arrived in it are listed too."""
+    cids = store.clusters_published(night.start, night.end)
     briefs = sorted(briefs_as_of(store, briefer, cids, night), key=_rank_key)
     fiction = [b for b in briefs if b.kind == "fiction"]
     main = [b for b in briefs if b.kind != "fiction"]
@@ -80,17 +86,35 @@ def build(store: Store, briefer: Briefer, night: Night, *, max_items: int = 25) 
     low, more = rest[:max_items * 2], max(0, len(rest) - max_items * 2)
 
     moved, more_threads = _threads_moved(store, briefs, night)
-    watch = _watchlist(store, night)
-    counts = store.night_counts(night.start, night.end)
+    watch = _watchlist(store, briefer, night)
+    counts = store.day_counts(night.start, night.end)
     counts["clusters"] = len(briefs)
+    late = _late(store, night, arrived) if arrived else []
     item = lambda b: {"b": b}  # noqa: E731
     markdown = briefer.templates.page(
         "digest.md.j2", date=night.date, items=[item(b) for b in top], low=[item(b) for b in low],
         fiction=[item(b) for b in fiction], threads=moved, more_threads=more_threads, watchlist=watch, counts=counts,
-        more=more)
+        more=more, late=late)
     info = {"date": night.date, "clusters": len(briefs), "top": len(top), "threads_moved": len(moved) + more_threads,
-            "watchlist": len(watch), "newest": counts["newest"]}
+            "watchlist": len(watch), "newest": counts["newest"], "late_days": len(late)}
     return markdown, info
+
+
+def _late(store: Store, night: Night, arrived: tuple[str, str], most: int = 30) -> list[dict[str, Any]]:
+    """Older issues that arrived tonight, by publication day (newest first): each day's digest has them."""
+    days: dict[str, dict[str, Any]] = {}
+    for r in store.late_arrivals(*arrived, before=night.start):
+        d = days.setdefault(r["day"], {"day": r["day"], "sources": [], "issues": 0, "stories": 0})
+        d["sources"].append(r["source"])
+        d["issues"] += r["issues"]
+        d["stories"] += r["stories"]
+    out = sorted(days.values(), key=lambda d: d["day"], reverse=True)
+    if len(out) > most:
+        rest = out[most:]
+        out = out[:most] + [{"day": "", "sources": sorted({s for d in rest for s in d["sources"]}),
+                             "issues": sum(d["issues"] for d in rest), "stories": sum(d["stories"] for d in rest),
+                             "days": len(rest), "first": rest[-1]["day"], "last": rest[0]["day"]}]
+    return out
 
 
 def _threads_moved(store: Store, briefs: list[Brief], night: Night, most: int = 15) -> tuple[list[dict[str, Any]], int]:
@@ -124,11 +148,13 @@ def _threads_moved(store: Store, briefs: list[Brief], night: Night, most: int = 
     return out, len(moved) - len(out)
 
 
-def _watchlist(store: Store, night: Night, most: int = 12) -> list[dict[str, Any]]:
-    """Open "Watch for" items of the last weeks: those whose thread has not moved since they were written."""
+def _watchlist(store: Store, briefer: Briefer, night: Night, most: int = 12) -> list[dict[str, Any]]:
+    """Open "Watch for" items of the last weeks (by publication), as they stood that day: those whose thread
+    has not moved since they were written, the highest-ranked first."""
     since = (Date.fromisoformat(night.date) - timedelta(days=WATCH_DAYS)).isoformat() + "T00:00:00+00:00"
-    briefs = [load_brief(r) for r in store.briefs(store.clusters_seen(since, night.end)).values()]
-    briefs = [b for b in briefs if b.watch_for]
+    ranked = store.briefs(store.clusters_published(since, night.end))
+    candidates = sorted(ranked, key=lambda c: (-ranked[c]["impact_score"], c))[:most * 2]  # stored rank first
+    briefs = [b for b in briefs_as_of(store, briefer, candidates, night) if b.watch_for]
     later: dict[str, str] = {}
     for r in store.thread_members(sorted({b.thread_id for b in briefs if b.thread_id}), night.as_of):
         later[r["thread_id"]] = max(later.get(r["thread_id"], ""), r["date"])
@@ -142,14 +168,30 @@ def _last_date(b: Brief) -> str:
 
 
 def write(store: Store, briefer: Briefer, out_dir: Path, night: Night, *, max_items: int = 25,
-          base_url: str | None = None) -> dict[str, Any]:
-    """Write digest-YYYY-MM-DD.md, keep it in the database, and refresh the Atom feed."""
-    markdown, info = build(store, briefer, night, max_items=max_items)
+          base_url: str | None = None, arrived: tuple[str, str] | None = None, feed: bool = True) -> dict[str, Any]:
+    """Write digest-YYYY-MM-DD.md for one publication day, keep it in the database, refresh the Atom feed."""
+    markdown, info = build(store, briefer, night, max_items=max_items, arrived=arrived)
     path = out_dir / f"digest-{night.date}.md"
     write_text(path, markdown)
     store.save_digest(night.date, markdown, info["clusters"], info["newest"] or night.start)
-    write_text(out_dir / "feed.xml", atom(store, out_dir, base_url))
+    if feed:
+        write_text(out_dir / "feed.xml", atom(store, out_dir, base_url))
     return {**info, "path": str(path)}
+
+
+def write_night(store: Store, briefer: Briefer, out_dir: Path, today: Night, *, max_items: int = 25,
+                base_url: str | None = None) -> dict[str, Any]:
+    """A night's digests, one per publication day of the issues that arrived today (a backfill writes one per
+    day it covers). The night's own digest is its newest day's (today's when nothing arrived): it also lists
+    the older issues that arrived with it. Returns that one's info, with `days` written."""
+    arrived = (today.start, today.end)
+    days = store.days_arrived(*arrived)
+    newest = Night(max(days)) if days else today
+    for day in days:
+        if day != newest.date:
+            write(store, briefer, out_dir, Night(day), max_items=max_items, feed=False)
+    info = write(store, briefer, out_dir, newest, max_items=max_items, base_url=base_url, arrived=arrived)
+    return {**info, "days": len(set(days) | {newest.date})}
 
 
 def atom(store: Store, out_dir: Path, base_url: str | None = None, limit: int = 30) -> str:

@@ -67,6 +67,9 @@ SECTION_CUES: dict[str, str] = {
     "incident": r"incidents?|concerns?",
 }
 _SECTION_RE = {k: re.compile(rf"\b(?:{v})\b", re.IGNORECASE) for k, v in SECTION_CUES.items()}
+_BINDING = re.compile(r"\b(?:laws?|act|bill|regulat\w+|rules?|ruling|court|judge|lawsuits?|sued|sues|ban(?:s|ned)?|"
+                      r"fine[sd]?|complian\w+|legislat\w+|executive order|directive|licens\w+|registry|mandat\w+)\b",
+                      re.IGNORECASE)
 # housekeeping, not news
 NOTICE = re.compile(r"\b(meetup|subscribe|share this|sponsor\w*|giveaway|prize|webinar|housekeeping|"
                      r"unsubscribe|referral|we are hiring|reader survey)\b", re.IGNORECASE)
@@ -100,6 +103,10 @@ _TEXT_ARTIFACT = {
             r"(?:now|today|to (?:all|everyone))|now available|free to use|chrome extension|app store|is live|"
             r"went live|you can now",
 }
+# words of a listing that describes a tool (not a podcast episode or an article)
+_TOOL = re.compile(r"\b(?:tool|app|platform|extension|plugin|api|sdk|assistant|bot|editor|generator|builder|"
+                   r"lets you|helps you|allows you|turns?|generates?|creates?|builds?|automates?|your|free|open[- ]source|"
+                   r"library|framework|search|chat with)\b", re.IGNORECASE)
 # a listed tool links to its own site: that is something to use, unless the link is a news site or a post
 _NOT_PRODUCT_HOST = re.compile(
     r"(?:^|\.)(?:twitter|x|youtube|youtu|medium|substack|linkedin|facebook|reddit|news\.ycombinator|"
@@ -179,6 +186,7 @@ class Facts:
     claim: str = ""  # measured (by someone else) | asserted (by its maker) | "" (no claim with a figure)
     claim_cue: str = ""  # the words that say so
     one_line: bool = False  # a link-list entry: a line, not a story
+    binding: bool = False  # policy that binds someone (a law, a rule, a ruling, a ban, a fine), not a programme
 
 
 _TITLE_WEIGHT = 3  # a cue in the headline says what the news is; the text's cues count once each
@@ -244,7 +252,7 @@ def artifacts_of(text: str, urls: Sequence[str], listing: bool = False) -> tuple
             if (not host_re or re.search(host_re, host)) and (not path_re or re.search(path_re, path, re.I)):
                 found.setdefault(art, url)
                 break
-    if listing and "demo" not in found:
+    if listing and "demo" not in found and _TOOL.search(text):
         product = next((u for u in urls if _host_path(u)[0] and not _NOT_PRODUCT_HOST.search(_host_path(u)[0])), "")
         if product:
             found["demo"] = product
@@ -322,8 +330,11 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
     licence, permits = licence_of(text)
     lines = [*title.split("\n"), *sentences]  # a cluster's titles come one per line
     figures = figures_of(lines)
-    claim, claim_cue = claim_of(lines, figures) if kind not in ("fiction", "opinion") else ("", "")
     words = len(text.split())
+    one_line = words <= 30 and "\n" not in text.strip()
+    # a one-line link item claims nothing of its own; fiction and opinion make no measurable claim
+    claim, claim_cue = claim_of(lines, figures) if kind not in ("fiction", "opinion") and not one_line else ("", "")
     return Facts(kind=kind, kind_cues=cues, artifacts=arts, artifact_links=links, licence=licence,
                  licence_permits=permits, price=price_of(f"{title} {text}"), access=access_of(f"{title} {text}"),
-                 figures=figures, claim=claim, claim_cue=claim_cue, one_line=words <= 30 and "\n" not in text.strip())
+                 figures=figures, claim=claim, claim_cue=claim_cue, one_line=one_line,
+                 binding=kind == "policy" and bool(_BINDING.search(f"{title} {text[:1500]}")))

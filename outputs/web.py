@@ -279,6 +279,7 @@ def create_app(db_path: Path, searcher_factory: Callable[[Store], Searcher], lim
         return await on_pages(lambda store, _: page(request, "digests.html", digests=store.digest_list(limit=365)))
 
     def digest_row(store: Store, day: str) -> dict[str, Any]:
+        day = re.sub(r"^digest-|\.md$", "", day)  # a digest's relative link to another day (digest-D.md)
         try:
             date.fromisoformat(day)
         except ValueError:

@@ -183,14 +183,17 @@ def run_night(paths: Paths, settings: Settings, first: Stage, *, email: bool = F
         with progress("briefing") as advance:
             return brief_clusters(store, held["briefer"], paths.output_dir, progress=advance)
 
-    def stage_digest(store: Store) -> dict:
-        return write_digest(store, held["briefer"], paths, digest_cfg, digest_out.Night.parse(None))
+    def stage_digest(store: Store) -> dict:  # every publication day that arrived tonight; the newest is the night's
+        held["digest"] = digest_out.write_night(store, held["briefer"], paths.output_dir, digest_out.Night.parse(None),
+                                                max_items=int(digest_cfg["max_items"]), base_url=digest_cfg["base_url"])
+        return held["digest"]
 
     stages = [(first[0], stage_first), ("embed", stage_embed),
               ("cluster", lambda store: cluster_stories(store, cluster_config(settings))),
               ("brief", stage_brief), ("digest", stage_digest)]
     if email_cfg is not None:
-        stages.append(("email", lambda store: email_stage(store, email_cfg, digest_out.Night.parse(None).date)))
+        stages.append(("email", lambda store: email_stage(
+            store, email_cfg, held.get("digest", {}).get("date") or digest_out.Night.parse(None).date)))
     try:
         with Store(paths.db_path, timeout=settings.db_timeout) as store:
             report = nightly.run_stages(store, stages, summary=nightly.stage_summary)
@@ -216,7 +219,8 @@ def write_digest(store: Store, briefer: Briefer, paths: Paths, cfg: dict[str, An
 
 
 def digest_of(paths: Paths, settings: Settings, day: str | None) -> dict[str, Any]:
-    """Write (or rebuild) the digest of the night `day` (YYYY-MM-DD; None: today) and refresh the Atom feed."""
+    """Write (or rebuild) the digest of the publication day `day` (YYYY-MM-DD; None: today) and refresh the
+    Atom feed."""
     night, cfg = digest_out.Night.parse(day), digest_config(settings)
     with Store(paths.db_path) as store:
         return write_digest(store, make_briefer(paths, settings, make_embedder(settings)), paths, cfg, night)

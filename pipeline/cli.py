@@ -160,8 +160,9 @@ def _print_run(report: nightly.RunReport, totals: dict[str, int], db: Path, inge
                       f"grown; threads {c['threads_new']} new, {c['threads_extended']} extended", highlight=False)
     if "digest" in st and "error" not in st["digest"]:
         b, d = st["brief"], st["digest"]
+        days = f" (and {d['days'] - 1} earlier publication days)" if d.get("days", 1) > 1 else ""
         console.print(f"briefed {b['briefed']} clusters ({b['total']} in all); digest of {d['date']}: "
-                      f"{d['clusters']} stories, {d['top']} top -> {d['path']}", highlight=False)
+                      f"{d['clusters']} stories, {d['top']} top -> {d['path']}{days}", highlight=False)
         if "llm" in b and b["llm"]["fell_back"]:
             err.print(f"[yellow]warning:[/yellow] {b['llm']['generator']} fell back to template text for "
                       f"{b['llm']['fell_back']} briefs: {b['llm']['reasons']}", highlight=False)
@@ -312,12 +313,12 @@ def threads(ctx: click.Context, as_json: bool, days: int, sample: bool) -> None:
 
 
 @main.command()
-@click.option("--date", "day", help="The night to rebuild (YYYY-MM-DD, UTC); default: today.")
+@click.option("--date", "day", help="The publication day (YYYY-MM-DD, UTC); default: today.")
 @click.option("--sample", is_flag=True, help="Work on the sample archive.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 @click.pass_context
 def digest(ctx: click.Context, day: str | None, sample: bool, as_json: bool) -> None:
-    """Write (or rebuild) one night's digest, as Pulse knew it that night, and refresh the Atom feed."""
+    """Write (or rebuild) one publication day's digest, as the archive knew it that day; refresh the Atom feed."""
     paths, settings = _ctx(ctx, sample)
     written = app.digest_of(paths, settings, day)
     if as_json:

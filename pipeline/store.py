@@ -328,12 +328,15 @@ class Store:
         return rows
 
     # ------------------------------------------------------------------ clusters and threads
-    def _story_rows(self, where: str, params: list[Any], cid: int) -> list[dict[str, Any]]:
+    def _story_rows(self, where: str, params: list[Any], cid: int, clustered: bool = False) -> list[dict[str, Any]]:
+        """`clustered`: only clustered stories, found from their clusters (an index lookup, not a scan)."""
+        members = ("cluster_members m JOIN stories s ON s.id = m.story_id" if clustered else "stories s")
         sql = (f"SELECT s.id, s.issue_id, s.source, s.title, substr(s.text, 1, 600) AS lead, {STORY_DATE} AS date, "
                "e.embedding, "
-               "e.content_hash AS embedded_hash, m.cluster_id FROM stories s JOIN issues i ON i.id = s.issue_id "
+               f"e.content_hash AS embedded_hash, m.cluster_id FROM {members} JOIN issues i ON i.id = s.issue_id "
                "JOIN embeddings e ON e.collection_id = ? AND e.id = s.id "
-               f"LEFT JOIN cluster_members m ON m.story_id = s.id WHERE {where} ORDER BY date, s.id")
+               + ("" if clustered else "LEFT JOIN cluster_members m ON m.story_id = s.id ")
+               + f"WHERE {where} ORDER BY date, s.id")
         return [dict(r) for r in self.db.query(sql, [cid, *params])]
 
     def stories_to_cluster(self, cid: int) -> list[dict[str, Any]]:
@@ -345,7 +348,7 @@ class Store:
 
     def cluster_stories(self, cid: int, cluster_ids: list[str]) -> list[dict[str, Any]]:
         return [r for chunk, marks in _in_chunks(cluster_ids)
-                for r in self._story_rows(f"m.cluster_id IN ({marks})", chunk, cid)]
+                for r in self._story_rows(f"m.cluster_id IN ({marks})", chunk, cid, clustered=True)]
 
     def links_of(self, story_ids: list[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -607,9 +610,9 @@ class Store:
 
     def brief_members(self, cluster_ids: list[str], as_of: str | None = None) -> list[dict[str, Any]]:
         """Stories of these clusters with what a brief needs (text, issue, links, vector), oldest first;
-        `as_of` keeps only stories Pulse had seen by then (to rebuild a past night as it was)."""
+        `as_of` keeps only stories published by then (to write a past day's digest as of that day)."""
         cid = self.collection_id("stories")
-        seen = "AND i.first_seen <= ?" if as_of else ""
+        seen = f"AND {STORY_DATE} <= ?" if as_of else ""
         out = []
         for chunk, marks in _in_chunks(cluster_ids):
             out += [dict(r) for r in self.db.query(
@@ -630,7 +633,7 @@ class Store:
 
     def thread_members(self, thread_ids: list[str], as_of: str | None = None) -> list[dict[str, Any]]:
         """Every story of these threads (with its cluster), oldest first; `as_of` as in brief_members."""
-        seen = "AND i.first_seen <= ?" if as_of else ""
+        seen = f"AND {STORY_DATE} <= ?" if as_of else ""
         out = []
         for chunk, marks in _in_chunks(thread_ids):
             out += [dict(r) for r in self.db.query(
@@ -646,6 +649,47 @@ class Store:
             "SELECT DISTINCT m.cluster_id FROM cluster_members m JOIN stories s ON s.id = m.story_id "
             "JOIN issues i ON i.id = s.issue_id WHERE i.first_seen >= ? AND i.first_seen < ? ORDER BY 1",
             [start, end])]
+
+    def clusters_published(self, start: str, end: str) -> list[str]:
+        """Clusters with a news story published in [start, end): one day's news."""
+        return [r[0] for r in self.db.execute(
+            "SELECT DISTINCT m.cluster_id FROM cluster_members m JOIN stories s ON s.id = m.story_id "
+            f"JOIN issues i ON i.id = s.issue_id WHERE {STORY_DATE} >= ? AND {STORY_DATE} < ? ORDER BY 1",
+            [start, end])]
+
+    def last_published(self, cluster_ids: list[str]) -> dict[str, str]:
+        """The newest publication date among each cluster's stories and its thread's (what a brief cites)."""
+        out: dict[str, str] = {}
+        for chunk, marks in _in_chunks(cluster_ids):
+            for cid, newest in self.db.execute(
+                    f"SELECT c.id, (SELECT max({STORY_DATE}) FROM clusters c2 JOIN cluster_members m ON m.cluster_id = "
+                    "c2.id JOIN stories s ON s.id = m.story_id JOIN issues i ON i.id = s.issue_id WHERE c2.id = c.id "
+                    f"OR (c.thread_id IS NOT NULL AND c2.thread_id = c.thread_id)) FROM clusters c WHERE c.id IN ({marks})",
+                    chunk):
+                out[cid] = newest or ""
+        return out
+
+    def days_arrived(self, start: str, end: str) -> list[str]:
+        """The publication days (YYYY-MM-DD) of the stories whose issues Pulse first saw in [start, end)."""
+        return [r[0] for r in self.db.execute(
+            f"SELECT DISTINCT substr({STORY_DATE}, 1, 10) FROM stories s JOIN issues i ON i.id = s.issue_id "
+            "WHERE i.first_seen >= ? AND i.first_seen < ? ORDER BY 1", [start, end])]
+
+    def late_arrivals(self, start: str, end: str, before: str) -> list[dict[str, Any]]:
+        """Issues first seen in [start, end) but published before `before`: {day, source, issues, stories}."""
+        return [dict(r) for r in self.db.query(
+            f"SELECT substr({STORY_DATE}, 1, 10) AS day, i.source, count(DISTINCT i.id) AS issues, "
+            "count(*) AS stories FROM stories s JOIN issues i ON i.id = s.issue_id "
+            f"WHERE i.first_seen >= ? AND i.first_seen < ? AND {STORY_DATE} < ? AND s.section NOT IN ({_NOT_NEWS_SQL}) "
+            "GROUP BY day, i.source ORDER BY day DESC, i.source", [start, end, before])]
+
+    def day_counts(self, start: str, end: str) -> dict[str, Any]:
+        """Issues published in [start, end), their newsletters, and the newest publication time."""
+        issues, newest = self.db.execute("SELECT count(*), max(published) FROM issues WHERE published >= ? AND "
+                                         "published < ?", [start, end]).fetchone()
+        sources = [r[0] for r in self.db.execute(
+            "SELECT DISTINCT source FROM issues WHERE published >= ? AND published < ? ORDER BY 1", [start, end])]
+        return {"issues": issues, "sources": sources, "newest": newest}
 
     def night_counts(self, start: str, end: str) -> dict[str, Any]:
         issues, = self.db.execute("SELECT count(*) FROM issues WHERE first_seen >= ? AND first_seen < ?",

@@ -269,7 +269,22 @@ def test_the_subject_is_the_clusters_own_name_as_written():
                       "Issue", None) for i, t in enumerate(titles)]
     names = sig.names(titles + [m.text for m in members], " ".join(titles))
     assert names[0] == "OpenAI"  # the most frequent name is the maker, not the news
-    assert subject_and_org(members, names)[0] == "OpenAI"  # without the cluster's subject: the old choice
+    # without the cluster's subject, the headline's grammar: "OpenAI releases Point-E" is about Point-E
+    assert subject_and_org(members, names) == ("Point-E", "OpenAI")
     assert subject_and_org(members, names, "point-e") == ("Point-E", "OpenAI")
     assert as_written("mistral 7b", ["Mistral-7B's weights are out"]) == "Mistral-7B"
     assert as_written("point-e", ["nothing here"]) == ""
+
+
+@pytest.mark.parametrize("title, text, want", [
+    ("CoLT5 from Google - Faster long-range transformers", "Paper.", ("CoLT5", "Google")),
+    ("Vidyo - Make short videos from long ones.", "", ("Vidyo", "")),
+    ("Meta's Looper powers decisions", "Looper is used by Meta engineers.", ("Looper", "Meta")),
+    ("Codeium announces free code completion in notebooks", "Codeium says it is free.", ("Codeium", "")),
+    ("Google makes an AI that beats most humans at geometry", "AlphaGeometry solves problems. AlphaGeometry "
+     "was trained on synthetic data.", ("AlphaGeometry", "Google")),
+])
+def test_the_headline_grammar_and_the_text_name_the_subject(title, text, want):
+    from outputs.brief import Member, subject_and_org
+    m = Member("s", title, text, "src", "2023-01-01", "i", "Issue", None)
+    assert subject_and_org([m], sig.names([title, text], title)) == want

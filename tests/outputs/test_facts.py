@@ -45,8 +45,12 @@ def test_artifacts_from_links_and_text_not_denied_or_promised(text, urls, want):
 
 
 def test_a_listed_tool_linking_to_its_own_site_is_something_to_try():
-    assert fx.artifacts_of("Quillfish - notes to tickets", ["https://quillfish.app/"], listing=True)[0] == ["demo"]
-    assert fx.artifacts_of("Quillfish - notes to tickets", ["https://techcrunch.com/x"], listing=True)[0] == []
+    tool = "Quillfish - turns meeting notes into tickets"
+    assert fx.artifacts_of(tool, ["https://quillfish.app/"], listing=True)[0] == ["demo"]
+    assert fx.artifacts_of(tool, ["https://techcrunch.com/x"], listing=True)[0] == []
+    # a listed podcast episode or article is not a product to try
+    assert fx.artifacts_of("Commoditizing the Petaflop - with a chip founder", ["https://podcast.example/ep"],
+                           listing=True)[0] == []
 
 
 def test_licence_price_access():
@@ -88,7 +92,7 @@ def test_the_position_follows_the_evidence(kind, facts, sources, counter, claim_
 
 
 def test_the_claim_to_doubt_is_the_telling_figure_and_names_its_comparison():
-    facts = fx.extract("Kestrel-3B launches", "Kestrel-3B was trained on 2 trillion tokens. The company says it is "
+    facts = fx.extract("Kestrel-3B launches", "Kestrel-3B was trained on 2 trillion tokens.\nThe company says it is "
                        "3x faster than Hyperion-7B on one card.", [])
     claim = ev.claim_of(facts, [], "Kestrel-3B")
     assert claim.figure == "3x" and claim.versus == "Hyperion-7B" and claim.by == "asserted"

@@ -109,16 +109,20 @@ def test_digest_pages_and_their_links(archive, client, embedder):
     from outputs import digest as digest_out
 
     store, briefer, out = archive
-    night = digest_out.Night.parse(store.newest_first_seen()[:10])
-    digest_out.write(store, briefer, out, night)
+    night = digest_out.Night.parse(store.newest_first_seen()[:10])  # the night the archive arrived
+    written = digest_out.write_night(store, briefer, out, night)
     listing = client.get("/digests").text
-    day = re.findall(r'href="/digest/(\d{4}-\d\d-\d\d)"', listing)[0]
-    page = client.get(f"/digest/{day}")
+    days = re.findall(r'href="/digest/(\d{4}-\d\d-\d\d)"', listing)
+    assert written["date"] in days and "2026-11-02" in days  # the night's, and each publication day's
+    page = client.get("/digest/2026-11-02")
     assert page.status_code == 200 and "<script" not in page.text.lower()
     link = re.findall(r'href="(stories/[^"]+\.md)"', page.text)[0]
     moved = client.get(f"/digest/{link}", follow_redirects=False)
     assert moved.status_code == 303 and moved.headers["location"].startswith("/story/")
-    assert client.get(f"/api/digest/{day}").json()["markdown"].startswith("#")
+    assert client.get("/api/digest/2026-11-02").json()["markdown"].startswith("#")
+    # tonight's digest links each earlier publication day's, and the links work
+    late = re.findall(r'href="(digest-[\d-]+\.md)"', client.get(f"/digest/{written['date']}").text)
+    assert "digest-2026-11-02.md" in late and client.get(f"/digest/{late[0]}").status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/story/0000", "/thread/nope", "/digest/2001-01-01", "/digest/not-a-date",
