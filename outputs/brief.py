@@ -346,7 +346,9 @@ def _ref(title: str, words: int = 8) -> str:
 
 
 def _reading_minutes(text: str) -> int:
-    return max(1, round(len(text.split()) / 230))
+    """Minutes to read the stories themselves; 0 for a newsletter's blurb (it says nothing of the linked piece)."""
+    words = len(text.split())
+    return round(words / 230) if words >= 400 else 0
 
 
 def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_renderer: Callable[..., dict],

@@ -70,6 +70,10 @@ _SECTION_RE = {k: re.compile(rf"\b(?:{v})\b", re.IGNORECASE) for k, v in SECTION
 _BINDING = re.compile(r"\b(?:laws?|act|bill|regulat\w+|rules?|ruling|court|judge|lawsuits?|sued|sues|ban(?:s|ned)?|"
                       r"fine[sd]?|complian\w+|legislat\w+|executive order|directive|licens\w+|registry|mandat\w+)\b",
                       re.IGNORECASE)
+_DECIDED = re.compile(r"\b(?:rul(?:ed|ing)|judge|court (?:ordered|found|sided)|fined|banned|bans|convicted|"
+                      r"passed|signed into law|enacted|settled|blocked|struck down|upheld)\b", re.IGNORECASE)
+_PENDING = re.compile(r"\b(?:propos\w+|draft|consult\w+|plans? to|considering|weighing|could|would|bill)\b",
+                      re.IGNORECASE)
 # housekeeping, not news
 NOTICE = re.compile(r"\b(meetup|subscribe|share this|sponsor\w*|giveaway|prize|webinar|housekeeping|"
                      r"unsubscribe|referral|we are hiring|reader survey)\b", re.IGNORECASE)
@@ -149,7 +153,8 @@ _FIGURE = re.compile(
     r"(?<![\w.$€£-])(?:[$€£]\s?\d[\d,.]*\s*(?:million|billion|trillion|[mbk]n?|[MBK])?(?![\w])|\d+\.\d+(?![\w.])|"
     r"\d[\d,.]*\s?(?:%|x\b|×|times\b|percent\b|(?:million|billion|trillion)\b|[BMK]\b(?!-)|GB\b|TB\b|"
     r"(?:[BMK] )?(?:tokens|parameters|params|users|images|hours|languages|GPUs|chips|downloads|customers|"
-    r"employees|jobs|people|words|pages|examples|samples|tasks|points?)\b))", re.IGNORECASE)
+    r"employees|jobs|people|words|pages|examples|samples|tasks|points?|seconds|secs?|ms|milliseconds|minutes|fps)\b))",
+    re.IGNORECASE)
 _MEASURE = re.compile(r"^\s*(?:of |in )?((?:[a-z][\w-]*\s?){1,4})", re.IGNORECASE)
 _MEASURE_STOP = re.compile(r"^(?:the|a|an|and|or|to|of|in|on|for|from|with|by|at|as|is|are|was|were|it|its|this|"
                            r"that|which|who|than)$", re.IGNORECASE)
@@ -187,6 +192,7 @@ class Facts:
     claim_cue: str = ""  # the words that say so
     one_line: bool = False  # a link-list entry: a line, not a story
     binding: bool = False  # policy that binds someone (a law, a rule, a ruling, a ban, a fine), not a programme
+    decided: bool = False  # ... and is already decided (a ruling, a fine, a law passed), not a proposal
 
 
 _TITLE_WEIGHT = 3  # a cue in the headline says what the news is; the text's cues count once each
@@ -337,4 +343,6 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
     return Facts(kind=kind, kind_cues=cues, artifacts=arts, artifact_links=links, licence=licence,
                  licence_permits=permits, price=price_of(f"{title} {text}"), access=access_of(f"{title} {text}"),
                  figures=figures, claim=claim, claim_cue=claim_cue, one_line=one_line,
-                 binding=kind == "policy" and bool(_BINDING.search(f"{title} {text[:1500]}")))
+                 binding=kind == "policy" and bool(_BINDING.search(f"{title} {text[:1500]}")),
+                 decided=kind == "policy" and bool(_DECIDED.search(f"{title} {text[:600]}"))
+                 and not _PENDING.search(f"{title} {text[:600]}"))

@@ -106,3 +106,18 @@ def test_the_claim_to_doubt_is_the_telling_figure_and_names_its_comparison():
 ])
 def test_what_sort_of_read_an_opinion_is(text, form):
     assert ev.form_of(text) == form
+
+
+@pytest.mark.parametrize("title, text, decided", [
+    ("German court bans Tesla's Autopilot ads", "A judge ruled the claims misleading.", True),
+    ("The EU proposes a registry for large training runs", "A draft rule would require reporting.", False),
+])
+def test_a_decided_rule_is_told_apart_from_a_proposal(title, text, decided):
+    facts = fx.extract(title, text, [], "Policy")
+    assert facts.kind == "policy" and facts.binding and facts.decided == decided
+
+
+def test_a_blurb_gives_no_reading_time_and_seconds_are_a_figure():
+    from outputs.brief import _reading_minutes
+    assert _reading_minutes("word " * 120) == 0 and _reading_minutes("word " * 920) == 4
+    assert [f.value for f in fx.figures_of(["It makes an image in under 2 seconds on a phone."])] == ["2 seconds"]
