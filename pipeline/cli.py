@@ -448,6 +448,10 @@ def search(ctx: click.Context, query: str, mode: str, limit: int, sources: tuple
         console.print(Text.assemble((f"{n:>2}. ", "bold"), (hit.title, "bold"), f"  {hit.source} · {hit.date[:10]}{size}"
                                     f" · {hit.id}"))
         console.print(Text("    ").append(snippet))
+        if hit.also:
+            told = ", ".join(f"{a['source']} {a['date'][:10]} ({a['id']})" for a in hit.also[:4])
+            more = f" and {len(hit.also) - 4} more" if len(hit.also) > 4 else ""
+            console.print(Text(f"    also told by {told}{more}", style="dim"))
     extra = " (no story had every word; ranked stories with any of them)" if results.relaxed else ""
     load = f" (+{results.ms['load']:.0f} ms loading model and vectors)" if results.ms.get("load", 0) > 1 else ""
     console.print(f"{len(results.hits)} result{'' if len(results.hits) == 1 else 's'}, {results.mode}, {results.ms['total']:.0f} ms{load}{extra}",

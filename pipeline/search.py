@@ -102,6 +102,7 @@ class Hit:
     keyword_rank: int | None = None
     semantic_rank: int | None = None
     cosine: float | None = None
+    also: list[dict[str, str]] = field(default_factory=list)  # other tellings of the same story that matched
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -331,20 +332,21 @@ class Searcher:
         return found
 
     def search(self, text: str, *, mode: str = "hybrid", limit: int = 10, filters: Filters | None = None,
-               deadline: float | None = None) -> Results:
-        """Search in `mode`; past `deadline` (a time.monotonic() value) SQLite work stops: SearchTimeout."""
+               deadline: float | None = None, by_story: bool = True) -> Results:
+        """Search in `mode`; past `deadline` (a time.monotonic() value) SQLite work stops: SearchTimeout.
+        `by_story`: one hit per cluster (the best-ranked telling), the other tellings that matched under it."""
         query = checked(text, mode, limit)
         filters = filters or Filters()
         try:
             with self.store.time_limit(deadline):
-                return self._search(text, query, mode, limit, filters, deadline)
+                return self._search(text, query, mode, limit, filters, deadline, by_story)
         except sqlite3.OperationalError as exc:
             if interrupted(exc):
                 raise SearchTimeout(TIMED_OUT) from None
             raise
 
     def _search(self, text: str, query: Query, mode: str, limit: int, filters: Filters,
-                deadline: float | None) -> Results:
+                deadline: float | None, by_story: bool = True) -> Results:
         """The search itself, its SQLite work on this thread under `deadline` already."""
         _check_deadline(deadline)
         depth = max(self.depth, limit)
@@ -355,7 +357,8 @@ class Searcher:
         relaxed = False
         pending = None
         if mode == "keyword":
-            kw, relaxed, ms["keyword"] = self._timed_keyword(text, query, limit, filters, limit, self.store)
+            kw, relaxed, ms["keyword"] = self._timed_keyword(text, query, depth if by_story else limit, filters,
+                                                             limit, self.store)
         elif mode == "hybrid":  # keyword on a worker thread (SQLite releases the GIL) while the query is embedded
             pending = self._keyword_pool().submit(self._keyword_on_worker, text, query, depth, filters, limit,
                                                   deadline)
@@ -365,7 +368,7 @@ class Searcher:
             ms["load"] = round((time.perf_counter() - t) * 1000, 2)
             t = time.perf_counter()
             parts: dict[str, float] = {}
-            sem = self.semantic(query, depth if mode == "hybrid" else limit, filters, parts)
+            sem = self.semantic(query, depth if mode == "hybrid" or by_story else limit, filters, parts)
             ms["semantic"] = round((time.perf_counter() - t) * 1000, 2)
             ms["encode"] = parts["encode"]  # part of "semantic"
         if pending is not None:
@@ -381,8 +384,10 @@ class Searcher:
             ranked = sem
         else:
             ranked = rrf([s for s, _ in kw], [s for s, _ in sem])
-        ranked = ranked[:limit]
+        ranked, also = self._by_story(ranked, limit) if by_story else (ranked[:limit], {})
         hits = self._hits(query, ranked, kw_rank, sem_rank, cosine)
+        for h in hits:
+            h.also = also.get(h.id, [])
         ms["fetch"] = round((time.perf_counter() - t) * 1000, 2)
         ms["total"] = round((time.perf_counter() - started) * 1000 - ms.get("load", 0.0), 2)
         return Results(text, mode, hits, ms, relaxed)
@@ -412,6 +417,30 @@ class Searcher:
                 raise SearchTimeout(TIMED_OUT) from None
             raise SearchError(f"cannot search for {text!r}: {exc}") from None
         return kw, relaxed, round((time.perf_counter() - t) * 1000, 2)
+
+    def _by_story(self, ranked: list[tuple[str, float]], limit: int
+                  ) -> tuple[list[tuple[str, float]], dict[str, list[dict[str, str]]]]:
+        """The first `limit` stories of the ranking counting each cluster once (its best-ranked telling), and
+        for each kept hit the other tellings of its cluster that matched."""
+        cards = self.store.search_cards([sid for sid, _ in ranked])
+        kept: list[tuple[str, float]] = []
+        also: dict[str, list[dict[str, str]]] = {}
+        lead: dict[str, str] = {}
+        for sid, score in ranked:
+            card = cards.get(sid)
+            if card is None:
+                continue
+            cid = card["cluster_id"]
+            if cid and cid in lead:
+                also[lead[cid]].append({"id": sid, "title": card["title"], "source": card["source"],
+                                        "date": card["date"]})
+                continue
+            if len(kept) < limit:
+                kept.append((sid, score))
+                also[sid] = []
+                if cid:
+                    lead[cid] = sid
+        return kept, also
 
     def _hits(self, query: Query, ranked: list[tuple[str, float]], kw_rank: dict[str, int],
               sem_rank: dict[str, int], cosine: dict[str, float]) -> list[Hit]:

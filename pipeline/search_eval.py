@@ -36,12 +36,14 @@ def ndcg(titles: list[str], judged: Judged, k: int = 10) -> float:
 
 def evaluate(searcher: Searcher, queries: list[Judged], modes: tuple[str, ...] = MODES, k: int = 10
              ) -> dict[str, dict[str, float]]:
-    """Per mode: mean MRR, mean nDCG@k, and per-query reciprocal ranks (to see which query moved)."""
+    """Per mode: mean MRR, mean nDCG@k, and per-query reciprocal ranks (to see which query moved). The
+    judgements are per story, so the ranking is scored story by story (`by_story=False`: each telling in its
+    own place, as judged); grouping hits by cluster is how they are shown, not how they are ranked."""
     out: dict[str, dict] = {}
     for mode in modes:
         rr, nd, per = [], [], {}
         for j in queries:
-            titles = [h.title for h in searcher.search(j.q, mode=mode, limit=k).hits]
+            titles = [h.title for h in searcher.search(j.q, mode=mode, limit=k, by_story=False).hits]
             rr.append(reciprocal_rank(titles, j))
             nd.append(ndcg(titles, j, k))
             per[j.q] = rr[-1]

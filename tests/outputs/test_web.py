@@ -34,6 +34,11 @@ def story_links(html: str) -> list[str]:
     return re.findall(r'href="/story/([0-9a-f]+)"', html)
 
 
+def hit_links(html: str) -> list[str]:
+    """A search page's hits (not the other tellings listed under a hit)."""
+    return re.findall(r'<a class="hit-title" href="/story/([0-9a-f]+)"', html)
+
+
 def test_search_page_lists_stories_with_highlighted_snippets(client):
     page = client.get("/", params={"q": "speculative decoding"})
     assert page.status_code == 200
@@ -75,8 +80,11 @@ def test_every_page_forbids_scripts(client):
 def test_api_search_matches_the_page(client):
     data = client.get("/api/search", params={"q": "draft trees", "mode": "keyword", "limit": 5}).json()
     page = client.get("/", params={"q": "draft trees", "mode": "keyword", "limit": 5}).text
-    assert [h["id"] for h in data["hits"]] == story_links(page)
+    assert [h["id"] for h in data["hits"]] == hit_links(page)
     assert data["mode"] == "keyword" and data["hits"][0]["snippet"]
+    # the other tellings of a hit's story are listed under it, on the page and in the API alike
+    told = [a["id"] for h in data["hits"] for a in h["also"]]
+    assert told and all(f'href="/story/{sid}"' in page for sid in told)
 
 
 @pytest.mark.parametrize("params, status, message", [

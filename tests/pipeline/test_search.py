@@ -231,3 +231,16 @@ def test_time_limits_nest_and_the_earliest_holds(tmp_path):
             with pytest.raises(sqlite3.OperationalError, match="interrupted"):  # the outer limit is back
                 store.db.execute(ENDLESS).fetchone()
         assert store.db.execute("SELECT 1").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("mode", ["keyword", "semantic", "hybrid"])
+def test_hits_are_stories_not_copies(searcher, mode):
+    """One hit per cluster: the same news told by three newsletters is one hit with the others under it."""
+    grouped = searcher.search("Hyperion-7B open weights", mode=mode, limit=10)
+    clusters = [h.cluster_id for h in grouped.hits if h.cluster_id]
+    assert len(clusters) == len(set(clusters))
+    flat = searcher.search("Hyperion-7B open weights", mode=mode, limit=10, by_story=False)
+    launch = next(h for h in grouped.hits if h.cluster_size >= 3)
+    copies = [h for h in flat.hits if h.cluster_id == launch.cluster_id]
+    assert len(copies) >= 2  # without grouping the same story fills several places
+    assert {a["id"] for a in launch.also} == {h.id for h in copies} - {launch.id}
