@@ -643,13 +643,6 @@ class Store:
                 f"WHERE c.thread_id IN ({marks}) {seen} ORDER BY date, s.id", [*chunk, *([as_of] if as_of else [])])]
         return out
 
-    def clusters_seen(self, start: str, end: str) -> list[str]:
-        """Clusters with a story whose issue Pulse first saw in [start, end): one night's news."""
-        return [r[0] for r in self.db.execute(
-            "SELECT DISTINCT m.cluster_id FROM cluster_members m JOIN stories s ON s.id = m.story_id "
-            "JOIN issues i ON i.id = s.issue_id WHERE i.first_seen >= ? AND i.first_seen < ? ORDER BY 1",
-            [start, end])]
-
     def clusters_published(self, start: str, end: str) -> list[str]:
         """Clusters with a news story published in [start, end): one day's news."""
         return [r[0] for r in self.db.execute(
@@ -689,15 +682,6 @@ class Store:
                                          "published < ?", [start, end]).fetchone()
         sources = [r[0] for r in self.db.execute(
             "SELECT DISTINCT source FROM issues WHERE published >= ? AND published < ? ORDER BY 1", [start, end])]
-        return {"issues": issues, "sources": sources, "newest": newest}
-
-    def night_counts(self, start: str, end: str) -> dict[str, Any]:
-        issues, = self.db.execute("SELECT count(*) FROM issues WHERE first_seen >= ? AND first_seen < ?",
-                                  [start, end]).fetchone()
-        sources = [r[0] for r in self.db.execute(
-            "SELECT DISTINCT source FROM issues WHERE first_seen >= ? AND first_seen < ? ORDER BY 1", [start, end])]
-        newest, = self.db.execute("SELECT max(first_seen) FROM issues WHERE first_seen >= ? AND first_seen < ?",
-                                  [start, end]).fetchone()
         return {"issues": issues, "sources": sources, "newest": newest}
 
     def newest_first_seen(self) -> str | None:
