@@ -19,10 +19,12 @@ from . import evidence as ev
 from . import facts as fx
 from . import sentences as sent
 from . import signals as sig
-from .markdown import slug_for
+from . import watch as wt
+from .headline import about, distinctive, title_name
+from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 9  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 10  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
 FREE_TEXT = ("our_take", "what_to_do", "what_changes", "watch_for", "skeptics")
 IMPACT_LEVELS = ((4, "high"), (2, "medium"), (-99, "low"))
@@ -107,6 +109,7 @@ class Brief:
     generator: str = "template"
     thread_id: str | None = None
     cited_more: int = 0  # thread stories beyond those listed in cited_by
+    watch: list[dict[str, str]] = field(default_factory=list)  # watch-for items: event, subject, text
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -181,51 +184,14 @@ def as_written(subject: str, texts: Sequence[str]) -> str:
     return ""
 
 
-_CAP = r"[A-Z0-9][\w.+-]*"
-_POSSESSIVE = re.compile(rf"\b({_CAP}(?: {_CAP}){{0,2}})['’]s ((?:new |latest )?{_CAP}(?: {_CAP}){{0,3}})")
-_LISTED = re.compile(r"^\s*([A-Z0-9][\w.+&'’-]*(?: [\w.+&'’-]+){0,3}?)\s+[-–—|:]\s+\S")
-
-
-_FROM = re.compile(rf"^\s*([A-Z0-9][\w.+&'’-]*(?: [\w.+&'’-]+){{0,5}}?) (?:from|by) ({_CAP}(?: {_CAP}){{0,2}})\b")
-_ANNOUNCES = re.compile(rf"^\s*({_CAP}(?: {_CAP}){{0,2}}) (?:announces|launches|releases|unveils|introduces|"
-                        r"debuts|ships|open-sources|rolls out|adds|opens|raises|acquires|buys|partners)\b"
-                        rf"(?: (?:its |a |an |the )?(?:new )?({_CAP}(?: {_CAP}){{0,2}}))?")
-
-
-def _title_name(title: str) -> tuple[str, str, bool]:
-    """(subject, owner, listed) a headline's grammar gives away: a listed tool ("Vidyo - what it does") is
-    its name; "CoLT5 from Google", "Meta's Looper": the thing, made by the owner; "Codeium announces ...":
-    the company that acts."""
-    listed = _LISTED.match(title)
-    head = listed.group(1) if listed and len(listed.group(1)) <= 40 else title
-    m = _FROM.match(head)
-    if m and len(m.group(1).split()) <= 6:
-        return m.group(1), m.group(2), False
-    if listed and head is not title:
-        return head, "", True
-    m = _POSSESSIVE.search(title)
-    if m:
-        return re.sub(r"^(?:new|latest) ", "", m.group(2)), m.group(1), False
-    m = _ANNOUNCES.match(title)
-    if m:  # "OpenAI releases Point-E": Point-E, by OpenAI; "Codeium announces free ...": Codeium
-        return (m.group(2), m.group(1), False) if m.group(2) else (m.group(1), "", False)
-    return "", "", False
-
-
-def _distinctive(name: str) -> bool:
-    """A coined name: a digit or a capital inside a word ("AlphaGeometry", "Qwen2.5-Coder", "GPT-4")."""
-    return len(name) >= 4 and name not in sig.COMMON_ACRONYMS and not name.isupper() and any(
-        c.isdigit() or c.isupper() for w in name.split() for c in w[1:])
-
-
 def _made_thing(members: Sequence[Member], names: list[str], subject: str) -> str:
     """When the headline's subject is a plain name (a company, a country) or nothing, the coined name the
     text repeats (at least twice), if there is one: what the story is about, made by the headline's subject."""
-    if subject and _distinctive(subject):
+    if subject and distinctive(subject):
         return ""
     text = "\n".join(f"{m.title}\n{m.text}" for m in members)
     for name in names:
-        if _distinctive(name) and name != subject and not (subject and subject in name) and len(re.findall(
+        if distinctive(name) and name != subject and not (subject and subject in name) and len(re.findall(
                 rf"(?<![\w-]){re.escape(name)}(?![\w-])", text)) >= 2:
             return name
     return ""
@@ -252,9 +218,9 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         return all(w.lower() in common_words for w in name.split()) or (" " not in name and name.lower() in lower)
     def trimmed(name: str) -> str:  # "IBM Leverages Reinforcement Learning" (a Title Case headline) -> "IBM"
         words = name.split()
-        while words and words[-1].lower() in common_words and not _distinctive(words[-1]):
+        while words and words[-1].lower() in common_words and not distinctive(words[-1]):
             words.pop()
-        while words and words[0].lower() in common_words and not _distinctive(words[0]):
+        while words and words[0].lower() in common_words and not distinctive(words[0]):
             words.pop(0)
         return " ".join(words)
     names = list(dict.fromkeys(t for t in map(trimmed, names) if t and not common(t)))
@@ -262,12 +228,12 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
 
     def initial_only(name: str) -> bool:
         """One plain word that is capitalised only where every word is (opening a headline or sentence)."""
-        if " " in name or _distinctive(name) or name.isupper():
+        if " " in name or distinctive(name) or name.isupper():
             return False
         inside = re.compile(rf"(?<=[a-z,;] ){re.escape(name)}\b")
         return not any(inside.search(t) for t in texts)
     in_title = sorted((n for n in names if titles_with(n)), key=lambda n: -titles_with(n))  # stable: frequency next
-    subject, owner, listed = _title_name(members[0].title) if members else ("", "", False)
+    subject, owner, listed = title_name(members[0].title) if members else ("", "", False)
     if (owner and common(owner)) or (subject and common(subject)):  # "World's First AI Writing Assistant"
         subject, owner, listed = "", "", False
     if not subject:
@@ -424,7 +390,14 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
         "links": {a: facts.artifact_links.get(a, "") for a in fx.ARTIFACTS},
         "when": horizon_cues[0] if horizon_cues else "", "ref": _ref(inp.title),
     }
+    # a subject later headlines can be checked against: a name, and what this headline is about
+    named = bool(subject) and (distinctive(subject) or (subject[:1].isupper() and not any(
+        w.lower() in inp.common_words for w in subject.split()))) and about(subject, inp.title,
+                                                                            named=distinctive(subject))
+    context["watch"] = wt.items_for(kind, facts, subject, contrary=s.contrary, counter=bool(counter),
+                                    hardware=bool(context["hardware"]), named=named, seen_before=history["count"])
     fields = fields_renderer(**context)
+    watch = [dict(w, text=t) for w, t in zip(context["watch"], fields.get("watch_texts", [])) if t]
     when_reason = (f"the text says \u201c{horizon_cues[0]}\u201d" if horizon_cues else f"usual for a {kind}")
     if kind in ("notice", "fiction"):
         horizon, when_reason = "n/a", f"a {kind}"
@@ -432,13 +405,16 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
     signals.update(position=stance.verdict, position_because=stance.because, subject=subject, actor=org,
                    licence=facts.licence, price=facts.price, access=facts.access,
                    claim=asdict(claim) if claim else None, seen_before=history["count"],
-                   minutes=context["minutes"])
+                   minutes=context["minutes"], decided=facts.decided, binding=facts.binding,
+                   figure_measures=[{"value": f.value, "measures": f.measures} for f in facts.figures])
     return Brief(
         cluster_id=inp.cluster_id, slug=slug or slug_for(inp.title, inp.cluster_id), title=inp.title,
         date=lead.date, sources=context["sources"], kind=kind, impact=level, impact_score=score,
         impact_reasons=reasons, what_happened=what_happened,
-        original={"title": lead.issue_title, "url": lead.issue_url, "source": lead.source}, primary=primary,
+        original={"title": lead.issue_title, "url": lead.issue_url, "source": lead.source, "issue_id": lead.issue_id,
+                  "page": issue_slug(lead.issue_title, lead.issue_id), "newsletter_page": newsletter_slug(lead.source)},
+        primary=primary,
         who=[name for name, _ in s.audiences], when=horizon, when_reason=when_reason,
         counter=counter, cited_by=cited_by, signals=signals, thread_id=inp.thread_id,
-        cited_more=sum(r.relation == "thread" for r in inp.related) - len(thread),
+        cited_more=sum(r.relation == "thread" for r in inp.related) - len(thread), watch=watch,
         **{k: fields.get(k, "") for k in FREE_TEXT})

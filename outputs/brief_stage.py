@@ -29,6 +29,7 @@ from .brief import BRIEF_VERSION, Brief, BriefInput, Encode, Member, Related, bu
 from .generate import LLMWriter
 from .markdown import slug_for
 from .render import Templates
+from .watch import page_items
 
 
 def default_audiences() -> dict[str, list[str]]:
@@ -203,12 +204,13 @@ def brief_clusters(store: Store, briefer: Briefer, out_dir: Path, *, progress: C
     for start in range(0, len(todo), batch):
         chunk = todo[start:start + batch]
         briefs = make_briefs(briefer, inputs(store, chunk), slugs)
+        watch = page_items(store, chunk)  # as the watch stage left them (it rewrites the pages it changes)
         rows = []
         for b in briefs:
             rows.append({"cluster_id": b.cluster_id, "slug": b.slug, "input_hash": wanted[b.cluster_id],
                          "generator": b.generator, "impact": b.impact, "impact_score": b.impact_score,
                          "data": json.dumps(b.to_dict(), ensure_ascii=False, default=_json_default), "updated": now()})
-            write_text(out_dir / "stories" / f"{b.slug}.md", briefer.templates.page("brief.md.j2", b=b))
+            write_text(out_dir / "stories" / f"{b.slug}.md", briefer.templates.page("brief.md.j2", b=b, **watch[b.cluster_id]))
             pages += 1
         store.save_briefs(rows)
         if progress:
@@ -218,6 +220,19 @@ def brief_clusters(store: Store, briefer: Briefer, out_dir: Path, *, progress: C
     if briefer.writer:
         report["llm"] = briefer.writer.report()
     return report
+
+
+def write_pages(store: Store, briefer: Briefer, out_dir: Path, cluster_ids: list[str]) -> int:
+    """Rewrite the pages of these clusters' stored briefs (after their watch-for items changed)."""
+    pages = 0
+    for start in range(0, len(cluster_ids), 500):
+        chunk = cluster_ids[start:start + 500]
+        watch = page_items(store, chunk)
+        for cid, row in sorted(store.briefs(chunk).items()):
+            write_text(out_dir / "stories" / f"{row['slug']}.md",
+                       briefer.templates.page("brief.md.j2", b=load_brief(row), **watch[cid]))
+            pages += 1
+    return pages
 
 
 def _json_default(value: Any) -> Any:

@@ -9,6 +9,7 @@ newest of them is the night's digest, and it also lists the older issues that ar
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date as Date, datetime, timedelta, timezone
 from pathlib import Path
@@ -22,6 +23,7 @@ from pipeline.views import thread_view
 from .brief import Brief
 from .brief_stage import Briefer, inputs, load_brief, make_briefs, write_text
 from .markdown import safe_url, to_html
+from .watch import shown as _shown, status_on
 
 WATCH_DAYS = 30
 RANK_KINDS_LAST = ("notice", "fiction")
@@ -51,6 +53,56 @@ class Night:
             return cls(Date.fromisoformat(text).isoformat())
         except ValueError:
             raise ValueError(f"--date {text!r} is not a date like 2026-11-24") from None
+
+
+@dataclass(frozen=True)
+class Week:
+    """An ISO week (Monday to Sunday, UTC): the weekly digest's window."""
+
+    label: str  # 2023-W40
+
+    @property
+    def monday(self) -> Date:
+        year, week = self.label.split("-W")
+        return Date.fromisocalendar(int(year), int(week), 1)
+
+    @property
+    def date(self) -> str:
+        return self.label
+
+    @property
+    def start(self) -> str:
+        return f"{self.monday.isoformat()}T00:00:00+00:00"
+
+    @property
+    def end(self) -> str:
+        return f"{(self.monday + timedelta(days=7)).isoformat()}T00:00:00+00:00"
+
+    @property
+    def as_of(self) -> str:
+        return f"{(self.monday + timedelta(days=6)).isoformat()}T23:59:59+00:00"
+
+    @property
+    def days(self) -> list[str]:
+        return [(self.monday + timedelta(days=n)).isoformat() for n in range(7)]
+
+    @classmethod
+    def of(cls, day: str) -> "Week":
+        year, week, _ = Date.fromisoformat(day[:10]).isocalendar()
+        return cls(f"{year}-W{week:02d}")
+
+    @classmethod
+    def parse(cls, text: str) -> "Week":
+        m = re.fullmatch(r"(\d{4})-?W(\d{1,2})", text.strip(), re.I)
+        try:
+            if not m:
+                raise ValueError
+            return cls.of(Date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1).isoformat())
+        except ValueError:
+            raise ValueError(f"--week {text!r} is not an ISO week like 2023-W40") from None
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 def _rank_key(b: Brief) -> tuple:
@@ -86,17 +138,17 @@ def build(store: Store, briefer: Briefer, night: Night, *, max_items: int = 25,
     low, more = rest[:max_items * 2], max(0, len(rest) - max_items * 2)
 
     moved, more_threads = _threads_moved(store, briefs, night)
-    watch = _watchlist(store, briefer, night)
+    watch = _watch(store, briefer, night)
     counts = store.day_counts(night.start, night.end)
     counts["clusters"] = len(briefs)
     late = _late(store, night, arrived) if arrived else []
     item = lambda b: {"b": b}  # noqa: E731
     markdown = briefer.templates.page(
         "digest.md.j2", date=night.date, items=[item(b) for b in top], low=[item(b) for b in low],
-        fiction=[item(b) for b in fiction], threads=moved, more_threads=more_threads, watchlist=watch, counts=counts,
-        more=more, late=late)
+        fiction=[item(b) for b in fiction], threads=moved, more_threads=more_threads, counts=counts,
+        more=more, late=late, **watch)
     info = {"date": night.date, "clusters": len(briefs), "top": len(top), "threads_moved": len(moved) + more_threads,
-            "watchlist": len(watch), "newest": counts["newest"], "late_days": len(late)}
+            "watchlist": len(watch["watchlist"]), "resolved": len(watch["resolved"]), "newest": counts["newest"], "late_days": len(late)}
     return markdown, info
 
 
@@ -148,23 +200,35 @@ def _threads_moved(store: Store, briefs: list[Brief], night: Night, most: int = 
     return out, len(moved) - len(out)
 
 
-def _watchlist(store: Store, briefer: Briefer, night: Night, most: int = 12) -> list[dict[str, Any]]:
-    """Open "Watch for" items of the last weeks (by publication), as they stood that day: those whose thread
-    has not moved since they were written, the highest-ranked first."""
-    since = (Date.fromisoformat(night.date) - timedelta(days=WATCH_DAYS)).isoformat() + "T00:00:00+00:00"
-    ranked = store.briefs(store.clusters_published(since, night.end))
-    candidates = sorted(ranked, key=lambda c: (-ranked[c]["impact_score"], c))[:most * 2]  # stored rank first
-    briefs = [b for b in briefs_as_of(store, briefer, candidates, night) if b.watch_for]
-    later: dict[str, str] = {}
-    for r in store.thread_members(sorted({b.thread_id for b in briefs if b.thread_id}), night.as_of):
-        later[r["thread_id"]] = max(later.get(r["thread_id"], ""), r["date"])
-    open_items = [b for b in briefs if not b.thread_id or later.get(b.thread_id, "") <= _last_date(b)]
-    open_items.sort(key=_rank_key)
-    return [{"watch_for": b.watch_for, "title": b.title, "slug": b.slug, "date": b.date} for b in open_items[:most]]
+def _watch(store: Store, briefer: Briefer, night: Night, most: int = 12) -> dict[str, list[dict[str, Any]]]:
+    """The day's watch-for items, as they stood at its end: resolved by a story of that day, still open
+    (opened in the last weeks, the highest-ranked briefs first), and expired that day unresolved."""
+    day = night.date
+    yesterday = (Date.fromisoformat(day) - timedelta(days=1)).isoformat()
+    since = (Date.fromisoformat(day) - timedelta(days=WATCH_DAYS)).isoformat()
+    recent = [w for w in store.watch_items(opened=(since, night.end)) if status_on(w, day) == "open"]
+    recent.sort(key=lambda w: (-w["impact_score"], w["opened"], w["id"]))
+    # an item's horizon ends with its `expires` day: it is reported expired on the day after
+    expired = [w for w in store.watch_items(expiring=(yesterday, day)) if status_on(w, day) == "expired"]
+    resolved = store.watch_items(resolved=(night.start, night.end))
+    worded = _as_worded(store, briefer, night, [*resolved[:most * 2], *recent[:most * 3], *expired[:most]])
+    return {"resolved": worded(resolved)[:most * 2], "watchlist": worded(recent)[:most], "expired": worded(expired)[:most]}
 
 
-def _last_date(b: Brief) -> str:
-    return max([b.date, *(c["date"] for c in b.cited_by if c["relation"] == "cluster")])
+def _as_worded(store: Store, briefer: Briefer, period: Any, rows: list[dict[str, Any]]):
+    """Items as the briefs of the period's end worded them (a brief rewritten later, when its thread grew,
+    may watch for something else: a past digest shows what it said then, and drops what it did not say)."""
+    then = {b.cluster_id: b for b in briefs_as_of(store, briefer, sorted({w["cluster_id"] for w in rows}), period)}
+
+    def worded(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for w in items:
+            b = then.get(w["cluster_id"])
+            said = next((x for x in (b.watch if b else []) if x["event"] == w["event"]), None)
+            if said:
+                out.append({**_shown(w), "text": said["text"], "title": b.title, "slug": b.slug})
+        return out
+    return worded
 
 
 def write(store: Store, briefer: Briefer, out_dir: Path, night: Night, *, max_items: int = 25,
@@ -180,10 +244,11 @@ def write(store: Store, briefer: Briefer, out_dir: Path, night: Night, *, max_it
 
 
 def write_night(store: Store, briefer: Briefer, out_dir: Path, today: Night, *, max_items: int = 25,
-                base_url: str | None = None) -> dict[str, Any]:
+                base_url: str | None = None, weekly_day: str = "monday") -> dict[str, Any]:
     """A night's digests, one per publication day of the issues that arrived today (a backfill writes one per
-    day it covers). The night's own digest is its newest day's (today's when nothing arrived): it also lists
-    the older issues that arrived with it. Returns that one's info, with `days` written."""
+    day it covers), and the weekly digests of the weeks they complete (`weeks_to_write`). The night's own
+    digest is its newest day's (today's when nothing arrived): it also lists the older issues that arrived
+    with it. Returns that one's info, with `days` written and the `weeks` (labels)."""
     arrived = (today.start, today.end)
     days = store.days_arrived(*arrived)
     newest = Night(max(days)) if days else today
@@ -191,24 +256,71 @@ def write_night(store: Store, briefer: Briefer, out_dir: Path, today: Night, *, 
         if day != newest.date:
             write(store, briefer, out_dir, Night(day), max_items=max_items, feed=False)
     info = write(store, briefer, out_dir, newest, max_items=max_items, base_url=base_url, arrived=arrived)
-    return {**info, "days": len(set(days) | {newest.date})}
+    weeks = [write_week(store, briefer, out_dir, w, max_items=max_items, base_url=base_url)["week"]
+             for w in weeks_to_write(days, today, weekly_day)]
+    return {**info, "days": len(set(days) | {newest.date}), "weeks": weeks}
 
 
-def atom(store: Store, out_dir: Path, base_url: str | None = None, limit: int = 30) -> str:
-    """An Atom feed of the latest digests (feedgen), content as sanitised HTML."""
+def build_week(store: Store, briefer: Briefer, week: Week, *, max_items: int = 25) -> tuple[str, dict[str, Any]]:
+    """The weekly digest: the week's top stories (as the archive knew them at its end), the threads that
+    moved, the watch-for items resolved and expired that week, and each day's digest."""
+    cids = store.clusters_published(week.start, week.end)
+    briefs = sorted(briefs_as_of(store, briefer, cids, week), key=_rank_key)
+    top = [b for b in briefs if b.impact in ("high", "medium") and b.kind not in RANK_KINDS_LAST][:max_items]
+    moved, more_threads = _threads_moved(store, briefs, week)
+    last, before = week.days[-1], (week.monday - timedelta(days=1)).isoformat()
+    resolved = store.watch_items(resolved=(week.start, week.end))
+    expired = [w for w in store.watch_items(expiring=(before, last)) if status_on(w, last) == "expired"]
+    worded = _as_worded(store, briefer, week, [*resolved, *expired])
+    resolved, expired = worded(resolved), worded(expired)
+    days = [{"day": d, **store.day_counts(f"{d}T00:00:00+00:00", Night(d).end)} for d in week.days]
+    counts = {"clusters": len(briefs), "issues": sum(d["issues"] for d in days),
+              "sources": sorted({s for d in days for s in d["sources"]})}
+    markdown = briefer.templates.page(
+        "weekly.md.j2", week=week.label, first=week.days[0], last=last, items=[{"b": b} for b in top],
+        threads=moved, more_threads=more_threads, resolved=resolved[:max_items], more_resolved=max(0, len(resolved) - max_items),
+        expired=expired[:max_items], more_expired=max(0, len(expired) - max_items), days=days, counts=counts)
+    info = {"week": week.label, "clusters": len(briefs), "top": len(top), "threads_moved": len(moved) + more_threads,
+            "resolved": len(resolved), "expired": len(expired)}
+    return markdown, info
+
+
+def write_week(store: Store, briefer: Briefer, out_dir: Path, week: Week, *, max_items: int = 25,
+               base_url: str | None = None) -> dict[str, Any]:
+    """Write digest-YYYY-Www.md, keep it in the database, refresh the weekly Atom feed (weekly.xml)."""
+    markdown, info = build_week(store, briefer, week, max_items=max_items)
+    path = out_dir / f"digest-{week.label}.md"
+    write_text(path, markdown)
+    store.save_digest(week.label, markdown, info["clusters"], week.as_of)
+    write_text(out_dir / "weekly.xml", atom(store, out_dir, base_url, weekly=True))
+    return {**info, "path": str(path)}
+
+
+def weeks_to_write(days: list[str], today: Night, weekly_day: str) -> list[Week]:
+    """The weeks a night writes: every week its arrivals were published in that has ended by today, and on
+    the configured weekday the week just ended."""
+    weeks = {Week.of(d) for d in days if Week.of(d).end <= today.end}
+    if WEEKDAYS[Date.fromisoformat(today.date).weekday()] == weekly_day:
+        weeks.add(Week.of((Date.fromisoformat(today.date) - timedelta(days=7)).isoformat()))
+    return sorted(weeks, key=lambda w: w.label)
+
+
+def atom(store: Store, out_dir: Path, base_url: str | None = None, limit: int = 30, *, weekly: bool = False) -> str:
+    """An Atom feed of the latest daily digests (feed.xml) or weekly ones (weekly.xml), content as sanitised
+    HTML."""
     base = safe_url(base_url.rstrip("/") + "/") if base_url else None
     fg = FeedGenerator()
-    fg.id("urn:pulse:digests")
-    fg.title("Pulse digests")
-    fg.subtitle("What the newsletters said, every night")
-    fg.link(href=(base or out_dir.resolve().as_uri() + "/") + "feed.xml", rel="self")
+    fg.id("urn:pulse:weekly" if weekly else "urn:pulse:digests")
+    fg.title("Pulse weekly" if weekly else "Pulse digests")
+    fg.subtitle("The week in AI newsletters" if weekly else "What the newsletters said, every night")
+    fg.link(href=(base or out_dir.resolve().as_uri() + "/") + ("weekly.xml" if weekly else "feed.xml"), rel="self")
     fg.language("en")
-    rows = store.digests(limit)
+    rows = store.digests(limit, weekly=weekly)
     fg.updated(_when(rows[0]["updated"]) if rows else datetime(1970, 1, 1, tzinfo=timezone.utc))
     for row in reversed(rows):
         entry = fg.add_entry()
         entry.id(f"urn:pulse:digest:{row['date']}")
-        entry.title(f"Pulse digest · {row['date']} ({row['clusters']} stories)")
+        entry.title(f"Pulse {'weekly' if weekly else 'digest'} · {row['date']} ({row['clusters']} stories)")
         entry.link(href=(base or out_dir.resolve().as_uri() + "/") + f"digest-{row['date']}.md")
         entry.updated(_when(row["updated"]))
         entry.content(to_html(row["markdown"]), type="html")

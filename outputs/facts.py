@@ -284,10 +284,17 @@ def price_of(text: str) -> str:
     return m.group(0).strip() if m else ""
 
 
-def access_of(text: str) -> str:
-    for access, pattern in _ACCESS_RE:
-        if pattern.search(text):
-            return access
+_TO_ALL = re.compile(r"\b(?:generally available|available to (?:all|everyone|anyone)|open to (?:all|everyone|anyone)|"
+                     r"(?:no longer|out of|leaves?|left|exits?) (?:its |the )?(?:beta|wait[- ]?list|preview))\b", re.I)
+
+
+def access_of(text: str, title: str = "") -> str:
+    """open, waitlist, beta or coming: the headline's word first; a plain "available to everyone" wins over a
+    mention of the waitlist it replaces ("now generally available, after a month behind a waitlist")."""
+    for scope in (title, text):
+        found = [access for access, pattern in _ACCESS_RE if pattern.search(scope)]
+        if found:
+            return "open" if "open" in found and _TO_ALL.search(scope) else found[0]
     return ""
 
 
@@ -341,7 +348,7 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
     # a one-line link item claims nothing of its own; fiction and opinion make no measurable claim
     claim, claim_cue = claim_of(lines, figures) if kind not in ("fiction", "opinion") and not one_line else ("", "")
     return Facts(kind=kind, kind_cues=cues, artifacts=arts, artifact_links=links, licence=licence,
-                 licence_permits=permits, price=price_of(f"{title} {text}"), access=access_of(f"{title} {text}"),
+                 licence_permits=permits, price=price_of(f"{title} {text}"), access=access_of(text, title),
                  figures=figures, claim=claim, claim_cue=claim_cue, one_line=one_line,
                  binding=kind == "policy" and bool(_BINDING.search(f"{title} {text[:1500]}")),
                  decided=kind == "policy" and bool(_DECIDED.search(f"{title} {text[:600]}"))

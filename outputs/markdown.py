@@ -54,6 +54,16 @@ def md_link(text: object, url: str | None) -> Markup:
     return Markup(f"[{label}]({href})" if href else label)
 
 
+def newsletter_slug(name: str) -> str:
+    """A newsletter's page stem (newsletters/<stem>.md)."""
+    return slugify(name, lowercase=True) or "newsletter"
+
+
+def issue_slug(title: str, issue_id: str) -> str:
+    """An issue's page stem (issues/<stem>.md)."""
+    return slug_for(title, issue_id)
+
+
 def slug_for(title: str, key: str, max_length: int = 60) -> str:
     """A safe, readable, unique file stem: ascii words of the title plus a short stable key."""
     stem = slugify(title or "", max_length=max_length, word_boundary=True, lowercase=True) or "story"

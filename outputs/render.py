@@ -54,11 +54,18 @@ class Templates:
         self.markdown.filters.update(link=md_link, day=_day, raw=Markup)
         self.markdown.globals["link"] = md_link
 
-    def fields(self, **context: Any) -> dict[str, str]:
-        """The free-text fields, one template block each, whitespace collapsed."""
+    def fields(self, **context: Any) -> dict[str, Any]:
+        """The free-text fields, one template block each, whitespace collapsed. The watch_for block is worded
+        once per watch-for item (`watch` in the context): `watch_texts` has each item's sentence."""
         template = self.text.get_template("fields.j2")
-        ctx = template.new_context(context)
-        return {name: re.sub(r"\s+", " ", "".join(template.blocks[name](ctx))).strip() for name in FIELD_BLOCKS}
+
+        def block(name: str, **extra: Any) -> str:
+            ctx = template.new_context({"w": None, "watch": [], **context, **extra})
+            return re.sub(r"\s+", " ", "".join(template.blocks[name](ctx))).strip()
+        out: dict[str, Any] = {name: block(name) for name in FIELD_BLOCKS if name != "watch_for"}
+        out["watch_texts"] = [block("watch_for", w=w) for w in context.get("watch", [])]
+        out["watch_for"] = " ".join(t for t in out["watch_texts"] if t) or block("watch_for")
+        return out
 
     def house_words(self) -> set[str]:
         """Words the templates themselves write (allowed in a brief without appearing in the sources)."""

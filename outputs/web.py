@@ -41,7 +41,10 @@ from pipeline.search import MODES, Filters, Results, SearchError, Searcher, Sear
 from pipeline.store import Store, ThreadStores, interrupted
 
 from .brief_stage import load_brief
+from .digest import Week
 from .markdown import safe_url, to_html
+from .pages import issue_context, newsletter_context
+from .watch import listed, page_items
 
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
        "frame-ancestors 'none'")
@@ -245,7 +248,8 @@ def create_app(db_path: Path, searcher_factory: Callable[[Store], Searcher], lim
         markdown = (body or {}).get("markdown") or view["text"]
         if len(markdown) > MAX_BODY_CHARS:  # bounded rendering, whatever the archive holds
             markdown = markdown[:MAX_BODY_CHARS] + "\n\n*(The rest of this story is too long to show here.)*"
-        return {"story": view, "markdown": markdown, "brief": brief}
+        items = page_items(store, [view["cluster_id"]])[view["cluster_id"]] if brief else {"watch": [], "resolves": []}
+        return {"story": view, "markdown": markdown, "brief": brief, **items}
 
     async def story(request: Request) -> Response:
         sid = request.path_params["sid"]
@@ -271,7 +275,47 @@ def create_app(db_path: Path, searcher_factory: Callable[[Store], Searcher], lim
             view = thread_view(store, tid)
             if not view["timeline"]:
                 raise HTTPException(404, "no such thread")
-            return page(request, "thread.html", thread=view)
+            return page(request, "thread.html", thread=view, watch=listed(store, store.watch_threads([tid])))
+
+        return await on_pages(work)
+
+    async def newsletter(request: Request) -> Response:
+        name = request.path_params["name"]
+
+        def work(store: Store, _: float) -> Response:
+            ctx = newsletter_context(store, name)
+            if ctx is None:
+                raise HTTPException(404, "no such newsletter")
+            return page(request, "newsletter.html", **ctx)
+
+        return await on_pages(work)
+
+    async def issue(request: Request) -> Response:
+        iid = request.path_params["iid"]
+
+        def work(store: Store, _: float) -> Response:
+            ctx = issue_context(store, iid)
+            if ctx is None:
+                raise HTTPException(404, "no such issue")
+            return page(request, "issue.html", **ctx)
+
+        return await on_pages(work)
+
+    async def api_newsletter(request: Request) -> Response:
+        name = request.path_params["name"]
+
+        def work(store: Store, _: float) -> Response:
+            ctx = newsletter_context(store, name)
+            return JSONResponse(ctx) if ctx else JSONResponse({"error": "no such newsletter"}, status_code=404)
+
+        return await on_pages(work)
+
+    async def api_issue(request: Request) -> Response:
+        iid = request.path_params["iid"]
+
+        def work(store: Store, _: float) -> Response:
+            ctx = issue_context(store, iid)
+            return JSONResponse(ctx) if ctx else JSONResponse({"error": "no such issue"}, status_code=404)
 
         return await on_pages(work)
 
@@ -281,7 +325,7 @@ def create_app(db_path: Path, searcher_factory: Callable[[Store], Searcher], lim
     def digest_row(store: Store, day: str) -> dict[str, Any]:
         day = re.sub(r"^digest-|\.md$", "", day)  # a digest's relative link to another day (digest-D.md)
         try:
-            date.fromisoformat(day)
+            day = Week.parse(day).label if "W" in day else date.fromisoformat(day).isoformat()
         except ValueError:
             raise HTTPException(404, "no such digest") from None
         row = store.digest(day)
@@ -323,7 +367,8 @@ def create_app(db_path: Path, searcher_factory: Callable[[Store], Searcher], lim
 
         def work(store: Store, _: float) -> Response:
             ctx = story_context(store, sid)
-            return JSONResponse({**ctx["story"], "brief": ctx["brief"].to_dict() if ctx["brief"] else None})
+            return JSONResponse({**ctx["story"], "brief": ctx["brief"].to_dict() if ctx["brief"] else None,
+                                 "watch_items": ctx["watch"], "resolves": ctx["resolves"]})
 
         return await on_pages(work)
 
@@ -334,7 +379,7 @@ def create_app(db_path: Path, searcher_factory: Callable[[Store], Searcher], lim
             view = thread_view(store, tid)
             if not view["timeline"]:
                 return JSONResponse({"error": "no such thread"}, status_code=404)
-            return JSONResponse(view)
+            return JSONResponse({**view, "watch": listed(store, store.watch_threads([tid]))})
 
         return await on_pages(work)
 
@@ -371,6 +416,8 @@ def create_app(db_path: Path, searcher_factory: Callable[[Store], Searcher], lim
         Route("/", home), Route("/story/{sid}", story), Route("/brief/{slug}", brief),
         Route("/digest/stories/{slug}", brief), Route("/thread/{tid}", thread), Route("/digests", digests),
         Route("/digest/{day}", digest), Route("/static/pulse.css", css),
+        Route("/newsletter/{name}", newsletter), Route("/issue/{iid}", issue),
+        Route("/api/newsletter/{name}", api_newsletter), Route("/api/issue/{iid}", api_issue),
         Route("/api/search", api_search), Route("/api/story/{sid}", api_story), Route("/api/thread/{tid}", api_thread),
         Route("/api/digests", api_digests), Route("/api/digest/{day}", api_digest),
     ]

@@ -16,7 +16,10 @@ from outputs.brief import Brief
 from outputs.brief_stage import Briefer, brief_clusters, default_audiences, inputs, load_brief, make_briefs
 from outputs.email import EmailConfig, email_stage
 from outputs.generate import LLMWriter, backend_from_config
+from outputs.pages import write_pages as write_issue_pages
 from outputs.render import Templates
+from outputs.watch import page_items
+from outputs.watch_stage import watch_stage
 from sources import SourceConfig, SourceError, make_source
 from sources.config import load_sources
 from sources.fetch import Fetcher, FetchPolicy
@@ -183,17 +186,30 @@ def run_night(paths: Paths, settings: Settings, first: Stage, *, email: bool = F
         with progress("briefing") as advance:
             return brief_clusters(store, held["briefer"], paths.output_dir, progress=advance)
 
+    def stage_watch(store: Store) -> dict:  # watch-for items of new briefs; what tonight's stories resolve
+        return watch_stage(store, held["briefer"], paths.output_dir)
+
     def stage_digest(store: Store) -> dict:  # every publication day that arrived tonight; the newest is the night's
         held["digest"] = digest_out.write_night(store, held["briefer"], paths.output_dir, digest_out.Night.parse(None),
-                                                max_items=int(digest_cfg["max_items"]), base_url=digest_cfg["base_url"])
+                                                max_items=int(digest_cfg["max_items"]), base_url=digest_cfg["base_url"],
+                                                weekly_day=digest_cfg["weekly_day"])
         return held["digest"]
 
     stages = [(first[0], stage_first), ("embed", stage_embed),
               ("cluster", lambda store: cluster_stories(store, cluster_config(settings))),
-              ("brief", stage_brief), ("digest", stage_digest)]
+              ("brief", stage_brief), ("watch", stage_watch),
+              ("pages", lambda store: write_issue_pages(store, held["briefer"].templates, paths.output_dir)),
+              ("digest", stage_digest)]
     if email_cfg is not None:
-        stages.append(("email", lambda store: email_stage(
-            store, email_cfg, held.get("digest", {}).get("date") or digest_out.Night.parse(None).date)))
+        def stage_email(store: Store) -> dict:  # the night's digest; on the weekly day, the week's too
+            sent = email_stage(store, email_cfg, held.get("digest", {}).get("date") or digest_out.Night.parse(None).date)
+            today = digest_out.Night.parse(None)
+            week = digest_out.weeks_to_write([], today, digest_cfg["weekly_day"])
+            if week:
+                sent = {**sent, "weekly": email_stage(store, email_cfg, week[-1].label)}
+            return sent
+
+        stages.append(("email", stage_email))
     try:
         with Store(paths.db_path, timeout=settings.db_timeout) as store:
             report = nightly.run_stages(store, stages, summary=nightly.stage_summary)
@@ -218,26 +234,33 @@ def write_digest(store: Store, briefer: Briefer, paths: Paths, cfg: dict[str, An
                             base_url=cfg["base_url"])
 
 
-def digest_of(paths: Paths, settings: Settings, day: str | None) -> dict[str, Any]:
-    """Write (or rebuild) the digest of the publication day `day` (YYYY-MM-DD; None: today) and refresh the
-    Atom feed."""
-    night, cfg = digest_out.Night.parse(day), digest_config(settings)
+def digest_of(paths: Paths, settings: Settings, day: str | None, week: str | None = None) -> dict[str, Any]:
+    """Write (or rebuild) the digest of the publication day `day` (YYYY-MM-DD; None: today), or the weekly
+    digest of the ISO week `week` (2023-W40), and refresh its Atom feed."""
+    cfg = digest_config(settings)
+    period = digest_out.Week.parse(week) if week else digest_out.Night.parse(day)
     with Store(paths.db_path) as store:
-        return write_digest(store, make_briefer(paths, settings, make_embedder(settings)), paths, cfg, night)
+        briefer = make_briefer(paths, settings, make_embedder(settings))
+        if week:
+            return digest_out.write_week(store, briefer, paths.output_dir, period, max_items=int(cfg["max_items"]),
+                                         base_url=cfg["base_url"])
+        return write_digest(store, briefer, paths, cfg, period)
 
 
-def brief_of(paths: Paths, settings: Settings, story_id: str) -> tuple[Brief, Briefer] | None:
-    """The brief of a story's cluster (stored, else built now) and the briefer that renders it; None when
-    no single clustered story matches `story_id`."""
+def brief_of(paths: Paths, settings: Settings, story_id: str) -> tuple[Brief, Briefer, dict[str, list]] | None:
+    """The brief of a story's cluster (stored, else built now), the briefer that renders it and its watch-for
+    items (its own, and those it resolved); None when no single clustered story matches `story_id`."""
     with Store(paths.db_path) as store:
         card = store.story_card(story_id)
         if card is None or not card["cluster_id"]:
             return None
-        row = store.briefs([card["cluster_id"]]).get(card["cluster_id"])
+        cid = card["cluster_id"]
+        row = store.briefs([cid]).get(cid)
         briefer = make_briefer(paths, settings, make_embedder(settings))
+        watch = page_items(store, [cid])[cid]
         if row is not None:
-            return load_brief(row), briefer
-        return make_briefs(briefer, inputs(store, [card["cluster_id"]]))[0], briefer
+            return load_brief(row), briefer, watch
+        return make_briefs(briefer, inputs(store, [cid]))[0], briefer, watch
 
 
 def rethread(paths: Paths, settings: Settings) -> dict:

@@ -11,7 +11,7 @@ import logging
 import sqlite3
 import sys
 import tomllib
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from outputs import watch as watch_items
 from sources import SourceConfig, SourceError
 from sources.config import check_options, load_sources, merge, parse_opml, save_sources, validate
 from sources.detect import detect_source
@@ -313,18 +314,62 @@ def threads(ctx: click.Context, as_json: bool, days: int, sample: bool) -> None:
 
 
 @main.command()
+@click.option("--open", "state", flag_value="open", help="Only items still open.")
+@click.option("--resolved", "state", flag_value="resolved", help="Only items a later story resolved.")
+@click.option("--expired", "state", flag_value="expired", help="Only items whose horizon passed unresolved.")
+@click.option("--as-of", "as_of", help="Status at the end of this day (YYYY-MM-DD); default: the archive's newest day.")
+@click.option("--limit", default=50, show_default=True, help="Most items to print (counts cover all).")
+@click.option("--json", "as_json", is_flag=True, help="Print counts and items as JSON.")
+@click.option("--sample", is_flag=True, help="Look in the sample archive.")
+@click.pass_context
+def watch(ctx: click.Context, state: str | None, as_of: str | None, limit: int, as_json: bool, sample: bool) -> None:
+    """Watch-for items of the briefs: what each said to watch for, and whether a later story resolved it."""
+    paths, _ = _ctx(ctx, sample)
+    if as_of:
+        try:
+            as_of = date.fromisoformat(as_of).isoformat()
+        except ValueError:
+            raise click.BadParameter(f"{as_of!r} is not a date like 2023-10-02", param_hint="--as-of") from None
+    with Store(paths.db_path) as store:
+        day = as_of or watch_items.archive_day(store)
+        items = [w for w in watch_items.listed(store, store.watch_items(), day) if w["opened"][:10] <= day]
+    counts = {"opened": len(items), **{k: sum(w["status"] == k for w in items) for k in ("open", "resolved", "expired")}}
+    chosen = [w for w in items if state is None or w["status"] == state]
+    chosen.sort(key=lambda w: (w.get("resolved_date") or w["opened"], w["id"]), reverse=True)
+    if as_json:
+        _emit_json({"as_of": day, "counts": counts, "items": chosen[:limit]})
+        return
+    table = Table(title=f"Watch-for items as of {day}: {counts['opened']} opened, {counts['open']} open, "
+                        f"{counts['resolved']} resolved, {counts['expired']} expired")
+    table.add_column("status", no_wrap=True)
+    table.add_column("since", no_wrap=True)
+    table.add_column("watch for", overflow="fold", max_width=max(20, console.width // 2 - 10))
+    table.add_column("resolved by", overflow="fold")
+    for w in chosen[:limit]:
+        by = (f"{w['resolved_title']} ({w['resolved_source']}, after {w['days']} d: {w['evidence']})"
+              if w["status"] == "resolved" else f"until {w['expires']}" if w["status"] == "open" else "-")
+        table.add_row(w["status"], w["opened"][:10], w["text"], by)
+    console.print(table)
+
+
+@main.command()
 @click.option("--date", "day", help="The publication day (YYYY-MM-DD, UTC); default: today.")
+@click.option("--week", help="An ISO week (2023-W40): write its weekly digest instead.")
 @click.option("--sample", is_flag=True, help="Work on the sample archive.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 @click.pass_context
-def digest(ctx: click.Context, day: str | None, sample: bool, as_json: bool) -> None:
-    """Write (or rebuild) one publication day's digest, as the archive knew it that day; refresh the Atom feed."""
+def digest(ctx: click.Context, day: str | None, week: str | None, sample: bool, as_json: bool) -> None:
+    """Write (or rebuild) one publication day's digest, as the archive knew it that day, or one week's
+    (--week); refresh the Atom feed."""
+    if day and week:
+        raise click.UsageError("give --date or --week, not both")
     paths, settings = _ctx(ctx, sample)
-    written = app.digest_of(paths, settings, day)
+    written = app.digest_of(paths, settings, day, week)
     if as_json:
         _emit_json(written)
     else:
-        console.print(f"digest of {written['date']}: {written['clusters']} stories, {written['top']} top, "
+        label = f"week {written['week']}" if week else written["date"]
+        console.print(f"digest of {label}: {written['clusters']} stories, {written['top']} top, "
                       f"{written['threads_moved']} threads moved -> {written['path']}", highlight=False)
 
 
@@ -339,11 +384,11 @@ def brief(ctx: click.Context, story_id: str, as_json: bool, sample: bool) -> Non
     found = app.brief_of(paths, settings, story_id)
     if found is None:
         raise click.BadParameter(f"no single clustered story matches {story_id!r} (run `pulse run` first)")
-    b, briefer = found
+    b, briefer, watch = found
     if as_json:
-        _emit_json(b.to_dict())
+        _emit_json({**b.to_dict(), "watch_items": watch["watch"], "resolves": watch["resolves"]})
     else:
-        click.echo(briefer.templates.page("brief.md.j2", b=b))
+        click.echo(briefer.templates.page("brief.md.j2", b=b, **watch))
 
 
 # ---------------------------------------------------------------------- operations

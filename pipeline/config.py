@@ -205,6 +205,9 @@ class DigestSettings:
 
     max_items: int = setting(25, min=1)
     base_url: str | None = None  # where the digests are published (links in the Atom feed)
+    # the weekday the week just ended gets its weekly digest (written and, with [email], mailed)
+    weekly_day: str = setting("monday", choices=("monday", "tuesday", "wednesday", "thursday", "friday",
+                                                 "saturday", "sunday"))
 
 
 @dataclass

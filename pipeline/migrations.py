@@ -246,6 +246,39 @@ def m007_relations(db: Database) -> None:
         db.execute(sql)
 
 
+_WATCH = [
+    """CREATE TABLE watch (
+    id TEXT PRIMARY KEY,
+    cluster_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    text TEXT NOT NULL,
+    opened TEXT NOT NULL,
+    since TEXT NOT NULL,
+    expires TEXT NOT NULL,
+    actor TEXT NOT NULL DEFAULT '',
+    sources TEXT NOT NULL DEFAULT '[]',
+    resolved_story TEXT,
+    resolved_cluster TEXT,
+    resolved_date TEXT,
+    resolved_source TEXT,
+    resolved_title TEXT,
+    evidence TEXT
+)""",
+    "CREATE INDEX watch_cluster ON watch(cluster_id)",
+    "CREATE INDEX watch_resolved_cluster ON watch(resolved_cluster)",
+    "CREATE TABLE watch_seen (cluster_id TEXT PRIMARY KEY, input_hash TEXT NOT NULL)",
+]
+
+
+@pulse_migrations()
+def m008_watch(db: Database) -> None:
+    """Watch-for items of briefs (an event about a subject, within a horizon) and the story that resolved
+    each; which brief versions the watch stage has read."""
+    for sql in _WATCH:
+        db.execute(sql)
+
+
 def _step_names() -> tuple[str, ...]:
     """Every step's name, in order: what is pending on an empty database."""
     with Database(memory=True) as empty:

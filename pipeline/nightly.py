@@ -82,7 +82,7 @@ Stage = Callable[[Store], dict[str, Any]]
 SUMMARY_KEYS = {"ingest": ("issues_new", "issues_updated", "stories", "furniture", "failed"),
                 "resegment": ("issues", "updated", "stories", "furniture"), "embed": ("embedded", "total", "device"),
                 "cluster": ("stories", "clusters_new", "clusters_grown", "threads_new"), "brief": ("briefed", "total"),
-                "digest": ("date", "clusters", "path"), "email": ("sent", "to", "reason")}
+                "watch": ("items", "resolved"), "pages": ("issues", "changed"), "digest": ("date", "clusters", "path"), "email": ("sent", "to", "reason")}
 
 
 def stage_summary(name: str, result: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import re
 import sqlite3
 import threading
@@ -564,6 +565,163 @@ class Store:
     def newest_story_date(self) -> str | None:
         return self.db.execute(f"SELECT max({STORY_DATE}) FROM stories s JOIN issues i ON i.id = s.issue_id").fetchone()[0]
 
+    # ------------------------------------------------------------------ newsletters and issues
+    def newsletter(self, name: str) -> dict[str, Any] | None:
+        """A source with its issue and story counts and the span of its issues."""
+        row = self.db.execute("SELECT s.name, s.kind, s.url, count(DISTINCT i.id), min(i.published), max(i.published) "
+                              "FROM sources s LEFT JOIN issues i ON i.source = s.name WHERE s.name = ? GROUP BY s.name",
+                              [name]).fetchone()
+        if row is None or row[0] is None:
+            return None
+        stories = self.db.execute(f"SELECT count(*) FROM stories WHERE source = ? AND section NOT IN ({_NOT_NEWS_SQL})",
+                                  [name]).fetchone()[0]
+        return {"name": row[0], "kind": row[1], "url": row[2], "issues": row[3], "first": row[4], "last": row[5],
+                "stories": stories}
+
+    def newsletter_issues(self, name: str) -> list[dict[str, Any]]:
+        """A newsletter's issues, latest first, with their news story counts."""
+        return [dict(r) for r in self.db.query(
+            "SELECT i.id, i.title, i.url, i.published, i.first_seen, (SELECT count(*) FROM stories s WHERE s.issue_id = "
+            f"i.id AND s.section NOT IN ({_NOT_NEWS_SQL})) AS stories FROM issues i WHERE i.source = ? "
+            "ORDER BY COALESCE(i.published, i.first_seen) DESC, i.id", [name])]
+
+    def first_tellings(self, name: str, limit: int = 20) -> tuple[int, list[dict[str, Any]]]:
+        """Stories several newsletters told where this one told it first: how many, and the latest `limit`
+        ({cluster_id, title, date, sources, slug})."""
+        sql = (f"SELECT c.id AS cluster_id, c.title, c.first_date AS date, c.sources, b.slug FROM clusters c "
+               "JOIN briefs b ON b.cluster_id = c.id WHERE c.sources >= 2 AND (SELECT s.source FROM cluster_members m "
+               f"JOIN stories s ON s.id = m.story_id JOIN issues i ON i.id = s.issue_id WHERE m.cluster_id = c.id "
+               f"ORDER BY {STORY_DATE}, s.id LIMIT 1) = ?")
+        count = self.db.execute(f"SELECT count(*) FROM ({sql})", [name]).fetchone()[0]
+        return count, [dict(r) for r in self.db.query(sql + " ORDER BY c.first_date DESC, c.id LIMIT ?", [name, limit])]
+
+    def issue(self, issue_id: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT id, source, title, url, published, first_seen FROM issues WHERE id = ?",
+                              [issue_id]).fetchone()
+        return dict(zip(("id", "source", "title", "url", "published", "first_seen"), row)) if row else None
+
+    def issue_stories(self, issue_id: str) -> list[dict[str, Any]]:
+        """An issue's stories in order, each with its cluster's brief (slug, impact, kind) and how many
+        newsletters told it."""
+        return [dict(r) for r in self.db.query(
+            "SELECT s.id, s.title, s.section, s.position, m.cluster_id, c.sources, c.thread_id, b.slug, b.impact, "
+            "b.impact_score, json_extract(b.data, '$.kind') AS kind FROM stories s LEFT JOIN cluster_members m ON "
+            "m.story_id = s.id LEFT JOIN clusters c ON c.id = m.cluster_id LEFT JOIN briefs b ON b.cluster_id = "
+            "m.cluster_id WHERE s.issue_id = ? ORDER BY s.position", [issue_id])]
+
+    def issue_ids(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT id FROM issues ORDER BY id")]
+
+    # ------------------------------------------------------------------ watch-for items
+    def watch_pending(self) -> list[str]:
+        """Clusters whose brief the watch stage has not read in its present version (new or rewritten)."""
+        return [r[0] for r in self.db.execute(
+            "SELECT b.cluster_id FROM briefs b LEFT JOIN watch_seen w ON w.cluster_id = b.cluster_id "
+            "WHERE w.input_hash IS NULL OR w.input_hash != b.input_hash ORDER BY 1")]
+
+    def mark_watch_seen(self, cluster_ids: list[str]) -> None:
+        with self.db.atomic():
+            for chunk, marks in _in_chunks(cluster_ids):
+                self.db.execute("INSERT INTO watch_seen (cluster_id, input_hash) SELECT cluster_id, input_hash FROM "
+                                f"briefs WHERE cluster_id IN ({marks}) ON CONFLICT(cluster_id) DO UPDATE SET "
+                                "input_hash = excluded.input_hash", chunk)
+            self.db.execute("DELETE FROM watch_seen WHERE cluster_id NOT IN (SELECT cluster_id FROM briefs)")
+
+    def replace_watch_items(self, cluster_ids: list[str], rows: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+        """Replace these clusters' items with `rows` and drop the items of clusters that are gone. Returns the
+        items these clusters (or gone ones) had resolved, to be checked again, and the clusters that had
+        resolved the replaced items (their pages change)."""
+        reopened: list[str] = []
+        resolvers: set[str] = set()
+        with self.db.atomic():
+            for chunk, marks in _in_chunks(cluster_ids):
+                resolvers |= {r[0] for r in self.db.execute(
+                    f"SELECT resolved_cluster FROM watch WHERE cluster_id IN ({marks}) AND resolved_cluster IS NOT NULL",
+                    chunk)}
+                self.db.execute(f"DELETE FROM watch WHERE cluster_id IN ({marks})", chunk)
+                reopened += [r[0] for r in self.db.execute(
+                    f"SELECT id FROM watch WHERE resolved_cluster IN ({marks})", chunk)]
+            self.db.execute("DELETE FROM watch WHERE cluster_id NOT IN (SELECT id FROM clusters)")
+            reopened += [r[0] for r in self.db.execute(
+                "SELECT id FROM watch WHERE resolved_cluster IS NOT NULL AND resolved_cluster NOT IN "
+                "(SELECT id FROM clusters)")]
+            self.db.conn.executemany(
+                "INSERT INTO watch (id, cluster_id, event, subject, text, opened, since, expires, actor, sources) VALUES "
+                "(:id, :cluster_id, :event, :subject, :text, :opened, :since, :expires, :actor, :sources)", rows)
+        return sorted(set(reopened)), sorted(resolvers)
+
+    def set_watch_resolutions(self, updates: list[tuple[str, dict[str, Any] | None]]) -> None:
+        """Record the story that resolved each item, or none."""
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "UPDATE watch SET resolved_story = ?, resolved_cluster = ?, resolved_date = ?, resolved_source = ?, "
+                "resolved_title = ?, evidence = ? WHERE id = ?",
+                [(*((f["story_id"], f["cluster_id"], f["date"], f["source"], f["title"], f["evidence"]) if f else
+                    (None,) * 6), item_id) for item_id, f in updates])
+
+    def watch_subjects(self) -> list[dict[str, Any]]:
+        """Every item with a subject: id, subject, since, expires and when it was resolved (if it was)."""
+        return [dict(r) for r in self.db.query("SELECT id, subject, since, expires, resolved_date FROM watch "
+                                               "WHERE subject != ''")]
+
+    def watch_items(self, *, ids: list[str] | None = None, clusters: list[str] | None = None,
+                    resolved_by: list[str] | None = None, opened: tuple[str, str] | None = None,
+                    resolved: tuple[str, str] | None = None, expiring: tuple[str, str] | None = None) -> list[dict[str, Any]]:
+        """Watch-for items with their brief's slug, title and impact (and the resolving brief's slug):
+        by id, by the cluster that opened them or resolved them, or opened / resolved / expiring in a
+        [start, end) window of dates. Oldest first."""
+        base = ("SELECT w.*, b.slug, b.impact, b.impact_score, c.title, c.thread_id, rb.slug AS resolved_slug "
+                "FROM watch w JOIN briefs b ON b.cluster_id = w.cluster_id JOIN clusters c ON c.id = w.cluster_id "
+                "LEFT JOIN briefs rb ON rb.cluster_id = w.resolved_cluster")
+        where, params = [], []
+        for column, values in (("w.id", ids), ("w.cluster_id", clusters), ("w.resolved_cluster", resolved_by)):
+            if values is not None:
+                where.append(f"{column} IN (SELECT value FROM json_each(?))")
+                params.append(json.dumps(values))
+        for column, window in (("w.opened", opened), ("w.resolved_date", resolved), ("w.expires", expiring)):
+            if window:
+                where.append(f"{column} >= ? AND {column} < ?")
+                params += list(window)
+        sql = base + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY w.opened, w.id"
+        return [dict(r) for r in self.db.query(sql, params)]
+
+    def watch_threads(self, thread_ids: list[str]) -> list[dict[str, Any]]:
+        """Items opened by the clusters of these threads."""
+        clusters = [r[0] for chunk, marks in _in_chunks(thread_ids) for r in self.db.execute(
+            f"SELECT id FROM clusters WHERE thread_id IN ({marks})", chunk)]
+        return self.watch_items(clusters=clusters)
+
+    def cluster_member_titles(self, cluster_ids: list[str]) -> dict[str, list[dict[str, str]]]:
+        """Each cluster's news headlines with their publication dates."""
+        out: dict[str, list[dict[str, str]]] = {}
+        for chunk, marks in _in_chunks(cluster_ids):
+            for r in self.db.execute(
+                    f"SELECT m.cluster_id, s.title, {STORY_DATE} FROM cluster_members m JOIN stories s ON s.id = "
+                    f"m.story_id JOIN issues i ON i.id = s.issue_id WHERE m.cluster_id IN ({marks}) AND s.section NOT IN "
+                    f"({_NOT_NEWS_SQL}) ORDER BY 3, s.id", chunk):
+                out.setdefault(r[0], []).append({"title": r[1], "date": r[2]})
+        return out
+
+    def cluster_stories_between(self, cluster_id: str, after: str, until: str) -> list[dict[str, Any]]:
+        """The cluster's stories published after `after` and by `until`, oldest first."""
+        return [dict(r) for r in self.db.query(
+            f"SELECT s.id AS story_id, s.title, s.source, {STORY_DATE} AS date FROM cluster_members m JOIN stories s "
+            f"ON s.id = m.story_id JOIN issues i ON i.id = s.issue_id WHERE m.cluster_id = ? AND {STORY_DATE} > ? "
+            f"AND {STORY_DATE} <= ? ORDER BY date, s.id", [cluster_id, after, until])]
+
+    def title_mentions(self, phrase: str, after: str, until: str, limit: int = 200) -> list[dict[str, Any]]:
+        """News stories published after `after` and by `until` whose headline names `phrase`, oldest first:
+        {story_id, title, source, date, cluster_id}."""
+        words = re.findall(r"\w+", phrase)
+        if not words:
+            return []
+        return [dict(r) for r in self.db.query(
+            f"SELECT s.id AS story_id, s.title, s.source, {STORY_DATE} AS date, m.cluster_id FROM stories_fts JOIN "
+            "stories s ON s.rowid = stories_fts.rowid JOIN issues i ON i.id = s.issue_id LEFT JOIN cluster_members m "
+            f"ON m.story_id = s.id WHERE stories_fts MATCH ? AND {STORY_DATE} > ? AND {STORY_DATE} <= ? AND "
+            f"s.section NOT IN ({_NOT_NEWS_SQL}) ORDER BY date, s.id LIMIT ?",
+            ['title : "' + " ".join(words) + '"', after, until, limit])]
+
     # ------------------------------------------------------------------ briefs and digests
     def brief_signatures(self) -> dict[str, str]:
         """Per cluster, a digest of everything its brief is built from: its stories (ids and text hashes)
@@ -694,8 +852,11 @@ class Store:
                 "SET markdown = excluded.markdown, clusters = excluded.clusters, updated = excluded.updated",
                 [date, markdown, clusters, updated])
 
-    def digests(self, limit: int = 30) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.db.query("SELECT * FROM digests ORDER BY date DESC LIMIT ?", [limit])]
+    def digests(self, limit: int = 30, *, weekly: bool = False) -> list[dict[str, Any]]:
+        """The newest daily digests (or weekly ones, whose key is an ISO week: 2023-W40)."""
+        kind = "LIKE" if weekly else "NOT LIKE"
+        return [dict(r) for r in self.db.query(f"SELECT * FROM digests WHERE date {kind} '%-W%' ORDER BY date DESC "
+                                               "LIMIT ?", [limit])]
 
     def digest_list(self, limit: int = 30) -> list[dict[str, Any]]:
         """The newest digests' dates, sizes and times, without their text (the web page's list)."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from outputs.brief_stage import Briefer, brief_clusters
+from outputs.pages import write_pages
 from outputs.render import Templates
+from outputs.watch_stage import watch_stage
 from pipeline.cluster_stage import cluster_stories
 from pipeline.embed_stage import embed_stories
 from pipeline.ingest import ingest
@@ -28,4 +30,6 @@ def build_archive(path: Path, embedder, out_dir: Path, templates: Templates | No
     cluster_stories(store)
     briefer = Briefer(templates or Templates(), embedder.encode)
     brief_clusters(store, briefer, out_dir)
+    watch_stage(store, briefer, out_dir)
+    write_pages(store, briefer.templates, out_dir)
     return store, briefer

@@ -31,7 +31,7 @@ LAYERS: dict[str, list[str]] = {
         "outputs", "outputs.brief", "outputs.brief_stage", "outputs.digest", "outputs.email", "outputs.evidence",
         "outputs.facts", "outputs.generate",
         "outputs.grounding", "outputs.markdown", "outputs.render", "outputs.sentences", "outputs.signals",
-        "outputs.web",
+        "outputs.headline", "outputs.pages", "outputs.watch", "outputs.watch_stage", "outputs.web",
     ],
     "app": [  # configuration and stage wiring, and the command line on top
         "pipeline.app", "pipeline.cli",

@@ -98,3 +98,40 @@ def test_a_bad_query_shows_a_message(server, page):
     page.fill("input[name=q]", '((( AND "')
     page.press("input[name=q]", "Enter")
     assert "nothing to search for" in page.locator("#error").inner_text()
+
+
+def test_from_a_story_to_its_issue_and_its_newsletter(server, page):
+    page.goto(server + "/?q=Hyperion+open+weights&mode=keyword")
+    page.locator("a.hit-title").first.click()
+    page.wait_for_selector("#story-title")
+    page.locator("a.issue-page").click()
+    page.wait_for_selector("#issue-title")
+    assert page.get_by_role("link", name="Read the full article").get_attribute("href").startswith("https://")
+    assert page.get_by_role("heading", name="The issue in brief").is_visible()
+    assert page.locator("ol.main-news li").count() >= 1
+    page.locator("nav.crumbs a").nth(1).click()
+    page.wait_for_selector("#newsletter-name")
+    assert page.locator("ol.issues li a.issue-title").count() >= 1
+    assert page.get_by_role("heading", name="Issues").is_visible()
+
+
+def test_a_script_story_title_is_text_on_its_issue_page(server, page):
+    page.goto(server + "/newsletter/sentinel")
+    page.locator("a.issue-title").first.click()
+    page.wait_for_selector("#issue-title")
+    listed = page.locator("ul.issue-stories a", has_text="Quorum AI")
+    assert listed.first.inner_text().startswith('<script>alert("title")</script>')
+    assert page.locator("script").count() == 0 and page.dialogs == []
+
+
+def test_a_thread_shows_the_watch_for_items_its_stories_resolved(server, page):
+    page.goto(server + "/?q=Hyperion+replication&mode=keyword")
+    page.locator("a.hit-title").first.click()
+    page.wait_for_selector("#story-title")
+    page.get_by_role("link", name="follow the thread").click()
+    page.wait_for_selector("ul.watch")
+    resolved = page.locator("ul.watch li", has_text="resolved after")
+    assert resolved.count() >= 1
+    resolved.first.locator("a").nth(1).click()  # the story that resolved it
+    page.wait_for_selector("#story-title")
+    assert "resolves what earlier briefs watched for" in page.locator("#brief").inner_text()

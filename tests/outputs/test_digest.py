@@ -38,7 +38,10 @@ def test_a_night_writes_the_digest_of_every_publication_day_it_brought(archive, 
     store, briefer, out = archive
     info, text = tonight
     assert info["days"] == len(DAYS) and info["date"] == DAYS[-1]
-    assert sorted(p.name for p in out.glob("digest-*.md")) == sorted(f"digest-{d}.md" for d in DAYS)
+    assert sorted(p.name for p in out.glob("digest-????-??-??.md")) == sorted(f"digest-{d}.md" for d in DAYS)
+    # and each week they complete: Nov 2-8, 9-15, 16-22 (ended before today)
+    assert {"2026-W45", "2026-W46", "2026-W47"} <= set(info["weeks"])
+    assert all((out / f"digest-{w}.md").is_file() for w in info["weeks"])
     assert sum(d["clusters"] for d in store.digests(100)) >= store.count("clusters")
     # the night's digest (its newest day) lists the older issues that arrived with it, each day with its digest
     late = text.split("## Arrived tonight, published earlier")[1]
@@ -76,8 +79,11 @@ def test_threads_that_moved_and_the_watchlist(archive, tonight):
     moved = text.split("## Threads that moved")[1].split("##")[0]
     assert "Hyperion" in moved
     watch = text.split("## Watchlist")[1].split("##")[0]
-    assert "a second replication" in watch  # the replication's open question
-    assert "Independent results for Hyperion-7B" not in watch  # answered: the thread moved on since
+    assert "A reply from the makers of Hyperion-7B" in watch  # the replication's open question, as of Nov 18
+    assert "A reply from Lumen Labs" not in watch  # the launch's: resolved on Nov 16
+    resolved = day_text(archive, "2026-11-16").split("## Watch-for resolved")[1].split("\n## ")[0]
+    assert re.search(r"Resolved after 14 days: A reply from Lumen Labs .* — \[Independent replication finds "
+                     r"Hyperion-7B's scores do not hold up\]\(stories/[^)]+\.md\) in gradient-notes", resolved)
 
 
 def test_atom_feed_of_digests(archive, tonight):
@@ -173,3 +179,19 @@ def test_a_backfill_of_30_days_gives_30_dated_digests_identical_on_a_rebuild(fee
         if d != days[-1]:
             assert (out / f"digest-{d}.md").read_text("utf-8") == written[d.isoformat()], d
         assert again["clusters"] >= 1
+    # the weeks the backfill covers, each with its weekly digest, byte-identical on a rebuild
+    weeks = ["2026-W40", "2026-W41", "2026-W42", "2026-W43", "2026-W44"]
+    assert set(weeks) <= set(report["digest"]["weeks"])
+    weekly = {w: (out / f"digest-{w}.md").read_text("utf-8") for w in weeks}
+    assert re.match(r"# Pulse weekly · 2026-W41\n\n2026-10-05 to 2026-10-11: \d+ stories from 7 newsletter issues \(daily\)",
+                    weekly["2026-W41"])
+    assert all(f"(digest-2026-10-{d:02d}.md)" in weekly["2026-W41"] for d in range(5, 12))
+    assert "(digest-2026-09-28.md)" not in weekly["2026-W40"] and "2026-09-28: nothing published" in weekly["2026-W40"]
+    again = runner.invoke(main, ["digest", "--week", "2026-W41", "--json"], catch_exceptions=False)
+    assert json.loads(again.stdout)["week"] == "2026-W41"
+    assert (out / "digest-2026-W41.md").read_text("utf-8") == weekly["2026-W41"]
+    feed = feedparser.parse((out / "weekly.xml").read_bytes())
+    assert {e.title.split(" · ")[1].split(" ")[0] for e in feed.entries} >= set(weeks)
+    assert not any("W" in e.title for e in feedparser.parse((out / "feed.xml").read_bytes()).entries)
+    bad = runner.invoke(main, ["digest", "--week", "2026-W60"])
+    assert bad.exit_code == 2 and "is not an ISO week like 2023-W40" in bad.output

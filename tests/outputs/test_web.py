@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
+from outputs.markdown import to_html
 from outputs.web import Limits, create_app
 from pipeline.cli import is_loopback, main
 from pipeline.search import Searcher
@@ -133,8 +134,66 @@ def test_digest_pages_and_their_links(archive, client, embedder):
     assert "digest-2026-11-02.md" in late and client.get(f"/digest/{late[0]}").status_code == 200
 
 
+def test_newsletter_and_issue_pages_link_each_other_and_every_story(client):
+    hit = client.get("/api/search", params={"q": "Hyperion open weights", "limit": 1}).json()["hits"][0]
+    story = client.get(f"/api/story/{hit['id']}").json()
+    page = client.get(f"/story/{hit['id']}").text
+    assert f'href="/issue/{story["issue_id"]}"' in page and f'href="/newsletter/{story["source"]}"' in page
+    letter = client.get(f"/newsletter/{story['source']}")
+    assert letter.status_code == 200
+    issues = re.findall(r'class="issue-title" href="/issue/([0-9a-f]+)"', letter.text)
+    dates = re.findall(r'<span class="meta">(\d{4}-\d\d-\d\d) · \d+ stor', letter.text)
+    assert story["issue_id"] in issues and dates == sorted(dates, reverse=True) and len(dates) == len(issues)
+    issue = client.get(f"/issue/{story['issue_id']}")
+    assert issue.status_code == 200
+    assert re.search(r'<a id="original" href="https://[^"]+"[^>]*>Read the full article</a>', issue.text)
+    assert "The issue in brief" in issue.text and "Main news" in issue.text
+    assert hit["id"] in story_links(issue.text)
+    api = client.get(f"/api/issue/{story['issue_id']}").json()
+    assert [s["id"] for s in api["stories"]] == story_links(issue.text.split("<h2>Stories</h2>")[1])
+    assert api["main"][0]["impact_score"] == max(s["impact_score"] or 0 for s in api["stories"])
+
+
+HOSTILE = '<script>alert("issue")</script> [x](javascript:alert(1)) <img src=x onerror=alert(2)>'
+
+
+def test_a_hostile_issue_title_is_text_on_the_new_pages(tmp_path):
+    """Titles reach the store from every source kind; the newsletter and issue pages show them as text."""
+    from outputs.pages import write_pages
+    from outputs.render import Templates
+
+    with Store(tmp_path / "pulse.db") as store:
+        store.ensure_source("bad", "rss", "https://t.example.org/feed")
+        store.save_issue(Issue(source="bad", guid="1", url="javascript:alert(3)", title=HOSTILE,
+                                     published=None, html="", text="",
+                                     stories=[Story(position=0, title=HOSTILE, text="A story.")]))
+        written = write_pages(store, Templates(), tmp_path / "out")
+        iid = store.issue_ids()[0]
+    assert written["issues"] == 1
+    with TestClient(create_app(tmp_path / "pulse.db", lambda store: Searcher(store, no_model))) as c:
+        letter = c.get("/newsletter/bad")
+        issue = c.get(f"/issue/{iid}")
+    assert letter.status_code == issue.status_code == 200
+    assert "&lt;script&gt;alert(&#34;issue&#34;)" in letter.text and "&lt;script&gt;alert(&#34;issue&#34;)" in issue.text
+    assert "Read the full article" not in issue.text  # a javascript: link is no link
+    live = re.compile(r"<script|<img|<b>|(?:href|src)\s*=\s*[\"']?\s*javascript:", re.I)
+    assert not live.search(letter.text) and not live.search(issue.text)
+    for page in (tmp_path / "out").rglob("*.md"):
+        html = to_html(page.read_text("utf-8"))
+        assert "&lt;script&gt;" in html and not live.search(html), page
+
+
+def test_thread_page_shows_its_watch_for_items_and_what_resolved_them(client):
+    story = client.get("/api/search", params={"q": "Hyperion replication", "limit": 1}).json()["hits"][0]
+    page = client.get(f"/thread/{story['thread_id']}").text
+    watch = page.split("<h2>Watch for</h2>")[1]
+    assert re.search(r"<strong>resolved after \d+ days?</strong>: <a href=\"/brief/[^\"]+\">", watch)
+    items = client.get(f"/api/thread/{story['thread_id']}").json()["watch"]
+    assert any(w["status"] == "resolved" and w["resolved_title"] for w in items)
+
+
 @pytest.mark.parametrize("path", ["/story/0000", "/thread/nope", "/digest/2001-01-01", "/digest/not-a-date",
-                                  "/brief/no-such-slug"])
+                                  "/brief/no-such-slug", "/newsletter/nope", "/issue/nope"])
 def test_unknown_things_are_404s(client, path):
     assert client.get(path).status_code == 404
 

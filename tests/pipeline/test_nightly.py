@@ -97,11 +97,11 @@ def test_the_run_report_is_stored_with_a_line_per_stage_in_the_log(tmp_path):
     stored = json.loads(sqlite3.connect(dirs[1] / "sample" / "pulse.db").execute(
         "SELECT report FROM runs").fetchone()[0])
     assert stored["status"] == printed["status"] == "ok" and stored["exit_code"] == 0
-    assert list(stored["stages"]) == ["ingest", "embed", "cluster", "brief", "digest"]
+    assert list(stored["stages"]) == ["ingest", "embed", "cluster", "brief", "watch", "pages", "digest"]
     assert all(isinstance(s["ms"], int) for s in stored["stages"].values())
     assert stored["model"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert stored["stages"]["ingest"]["issues_new"] == 6 and stored["stages"]["embed"]["embedded"] == 24
-    for stage in ("ingest", "embed", "cluster", "brief", "digest"):
+    for stage in ("ingest", "embed", "cluster", "brief", "watch", "pages", "digest"):
         assert f"stage={stage} ms=" in r.stderr
     listed = pulse(dirs, "runs", "--sample", "--json")
     assert json.loads(listed.stdout)[0]["report"]["stages"]["digest"]["clusters"] > 0

@@ -1,0 +1,79 @@
+"""Newsletter and issue pages: what a newsletter published (its issues, latest first, and the stories it told
+before anyone else), and each issue with a link to the original and an issue-level brief (its main news,
+every story with its impact and brief, the fiction apart). The web app renders the same contexts as HTML;
+the nightly run writes them as markdown next to the digests.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from pipeline.store import Store
+
+from .brief_stage import write_text
+from .markdown import issue_slug as _issue_stem
+from .markdown import newsletter_slug
+from .render import Templates
+
+MAIN_NEWS = 3
+
+
+def issue_slug(issue: dict[str, Any]) -> str:
+    return _issue_stem(issue["title"], issue["id"])
+
+
+def newsletter_context(store: Store, name: str, recent_firsts: int = 15) -> dict[str, Any] | None:
+    """A newsletter: its counts, its issues (latest first) and the stories it told first."""
+    info = store.newsletter(name)
+    if info is None:
+        return None
+    issues = [dict(i, slug=issue_slug(i)) for i in store.newsletter_issues(name)]
+    count, firsts = store.first_tellings(name, recent_firsts)
+    return {"newsletter": info, "issues": issues, "firsts": firsts, "firsts_count": count,
+            "slug": newsletter_slug(name)}
+
+
+def issue_context(store: Store, issue_id: str) -> dict[str, Any] | None:
+    """An issue with its brief: the main news (highest impact first), the count by kind, how many stories
+    other newsletters told too, every news story with its impact, and the fiction apart."""
+    issue = store.issue(issue_id)
+    if issue is None:
+        return None
+    stories = store.issue_stories(issue_id)
+    news = [s for s in stories if s["section"] not in ("furniture", "notice") and s["kind"] not in ("fiction", "notice")]
+    fiction = [s for s in stories if s["kind"] == "fiction" or s["section"] == "fiction"]
+    news = [s for s in news if s not in fiction]
+    ranked = sorted((s for s in news if s["slug"]), key=lambda s: (-(s["impact_score"] or 0), -(s["sources"] or 1),
+                                                                   s["position"]))
+    kinds = Counter(s["kind"] or "other" for s in news)
+    return {"issue": dict(issue, slug=issue_slug(issue)), "newsletter_slug": newsletter_slug(issue["source"]),
+            "main": ranked[:MAIN_NEWS], "stories": news, "fiction": fiction,
+            "kinds": [(k, n) for k, n in sorted(kinds.items(), key=lambda kn: (-kn[1], kn[0]))],
+            "told_elsewhere": [s for s in news if (s["sources"] or 1) >= 2],
+            "high": sum(s["impact"] == "high" for s in news)}
+
+
+def write_pages(store: Store, templates: Templates, out_dir: Path) -> dict[str, int]:
+    """Every newsletter's and issue's markdown page (issues/<slug>.md, newsletters/<slug>.md), rewritten
+    only where it changed."""
+    written = {"issues": 0, "newsletters": 0, "changed": 0}
+    for name in store.source_names():
+        ctx = newsletter_context(store, name)
+        if ctx is None:
+            continue
+        written["changed"] += _write(out_dir / "newsletters" / f"{ctx['slug']}.md", templates.page("newsletter.md.j2", **ctx))
+        written["newsletters"] += 1
+        for issue in ctx["issues"]:
+            ictx = issue_context(store, issue["id"])
+            if ictx:
+                written["changed"] += _write(out_dir / "issues" / f"{issue['slug']}.md", templates.page("issue.md.j2", **ictx))
+                written["issues"] += 1
+    return written
+
+
+def _write(path: Path, text: str) -> int:
+    if path.exists() and path.read_text("utf-8") == text:
+        return 0
+    write_text(path, text)
+    return 1
