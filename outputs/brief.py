@@ -405,8 +405,7 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
     signals.update(position=stance.verdict, position_because=stance.because, subject=subject, actor=org,
                    licence=facts.licence, price=facts.price, access=facts.access,
                    claim=asdict(claim) if claim else None, seen_before=history["count"],
-                   minutes=context["minutes"], decided=facts.decided, binding=facts.binding,
-                   figure_measures=[{"value": f.value, "measures": f.measures} for f in facts.figures])
+                   minutes=context["minutes"], decided=facts.decided, binding=facts.binding)
     return Brief(
         cluster_id=inp.cluster_id, slug=slug or slug_for(inp.title, inp.cluster_id), title=inp.title,
         date=lead.date, sources=context["sources"], kind=kind, impact=level, impact_score=score,

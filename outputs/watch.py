@@ -117,7 +117,6 @@ class Later:
     claim_by: str
     decided: bool
     binding: bool
-    figures: list[dict[str, str]]
     text: str  # its headline and the sentences its brief quotes
 
 
@@ -126,7 +125,7 @@ def later_of(brief: dict[str, Any]) -> Later:
     claim = s.get("claim") or {}
     return Later(brief["cluster_id"], brief["kind"], s.get("subject", ""), s.get("actor", ""), list(s.get("artifacts", [])),
                  s.get("price", ""), s.get("access", ""), claim.get("by", ""), bool(s.get("decided")),
-                 bool(s.get("binding")), [f for f in s.get("figure_measures", [])],
+                 bool(s.get("binding")),
                  "\n".join([brief["title"], *(w["text"] for w in brief["what_happened"])]))
 
 

@@ -130,7 +130,7 @@ def test_items_come_from_the_facts_of_news_only():
 
 
 def test_a_derivative_does_not_resolve_its_base():
-    later = watch.Later("c2", "release", "Mistral 7B OpenOrca", "", ["weights"], "", "open", "", False, False, [],
+    later = watch.Later("c2", "release", "Mistral 7B OpenOrca", "", ["weights"], "", "open", "", False, False,
                         "Mistral 7B OpenOrca fine-tune released")
     assert watch.derivative("Mistral 7B", later)
     assert not watch.derivative("Mistral 7B", watch.Later(**{**later.__dict__, "subject": "Mistral 7B"}))
