@@ -208,7 +208,8 @@ def brief_clusters(store: Store, briefer: Briefer, out_dir: Path, *, progress: C
         rows = []
         for b in briefs:
             rows.append({"cluster_id": b.cluster_id, "slug": b.slug, "input_hash": wanted[b.cluster_id],
-                         "generator": b.generator, "impact": b.impact, "impact_score": b.impact_score,
+                         "generator": b.generator, "kind": b.kind, "impact": b.impact,
+                         "impact_score": b.impact_score,
                          "data": json.dumps(b.to_dict(), ensure_ascii=False, default=_json_default), "updated": now()})
             write_text(out_dir / "stories" / f"{b.slug}.md", briefer.templates.page("brief.md.j2", b=b, **watch[b.cluster_id]))
             pages += 1

@@ -29,21 +29,34 @@ WATCH_DAYS = 30
 RANK_KINDS_LAST = ("notice", "fiction")
 
 
-@dataclass
-class Night:
-    date: str
+class _Days:
+    """A run of whole UTC days, `length` of them from `first_day`: stories of [start, end), read as of the
+    last second of its last day."""
+
+    first_day: Date
+    length: int
 
     @property
     def start(self) -> str:
-        return f"{self.date}T00:00:00+00:00"
+        return f"{self.first_day.isoformat()}T00:00:00+00:00"
 
     @property
     def end(self) -> str:
-        return f"{(Date.fromisoformat(self.date) + timedelta(days=1)).isoformat()}T00:00:00+00:00"
+        return f"{(self.first_day + timedelta(days=self.length)).isoformat()}T00:00:00+00:00"
 
     @property
     def as_of(self) -> str:
-        return f"{self.date}T23:59:59+00:00"
+        return f"{(self.first_day + timedelta(days=self.length - 1)).isoformat()}T23:59:59+00:00"
+
+
+@dataclass
+class Night(_Days):
+    date: str
+    length = 1
+
+    @property
+    def first_day(self) -> Date:
+        return Date.fromisoformat(self.date)
 
     @classmethod
     def parse(cls, text: str | None) -> "Night":
@@ -56,31 +69,22 @@ class Night:
 
 
 @dataclass(frozen=True)
-class Week:
+class Week(_Days):
     """An ISO week (Monday to Sunday, UTC): the weekly digest's window."""
 
     label: str  # 2023-W40
+    length = 7
 
     @property
     def monday(self) -> Date:
         year, week = self.label.split("-W")
         return Date.fromisocalendar(int(year), int(week), 1)
 
+    first_day = monday
+
     @property
     def date(self) -> str:
         return self.label
-
-    @property
-    def start(self) -> str:
-        return f"{self.monday.isoformat()}T00:00:00+00:00"
-
-    @property
-    def end(self) -> str:
-        return f"{(self.monday + timedelta(days=7)).isoformat()}T00:00:00+00:00"
-
-    @property
-    def as_of(self) -> str:
-        return f"{(self.monday + timedelta(days=6)).isoformat()}T23:59:59+00:00"
 
     @property
     def days(self) -> list[str]:

@@ -316,7 +316,7 @@ def figures_of(sentences: Sequence[str], most: int = 12) -> list[Figure]:
     return out
 
 
-def claim_of(sentences: Sequence[str], figures: Sequence[Figure]) -> tuple[str, str]:
+def claim_standing(sentences: Sequence[str], figures: Sequence[Figure]) -> tuple[str, str]:
     """Is the story's main claim measured by someone else or asserted by its maker? Read from the sentences
     that carry a figure or a comparison; ("", "") when the story makes no such claim."""
     claims = [f.sentence for f in figures] or [s for s in sentences if re.search(
@@ -346,7 +346,7 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
     words = len(text.split())
     one_line = words <= 30 and "\n" not in text.strip()
     # a one-line link item claims nothing of its own; fiction and opinion make no measurable claim
-    claim, claim_cue = claim_of(lines, figures) if kind not in ("fiction", "opinion") and not one_line else ("", "")
+    claim, claim_cue = claim_standing(lines, figures) if kind not in ("fiction", "opinion") and not one_line else ("", "")
     return Facts(kind=kind, kind_cues=cues, artifacts=arts, artifact_links=links, licence=licence,
                  licence_permits=permits, price=price_of(f"{title} {text}"), access=access_of(text, title),
                  figures=figures, claim=claim, claim_cue=claim_cue, one_line=one_line,

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Awaitable, Callable, TypeVar
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
@@ -37,7 +37,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from pipeline.views import story_view, thread_view
-from pipeline.search import MODES, Filters, Results, SearchError, Searcher, SearchTimeout, checked
+from pipeline.search import IMPACTS, MODES, Filters, Results, SearchError, Searcher, SearchTimeout, checked
 from pipeline.store import Store, ThreadStores, interrupted
 
 from .brief_stage import load_brief
@@ -151,7 +151,8 @@ class SecurityHeaders:
 
 def _filters(params: Any) -> Filters:
     return Filters(tuple(s for s in params.getlist("source") if s), params.get("since") or None,
-                   params.get("until") or None, params.get("cluster") or None, params.get("thread") or None)
+                   params.get("until") or None, params.get("cluster") or None, params.get("thread") or None,
+                   tuple(k for k in params.getlist("kind") if k), tuple(i for i in params.getlist("impact") if i))
 
 
 def _limit(value: str | None, default: int = 20) -> int:
@@ -230,7 +231,8 @@ def create_app(db_path: Path, searcher_factory: Callable[[Store], Searcher], lim
             return page(request, "search.html", status=400 if error else 200, q=params.get("q", ""),
                         mode=params.get("mode") or "hybrid", source=params.get("source") or "",
                         since=params.get("since") or "", until=params.get("until") or "", results=results,
-                        error=error, sources=store.source_names())
+                        kind=params.get("kind") or "", impact=params.get("impact") or "", error=error,
+                        sources=store.source_names(), kinds=store.brief_kinds(), impacts=IMPACTS)
 
         if searching and not refused:
             return await on_search(work)
@@ -279,45 +281,30 @@ def create_app(db_path: Path, searcher_factory: Callable[[Store], Searcher], lim
 
         return await on_pages(work)
 
-    async def newsletter(request: Request) -> Response:
-        name = request.path_params["name"]
+    def context_route(param: str, context: Callable[[Store, str], dict[str, Any] | None], template: str | None,
+                      missing: str) -> Callable[[Request], Awaitable[Response]]:
+        """A page (`template`) or, without one, its JSON twin, of what `context` says about the path's
+        `param`; 404 where it says nothing."""
 
-        def work(store: Store, _: float) -> Response:
-            ctx = newsletter_context(store, name)
-            if ctx is None:
-                raise HTTPException(404, "no such newsletter")
-            return page(request, "newsletter.html", **ctx)
+        async def route(request: Request) -> Response:
+            key = request.path_params[param]
 
-        return await on_pages(work)
+            def work(store: Store, _: float) -> Response:
+                ctx = context(store, key)
+                if ctx is None:
+                    if template is None:
+                        return JSONResponse({"error": missing}, status_code=404)
+                    raise HTTPException(404, missing)
+                return page(request, template, **ctx) if template else JSONResponse(ctx)
 
-    async def issue(request: Request) -> Response:
-        iid = request.path_params["iid"]
+            return await on_pages(work)
 
-        def work(store: Store, _: float) -> Response:
-            ctx = issue_context(store, iid)
-            if ctx is None:
-                raise HTTPException(404, "no such issue")
-            return page(request, "issue.html", **ctx)
+        return route
 
-        return await on_pages(work)
-
-    async def api_newsletter(request: Request) -> Response:
-        name = request.path_params["name"]
-
-        def work(store: Store, _: float) -> Response:
-            ctx = newsletter_context(store, name)
-            return JSONResponse(ctx) if ctx else JSONResponse({"error": "no such newsletter"}, status_code=404)
-
-        return await on_pages(work)
-
-    async def api_issue(request: Request) -> Response:
-        iid = request.path_params["iid"]
-
-        def work(store: Store, _: float) -> Response:
-            ctx = issue_context(store, iid)
-            return JSONResponse(ctx) if ctx else JSONResponse({"error": "no such issue"}, status_code=404)
-
-        return await on_pages(work)
+    newsletter = context_route("name", newsletter_context, "newsletter.html", "no such newsletter")
+    api_newsletter = context_route("name", newsletter_context, None, "no such newsletter")
+    issue = context_route("iid", issue_context, "issue.html", "no such issue")
+    api_issue = context_route("iid", issue_context, None, "no such issue")
 
     async def digests(request: Request) -> Response:
         return await on_pages(lambda store, _: page(request, "digests.html", digests=store.digest_list(limit=365)))

@@ -24,12 +24,12 @@ from sources import SourceConfig, SourceError, make_source
 from sources.config import load_sources
 from sources.fetch import Fetcher, FetchPolicy
 
-from . import nightly
+from . import nightly, onnx_model
 from .cluster import ClusterConfig
 from .cluster_stage import cluster_stories
 from .cluster_stage import rethread as rethread_archive
 from .config import ConfigError, Paths, Settings
-from .embed import Embedder
+from .embed import Embedder, resolve_model
 from .embed_stage import embed_stories
 from .furniture_stage import learn_furniture
 from .ingest import IngestReport, SourceReport, ingest, ingest_source
@@ -118,9 +118,17 @@ def make_searcher(store: Store, settings: Settings) -> Searcher:
 
     On the CPU the query is embedded with one torch thread: hybrid search runs FTS5 on the other
     core meanwhile, and two thread pools on two cores slow each other (bench/RESULTS.md)."""
-    cfg = _section(settings, "search", {"min_cosine": 0.2, "depth": 50, "torch_threads": 1})
+    cfg = _section(settings, "search", {"min_cosine": 0.2, "depth": 50, "torch_threads": 1, "encoder": "auto"})
 
     def encoder():
+        if cfg["encoder"] != "torch":  # the ONNX twin: no torch to import for one vector
+            model_id, model_path = resolve_model(settings.model)
+            twin = onnx_model.load(model_id, model_path, threads=int(cfg["torch_threads"]))
+            if twin is not None:
+                return twin.model_id, twin.encode
+            if cfg["encoder"] == "onnx":
+                raise SearchError(f"[search] encoder = \"onnx\" but {model_id} has no ONNX twin yet: "
+                                  "`pulse embed` exports it")
         embedder = make_embedder(settings)
         if embedder.device == "cpu":
             import torch
@@ -179,7 +187,8 @@ def run_night(paths: Paths, settings: Settings, first: Stage, *, email: bool = F
     def stage_embed(store: Store) -> dict:
         held["embedder"] = make_embedder(settings)
         with progress("embedding") as advance:
-            return embed_stories(store, held["embedder"], progress=advance)
+            report = embed_stories(store, held["embedder"], progress=advance)
+        return {**report, **onnx_model.ensure(held["embedder"])}
 
     def stage_brief(store: Store) -> dict:
         held["briefer"] = make_briefer(paths, settings, held["embedder"], brief_cfg)
@@ -226,7 +235,8 @@ def embed_archive(paths: Paths, settings: Settings, *, rebuild: bool = False,
     with Store(paths.db_path) as store:
         embedder = make_embedder(settings)
         with progress("embedding") as advance:
-            return embed_stories(store, embedder, rebuild=rebuild, progress=advance)
+            report = embed_stories(store, embedder, rebuild=rebuild, progress=advance)
+        return {**report, **onnx_model.ensure(embedder)}
 
 
 def write_digest(store: Store, briefer: Briefer, paths: Paths, cfg: dict[str, Any], night: digest_out.Night) -> dict:

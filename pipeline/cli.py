@@ -31,7 +31,7 @@ from . import app, nightly
 from .config import ConfigError, Paths, Settings
 from .embed import EmbedError
 from .ingest import IngestReport
-from .search import MAX_LIMIT, MODES, Filters, SearchError
+from .search import IMPACTS, MAX_LIMIT, MODES, Filters, SearchError
 from .store import ModelMismatch, SchemaError, Store
 from .views import active_threads, story_view, thread_view
 
@@ -469,16 +469,21 @@ def runs(ctx: click.Context, limit: int, as_json: bool, sample: bool) -> None:
 @click.option("--until", help="Only stories dated on or before (YYYY-MM-DD).")
 @click.option("--cluster", help="Only stories of this cluster.")
 @click.option("--thread", help="Only stories of this thread.")
+@click.option("--kind", "kinds", multiple=True,
+              help="Only stories whose brief is of this kind: release, research, funding... (repeatable).")
+@click.option("--impact", "impacts", multiple=True, type=click.Choice(IMPACTS),
+              help="Only stories whose brief has this impact (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @click.option("--sample", is_flag=True, help="Search the sample archive.")
 @click.pass_context
 def search(ctx: click.Context, query: str, mode: str, limit: int, sources: tuple[str, ...], since: str | None,
-           until: str | None, cluster: str | None, thread: str | None, as_json: bool, sample: bool) -> None:
+           until: str | None, cluster: str | None, thread: str | None, kinds: tuple[str, ...],
+           impacts: tuple[str, ...], as_json: bool, sample: bool) -> None:
     """Search the archive: "exact phrase", word*, -word, a OR b, title:word."""
     paths, settings = _ctx(ctx, sample)
     app.require_archive(paths, sample)
     results = app.search(paths, settings, query, mode=mode, limit=limit,
-                         filters=Filters(tuple(sources), since, until, cluster, thread))
+                         filters=Filters(tuple(sources), since, until, cluster, thread, kinds, impacts))
     if as_json:
         _emit_json(results.to_dict())
         return
@@ -490,8 +495,9 @@ def search(ctx: click.Context, query: str, mode: str, limit: int, sources: tuple
         for start, end in hit.highlights:
             snippet.stylize("bold yellow", start, end)
         size = f" · cluster of {hit.cluster_size}" if hit.cluster_size > 1 else ""
-        console.print(Text.assemble((f"{n:>2}. ", "bold"), (hit.title, "bold"), f"  {hit.source} · {hit.date[:10]}{size}"
-                                    f" · {hit.id}"))
+        brief = f" · {hit.kind}, {hit.impact}" if hit.kind and hit.impact else ""
+        console.print(Text.assemble((f"{n:>2}. ", "bold"), (hit.title, "bold"),
+                                    f"  {hit.source} · {hit.date[:10]}{size}{brief} · {hit.id}"))
         console.print(Text("    ").append(snippet))
         if hit.also:
             told = ", ".join(f"{a['source']} {a['date'][:10]} ({a['id']})" for a in hit.also[:4])

@@ -232,7 +232,10 @@ class SearchSettings:
 
     min_cosine: float = setting(0.2, min=-1, max=1)  # semantic hits below this are noise
     depth: int = setting(50, min=1)  # candidates per side before fusion
-    torch_threads: int = setting(1, min=1)
+    torch_threads: int = setting(1, min=1)  # threads for a query's vector (torch or ONNX Runtime)
+    # the query's vector: "auto" uses the model's ONNX twin when one was exported (a cold search loads no
+    # torch), "onnx" requires it, "torch" always loads the model itself
+    encoder: str = setting("auto", choices=("auto", "onnx", "torch"))
 
 
 SECTIONS: dict[str, type] = {"brief": BriefSettings, "cluster": ClusterSettings, "digest": DigestSettings,

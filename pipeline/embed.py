@@ -101,6 +101,11 @@ class Embedder:
             self._st = st
         return self._st
 
+    @property
+    def path(self) -> str:
+        """Where the model's files are (what SentenceTransformer loads)."""
+        return self._path
+
     def load(self) -> "Embedder":
         """Load now (to fail early, or to time the load apart)."""
         _ = self.st

@@ -29,6 +29,7 @@ class SourceReport:
     issues_new: int = 0
     issues_updated: int = 0
     issues_unchanged: int = 0
+    issues_skipped: int = 0  # of the unchanged: recognised by their entry hash before being parsed
     stories: int = 0
     fetched: int = 0
     error: str | None = None
@@ -69,6 +70,8 @@ def ingest_source(store: Store, cfg: SourceConfig, fetcher: Fetcher, *,
     source = None
     try:
         source = make_source(cfg)
+        stored = store.entry_hashes(cfg.name)
+        source.unchanged = lambda guid, digest: stored.get(guid) == digest
         with fetcher.source_budget():
             _ingest_docs(store, cfg, source, fetcher, state, report, validators, since)
     except (FetchError, SourceError) as exc:
@@ -77,6 +80,8 @@ def ingest_source(store: Store, cfg: SourceConfig, fetcher: Fetcher, *,
         _fail(store, cfg, report, f"unexpected {type(exc).__name__}: {exc}")
     if source is not None:
         report.warnings.extend(source.warnings)
+        report.issues_skipped = source.skipped
+        report.issues_unchanged += source.skipped
     report.ms = int((time.monotonic() - started) * 1000)
     return report
 

@@ -279,6 +279,21 @@ def m008_watch(db: Database) -> None:
         db.execute(sql)
 
 
+@pulse_migrations()
+def m009_brief_kind(db: Database) -> None:
+    """The brief's kind as a column (search filters by kind and impact), filled from its stored data."""
+    db.execute("ALTER TABLE briefs ADD COLUMN kind TEXT NOT NULL DEFAULT ''")
+    db.execute("UPDATE briefs SET kind = COALESCE(json_extract(data, '$.kind'), '')")
+    db.execute("CREATE INDEX briefs_kind ON briefs(kind, impact)")
+
+
+@pulse_migrations()
+def m010_entry_hash(db: Database) -> None:
+    """Each issue's entry hash (the feed entry or page as fetched, with the code that split it): an unchanged
+    entry is recognised before it is parsed and segmented again."""
+    db.execute("ALTER TABLE issues ADD COLUMN entry_hash TEXT")
+
+
 def _step_names() -> tuple[str, ...]:
     """Every step's name, in order: what is pending on an empty database."""
     with Database(memory=True) as empty:

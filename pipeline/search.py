@@ -53,6 +53,9 @@ def _check_deadline(deadline: float | None) -> None:
         raise SearchTimeout(TIMED_OUT)
 
 
+IMPACTS = ("low", "medium", "high")
+
+
 def _day_after(value: str) -> str | None:
     """The ISO day after `value` (an exclusive upper bound); None past the last day a date can have."""
     day = date.fromisoformat(value[:10])
@@ -66,8 +69,13 @@ class Filters:
     until: str | None = None   # YYYY-MM-DD, inclusive
     cluster: str | None = None
     thread: str | None = None
+    kinds: tuple[str, ...] = ()    # the brief's kind: release, research, funding, ...
+    impacts: tuple[str, ...] = ()  # the brief's impact: low, medium, high
 
     def __post_init__(self) -> None:
+        bad = [i for i in self.impacts if i not in IMPACTS]
+        if bad:
+            raise SearchError(f"--impact {bad[0]!r} is not one of {', '.join(IMPACTS)}")
         for name in ("since", "until"):
             value = getattr(self, name)
             if value:
@@ -80,7 +88,12 @@ class Filters:
         """Keyword arguments for the store: dates as ISO bounds, `until` made exclusive (the next day)."""
         until = _day_after(self.until) if self.until else None  # 9999-12-31: no bound at all
         return {"sources": self.sources, "since": self.since[:10] if self.since else None, "until": until,
-                "cluster": self.cluster, "thread": self.thread}
+                "cluster": self.cluster, "thread": self.thread, "kinds": self.kinds, "impacts": self.impacts}
+
+    @property
+    def by_story(self) -> bool:
+        """Whether a filter needs the story's cluster or brief (the semantic side then filters by id)."""
+        return bool(self.cluster or self.thread or self.kinds or self.impacts)
 
 
 @dataclass
@@ -96,6 +109,8 @@ class Hit:
     cluster_sources: int
     thread_id: str | None
     slug: str | None
+    kind: str | None                   # the brief's kind and impact (None: no brief yet)
+    impact: str | None
     issue_title: str
     issue_url: str | None
     score: float                       # the fused score (hybrid), -BM25 (keyword) or the cosine (semantic)
@@ -210,7 +225,8 @@ class SemanticIndex:
         return len(self.ids)
 
     def search(self, qvec: np.ndarray, k: int, filters: Filters, allowed: list[str] | None) -> list[tuple[str, float]]:
-        """(story id, cosine) best first, within the filters (`allowed`: ids that pass cluster/thread filters)."""
+        """(story id, cosine) best first, within the filters (`allowed`: ids that pass the filters on cluster,
+        thread, kind and impact)."""
         if not self.ids:
             return []
         bounds = filters.sql()
@@ -316,8 +332,9 @@ class Searcher:
 
     def semantic(self, query: Query, depth: int, filters: Filters, ms: dict[str, float] | None = None
                  ) -> list[tuple[str, float]]:
-        allowed = (self.store.filtered_story_ids(cluster=filters.cluster, thread=filters.thread)
-                   if filters.cluster or filters.thread else None)
+        allowed = (self.store.filtered_story_ids(cluster=filters.cluster, thread=filters.thread,
+                                                 kinds=filters.kinds, impacts=filters.impacts)
+                   if filters.by_story else None)
         t = time.perf_counter()
         qvec = self.encode(query.text)
         if ms is not None:
@@ -337,6 +354,12 @@ class Searcher:
         `by_story`: one hit per cluster (the best-ranked telling), the other tellings that matched under it."""
         query = checked(text, mode, limit)
         filters = filters or Filters()
+        if filters.kinds:
+            known = self.store.brief_kinds()
+            unknown = [k for k in filters.kinds if k not in known]
+            if unknown:
+                raise SearchError(f"--kind {unknown[0]!r} is not the kind of any brief here "
+                                  f"(there are: {', '.join(known) or 'none yet'})")
         try:
             with self.store.time_limit(deadline):
                 return self._search(text, query, mode, limit, filters, deadline, by_story)
@@ -462,6 +485,7 @@ class Searcher:
                 id=sid, title=card["title"], source=card["source"], date=card["date"], snippet=snippet,
                 highlights=spans, cluster_id=card["cluster_id"], cluster_size=card["cluster_size"] or 1,
                 cluster_sources=card["cluster_sources"] or 1, thread_id=card["thread_id"], slug=card["slug"],
+                kind=card["kind"], impact=card["impact"],
                 issue_title=card["issue_title"], issue_url=card["issue_url"], score=round(float(score), 6),
                 keyword_rank=kw_rank.get(sid), semantic_rank=sem_rank.get(sid),
                 cosine=round(cosine[sid], 4) if sid in cosine else None))

@@ -36,6 +36,9 @@ _DEADLINE_STEPS = 10_000
 
 
 _NOT_NEWS_SQL = ", ".join(f"'{section}'" for section in NOT_NEWS)
+# a story's cluster (m, c) and its brief (b), for search filters on them
+_BY_STORY_JOINS = ("LEFT JOIN cluster_members m ON m.story_id = s.id LEFT JOIN clusters c ON c.id = m.cluster_id "
+                   "LEFT JOIN briefs b ON b.cluster_id = m.cluster_id ")
 
 class ModelMismatch(Exception):
     """The archive was embedded with another model; mixing them would make scores meaningless."""
@@ -177,25 +180,34 @@ class Store:
         return self.db.execute("SELECT 1 FROM issues WHERE source = ? AND (url = ? OR guid = ?) LIMIT 1",
                                [source, url, url]).fetchone() is not None
 
+    def entry_hashes(self, source: str) -> dict[str, str]:
+        """guid -> entry hash of the source's stored issues (those that have one): what ingest may skip."""
+        return dict(self.db.execute("SELECT guid, entry_hash FROM issues WHERE source = ? AND entry_hash "
+                                    "IS NOT NULL", [source]).fetchall())
+
     def save_issue(self, issue: Issue) -> str:
         """Write an issue and its stories in one transaction: 'new', 'updated' or 'unchanged'.
 
         A story keeps its id while its text stays the same, wherever a new segmentation puts it; an
         edited story keeps the id of the story at its place (`_story_ids`)."""
         iid = issue_id(issue.source, issue.guid)
-        row = self.db.execute("SELECT content_hash FROM issues WHERE id = ?", [iid]).fetchone()
+        row = self.db.execute("SELECT content_hash, entry_hash FROM issues WHERE id = ?", [iid]).fetchone()
         if row is not None and row[0] == issue.content_hash:
+            if issue.entry_hash and row[1] != issue.entry_hash:  # same stories from another entry (or code)
+                with self.db.atomic():
+                    self.db.execute("UPDATE issues SET entry_hash = ? WHERE id = ?", [issue.entry_hash, iid])
             return "unchanged"
         stamp = now()
         published = iso(issue.published)
         with self.db.atomic():
             self.db.execute(
                 "INSERT INTO issues (id, source, guid, url, title, published, html, text, content_hash, "
-                "first_seen, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+                "entry_hash, first_seen, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
                 "url=excluded.url, title=excluded.title, published=excluded.published, html=excluded.html, "
-                "text=excluded.text, content_hash=excluded.content_hash, updated=excluded.updated",
+                "text=excluded.text, content_hash=excluded.content_hash, entry_hash=excluded.entry_hash, "
+                "updated=excluded.updated",
                 [iid, issue.source, issue.guid, issue.url, issue.title, published, issue.html, issue.text,
-                 issue.content_hash, stamp, stamp])
+                 issue.content_hash, issue.entry_hash or None, stamp, stamp])
             old = [dict(r) for r in self.db.query(
                 "SELECT id, position, title, dek, text, content_hash FROM stories WHERE issue_id = ?", [iid])]
             ids = _story_ids(iid, issue.stories, old)
@@ -759,11 +771,12 @@ class Store:
     def save_briefs(self, rows: list[dict[str, Any]]) -> None:
         with self.db.atomic():
             self.db.conn.executemany(
-                "INSERT INTO briefs (cluster_id, slug, input_hash, generator, impact, impact_score, data, updated) "
-                "VALUES (:cluster_id, :slug, :input_hash, :generator, :impact, :impact_score, :data, :updated) "
-                "ON CONFLICT(cluster_id) DO UPDATE SET slug = excluded.slug, input_hash = excluded.input_hash, "
-                "generator = excluded.generator, impact = excluded.impact, impact_score = excluded.impact_score, "
-                "data = excluded.data, updated = excluded.updated", rows)
+                "INSERT INTO briefs (cluster_id, slug, input_hash, generator, kind, impact, impact_score, data, "
+                "updated) VALUES (:cluster_id, :slug, :input_hash, :generator, :kind, :impact, :impact_score, "
+                ":data, :updated) ON CONFLICT(cluster_id) DO UPDATE SET slug = excluded.slug, "
+                "input_hash = excluded.input_hash, generator = excluded.generator, kind = excluded.kind, "
+                "impact = excluded.impact, impact_score = excluded.impact_score, data = excluded.data, "
+                "updated = excluded.updated", rows)
             self.db.execute("DELETE FROM briefs WHERE cluster_id NOT IN (SELECT id FROM clusters)")
 
     def brief_members(self, cluster_ids: list[str], as_of: str | None = None) -> list[dict[str, Any]]:
@@ -864,9 +877,10 @@ class Store:
                                                "LIMIT ?", [limit])]
 
     # ------------------------------------------------------------------ search
-    def _search_filters(self, *, sources=(), since=None, until=None, cluster=None, thread=None
-                        ) -> tuple[str, list[Any]]:
-        """SQL conditions (on s, i, m, c) for search filters; dates compare as ISO strings, `until` exclusive."""
+    def _search_filters(self, *, sources=(), since=None, until=None, cluster=None, thread=None, kinds=(),
+                        impacts=()) -> tuple[str, list[Any]]:
+        """SQL conditions (on s, i, m, c, b) for search filters; dates compare as ISO strings, `until`
+        exclusive; kinds and impacts are those of the story's brief (a story with none passes neither)."""
         where, params = [], []
         if sources:
             where.append(f"s.source IN ({','.join('?' * len(sources))})")
@@ -883,6 +897,10 @@ class Store:
         if thread:
             where.append("c.thread_id = ?")
             params.append(thread)
+        for column, values in (("b.kind", kinds), ("b.impact", impacts)):
+            if values:
+                where.append(f"{column} IN ({','.join('?' * len(values))})")
+                params += list(values)
         return " AND ".join(where) or "1=1", params
 
     def search_keyword(self, match: str, limit: int, **filters: Any) -> list[tuple[str, float]]:
@@ -894,8 +912,7 @@ class Store:
                 "SELECT s.id, f.score FROM (SELECT rowid, bm25(stories_fts, 5.0, 1.0) AS score FROM stories_fts "
                 "WHERE stories_fts MATCH ? ORDER BY score LIMIT ?) f JOIN stories s ON s.rowid = f.rowid "
                 "ORDER BY f.score", [match, limit])]
-        joins = ("LEFT JOIN cluster_members m ON m.story_id = s.id LEFT JOIN clusters c ON c.id = m.cluster_id "
-                 if filters.get("cluster") or filters.get("thread") else "")
+        joins = (_BY_STORY_JOINS if any(filters.get(k) for k in ("cluster", "thread", "kinds", "impacts")) else "")
         sql = (f"SELECT s.id, bm25(stories_fts, 5.0, 1.0) AS score FROM stories_fts "
                f"JOIN stories s ON s.rowid = stories_fts.rowid JOIN issues i ON i.id = s.issue_id {joins}"
                f"WHERE stories_fts MATCH ? AND {cond} ORDER BY score LIMIT ?")
@@ -997,11 +1014,11 @@ class Store:
                     conn.set_progress_handler(lambda: time.monotonic() > outer, _DEADLINE_STEPS)
 
     def filtered_story_ids(self, **filters: Any) -> list[str]:
-        """Ids of stories that pass cluster/thread filters (the semantic side filters these by id)."""
+        """Ids of stories that pass cluster, thread, kind and impact filters (the semantic side filters these by
+        id)."""
         cond, params = self._search_filters(**filters)
         return [r[0] for r in self.db.execute(
-            "SELECT s.id FROM stories s JOIN issues i ON i.id = s.issue_id LEFT JOIN cluster_members m "
-            f"ON m.story_id = s.id LEFT JOIN clusters c ON c.id = m.cluster_id WHERE {cond}", params)]
+            f"SELECT s.id FROM stories s JOIN issues i ON i.id = s.issue_id {_BY_STORY_JOINS}WHERE {cond}", params)]
 
     def vector_fingerprint(self, cid: int) -> tuple[Any, ...]:
         """Changes whenever a vector is added, replaced or removed: a search index reloads on change."""
@@ -1023,12 +1040,16 @@ class Store:
             for r in self.db.query(
                     f"SELECT s.id, s.title, s.source, {STORY_DATE} AS date, "
                     "s.section, i.title AS issue_title, i.url AS issue_url, m.cluster_id, c.size AS cluster_size, "
-                    "c.sources AS cluster_sources, c.thread_id, b.slug FROM stories s JOIN issues i "
+                    "c.sources AS cluster_sources, c.thread_id, b.slug, b.kind, b.impact FROM stories s JOIN issues i "
                     "ON i.id = s.issue_id LEFT JOIN cluster_members m ON m.story_id = s.id LEFT JOIN clusters c "
                     f"ON c.id = m.cluster_id LEFT JOIN briefs b ON b.cluster_id = m.cluster_id "
                     f"WHERE s.id IN ({marks})", chunk):
                 out[r["id"]] = dict(r)
         return out
+
+    def brief_kinds(self) -> list[str]:
+        """The kinds the archive's briefs have (what search's kind filter can ask for)."""
+        return [r[0] for r in self.db.execute("SELECT DISTINCT kind FROM briefs WHERE kind != '' ORDER BY 1")]
 
     def source_names(self) -> list[str]:
         """Every source with a story (the search page's filter), kept until something is committed."""

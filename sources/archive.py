@@ -7,6 +7,7 @@ This is how an archive is backfilled beyond a feed's latest entries. Options:
 """
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timezone
 from typing import Callable, Iterator
@@ -18,7 +19,7 @@ from .base import Fetched, FetchState, Source, SourceError, register
 from .clean import MAX_ISSUE_CHARS, cap_html, html_to_text, normalize_text, sanitize_html
 from .feed import MAX_FUTURE
 from .fetch import Fetcher, FetchError
-from .models import Issue
+from .models import Issue, entry_hash
 from .segment import segment
 from .urls import same_site
 
@@ -126,6 +127,11 @@ class ArchiveSource(Source):
     def parse(self, doc: Fetched, since: datetime | None = None) -> list[Issue]:
         if doc.role != "page" or doc.result.not_modified:
             return []
+        digest = entry_hash(self.name, self.segmenter, doc.page_url, json.dumps(self.options, sort_keys=True,
+                                                                                  default=str),
+                            doc.result.body.decode("latin-1"))  # every byte, as it came
+        if self.seen_before(doc.page_url, digest):
+            return []
         soup = _soup(doc.result.body, doc.result.headers.get("content-type"))
         selector = self.options.get("content_selector", "article, main, .post, .entry-content")
         content = None
@@ -149,4 +155,5 @@ class ArchiveSource(Source):
             published = None
         stories = segment(html, segmenter=self.segmenter, base_url=doc.page_url, issue_title=title)
         return [Issue(source=self.name, guid=doc.page_url, url=doc.page_url, title=title,
-                      published=published, html=sanitize_html(html), text=html_to_text(html), stories=stories)]
+                      published=published, html=sanitize_html(html), text=html_to_text(html), stories=stories,
+                      entry_hash=digest)]

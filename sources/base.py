@@ -58,6 +58,17 @@ class Source:
         self.url = config.url
         self.options = config.options
         self.warnings: list[str] = []
+        # (guid, entry hash) -> whether the archive holds that entry as it is: `parse` then skips it before
+        # segmenting, counting it in `skipped` (the ingest sets this from the store)
+        self.unchanged: Callable[[str, str], bool] = lambda guid, digest: False
+        self.skipped = 0
+
+    def seen_before(self, guid: str, digest: str) -> bool:
+        """Whether to skip this entry (stored with the same entry hash); counts it."""
+        if self.unchanged(guid, digest):
+            self.skipped += 1
+            return True
+        return False
 
     def warn(self, message: str) -> None:
         """Something skipped or repaired that the run report should tell (one line)."""

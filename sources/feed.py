@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import calendar
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 
@@ -10,7 +11,7 @@ import feedparser
 from .base import Fetched, FetchState, Source, SourceError, register
 from .clean import MAX_ISSUE_CHARS, cap_html, html_to_text, normalize_text, sanitize_html
 from .fetch import Fetcher
-from .models import Issue, content_hash
+from .models import Issue, content_hash, entry_hash
 from .segment import segment
 
 # Encoding overrides are harmless (feedparser re-decodes); anything else with no
@@ -49,11 +50,13 @@ def _entry_name(entry: Any) -> str:
 
 
 def parse_feed(body: bytes, *, source: str, segmenter: str, content_type: str | None = None,
-               since: datetime | None = None, warn: Callable[[str], None] = lambda msg: None) -> list[Issue]:
+               since: datetime | None = None, warn: Callable[[str], None] = lambda msg: None,
+               seen_before: Callable[[str, str], bool] = lambda guid, digest: False) -> list[Issue]:
     """Feed bytes to issues. Raises SourceError for a feed that cannot be read.
 
     Each entry stands alone: one that cannot be read is skipped with a warning naming it, and the
-    rest of the feed is stored; entries that share a GUID but differ are kept apart."""
+    rest of the feed is stored; entries that share a GUID but differ are kept apart. An entry for which
+    `seen_before(guid, entry hash)` is true is left out before it is segmented (nothing in it changed)."""
     headers = {"content-type": content_type} if content_type else {}
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False,
                               resolve_relative_uris=True)
@@ -67,31 +70,49 @@ def parse_feed(body: bytes, *, source: str, segmenter: str, content_type: str | 
     if isinstance(problem, _BENIGN_BOZO):
         warn(f"feed is not valid in the encoding it declares; read as {parsed.get('encoding') or 'a guess'}")
     issues: list[Issue] = []
-    seen: dict[str, str] = {}  # guid -> content hash of the entry first seen with it
+    seen: dict[str, str] = {}  # guid -> entry hash of the entry first seen with it
     for entry in entries:
         try:
-            issue = entry_to_issue(entry, source=source, segmenter=segmenter, warn=warn)
+            item = read_entry(entry, source=source, segmenter=segmenter, warn=warn)
+            if since and item.published and item.published < since:
+                continue
+            if item.guid in seen:
+                if seen[item.guid] == item.digest:
+                    warn(f"{_entry_name(entry)}: repeats an earlier entry, skipped")
+                    continue
+                item.guid = f"{item.guid}#{content_hash(item.url, item.title)[:12]}"
+                warn(f"{_entry_name(entry)}: shares its GUID with another entry, kept apart as {item.guid!r}")
+                if item.guid in seen:
+                    continue
+            seen[item.guid] = item.digest
+            if seen_before(item.guid, item.digest):
+                continue
+            issues.append(item.issue(source, segmenter))
         except Exception as exc:  # one bad entry must not cost the feed's others
             reason = str(exc).splitlines()[0][:200] if str(exc) else ""
             warn(f"{_entry_name(entry)} skipped: {type(exc).__name__}: {reason}")
-            continue
-        if since and issue.published and issue.published < since:
-            continue
-        if issue.guid in seen:
-            if seen[issue.guid] == issue.content_hash:
-                warn(f"{_entry_name(entry)}: repeats an earlier entry, skipped")
-                continue
-            issue.guid = f"{issue.guid}#{content_hash(issue.url, issue.title)[:12]}"
-            warn(f"{_entry_name(entry)}: shares its GUID with another entry, kept apart as {issue.guid!r}")
-            if issue.guid in seen:
-                continue
-        seen[issue.guid] = issue.content_hash
-        issues.append(issue)
     return issues
 
 
-def entry_to_issue(entry: Any, *, source: str, segmenter: str,
-                   warn: Callable[[str], None] = lambda msg: None) -> Issue:
+@dataclass
+class Entry:
+    """A feed entry read but not yet segmented: what decides whether it changed."""
+
+    guid: str
+    url: str
+    title: str
+    published: datetime | None
+    html: str
+    digest: str  # entry_hash of all of the above
+
+    def issue(self, source: str, segmenter: str) -> Issue:
+        stories = segment(self.html, segmenter=segmenter, base_url=self.url, issue_title=self.title)
+        return Issue(source=source, guid=self.guid, url=self.url, title=self.title, published=self.published,
+                     html=sanitize_html(self.html), text=html_to_text(self.html), stories=stories,
+                     entry_hash=self.digest)
+
+
+def read_entry(entry: Any, *, source: str, segmenter: str, warn: Callable[[str], None] = lambda msg: None) -> Entry:
     if entry.get("content"):
         html = max((c.get("value", "") for c in entry.content), key=len)
     else:
@@ -103,9 +124,13 @@ def entry_to_issue(entry: Any, *, source: str, segmenter: str,
     url = entry.get("link", "")
     published = entry_datetime(entry, warn)
     guid = entry.get("id") or url or content_hash(title, str(published))
-    stories = segment(html, segmenter=segmenter, base_url=url, issue_title=title)
-    return Issue(source=source, guid=guid, url=url, title=title, published=published,
-                 html=sanitize_html(html), text=html_to_text(html), stories=stories)
+    return Entry(guid, url, title, published, html,
+                 entry_hash(source, segmenter, guid, url, title, str(published), html))
+
+
+def entry_to_issue(entry: Any, *, source: str, segmenter: str,
+                   warn: Callable[[str], None] = lambda msg: None) -> Issue:
+    return read_entry(entry, source=source, segmenter=segmenter, warn=warn).issue(source, segmenter)
 
 
 @register
@@ -127,7 +152,8 @@ class FeedSource(Source):
         if doc.result.not_modified:
             return []
         return parse_feed(doc.result.body, source=self.name, segmenter=self.segmenter,
-                          content_type=doc.result.headers.get("content-type"), since=since, warn=self.warn)
+                          content_type=doc.result.headers.get("content-type"), since=since, warn=self.warn,
+                          seen_before=self.seen_before)
 
     def archive(self) -> Source:
         from .archive import ArchiveSource
@@ -135,7 +161,9 @@ class FeedSource(Source):
 
         opts = {k[len("archive_"):]: v for k, v in self.options.items() if k.startswith("archive_")}
         opts["segmenter"] = self.segmenter
-        return ArchiveSource(SourceConfig(self.name, "html", self.options["archive_url"], opts))
+        pages = ArchiveSource(SourceConfig(self.name, "html", self.options["archive_url"], opts))
+        pages.seen_before = self.seen_before  # type: ignore[method-assign]  # (skips count here)
+        return pages
 
 
 @register

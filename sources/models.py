@@ -15,6 +15,27 @@ def content_hash(*parts: str) -> str:
     return h.hexdigest()[:32]
 
 
+_CODE: str | None = None
+
+
+def code_fingerprint() -> str:
+    """A hash of the code that turns a document into issues and stories (this package's modules): an entry
+    seen before is skipped only if the code that split it then is the code that would split it now."""
+    global _CODE
+    if _CODE is None:
+        from pathlib import Path
+
+        here = Path(__file__).parent
+        _CODE = content_hash(*[p.read_text("utf-8") for p in sorted(here.rglob("*.py"))])
+    return _CODE
+
+
+def entry_hash(*parts: str) -> str:
+    """What an entry (a feed item, an archive page) was before it was parsed, with the splitting code: the
+    same hash means the same issue and stories would come out again."""
+    return content_hash(code_fingerprint(), *parts)
+
+
 @dataclass(frozen=True)
 class Link:
     url: str
@@ -51,6 +72,7 @@ class Issue:
     html: str
     text: str
     stories: list[Story] = field(default_factory=list)
+    entry_hash: str = ""  # the unparsed entry's `entry_hash` ("" where the source has none)
 
     @property
     def content_hash(self) -> str:

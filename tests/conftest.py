@@ -1,6 +1,9 @@
 """Shared fixtures: a real HTTP server on 127.0.0.1 and throwaway Pulse directories."""
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -11,6 +14,15 @@ from pathlib import Path
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# the model's ONNX twin is exported once per test session, here, never into the user's cache
+_CACHE = None if os.environ.get("PULSE_CACHE_DIR") else tempfile.mkdtemp(prefix="pulse-test-cache-")
+if _CACHE:
+    os.environ["PULSE_CACHE_DIR"] = _CACHE
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _CACHE:
+        shutil.rmtree(_CACHE, ignore_errors=True)
 
 
 @dataclass

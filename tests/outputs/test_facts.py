@@ -64,10 +64,10 @@ def test_licence_price_access():
 def test_figures_say_what_they_measure_and_claims_who_measured():
     figs = fx.figures_of(["Inference is 40% faster on one card.", "Palisade raised $12M."])
     assert [(f.value, f.measures) for f in figs] == [("40%", "faster one card"), ("$12M", "")]
-    assert fx.claim_of(["Independent tests found it 30% slower than claimed."], fx.figures_of(
+    assert fx.claim_standing(["Independent tests found it 30% slower than claimed."], fx.figures_of(
         ["Independent tests found it 30% slower than claimed."]))[0] == "measured"
     said = ["The company claims a 2x speedup."]
-    assert fx.claim_of(said, fx.figures_of(said)) == ("asserted", "claims")
+    assert fx.claim_standing(said, fx.figures_of(said)) == ("asserted", "claims")
 
 
 def _facts(**over) -> fx.Facts:

@@ -106,6 +106,15 @@ def test_filters_reach_the_search(client):
     assert data["hits"] and {h["source"] for h in data["hits"]} == {"model-drop"}
 
 
+def test_kind_and_impact_filters_in_page_and_api(client):
+    data = client.get("/api/search", params={"q": "Hyperion", "kind": "release", "limit": 20}).json()
+    assert data["hits"] and {h["kind"] for h in data["hits"]} == {"release"}
+    page = client.get("/", params={"q": "Hyperion", "kind": "release", "impact": "high"})
+    assert page.status_code == 200 and '<option selected>release</option>' in page.text
+    assert '<option selected>high</option>' in page.text
+    assert client.get("/api/search", params={"q": "x", "impact": "huge"}).status_code == 400
+
+
 def test_thread_page_is_a_timeline_of_linked_stories(client):
     story = client.get("/api/search", params={"q": "Hyperion replication", "limit": 1}).json()["hits"][0]
     page = client.get(f"/thread/{story['thread_id']}")

@@ -41,3 +41,23 @@ def test_backfill_follows_pages_until_since_and_skips_known(feed_server, tmp_pat
         rep2 = ingest_source(store, cfg, fetcher, since=datetime(2026, 9, 15, tzinfo=timezone.utc))
         assert rep2.ok and rep2.issues_new == 0
         assert s.hits["/p/i4"] == 1  # known pages are not fetched again
+
+
+def test_an_archive_page_stored_as_it_is_is_not_parsed_again(feed_server, tmp_path):
+    from sources import make_source
+    from sources.base import Fetched
+
+    url = feed_server.route("/p/i1", Reply(body=page("Issue 1", "2026-10-01T10:00:00Z", issue_body(1))))
+    cfg = SourceConfig("arch", "html", feed_server.url("/archive"), {"segmenter": "importai"})
+    fetcher = Fetcher(FetchPolicy(host_delay=0, retries=0))
+    with Store(tmp_path / "p.db") as store:
+        store.ensure_source(cfg.name, cfg.kind, cfg.url)
+        source = make_source(cfg)
+        doc = Fetched(fetcher.get(url), url, role="page")
+        (issue,) = source.parse(doc)
+        assert issue.entry_hash and store.save_issue(issue) == "new"
+        stored = store.entry_hashes("arch")
+        source.unchanged = lambda guid, digest: stored.get(guid) == digest
+        assert source.parse(doc) == [] and source.skipped == 1
+        feed_server.route("/p/i1", Reply(body=page("Issue 1", "2026-10-01T10:00:00Z", issue_body(1) + "<p>PS.</p>")))
+        assert len(source.parse(Fetched(fetcher.get(url), url, role="page"))) == 1 and source.skipped == 1

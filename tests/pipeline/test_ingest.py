@@ -57,6 +57,33 @@ def test_edited_issue_updates_in_place(feed_server, store, fetcher):
     assert "Beta raised $5m." in rows[1]["text"] and store.count("issues") == 1
 
 
+def test_an_unchanged_entry_is_recognised_before_it_is_parsed(feed_server, store, fetcher, monkeypatch):
+    import sources.models
+
+    url = feed_server.route("/feed", Reply(body=rss(ISSUE_1, ISSUE_2)))  # no validators: the whole feed again
+    ingest(store, [cfg("t", url)], fetcher)
+    edited = dict(ISSUE_2, html=ISSUE_2["html"].replace("about decoding", "about speculative decoding"))
+    feed_server.route("/feed", Reply(body=rss(ISSUE_1, edited)))
+    again = ingest(store, [cfg("t", url)], fetcher).sources[0]
+    assert (again.issues_skipped, again.issues_unchanged, again.issues_updated) == (1, 1, 1)
+    assert "speculative decoding" in " ".join(s["text"] for s in store.iter_stories())
+    counts = store.counts()
+    third = ingest(store, [cfg("t", url)], fetcher).sources[0]
+    assert (third.issues_skipped, third.issues_unchanged, third.issues_updated, third.issues_new) == (2, 2, 0, 0)
+    assert store.counts() == counts
+    monkeypatch.setattr(sources.models, "_CODE", "another version of the splitting code")
+    upgraded = ingest(store, [cfg("t", url)], fetcher).sources[0]
+    assert (upgraded.issues_skipped, upgraded.issues_unchanged) == (0, 2)  # parsed again, same stories
+    assert ingest(store, [cfg("t", url)], fetcher).sources[0].issues_skipped == 2
+
+
+def test_a_changed_segmenter_parses_again(feed_server, store, fetcher):
+    url = feed_server.route("/feed", Reply(body=rss(ISSUE_1)))
+    ingest(store, [cfg("t", url)], fetcher)
+    report = ingest(store, [cfg("t", url, segmenter="importai")], fetcher).sources[0]
+    assert report.issues_skipped == 0
+
+
 def test_a_broken_source_never_affects_the_others(feed_server, store, fetcher):
     good = feed_server.route("/good", Reply(body=rss(ISSUE_1)))
     configs = [

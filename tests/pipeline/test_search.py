@@ -84,6 +84,31 @@ def test_filters_hold_in_every_mode(searcher, archive, mode):
     assert store is archive[0]
 
 
+@pytest.mark.parametrize("mode", ["keyword", "semantic", "hybrid"])
+def test_kind_and_impact_filters_keep_only_stories_whose_brief_matches(searcher, archive, mode):
+    store = archive[0]
+    briefs = {b["cluster_id"]: (b["kind"], b["impact"]) for b in store.db.query("SELECT * FROM briefs")}
+    every = searcher.search("model", mode=mode, limit=50).hits
+    kinds = {h.kind for h in every if h.kind}
+    assert len(kinds) >= 2  # the filter has something to leave out
+    kind = sorted(kinds)[0]
+    kept = searcher.search("model", mode=mode, limit=50, filters=Filters(kinds=(kind,))).hits
+    assert kept and all(briefs[h.cluster_id][0] == kind and h.kind == kind for h in kept)
+    assert {h.id for h in kept} == {h.id for h in every if h.kind == kind} or len(every) == 50
+    for impact in ("low", "medium", "high"):
+        ranked = searcher.search("model", mode=mode, limit=50, filters=Filters(impacts=(impact,))).hits
+        assert all(briefs[h.cluster_id][1] == impact for h in ranked)
+    both = searcher.search("model", mode=mode, limit=50, filters=Filters(kinds=(kind,), impacts=("high", "medium")))
+    assert all(h.kind == kind and h.impact in ("high", "medium") for h in both.hits)
+
+
+def test_an_unknown_kind_or_impact_is_a_clear_error(searcher):
+    with pytest.raises(SearchError, match="not the kind of any brief here .*release"):
+        searcher.search("model", filters=Filters(kinds=("releases",)))
+    with pytest.raises(SearchError, match="not one of low, medium, high"):
+        Filters(impacts=("huge",))
+
+
 def test_semantic_top_k_under_a_filter_equals_brute_force(searcher, archive, embedder):
     store = archive[0]
     ids, vectors = load_vectors(store)
@@ -157,7 +182,18 @@ def test_cli_json_with_filters(data_dir):
     assert data["count"] == 2 and {h["source"] for h in data["hits"]} == {"inference-letter"}
 
 
+def test_cli_filters_by_kind_and_impact_and_shows_them(data_dir):
+    out = CliRunner().invoke(main, ["--data-dir", data_dir, "search", "Hyperion", "--json", "--limit", "20",
+                                    "--kind", "release", "--impact", "high", "--impact", "medium"])
+    assert out.exit_code == 0, out.output
+    hits = json.loads(out.output)["hits"]
+    assert hits and all(h["kind"] == "release" and h["impact"] in ("high", "medium") for h in hits)
+    shown = CliRunner().invoke(main, ["--data-dir", data_dir, "search", "Hyperion", "--kind", "release"])
+    assert "release, " in shown.output
+
+
 @pytest.mark.parametrize("args, message", [
+    (["--kind", "gossip", "x"], "not the kind of any brief here"),
     (["((("], "nothing to search for"), (["--", "-hyperion"], "only words to leave out"),
     (["--since", "last week", "x"], "not a date"),
 ])

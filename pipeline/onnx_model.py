@@ -1,0 +1,183 @@
+"""The embedding model's ONNX twin: the same vectors from ONNX Runtime, without loading torch.
+
+A cold `pulse search` spends seconds importing torch and sentence-transformers for one query vector; ONNX
+Runtime and the Rust tokenizer load in a few hundred milliseconds. The twin is exported once from the torch
+model (the transformer, mean pooling and L2 normalisation in one graph), checked against the torch vectors
+on probe texts (cosine >= MIN_COSINE each, or it is not kept), and kept in Pulse's cache directory, keyed
+by the model and its weights, so every archive on the machine shares it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+MIN_COSINE = 0.999
+FORMAT = 1  # bumped when the exported graph changes: older twins are ignored
+PROBES = (
+    "speculative decoding",
+    "Mistral releases a 7B model under Apache 2.0 that beats Llama 2 13B on every benchmark we ran.",
+    "The EU AI Act: Parliament and Council reach a provisional agreement on foundation models.\n\n"
+    + "Obligations scale with compute; open-source models get lighter rules unless systemic. " * 40,
+    "日本語のテキストと émojis 🚀 — mixed scripts still tokenize",
+)
+
+
+class TwinError(RuntimeError):
+    pass
+
+
+def cache_dir() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(os.environ.get("PULSE_CACHE_DIR") or user_cache_dir("pulse")).expanduser()
+
+
+def twin_dir(model_id: str, model_path: str) -> Path:
+    """Where the twin of this model (these weights) lives: a folder named by the model and a hash of its
+    weight files' names, sizes and times."""
+    weights = sorted(p for p in Path(model_path).glob("*") if p.suffix in (".safetensors", ".bin"))
+    stamp = "|".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in weights)
+    key = hashlib.sha1(f"{FORMAT}|{model_id}|{Path(model_path).resolve()}|{stamp}".encode()).hexdigest()[:12]
+    return cache_dir() / "onnx" / f"{model_id.replace('/', '--')}-{key}"
+
+
+def _mean_pooled(st: Any) -> bool:
+    """Whether the SentenceTransformer is a transformer followed by mean pooling (and nothing else that
+    changes the vector but normalisation): the only shape the twin reproduces."""
+    names = [type(m).__name__ for m in st]
+    pooling = next((m for m in st if type(m).__name__ == "Pooling"), None)
+    mode = getattr(pooling, "pooling_mode", None) or getattr(pooling, "get_pooling_mode_str", lambda: "")()
+    mode = mode if isinstance(mode, str) else ""  # sentence-transformers 6: pooling_mode; before: the method
+    return names[:2] == ["Transformer", "Pooling"] and set(names[2:]) <= {"Normalize"} and mode == "mean"
+
+
+def export(st: Any, model_id: str, model_path: str) -> Path:
+    """Export `st` (a loaded SentenceTransformer) as the twin of (model_id, model_path) and check it; returns
+    its folder. Raises TwinError when the model has another shape, the exporter is missing, or the vectors
+    differ (nothing is kept then)."""
+    import copy
+
+    import torch
+
+    if not _mean_pooled(st):
+        raise TwinError(f"{model_id} is not a mean-pooled transformer; no ONNX twin")
+    try:
+        import onnx  # noqa: F401  (torch's exporter writes through it)
+        import onnxruntime  # noqa: F401
+    except ImportError as exc:
+        raise TwinError(f"cannot export an ONNX twin: {exc}") from None
+    model = copy.deepcopy(st[0].auto_model).float().cpu().eval()
+
+    class Pooled(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            hidden = self.inner(input_ids=input_ids, attention_mask=attention_mask,
+                                token_type_ids=token_type_ids).last_hidden_state
+            weight = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * weight).sum(1) / weight.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, p=2, dim=1)
+
+    dest = twin_dir(model_id, model_path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".export-", dir=dest.parent))
+    try:
+        ids = torch.ones(2, 8, dtype=torch.long)
+        dynamic = {name: {0: "batch", 1: "tokens"} for name in ("input_ids", "attention_mask", "token_type_ids")}
+        import warnings
+
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the exporter's notes on indexing and tracing
+            torch.onnx.export(Pooled(model), (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+                              str(work / "model.onnx"), input_names=list(dynamic), output_names=["embedding"],
+                              dynamic_axes={**dynamic, "embedding": {0: "batch"}}, opset_version=17,
+                              dynamo=False)
+        (work / "tokenizer.json").write_text(st.tokenizer.backend_tokenizer.to_str(), "utf-8")
+        want = st.encode(list(PROBES), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        (work / "twin.json").write_text(json.dumps({"model": model_id, "format": FORMAT, "dimension": want.shape[1],
+                                                    "max_seq_length": int(st.max_seq_length)}), "utf-8")
+        got = OnnxEncoder(work).encode(list(PROBES))
+        worst = float(np.min(np.sum(want.astype(np.float32) * got, axis=1)))
+        if worst < MIN_COSINE:
+            raise TwinError(f"ONNX twin of {model_id} differs from the model (cosine {worst:.5f}); not kept")
+        (work / "check.json").write_text(json.dumps({"min_cosine": worst, "probes": len(PROBES)}), "utf-8")
+        if dest.exists():
+            shutil.rmtree(dest)
+        work.rename(dest)  # whole or not at all: a reader never sees half a twin
+        return dest
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+class OnnxEncoder:
+    """Encode texts with a twin: tokenise (truncated as the model is), run, vectors already normalised."""
+
+    def __init__(self, folder: Path, threads: int = 1, batch_size: int = 64):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        meta = json.loads((folder / "twin.json").read_text("utf-8"))
+        self.model_id = meta["model"]
+        self.dimension = int(meta["dimension"])
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(int(meta["max_seq_length"]))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        self.batch_size = batch_size
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors in the order of `texts`; batches are cut from texts sorted by length (little padding)."""
+        encoded = self.tokenizer.encode_batch(list(texts))
+        out = np.zeros((len(texts), self.dimension), np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(encoded[i].ids))
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start:start + self.batch_size]
+            width = max(len(encoded[i].ids) for i in rows)
+            ids = np.zeros((len(rows), width), np.int64)
+            mask = np.zeros((len(rows), width), np.int64)
+            for r, i in enumerate(rows):
+                n = len(encoded[i].ids)
+                ids[r, :n] = encoded[i].ids
+                mask[r, :n] = 1
+            vectors = self.session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                              "token_type_ids": np.zeros_like(ids)})[0]
+            out[rows] = vectors
+        return out
+
+
+def load(model_id: str, model_path: str, threads: int = 1) -> OnnxEncoder | None:
+    """The model's twin, if one was exported and checked (and ONNX Runtime is installed); else None."""
+    folder = twin_dir(model_id, model_path)
+    if not (folder / "check.json").exists():
+        return None
+    try:
+        return OnnxEncoder(folder, threads)
+    except Exception:  # a damaged twin or a missing runtime: the torch model still works
+        return None
+
+
+def ensure(embedder: Any) -> dict[str, Any]:
+    """The run report's line on the twin of `embedder`'s model: exported now (loading the model if it was not
+    loaded yet: once per machine and model), already there, or why there is none. Never raises."""
+    folder = twin_dir(embedder.model_id, embedder.path)
+    if (folder / "check.json").exists():
+        return {"onnx_twin": "ready"}
+    try:
+        done = export(embedder.st, embedder.model_id, embedder.path)
+    except Exception as exc:  # the torch model still serves every search; say why there is no twin
+        return {"onnx_twin": f"none: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"}
+    check = json.loads((done / "check.json").read_text("utf-8"))
+    return {"onnx_twin": f"exported (min cosine {check['min_cosine']:.5f} on {check['probes']} probes)"}
