@@ -14,7 +14,7 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from .generate import LLMWriter
 from .markdown import slug_for
 from .render import Templates
 from .watch import page_items
+
+
+PARALLEL_FROM = 64  # fewer briefs than this are built in this process: starting workers costs more
 
 
 def default_audiences() -> dict[str, list[str]]:
@@ -50,6 +53,8 @@ class Briefer:
     audiences: dict[str, list[str]] = field(default_factory=default_audiences)
     writer: LLMWriter | None = None
     kind_descriptions: dict[str, list[str]] = field(default_factory=default_kinds)
+    workers: int = 1  # processes that build briefs (brief_workers.py); 1: all in this one
+    model: str = "default"  # the story model (a worker loads it only for a sentence not sent to it)
     _roles: dict[str, np.ndarray] | None = field(default=None, init=False)
     _kinds: dict[str, np.ndarray] | None = field(default=None, init=False)
     _cache: dict[str, np.ndarray] = field(default_factory=dict, init=False)
@@ -201,26 +206,54 @@ def brief_clusters(store: Store, briefer: Briefer, out_dir: Path, *, progress: C
         if cid not in wanted:
             (out_dir / "stories" / f"{slug}.md").unlink(missing_ok=True)
     pages = 0
-    for start in range(0, len(todo), batch):
-        chunk = todo[start:start + batch]
-        briefs = make_briefs(briefer, inputs(store, chunk), slugs)
-        watch = page_items(store, chunk)  # as the watch stage left them (it rewrites the pages it changes)
-        rows = []
-        for b in briefs:
-            rows.append({"cluster_id": b.cluster_id, "slug": b.slug, "input_hash": wanted[b.cluster_id],
-                         "generator": b.generator, "kind": b.kind, "impact": b.impact,
-                         "impact_score": b.impact_score,
-                         "data": json.dumps(b.to_dict(), ensure_ascii=False, default=_json_default), "updated": now()})
-            write_text(out_dir / "stories" / f"{b.slug}.md", briefer.templates.page("brief.md.j2", b=b, **watch[b.cluster_id]))
-            pages += 1
-        store.save_briefs(rows)
+    workers = briefer.workers if briefer.writer is None and len(todo) > PARALLEL_FROM else 1
+    if workers > 1:
+        from .brief_workers import build_in_workers
+
+        built = build_in_workers(store, briefer, todo, slugs)
+    else:
+        built = _build_here(store, briefer, todo, slugs, batch)
+    for done, rows, texts in built:
+        pages += _write(store, out_dir, wanted, rows, texts)
         if progress:
-            progress(min(start + batch, len(todo)), len(todo))
-    report = {"briefed": len(todo), "pages": pages, "total": len(wanted),
+            progress(done, len(todo))
+    report = {"briefed": len(todo), "pages": pages, "total": len(wanted), "workers": workers,
               "ms": int((time.perf_counter() - started) * 1000)}
     if briefer.writer:
         report["llm"] = briefer.writer.report()
     return report
+
+
+def _build_here(store: Store, briefer: Briefer, todo: list[str], slugs: dict[str, str], batch: int
+                ) -> Iterator[tuple[int, list[dict[str, Any]], list[str]]]:
+    """(briefs done, rows, page texts) chunk by chunk, all in this process."""
+    for start in range(0, len(todo), batch):
+        chunk = todo[start:start + batch]
+        rows, texts = brief_rows(briefer, inputs(store, chunk), slugs, page_items(store, chunk))
+        yield min(start + batch, len(todo)), rows, texts
+
+
+def brief_rows(briefer: Briefer, inps: list[BriefInput], slugs: dict[str, str], watch: dict[str, dict]
+               ) -> tuple[list[dict[str, Any]], list[str]]:
+    """The briefs of these inputs as rows for the store (without input_hash and updated), with their pages'
+    text (`watch`: each cluster's watch-for items, as the watch stage left them)."""
+    rows, texts = [], []
+    for b in make_briefs(briefer, inps, slugs):
+        rows.append({"cluster_id": b.cluster_id, "slug": b.slug, "generator": b.generator, "kind": b.kind,
+                     "impact": b.impact, "impact_score": b.impact_score,
+                     "data": json.dumps(b.to_dict(), ensure_ascii=False, default=_json_default)})
+        texts.append(briefer.templates.page("brief.md.j2", b=b, **watch[b.cluster_id]))
+    return rows, texts
+
+
+def _write(store: Store, out_dir: Path, wanted: dict[str, str], rows: list[dict[str, Any]], texts: list[str]) -> int:
+    """Store these briefs and write their pages; returns how many pages."""
+    stamp = now()
+    for row, text in zip(rows, texts):
+        row.update(input_hash=wanted[row["cluster_id"]], updated=stamp)
+        write_text(out_dir / "stories" / f"{row['slug']}.md", text)
+    store.save_briefs(rows)
+    return len(rows)
 
 
 def write_pages(store: Store, briefer: Briefer, out_dir: Path, cluster_ids: list[str]) -> int:

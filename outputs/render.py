@@ -43,6 +43,7 @@ def _day(value: str | None) -> str:
 
 class Templates:
     def __init__(self, user_dir: Path | None = None) -> None:
+        self.user_dir = user_dir  # (a worker process builds its own Templates from it)
         loaders = [FileSystemLoader(str(user_dir))] if user_dir and user_dir.is_dir() else []
         loader = ChoiceLoader([*loaders, PackageLoader("outputs", "templates")])
         self.text = Environment(loader=loader, undefined=StrictUndefined, keep_trailing_newline=False,

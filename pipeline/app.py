@@ -6,6 +6,7 @@ e-mail stages are built here, so any front end (the CLI, the web page, a schedul
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -110,7 +111,8 @@ def make_briefer(paths: Paths, settings: Settings, embedder: Embedder, brief: tu
     if isinstance(cfg.get("audiences"), dict):
         audiences = {str(k): [v] if isinstance(v, str) else [str(d) for d in v] for k, v in cfg["audiences"].items()}
     writer = LLMWriter(backend, templates.house_words()) if backend else None
-    return Briefer(templates, embedder.encode, audiences, writer)
+    workers = int(cfg.get("workers") or 0) or os.cpu_count() or 1
+    return Briefer(templates, embedder.encode, audiences, writer, workers=workers, model=settings.model or "default")
 
 
 def make_searcher(store: Store, settings: Settings) -> Searcher:

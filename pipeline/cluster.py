@@ -363,32 +363,53 @@ def attach_threads(new: Sequence[ClusterInfo], older: Sequence[ClusterInfo], con
     index: dict[str, int] = {}  # thread id -> a small int, so members can be found with one comparison
     owner = np.zeros(size, np.int64)
     owner[:len(pool)] = [index.setdefault(o.thread_id, len(index)) for o in pool]
+    # each thread's numbers by its small int, kept in step with its Thread: centroid sum, first and last day
+    cap = len(index) + len(threads) + len(new)
+    tsum = np.zeros((cap, dim), np.float32)
+    tfirst, tlast = np.zeros(cap, np.float64), np.zeros(cap, np.float64)
+    tid_of: list[str] = [""] * cap
+
+    def keep(t: Thread) -> int:
+        i = index.setdefault(t.id, len(index))
+        tsum[i], tfirst[i], tlast[i], tid_of[i] = t.centroid, t.first_day, t.last_day, t.id
+        return i
+
+    for t in threads.values():
+        keep(t)
     n = len(pool)
     out: dict[str, str] = {}
-    for c in sorted(new, key=lambda c: (c.first_day, c.id)):
-        cu = unit(np.asarray(c.centroid, np.float32)[None])[0]
-        sims = mat[:n] @ cu
+    floor = min(config.thread_threshold, config.link_threshold)  # below it, a thread is neither joined nor linked
+    order = sorted(new, key=lambda c: (c.first_day, c.id))
+    units = unit(np.array([c.centroid for c in order], np.float32).reshape(len(order), dim))
+    block = 256  # the night's clusters against the archive's in one product per block (not one pass over the
+    pooled = np.zeros((len(pool), 0), np.float32)  # archive's clusters per cluster); the night's own as they come
+    for k, c in enumerate(order):
+        if k % block == 0:
+            pooled = mat[:len(pool)] @ units[k:k + block].T
+        cu = units[k]
+        sims = np.concatenate([pooled[:, k % block], mat[len(pool):n] @ cu])
         open_ = np.nonzero((last[:n] >= c.first_day - config.thread_quiet_days) &
                            (sims >= min(config.thread_member_min, config.link_threshold)))[0]
-        nearest: dict[int, float] = {}
-        for j in open_.tolist():
-            nearest[int(owner[j])] = max(nearest.get(int(owner[j]), -2.0), float(sims[j]))
-        ids = {i: tid for tid, i in index.items() if i in nearest}
         best, best_s = None, -2.0
-        for i, near in nearest.items():
-            t = threads[ids[i]]
-            if t.first_day > c.first_day or c.first_day - t.last_day > config.thread_quiet_days:
-                continue
-            s_ = float(unit(t.centroid[None])[0] @ cu)
-            shared = any(link_df.get(u, 0) <= config.max_link_df for u in c.links & links_of.get(t.id, set()))
-            if c.terms and t.subject:
-                on_subject = mentions(c.terms, t.subject) and (specific(t.subject) or near >= config.thread_close)
-            else:
-                on_subject = True
-            joins = on_subject and s_ >= config.thread_threshold and near >= config.thread_member_min \
-                and float(sims[owner[:n] == i].min()) >= config.thread_far
-            if (joins or (shared and s_ >= config.link_threshold)) and s_ > best_s:
-                best, best_s = t, s_
+        if open_.size:
+            own = owner[open_]
+            found, first = np.unique(own, return_index=True)
+            found = found[np.argsort(first, kind="stable")]  # threads in the order their members come
+            nearest = np.full(len(index), -2.0)
+            np.maximum.at(nearest, own, sims[open_].astype(np.float64))
+            found = found[(tfirst[found] <= c.first_day) & (c.first_day - tlast[found] <= config.thread_quiet_days)]
+            whole = unit(tsum[found]) @ cu if found.size else np.zeros(0, np.float32)
+            for i, s_ in zip(found[whole >= floor].tolist(), whole[whole >= floor].tolist()):
+                if s_ <= best_s:
+                    continue
+                t, near = threads[tid_of[i]], float(nearest[i])
+                joins = s_ >= config.thread_threshold and near >= config.thread_member_min
+                if joins and c.terms and t.subject:  # numbers first: the subject test is the dearer one
+                    joins = mentions(c.terms, t.subject) and (specific(t.subject) or near >= config.thread_close)
+                joins = joins and float(sims[owner[:n] == i].min()) >= config.thread_far
+                if joins or (s_ >= config.link_threshold and any(
+                        link_df.get(u, 0) <= config.max_link_df for u in c.links & links_of.get(t.id, set()))):
+                    best, best_s = t, s_
         if best is None:
             tid = stable_label("thread", c.id)
             best = threads[tid] = Thread(tid, c.subject, np.zeros(len(cu), np.float32), c.first_day, c.last_day)
@@ -396,6 +417,6 @@ def attach_threads(new: Sequence[ClusterInfo], older: Sequence[ClusterInfo], con
         best.add(c)
         links_of.setdefault(best.id, set()).update(c.links)
         out[c.id] = best.id
-        mat[n], last[n], owner[n] = cu, c.last_day, index.setdefault(best.id, len(index))
+        mat[n], last[n], owner[n] = cu, c.last_day, keep(best)
         n += 1
     return out

@@ -43,9 +43,22 @@ def pick_device(device: str = "auto") -> str:
         raise EmbedError(f"device must be auto, cpu or cuda, got {device!r}")
     if device != "auto":
         return device
+    if not _gpu_devices():  # no GPU driver on this machine: no need to import torch (seconds) to know it
+        return "cpu"
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _gpu_devices() -> bool:
+    """Whether the machine shows an NVIDIA driver's device files (Linux, or WSL's /dev/dxg); elsewhere, ask
+    torch."""
+    import glob
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(glob.glob("/dev/nvidia[0-9]*") or os.path.exists("/dev/dxg"))
 
 
 def story_text(title: str, text: str) -> str:

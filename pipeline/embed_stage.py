@@ -1,6 +1,7 @@
 """Stage 2: give every new or changed story a vector, stored in llm's layout (`pipeline.embed` is the core)."""
 from __future__ import annotations
 
+import time
 from typing import Callable, Iterable
 
 import numpy as np
@@ -21,6 +22,12 @@ def embed_stories(store: Store, embedder: Embedder, *, rebuild: bool = False,
         if digest != stored_hash:
             stale.append((sid, full, digest))
     done = 0
+    load_ms = 0
+    if stale:  # loaded apart, so that the report tells the load from the throughput
+        t = time.perf_counter()
+        embedder.load()
+        load_ms = int((time.perf_counter() - t) * 1000)
+    started = time.perf_counter()
     for start in range(0, len(stale), 2048):
         chunk = stale[start:start + 2048]
         vectors = embedder.encode([t for _, t, _ in chunk])
@@ -28,8 +35,12 @@ def embed_stories(store: Store, embedder: Embedder, *, rebuild: bool = False,
         done += len(chunk)
         if progress:
             progress(done, len(stale))
-    return {"model": embedder.model_id, "device": embedder.device, "embedded": done,
-            "total": store.count_embeddings(cid)}
+    seconds = time.perf_counter() - started
+    report = {"model": embedder.model_id, "device": embedder.device, "embedded": done,
+              "total": store.count_embeddings(cid)}
+    if done:
+        report.update(load_ms=load_ms, encode_ms=int(seconds * 1000), per_s=round(done / seconds, 1))
+    return report
 
 
 def load_vectors(store: Store, ids: Iterable[str] | None = None) -> tuple[list[str], np.ndarray]:

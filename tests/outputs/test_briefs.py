@@ -290,3 +290,27 @@ def test_the_headline_grammar_and_the_text_name_the_subject(title, text, want):
     from outputs.brief import Member, subject_and_org
     m = Member("s", title, text, "src", "2023-01-01", "i", "Issue", None)
     assert subject_and_org([m], sig.names([title, text], title)) == want
+
+
+def test_briefs_built_by_worker_processes_equal_those_built_here(tmp_path, embedder, monkeypatch):
+    """Two spawned workers (with user templates) write the same briefs and pages as this process does."""
+    import dataclasses
+    import json
+
+    from outputs import brief_stage
+
+    user = tmp_path / "templates"
+    user.mkdir()
+    (user / "brief.md.j2").write_text("# {{ b.title }}\nWORKER-SAFE {{ b.impact }} {{ b.kind }}\n", "utf-8")
+    store, briefer = build_archive(tmp_path / "p.db", embedder, tmp_path / "here", Templates(user))
+    with store:
+        here = {cid: json.loads(row["data"]) for cid, row in store.briefs().items()}
+        pages = {p.name: p.read_text("utf-8") for p in (tmp_path / "here" / "stories").glob("*.md")}
+        store.db.execute("DELETE FROM briefs")
+        monkeypatch.setattr(brief_stage, "PARALLEL_FROM", 0)
+        report = brief_clusters(store, dataclasses.replace(briefer, workers=2), tmp_path / "there")
+        assert report["workers"] == 2 and report["briefed"] == len(here) > 10
+        there = {cid: json.loads(row["data"]) for cid, row in store.briefs().items()}
+        assert there == here
+        assert {p.name: p.read_text("utf-8") for p in (tmp_path / "there" / "stories").glob("*.md")} == pages
+        assert all("WORKER-SAFE" in text for text in pages.values())

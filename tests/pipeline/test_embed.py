@@ -29,7 +29,9 @@ def test_every_news_story_gets_a_unit_float32_vector_once(store, embedder):
     first = embed_stories(store, embedder)
     n = news_count(store)
     assert store.count("stories") > n  # the sample's sponsor item is stored but never embedded
+    timing = {k: first.pop(k) for k in ("load_ms", "encode_ms", "per_s")}  # the load told apart from the rate
     assert first == {"model": DEFAULT_MODEL_ID, "device": "cpu", "embedded": n, "total": n}
+    assert timing["load_ms"] >= 0 and timing["encode_ms"] > 0 and timing["per_s"] > 0
     ids, vectors = load_vectors(store)
     assert vectors.shape == (n, 384) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
