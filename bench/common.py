@@ -85,7 +85,8 @@ def story_rows(rng, vocab, weights, base: int, m: int, n: int) -> tuple[list[tup
 
 def insert_rows(store, issues: list[tuple], stories: list[tuple]) -> None:
     """Bulk-insert rows from `story_rows` (no FTS triggers: `rebuild_fts` indexes them once at the end)."""
-    store.db.conn.executemany("INSERT INTO issues VALUES (?,?,?,?,?,?,?,?,?,?,?)", issues)
+    store.db.conn.executemany("INSERT INTO issues (id, source, guid, url, title, published, html, text, "
+                              "content_hash, first_seen, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?)", issues)
     store.db.conn.executemany("INSERT INTO stories (id, issue_id, source, published, position, section, "
                               "title, dek, text, markdown, content_hash, updated) VALUES "
                               "(?,?,?,?,?,?,?,?,?,?,?,?)", stories)

@@ -231,10 +231,18 @@ def run_night(paths: Paths, settings: Settings, first: Stage, *, email: bool = F
 
 
 # ---------------------------------------------------------------------- one task each
-def embed_archive(paths: Paths, settings: Settings, *, rebuild: bool = False,
+def embed_archive(paths: Paths, settings: Settings, *, rebuild: bool = False, cluster: str | None = None,
                   progress: Progress = no_progress) -> dict[str, Any]:
-    """Embed new or changed stories (all of them with `rebuild`)."""
+    """Embed new or changed stories (all of them with `rebuild`); with `cluster` (a Dask scheduler's address,
+    or "local"), on that cluster's workers."""
     with Store(paths.db_path) as store:
+        if cluster:
+            from . import scaleout
+
+            with scaleout.connect(cluster) as client, progress("embedding on the cluster") as advance:
+                report = scaleout.embed_on(client, store, settings.model or "default", device=settings.device,
+                                           rebuild=rebuild, progress=advance)
+            return {**report, "device": f"{report['workers']} Dask workers"}
         embedder = make_embedder(settings)
         with progress("embedding") as advance:
             report = embed_stories(store, embedder, rebuild=rebuild, progress=advance)
@@ -309,13 +317,22 @@ def web_app(paths: Paths, settings: Settings, *, workers: int, timeout: float):
     return create_app(paths.db_path, lambda store: make_searcher(store, settings), limits)
 
 
-def backfill(paths: Paths, settings: Settings, name: str, since: datetime) -> SourceReport:
-    """Fetch source `name`'s archive back to `since`, then relearn its furniture."""
+def backfill(paths: Paths, settings: Settings, name: str, since: datetime, cluster: str | None = None) -> SourceReport:
+    """Fetch source `name`'s archive back to `since`, then relearn its furniture. With `cluster` (a Dask
+    scheduler's address, or "local"), its pages are segmented on that cluster's workers while this process
+    fetches them, politely, one at a time, and writes."""
     configs = {s.name: s for s in load_sources(paths.sources_file)}
     if name not in configs:
         raise SourceError(f"no source named {name!r} (see `pulse sources list`)")
     with Store(paths.db_path) as store:
-        rep = ingest_source(store, configs[name], fetcher_for(settings), since=since)
+        if cluster:
+            from . import scaleout
+
+            with scaleout.connect(cluster) as client:
+                rep = ingest_source(store, configs[name], fetcher_for(settings), since=since,
+                                    parse=scaleout.parse_on(client, store.entry_hashes(name)))
+        else:
+            rep = ingest_source(store, configs[name], fetcher_for(settings), since=since)
         learn_furniture(store, [name])
     if not rep.ok:
         raise SourceError(f"{name}: {rep.error}")

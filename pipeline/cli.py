@@ -30,6 +30,7 @@ from sources.urls import is_local, local_path
 from . import app, nightly
 from .config import ConfigError, Paths, Settings
 from .embed import EmbedError
+from .scaleout import ScaleOutError
 from .ingest import IngestReport
 from .search import IMPACTS, MAX_LIMIT, MODES, Filters, SearchError
 from .store import ModelMismatch, SchemaError, Store
@@ -37,8 +38,8 @@ from .views import active_threads, story_view, thread_view
 
 console = Console()
 err = Console(stderr=True)
-USER_ERRORS = (SourceError, ConfigError, SchemaError, ModelMismatch, EmbedError, SearchError, click.BadParameter,
-               OSError, ValueError)
+USER_ERRORS = (SourceError, ConfigError, SchemaError, ModelMismatch, EmbedError, SearchError, ScaleOutError,
+               click.BadParameter, OSError, ValueError)
 
 
 class PulseGroup(click.Group):
@@ -191,14 +192,19 @@ def _print_ingest(report: IngestReport, totals: dict[str, int], db: Path) -> Non
         err.print(Text.assemble(("warning:", "yellow"), " ", line), soft_wrap=True, highlight=False)
 
 
+CLUSTER_HELP = ("Run on a Dask cluster: a scheduler's address (tcp://host:8786) or 'local' (workers on this "
+                "machine; one per GPU with dask-cuda). Needs pip install 'pulse-digest[cluster]'.")
+
+
 @main.command()
 @click.option("--rebuild", is_flag=True, help="Re-embed everything (needed after changing the model).")
+@click.option("--cluster", metavar="ADDRESS|local", help=CLUSTER_HELP)
 @click.option("--sample", is_flag=True, help="Work on the sample archive.")
 @click.pass_context
-def embed(ctx: click.Context, rebuild: bool, sample: bool) -> None:
+def embed(ctx: click.Context, rebuild: bool, cluster: str | None, sample: bool) -> None:
     """Embed new or changed stories (the model comes from pulse.toml; default: bundled all-MiniLM-L6-v2)."""
     paths, settings = _ctx(ctx, sample)
-    result = app.embed_archive(paths, settings, rebuild=rebuild, progress=_progress)
+    result = app.embed_archive(paths, settings, rebuild=rebuild, cluster=cluster, progress=_progress)
     console.print(f"embedded {result['embedded']} stories with {result['model']} on {result['device']} "
                   f"({result['total']} vectors stored)", highlight=False)
 
@@ -557,15 +563,16 @@ def serve(ctx: click.Context, host: str, port: int, sample: bool, workers: int, 
 @main.command()
 @click.argument("source")
 @click.option("--since", required=True, help="Earliest issue date to fetch (YYYY-MM-DD).")
+@click.option("--cluster", metavar="ADDRESS|local", help=CLUSTER_HELP)
 @click.pass_context
-def backfill(ctx: click.Context, source: str, since: str) -> None:
+def backfill(ctx: click.Context, source: str, since: str, cluster: str | None) -> None:
     """Fetch a source's archive back to --since, not only its latest feed entries."""
     paths, settings = _ctx(ctx)
     try:
         when = datetime.fromisoformat(since).replace(tzinfo=timezone.utc)
     except ValueError:
         raise click.BadParameter(f"--since {since!r} is not a date like 2024-01-31") from None
-    rep = app.backfill(paths, settings, source, when)
+    rep = app.backfill(paths, settings, source, when, cluster=cluster)
     console.print(f"{source}: {rep.issues_new} new issues, {rep.issues_updated} updated, "
                   f"{rep.stories} stories, {rep.fetched} documents fetched", highlight=False)
 

@@ -10,10 +10,10 @@ from .embed import COLLECTION, Embedder, content_hash, from_blob, story_text, to
 from .store import Store
 
 
-def embed_stories(store: Store, embedder: Embedder, *, rebuild: bool = False,
-                  progress: Callable[[int, int], None] | None = None) -> dict:
-    """Embed new or changed stories. Returns counts for the run report."""
-    cid = store.embedding_collection(COLLECTION, embedder.model_id, rebuild=rebuild)
+def stale_stories(store: Store, model_id: str, *, rebuild: bool = False) -> tuple[int, list[tuple[str, str, bytes]]]:
+    """(collection id, [(story id, text to embed, its hash)]) for every story whose vector is missing or
+    was made from other text (all of them with `rebuild`)."""
+    cid = store.embedding_collection(COLLECTION, model_id, rebuild=rebuild)
     store.prune_embeddings(cid)
     stale = []
     for sid, title, text, stored_hash in store.stories_for_embedding(cid):
@@ -21,6 +21,13 @@ def embed_stories(store: Store, embedder: Embedder, *, rebuild: bool = False,
         digest = content_hash(full)
         if digest != stored_hash:
             stale.append((sid, full, digest))
+    return cid, stale
+
+
+def embed_stories(store: Store, embedder: Embedder, *, rebuild: bool = False,
+                  progress: Callable[[int, int], None] | None = None) -> dict:
+    """Embed new or changed stories. Returns counts for the run report."""
+    cid, stale = stale_stories(store, embedder.model_id, rebuild=rebuild)
     done = 0
     load_ms = 0
     if stale:  # loaded apart, so that the report tells the load from the throughput

@@ -10,10 +10,11 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from sources import Source, SourceConfig, SourceError, make_source
-from sources.base import FetchState
+from sources.base import Fetched, FetchState
+from sources.models import Issue
 from sources.fetch import Fetcher, FetchError
 
 from .furniture_stage import learn_furniture
@@ -59,8 +60,20 @@ class IngestReport:
                 "warnings": [f"{s.name}: {w}" for s in self.sources for w in s.warnings]}
 
 
+# (source, its fetched documents, since) -> each document with its issues, in the documents' order
+Parse = Callable[[Source, Iterable[Fetched], datetime | None], Iterator[tuple[Fetched, list[Issue]]]]
+
+
+def parse_here(source: Source, docs: Iterable[Fetched], since: datetime | None) -> Iterator[tuple[Fetched, list[Issue]]]:
+    """Parse each document in this process as it is fetched."""
+    for doc in docs:
+        yield doc, source.parse(doc, since=since)
+
+
 def ingest_source(store: Store, cfg: SourceConfig, fetcher: Fetcher, *,
-                  since: datetime | None = None) -> SourceReport:
+                  since: datetime | None = None, parse: Parse = parse_here) -> SourceReport:
+    """Fetch, parse and store one source; `parse` may spread the parsing (pipeline/scaleout.py) while this
+    process fetches (one fetcher: its politeness per host holds) and writes."""
     report = SourceReport(cfg.name)
     started = time.monotonic()
     store.ensure_source(cfg.name, cfg.kind, cfg.url)
@@ -73,7 +86,7 @@ def ingest_source(store: Store, cfg: SourceConfig, fetcher: Fetcher, *,
         stored = store.entry_hashes(cfg.name)
         source.unchanged = lambda guid, digest: stored.get(guid) == digest
         with fetcher.source_budget():
-            _ingest_docs(store, cfg, source, fetcher, state, report, validators, since)
+            _ingest_docs(store, cfg, source, fetcher, state, report, validators, since, parse)
     except (FetchError, SourceError) as exc:
         _fail(store, cfg, report, str(exc))
     except Exception as exc:  # a parser bug in one source must not stop the others
@@ -87,26 +100,32 @@ def ingest_source(store: Store, cfg: SourceConfig, fetcher: Fetcher, *,
 
 
 def _ingest_docs(store: Store, cfg: SourceConfig, source: Source, fetcher: Fetcher, state: FetchState,
-                 report: SourceReport, validators: tuple, since: datetime | None) -> None:
+                 report: SourceReport, validators: tuple, since: datetime | None, parse: Parse) -> None:
     """Fetch, parse and save one source's documents; its validators are stored only at the end."""
+    fetched = list(validators)
+
+    def logged(docs: Iterable[Fetched]) -> Iterator[Fetched]:
+        for doc in docs:
+            res = doc.result
+            report.fetched += 1
+            store.log_fetch(cfg.name, doc.page_url, status=res.status, attempts=res.attempts,
+                            ms=res.elapsed_ms, nbytes=len(res.body))
+            if doc.page_url == cfg.url:
+                if res.not_modified:
+                    report.not_modified = True
+                else:
+                    fetched[:] = [res.etag, res.last_modified]
+            yield doc
+
     docs = source.fetch(fetcher, state, since=since, known=lambda url: store.has_issue_url(cfg.name, url))
-    for doc in docs:
-        res = doc.result
-        report.fetched += 1
-        store.log_fetch(cfg.name, doc.page_url, status=res.status, attempts=res.attempts,
-                        ms=res.elapsed_ms, nbytes=len(res.body))
-        if doc.page_url == cfg.url:
-            if res.not_modified:
-                report.not_modified = True
-            else:
-                validators = (res.etag, res.last_modified)
-        for issue in source.parse(doc, since=since):
+    for _, issues in parse(source, logged(docs), since):
+        for issue in issues:
             outcome = store.save_issue(issue)
             setattr(report, f"issues_{outcome}", getattr(report, f"issues_{outcome}") + 1)
             if outcome != "unchanged":
                 report.stories += len(issue.stories)
             pause_point("issue", "after")  # tests kill the process here: between two issues of a source
-    store.source_ok(cfg.name, etag=validators[0], last_modified=validators[1])
+    store.source_ok(cfg.name, etag=fetched[0], last_modified=fetched[1])
 
 
 def _fail(store: Store, cfg: SourceConfig, report: SourceReport, message: str) -> None:
