@@ -10,7 +10,9 @@ share of the night, with the peer measured in this same process where one exists
   stage's own time includes loading the model, reported apart);
 - cluster: `gpu.topk` of the night's vectors against the archive's (the floor the stage's Python sits on);
 - brief: the same briefs rebuilt with one worker and with --workers (the speed-up over cores).
-Night 3 shows what a night with nothing new costs (unchanged entries skipped before parsing).
+Night 3 shows what a night with nothing new costs (unchanged entries skipped before parsing). Between
+nights, what was first seen is moved a day back, so each night is a new day's as under cron (otherwise
+tonight's digest would list again everything that arrived earlier the same day).
 """
 from __future__ import annotations
 
@@ -167,27 +169,40 @@ def main() -> None:
     model_line = f'model = "{args.model}"\n' if args.model != "default" else ""
     (config / "pulse.toml").write_text(f"{model_line}[brief]\nworkers = {args.workers}\n", "utf-8")
     print(f"feeds split at {args.cut} (items before / on or after):")
-    print(table(["feed", "archive", "tonight"], split))
-    reports = {}
-    for night in ("archive", "tonight", "nothing new"):
+    print(table(["feed", "archive", "tonight"], split), flush=True)
+    for night in ("archive", "tonight", "nothing new"):  # each night's table as soon as it is done
         if night == "tonight":
             (config / "sources.toml").write_text("\n".join(sources).replace(f"{work / 'archive'}", f"{work / 'full'}"),
                                                  "utf-8")
         wall = pulse(config, data, "run")
-        reports[night] = (last_run(data / "pulse.db"), wall)
-    for night, (report, wall) in reports.items():
+        report = last_run(data / "pulse.db")
         st = report["stages"]
         counts = {"ingest": st.get("ingest", {}).get("stories", 0), "embed": st.get("embed", {}).get("embedded", 0),
                   "brief": st.get("brief", {}).get("briefed", 0)}
         counts["cluster"] = counts["embed"]
         skipped = sum(s.get("issues_skipped", 0) for s in st.get("ingest", {}).get("sources", []))
-        print(f"\nnight: {night} ({counts['ingest']} new stories, {counts['embed']} embedded, {counts['brief']} "
-              f"briefs, {skipped} unchanged issues skipped before parsing; {os.cpu_count()} cores)")
-        print(table(["stage", "seconds", "items/s", "share"], stage_rows(report, wall, counts)))
+        load = st.get("embed", {}).get("load_ms")
+        print(f"\nnight: {night} ({counts['ingest']} new stories, {counts['embed']} embedded"
+              f"{f' after a {load / 1000:.1f} s model load' if load else ''}, {counts['brief']} briefs with "
+              f"{st.get('brief', {}).get('workers', 1)} worker(s), {skipped} unchanged issues skipped before "
+              f"parsing; {os.cpu_count()} cores)")
+        print(table(["stage", "seconds", "items/s", "share"], stage_rows(report, wall, counts)), flush=True)
+        age(data / "pulse.db")
     print("\npeers, same machine, this archive:")
     print(table(["peer", "seconds", "rate"], peers(data / "pulse.db", args.cut, args.model, args.workers, work)))
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def age(db: Path) -> None:
+    """Make what Pulse saw tonight a day older, so that the next night (run minutes later) is a new day's, as
+    under cron: first sight of issues and the night's digest times move back by a day."""
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE issues SET first_seen = strftime('%Y-%m-%dT%H:%M:%S+00:00', first_seen, '-1 day')")
+    conn.close()
 
 
 if __name__ == "__main__":

@@ -82,8 +82,8 @@ def main() -> None:
         times.append(time.perf_counter() - t)
     many = float(np.median(times))
     same = bool(np.array_equal(np.asarray(si), np.asarray(i)))
-    rows.append([f"top-k 1024 x {len(vectors)}, one device ({backend})", 1024, one, 1024 / one, "-"])
-    rows.append([f"top-k, {len(sharded.parts)} shards (same answers: {same})", 1024, many, 1024 / many,
+    rows.append([f"top-k 1024 x {len(vectors)}, one device ({backend})", 1024, f"{one:.5f}", 1024 / one, "-"])
+    rows.append([f"top-k, {len(sharded.parts)} shards (same answers: {same})", 1024, f"{many:.5f}", 1024 / many,
                  f"{one / many:.2f}x"])
     client.close()
     print(f"{args.stories} stories, model {embedder.model_id} on {embedder.device}")

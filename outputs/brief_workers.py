@@ -1,10 +1,11 @@
-"""The brief stage on every core: briefs built in worker processes.
+"""The brief stage on every core: briefs read and built in worker processes.
 
-Building a brief is pure Python (facts, evidence, templates), so threads would share one core. The main
-process reads each chunk's inputs from the store and embeds its sentences in one batch (the model stays
-here); spawned workers (a parent holding torch is never forked) build the briefs and render their pages
-from those inputs and vectors; the main process writes them. While workers build, the main process reads
-and embeds the next chunks.
+Reading a brief's inputs (many small queries) and building it (facts, evidence, templates) are pure Python,
+so threads would share one core. Spawned workers (a parent holding torch is never forked), each with its own
+read connection to the archive, read each chunk's inputs; the main process embeds the chunk's sentences in
+one batch (the model, on the GPU where there is one, stays here); a worker builds the briefs and renders
+their pages from the inputs and vectors; the main process writes them, in order. While workers read and
+build, the main process embeds the next chunks.
 """
 from __future__ import annotations
 
@@ -41,11 +42,14 @@ class Tools:
 
 
 _BRIEFER: Briefer | None = None
+_STORE: Store | None = None
 
 
-def _start(tools: Tools) -> None:
-    """A worker's Briefer: the parent's templates, audiences and kinds, their vectors already made."""
-    global _BRIEFER
+def _start(tools: Tools, db_path: str) -> None:
+    """A worker's Briefer (the parent's templates, audiences and kinds, their vectors already made) and its
+    own connection to the archive."""
+    global _BRIEFER, _STORE
+    _STORE = Store(Path(db_path))
     embedder: list[Any] = []
 
     def encode(texts: list[str]) -> np.ndarray:  # only for a sentence the parent did not send (none expected)
@@ -58,6 +62,14 @@ def _start(tools: Tools) -> None:
     templates = Templates(Path(tools.user_templates) if tools.user_templates else None)
     _BRIEFER = Briefer(templates, encode, tools.audiences, None, tools.kind_descriptions, model=tools.model)
     _BRIEFER._roles, _BRIEFER._kinds = tools.roles, tools.kinds
+
+
+def _read(chunk: list[str]) -> tuple[list[BriefInput], list[str], dict[str, dict]]:
+    """A chunk's inputs, the sentences its briefs will weigh, and each cluster's watch-for items."""
+    assert _STORE is not None
+    inps = inputs(_STORE, chunk)
+    texts = [s.text for inp in inps for s in sent.candidates([(m.id, m.text) for m in inp.members])]
+    return inps, texts, page_items(_STORE, chunk)
 
 
 def _build(inps: list[BriefInput], vectors: dict[str, np.ndarray], slugs: dict[str, str],
@@ -75,22 +87,32 @@ def build_in_workers(store: Store, briefer: Briefer, todo: list[str], slugs: dic
     tools = Tools(str(user) if user else None, briefer.audiences, briefer.kind_descriptions, briefer.roles,
                   briefer.kinds, briefer.model)
     context = multiprocessing.get_context("spawn")
-    pending: deque[tuple[int, Future]] = deque()
+    chunks = iter([todo[start:start + CHUNK] for start in range(0, len(todo), CHUNK)])
+    ahead = 2 * briefer.workers  # tasks of each kind in flight: every worker busy, memory bounded
+    reading: deque[tuple[list[str], Future]] = deque()
+    building: deque[tuple[int, Future]] = deque()
     done = 0
-    with ProcessPoolExecutor(briefer.workers, mp_context=context, initializer=_start, initargs=(tools,)) as pool:
-        for start in range(0, len(todo), CHUNK):
-            chunk = todo[start:start + CHUNK]
-            inps = inputs(store, chunk)
-            texts = [s.text for inp in inps for s in sent.candidates([(m.id, m.text) for m in inp.members])]
-            briefer.warm(texts)
-            vectors = {t: briefer._cache[t] for t in texts}
-            pending.append((len(chunk), pool.submit(_build, inps, vectors, {c: slugs[c] for c in chunk if c in slugs},
-                                                    page_items(store, chunk))))
-            while len(pending) > 2 * briefer.workers:  # keep every worker busy, and memory bounded
-                n, future = pending.popleft()
+    with ProcessPoolExecutor(briefer.workers, mp_context=context, initializer=_start,
+                             initargs=(tools, str(store.path))) as pool:
+
+        def read_ahead() -> None:
+            while len(reading) < ahead:
+                chunk = next(chunks, None)
+                if chunk is None:
+                    return
+                reading.append((chunk, pool.submit(_read, chunk)))
+
+        read_ahead()
+        while reading or building:
+            if reading:
+                chunk, future = reading.popleft()
+                inps, texts, watch = future.result()
+                briefer.warm(texts)  # one batch for the chunk, on this process's model
+                vectors = {t: briefer._cache[t] for t in texts}
+                building.append((len(chunk), pool.submit(_build, inps, vectors,
+                                                         {c: slugs[c] for c in chunk if c in slugs}, watch)))
+                read_ahead()
+            while building and (not reading or len(building) > ahead or building[0][1].done()):
+                n, future = building.popleft()
                 done += n
                 yield done, *future.result()
-        while pending:
-            n, future = pending.popleft()
-            done += n
-            yield done, *future.result()

@@ -103,6 +103,9 @@ def brief_settings(settings: Settings) -> tuple[dict[str, Any], Any]:
         raise ConfigError(f"pulse.toml: {exc}") from None
 
 
+MIN_CORES_FOR_WORKERS = 4  # on 2 cores, brief workers ran slower than one process (the model needs the cores)
+
+
 def make_briefer(paths: Paths, settings: Settings, embedder: Embedder, brief: tuple | None = None) -> Briefer:
     """The brief stage's tools: templates (the user's copies win), the story model, audiences, the LLM if any."""
     cfg, backend = brief or brief_settings(settings)
@@ -111,7 +114,8 @@ def make_briefer(paths: Paths, settings: Settings, embedder: Embedder, brief: tu
     if isinstance(cfg.get("audiences"), dict):
         audiences = {str(k): [v] if isinstance(v, str) else [str(d) for d in v] for k, v in cfg["audiences"].items()}
     writer = LLMWriter(backend, templates.house_words()) if backend else None
-    workers = int(cfg.get("workers") or 0) or os.cpu_count() or 1
+    cores = os.cpu_count() or 1  # by default workers only where there are cores to spare for them (bench/RESULTS.md)
+    workers = int(cfg.get("workers") or 0) or (cores if cores >= MIN_CORES_FOR_WORKERS else 1)
     return Briefer(templates, embedder.encode, audiences, writer, workers=workers, model=settings.model or "default")
 
 

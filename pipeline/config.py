@@ -197,7 +197,7 @@ class BriefSettings:
     max_new_tokens: int = setting(400, min=1)
     device: str = setting("auto", choices=DEVICES, also=r"cuda:\d+", also_doc="cuda:N")
     audiences: dict[str, list[str] | str] | None = None  # [brief.audiences]: name = description(s)
-    workers: int = setting(0, min=0)  # processes building briefs on a large night; 0: one per core
+    workers: int = setting(0, min=0)  # processes building briefs on a large night; 0: one per core (4+ cores)
 
 
 @dataclass
