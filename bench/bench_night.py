@@ -124,7 +124,7 @@ def peers(db: Path, cut: str, model: str, workers: int, out: Path) -> list[list[
         cp.cuda.Device().synchronize()
     topk = time.perf_counter() - t
     rows.append([f"cluster: gpu.topk {len(night)} x {len(ids)} ({backend})", topk, "-"])
-    briefer = Briefer(Templates(), embedder.encode, model=model)
+    briefer = Briefer(Templates(), embedder.encode)
     timings = {}
     for n in sorted({1, workers}):
         copy = out / f"briefs-{n}.db"

@@ -54,7 +54,6 @@ class Briefer:
     writer: LLMWriter | None = None
     kind_descriptions: dict[str, list[str]] = field(default_factory=default_kinds)
     workers: int = 1  # processes that build briefs (brief_workers.py); 1: all in this one
-    model: str = "default"  # the story model (a worker loads it only for a sentence not sent to it)
     _roles: dict[str, np.ndarray] | None = field(default=None, init=False)
     _kinds: dict[str, np.ndarray] | None = field(default=None, init=False)
     _cache: dict[str, np.ndarray] = field(default_factory=dict, init=False)
@@ -169,9 +168,14 @@ def texts_of(inp: BriefInput) -> tuple[list[str], list[str]]:
     return sources, archive
 
 
+def sentences_of(inps: list[BriefInput]) -> list[str]:
+    """Every candidate sentence the briefs of these inputs will weigh (what is embedded for them)."""
+    return [s.text for inp in inps for s in sent.candidates([(m.id, m.text) for m in inp.members])]
+
+
 def make_briefs(briefer: Briefer, inps: list[BriefInput], slugs: dict[str, str] | None = None) -> list[Brief]:
     """Build (and, with an LLM writer, rewrite) the briefs for these inputs."""
-    briefer.warm([s.text for inp in inps for s in sent.candidates([(m.id, m.text) for m in inp.members])])
+    briefer.warm(sentences_of(inps))
     out = []
     for inp in inps:
         brief = build(inp, briefer.cached_encode, briefer.roles, briefer.templates.fields,

@@ -20,9 +20,8 @@ import numpy as np
 
 from pipeline.store import Store
 
-from . import sentences as sent
 from .brief import BriefInput
-from .brief_stage import Briefer, brief_rows, inputs
+from .brief_stage import Briefer, brief_rows, inputs, sentences_of
 from .render import Templates
 from .watch import page_items
 
@@ -38,7 +37,6 @@ class Tools:
     kind_descriptions: dict[str, list[str]]
     roles: dict[str, np.ndarray]
     kinds: dict[str, np.ndarray]
-    model: str
 
 
 _BRIEFER: Briefer | None = None
@@ -50,17 +48,12 @@ def _start(tools: Tools, db_path: str) -> None:
     own connection to the archive."""
     global _BRIEFER, _STORE
     _STORE = Store(Path(db_path))
-    embedder: list[Any] = []
 
-    def encode(texts: list[str]) -> np.ndarray:  # only for a sentence the parent did not send (none expected)
-        if not embedder:
-            from pipeline.embed import Embedder
-
-            embedder.append(Embedder(model=tools.model, device="cpu"))
-        return embedder[0].encode(texts)
+    def encode(texts: list[str]) -> np.ndarray:  # every sentence a brief weighs comes with its chunk
+        raise RuntimeError(f"brief worker: {len(texts)} sentence(s) were not embedded by the main process")
 
     templates = Templates(Path(tools.user_templates) if tools.user_templates else None)
-    _BRIEFER = Briefer(templates, encode, tools.audiences, None, tools.kind_descriptions, model=tools.model)
+    _BRIEFER = Briefer(templates, encode, tools.audiences, None, tools.kind_descriptions)
     _BRIEFER._roles, _BRIEFER._kinds = tools.roles, tools.kinds
 
 
@@ -68,8 +61,7 @@ def _read(chunk: list[str]) -> tuple[list[BriefInput], list[str], dict[str, dict
     """A chunk's inputs, the sentences its briefs will weigh, and each cluster's watch-for items."""
     assert _STORE is not None
     inps = inputs(_STORE, chunk)
-    texts = [s.text for inp in inps for s in sent.candidates([(m.id, m.text) for m in inp.members])]
-    return inps, texts, page_items(_STORE, chunk)
+    return inps, sentences_of(inps), page_items(_STORE, chunk)
 
 
 def _build(inps: list[BriefInput], vectors: dict[str, np.ndarray], slugs: dict[str, str],
@@ -85,7 +77,7 @@ def build_in_workers(store: Store, briefer: Briefer, todo: list[str], slugs: dic
     processes."""
     user = briefer.templates.user_dir
     tools = Tools(str(user) if user else None, briefer.audiences, briefer.kind_descriptions, briefer.roles,
-                  briefer.kinds, briefer.model)
+                  briefer.kinds)
     context = multiprocessing.get_context("spawn")
     chunks = iter([todo[start:start + CHUNK] for start in range(0, len(todo), CHUNK)])
     ahead = 2 * briefer.workers  # tasks of each kind in flight: every worker busy, memory bounded

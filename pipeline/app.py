@@ -116,7 +116,7 @@ def make_briefer(paths: Paths, settings: Settings, embedder: Embedder, brief: tu
     writer = LLMWriter(backend, templates.house_words()) if backend else None
     cores = os.cpu_count() or 1  # by default workers only where there are cores to spare for them (bench/RESULTS.md)
     workers = int(cfg.get("workers") or 0) or (cores if cores >= MIN_CORES_FOR_WORKERS else 1)
-    return Briefer(templates, embedder.encode, audiences, writer, workers=workers, model=settings.model or "default")
+    return Briefer(templates, embedder.encode, audiences, writer, workers=workers)
 
 
 def make_searcher(store: Store, settings: Settings) -> Searcher:

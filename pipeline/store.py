@@ -1041,9 +1041,7 @@ class Store:
                     f"SELECT s.id, s.title, s.source, {STORY_DATE} AS date, "
                     "s.section, i.title AS issue_title, i.url AS issue_url, m.cluster_id, c.size AS cluster_size, "
                     "c.sources AS cluster_sources, c.thread_id, b.slug, b.kind, b.impact FROM stories s JOIN issues i "
-                    "ON i.id = s.issue_id LEFT JOIN cluster_members m ON m.story_id = s.id LEFT JOIN clusters c "
-                    f"ON c.id = m.cluster_id LEFT JOIN briefs b ON b.cluster_id = m.cluster_id "
-                    f"WHERE s.id IN ({marks})", chunk):
+                    f"ON i.id = s.issue_id {_BY_STORY_JOINS}WHERE s.id IN ({marks})", chunk):
                 out[r["id"]] = dict(r)
         return out
 
