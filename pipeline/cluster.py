@@ -11,7 +11,8 @@ or cosine plus shared specific terms, within `same_days`) and which are related 
 apart, recorded with why); with vectors only, cosine >= `threshold` (or `link_threshold` with a shared
 link) decides. Edges are split into connected components (`gpu.components`), then merged greedily, best
 edge first, under safeguards against chaining: two stories of one issue never share a cluster unless
-both cite the same specific post; a cluster spans at most `window_days`; every member stays within
+both cite the same specific post; a cluster spans at most `window_days` (a repeat — the same specific link
+and near-identical text, weeks or months later — joins across it); every member stays within
 `centroid_min` (`member_min` with terms) of the merged centroid; one story can pull in at most `max_hub`
 merges; two existing clusters are never merged (ids stay stable). New ids derive from the earliest member,
 so a rerun gives the same ids.
@@ -58,6 +59,7 @@ class ClusterConfig:
     overlap_weight: float = RelateConfig.overlap_weight
     link_cos: float = RelateConfig.link_cos
     related_overlap: float = RelateConfig.related_overlap
+    repeat_cos: float = RelateConfig.repeat_cos
 
     def relate(self) -> RelateConfig:
         """The same-story decision's settings ([cluster] in pulse.toml holds them too)."""
@@ -166,7 +168,7 @@ def candidate_edges(items: Sequence[StoryRef], vecs: np.ndarray, n_old: int, con
                 edges[key] = Relation(SAME, reason, cosine=cos)
             return
         rel = relate(side(a), side(b), cos, stats, rcfg, link)
-        if rel.kind == SAME and abs(ia.day - ib.day) <= config.window_days:
+        if rel.kind == SAME and (rel.repeat or abs(ia.day - ib.day) <= config.window_days):
             edges[key] = rel
         elif rel.kind == RELATED:
             related_seen.add(key)
@@ -220,6 +222,7 @@ def assign(new: Sequence[StoryRef], new_vecs: np.ndarray, old: Sequence[StoryRef
         comp = np.arange(len(items))
     hub = np.zeros(len(items), np.int64)
     why: dict[int, str] = {}
+    earlier: set[int] = set()  # members joined by a repeat edge as the earlier telling
     for (a, b), rel in sorted(edges.items(), key=lambda e: (-(e[1].cosine + e[1].overlap), e[0])):
         if comp[a] != comp[b]:
             continue
@@ -230,8 +233,8 @@ def assign(new: Sequence[StoryRef], new_vecs: np.ndarray, old: Sequence[StoryRef
         if {items[i].issue_id for i in ma} & {items[i].issue_id for i in mb} and not (
                 stats is not None and _told_twice(items, ma, mb, edges)):
             continue  # two items of one issue are two pieces of news, unless the evidence says one
-        days = [items[i].day for i in ma + mb]
-        if max(days) - min(days) > config.window_days:
+        days = [items[i].day for i in ma + mb if i not in earlier]
+        if not rel.repeat and days and max(days) - min(days) > config.window_days:
             continue
         both = ma + mb
         centroid = vecs[both].sum(axis=0)
@@ -239,6 +242,8 @@ def assign(new: Sequence[StoryRef], new_vecs: np.ndarray, old: Sequence[StoryRef
         floor = config.centroid_min if stats is None else config.member_min
         if norm == 0 or float((vecs[both] @ (centroid / norm)).min()) < floor:
             continue
+        if rel.repeat:  # the older group is an earlier telling: later spans are measured without it
+            earlier.update(ma if max(items[i].day for i in ma) < max(items[i].day for i in mb) else mb)
         keep, drop = (ga, gb) if (ga in label_of or gb not in label_of) else (gb, ga)
         for i in members[drop]:
             group_of[i] = keep

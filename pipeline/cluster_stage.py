@@ -1,10 +1,11 @@
 """The nightly clustering stage: new (or edited) stories into clusters, new clusters into threads.
 
 Incremental: only stories without a cluster (or whose text changed since) are looked at, against the
-archive's stories within the cluster window, and new clusters against the open threads (clusters of the
-last `thread_window_days`). The archive's term statistics (`pipeline.terms`) grow with each story first
-seen, so subjects and specific terms are weighed against everything read so far. All of it is one
-transaction, so a crash leaves the previous night intact and a rerun does the same work with the same ids.
+archive's stories within the cluster window (and older ones citing the same specific link: an item told
+again), and new clusters against the open threads (clusters of the last `thread_window_days`). The archive's
+term statistics (`pipeline.terms`) grow with each story first seen, so subjects and specific terms are weighed
+against everything read so far. All of it is one transaction, so a crash leaves the previous night intact
+and a rerun does the same work with the same ids.
 """
 from __future__ import annotations
 
@@ -152,6 +153,11 @@ def cluster_stories(store: Store, config: ClusterConfig = ClusterConfig(), backe
         days = [r.day for r in new_refs]
         old_rows = store.clustered_between(cid, from_day(min(days) - config.window_days),
                                            from_day(max(days) + config.window_days))
+        seen = {r["id"] for r in old_rows}  # and earlier tellings: older stories citing the same specific link
+        for r in store.clustered_citing(cid, sorted({u for ref in new_refs for u in ref.links})):
+            if r["id"] not in seen:
+                seen.add(r["id"])
+                old_rows.append(r)
         old_refs = _refs(store, old_rows, config)
         stats = term_stats(store, {t for r in new_refs + old_refs for t in r.terms})
         new_vecs = np.vstack([from_blob(r["embedding"]) for r in rows])

@@ -7,7 +7,8 @@ decision weighs evidence a reader can check:
 - specific terms both stories name (`pipeline.terms`: words and phrases few stories of the archive use,
   names weighing most), as a share of the lighter story's;
 - a specific link both cite (a paper, a repository, a post; not a home page);
-- time: the same story is told within days;
+- time: the same story is told within days — or repeated later: a newsletter that reruns an item weeks or
+  months on (a "best of" edition, a paper cited again) cites the same specific link with near-identical text;
 - embedding cosine, as support.
 """
 from __future__ import annotations
@@ -28,6 +29,7 @@ class RelateConfig:
     overlap_weight: float = 0.3
     link_cos: float = 0.30  # a shared specific link needs only this much cosine
     related_overlap: float = 0.20  # shared specific weight for related news (with a shared name)
+    repeat_cos: float = 0.80  # a shared specific link and this much cosine: the same story at any distance
 
 
 @dataclass
@@ -58,6 +60,7 @@ class Relation:
     overlap: float = 0.0
     cosine: float = 0.0
     shared: list[str] = field(default_factory=list)
+    repeat: bool = False  # the same story told again after the same-story window (joins across it)
 
 
 def overlap(a: Side, b: Side, stats: TermStats) -> tuple[float, list[str]]:
@@ -77,6 +80,9 @@ def relate(a: Side, b: Side, cosine: float, stats: TermStats, config: RelateConf
     share, shared = overlap(a, b, stats)
     gap = abs(a.day - b.day)
     top = ", ".join(shared[:3])
+    if shared_link and gap > config.same_days and cosine >= config.repeat_cos:
+        return Relation(SAME, f"told again {gap:.0f} days later, both cite {shared_link}", share, cosine, shared,
+                        repeat=True)
     if gap <= config.same_days:
         if shared_link and cosine >= config.link_cos:
             return Relation(SAME, f"both cite {shared_link}", share, cosine, shared)

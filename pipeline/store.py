@@ -359,6 +359,11 @@ class Store:
     def clustered_between(self, cid: int, start: str, end: str) -> list[dict[str, Any]]:
         return self._story_rows(f"m.story_id IS NOT NULL AND {STORY_DATE} BETWEEN ? AND ?", [start, end], cid)
 
+    def clustered_citing(self, cid: int, urls: list[str]) -> list[dict[str, Any]]:
+        """Clustered stories, of any date, that link one of these URLs."""
+        return [r for chunk, marks in _in_chunks(urls) for r in self._story_rows(
+            f"m.story_id IS NOT NULL AND s.id IN (SELECT story_id FROM links WHERE url IN ({marks}))", chunk, cid)]
+
     def cluster_stories(self, cid: int, cluster_ids: list[str]) -> list[dict[str, Any]]:
         return [r for chunk, marks in _in_chunks(cluster_ids)
                 for r in self._story_rows(f"m.cluster_id IN ({marks})", chunk, cid, clustered=True)]

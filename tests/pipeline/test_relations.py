@@ -11,7 +11,10 @@ from pipeline.ingest import ingest
 from pipeline.samples import sample_sources
 from pipeline.store import Store
 from pipeline.terms import TermStats, lead_of, story_terms, subject
+from sources import SourceConfig
 from sources.fetch import Fetcher
+from tests.conftest import Reply
+from tests.feeds import rss, story_html
 
 # a small archive in the voice of AI newsletters: names recur in running text as names, common words do not
 BACKGROUND = [
@@ -136,3 +139,40 @@ def test_rethread_names_clusters_made_before_subjects_and_threads_them_the_same(
     rethread(sample_store)
     assert {r["id"]: r["subject"] for r in sample_store.all_clusters()} == named
     assert threads_of(sample_store) == before
+
+
+def test_an_item_told_again_months_later_joins_its_cluster_and_other_news_on_the_link_does_not(
+        tmp_path, feed_server, embedder):
+    """A weekly reruns an item in a later edition: same specific link, same text, three months on. The rerun
+    joins the earlier telling's cluster on a later night (found by its link, outside the cluster window); a
+    different story citing the same post months later does not."""
+    post = "https://lab.example/blog/robot-blacksmiths"
+    item = ("Robotic blacksmiths step up as metalworkers grow scarce",
+            "A foundry in Ohio now runs a laser-scanned forging cell that shapes parts a human smith once made.")
+    follow = ("Foundry robots: the union responds",
+              "The metalworkers' union says the forging cell cost jobs; it asks for retraining money.")
+    other = [(f"Background story number {n}", f"Filler text about topic {n} for the archive.", f"https://x.example/{n}")
+             for n in range(3)]
+    jan = {"title": "Weekly 1", "link": "https://weekly.example/1", "date": "Mon, 05 Jan 2026 08:00:00 +0000",
+           "html": story_html((*item, post), *other)}
+    apr = {"title": "Weekly 14", "link": "https://weekly.example/14", "date": "Mon, 06 Apr 2026 08:00:00 +0000",
+           "html": story_html((item[0], "From the January 5th edition. " + item[1], post), *other[:1])}
+    jul = {"title": "Weekly 27", "link": "https://weekly.example/27", "date": "Mon, 06 Jul 2026 08:00:00 +0000",
+           "html": story_html((*follow, post), *other[1:])}
+    url = feed_server.route("/weekly.xml", Reply(body=rss(jan)))
+    source = SourceConfig("weekly", "rss", url, {})
+    with Store(tmp_path / "pulse.db") as store:
+        for night in ([jan], [jan, apr], [jan, apr, jul]):
+            feed_server.route("/weekly.xml", Reply(body=rss(*night)))
+            ingest(store, [source], Fetcher())
+            embed_stories(store, embedder)
+            cluster_stories(store)
+        rows = store.db.query("SELECT s.title, s.issue_id, m.cluster_id, m.reason FROM stories s "
+                              "JOIN cluster_members m ON m.story_id = s.id ORDER BY s.issue_id")
+        rows = [dict(r) for r in rows]
+    told = [r for r in rows if r["title"] == item[0]]
+    assert len(told) == 2 and told[0]["issue_id"] != told[1]["issue_id"]
+    assert told[0]["cluster_id"] == told[1]["cluster_id"]  # joined across 91 days
+    assert any((r["reason"] or "").startswith("told again 91 days later, both cite " + post) for r in told)
+    (reply,) = [r for r in rows if r["title"] == follow[0]]
+    assert reply["cluster_id"] != told[0]["cluster_id"]  # other news on the same link stays apart
