@@ -33,6 +33,7 @@ you your yours newsletter newsletters since
 COLUMNS = ("title", "text")
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 32
+MOST_GROUPS = 6  # up to this many groups, "all but one" is tried before "any word" (n subsets of n - 1)
 _TOKEN = re.compile(r'(?P<neg>-)?(?:(?P<col>title|text):)?(?:"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+))', re.I)
 _WORD_CHARS = re.compile(r"[\w]+(?:[-'.][\w]+)*\*?", re.UNICODE)
 
@@ -85,6 +86,25 @@ class Query:
 
     def match_any_with_not(self) -> str:
         return f"({self.match_any()}){self._not()}" if self.excluded else self.match_any()
+
+    def match_most(self) -> str | None:
+        """All groups but one (for 3 to MOST_GROUPS groups): the first relaxation. It ranks stories that miss
+        one word above those that have one, and it scores far fewer rows than any-word: a few thousand
+        instead of every story with a common word."""
+        n = len(self.groups)
+        if not 3 <= n <= MOST_GROUPS:
+            return None
+        subsets = ["(" + " AND ".join(_group(g) for j, g in enumerate(self.groups) if j != skip) + ")"
+                   for skip in range(n)]
+        most = " OR ".join(subsets)
+        return f"({most}){self._not()}" if self.excluded else most
+
+    def relaxations(self) -> list[str]:
+        """The relaxed queries, in order, for when too few stories match every group."""
+        steps = [m] if (m := self.match_most()) else []
+        if sum(len(g) for g in self.groups) > 1:
+            steps.append(self.match_any_with_not())
+        return steps
 
     def match_excluded(self) -> str | None:
         return " OR ".join(t.fts() for t in self.excluded) or None

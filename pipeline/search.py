@@ -325,15 +325,17 @@ class Searcher:
 
     def keyword(self, query: Query, depth: int, filters: Filters, limit: int,
                 store: Store | None = None) -> tuple[list[tuple[str, float]], bool]:
-        """All words first; if fewer than `limit` stories have them all, stories with any word follow."""
+        """All words first; while fewer than `limit` stories are found, stories with all words but one follow
+        (3 to 6 words), then stories with any word (`Query.relaxations`)."""
         store = store or self.store
         hits = store.search_keyword(query.match_all(), depth, **filters.sql())
         relaxed = False
-        if len(hits) < limit and sum(len(g) for g in query.groups) > 1:
+        for match in query.relaxations():
+            if len(hits) >= limit:
+                break
             seen = {h[0] for h in hits}
-            more = [h for h in store.search_keyword(query.match_any_with_not(), depth, **filters.sql())
-                    if h[0] not in seen]
-            relaxed = bool(more)
+            more = [h for h in store.search_keyword(match, depth, **filters.sql()) if h[0] not in seen]
+            relaxed = relaxed or bool(more)
             hits += more[: depth - len(hits)]
         return hits, relaxed
 

@@ -37,6 +37,7 @@ _DEADLINE_STEPS = 10_000
 
 _NOT_NEWS_SQL = ", ".join(f"'{section}'" for section in NOT_NEWS)
 # a story's cluster (m, c) and its brief (b), for search filters on them
+FILTER_POOL = 4000  # a filtered keyword search ranks this many matches before it filters them (search_keyword)
 _BY_STORY_JOINS = ("LEFT JOIN cluster_members m ON m.story_id = s.id LEFT JOIN clusters c ON c.id = m.cluster_id "
                    "LEFT JOIN briefs b ON b.cluster_id = m.cluster_id ")
 
@@ -918,6 +919,19 @@ class Store:
                 "WHERE stories_fts MATCH ? ORDER BY score LIMIT ?) f JOIN stories s ON s.rowid = f.rowid "
                 "ORDER BY f.score", [match, limit])]
         joins = (_BY_STORY_JOINS if any(filters.get(k) for k in ("cluster", "thread", "kinds", "impacts")) else "")
+        if not (filters.get("cluster") or filters.get("thread")):
+            # rank inside FTS5, then filter the best FILTER_POOL: exact whenever `limit` of them pass the
+            # filters (every story outside them scores worse) or they are all the matches there are
+            ranked = self.db.execute("SELECT rowid, bm25(stories_fts, 5.0, 1.0) AS score FROM stories_fts "
+                                     "WHERE stories_fts MATCH ? ORDER BY score LIMIT ?",
+                                     [match, FILTER_POOL]).fetchall()
+            passed: dict[int, str] = {}
+            for chunk, marks in _in_chunks([r[0] for r in ranked]):
+                passed.update(self.db.execute(
+                    f"SELECT s.rowid, s.id FROM stories s JOIN issues i ON i.id = s.issue_id {joins}"
+                    f"WHERE s.rowid IN ({marks}) AND {cond}", [*chunk, *params]).fetchall())
+            if len(passed) >= limit or len(ranked) < FILTER_POOL:
+                return [(passed[r], score) for r, score in ranked if r in passed][:limit]
         sql = (f"SELECT s.id, bm25(stories_fts, 5.0, 1.0) AS score FROM stories_fts "
                f"JOIN stories s ON s.rowid = stories_fts.rowid JOIN issues i ON i.id = s.issue_id {joins}"
                f"WHERE stories_fts MATCH ? AND {cond} ORDER BY score LIMIT ?")

@@ -102,3 +102,24 @@ def test_more_words_than_the_cap_are_refused_and_the_cap_itself_is_searched(stor
 def test_common_words_do_not_count_against_the_cap():
     query = parse("the " * 100 + "decoding")
     assert [t.text for g in query.groups for t in g] == ["decoding"]
+
+
+def test_relaxing_tries_all_words_but_one_before_any_word():
+    q = parse("scheduler kernel cache -java")
+    most, anyword = q.relaxations()
+    assert most.count(" OR ") == 2 and most.count(" AND ") == 3 and most.endswith('NOT "java"')
+    assert anyword == q.match_any_with_not()
+    assert parse("scheduler kernel").relaxations() == [parse("scheduler kernel").match_any_with_not()]
+    assert len(parse("a1 b1 c1 d1 e1 f1 g1").relaxations()) == 1  # seven words: straight to any word
+
+
+def test_stories_with_all_words_but_one_rank_before_stories_with_one(tmp_path):
+    with Store(tmp_path / "p.db") as s:
+        s.ensure_source("t", "rss", "https://t.example.org/feed")
+        texts = [("Kernel notes", "a scheduler for the kernel"),  # two of three words
+                 *[(f"Cache note {n}", f"cache cache cache cache item {n}") for n in range(12)]]  # one word, often
+        s.save_issue(Issue(source="t", guid="1", url="https://t.example.org/1", title="I", published=None, html="",
+                           text="", stories=[Story(position=i, title=t, text=x) for i, (t, x) in enumerate(texts)]))
+        from pipeline.search import Searcher
+        results = Searcher(s, lambda: None).search("scheduler kernel cache", mode="keyword", limit=5)
+    assert results.relaxed and results.hits[0].title == "Kernel notes"

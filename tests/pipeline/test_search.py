@@ -280,3 +280,22 @@ def test_hits_are_stories_not_copies(searcher, mode):
     copies = [h for h in flat.hits if h.cluster_id == launch.cluster_id]
     assert len(copies) >= 2  # without grouping the same story fills several places
     assert {a["id"] for a in launch.also} == {h.id for h in copies} - {launch.id}
+
+
+@pytest.mark.parametrize("pool", [2, 3, 1000])
+def test_a_filtered_keyword_search_ranks_inside_fts5_and_stays_exact(archive, monkeypatch, pool):
+    """The best FILTER_POOL matches are filtered first; too few passing falls back to the full join. Either
+    way the answer is the full join's."""
+    import pipeline.store as store_module
+
+    store = archive[0]
+    sources = sorted({r[0] for r in store.db.execute("SELECT source FROM stories")})
+    expected = {}
+    for src in sources:
+        expected[src] = [r[0] for r in store.db.execute(
+            "SELECT s.id FROM stories_fts JOIN stories s ON s.rowid = stories_fts.rowid WHERE stories_fts MATCH ? "
+            "AND s.source = ? ORDER BY bm25(stories_fts, 5.0, 1.0), s.id LIMIT 3", ['"decoding" OR "model"', src])]
+    monkeypatch.setattr(store_module, "FILTER_POOL", pool)
+    for src in sources:
+        got = [sid for sid, _ in store.search_keyword('"decoding" OR "model"', 3, sources=(src,))]
+        assert got == expected[src]
