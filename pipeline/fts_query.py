@@ -87,24 +87,30 @@ class Query:
     def match_any_with_not(self) -> str:
         return f"({self.match_any()}){self._not()}" if self.excluded else self.match_any()
 
-    def match_most(self) -> str | None:
-        """All groups but one (for 3 to MOST_GROUPS groups): the first relaxation. It ranks stories that miss
-        one word above those that have one, and it scores far fewer rows than any-word: a few thousand
-        instead of every story with a common word."""
+    def steps(self) -> list[str]:
+        """What the keyword side asks FTS5 for, in order, while too few stories are found (without the
+        left-out words: see `with_not`): every group; then, for 3 to MOST_GROUPS groups, every group but
+        one (stories missing one word rank above stories with one, and far fewer rows are scored than for
+        any word: a few thousand instead of every story with a common word); then any term."""
+        steps = [" AND ".join(_group(g) for g in self.groups)]
         n = len(self.groups)
-        if not 3 <= n <= MOST_GROUPS:
-            return None
-        subsets = ["(" + " AND ".join(_group(g) for j, g in enumerate(self.groups) if j != skip) + ")"
-                   for skip in range(n)]
-        most = " OR ".join(subsets)
-        return f"({most}){self._not()}" if self.excluded else most
-
-    def relaxations(self) -> list[str]:
-        """The relaxed queries, in order, for when too few stories match every group."""
-        steps = [m] if (m := self.match_most()) else []
+        if 3 <= n <= MOST_GROUPS:
+            steps.append(" OR ".join("(" + " AND ".join(_group(g) for j, g in enumerate(self.groups) if j != skip)
+                                     + ")" for skip in range(n)))
         if sum(len(g) for g in self.groups) > 1:
-            steps.append(self.match_any_with_not())
+            steps.append(self.match_any())
         return steps
+
+    def with_not(self, step: str) -> str:
+        """A step with the left-out words left out."""
+        return f"({step}){self._not()}" if self.excluded else step
+
+    def in_titles(self, step: str) -> str | None:
+        """A step matched in headlines only (None when the query names its own columns): what a broad query
+        ranks when too many stories match it anywhere (see `Searcher.keyword`)."""
+        if any(t.column for g in self.groups for t in g):
+            return None
+        return f"title : ({step}){self._not()}"
 
     def match_excluded(self) -> str | None:
         return " OR ".join(t.fts() for t in self.excluded) or None

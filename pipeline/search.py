@@ -34,6 +34,7 @@ from .store import ModelMismatch, Store, ThreadStores, interrupted
 
 MODES = ("hybrid", "keyword", "semantic")
 RRF_K = 60
+BROAD = 10_000  # a query matching more stories than this ranks its headline matches first (Searcher.keyword)
 MAX_LIMIT = 200
 _MARK = re.compile("\x02(.*?)\x03", re.S)
 TIMED_OUT = "the search ran out of time; try fewer or more specific words"
@@ -326,16 +327,26 @@ class Searcher:
     def keyword(self, query: Query, depth: int, filters: Filters, limit: int,
                 store: Store | None = None) -> tuple[list[tuple[str, float]], bool]:
         """All words first; while fewer than `limit` stories are found, stories with all words but one follow
-        (3 to 6 words), then stories with any word (`Query.relaxations`)."""
+        (3 to 6 words), then stories with any word (`Query.steps`). A step that more than BROAD stories
+        match ranks those that match it in their headline instead, when enough of them do: BM25 costs per
+        matching story, and the semantic side still reads every story."""
         store = store or self.store
-        hits = store.search_keyword(query.match_all(), depth, **filters.sql())
+        hits: list[tuple[str, float]] = []
         relaxed = False
-        for match in query.relaxations():
-            if len(hits) >= limit:
+        for n, step in enumerate(query.steps()):
+            if n and len(hits) >= limit:
                 break
+            match, titles = query.with_not(step), query.in_titles(step)
+            found = None
+            if titles and store.count_matches(match) > BROAD:
+                found = store.search_keyword(titles, depth, **filters.sql())
+                if len(hits) + len(found) < limit:
+                    found = None
+            if found is None:
+                found = store.search_keyword(match, depth, **filters.sql())
             seen = {h[0] for h in hits}
-            more = [h for h in store.search_keyword(match, depth, **filters.sql()) if h[0] not in seen]
-            relaxed = relaxed or bool(more)
+            more = [h for h in found if h[0] not in seen]
+            relaxed = relaxed or (n > 0 and bool(more))
             hits += more[: depth - len(hits)]
         return hits, relaxed
 

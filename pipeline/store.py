@@ -909,6 +909,10 @@ class Store:
                 params += list(values)
         return " AND ".join(where) or "1=1", params
 
+    def count_matches(self, match: str) -> int:
+        """How many stories match an FTS5 expression (no ranking: cheap even when it is most of them)."""
+        return self.db.execute("SELECT count(*) FROM stories_fts WHERE stories_fts MATCH ?", [match]).fetchone()[0]
+
     def search_keyword(self, match: str, limit: int, **filters: Any) -> list[tuple[str, float]]:
         """(story id, BM25 score; lower is better) for an FTS5 expression, best first. Title words weigh 5x.
         The expression must come from pipeline.fts_query: user text is never passed here raw."""

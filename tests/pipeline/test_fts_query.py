@@ -106,11 +106,14 @@ def test_common_words_do_not_count_against_the_cap():
 
 def test_relaxing_tries_all_words_but_one_before_any_word():
     q = parse("scheduler kernel cache -java")
-    most, anyword = q.relaxations()
-    assert most.count(" OR ") == 2 and most.count(" AND ") == 3 and most.endswith('NOT "java"')
-    assert anyword == q.match_any_with_not()
-    assert parse("scheduler kernel").relaxations() == [parse("scheduler kernel").match_any_with_not()]
-    assert len(parse("a1 b1 c1 d1 e1 f1 g1").relaxations()) == 1  # seven words: straight to any word
+    every, most, anyword = q.steps()
+    assert every == '"scheduler" AND "kernel" AND "cache"'
+    assert most.count(" OR ") == 2 and most.count(" AND ") == 3
+    assert q.with_not(anyword) == q.match_any_with_not() and q.with_not(every).endswith('NOT "java"')
+    assert q.in_titles(every) == 'title : ("scheduler" AND "kernel" AND "cache") NOT "java"'
+    assert parse("title:kernel cache").in_titles("x") is None  # the query's own columns stand
+    assert len(parse("scheduler kernel").steps()) == 2  # two words: every word, then any
+    assert len(parse("a1 b1 c1 d1 e1 f1 g1").steps()) == 2  # seven words: straight to any word
 
 
 def test_stories_with_all_words_but_one_rank_before_stories_with_one(tmp_path):
@@ -123,3 +126,21 @@ def test_stories_with_all_words_but_one_rank_before_stories_with_one(tmp_path):
         from pipeline.search import Searcher
         results = Searcher(s, lambda: None).search("scheduler kernel cache", mode="keyword", limit=5)
     assert results.relaxed and results.hits[0].title == "Kernel notes"
+
+
+def test_a_query_most_stories_match_ranks_the_headlines_that_have_it(tmp_path, monkeypatch):
+    import pipeline.search as search_module
+    from pipeline.search import Searcher
+
+    monkeypatch.setattr(search_module, "BROAD", 3)  # "most of the archive", at the scale of a test
+    with Store(tmp_path / "p.db") as s:
+        s.ensure_source("t", "rss", "https://t.example.org/feed")
+        texts = [(f"Body note {n}", "photonic " * 12 + f"filler {n}") for n in range(4)]  # the word, often
+        texts += [(f"Photonic headline {n}", f"one mention of links {n}") for n in range(3)]
+        s.save_issue(Issue(source="t", guid="1", url="https://t.example.org/1", title="I", published=None, html="",
+                           text="", stories=[Story(position=i, title=t, text=x) for i, (t, x) in enumerate(texts)]))
+        searcher = Searcher(s, lambda: None)
+        few = searcher.search("photonic", mode="keyword", limit=2, by_story=False).hits
+        every = searcher.search("photonic", mode="keyword", limit=7, by_story=False).hits
+    assert {h.title for h in few} <= {f"Photonic headline {n}" for n in range(3)}
+    assert len(every) == 7  # more asked for than headlines have it: every story that matches, by BM25
