@@ -121,14 +121,17 @@ def main() -> None:
     rows, parts = [], {}
     for mode in ("keyword", "semantic", "hybrid"):
         searcher.search(qs[0][0], mode=mode, filters=qs[0][1])
-        times, enc = [], []
+        times, enc, kw, sem = [], [], [], []
         for q, f in qs:
             t = time.perf_counter()
             r = searcher.search(q, mode=mode, limit=10, filters=f)
             times.append((time.perf_counter() - t) * 1000)
             enc.append(r.ms.get("encode", 0.0))
+            kw.append(r.ms.get("keyword", 0.0))
+            sem.append(r.ms.get("semantic", 0.0))
         parts[mode] = (statistics.median(enc), pct(times, 50))
-        rows.append([mode, pct(times, 50), pct(times, 95), statistics.mean(times), statistics.median(enc)])
+        rows.append([mode, pct(times, 50), pct(times, 95), statistics.mean(times), statistics.median(enc),
+                     f"{pct(kw, 50):.1f} / {pct(kw, 95):.1f}", f"{pct(sem, 50):.1f} / {pct(sem, 95):.1f}"])
 
     # peers, same run
     from pipeline.fts_query import parse
@@ -181,7 +184,8 @@ def main() -> None:
     floor = nbytes / bw * 1000
     print(f"\n{args.stories:,} stories · {len(qs)} queries · device {embedder.device} · top-k {backend} · "
           f"{os.cpu_count()} CPUs · first query (model + vectors load) {load_ms:.0f} ms\n")
-    print(table(["mode", "p50 ms", "p95 ms", "mean ms", "of which encode (p50 ms)"], rows))
+    print(table(["mode", "p50 ms", "p95 ms", "mean ms", "of which encode (p50 ms)", "keyword side p50 / p95 ms",
+                 "semantic side p50 / p95 ms"], rows))
     print()
     print(table(["part", "ours p50 ms", "stock peer p50 ms", "peer", "ratio (peer / ours)"], [
         ["keyword (search incl. cards, snippets)", parts["keyword"][1], pct(fts, 50), "FTS5 MATCH ORDER BY rank LIMIT 10",

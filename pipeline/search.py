@@ -197,7 +197,8 @@ class SemanticIndex:
         self.ids: list[str] = []
         self.row_of: dict[str, int] = {}
         self.dates = np.zeros(0, "<U32")
-        self.sources = np.zeros(0, object)
+        self.source_names: list[str] = []  # each story's source as a small integer: filtering 1M is a compare
+        self.source_codes = np.zeros(0, np.int32)
         self.corpus: Any = None
         self.refresh(store)
 
@@ -216,7 +217,8 @@ class SemanticIndex:
         self.ids = [r[0] for r in rows]
         self.row_of = {sid: i for i, sid in enumerate(self.ids)}
         self.dates = np.array([r[1][:32] for r in rows], "<U32")
-        self.sources = np.array([r[2] for r in rows], object)
+        names, codes = np.unique(np.array([r[2] for r in rows], object), return_inverse=True)
+        self.source_names, self.source_codes = [str(n) for n in names], codes.astype(np.int32)
         # one buffer for all the blobs: a reshape instead of stacking 1M small arrays
         vectors = (np.frombuffer(b"".join(r[3] for r in rows), "<f4").reshape(len(rows), -1) if rows
                    else np.zeros((0, 1), np.float32))
@@ -241,7 +243,8 @@ class SemanticIndex:
         if filters.sources or allowed is not None:
             keep = np.ones(hi - lo, bool)
             if filters.sources:
-                keep &= np.isin(self.sources[lo:hi], list(filters.sources))
+                wanted = [i for i, name in enumerate(self.source_names) if name in filters.sources]
+                keep &= np.isin(self.source_codes[lo:hi], wanted)
             if allowed is not None:
                 mask = np.zeros(len(self.ids), bool)
                 mask[[self.row_of[s] for s in allowed if s in self.row_of]] = True
