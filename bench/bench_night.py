@@ -1,6 +1,6 @@
 """The whole night, stage by stage, on real newsletters: what each stage costs and against what.
 
-    python bench/bench_night.py [--data ../shared/data] [--cut 2023-05-01] [--workers N] [--model PATH]
+    python bench/bench_night.py [--data ../shared/data] [--cut 2023-05-01] [--workers N] [--model PATH] [--nights N]
 
 The feeds in --data (RSS files) are split at --cut: night 1 ingests every issue published before it (the
 archive), night 2 the rest (tonight's new stories), night 3 nothing new. Each night is `pulse run` in a
@@ -10,6 +10,7 @@ share of the night, with the peer measured in this same process where one exists
   stage's own time includes loading the model, reported apart);
 - cluster: `gpu.topk` of the night's vectors against the archive's (the floor the stage's Python sits on);
 - brief: the same briefs rebuilt with one worker and with --workers (the speed-up over cores).
+`--nights 1` stops after the archive night (the peers then take its newest 1,000 stories as the night's).
 Night 3 shows what a night with nothing new costs (unchanged entries skipped before parsing). Between
 nights, what was first seen is moved a day back, so each night is a new day's as under cron (otherwise
 tonight's digest would list again everything that arrived earlier the same day).
@@ -96,7 +97,9 @@ def peers(db: Path, cut: str, model: str, workers: int, out: Path) -> list[list[
     with Store(db) as store:
         new = [dict(r) for r in store.db.query(
             "SELECT s.id, s.title, s.text FROM stories s JOIN issues i ON i.id = s.issue_id "
-            "WHERE COALESCE(s.published, i.published) >= ?", [cut])]
+            "WHERE COALESCE(s.published, i.published) >= ?", [cut])] or [dict(r) for r in store.db.query(
+            "SELECT s.id, s.title, s.text FROM stories s JOIN issues i ON i.id = s.issue_id "
+            "ORDER BY COALESCE(s.published, i.published) DESC LIMIT 1000")]  # --nights 1: the newest
         ids, vectors = load_vectors(store)
     t = time.perf_counter()
     embedder = Embedder(model=model).load()
@@ -148,6 +151,7 @@ def main() -> None:
     ap.add_argument("--cut", default="2023-05-01", help="issues published on or after this day are tonight's")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--model", default="default")
+    ap.add_argument("--nights", type=int, default=3, choices=(1, 2, 3), help="archive, tonight, nothing new")
     ap.add_argument("--keep", type=Path, help="keep the archive here (default: a temporary folder, removed)")
     args = ap.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="pulse-night-"))
@@ -170,7 +174,7 @@ def main() -> None:
     (config / "pulse.toml").write_text(f"{model_line}[brief]\nworkers = {args.workers}\n", "utf-8")
     print(f"feeds split at {args.cut} (items before / on or after):")
     print(table(["feed", "archive", "tonight"], split), flush=True)
-    for night in ("archive", "tonight", "nothing new"):  # each night's table as soon as it is done
+    for night in ("archive", "tonight", "nothing new")[:args.nights]:  # each night's table as soon as it is done
         if night == "tonight":
             (config / "sources.toml").write_text("\n".join(sources).replace(f"{work / 'archive'}", f"{work / 'full'}"),
                                                  "utf-8")
