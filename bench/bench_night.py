@@ -137,10 +137,11 @@ def peers(db: Path, cut: str, model: str, workers: int, out: Path) -> list[list[
                              "cluster_id LIMIT 2000)")
             t = time.perf_counter()
             report = brief_clusters(store, dataclasses.replace(briefer, workers=n), out / f"pages-{n}")
-            timings[n] = (time.perf_counter() - t, report["briefed"], report["workers"])
-    for n, (seconds, briefed, used) in timings.items():
+            timings[n] = (time.perf_counter() - t, report["briefed"], report["workers"], report)
+    for n, (seconds, briefed, used, report) in timings.items():
         speedup = timings[1][0] / seconds
-        rows.append([f"brief: {briefed} briefs, {used} worker(s)", seconds,
+        main = ", ".join(f"{k[:-3].replace('_', ' ')} {report[k] / 1000:.1f}" for k in report if k.endswith("_ms"))
+        rows.append([f"brief: {briefed} briefs, {used} worker(s) (main process s: {main})", seconds,
                      f"{briefed / seconds:,.1f} briefs/s, {speedup:.2f}x ({speedup / used:.2f} per worker)"])
     return rows
 

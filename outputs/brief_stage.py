@@ -170,7 +170,12 @@ def texts_of(inp: BriefInput) -> tuple[list[str], list[str]]:
 
 def sentences_of(inps: list[BriefInput]) -> list[str]:
     """Every candidate sentence the briefs of these inputs will weigh (what is embedded for them)."""
-    return [s.text for inp in inps for s in sent.candidates([(m.id, m.text) for m in inp.members])]
+    out = []
+    for inp in inps:
+        cands = sent.candidates([(m.id, m.text) for m in inp.members])
+        if sent.needs_vectors(cands):
+            out += [s.text for s in cands]
+    return out
 
 
 def make_briefs(briefer: Briefer, inps: list[BriefInput], slugs: dict[str, str] | None = None) -> list[Brief]:
@@ -210,19 +215,22 @@ def brief_clusters(store: Store, briefer: Briefer, out_dir: Path, *, progress: C
         if cid not in wanted:
             (out_dir / "stories" / f"{slug}.md").unlink(missing_ok=True)
     pages = 0
+    parts = {"write_ms": 0.0}  # the main process's own share (with workers: also embedding and waiting)
     workers = briefer.workers if briefer.writer is None and len(todo) > PARALLEL_FROM else 1
     if workers > 1:
         from .brief_workers import build_in_workers
 
-        built = build_in_workers(store, briefer, todo, slugs)
+        built = build_in_workers(store, briefer, todo, slugs, parts)
     else:
         built = _build_here(store, briefer, todo, slugs, batch)
     for done, rows, texts in built:
+        t = time.perf_counter()
         pages += _write(store, out_dir, wanted, rows, texts)
+        parts["write_ms"] += (time.perf_counter() - t) * 1000
         if progress:
             progress(done, len(todo))
     report = {"briefed": len(todo), "pages": pages, "total": len(wanted), "workers": workers,
-              "ms": int((time.perf_counter() - started) * 1000)}
+              "ms": int((time.perf_counter() - started) * 1000), **{k: int(v) for k, v in parts.items()}}
     if briefer.writer:
         report["llm"] = briefer.writer.report()
     return report

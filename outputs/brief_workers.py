@@ -10,6 +10,7 @@ build, the main process embeds the next chunks.
 from __future__ import annotations
 
 import multiprocessing
+import time
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -71,10 +72,15 @@ def _build(inps: list[BriefInput], vectors: dict[str, np.ndarray], slugs: dict[s
     return brief_rows(_BRIEFER, inps, slugs, watch)
 
 
-def build_in_workers(store: Store, briefer: Briefer, todo: list[str], slugs: dict[str, str]
-                     ) -> Iterator[tuple[int, list[dict[str, Any]], list[str]]]:
+def build_in_workers(store: Store, briefer: Briefer, todo: list[str], slugs: dict[str, str],
+                     parts: dict[str, float] | None = None) -> Iterator[tuple[int, list[dict[str, Any]], list[str]]]:
     """(briefs done, rows, page texts) per chunk, in the order of `todo`, built by `briefer.workers`
-    processes."""
+    processes. `parts` gathers the main process's milliseconds: starting the workers, embedding the
+    sentences, waiting for read and built chunks."""
+    parts = parts if parts is not None else {}
+    for key in ("start_ms", "embed_ms", "wait_read_ms", "wait_build_ms"):
+        parts.setdefault(key, 0.0)
+    clock = time.perf_counter
     user = briefer.templates.user_dir
     tools = Tools(str(user) if user else None, briefer.audiences, briefer.kind_descriptions, briefer.roles,
                   briefer.kinds)
@@ -84,8 +90,10 @@ def build_in_workers(store: Store, briefer: Briefer, todo: list[str], slugs: dic
     reading: deque[tuple[list[str], Future]] = deque()
     building: deque[tuple[int, Future]] = deque()
     done = 0
+    t = clock()
     with ProcessPoolExecutor(briefer.workers, mp_context=context, initializer=_start,
                              initargs=(tools, str(store.path))) as pool:
+        parts["start_ms"] += (clock() - t) * 1000
 
         def read_ahead() -> None:
             while len(reading) < ahead:
@@ -98,8 +106,12 @@ def build_in_workers(store: Store, briefer: Briefer, todo: list[str], slugs: dic
         while reading or building:
             if reading:
                 chunk, future = reading.popleft()
+                t = clock()
                 inps, texts, watch = future.result()
+                parts["wait_read_ms"] += (clock() - t) * 1000
+                t = clock()
                 briefer.warm(texts)  # one batch for the chunk, on this process's model
+                parts["embed_ms"] += (clock() - t) * 1000
                 vectors = {t: briefer._cache[t] for t in texts}
                 building.append((len(chunk), pool.submit(_build, inps, vectors,
                                                          {c: slugs[c] for c in chunk if c in slugs}, watch)))
@@ -107,4 +119,7 @@ def build_in_workers(store: Store, briefer: Briefer, todo: list[str], slugs: dic
             while building and (not reading or len(building) > ahead or building[0][1].done()):
                 n, future = building.popleft()
                 done += n
-                yield done, *future.result()
+                t = clock()
+                result = future.result()
+                parts["wait_build_ms"] += (clock() - t) * 1000
+                yield done, *result

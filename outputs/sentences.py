@@ -68,11 +68,16 @@ def candidates(stories: Sequence[tuple[str, str]]) -> list[Sentence]:
     return out
 
 
+def needs_vectors(sentences: list[Sentence]) -> bool:
+    """Whether `central` embeds these sentences (a lone sentence is central without a vector)."""
+    return len(sentences) > 1
+
+
 def central(sentences: list[Sentence], encode: Callable[[list[str]], np.ndarray], centroid: np.ndarray | None,
             limit: int = 3, redundancy: float = 0.82) -> list[tuple[Sentence, float]]:
     """The `limit` most central sentences, best first, skipping any too close to one already chosen."""
-    if not sentences:
-        return []
+    if len(sentences) <= 1:  # nothing to weigh: no vector needed (`needs_vectors`)
+        return [(s, 1.0) for s in sentences]
     vecs = encode([s.text for s in sentences]).astype(np.float64)
     vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
     sims = vecs @ vecs.T
