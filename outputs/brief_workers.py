@@ -2,10 +2,11 @@
 
 Reading a brief's inputs (many small queries) and building it (facts, evidence, templates) are pure Python,
 so threads would share one core. Spawned workers (a parent holding torch is never forked), each with its own
-read connection to the archive, read each chunk's inputs; the main process embeds the chunk's sentences in
-one batch (the model, on the GPU where there is one, stays here); a worker builds the briefs and renders
-their pages from the inputs and vectors; the main process writes them, in order. While workers read and
-build, the main process embeds the next chunks.
+read connection to the archive, read each chunk's inputs and send back only the sentences its briefs will
+weigh; the main process embeds them, the sentences of every chunk read meanwhile in one batch (the model,
+on the GPU where there is one, stays here); a worker builds the briefs and renders their pages from the
+inputs (kept by the worker that read them, else read again) and the vectors; the main process writes them,
+in order. Only ids, sentences and vectors cross between processes.
 """
 from __future__ import annotations
 
@@ -58,18 +59,28 @@ def _start(tools: Tools, db_path: str) -> None:
     _BRIEFER._roles, _BRIEFER._kinds = tools.roles, tools.kinds
 
 
-def _read(chunk: list[str]) -> tuple[list[BriefInput], list[str], dict[str, dict]]:
-    """A chunk's inputs, the sentences its briefs will weigh, and each cluster's watch-for items."""
+_READ: dict[tuple[str, ...], list[BriefInput]] = {}  # chunks this worker read for their sentences, not built yet
+KEEP = 8  # ... at most this many (a chunk built by another worker is read again there)
+
+
+def _sentences(chunk: list[str]) -> list[str]:
+    """The sentences a chunk's briefs will weigh (its inputs kept, in case this worker builds it too)."""
     assert _STORE is not None
     inps = inputs(_STORE, chunk)
-    return inps, sentences_of(inps), page_items(_STORE, chunk)
+    _READ[tuple(chunk)] = inps
+    while len(_READ) > KEEP:
+        _READ.pop(next(iter(_READ)))
+    return sentences_of(inps)
 
 
-def _build(inps: list[BriefInput], vectors: dict[str, np.ndarray], slugs: dict[str, str],
-           watch: dict[str, dict]) -> tuple[list[dict[str, Any]], list[str]]:
-    assert _BRIEFER is not None
+def _build(chunk: list[str], vectors: dict[str, np.ndarray], slugs: dict[str, str]
+           ) -> tuple[list[dict[str, Any]], list[str]]:
+    """A chunk's briefs and pages, from its inputs (read again unless this worker read them) and the
+    vectors of its sentences."""
+    assert _BRIEFER is not None and _STORE is not None
+    inps = _READ.pop(tuple(chunk), None) or inputs(_STORE, chunk)
     _BRIEFER._cache = vectors  # this chunk's sentences only: a worker's memory stays flat
-    return brief_rows(_BRIEFER, inps, slugs, watch)
+    return brief_rows(_BRIEFER, inps, slugs, page_items(_STORE, chunk))
 
 
 def build_in_workers(store: Store, briefer: Briefer, todo: list[str], slugs: dict[str, str],
@@ -100,21 +111,24 @@ def build_in_workers(store: Store, briefer: Briefer, todo: list[str], slugs: dic
                 chunk = next(chunks, None)
                 if chunk is None:
                     return
-                reading.append((chunk, pool.submit(_read, chunk)))
+                reading.append((chunk, pool.submit(_sentences, chunk)))
 
         read_ahead()
         while reading or building:
-            if reading:
-                chunk, future = reading.popleft()
+            if reading:  # the next chunk's sentences, and those of every chunk read meanwhile: one batch
                 t = clock()
-                inps, texts, watch = future.result()
+                batch = [(reading[0][0], reading.popleft()[1].result())]
+                while reading and reading[0][1].done():
+                    chunk, future = reading.popleft()
+                    batch.append((chunk, future.result()))
                 parts["wait_read_ms"] += (clock() - t) * 1000
                 t = clock()
-                briefer.warm(texts)  # one batch for the chunk, on this process's model
+                briefer.warm([text for _, texts in batch for text in texts])
                 parts["embed_ms"] += (clock() - t) * 1000
-                vectors = {t: briefer._cache[t] for t in texts}
-                building.append((len(chunk), pool.submit(_build, inps, vectors,
-                                                         {c: slugs[c] for c in chunk if c in slugs}, watch)))
+                for chunk, texts in batch:
+                    vectors = {text: briefer._cache[text] for text in texts}
+                    building.append((len(chunk), pool.submit(_build, chunk, vectors,
+                                                             {c: slugs[c] for c in chunk if c in slugs})))
                 read_ahead()
             while building and (not reading or len(building) > ahead or building[0][1].done()):
                 n, future = building.popleft()
