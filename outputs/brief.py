@@ -79,6 +79,16 @@ class BriefInput:
     actor_mentions: int = 0
     common_words: frozenset[str] = frozenset()  # capitalised words of its stories the archive writes in lower case
     other_news: list[dict[str, Any]] = field(default_factory=list)
+    # worked out once per brief (the stage reads them too): (subject, actor), and the candidate sentences
+    named: tuple[str, str] | None = None
+    sentences: list[sent.Sentence] | None = None
+
+
+def candidates_of(inp: BriefInput) -> list[sent.Sentence]:
+    """The candidate sentences of a cluster's stories (split once, then kept on the input)."""
+    if inp.sentences is None:
+        inp.sentences = sent.candidates([(m.id, m.text) for m in inp.members])
+    return inp.sentences
 
 
 @dataclass
@@ -264,13 +274,16 @@ def facts_for(inp: BriefInput, only: str | None = None,
     vectors = [m.vector for m in members if m.vector is not None]
     facts = fx.extract(titles, text, [link["url"] for m in members for link in m.links],
                        max(sections, key=sections.count) if sections else members[0].section,
-                       sentences=[c.text for c in sent.candidates([(m.id, m.text) for m in members])],
+                       sentences=[c.text for c in (candidates_of(inp) if only is None else
+                                                   sent.candidates([(m.id, m.text) for m in members]))],
                        vector=np.mean(np.vstack(vectors), axis=0) if vectors else None, prototypes=kinds)
     return (facts, *subject_for(inp, only))
 
 
 def subject_for(inp: BriefInput, only: str | None = None) -> tuple[str, str]:
     """(subject, actor) of a cluster's stories (or one of them), as its brief names them."""
+    if only is None and inp.named is not None:
+        return inp.named
     members = [m for m in inp.members if only is None or m.id == only] or inp.members
     titles = "\n".join(m.title for m in members)
     return subject_and_org(members, sig.names([titles, "\n".join(m.text for m in members)], titles), inp.subject,
@@ -341,7 +354,7 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
     if centroid is not None and kind not in ("notice", "fiction"):
         s.audiences = sig.audiences(centroid, roles)
 
-    cands = sent.candidates([(m.id, m.text) for m in members])
+    cands = candidates_of(inp)
     picked = sent.central(cands, encode, centroid, limit=3 if len(members) > 1 else 2)
     by_id = {m.id: m for m in members}
     if len(members) == 1:  # one story: keep its own order

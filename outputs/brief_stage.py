@@ -25,7 +25,7 @@ from pipeline.store import Store, now
 
 from . import sentences as sent
 from . import signals as sig
-from .brief import BRIEF_VERSION, Brief, BriefInput, Encode, Member, Related, build, subject_for
+from .brief import BRIEF_VERSION, Brief, BriefInput, Encode, Member, Related, build, candidates_of, subject_for
 from .generate import LLMWriter
 from .markdown import slug_for
 from .render import Templates
@@ -136,10 +136,10 @@ def archive_context(store: Store, inp: BriefInput) -> None:
     titles = "\n".join(m.title for m in inp.members)
     words = sorted({w.lower() for n in sig.names([titles, "\n".join(m.text for m in inp.members)], titles)
                     for w in n.split() if w[1:].islower()})
-    docs, counts = store.term_counts(words)
+    counts = store.term_rows(words)
     # (upper + 1) / (seen + 2), as pipeline.terms.TermStats.name_like: under 0.3 is a word, not a name
     inp.common_words = frozenset(w for w, (_, upper, seen) in counts.items() if (upper + 1) / (seen + 2) < 0.3)
-    subject, actor = subject_for(inp)
+    subject, actor = inp.named = subject_for(inp)
     before = inp.members[0].date
     inp.history = store.earlier_mentions(subject, before, inp.cluster_id) if subject else None
     if inp.history and inp.history["latest"]:
@@ -172,7 +172,7 @@ def sentences_of(inps: list[BriefInput]) -> list[str]:
     """Every candidate sentence the briefs of these inputs will weigh (what is embedded for them)."""
     out = []
     for inp in inps:
-        cands = sent.candidates([(m.id, m.text) for m in inp.members])
+        cands = candidates_of(inp)
         if sent.needs_vectors(cands):
             out += [s.text for s in cands]
     return out

@@ -450,11 +450,15 @@ class Store:
     def term_counts(self, terms: list[str]) -> tuple[int, dict[str, tuple[int, int, int]]]:
         """(stories counted, term -> (df, upper, seen)) for these terms."""
         docs = self.db.execute("SELECT count(*) FROM stories WHERE terms_counted = 1").fetchone()[0]
+        return docs, self.term_rows(terms)
+
+    def term_rows(self, terms: list[str]) -> dict[str, tuple[int, int, int]]:
+        """term -> (df, upper, seen) for these terms (no count of the stories: that one reads them all)."""
         out: dict[str, tuple[int, int, int]] = {}
         for chunk, marks in _in_chunks(terms):
             for t, d, u, n in self.db.execute(f"SELECT term, df, upper, seen FROM terms WHERE term IN ({marks})", chunk):
                 out[t] = (d, u, n)
-        return docs, out
+        return out
 
     def save_cluster(self, cid: str, *, title: str, first_date: str, last_date: str, size: int, sources: int,
                      centroid: bytes, subject: str | None = None) -> None:
