@@ -183,6 +183,7 @@ class ClusterSettings:
     overlap_weight: float = setting(0.3, min=0, max=2)
     link_cos: float = setting(0.30, min=0, max=1)
     related_overlap: float = setting(0.20, min=0, max=1)
+    repeat_cos: float = setting(0.80, min=0, max=1)  # a shared specific link and this cosine: told again, any gap
 
 
 @dataclass
