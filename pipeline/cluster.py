@@ -382,36 +382,51 @@ def attach_threads(new: Sequence[ClusterInfo], older: Sequence[ClusterInfo], con
     for t in threads.values():
         keep(t)
     n = len(pool)
+    rows_of: dict[int, list[int]] = {}  # each thread's member rows (the thread_far test reads all of them)
+    for r, i in enumerate(owner[:n].tolist()):
+        rows_of.setdefault(i, []).append(r)
     out: dict[str, str] = {}
     floor = min(config.thread_threshold, config.link_threshold)  # below it, a thread is neither joined nor linked
     order = sorted(new, key=lambda c: (c.first_day, c.id))
     units = unit(np.array([c.centroid for c in order], np.float32).reshape(len(order), dim))
     block = 256  # the night's clusters against the archive's in one product per block (not one pass over the
     pooled = np.zeros((len(pool), 0), np.float32)  # archive's clusters per cluster); the night's own as they come
+    recent = np.zeros(0, np.int64)  # the night's rows that were still open when this block began
+    recent_sims = np.zeros((0, 0), np.float32)
+    start = n
     for k, c in enumerate(order):
         if k % block == 0:
             pooled = mat[:len(pool)] @ units[k:k + block].T
+            # clusters come oldest first: a row whose thread window has closed for this one has for every later
+            # one too, so each block compares with the night's rows still open and those added since
+            recent = len(pool) + np.nonzero(last[len(pool):n] >= c.first_day - config.thread_quiet_days)[0]
+            recent_sims = mat[recent] @ units[k:k + block].T
+            start = n
         cu = units[k]
-        sims = np.concatenate([pooled[:, k % block], mat[len(pool):n] @ cu])
-        open_ = np.nonzero((last[:n] >= c.first_day - config.thread_quiet_days) &
+        idx = np.concatenate([np.arange(len(pool)), recent, np.arange(start, n)])
+        sims = np.concatenate([pooled[:, k % block], recent_sims[:, k % block], mat[start:n] @ cu])
+        open_ = np.nonzero((last[idx] >= c.first_day - config.thread_quiet_days) &
                            (sims >= min(config.thread_member_min, config.link_threshold)))[0]
         best, best_s = None, -2.0
         if open_.size:
-            own = owner[open_]
-            found, first = np.unique(own, return_index=True)
-            found = found[np.argsort(first, kind="stable")]  # threads in the order their members come
-            nearest = np.full(len(index), -2.0)
-            np.maximum.at(nearest, own, sims[open_].astype(np.float64))
-            found = found[(tfirst[found] <= c.first_day) & (c.first_day - tlast[found] <= config.thread_quiet_days)]
+            own = owner[idx[open_]]
+            found, first, inverse = np.unique(own, return_index=True, return_inverse=True)
+            nearest = np.full(len(found), -2.0)
+            np.maximum.at(nearest, inverse.reshape(-1), sims[open_].astype(np.float64))
+            by_first = np.argsort(first, kind="stable")  # threads in the order their members come
+            found, nearest = found[by_first], nearest[by_first]
+            keep_ = (tfirst[found] <= c.first_day) & (c.first_day - tlast[found] <= config.thread_quiet_days)
+            found, nearest = found[keep_], nearest[keep_]
             whole = unit(tsum[found]) @ cu if found.size else np.zeros(0, np.float32)
-            for i, s_ in zip(found[whole >= floor].tolist(), whole[whole >= floor].tolist()):
+            for j in np.nonzero(whole >= floor)[0].tolist():
+                i, s_ = int(found[j]), float(whole[j])
                 if s_ <= best_s:
                     continue
-                t, near = threads[tid_of[i]], float(nearest[i])
+                t, near = threads[tid_of[i]], float(nearest[j])
                 joins = s_ >= config.thread_threshold and near >= config.thread_member_min
                 if joins and c.terms and t.subject:  # numbers first: the subject test is the dearer one
                     joins = mentions(c.terms, t.subject) and (specific(t.subject) or near >= config.thread_close)
-                joins = joins and float(sims[owner[:n] == i].min()) >= config.thread_far
+                joins = joins and float((mat[rows_of[i]] @ cu).min()) >= config.thread_far
                 if joins or (s_ >= config.link_threshold and any(
                         link_df.get(u, 0) <= config.max_link_df for u in c.links & links_of.get(t.id, set()))):
                     best, best_s = t, s_
@@ -423,5 +438,6 @@ def attach_threads(new: Sequence[ClusterInfo], older: Sequence[ClusterInfo], con
         links_of.setdefault(best.id, set()).update(c.links)
         out[c.id] = best.id
         mat[n], last[n], owner[n] = cu, c.last_day, keep(best)
+        rows_of.setdefault(int(owner[n]), []).append(n)
         n += 1
     return out
