@@ -86,10 +86,10 @@ def _build(chunk: list[str], vectors: dict[str, np.ndarray], slugs: dict[str, st
 def build_in_workers(store: Store, briefer: Briefer, todo: list[str], slugs: dict[str, str],
                      parts: dict[str, float] | None = None) -> Iterator[tuple[int, list[dict[str, Any]], list[str]]]:
     """(briefs done, rows, page texts) per chunk, in the order of `todo`, built by `briefer.workers`
-    processes. `parts` gathers the main process's milliseconds: starting the workers, embedding the
-    sentences, waiting for read and built chunks."""
+    processes. `parts` gathers the main process's milliseconds: embedding the sentences, waiting for read
+    and built chunks."""
     parts = parts if parts is not None else {}
-    for key in ("start_ms", "embed_ms", "wait_read_ms", "wait_build_ms"):
+    for key in ("embed_ms", "wait_read_ms", "wait_build_ms"):
         parts.setdefault(key, 0.0)
     clock = time.perf_counter
     user = briefer.templates.user_dir
@@ -101,10 +101,8 @@ def build_in_workers(store: Store, briefer: Briefer, todo: list[str], slugs: dic
     reading: deque[tuple[list[str], Future]] = deque()
     building: deque[tuple[int, Future]] = deque()
     done = 0
-    t = clock()
     with ProcessPoolExecutor(briefer.workers, mp_context=context, initializer=_start,
                              initargs=(tools, str(store.path))) as pool:
-        parts["start_ms"] += (clock() - t) * 1000
 
         def read_ahead() -> None:
             while len(reading) < ahead:
@@ -117,7 +115,8 @@ def build_in_workers(store: Store, briefer: Briefer, todo: list[str], slugs: dic
         while reading or building:
             if reading:  # the next chunk's sentences, and those of every chunk read meanwhile: one batch
                 t = clock()
-                batch = [(reading[0][0], reading.popleft()[1].result())]
+                chunk, future = reading.popleft()
+                batch = [(chunk, future.result())]
                 while reading and reading[0][1].done():
                     chunk, future = reading.popleft()
                     batch.append((chunk, future.result()))

@@ -76,7 +76,7 @@ def needs_vectors(sentences: list[Sentence]) -> bool:
 def central(sentences: list[Sentence], encode: Callable[[list[str]], np.ndarray], centroid: np.ndarray | None,
             limit: int = 3, redundancy: float = 0.82) -> list[tuple[Sentence, float]]:
     """The `limit` most central sentences, best first, skipping any too close to one already chosen."""
-    if len(sentences) <= 1:  # nothing to weigh: no vector needed (`needs_vectors`)
+    if not needs_vectors(sentences):  # nothing to weigh
         return [(s, 1.0) for s in sentences]
     vecs = encode([s.text for s in sentences]).astype(np.float64)
     vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
