@@ -60,14 +60,14 @@ class IngestReport:
                 "warnings": [f"{s.name}: {w}" for s in self.sources for w in s.warnings]}
 
 
-# (source, its fetched documents, since) -> each document with its issues, in the documents' order
-Parse = Callable[[Source, Iterable[Fetched], datetime | None], Iterator[tuple[Fetched, list[Issue]]]]
+# (source, its fetched documents, since) -> each document's issues, in the documents' order
+Parse = Callable[[Source, Iterable[Fetched], datetime | None], Iterator[list[Issue]]]
 
 
-def parse_here(source: Source, docs: Iterable[Fetched], since: datetime | None) -> Iterator[tuple[Fetched, list[Issue]]]:
+def parse_here(source: Source, docs: Iterable[Fetched], since: datetime | None) -> Iterator[list[Issue]]:
     """Parse each document in this process as it is fetched."""
     for doc in docs:
-        yield doc, source.parse(doc, since=since)
+        yield source.parse(doc, since=since)
 
 
 def ingest_source(store: Store, cfg: SourceConfig, fetcher: Fetcher, *,
@@ -118,7 +118,7 @@ def _ingest_docs(store: Store, cfg: SourceConfig, source: Source, fetcher: Fetch
             yield doc
 
     docs = source.fetch(fetcher, state, since=since, known=lambda url: store.has_issue_url(cfg.name, url))
-    for _, issues in parse(source, logged(docs), since):
+    for issues in parse(source, logged(docs), since):
         for issue in issues:
             outcome = store.save_issue(issue)
             setattr(report, f"issues_{outcome}", getattr(report, f"issues_{outcome}") + 1)

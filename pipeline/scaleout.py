@@ -1,8 +1,8 @@
 """Pulse on a Dask cluster: embedding, backfill parsing and a sharded top-k spread over workers.
 
-An extra (`pip install pulse-digest[cluster]`): `pulse run` never imports this module. The archive stays one
-SQLite file with one writer, this process: workers compute (vectors, parsed issues, the top-k of their shard
-of the vectors) and send results back. A worker that dies mid-task has its task run again on another
+An extra (`pip install pulse-digest[cluster]`): Dask is imported only when a cluster is asked for, so
+`pulse run` works without it. The archive stays one SQLite file with one writer, this process: workers
+compute (vectors, parsed issues, the top-k of their shard of the vectors) and send results back. A worker that dies mid-task has its task run again on another
 (Dask's retries); a batch is written once, when its result arrives, so no story is lost or written twice,
 and a run stopped midway resumes from what was written (stale stories are found by their text's hash).
 """
@@ -112,22 +112,16 @@ def _parse_doc(cfg: SourceConfig, doc: Fetched, since: datetime | None, stored: 
 
 
 def parse_on(client: Any, stored: dict[str, str]) -> Callable[[Source, Iterable[Fetched], datetime | None],
-                                                              Iterator[tuple[Fetched, list[Issue]]]]:
+                                                              Iterator[list[Issue]]]:
     """A `parse` for `pipeline.ingest.ingest_source` that segments documents on the cluster's workers as
     this process fetches them (`stored`: the source's entry hashes, to skip unchanged entries there too)."""
 
-    def parse(source: Source, docs: Iterable[Fetched], since: datetime | None) -> Iterator[tuple[Fetched, list[Issue]]]:
-        held: deque[Fetched] = deque()
-
-        def tasks() -> Iterator[tuple[Any, ...]]:
-            for doc in docs:
-                held.append(doc)
-                yield source.config, doc, since, stored
-
-        for issues, warnings, skipped in _bounded(client, tasks(), _parse_doc):
+    def parse(source: Source, docs: Iterable[Fetched], since: datetime | None) -> Iterator[list[Issue]]:
+        tasks = ((source.config, doc, since, stored) for doc in docs)
+        for issues, warnings, skipped in _bounded(client, tasks, _parse_doc):
             source.warnings.extend(warnings)
             source.skipped += skipped
-            yield held.popleft(), issues
+            yield issues
 
     return parse
 
