@@ -81,6 +81,14 @@ def stage_rows(report: dict, wall: float, counts: dict[str, float]) -> list[list
     return rows
 
 
+def stage_parts(report: dict) -> str:
+    """A stage's parts in seconds, as its report gives them (the brief stage: the main process's write,
+    embed, waiting and starting the workers, and the workers' summed read and build time; the embed stage:
+    model load and encoding)."""
+    return ", ".join(f"{k[:-3].replace('_', ' ')} {report[k] / 1000:.1f}" for k in report
+                     if k.endswith("_ms") and k != "ms")
+
+
 def peers(db: Path, cut: str, model: str, workers: int, out: Path) -> list[list[object]]:
     """Each peer timed on this night's archive, in this process."""
     import dataclasses
@@ -140,7 +148,7 @@ def peers(db: Path, cut: str, model: str, workers: int, out: Path) -> list[list[
             timings[n] = (time.perf_counter() - t, report["briefed"], report["workers"], report)
     for n, (seconds, briefed, used, report) in timings.items():
         speedup = timings[1][0] / seconds
-        main = ", ".join(f"{k[:-3].replace('_', ' ')} {report[k] / 1000:.1f}" for k in report if k.endswith("_ms"))
+        main = stage_parts(report)
         rows.append([f"brief: {briefed} briefs, {used} worker(s) (main process s: {main})", seconds,
                      f"{briefed / seconds:,.1f} briefs/s, {speedup:.2f}x ({speedup / used:.2f} per worker)"])
     return rows
@@ -192,6 +200,9 @@ def main() -> None:
               f"{st.get('brief', {}).get('workers', 1)} worker(s), {skipped} unchanged issues skipped before "
               f"parsing; {os.cpu_count()} cores)")
         print(table(["stage", "seconds", "items/s", "share"], stage_rows(report, wall, counts)), flush=True)
+        for name, result in st.items():  # where each stage's time went, where it says
+            if isinstance(result, dict) and any(k.endswith("_ms") and k != "ms" for k in result):
+                print(f"{name} stage, s: {stage_parts(result)}", flush=True)
         age(data / "pulse.db")
     print("\npeers, same machine, this archive:")
     print(table(["peer", "seconds", "rate"], peers(data / "pulse.db", args.cut, args.model, args.workers, work)))

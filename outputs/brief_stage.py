@@ -215,14 +215,15 @@ def brief_clusters(store: Store, briefer: Briefer, out_dir: Path, *, progress: C
         if cid not in wanted:
             (out_dir / "stories" / f"{slug}.md").unlink(missing_ok=True)
     pages = 0
-    parts = {"write_ms": 0.0}  # the main process's own share (with workers: also embedding and waiting)
+    # the main process's own share (with workers: also embedding and waiting); prepare: what to rebuild
+    parts = {"prepare_ms": (time.perf_counter() - started) * 1000, "write_ms": 0.0}
     workers = briefer.workers if briefer.writer is None and len(todo) > PARALLEL_FROM else 1
     if workers > 1:
         from .brief_workers import build_in_workers
 
         built = build_in_workers(store, briefer, todo, slugs, parts)
     else:
-        built = _build_here(store, briefer, todo, slugs, batch)
+        built = _build_here(store, briefer, todo, slugs, batch, parts)
     for done, rows, texts in built:
         t = time.perf_counter()
         pages += _write(store, out_dir, wanted, rows, texts)
@@ -236,12 +237,20 @@ def brief_clusters(store: Store, briefer: Briefer, out_dir: Path, *, progress: C
     return report
 
 
-def _build_here(store: Store, briefer: Briefer, todo: list[str], slugs: dict[str, str], batch: int
-                ) -> Iterator[tuple[int, list[dict[str, Any]], list[str]]]:
-    """(briefs done, rows, page texts) chunk by chunk, all in this process."""
+def _build_here(store: Store, briefer: Briefer, todo: list[str], slugs: dict[str, str], batch: int,
+                parts: dict[str, float]) -> Iterator[tuple[int, list[dict[str, Any]], list[str]]]:
+    """(briefs done, rows, page texts) chunk by chunk, all in this process (`parts`: milliseconds reading
+    inputs and building)."""
+    parts.setdefault("read_ms", 0.0)
+    parts.setdefault("build_ms", 0.0)
     for start in range(0, len(todo), batch):
         chunk = todo[start:start + batch]
-        rows, texts = brief_rows(briefer, inputs(store, chunk), slugs, page_items(store, chunk))
+        t = time.perf_counter()
+        inps, watch = inputs(store, chunk), page_items(store, chunk)
+        parts["read_ms"] += (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        rows, texts = brief_rows(briefer, inps, slugs, watch)
+        parts["build_ms"] += (time.perf_counter() - t) * 1000
         yield min(start + batch, len(todo)), rows, texts
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any, Callable, ContextManager, Iterator
 from outputs import digest as digest_out
 from outputs.brief import Brief
 from outputs.brief_stage import Briefer, brief_clusters, default_audiences, inputs, load_brief, make_briefs
+from outputs.brief_workers import prestart as prestart_workers
 from outputs.email import EmailConfig, email_stage
 from outputs.generate import LLMWriter, backend_from_config
 from outputs.pages import write_pages as write_issue_pages
@@ -114,9 +116,14 @@ def make_briefer(paths: Paths, settings: Settings, embedder: Embedder, brief: tu
     if isinstance(cfg.get("audiences"), dict):
         audiences = {str(k): [v] if isinstance(v, str) else [str(d) for d in v] for k, v in cfg["audiences"].items()}
     writer = LLMWriter(backend, templates.house_words()) if backend else None
-    cores = os.cpu_count() or 1  # by default workers only where there are cores to spare for them (bench/RESULTS.md)
-    workers = int(cfg.get("workers") or 0) or (cores if cores >= MIN_CORES_FOR_WORKERS else 1)
-    return Briefer(templates, embedder.encode, audiences, writer, workers=workers)
+    return Briefer(templates, embedder.encode, audiences, writer, workers=brief_workers(cfg))
+
+
+def brief_workers(cfg: dict[str, Any]) -> int:
+    """How many processes build briefs: `[brief] workers`, else one per core where there are cores to spare
+    (bench/RESULTS.md)."""
+    cores = os.cpu_count() or 1
+    return int(cfg.get("workers") or 0) or (cores if cores >= MIN_CORES_FOR_WORKERS else 1)
 
 
 def make_searcher(store: Store, settings: Settings) -> Searcher:
@@ -184,6 +191,8 @@ def run_night(paths: Paths, settings: Settings, first: Stage, *, email: bool = F
     email_cfg = email_config(settings) if (email or settings.extra.get("email", {}).get("enabled")) else None
     lock = nightly.acquire(paths.data_dir)
     held: dict[str, Any] = {}
+    if brief_workers(brief_cfg[0]) > 1 and brief_cfg[1] is None:
+        prestart_workers()  # while this process is small: the model is not loaded yet
 
     def stage_first(store: Store) -> dict:
         result = first[1](store)
@@ -194,7 +203,9 @@ def run_night(paths: Paths, settings: Settings, first: Stage, *, email: bool = F
         held["embedder"] = make_embedder(settings)
         with progress("embedding") as advance:
             report = embed_stories(store, held["embedder"], progress=advance)
-        return {**report, **onnx_model.ensure(held["embedder"])}
+        t = time.perf_counter()
+        twin = onnx_model.ensure(held["embedder"])  # the search's query encoder, exported once per model
+        return {**report, **twin, "twin_ms": int((time.perf_counter() - t) * 1000)}
 
     def stage_brief(store: Store) -> dict:
         held["briefer"] = make_briefer(paths, settings, held["embedder"], brief_cfg)
