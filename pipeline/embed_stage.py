@@ -15,13 +15,19 @@ def stale_stories(store: Store, model_id: str, *, rebuild: bool = False) -> tupl
     was made from other text (all of them with `rebuild`)."""
     cid = store.embedding_collection(COLLECTION, model_id, rebuild=rebuild)
     store.prune_embeddings(cid)
+    return cid, stale_of(store.stories_for_embedding(cid))
+
+
+def stale_of(rows: Iterable[tuple[str, str, str, bytes | None]]) -> list[tuple[str, str, bytes]]:
+    """[(story id, text to embed, its hash)] of these (id, title, text, stored hash) rows whose vector is
+    missing or was made from other text."""
     stale = []
-    for sid, title, text, stored_hash in store.stories_for_embedding(cid):
+    for sid, title, text, stored_hash in rows:
         full = story_text(title, text)
         digest = content_hash(full)
         if digest != stored_hash:
             stale.append((sid, full, digest))
-    return cid, stale
+    return stale
 
 
 def embed_stories(store: Store, embedder: Embedder, *, rebuild: bool = False,

@@ -2,9 +2,11 @@
 
 An extra (`pip install pulse-digest[cluster]`): Dask is imported only when a cluster is asked for, so
 `pulse run` works without it. The archive stays one SQLite file with one writer, this process: workers
-compute (vectors, parsed issues, the top-k of their shard of the vectors) and send results back. A worker that dies mid-task has its task run again on another
-(Dask's retries); a batch is written once, when its result arrives, so no story is lost or written twice,
-and a run stopped midway resumes from what was written (stale stories are found by their text's hash).
+compute (vectors, parsed issues, the top-k of their shard of the vectors) and send results back; where they
+can open the archive's file, they read the stories they embed themselves. A worker that dies mid-task has
+its task run again on another (Dask's retries); a batch is written once, when its result arrives, so no
+story is lost or written twice, and a run stopped midway resumes from what was written (stale stories are
+found by their text's hash).
 """
 from __future__ import annotations
 
@@ -20,8 +22,8 @@ from sources import Source, SourceConfig, make_source
 from sources.base import Fetched
 from sources.models import Issue
 
-from .embed import to_blob
-from .embed_stage import stale_stories
+from .embed import COLLECTION, to_blob
+from .embed_stage import stale_of, stale_stories
 from .store import Store
 
 IN_FLIGHT = 4  # tasks per worker queued at once: enough to keep workers busy, bounded memory here
@@ -70,35 +72,79 @@ def _bounded(client: Any, tasks: Iterable[tuple[Any, ...]], fn: Callable) -> Ite
 
 # ---------------------------------------------------------------------- embedding
 _EMBEDDERS: dict[tuple[str, str], Any] = {}
+_ARCHIVES: dict[str, Store] = {}  # a worker's read connection to each archive it embeds from
 
 
-def _embed_batch(model: str, device: str, batch: list[tuple[str, str, bytes]]) -> list[tuple[str, bytes, bytes]]:
-    """On a worker: vectors of a batch, with the model loaded once per worker process."""
+def _vectors(model: str, device: str, stale: list[tuple[str, str, bytes]]) -> list[tuple[str, bytes, bytes]]:
+    """On a worker: (story id, vector, text hash) of these stale stories, the model loaded once per process."""
+    if not stale:
+        return []
     from .embed import Embedder
 
     key = (model, device)
     if key not in _EMBEDDERS:
         _EMBEDDERS[key] = Embedder(model=model, device=device).load()
-    vectors = _EMBEDDERS[key].encode([text for _, text, _ in batch])
-    return [(sid, to_blob(v), digest) for (sid, _, digest), v in zip(batch, vectors)]
+    vectors = _EMBEDDERS[key].encode([text for _, text, _ in stale])
+    return [(sid, to_blob(v), digest) for (sid, _, digest), v in zip(stale, vectors)]
+
+
+def _embed_batch(model: str, device: str, batch: list[tuple[str, str, bytes]]) -> list[tuple[str, bytes, bytes]]:
+    """On a worker: vectors of a batch of texts sent to it."""
+    return _vectors(model, device, batch)
+
+
+def _embed_rows(model: str, device: str, path: str, cid: int, lo: int, hi: int
+                ) -> tuple[int, list[tuple[str, bytes, bytes]]]:
+    """On a worker that can open the archive: its stories of rows lo <= rowid < hi read here, and the vectors
+    of those whose vector is missing or stale; (rows covered, vectors)."""
+    if path not in _ARCHIVES:
+        _ARCHIVES[path] = Store(path)
+    rows = _ARCHIVES[path].stories_for_embedding(cid, (lo, hi))
+    return hi - lo, _vectors(model, device, stale_of(rows))
+
+
+def _readable(path: str) -> bool:
+    return os.path.isfile(path)
 
 
 def embed_on(client: Any, store: Store, model: str = "default", *, device: str = "auto", batch: int = 512,
-             rebuild: bool = False, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Embed the archive's stale stories on the cluster's workers; this process writes each batch once."""
+             rebuild: bool = False, progress: Callable[[int, int], None] | None = None,
+             read_on_workers: bool | None = None) -> dict[str, Any]:
+    """Embed the archive's stale stories on the cluster's workers; this process writes each batch once.
+
+    Where every worker can open the archive's file (a local cluster, a shared disk; `read_on_workers` None
+    asks them), each task names `batch` rows of the stories table and the worker reads them, finds the stale
+    ones and embeds them: only row numbers go out and only vectors come back. Otherwise this process reads
+    the stale stories and sends their texts. `progress(done, total)`: the stories table's rows covered of all
+    (or the stale stories embedded of all)."""
     from .embed import resolve_model
 
     model_id = resolve_model(model)[0]
-    cid, stale = stale_stories(store, model_id, rebuild=rebuild)
+    path = str(store.path.resolve())
+    if read_on_workers is None:
+        read_on_workers = all(client.run(_readable, path).values())
     done = 0
-    chunks = ((model, device, stale[i:i + batch]) for i in range(0, len(stale), batch))
-    for rows in _bounded(client, chunks, _embed_batch):
-        store.save_embeddings(cid, rows)
-        done += len(rows)
-        if progress:
-            progress(done, len(stale))
+    if read_on_workers:
+        cid = store.embedding_collection(COLLECTION, model_id, rebuild=rebuild)
+        store.prune_embeddings(cid)
+        lo, hi = store.story_rowids()
+        tasks = ((model, device, path, cid, a, min(a + batch, hi + 1)) for a in range(lo, hi + 1, batch))
+        read = 0
+        for n, rows in _bounded(client, tasks, _embed_rows):
+            store.save_embeddings(cid, rows)
+            done, read = done + len(rows), read + n
+            if progress:
+                progress(read, hi - lo + 1)
+    else:
+        cid, stale = stale_stories(store, model_id, rebuild=rebuild)
+        chunks = ((model, device, stale[i:i + batch]) for i in range(0, len(stale), batch))
+        for rows in _bounded(client, chunks, _embed_batch):
+            store.save_embeddings(cid, rows)
+            done += len(rows)
+            if progress:
+                progress(done, len(stale))
     return {"model": model_id, "embedded": done, "total": store.count_embeddings(cid),
-            "workers": len(client.scheduler_info()["workers"])}
+            "workers": len(client.scheduler_info()["workers"]), "read_on_workers": read_on_workers}
 
 
 # ---------------------------------------------------------------------- backfill

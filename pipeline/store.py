@@ -293,12 +293,20 @@ class Store:
                 self.db.execute("DELETE FROM embeddings WHERE collection_id = ?", [cid])
             return cid
 
-    def stories_for_embedding(self, cid: int) -> list[tuple[str, str, str, bytes | None]]:
-        """News stories with their stored embedding's hash (sponsor items and furniture are not news)."""
+    def stories_for_embedding(self, cid: int, rowids: tuple[int, int] | None = None
+                              ) -> list[tuple[str, str, str, bytes | None]]:
+        """News stories with their stored embedding's hash (sponsor items and furniture are not news); with
+        `rowids` (lo, hi), only the stories stored in rows lo <= rowid < hi."""
+        where, params = ("AND s.rowid >= ? AND s.rowid < ? ", [cid, *rowids]) if rowids else ("", [cid])
         return self.db.execute(
             "SELECT s.id, s.title, s.text, e.content_hash FROM stories s LEFT JOIN embeddings e "
-            f"ON e.collection_id = ? AND e.id = s.id WHERE s.section NOT IN ({_NOT_NEWS_SQL}) "
-            "ORDER BY s.published, s.id", [cid]).fetchall()
+            f"ON e.collection_id = ? AND e.id = s.id WHERE s.section NOT IN ({_NOT_NEWS_SQL}) {where}"
+            "ORDER BY s.published, s.id", params).fetchall()
+
+    def story_rowids(self) -> tuple[int, int]:
+        """(lowest, highest) row number of the stories table ((0, -1) when empty)."""
+        lo, hi = self.db.execute("SELECT min(rowid), max(rowid) FROM stories").fetchone()
+        return (lo, hi) if lo is not None else (0, -1)
 
     def story_titles(self, source: str) -> list[tuple[str, str, str, str]]:
         """(story id, issue id, title, section) of every story of a source."""

@@ -98,6 +98,24 @@ def test_killing_a_worker_mid_embed_loses_nothing_and_embeds_nothing_twice(clien
     client.wait_for_workers(2, timeout=120)  # the nanny brought the dead one back
 
 
+@pytest.mark.parametrize("read_on_workers", [True, False])
+def test_embedding_on_workers_gives_the_vectors_of_one_process(client, archive, embedder, tmp_path, read_on_workers):
+    archive[0].backup_to(tmp_path / "p.db")
+    with Store(tmp_path / "p.db") as store:
+        want_ids, want = load_vectors(store)
+        stale = want_ids[::3]  # a third missing: only those are embedded again
+        store.db.execute(f"DELETE FROM embeddings WHERE id IN ({','.join('?' * len(stale))})", stale)
+        store.db.conn.commit()
+        seen = []
+        report = scaleout.embed_on(client, store, batch=4, read_on_workers=read_on_workers,
+                                   progress=lambda done, total: seen.append((done, total)))
+        got_ids, got = load_vectors(store)
+    assert report["embedded"] == len(stale) and report["read_on_workers"] is read_on_workers
+    assert seen[-1][0] == seen[-1][1]  # progress ends at its total
+    assert got_ids == want_ids
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+
 def test_an_unreachable_scheduler_is_a_one_line_error(tmp_path):
     from click.testing import CliRunner
 
