@@ -1,9 +1,12 @@
 """How right are the facts a brief stands on? Subject, actor, kind and artifacts against hand labels.
 
     python bench/eval_facts.py --real ARCHIVE.db   # an archive built from ../shared/data (real-archive)
+    python bench/eval_facts.py --real ARCHIVE.db --labels bench/labels/facts/train_a.json
 
 Labels: bench/labels/facts/stories.json (166 real stories of ../shared/data; ids and labels only, the rule
-the labellers followed is in the file). Each labelled story is found in the archive by its newsletter, issue
+the labellers followed is in the file); train_a.json (130 more, Last Week in AI and Import AI) and
+train_b.json (130 more, Ben's Bites), labelled later by the same rule and used to try changes before
+they are scored on stories.json. Each labelled story is found in the archive by its newsletter, issue
 and title; its facts are computed the way its brief computes them (`outputs.brief.facts_for`).
 
 Prints: subject accuracy (exact, after normalising case and punctuation, against the label or an accepted
@@ -58,10 +61,11 @@ def find(store: Store, label: dict) -> str | None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--real", required=True, type=Path, help="archive (pulse.db) built from ../shared/data")
+    ap.add_argument("--labels", type=Path, default=LABELS, help="labels file (default: %(default)s)")
     ap.add_argument("-v", action="store_true", help="print every mistake")
     args = ap.parse_args()
-    labels = json.loads(LABELS.read_text("utf-8"))["stories"]
-    n = found = subj = subj_len = actor = kind = 0
+    labels = json.loads(args.labels.read_text("utf-8"))["stories"]
+    n = found = subj = subj_len = wrong = actor = kind = 0
     confusion: Counter = Counter()
     tp = fp = fn = 0
     per_art: Counter = Counter()
@@ -80,6 +84,7 @@ def main() -> None:
             n += 1
             subj += subject_ok(subject, label)
             subj_len += subject_ok(subject, label, lenient=True)
+            wrong += bool(norm(subject)) and not subject_ok(subject, label, lenient=True)
             actor += norm(org) == norm(label["actor"]) or (bool(label["actor"]) and bool(org) and (
                 norm(label["actor"]) in norm(org) or norm(org) in norm(label["actor"])))
             kind += facts.kind == label["kind"]
@@ -97,10 +102,11 @@ def main() -> None:
     p = tp / max(tp + fp, 1)
     r = tp / max(tp + fn, 1)
     f1 = 2 * p * r / max(p + r, 1e-9)
-    print(f"archive: {args.real} · {len(labels)} labelled stories, {found} found, {n} briefed")
+    print(f"archive: {args.real} · {args.labels.name}: {len(labels)} labelled stories, {found} found, {n} briefed")
     print(f"{'measure':<28} {'value':>7}  target")
     print(f"{'subject accuracy (exact)':<28} {subj / n:>7.3f}  0.90")
     print(f"{'subject accuracy (lenient)':<28} {subj_len / n:>7.3f}")
+    print(f"{'subject named but wrong':<28} {wrong / n:>7.3f}")
     print(f"{'actor accuracy':<28} {actor / n:>7.3f}")
     print(f"{'kind accuracy':<28} {kind / n:>7.3f}  0.90")
     print(f"{'artifact precision':<28} {p:>7.3f}")

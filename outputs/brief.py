@@ -24,7 +24,7 @@ from .headline import about, distinctive, title_name
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 10  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 11  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
 FREE_TEXT = ("our_take", "what_to_do", "what_changes", "watch_for", "skeptics")
 IMPACT_LEVELS = ((4, "high"), (2, "medium"), (-99, "low"))
@@ -243,7 +243,10 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         inside = re.compile(rf"(?<=[a-z,;] ){re.escape(name)}\b")
         return not any(inside.search(t) for t in texts)
     in_title = sorted((n for n in names if titles_with(n)), key=lambda n: -titles_with(n))  # stable: frequency next
-    subject, owner, listed = title_name(members[0].title) if members else ("", "", False)
+    head = members[0].title if members else ""
+    if sig.title_case(head):  # its capitals say nothing: the grammar reads the names the body confirms
+        head = sig.named_in_title_case(head, "\n".join(m.text for m in members))
+    subject, owner, listed = title_name(head) if head else ("", "", False)
     if (owner and common(owner)) or (subject and common(subject)):  # "World's First AI Writing Assistant"
         subject, owner, listed = "", "", False
     if not subject:

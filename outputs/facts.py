@@ -96,7 +96,7 @@ _TEXT_ARTIFACT = {
                r"releas\w+ (?:the |its |their )?(?:model )?weights|download(?:able)? (?:the )?(?:model|weights|"
                r"checkpoints?)|checkpoints? (?:are|is) (?:available|released)|open[- ]sourc\w+ (?:the |its |a )?"
                r"(?:[\w-]+ ){0,2}models?|(?:available|released) on hugging ?face|(?:under|with) (?:an? )?(?:apache|mit)",
-    "code": r"source code|code (?:is|was) (?:out|available|released|public)|open[- ]sourced (?:the |its |their )(?!(?:\w+ )?(?:model|weights))|"
+    "code": r"source code|code (?:is|was) (?:out|available|released|public)|open[- ]sourc\w* (?:the |its |their )?code|open[- ]sourced (?:the |its |their )(?!(?:\w+ )?(?:model|weights))|"
             r"(?:on|via) github|github repo\w*|pip install|npm install|open[- ]source (?:library|framework|tool|"
             r"package|implementation|project)s?",
     "paper": r"\bpaper\b(?! highlighting)|preprint|arxiv|technical report|published in (?:the journal|nature|science)",
@@ -107,6 +107,7 @@ _TEXT_ARTIFACT = {
             r"(?:now|today|to (?:all|everyone))|now available|free to use|chrome extension|app store|is live|"
             r"went live|you can now",
 }
+_TOOLS_SECTION = re.compile(r"\b(?:tools?|apps?|products?|demos?)\b", re.IGNORECASE)  # "Cool Tools", "New apps"
 # words of a listing that describes a tool (not a podcast episode or an article)
 _TOOL = re.compile(r"\b(?:tool|app|platform|extension|plugin|api|sdk|assistant|bot|editor|generator|builder|"
                    r"lets you|helps you|allows you|turns?|generates?|creates?|builds?|automates?|your|free|open[- ]source|"
@@ -248,9 +249,11 @@ def _host_path(url: str) -> tuple[str, str]:
     return (p.hostname or "").lower(), p.path or ""
 
 
-def artifacts_of(text: str, urls: Sequence[str], listing: bool = False) -> tuple[list[str], dict[str, str]]:
+def artifacts_of(text: str, urls: Sequence[str], listing: bool = False, tools_section: bool = False
+                 ) -> tuple[list[str], dict[str, str]]:
     """Artifacts the story makes available: from its links, then its text (a denied or future one does not
-    count). A listed tool (`listing`: "Name - what it does") linking to its own site is something to try."""
+    count). A listed tool (`listing`: "Name - what it does", in words a tool is described with) or any item
+    of a newsletter's tools section (`tools_section`) linking to its own site is something to try."""
     found: dict[str, str] = {}
     for url in urls:
         host, path = _host_path(url)
@@ -258,7 +261,7 @@ def artifacts_of(text: str, urls: Sequence[str], listing: bool = False) -> tuple
             if (not host_re or re.search(host_re, host)) and (not path_re or re.search(path_re, path, re.I)):
                 found.setdefault(art, url)
                 break
-    if listing and "demo" not in found and _TOOL.search(text):
+    if "demo" not in found and ((listing and _TOOL.search(text)) or tools_section):
         product = next((u for u in urls if _host_path(u)[0] and not _NOT_PRODUCT_HOST.search(_host_path(u)[0])), "")
         if product:
             found["demo"] = product
@@ -338,7 +341,8 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
     sentences = list(sentences) if sentences is not None else [s for s in re.split(r"(?<=[.!?])\s+|\n", text) if s]
     kind, cues = kind_of(title, text, section, vector, prototypes)
     listing = bool(_LISTING.match(title.strip()) or _LISTING.match(text.strip()[:120]))
-    arts, links = artifacts_of(f"{title}\n{text}", urls, listing and kind == "release") if kind != "fiction" \
+    tools = kind == "release" and bool(_TOOLS_SECTION.search(section))
+    arts, links = artifacts_of(f"{title}\n{text}", urls, listing and kind == "release", tools) if kind != "fiction" \
         else ([], {})
     licence, permits = licence_of(text)
     lines = [*title.split("\n"), *sentences]  # a cluster's titles come one per line

@@ -86,11 +86,52 @@ def horizon(kind: str, text: str) -> tuple[str, list[str]]:
     return KIND_HORIZON.get(kind, "months"), []
 
 
+def title_case(line: str) -> bool:
+    """A headline in Title Case ("Machine Learning Could Create the Perfect Game Bosses"): its capitals
+    say nothing about which words are names."""
+    words = [w for w in re.findall(r"[A-Za-z][\w'’-]*", line) if len(w) >= 4]
+    return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
+
+
+def _coined(word: str) -> bool:
+    return any(c.isdigit() or c.isupper() for c in word[1:])
+
+
+def named_in_title_case(line: str, body: str) -> str:
+    """A Title Case headline with only its names left capitalised: the longest parts of each capitalised
+    run that the body also writes capitalised ("Microsoft's ZeRO-Infinity Library Claims" -> "ZeRO-Infinity"
+    where the body names it), and coined words ("ID.Buzz"); every other word in lower case. A body that
+    repeats the headline does not confirm it."""
+    body = body.replace(line, " ")
+
+    def rewrite(m: re.Match) -> str:
+        words = m.group(1).split()
+        keep = [False] * len(words)
+        i = 0
+        while i < len(words):
+            for j in range(len(words), i, -1):  # the longest run from word i the body writes the same way
+                run = " ".join(words[i:j])
+                if re.search(rf"(?<![\w-]){re.escape(run)}(?![\w-])", body):
+                    keep[i:j] = [True] * (j - i)
+                    i = j
+                    break
+            else:
+                keep[i] = _coined(words[i]) and words[i] not in COMMON_ACRONYMS
+                i += 1
+        return " ".join(w if k else w.lower() for w, k in zip(words, keep))
+    return _NAME.sub(rewrite, line)
+
+
 def names(texts: Sequence[str], titles: str = "") -> list[str]:
     """Proper names in the texts, most frequent first (ties: first seen).
 
     A capitalised word that only ever opens a sentence ("Chip startup Orbital ...") counts as a name
-    only if the texts never use it in lower case."""
+    only if the texts never use it in lower case. In a Title Case headline (one of `titles`' lines), only
+    what the other texts also write capitalised, or a coined word, counts (`named_in_title_case`)."""
+    for line in titles.splitlines() if titles else ():
+        if title_case(line):  # here and where the body repeats the headline
+            named = named_in_title_case(line, "\n".join(t for t in texts if t != titles))
+            texts = [t.replace(line, named) for t in texts]
     counts: Counter[str] = Counter()
     first: dict[str, int] = {}
     mid_sentence: set[str] = set()

@@ -285,6 +285,9 @@ def test_the_subject_is_the_clusters_own_name_as_written():
     ("Codeium announces free code completion in notebooks", "Codeium says it is free.", ("Codeium", "")),
     ("Google makes an AI that beats most humans at geometry", "AlphaGeometry solves problems. AlphaGeometry "
      "was trained on synthetic data.", ("AlphaGeometry", "Google")),
+    ("Orbital Labs’ Hyperion-7B Model Claims To Beat Rivals On Every Benchmark", "Orbital Labs’ Hyperion-7B Model "
+     "Claims To Beat Rivals On Every Benchmark - Orbital Labs says Hyperion-7B beats larger models.",
+     ("Hyperion-7B", "Orbital Labs")),
 ])
 def test_the_headline_grammar_and_the_text_name_the_subject(title, text, want):
     from outputs.brief import Member, subject_and_org

@@ -53,6 +53,13 @@ def test_a_listed_tool_linking_to_its_own_site_is_something_to_try():
                            listing=True)[0] == []
 
 
+def test_an_item_of_a_tools_section_linking_to_its_own_site_is_something_to_try():
+    item = "Quillfish for meeting notes."
+    assert fx.extract(item, item, ["https://quillfish.app/"], section="Cool Tools").artifacts == ["demo"]
+    assert fx.extract(item, item, ["https://techcrunch.com/x"], section="Cool Tools").artifacts == []
+    assert fx.extract(item, item, ["https://quillfish.app/"], section="Research").artifacts == []
+
+
 def test_licence_price_access():
     assert fx.licence_of("released under the Apache 2.0 licence") == ("Apache-2.0", "commercial use allowed")
     assert fx.licence_of("weights for non-commercial use only")[0] == "CC-BY-NC"
@@ -121,3 +128,18 @@ def test_a_blurb_gives_no_reading_time_and_seconds_are_a_figure():
     from outputs.brief import _reading_minutes
     assert _reading_minutes("word " * 120) == 0 and _reading_minutes("word " * 920) == 4
     assert [f.value for f in fx.figures_of(["It makes an image in under 2 seconds on a phone."])] == ["2 seconds"]
+
+
+def test_a_title_case_headline_names_only_what_its_body_confirms():
+    from outputs import signals as sig
+
+    title = "Orbital Labs’ Hyperion-7B Model Claims To Beat Rivals On Every Coding Benchmark"
+    body = (f"{title} - Orbital Labs released Hyperion-7B on Tuesday and says the model beats larger rivals "
+            "on coding benchmarks.")
+    assert sig.title_case(title) and not sig.title_case("Orbital Labs releases Hyperion-7B for coding")
+    found = sig.names([title, body], title)
+    assert "Orbital Labs" in found and "Hyperion-7B" in found
+    assert not any(w in n for n in found for w in ("Claims", "Rivals", "Coding", "Model"))
+    # nothing in the body confirms the capitals: only a coined word is left
+    bare = "Research Task Force Votes To Send Final Report On Hyperion-7B"
+    assert sig.names([bare, "The group voted on Monday."], bare) == ["Hyperion-7B"]
