@@ -5,6 +5,7 @@ the nightly run writes them as markdown next to the digests.
 """
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -54,21 +55,45 @@ def issue_context(store: Store, issue_id: str) -> dict[str, Any] | None:
             "high": sum(s["impact"] == "high" for s in news)}
 
 
+def pages_stage(store: Store, templates: Templates, out_dir: Path) -> dict[str, Any]:
+    """The nightly pages stage: every page written again (`write_pages`) unless nothing they are made from
+    changed since the last run that wrote them (the archive's `pages_signature` and every template): a night
+    with nothing new renders nothing."""
+    loader = templates.markdown.loader
+    sources = "\n".join(loader.get_source(templates.markdown, name)[0] for name in sorted(loader.list_templates()))
+    signature = hashlib.sha1(f"{store.pages_signature()}\x00{sources}".encode()).hexdigest()
+    last = store.last_stage_result("pages") or {}
+    if last.get("signature") == signature and (out_dir / "issues").is_dir():
+        return {"issues": 0, "newsletters": 0, "changed": 0, "skipped": "nothing changed", "signature": signature}
+    return {**write_pages(store, templates, out_dir), "signature": signature}
+
+
 def write_pages(store: Store, templates: Templates, out_dir: Path) -> dict[str, int]:
     """Every newsletter's and issue's markdown page (issues/<slug>.md, newsletters/<slug>.md), rewritten
-    only where it changed."""
-    written = {"issues": 0, "newsletters": 0, "changed": 0}
+    only where it changed; a page no issue or newsletter has any more (its title changed, it was removed)
+    goes."""
+    written = {"issues": 0, "newsletters": 0, "changed": 0, "removed": 0}
+    kept: set[Path] = set()
     for name in store.source_names():
         ctx = newsletter_context(store, name)
         if ctx is None:
             continue
-        written["changed"] += _write(out_dir / "newsletters" / f"{ctx['slug']}.md", templates.page("newsletter.md.j2", **ctx))
+        path = out_dir / "newsletters" / f"{ctx['slug']}.md"
+        written["changed"] += _write(path, templates.page("newsletter.md.j2", **ctx))
         written["newsletters"] += 1
+        kept.add(path)
         for issue in ctx["issues"]:
             ictx = issue_context(store, issue["id"])
             if ictx:
-                written["changed"] += _write(out_dir / "issues" / f"{issue['slug']}.md", templates.page("issue.md.j2", **ictx))
+                path = out_dir / "issues" / f"{issue['slug']}.md"
+                written["changed"] += _write(path, templates.page("issue.md.j2", **ictx))
                 written["issues"] += 1
+                kept.add(path)
+    for folder in ("newsletters", "issues"):
+        for page in (out_dir / folder).glob("*.md"):
+            if page not in kept:
+                page.unlink()
+                written["removed"] += 1
     return written
 
 

@@ -19,7 +19,7 @@ from outputs.brief_stage import Briefer, brief_clusters, default_audiences, inpu
 from outputs.brief_workers import prestart as prestart_workers
 from outputs.email import EmailConfig, email_stage
 from outputs.generate import LLMWriter, backend_from_config
-from outputs.pages import write_pages as write_issue_pages
+from outputs.pages import pages_stage
 from outputs.render import Templates
 from outputs.watch import page_items
 from outputs.watch_stage import watch_stage
@@ -224,7 +224,7 @@ def run_night(paths: Paths, settings: Settings, first: Stage, *, email: bool = F
     stages = [(first[0], stage_first), ("embed", stage_embed),
               ("cluster", lambda store: cluster_stories(store, cluster_config(settings))),
               ("brief", stage_brief), ("watch", stage_watch),
-              ("pages", lambda store: write_issue_pages(store, held["briefer"].templates, paths.output_dir)),
+              ("pages", lambda store: pages_stage(store, held["briefer"].templates, paths.output_dir)),
               ("digest", stage_digest)]
     if email_cfg is not None:
         def stage_email(store: Store) -> dict:  # the night's digest; on the weekly day, the week's too

@@ -27,3 +27,42 @@ def test_pages_are_rewritten_only_when_they_change(archive):
     store, briefer, out = archive
     again = write_pages(store, briefer.templates, out)
     assert again["changed"] == 0 and again["issues"] == store.count("issues")
+
+
+def test_a_night_that_changed_nothing_renders_no_page(archive, tmp_path):
+    """The pages stage skips when nothing pages are made from changed since the last run that wrote them;
+    an edited issue or template brings them back."""
+    from importlib import resources
+
+    from outputs.pages import pages_stage
+    from outputs.render import Templates
+    from pipeline.nightly import run_stages
+    from pipeline.store import Store
+
+    src, briefer, _ = archive
+    src.backup_to(tmp_path / "p.db")
+    out = tmp_path / "out"
+
+    def night(store, templates=briefer.templates):
+        return run_stages(store, [("pages", lambda s: pages_stage(s, templates, out))]).stages["pages"]
+
+    with Store(tmp_path / "p.db") as store:
+        first = night(store)
+        assert first["issues"] == store.count("issues") and "skipped" not in first
+        assert night(store)["skipped"] == "nothing changed"
+        issue = store.db.execute("SELECT id FROM issues ORDER BY id LIMIT 1").fetchone()[0]
+        store.db.execute("UPDATE issues SET title = 'Renamed issue', updated = '2999-01-01T00:00:00' WHERE id = ?",
+                         [issue])
+        store.db.conn.commit()
+        edited = night(store)
+        assert "skipped" not in edited and edited["changed"] >= 1 and edited["removed"] == 1  # its old page went
+        assert any("Renamed issue" in p.read_text("utf-8") for p in (out / "issues").glob("*.md"))
+        assert night(store)["skipped"]
+        mine = tmp_path / "templates"
+        mine.mkdir()
+        page = resources.files("outputs").joinpath("templates", "issue.md.j2").read_text("utf-8")
+        (mine / "issue.md.j2").write_text(page + "\nMy own footer.\n", "utf-8")
+        custom = night(store, Templates(mine))
+        assert "skipped" not in custom
+        pages = [p.read_text("utf-8") for p in (out / "issues").glob("*.md")]
+        assert pages and all("My own footer." in p for p in pages), (custom, pages[0][-300:])
