@@ -42,6 +42,7 @@ class Side:
     terms: frozenset[str]  # title and lead
     links: frozenset[str] = frozenset()
     _weights: dict[str, float] | None = field(default=None, repr=False, compare=False)
+    _total: float | None = field(default=None, repr=False, compare=False)
 
     def weights(self, stats: TermStats) -> dict[str, float]:
         """Each term's specific weight (computed once: a story meets many neighbours)."""
@@ -50,7 +51,9 @@ class Side:
         return self._weights
 
     def total(self, stats: TermStats) -> float:
-        return sum(self.weights(stats).values())
+        if self._total is None:
+            self._total = sum(self.weights(stats).values())
+        return self._total
 
 
 @dataclass
@@ -89,8 +92,9 @@ def relate(a: Side, b: Side, cosine: float, stats: TermStats, config: RelateConf
         if cosine + config.overlap_weight * share >= config.same_score:
             subject = f"both name {top}; " if top else ""
             return Relation(SAME, f"{subject}cosine {cosine:.2f} within {gap:.0f} days", share, cosine, shared)
-    names = [t for t in shared if min(stats.name_like(w) for w in t.split()) >= 0.6]
-    if share >= config.related_overlap and names:
+    names = [t for t in shared if min(stats.name_like(w) for w in t.split()) >= 0.6] \
+        if share >= config.related_overlap else []
+    if names:
         when = f", {gap:.0f} days apart" if gap > 1 else ""
         return Relation(RELATED, f"both about {', '.join(names[:2])}, other news{when}", share, cosine, shared)
     return Relation(None, "", share, cosine, shared)

@@ -45,8 +45,12 @@ def normalize(text: str) -> str:
 def words(text: str) -> list[str]:
     """Tokens of a text, lower-cased, with "GPT-4", "7B", "$2.9M" and "Copy.ai" kept whole; a possessive
     loses its "'s"."""
+    return _words(normalize(text))
+
+
+def _words(normalized: str) -> list[str]:
     out = []
-    for t in _TOKEN.findall(normalize(text)):
+    for t in _TOKEN.findall(normalized):
         t = t.strip("'.-/")
         if t.endswith("'s"):
             t = t[:-2]
@@ -64,6 +68,7 @@ def head(word: str) -> str:
     return first
 
 
+_PARTS = re.compile(r"[-/]")
 _NUMBER = re.compile(r"[$£€]?[\d.,]+[%kmb]?")
 _COMMON_HEADS = frozenset("text image video language multi open self real deep fine zero long high low human "
                           "state data model code cross end".split())
@@ -71,7 +76,9 @@ _COMMON_HEADS = frozenset("text image video language multi open self real deep f
 
 def parts(term: str) -> list[str]:
     """A hyphenated or dotted word's parts ("hyperion-7b" -> "hyperion", "7b"), for matching across forms."""
-    return [p for p in re.split(r"[-/]", term) if p and p != term]
+    if "-" not in term and "/" not in term:
+        return []
+    return [p for p in _PARTS.split(term) if p and p != term]
 
 
 def runs(text: str) -> list[list[str]]:
@@ -79,7 +86,7 @@ def runs(text: str) -> list[list[str]]:
     out: list[list[str]] = []
     for part in _SPLIT.split(normalize(text)):
         cur: list[str] = []
-        for w in words(part):
+        for w in _words(part):
             if w in STOP:
                 if cur:
                     out.append(cur)
