@@ -221,12 +221,16 @@ def days_to(item: dict[str, Any]) -> int:
 
 def page_items(store: Store, cluster_ids: list[str]) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """For each cluster's page: its own items ("watch", with the story that resolved each) and the items of
-    earlier briefs its stories resolved ("resolves")."""
+    earlier briefs its stories resolved ("resolves"). An item a later story of the same cluster resolved (a
+    second newsletter telling the same news) is shown with its own items only, without a link to itself."""
     out: dict[str, dict[str, list[dict[str, Any]]]] = {c: {"watch": [], "resolves": []} for c in cluster_ids}
     for item in store.watch_items(clusters=cluster_ids):
+        if item["resolved_cluster"] == item["cluster_id"]:
+            item = {**item, "resolved_slug": None}
         out[item["cluster_id"]]["watch"].append(shown(item))
     for item in store.watch_items(resolved_by=cluster_ids):
-        out[item["resolved_cluster"]]["resolves"].append(shown(item))
+        if item["resolved_cluster"] != item["cluster_id"]:
+            out[item["resolved_cluster"]]["resolves"].append(shown(item))
     return out
 
 

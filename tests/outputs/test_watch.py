@@ -136,3 +136,24 @@ def test_a_derivative_does_not_resolve_its_base():
     assert not watch.derivative("Mistral 7B", watch.Later(**{**later.__dict__, "subject": "Mistral 7B"}))
     assert watch.names_subject("Larkspur-2", ["Larkspur-2 is now available"])
     assert not watch.names_subject("Larkspur", ["Larkspur-based tools"])
+
+
+def test_an_item_its_own_cluster_resolved_is_not_shown_as_resolving_an_earlier_brief(archive, tmp_path):
+    """A second newsletter telling the same news resolves the first telling's 'another newsletter' item: the
+    brief shows it among its own items, without a link to itself, and not as an earlier brief's."""
+    from pipeline.store import Store
+
+    archive[0].backup_to(tmp_path / "p.db")
+    with Store(tmp_path / "p.db") as store:
+        cid = sorted(store.briefs())[0]
+        event = next(iter(watch.EVENTS))
+        store.replace_watch_items([cid], [{"id": "w1", "cluster_id": cid, "event": event, "subject": "Larkspur-2",
+                                           "text": "Another newsletter on Larkspur-2.", "opened": "2026-10-01",
+                                           "since": "2026-10-01", "expires": "2026-12-01", "actor": "",
+                                           "sources": "[]"}])
+        story = store.db.execute("SELECT story_id FROM cluster_members WHERE cluster_id = ?", [cid]).fetchone()[0]
+        store.set_watch_resolutions([("w1", {"story_id": story, "cluster_id": cid, "date": "2026-10-07",
+                                             "source": "beta", "title": "Larkspur-2 again", "evidence": "told too"})])
+        items = watch.page_items(store, [cid])[cid]
+    assert [w["id"] for w in items["watch"]] == ["w1"] and items["watch"][0]["resolved_slug"] is None
+    assert items["resolves"] == []
