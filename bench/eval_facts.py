@@ -11,7 +11,7 @@ and title; its facts are computed the way its brief computes them (`outputs.brie
 
 Prints: subject accuracy (exact, after normalising case and punctuation, against the label or an accepted
 variant; and lenient: one contains the other), actor accuracy, kind accuracy with the confusion of the
-mistakes, artifact precision/recall/F1 (micro, over story x artifact), licence and price found.
+mistakes (and how often the kind is sure, so that a brief frames the story by it, and how often right then), artifact precision/recall/F1 (micro, over story x artifact), licence and price found.
 """
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def main() -> None:
     ap.add_argument("-v", action="store_true", help="print every mistake")
     args = ap.parse_args()
     labels = json.loads(args.labels.read_text("utf-8"))["stories"]
-    n = found = subj = subj_len = wrong = actor = kind = 0
+    n = found = subj = subj_len = wrong = actor = kind = sure = sure_right = 0
     confusion: Counter = Counter()
     tp = fp = fn = 0
     per_art: Counter = Counter()
@@ -88,6 +88,8 @@ def main() -> None:
             actor += norm(org) == norm(label["actor"]) or (bool(label["actor"]) and bool(org) and (
                 norm(label["actor"]) in norm(org) or norm(org) in norm(label["actor"])))
             kind += facts.kind == label["kind"]
+            sure += facts.kind_sure
+            sure_right += facts.kind_sure and facts.kind == label["kind"]
             if facts.kind != label["kind"]:
                 confusion[(label["kind"], facts.kind)] += 1
             want, got = set(label["artifacts"]), set(facts.artifacts)
@@ -109,6 +111,8 @@ def main() -> None:
     print(f"{'subject named but wrong':<28} {wrong / n:>7.3f}")
     print(f"{'actor accuracy':<28} {actor / n:>7.3f}")
     print(f"{'kind accuracy':<28} {kind / n:>7.3f}  0.90")
+    print(f"{'kind sure (brief frames it)':<28} {sure / n:>7.3f}")
+    print(f"{'kind accuracy where sure':<28} {sure_right / max(sure, 1):>7.3f}")
     print(f"{'artifact precision':<28} {p:>7.3f}")
     print(f"{'artifact recall':<28} {r:>7.3f}")
     print(f"{'artifact F1':<28} {f1:>7.3f}  0.90")

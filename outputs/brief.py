@@ -343,7 +343,9 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
     text = "\n".join(m.text for m in members)
     titles = " ".join(m.title for m in members)
     facts, subject, org = facts_for(inp, kinds=kinds)
-    kind = facts.kind
+    # a kind that only just won is a guess: the brief then frames the story as no kind in particular, and
+    # says less, rather than a research take on an essay or a funding take on a purchase
+    kind = facts.kind if facts.kind_sure else "other"
     horizon, horizon_cues = sig.horizon(kind, text)
     position = next((i + 1 for i, (cid, _) in enumerate(inp.thread_clusters) if cid == inp.cluster_id), 1)
     thread_start = inp.thread_clusters[0][1] if inp.thread_clusters else lead.date

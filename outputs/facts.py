@@ -194,21 +194,32 @@ class Facts:
     one_line: bool = False  # a link-list entry: a line, not a story
     binding: bool = False  # policy that binds someone (a law, a rule, a ruling, a ban, a fine), not a programme
     decided: bool = False  # ... and is already decided (a ruling, a fine, a law passed), not a proposal
+    kind_sure: bool = True  # the kind won by at least SURE_MARGIN: a brief frames the story by it
 
 
 _TITLE_WEIGHT = 3  # a cue in the headline says what the news is; the text's cues count once each
 _CUE_CAP = 4  # the text's cue words stop counting here: a long text is not more of a kind for repeating it
 _PROTOTYPE_WEIGHT = 2.0  # a kind's closest description (cosine) counts this many cue words
+# below this margin over the runner-up (in cue words) a kind is a guess: on 403 hand-labelled real stories,
+# kinds won by less were right half the time, the others three times in four (bench/RESULTS.md)
+SURE_MARGIN = 1.0
 
 
 def kind_of(title: str, text: str, section: str = "", vector: np.ndarray | None = None,
             prototypes: dict[str, np.ndarray] | None = None) -> tuple[str, list[str]]:
-    """The kind of news and the cues that decided it: cue words (title twice), the newsletter's section (a
-    section named for a kind counts as strong evidence), a "Name - what it does" listing (a release), and,
-    given the story's unit vector and each kind's described prototypes (unit rows, outputs/kinds.toml), the
-    closest description. Ties go to the order of KINDS."""
+    """The kind of news and the cues that decided it (`kind_decision` without its margin)."""
+    kind, cues, _ = kind_decision(title, text, section, vector, prototypes)
+    return kind, cues
+
+
+def kind_decision(title: str, text: str, section: str = "", vector: np.ndarray | None = None,
+                  prototypes: dict[str, np.ndarray] | None = None) -> tuple[str, list[str], float]:
+    """The kind of news, the cues that decided it, and its margin over the runner-up (in cue words): cue
+    words (title twice), the newsletter's section (a section named for a kind counts as strong evidence), a
+    "Name - what it does" listing (a release), and, given the story's unit vector and each kind's described
+    prototypes (unit rows, outputs/kinds.toml), the closest description. Ties go to the order of KINDS."""
     if section.lower() == "fiction":
-        return "fiction", []
+        return "fiction", [], float("inf")
     scores: dict[str, float] = {}
     cues: dict[str, list[str]] = {}
     for kind in KINDS:
@@ -226,7 +237,7 @@ def kind_of(title: str, text: str, section: str = "", vector: np.ndarray | None 
     cued = max(scores.values()) > 0
     notices = sorted({m.group(0).lower() for m in NOTICE.finditer(f"{title} {text}")})
     if notices and (max(scores.values()) <= 2 or len(text.split()) < 40):
-        return "notice", notices  # housekeeping: a meetup, a prize, a referral scheme
+        return "notice", notices, float("inf")  # housekeeping: a meetup, a prize, a referral scheme
     if vector is not None and prototypes:
         v = vector / max(float(np.linalg.norm(vector)), 1e-12)
         for kind, rows in prototypes.items():
@@ -237,8 +248,8 @@ def kind_of(title: str, text: str, section: str = "", vector: np.ndarray | None 
                     cues[kind] = [*cues[kind], f"reads like “{kind}” ({best:.2f})"]
     best = max(KINDS, key=lambda k: (scores[k], -KINDS.index(k)))
     if scores[best] <= 0 or (not cued and scores[best] < _PROTOTYPE_WEIGHT * 0.35):
-        return "other", []  # no cue, and no description close enough
-    return best, cues[best][:6]
+        return "other", [], float("inf")  # no cue, and no description close enough
+    return best, cues[best][:6], scores[best] - max(v for k, v in scores.items() if k != best)
 
 
 def _host_path(url: str) -> tuple[str, str]:
@@ -339,7 +350,7 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
             vector: np.ndarray | None = None, prototypes: dict[str, np.ndarray] | None = None) -> Facts:
     """The facts of one story (or of a cluster's stories joined: titles and texts one per line)."""
     sentences = list(sentences) if sentences is not None else [s for s in re.split(r"(?<=[.!?])\s+|\n", text) if s]
-    kind, cues = kind_of(title, text, section, vector, prototypes)
+    kind, cues, margin = kind_decision(title, text, section, vector, prototypes)
     listing = bool(_LISTING.match(title.strip()) or _LISTING.match(text.strip()[:120]))
     tools = kind == "release" and bool(_TOOLS_SECTION.search(section))
     arts, links = artifacts_of(f"{title}\n{text}", urls, listing and kind == "release", tools) if kind != "fiction" \
@@ -356,4 +367,4 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
                  figures=figures, claim=claim, claim_cue=claim_cue, one_line=one_line,
                  binding=kind == "policy" and bool(_BINDING.search(f"{title} {text[:1500]}")),
                  decided=kind == "policy" and bool(_DECIDED.search(f"{title} {text[:600]}"))
-                 and not _PENDING.search(f"{title} {text[:600]}"))
+                 and not _PENDING.search(f"{title} {text[:600]}"), kind_sure=margin >= SURE_MARGIN)

@@ -143,3 +143,14 @@ def test_a_title_case_headline_names_only_what_its_body_confirms():
     # nothing in the body confirms the capitals: only a coined word is left
     bare = "Research Task Force Votes To Send Final Report On Hyperion-7B"
     assert sig.names([bare, "The group voted on Monday."], bare) == ["Hyperion-7B"]
+
+
+def test_a_kind_that_only_just_won_is_not_sure():
+    title = "Quillfish partners with a university"  # one business cue, one research cue: a tie
+    tie = fx.extract(title, f"{title}.", [])
+    assert tie.kind in ("business", "research") and not tie.kind_sure
+    filed = fx.extract(title, f"{title}.", [], section="Research")
+    assert filed.kind == "research" and filed.kind_sure  # the newsletter's own section settles it
+    clear = fx.extract("Quillfish raises $20M in a Series A led by Lumen Ventures",
+                       "The startup raised a $20 million Series A round; investors value it at $200M.", [])
+    assert clear.kind == "funding" and clear.kind_sure
