@@ -322,7 +322,10 @@ def _step(inp: BriefInput, position: int, names: list[str], figures: list[str]) 
 
 
 def _ref(title: str, words: int = 8) -> str:
-    """A story without a named subject is named by its headline, shortened and quoted."""
+    """A story without a named subject is named by its headline, shortened and quoted (as words: link and
+    tag syntax dropped, so a hostile headline puts no link or markup into a brief's text)."""
+    title = re.sub(r"\[([^\]]*)\]\((?:[^()]|\([^()]*\))*\)", r"\1", title)  # [text](url) -> text
+    title = re.sub(r"<[^>]*>|\b(?:https?|javascript):\S*|[\[\]<>`]", " ", title)
     parts = re.sub(r"\s+[-–—|:]\s+.*$", "", title).strip(" .").split()
     return "“" + " ".join(parts[:words]) + ("…" if len(parts) > words else "") + "”"
 
@@ -416,7 +419,9 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
                                     hardware=bool(context["hardware"]), named=named, seen_before=history["count"])
     fields = fields_renderer(**context)
     watch = [dict(w, text=t) for w, t in zip(context["watch"], fields.get("watch_texts", [])) if t]
-    when_reason = (f"the text says \u201c{horizon_cues[0]}\u201d" if horizon_cues else f"usual for a {kind}")
+    when_reason = (f"the text says \u201c{horizon_cues[0]}\u201d" if horizon_cues else
+                   "the sources name no date" if kind == "other" else
+                   f"usual for {'an' if kind[0] in 'aeiou' else 'a'} {kind}")
     if kind in ("notice", "fiction"):
         horizon, when_reason = "n/a", f"a {kind}"
     signals = asdict(s)
