@@ -88,11 +88,6 @@ def _vectors(model: str, device: str, stale: list[tuple[str, str, bytes]]) -> li
     return [(sid, to_blob(v), digest) for (sid, _, digest), v in zip(stale, vectors)]
 
 
-def _embed_batch(model: str, device: str, batch: list[tuple[str, str, bytes]]) -> list[tuple[str, bytes, bytes]]:
-    """On a worker: vectors of a batch of texts sent to it."""
-    return _vectors(model, device, batch)
-
-
 def _embed_rows(model: str, device: str, path: str, cid: int, lo: int, hi: int
                 ) -> tuple[int, list[tuple[str, bytes, bytes]]]:
     """On a worker that can open the archive: its stories of rows lo <= rowid < hi read here, and the vectors
@@ -138,7 +133,7 @@ def embed_on(client: Any, store: Store, model: str = "default", *, device: str =
     else:
         cid, stale = stale_stories(store, model_id, rebuild=rebuild)
         chunks = ((model, device, stale[i:i + batch]) for i in range(0, len(stale), batch))
-        for rows in _bounded(client, chunks, _embed_batch):
+        for rows in _bounded(client, chunks, _vectors):
             store.save_embeddings(cid, rows)
             done += len(rows)
             if progress:
