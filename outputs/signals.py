@@ -157,7 +157,7 @@ def names(texts: Sequence[str], titles: str = "") -> list[str]:
                 mid_sentence.add(name)
 
     def is_name(name: str) -> bool:
-        distinctive = " " in name or any(c.isdigit() or c.isupper() for c in name[1:])
+        distinctive = " " in name or _coined(name)
         return distinctive or name in mid_sentence or name.lower() not in lower
 
     counts = Counter({n: c for n, c in counts.items() if is_name(n)})

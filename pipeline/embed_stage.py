@@ -13,9 +13,16 @@ from .store import Store
 def stale_stories(store: Store, model_id: str, *, rebuild: bool = False) -> tuple[int, list[tuple[str, str, bytes]]]:
     """(collection id, [(story id, text to embed, its hash)]) for every story whose vector is missing or
     was made from other text (all of them with `rebuild`)."""
+    cid = open_collection(store, model_id, rebuild=rebuild)
+    return cid, stale_of(store.stories_for_embedding(cid))
+
+
+def open_collection(store: Store, model_id: str, *, rebuild: bool = False) -> int:
+    """The stories' vector collection for this model (emptied with `rebuild`), without vectors of stories
+    that are gone or no longer news."""
     cid = store.embedding_collection(COLLECTION, model_id, rebuild=rebuild)
     store.prune_embeddings(cid)
-    return cid, stale_of(store.stories_for_embedding(cid))
+    return cid
 
 
 def stale_of(rows: Iterable[tuple[str, str, str, bytes | None]]) -> list[tuple[str, str, bytes]]:

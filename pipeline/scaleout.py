@@ -22,8 +22,8 @@ from sources import Source, SourceConfig, make_source
 from sources.base import Fetched
 from sources.models import Issue
 
-from .embed import COLLECTION, to_blob
-from .embed_stage import stale_of, stale_stories
+from .embed import to_blob
+from .embed_stage import open_collection, stale_of, stale_stories
 from .store import Store
 
 IN_FLIGHT = 4  # tasks per worker queued at once: enough to keep workers busy, bounded memory here
@@ -120,8 +120,7 @@ def embed_on(client: Any, store: Store, model: str = "default", *, device: str =
         read_on_workers = all(client.run(_readable, path).values())
     done = 0
     if read_on_workers:
-        cid = store.embedding_collection(COLLECTION, model_id, rebuild=rebuild)
-        store.prune_embeddings(cid)
+        cid = open_collection(store, model_id, rebuild=rebuild)
         lo, hi = store.story_rowids()
         tasks = ((model, device, path, cid, a, min(a + batch, hi + 1)) for a in range(lo, hi + 1, batch))
         read = 0
