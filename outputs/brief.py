@@ -24,7 +24,7 @@ from .headline import about, distinctive, title_name
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 11  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 12  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
 FREE_TEXT = ("our_take", "what_to_do", "what_changes", "watch_for", "skeptics")
 IMPACT_LEVELS = ((4, "high"), (2, "medium"), (-99, "low"))
@@ -337,7 +337,8 @@ def _reading_minutes(text: str) -> int:
 
 
 def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_renderer: Callable[..., dict],
-          slug: str | None = None, kinds: dict[str, np.ndarray] | None = None) -> Brief:
+          slug: str | None = None, kinds: dict[str, np.ndarray] | None = None,
+          cues: dict[str, frozenset[str]] | None = None) -> Brief:
     """The brief for one cluster: every sentence picked, every fact and signal measured, every field written."""
     members = inp.members
     lead = members[0]
@@ -360,7 +361,11 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
                     span_days=_lag(members[-1].date, lead.date), artifacts=facts.artifacts, figures=figures,
                     names=names, plans=sig.plans(text), contrary=sig.contrary(titles + " " + text))
     if centroid is not None and kind not in ("notice", "fiction"):
-        s.audiences = sig.audiences(centroid, roles)
+        # an audience is named only where the story uses one of its descriptions' own words (no story about
+        # a chatbot is "for policy teams" because its vector sits a little nearer their descriptions)
+        backed = sig.supported(cues, f"{titles}\n{text}") if cues is not None else {n: [] for n in roles}
+        s.audiences = sig.audiences(centroid, {n: r for n, r in roles.items() if n in backed})
+        s.audience_cues = {n: backed[n][:4] for n, _ in s.audiences}
 
     cands = candidates_of(inp)
     picked = sent.central(cands, encode, centroid, limit=3 if len(members) > 1 else 2)

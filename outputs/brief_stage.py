@@ -67,6 +67,11 @@ class Briefer:
         return self._roles
 
     @property
+    def cues(self) -> dict[str, frozenset[str]]:
+        """Each audience's evidence words (`outputs.signals.audience_cues`)."""
+        return sig.audience_cues(self.audiences)
+
+    @property
     def kinds(self) -> dict[str, np.ndarray]:
         if self._kinds is None:
             self._kinds = {k: normalize(self.encode(list(v))) for k, v in sorted(self.kind_descriptions.items())}
@@ -181,10 +186,11 @@ def sentences_of(inps: list[BriefInput]) -> list[str]:
 def make_briefs(briefer: Briefer, inps: list[BriefInput], slugs: dict[str, str] | None = None) -> list[Brief]:
     """Build (and, with an LLM writer, rewrite) the briefs for these inputs."""
     briefer.warm(sentences_of(inps))
+    cues = briefer.cues
     out = []
     for inp in inps:
         brief = build(inp, briefer.cached_encode, briefer.roles, briefer.templates.fields,
-                      slug=(slugs or {}).get(inp.cluster_id), kinds=briefer.kinds)
+                      slug=(slugs or {}).get(inp.cluster_id), kinds=briefer.kinds, cues=cues)
         if briefer.writer:
             brief = briefer.writer.rewrite(brief, *texts_of(inp))
         out.append(brief)

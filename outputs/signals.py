@@ -67,6 +67,7 @@ class Signals:
     plans: list[str]
     contrary: bool  # the story itself reports doubt or failure
     audiences: list[tuple[str, float]] = field(default_factory=list)
+    audience_cues: dict[str, list[str]] = field(default_factory=dict)  # each audience named -> the words that back it
 
     @property
     def lead(self) -> str:
@@ -202,6 +203,53 @@ def hardware(text: str) -> bool:
 
 def contrary(text: str) -> bool:
     return bool(_CONTRARY.search(text))
+
+
+# words that say nothing about who a story is for, however an audience's description uses them
+_GENERAL_WORDS = frozenset("""
+a an and the of for to in on with by from at or as is are be it its this that their your our into via not no
+new fast faster ai artificial intelligence model models machine learning use used user users open data make made
+people way world time year company companies business system systems technology tech work help right rights
+public require required added try yourself run running control controls cost costs product products when what
+recognition through must keep firm firms share per second duty duties
+""".split())
+
+
+def stem(word: str) -> str:
+    """A word's stem for matching forms: lower case, possessive and plural endings dropped, and words of eight
+    letters or more cut to seven ("regulators", "regulation" -> "regulat"; "laws" -> "law")."""
+    w = re.sub(r"['’]s$", "", word.lower().strip("-'’"))
+    if len(w) > 4 and w.endswith("ies"):
+        w = w[:-3] + "y"
+    elif len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+        w = w[:-1]
+    return w[:7] if len(w) >= 8 else w
+
+
+def word_stems(text: str) -> dict[str, str]:
+    """Each stem of the text's words -> the first word written with it."""
+    out: dict[str, str] = {}
+    for word in re.findall(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]", text):
+        out.setdefault(stem(word), word)
+    return out
+
+
+def audience_cues(described: dict[str, Sequence[str]]) -> dict[str, frozenset[str]]:
+    """Each audience's evidence: the stems of its descriptions' words that no other audience's descriptions
+    use and that are not general words. A story is for an audience only if its text uses one of them."""
+    own = {name: {stem(w) for d in descriptions for w in re.findall(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]", d)
+                  if w.lower() not in _GENERAL_WORDS} - {stem(w) for w in _GENERAL_WORDS}
+           for name, descriptions in described.items()}
+    shared = Counter(s for stems in own.values() for s in stems)
+    return {name: frozenset(s for s in stems if shared[s] == 1) for name, stems in own.items()}
+
+
+def supported(cues: dict[str, frozenset[str]], text: str) -> dict[str, list[str]]:
+    """Audiences the text gives evidence for -> the words of the text that are that evidence. An audience
+    whose descriptions hold no evidence words (all general) needs none."""
+    found = word_stems(text)
+    return {name: sorted({found[s] for s in stems if s in found}, key=str.lower)
+            for name, stems in cues.items() if not stems or stems & found.keys()}
 
 
 def audiences(centroid: np.ndarray, roles: dict[str, np.ndarray], *, margin: float = 0.06, floor: float = 0.12,

@@ -154,3 +154,34 @@ def test_a_kind_that_only_just_won_is_not_sure():
     clear = fx.extract("Quillfish raises $20M in a Series A led by Lumen Ventures",
                        "The startup raised a $20 million Series A round; investors value it at $200M.", [])
     assert clear.kind == "funding" and clear.kind_sure
+
+
+AUDIENCES = {
+    "Policy teams": ["government regulation, laws and bans", "lawsuits, courts and copyright"],
+    "Applied ML engineers": ["chatbots, agents and APIs for apps"],
+    "Everyone": ["what artificial intelligence is used for in the world"],  # only general words: needs no evidence
+}
+
+
+def test_an_audience_needs_its_own_words_in_the_story():
+    from outputs import signals as sig
+    cues = sig.audience_cues(AUDIENCES)
+    assert {"regulat", "law", "ban", "lawsuit", "court"} <= cues["Policy teams"]
+    assert "intelli" not in cues["Everyone"] and not cues["Everyone"]
+    backed = sig.supported(cues, "Regulators said the new laws ban the practice.")
+    assert backed["Policy teams"] == ["ban", "laws", "Regulators"]
+    assert "Applied ML engineers" not in backed and "Everyone" in backed
+    assert "Policy teams" not in sig.supported(cues, "A chatbot that writes commit messages for your app.")
+
+
+def test_a_story_near_an_audience_but_without_its_words_is_not_for_it():
+    import numpy as np
+    from outputs import signals as sig
+    roles = {"Policy teams": np.array([[1.0, 0.0]]), "Applied ML engineers": np.array([[0.0, 1.0]])}
+    cues = sig.audience_cues({k: v for k, v in AUDIENCES.items() if k in roles})
+    story = "Autocommit writes commit messages for you."
+    backed = sig.supported(cues, story)
+    assert sig.audiences(np.array([0.9, 0.1]), {n: r for n, r in roles.items() if n in backed}) == []
+    backed = sig.supported(cues, story + " A chatbot plugs into your app.")
+    assert [n for n, _ in sig.audiences(np.array([0.9, 0.1]), {n: r for n, r in roles.items() if n in backed})] \
+        == ["Applied ML engineers"]
