@@ -77,6 +77,26 @@ def claim_of(facts: fx.Facts, sentences: Sequence[str], subject: str) -> Claim |
     return None
 
 
+_CAPABILITY = re.compile(
+    r"\b(?:can|could|lets?|allows?|enables?|helps?|able to|turns?|generates?|creates?|writes?|makes?|builds?|"
+    r"automat\w+|detects?|predicts?|translates?|understands?|reads?|answers?|summari[sz]es?|converts?|"
+    r"designs?|edits?|finds?|solves?|runs?|speeds? up|reduces?|improves?|replaces?|learns?)\b", re.I)
+
+
+def capability_of(sentences: Sequence[str], title: str = "") -> str:
+    """What a story says its subject does, where it gives no figure for it: the first sentence (or a listed
+    tool's line after its name, "Vidyo - Make short videos from long ones") that says what it can do. The
+    claim a skeptic doubts when there is nothing measured to doubt."""
+    listed = re.split(r"\s+[-–—:]\s+", title, maxsplit=1)
+    if len(listed) == 2 and len(listed[0].split()) <= 4 and len(listed[1].split()) >= 3:
+        return _short(listed[1].strip().rstrip("."))  # a listing's line says what the tool is and does
+    for s in [*sentences, title]:
+        s = s.strip().strip("\"“”'")
+        if 4 <= len(s.split()) <= 60 and _CAPABILITY.search(s):
+            return _short(s.rstrip("."))
+    return ""
+
+
 def _versus(sentence: str, subject: str) -> str:
     m = _VERSUS.search(sentence)
     if not m:

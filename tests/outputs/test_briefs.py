@@ -164,6 +164,19 @@ def test_builders_brief_signals(archive):
     assert forecast.when == "years" and "The forecast to hold" in forecast.skeptics and "80%" in forecast.skeptics
 
 
+def test_what_changes_and_skeptics_state_what_the_story_gives(archive):
+    briefs = briefs_by_title(archive[0])
+    # doubted, but the weights are out: what changes is that you can run them, not "announced"
+    launch = briefs["Hyperion-7B is out with open weights"]
+    assert "run and inspect yourself: weights" in launch.what_changes and "announced" not in launch.what_changes
+    # a listed tool gives no figure: the claim in doubt is its own description, quoted
+    tool = next(b for t, b in briefs.items() if t.startswith("Batchwise"))
+    assert "“a scheduler that packs inference requests by length" in tool.skeptics
+    assert "only claim is that it exists" not in tool.skeptics
+    # an unsure kind with a figure names the figure rather than saying nothing
+    assert "18 percent" in briefs["GPU rental prices fall again"].what_changes
+
+
 def test_different_stories_get_different_text(archive):
     news = [b for b in briefs_by_title(archive[0]).values() if b.kind not in ("notice", "fiction")]
     for a, b in itertools.combinations(news, 2):
