@@ -254,6 +254,8 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         if subject and (common(subject) or initial_only(subject)):
             subject = ""  # "adapts", "Commoditizing": a rare word, not a name
     subject = subject or (in_title[0] if in_title else (names[0] if names else ""))
+    if subject and sig.not_a_subject(subject):  # "Israel", "A.I": another name of the headline, or none
+        subject = next((n for n in in_title if not sig.not_a_subject(n)), "")
     if not owner and not listed:  # "Google makes an AI that beats...": the text names what it made
         made = _made_thing(members, names, subject)
         if made:
@@ -315,6 +317,7 @@ def _step(inp: BriefInput, position: int, names: list[str], figures: list[str]) 
     if not stories:
         return None
     before = " ".join(f"{r.title} {r.text}" for r in stories).lower()
+    names = [n for n in names if not all(w.lower() in inp.common_words for w in n.split())]  # not "Fine", "Race"
     new = [n for n in names if n.lower() not in before][:3] + [f for f in figures if f.lower() not in before][:2]
     first = stories[0]
     return {"title": first.title, "source": first.source, "date": first.date[:10],
@@ -416,6 +419,7 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
         "links": {a: facts.artifact_links.get(a, "") for a in fx.ARTIFACTS},
         "when": horizon_cues[0] if horizon_cues else "", "ref": _ref(inp.title),
         "capability": "" if claim else ev.capability_of([c.text for c in cands], inp.title),
+        "headline": _ref(inp.title, words=20),
     }
     # a subject later headlines can be checked against: a name, and what this headline is about
     named = bool(subject) and (distinctive(subject) or (subject[:1].isupper() and not any(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from importlib import resources
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -35,6 +36,30 @@ _TOKEN = r"[A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*"
 _NAME = re.compile(rf"\b({_TOKEN}(?:\s+{_TOKEN})*)")
 COMMON_ACRONYMS = {"AI", "ML", "GPU", "GPUs", "CPU", "CPUs", "TPU", "TPUs", "LLM", "LLMs", "KV", "API", "APIs",
                    "SOTA", "RL", "NLP", "FLOPs", "GB", "TB", "PDF", "CEO", "CTO", "FAQ", "TL;DR", "OK"}
+
+
+def _places() -> frozenset[str]:
+    text = resources.files("outputs").joinpath("places.txt").read_text("utf-8")
+    return frozenset(_key(line) for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def _key(name: str) -> str:
+    return re.sub(r"\s+", " ", name.replace(".", "").strip()).lower()
+
+
+PLACES = _places()  # outputs/places.txt: countries, their peoples, regions, cities, US states
+# names of the field itself: a story is never "about AI"
+_FIELD_NAMES = frozenset({"ai", "ais", "agi", "asi", "ml", "llm", "llms", "nlp", "gpt", "gpts", "genai", "sota",
+                          "artificial intelligence", "machine learning", "deep learning", "generative ai"})
+
+
+def not_a_subject(name: str) -> bool:
+    """A place, a people ("Israel", "Americans", "U.S."), or the field itself ("AI", "A.I."): where news
+    happens or what all of it is about, not what one story is about."""
+    key = _key(name)
+    return key in PLACES or key in _FIELD_NAMES or name in COMMON_ACRONYMS
+
+
 _NOT_NAMES = {
     "the", "a", "an", "this", "that", "these", "those", "it", "its", "they", "their", "we", "our", "you", "your",
     "he", "she", "on", "in", "at", "for", "if", "but", "and", "or", "so", "as", "to", "of", "by", "with", "from",

@@ -185,3 +185,26 @@ def test_a_story_near_an_audience_but_without_its_words_is_not_for_it():
     backed = sig.supported(cues, story + " A chatbot plugs into your app.")
     assert [n for n, _ in sig.audiences(np.array([0.9, 0.1]), {n: r for n, r in roles.items() if n in backed})] \
         == ["Applied ML engineers"]
+
+
+@pytest.mark.parametrize("name, verdict", [
+    ("Israel", True), ("U.S.", True), ("Americans", True), ("San Francisco", True), ("A.I", True),
+    ("AGI", True), ("Larkspur-2", False), ("Corvid AI", False), ("EU AI Act", False), ("Georgia Tech", False),
+])
+def test_places_peoples_and_the_field_are_not_subjects(name, verdict):
+    from outputs import signals as sig
+    assert sig.not_a_subject(name) is verdict
+
+
+def test_a_headline_led_by_a_country_takes_its_other_name_or_none():
+    from outputs.brief import Member, subject_and_org
+    from outputs import signals as sig
+
+    def subject(title: str, text: str) -> str:
+        m = Member("s1", title, text, "letter", "2026-11-02", "i1", "Issue 1", None)
+        return subject_and_org([m], sig.names([title, text], title))[0]
+    assert subject("Israel deploys Larkspur-2 drones on its border",
+                   "The army said Larkspur-2 flies itself. Israel did not say how many.") == "Larkspur-2"
+    # nothing but a place to name: no subject (the brief then quotes the headline), never "Americans"
+    assert subject("Americans are wary of chatbots, a poll finds",
+                   "Most respondents said they would not trust one with money.") == ""
