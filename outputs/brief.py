@@ -159,7 +159,8 @@ def rate(s: sig.Signals, *, usable: Sequence[str] = (), claim_by: str = "", nove
         points.append((1, "the first time the archive names its subject (+1)"))
     elif seen_before >= 10:
         points.append((-1, f"its subject is in {seen_before} earlier headlines (-1)"))
-    if actor and actor_mentions >= REACH:
+    known = bool(actor) and actor_mentions >= REACH and not sig.not_a_subject(actor)  # a maker's reach, not "US"'s
+    if known:
         points.append((1, f"from {actor}, named in {actor_mentions} stories of the archive (+1)"))
     # a thread's length is not news by itself: a follow-up rises only by what it brings (sources, figures...)
     if s.horizon == "weeks":
@@ -173,7 +174,7 @@ def rate(s: sig.Signals, *, usable: Sequence[str] = (), claim_by: str = "", nove
            "a one-line link item from one newsletter: at most medium" if one_line and s.sources == 1 else
            "an opinion piece: at most medium" if s.kind == "opinion" else
            "one newsletter alone, without a well-known actor and something to use or a measured result: "
-           "at most medium" if s.sources == 1 and not (actor_mentions >= REACH and (usable or claim_by == "measured"))
+           "at most medium" if s.sources == 1 and not (known and (usable or claim_by == "measured"))
            else "")
     if cap:
         most = "low" if promo else "medium"
@@ -438,7 +439,8 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
     signals.update(position=stance.verdict, position_because=stance.because, subject=subject, actor=org,
                    licence=facts.licence, price=facts.price, access=facts.access,
                    claim=asdict(claim) if claim else None, seen_before=history["count"],
-                   minutes=context["minutes"], decided=facts.decided, binding=facts.binding)
+                   minutes=context["minutes"], decided=facts.decided, binding=facts.binding,
+                   programme=facts.programme)
     return Brief(
         cluster_id=inp.cluster_id, slug=slug or slug_for(inp.title, inp.cluster_id), title=inp.title,
         date=lead.date, sources=context["sources"], kind=kind, impact=level, impact_score=score,

@@ -72,6 +72,9 @@ _BINDING = re.compile(r"\b(?:laws?|act|bill|regulat\w+|rules?|ruling|court|judge
                       re.IGNORECASE)
 _DECIDED = re.compile(r"\b(?:rul(?:ed|ing)|judge|court (?:ordered|found|sided)|fined|banned|bans|convicted|"
                       r"passed|signed into law|enacted|settled|blocked|struck down|upheld)\b", re.IGNORECASE)
+_PROGRAMME = re.compile(r"\b(?:program(?:me)?s?|initiatives?|grants?|funds?|funding|invest\w*|contracts?|procure\w*|"
+                        r"task force|strateg\w+|plans?|cent(?:re|er)s?|institutes?|deploy\w*|pilots?|budget)\b",
+                        re.IGNORECASE)
 _PENDING = re.compile(r"\b(?:propos\w+|draft|consult\w+|plans? to|considering|weighing|could|would|bill)\b",
                       re.IGNORECASE)
 # housekeeping, not news
@@ -194,6 +197,7 @@ class Facts:
     one_line: bool = False  # a link-list entry: a line, not a story
     binding: bool = False  # policy that binds someone (a law, a rule, a ruling, a ban, a fine), not a programme
     decided: bool = False  # ... and is already decided (a ruling, a fine, a law passed), not a proposal
+    programme: bool = False  # policy that is a government programme (funding, contracts, a strategy), not a rule
     kind_sure: bool = True  # the kind won by at least SURE_MARGIN: a brief frames the story by it
 
 
@@ -367,4 +371,5 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
                  figures=figures, claim=claim, claim_cue=claim_cue, one_line=one_line,
                  binding=kind == "policy" and bool(_BINDING.search(f"{title} {text[:1500]}")),
                  decided=kind == "policy" and bool(_DECIDED.search(f"{title} {text[:600]}"))
-                 and not _PENDING.search(f"{title} {text[:600]}"), kind_sure=margin >= SURE_MARGIN)
+                 and not _PENDING.search(f"{title} {text[:600]}"), kind_sure=margin >= SURE_MARGIN,
+                 programme=kind == "policy" and bool(_PROGRAMME.search(f"{title} {text[:1500]}")))

@@ -15,7 +15,7 @@ import numpy as np
 
 HORIZON_CUES: dict[str, str] = {
     "weeks": r"today|now available|available now|this week|next week|within days|out now|released|is out|"
-             r"can download|downloadable|in beta|price\w*|pricing",
+             r"can download|downloadable|in beta",
     "months": r"next year|later this year|coming months|this quarter|q[1-4]|plans? to|proposal|propos\w+|draft|"
               r"consultation|preview|waitlist|roadmap|pilot",
     "years": r"by 20[3-9]\d|decade|years? away|long[- ]term|eventually|someday|in the long run",

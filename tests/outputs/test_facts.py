@@ -208,3 +208,14 @@ def test_a_headline_led_by_a_country_takes_its_other_name_or_none():
     # nothing but a place to name: no subject (the brief then quotes the headline), never "Americans"
     assert subject("Americans are wary of chatbots, a poll finds",
                    "Most respondents said they would not trust one with money.") == ""
+
+
+@pytest.mark.parametrize("title, text, binding, programme", [
+    ("Senators grill chatbot makers at a hearing", "Lawmakers asked pointed questions about elections.", False, False),
+    ("Government launches a $2B programme for AI research centres", "Grants go to universities.", False, True),
+    ("Parliament passes a law banning emotion recognition at work", "The ban starts next year.", True, False),
+])
+def test_policy_news_is_a_rule_a_programme_or_talk(title, text, binding, programme):
+    facts = fx.extract(title, text, [], "Policy")
+    assert facts.kind == "policy"
+    assert (facts.binding, facts.programme) == (binding, programme)
