@@ -419,7 +419,7 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
         "minutes": _reading_minutes(text), "primary": primary,
         "links": {a: facts.artifact_links.get(a, "") for a in fx.ARTIFACTS},
         "when": horizon_cues[0] if horizon_cues else "", "ref": _ref(inp.title),
-        "capability": "" if claim else ev.capability_of([c.text for c in cands], inp.title),
+        "capability": "" if claim else ev.capability_of([c.text for c in cands], inp.title, subject),
         "headline": _ref(inp.title, words=20),
     }
     # a subject later headlines can be checked against: a name, and what this headline is about

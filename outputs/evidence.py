@@ -83,16 +83,20 @@ _CAPABILITY = re.compile(
     r"designs?|edits?|finds?|solves?|runs?|speeds? up|reduces?|improves?|replaces?|learns?)\b", re.I)
 
 
-def capability_of(sentences: Sequence[str], title: str = "") -> str:
-    """What a story says its subject does, where it gives no figure for it: the first sentence (or a listed
-    tool's line after its name, "Vidyo - Make short videos from long ones") that says what it can do. The
-    claim a skeptic doubts when there is nothing measured to doubt."""
+def capability_of(sentences: Sequence[str], title: str = "", subject: str = "") -> str:
+    """What a story says its subject does, where it gives no figure for it: a listed tool's line after its
+    name ("Vidyo - Make short videos from long ones"), else the first sentence naming the subject that says
+    what it can do; "" without a subject to hold the sentence to. The claim a skeptic doubts when there is
+    nothing measured to doubt."""
     listed = re.split(r"\s+[-–—:]\s+", title, maxsplit=1)
     if len(listed) == 2 and len(listed[0].split()) <= 4 and len(listed[1].split()) >= 3:
         return _short(listed[1].strip().rstrip("."))  # a listing's line says what the tool is and does
+    if not subject:
+        return ""
+    named = re.compile(rf"(?<![\w-]){re.escape(subject)}(?![\w-])", re.I)
     for s in [*sentences, title]:
         s = s.strip().strip("\"“”'")
-        if 4 <= len(s.split()) <= 60 and _CAPABILITY.search(s):
+        if 4 <= len(s.split()) <= 60 and named.search(s) and _CAPABILITY.search(s):
             return _short(s.rstrip("."))
     return ""
 

@@ -1,0 +1,242 @@
+"""One night at scale: M new stories against an archive of N, end to end, stage by stage.
+
+    python bench/bench_scale.py --real ARCHIVE.db --archive 100000 --new 500 [--model PATH] [--workers N]
+
+Issue 29's scale goals: 500 new stories against a 100,000-story archive on the 2-core CPU in <= 60 s, and
+5,000 against 1,000,000 on the H100 machine in <= 10 s (fetching excluded). The archive is built from the
+real stories and vectors of ARCHIVE.db (an archive of ../shared/data made by ../shared/tools/real-archive):
+each synthetic story is one real story's headline over another's text, its vector the normalised sum of
+theirs, so no two are copies; they arrive M a day from N/M days ago, 25 to an issue, from 40 newsletters,
+as a steady stream of M a night would. The archive is stored and clustered the way the nightly stages do
+it (`Store.save_issue`, the embed stage's vectors, `cluster_stories`); its briefs are marked current (the
+brief stage's own input hashes, each brief a copy of one real brief) rather than written, which would take
+hours here, and its issues were first seen the day they were published. Then one night, as cron runs it:
+`pulse run` in a fresh process fetching tonight's issue from a feed served on 127.0.0.1, its M stories
+made the same way from other pairs and embedded for real. Prints the night's stages (seconds, items/s,
+share) from the run report, the setup's times, and the goal.
+"""
+from __future__ import annotations
+
+import argparse
+import http.server
+import json
+import random
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from html import escape
+from pathlib import Path
+
+import numpy as np
+
+from bench_night import last_run, pulse, stage_parts
+from common import table
+
+ROOT = Path(__file__).parents[1]
+sys.path.insert(0, str(ROOT))
+
+PER_ISSUE = 25
+LETTERS = 40
+
+
+def real_pool(db: Path) -> tuple[list[dict], np.ndarray]:
+    """The real archive's news stories with their vectors (unit rows)."""
+    from pipeline.embed import from_blob
+    from pipeline.store import Store
+
+    with Store(db) as store:
+        rows = [dict(r) for r in store.db.query(
+            "SELECT s.id, s.title, s.text, s.section, e.embedding FROM stories s JOIN embeddings e ON e.id = s.id "
+            "WHERE s.section NOT IN ('sponsor', 'furniture', 'notes', 'fiction') AND length(s.text) > 40")]
+    vectors = np.vstack([from_blob(r.pop("embedding")) for r in rows]).astype(np.float32)
+    return rows, vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def pairs(n: int, pool: int, rng: random.Random) -> list[tuple[int, int]]:
+    """n (headline story, text story) pairs of distinct stories, no pair twice."""
+    seen: set[tuple[int, int]] = set()
+    while len(seen) < n:
+        a, b = rng.randrange(pool), rng.randrange(pool)
+        if a != b:
+            seen.add((a, b))
+    out = list(seen)
+    rng.shuffle(out)
+    return out
+
+
+def story(rows: list[dict], a: int, b: int, k: int):
+    from sources.models import Link, Story
+
+    return Story(position=k, title=rows[a]["title"], text=rows[b]["text"], section=rows[b]["section"] or "main",
+                 links=[Link(f"https://example.org/{rows[a]['id']}/{rows[b]['id']}", rows[a]["title"][:60])])
+
+
+def build_archive(db: Path, rows: list[dict], vectors: np.ndarray, picks: list[tuple[int, int]], per_day: int,
+                  tonight: datetime, model: str) -> dict[str, float]:
+    """The archive in `db`: `picks` stories, `per_day` a day before `tonight`, stored, embedded, clustered,
+    with current briefs. Returns the seconds each step took."""
+    from outputs.brief_stage import Briefer
+    from outputs.render import Templates
+    from pipeline.cluster_stage import cluster_stories
+    from pipeline.embed import Embedder, to_blob
+    from pipeline.embed_stage import open_collection, stale_of
+    from pipeline.store import Store
+    from sources.models import Issue
+
+    times = {}
+    t = time.perf_counter()
+    vec_of: dict[tuple[str, int], np.ndarray] = {}
+    with Store(db) as store:
+        for j in range(LETTERS):
+            store.ensure_source(f"letter-{j:02d}", "rss", f"http://127.0.0.1/letter-{j:02d}.xml")
+        days = (len(picks) + per_day - 1) // per_day
+        n = 0
+        for day in range(days):
+            date = tonight - timedelta(days=days - day)
+            todays = picks[day * per_day:(day + 1) * per_day]
+            for start in range(0, len(todays), PER_ISSUE):
+                chunk = todays[start:start + PER_ISSUE]
+                letter = f"letter-{n % LETTERS:02d}"
+                guid = f"{letter}/{date:%Y-%m-%d}/{n}"
+                stories = [story(rows, a, b, k) for k, (a, b) in enumerate(chunk)]
+                issue = Issue(source=letter, guid=guid, url=f"https://example.org/{guid}", title=f"{letter} {n}",
+                              published=date, html="", text="", stories=stories)
+                store.save_issue(issue)
+                for k, (a, b) in enumerate(chunk):
+                    vec_of[(guid, k)] = vectors[a] + vectors[b]
+                n += 1
+        # first seen the day each issue was published, as a nightly reader would have
+        store.db.execute("UPDATE issues SET first_seen = published")
+        times["store"] = time.perf_counter() - t
+        t = time.perf_counter()
+        model_id = Embedder(model=model).model_id
+        cid = open_collection(store, model_id)
+        rowmap = {r[0]: (r[1], r[2]) for r in store.db.execute(
+            "SELECT s.id, i.guid, s.position FROM stories s JOIN issues i ON i.id = s.issue_id")}
+        stale = stale_of(store.stories_for_embedding(cid))
+        for start in range(0, len(stale), 5000):
+            chunk = stale[start:start + 5000]
+            out = []
+            for sid, _, digest in chunk:
+                v = vec_of[rowmap[sid]]
+                out.append((sid, to_blob((v / np.linalg.norm(v)).astype(np.float32)), digest))
+            store.save_embeddings(cid, out)
+        times["vectors"] = time.perf_counter() - t
+        t = time.perf_counter()
+        report = cluster_stories(store)
+        times["cluster"] = time.perf_counter() - t
+        times["clusters"] = report.get("clusters_new", 0)
+        t = time.perf_counter()
+        mark_briefed(store, Briefer(Templates(), Embedder(model=model).encode))
+        times["briefs marked"] = time.perf_counter() - t
+    return times
+
+
+def mark_briefed(store, briefer) -> None:
+    """Every cluster's brief marked current (the brief stage's input hash), its data a copy of one real brief."""
+    import hashlib
+
+    from outputs.brief_stage import brief_rows, inputs
+    from outputs.watch import page_items
+
+    fingerprint = briefer.fingerprint()
+    wanted = {cid: hashlib.sha1(f"{sig}|{fingerprint}".encode()).hexdigest()
+              for cid, sig in store.brief_signatures().items()}
+    sample = next(iter(wanted))
+    row = brief_rows(briefer, inputs(store, [sample]), {}, page_items(store, [sample]))[0][0]
+    data = json.loads(row["data"])
+    titles = store.cluster_titles(list(wanted))
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    out = []
+    for cid, h in wanted.items():
+        out.append({**row, "cluster_id": cid, "slug": f"s-{cid}", "input_hash": h, "updated": stamp,
+                    "data": json.dumps({**data, "cluster_id": cid, "slug": f"s-{cid}", "title": titles.get(cid, "")})})
+        if len(out) == 5000:
+            store.save_briefs(out)
+            out = []
+    store.save_briefs(out)
+
+
+def feed(rows: list[dict], picks: list[tuple[int, int]], tonight: datetime) -> str:
+    """Tonight's issues as one RSS feed, in the generic segmenter's shape (a headline, then its text)."""
+    items = []
+    for n, start in enumerate(range(0, len(picks), PER_ISSUE)):
+        body = "".join(f"<h3>{escape(rows[a]['title'])}</h3><p>{escape(rows[b]['text'])} "
+                       f"<a href=\"https://example.org/t/{rows[a]['id']}/{rows[b]['id']}\">Read more</a></p>"
+                       for a, b in picks[start:start + PER_ISSUE])
+        items.append(f"<item><title>Tonight {n}</title><link>https://example.org/tonight/{n}</link>"
+                     f"<guid>tonight-{n}</guid><pubDate>{format_datetime(tonight)}</pubDate>"
+                     f"<description>{escape(body)}</description></item>")
+    return ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Tonight</title>'
+            f"<link>https://example.org/</link><description>tonight</description>{''.join(items)}</channel></rss>")
+
+
+def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, int]:
+    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(folder))  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, server.server_address[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--real", required=True, type=Path, help="an archive of ../shared/data (real-archive's pulse.db)")
+    ap.add_argument("--archive", type=int, default=100_000)
+    ap.add_argument("--new", type=int, default=500)
+    ap.add_argument("--model", default="default")
+    ap.add_argument("--workers", type=int, default=0, help="brief workers (default: pulse's own choice)")
+    ap.add_argument("--keep", type=Path, help="build here and keep it (default: a temporary folder)")
+    args = ap.parse_args()
+    rng = random.Random(29)
+    rows, vectors = real_pool(args.real)
+    picks = pairs(args.archive + args.new, len(rows), rng)
+    archive, new = picks[:args.archive], picks[args.archive:]
+    tonight = datetime.now(timezone.utc).replace(hour=1, minute=0, second=0, microsecond=0)
+    work = args.keep or Path(tempfile.mkdtemp(prefix="pulse-scale-"))
+    config, data, feeds = work / "config", work / "data", work / "feeds"
+    for d in (config, data, feeds):
+        d.mkdir(parents=True, exist_ok=True)
+    (feeds / "tonight.xml").write_text('<?xml version="1.0"?><rss version="2.0"><channel><title>Tonight</title>'
+                                       "</channel></rss>", "utf-8")
+    server, port = serve(feeds)
+    brief = f"\n[brief]\nworkers = {args.workers}\n" if args.workers else ""
+    (config / "pulse.toml").write_text(f'model = "{args.model}"\n{brief}', "utf-8")
+    (config / "sources.toml").write_text(f'[[source]]\nname = "tonight"\nkind = "rss"\n'
+                                         f'url = "http://127.0.0.1:{port}/tonight.xml"\n', "utf-8")
+    t = time.perf_counter()
+    setup = build_archive(data / "pulse.db", rows, vectors, archive, args.new, tonight, args.model)
+    # one night with nothing new first (as after last night's run: pages and the run report exist)
+    setup["first night (nothing new)"] = pulse(config, data, "run")
+    setup["all"] = time.perf_counter() - t
+    (feeds / "tonight.xml").write_text(feed(rows, new, tonight), "utf-8")
+    wall = pulse(config, data, "run")
+    report = last_run(data / "pulse.db")
+    server.shutdown()
+    stories = report["stages"]["ingest"].get("stories", args.new)
+    night = sum(s.get("ms", 0) for s in report["stages"].values()) / 1000
+    print(f"archive {args.archive:,} stories ({len(rows):,} real stories paired), tonight {args.new:,} "
+          f"({stories:,} segmented), model {args.model}; setup: " +
+          ", ".join(f"{k} {v:,.1f}{'' if k == 'clusters' else ' s'}" for k, v in setup.items()))
+    out = []
+    for name, stage in report["stages"].items():
+        seconds = stage.get("ms", 0) / 1000
+        out.append([name, seconds, f"{stories / seconds:,.0f}" if seconds and name in ("ingest", "embed", "cluster")
+                    else "-", f"{100 * seconds / night:.0f}%" if night else "-", stage_parts(stage)[:90]])
+    out.append(["all stages", night, f"{stories / night:,.0f}" if night else "-", "100%", ""])
+    out.append(["process (wall)", wall, "-", "-", "includes start-up and the report"])
+    print(table(["stage", "s", "stories/s", "share", "parts"], out))
+    goal = 60 if args.new <= 500 else 10
+    print(f"goal (issue 29): <= {goal} s for this night; stages sum to {night:.1f} s, the process took {wall:.1f} s")
+    if not args.keep:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        print(f"kept: {work} ({json.dumps({'config': str(config), 'data': str(data)})})")
+
+
+if __name__ == "__main__":
+    main()
