@@ -24,7 +24,7 @@ from .headline import about, distinctive, title_name
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 12  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 13  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
 FREE_TEXT = ("our_take", "what_to_do", "what_changes", "watch_for", "skeptics")
 IMPACT_LEVELS = ((4, "high"), (2, "medium"), (-99, "low"))
@@ -129,6 +129,10 @@ class Brief:
         return cls(**data)
 
 
+# who a story of a (sure) kind is for when its text names no audience's words (the default audiences' names;
+# an audience a user's [brief.audiences] does not have is skipped)
+KIND_AUDIENCE = {"research": "Researchers", "benchmark": "Researchers", "release": "Applied ML engineers",
+                 "funding": "Founders", "business": "Founders", "policy": "Policy teams"}
 REACH = 25  # an actor named in this many stories of the archive is one readers know
 _PROMO = re.compile(r"\b(?:fan[- ]made|fan project|i made|i built|my (?:first|new|latest)|affiliate|promo code|"
                     r"discount|giveaway|sponsored)\b", re.IGNORECASE)
@@ -370,6 +374,9 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
         backed = sig.supported(cues, f"{titles}\n{text}") if cues is not None else {n: [] for n in roles}
         s.audiences = sig.audiences(centroid, {n: r for n, r in roles.items() if n in backed})
         s.audience_cues = {n: backed[n][:4] for n, _ in s.audiences}
+        if not s.audiences and KIND_AUDIENCE.get(kind) in roles:  # no words for anyone: the kind's readers
+            s.audiences = [(KIND_AUDIENCE[kind], 0.0)]
+            s.audience_cues = {KIND_AUDIENCE[kind]: [f"a {kind} story"]}
 
     cands = candidates_of(inp)
     picked = sent.central(cands, encode, centroid, limit=3 if len(members) > 1 else 2)

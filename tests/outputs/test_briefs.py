@@ -177,6 +177,15 @@ def test_what_changes_and_skeptics_state_what_the_story_gives(archive):
     assert "18 percent" in briefs["GPU rental prices fall again"].what_changes
 
 
+def test_every_brief_of_a_known_kind_names_its_readers(archive):
+    from outputs.brief import KIND_AUDIENCE
+    for b in briefs_by_title(archive[0]).values():
+        if b.kind in KIND_AUDIENCE:
+            assert b.who, b.title
+            # backed by words of the story, or, with none, by its kind
+            assert b.signals["audience_cues"][b.who[0]], b.title
+
+
 def test_different_stories_get_different_text(archive):
     news = [b for b in briefs_by_title(archive[0]).values() if b.kind not in ("notice", "fiction")]
     for a, b in itertools.combinations(news, 2):
