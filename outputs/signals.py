@@ -251,9 +251,13 @@ def stem(word: str) -> str:
     return w[:7] if len(w) >= 8 else w
 
 
+_COMPOUND = re.compile(r"\b(fine|pre|self|open|on)\s+(tun\w*|train\w*|host\w*|sourc\w*|device)\b", re.I)
+
+
 def word_stems(text: str) -> dict[str, str]:
-    """Each stem of the text's words -> the first word written with it."""
+    """Each stem of the text's words -> the first word written with it ("fine tuning" read as "fine-tuning")."""
     out: dict[str, str] = {}
+    text = _COMPOUND.sub(r"\1-\2", text)
     for word in re.findall(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]", text):
         out.setdefault(stem(word), word)
     return out
