@@ -147,7 +147,7 @@ def mark_briefed(store, briefer) -> None:
               for cid, sig in store.brief_signatures().items()}
     sample = next(iter(wanted))
     row = brief_rows(briefer, inputs(store, [sample]), {}, page_items(store, [sample]))[0][0]
-    data = json.loads(row["data"])
+    data = {**json.loads(row["data"]), "watch": []}  # no watch-for items: the archive's are long resolved
     titles = store.cluster_titles(list(wanted))
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     out = []
@@ -174,8 +174,13 @@ def feed(rows: list[dict], picks: list[tuple[int, int]], tonight: datetime) -> s
             f"<link>https://example.org/</link><description>tonight</description>{''.join(items)}</channel></rss>")
 
 
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # no request lines in the bench's output
+        pass
+
+
 def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, int]:
-    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(folder))  # noqa: E731
+    handler = lambda *a: _Quiet(*a, directory=str(folder))  # noqa: E731
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, server.server_address[1]
