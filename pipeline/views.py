@@ -50,7 +50,10 @@ def thread_view(store: Store, thread_id: str) -> dict[str, Any]:
     steps before it — names and numbers not seen before, and whether it confirms or contradicts."""
     cid = store.collection_id(COLLECTION)
     clusters = store.thread_clusters(thread_id)
-    steps = [(c, store.cluster_stories(cid, [c["id"]]) if cid else []) for c in clusters]
+    by_cluster: dict[str, list[dict[str, Any]]] = {}
+    for r in store.cluster_stories(cid, [c["id"] for c in clusters]) if cid else []:  # one query, not one a cluster
+        by_cluster.setdefault(r["cluster_id"], []).append(r)
+    steps = [(c, by_cluster.get(c["id"], [])) for c in clusters]
     terms = [terms_of((r["title"], r["lead"]) for r in rows) for _, rows in steps]
     stats = term_stats(store, set().union(*terms)) if terms else TermStats()
     seen: set[str] = set()
