@@ -25,7 +25,7 @@ FORMS = (  # (form, cue) for opinion pieces: what sort of read it is
     ("interview", r"\binterview\w*|\bq&a\b|\bin conversation\b|\btalks? (?:to|with)\b|\bsat down\b"),
     ("podcast", r"\bpodcast\b|\bepisode\b"),
     ("video", r"\bvideo\b|\byoutube\b|\bwatch\b|\btalk\b|\blecture\b"),
-    ("how-to", r"\bhow to\b|\bhow-to\b|\bguide\b|\btutorial\b|\bstep[- ]by[- ]step\b|\bcourse\b|\blearn\b"),
+    ("how-to", r"\bhow to\b|\bhow-to\b|\bguide\b|\btutorial\b|\bstep[- ]by[- ]step\b|\bcourse\b|\blearn\b|\b101\b"),
     ("explainer", r"\bexplain\w*|\bwhat is\b|\bwhat are\b|\bintro(?:duction)? to\b|\boverview\b|\bprimer\b"),
     ("survey", r"\bsurvey\w*|\bpoll\w*|\bpercent of\b|\d+% of (?:people|respondents|americans|developers)"),
     ("forecast", r"\bpredict\w*|\bforecast\w*|\bby 20[3-9]\d\b|\bfuture of\b|\bwill (?:ai|we)\b"),
