@@ -137,14 +137,10 @@ def build_archive(db: Path, rows: list[dict], vectors: np.ndarray, picks: list[t
 
 def mark_briefed(store, briefer) -> None:
     """Every cluster's brief marked current (the brief stage's input hash), its data a copy of one real brief."""
-    import hashlib
-
-    from outputs.brief_stage import brief_rows, inputs
+    from outputs.brief_stage import brief_rows, input_hashes, inputs
     from outputs.watch import page_items
 
-    fingerprint = briefer.fingerprint()
-    wanted = {cid: hashlib.sha1(f"{sig}|{fingerprint}".encode()).hexdigest()
-              for cid, sig in store.brief_signatures().items()}
+    wanted = input_hashes(store, briefer)
     sample = next(iter(wanted))
     row = brief_rows(briefer, inputs(store, [sample]), {}, page_items(store, [sample]))[0][0]
     data = {**json.loads(row["data"]), "watch": []}  # no watch-for items: the archive's are long resolved

@@ -205,13 +205,19 @@ def write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def input_hashes(store: Store, briefer: Briefer) -> dict[str, str]:
+    """Each cluster's brief input hash: what its stories and thread are (`Store.brief_signatures`) and what
+    shapes a brief's text (`Briefer.fingerprint`). A stored brief with another hash is rebuilt."""
+    fingerprint = briefer.fingerprint()
+    return {cid: hashlib.sha1(f"{sig}|{fingerprint}".encode()).hexdigest()
+            for cid, sig in store.brief_signatures().items()}
+
+
 def brief_clusters(store: Store, briefer: Briefer, out_dir: Path, *, progress: Callable[[int, int], None] | None = None,
                 batch: int = 256) -> dict[str, Any]:
     """Rebuild the briefs (and pages) of clusters that changed since their brief was written."""
     started = time.perf_counter()
-    fingerprint = briefer.fingerprint()
-    wanted = {cid: hashlib.sha1(f"{sig}|{fingerprint}".encode()).hexdigest()
-              for cid, sig in store.brief_signatures().items()}
+    wanted = input_hashes(store, briefer)
     stored = store.brief_states()
     todo = sorted(cid for cid, h in wanted.items() if stored.get(cid, (None,))[0] != h)
     slugs = {cid: slug for cid, (_, slug) in stored.items()}
