@@ -249,8 +249,11 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         return not any(inside.search(t) for t in texts)
     in_title = sorted((n for n in names if titles_with(n)), key=lambda n: -titles_with(n))  # stable: frequency next
     head = members[0].title if members else ""
-    if sig.title_case(head):  # its capitals say nothing: the grammar reads the names the body confirms
-        head = sig.named_in_title_case(head, "\n".join(m.text for m in members))
+    body = "\n".join(m.text for m in members)
+    # its capitals say nothing: the grammar reads the names the body confirms (a one-line item has no body
+    # beyond its headline to confirm anything, so its headline is read as written)
+    if sig.title_case(head) and len(body.replace(head, " ").split()) > 3:
+        head = sig.named_in_title_case(head, body)
     subject, owner, listed = title_name(head) if head else ("", "", False)
     if (owner and common(owner)) or (subject and common(subject)):  # "World's First AI Writing Assistant"
         subject, owner, listed = "", "", False
