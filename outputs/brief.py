@@ -376,13 +376,12 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
         # a chatbot is "for policy teams" because its vector sits a little nearer their descriptions)
         backed = sig.supported(cues, f"{titles}\n{text}") if cues is not None else {n: [] for n in roles}
         s.audiences = sig.audiences(centroid, {n: r for n, r in roles.items() if n in backed})
-        mine = KIND_AUDIENCE.get(kind)
-        if mine in backed and mine in roles:  # a funding story is for founders first, when its words say so too
+        mine = KIND_AUDIENCE.get(kind) if KIND_AUDIENCE.get(kind) in roles else None
+        if mine in backed:  # a funding story is for founders first, when its words say so too
             s.audiences = [(mine, 0.0), *[a for a in s.audiences if a[0] != mine]][:3]
+        elif mine and not s.audiences:  # no words for anyone: the kind's readers
+            s.audiences, backed = [(mine, 0.0)], {mine: [f"a {kind} story"]}
         s.audience_cues = {n: backed[n][:4] for n, _ in s.audiences}
-        if not s.audiences and KIND_AUDIENCE.get(kind) in roles:  # no words for anyone: the kind's readers
-            s.audiences = [(KIND_AUDIENCE[kind], 0.0)]
-            s.audience_cues = {KIND_AUDIENCE[kind]: [f"a {kind} story"]}
 
     cands = candidates_of(inp)
     picked = sent.central(cands, encode, centroid, limit=3 if len(members) > 1 else 2)

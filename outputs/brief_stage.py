@@ -56,6 +56,7 @@ class Briefer:
     workers: int = 1  # processes that build briefs (brief_workers.py); 1: all in this one
     _roles: dict[str, np.ndarray] | None = field(default=None, init=False)
     _kinds: dict[str, np.ndarray] | None = field(default=None, init=False)
+    _cues: dict[str, frozenset[str]] | None = field(default=None, init=False)
     _cache: dict[str, np.ndarray] = field(default_factory=dict, init=False)
 
     @property
@@ -69,7 +70,9 @@ class Briefer:
     @property
     def cues(self) -> dict[str, frozenset[str]]:
         """Each audience's evidence words (`outputs.signals.audience_cues`)."""
-        return sig.audience_cues(self.audiences)
+        if self._cues is None:
+            self._cues = sig.audience_cues(self.audiences)
+        return self._cues
 
     @property
     def kinds(self) -> dict[str, np.ndarray]:

@@ -251,6 +251,8 @@ def stem(word: str) -> str:
     return w[:7] if len(w) >= 8 else w
 
 
+_GENERAL_STEMS = frozenset(stem(w) for w in _GENERAL_WORDS)
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]")
 _COMPOUND = re.compile(r"\b(fine|pre|self|open|on)\s+(tun\w*|train\w*|host\w*|sourc\w*|device)\b", re.I)
 
 
@@ -258,7 +260,7 @@ def word_stems(text: str) -> dict[str, str]:
     """Each stem of the text's words -> the first word written with it ("fine tuning" read as "fine-tuning")."""
     out: dict[str, str] = {}
     text = _COMPOUND.sub(r"\1-\2", text)
-    for word in re.findall(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]", text):
+    for word in _WORD.findall(text):
         out.setdefault(stem(word), word)
     return out
 
@@ -266,8 +268,7 @@ def word_stems(text: str) -> dict[str, str]:
 def audience_cues(described: dict[str, Sequence[str]]) -> dict[str, frozenset[str]]:
     """Each audience's evidence: the stems of its descriptions' words that no other audience's descriptions
     use and that are not general words. A story is for an audience only if its text uses one of them."""
-    own = {name: {stem(w) for d in descriptions for w in re.findall(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]", d)
-                  if w.lower() not in _GENERAL_WORDS} - {stem(w) for w in _GENERAL_WORDS}
+    own = {name: {stem(w) for d in descriptions for w in _WORD.findall(d)} - _GENERAL_STEMS
            for name, descriptions in described.items()}
     shared = Counter(s for stems in own.values() for s in stems)
     return {name: frozenset(s for s in stems if shared[s] == 1) for name, stems in own.items()}
