@@ -1,6 +1,7 @@
 """One night at scale: M new stories against an archive of N, end to end, stage by stage.
 
     python bench/bench_scale.py --real ARCHIVE.db --archive 100000 --new 500 [--model PATH] [--workers N]
+                                [--keep DIR | --reuse DIR]
 
 Issue 29's scale goals: 500 new stories against a 100,000-story archive on the 2-core CPU in <= 60 s, and
 5,000 against 1,000,000 on the H100 machine in <= 10 s (fetching excluded). The archive is built from the
@@ -135,11 +136,25 @@ def build_archive(db: Path, rows: list[dict], vectors: np.ndarray, picks: list[t
     return times
 
 
+def remark(db: Path, model: str) -> dict[str, float]:
+    """A kept archive's briefs marked current with this code (as `build_archive` leaves them)."""
+    from outputs.brief_stage import Briefer
+    from outputs.render import Templates
+    from pipeline.embed import Embedder
+    from pipeline.store import Store
+
+    t = time.perf_counter()
+    with Store(db) as store:
+        mark_briefed(store, Briefer(Templates(), Embedder(model=model).encode))
+    return {"briefs marked": time.perf_counter() - t}
+
+
 def mark_briefed(store, briefer) -> None:
     """Every cluster's brief marked current (the brief stage's input hash), its data a copy of one real brief."""
-    from outputs.brief_stage import brief_rows, input_hashes, inputs
+    from outputs.brief_stage import brief_rows, input_hashes, inputs, mark_stories
     from outputs.watch import page_items
 
+    mark_stories(store)
     wanted = input_hashes(store, briefer)
     sample = next(iter(wanted))
     row = brief_rows(briefer, inputs(store, [sample]), {}, page_items(store, [sample]))[0][0]
@@ -190,13 +205,24 @@ def main() -> None:
     ap.add_argument("--model", default="default")
     ap.add_argument("--workers", type=int, default=0, help="brief workers (default: pulse's own choice)")
     ap.add_argument("--keep", type=Path, help="build here and keep it (default: a temporary folder)")
+    ap.add_argument("--reuse", type=Path, help="a folder --keep left: one more night on its archive, the day "
+                    "after its last (its briefs marked current with this code first, then a night with nothing new)")
     args = ap.parse_args()
     rng = random.Random(29)
     rows, vectors = real_pool(args.real)
-    picks = pairs(args.archive + args.new, len(rows), rng)
-    archive, new = picks[:args.archive], picks[args.archive:]
-    tonight = datetime.now(timezone.utc).replace(hour=1, minute=0, second=0, microsecond=0)
-    work = args.keep or Path(tempfile.mkdtemp(prefix="pulse-scale-"))
+    if args.reuse:
+        from pipeline.store import Store
+
+        with Store(args.reuse / "data" / "pulse.db") as store:
+            last = store.db.execute("SELECT max(published) FROM issues").fetchone()[0]
+            args.archive = store.count("stories")
+        tonight = datetime.fromisoformat(last) + timedelta(days=1)
+        archive, new = [], pairs(args.new, len(rows), random.Random(int(tonight.timestamp())))
+    else:
+        picks = pairs(args.archive + args.new, len(rows), rng)
+        archive, new = picks[:args.archive], picks[args.archive:]
+        tonight = datetime.now(timezone.utc).replace(hour=1, minute=0, second=0, microsecond=0)
+    work = args.reuse or args.keep or Path(tempfile.mkdtemp(prefix="pulse-scale-"))
     config, data, feeds = work / "config", work / "data", work / "feeds"
     for d in (config, data, feeds):
         d.mkdir(parents=True, exist_ok=True)
@@ -208,7 +234,10 @@ def main() -> None:
     (config / "sources.toml").write_text(f'[[source]]\nname = "tonight"\nkind = "rss"\n'
                                          f'url = "http://127.0.0.1:{port}/tonight.xml"\n', "utf-8")
     t = time.perf_counter()
-    setup = build_archive(data / "pulse.db", rows, vectors, archive, args.new, tonight, args.model)
+    if args.reuse:
+        setup = remark(data / "pulse.db", args.model)
+    else:
+        setup = build_archive(data / "pulse.db", rows, vectors, archive, args.new, tonight, args.model)
     # one night with nothing new first (as after last night's run: pages and the run report exist)
     setup["first night (nothing new)"] = pulse(config, data, "run")
     setup["all"] = time.perf_counter() - t
@@ -231,7 +260,7 @@ def main() -> None:
     print(table(["stage", "s", "stories/s", "share", "parts"], out))
     goal = 60 if args.new <= 500 else 10
     print(f"goal (issue 29): <= {goal} s for this night; stages sum to {night:.1f} s, the process took {wall:.1f} s")
-    if not args.keep:
+    if not (args.keep or args.reuse):
         import shutil
 
         shutil.rmtree(work, ignore_errors=True)

@@ -24,7 +24,7 @@ from .headline import about, distinctive, title_name
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 13  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 14  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
 FREE_TEXT = ("our_take", "what_to_do", "what_changes", "watch_for", "skeptics")
 IMPACT_LEVELS = ((4, "high"), (2, "medium"), (-99, "low"))
@@ -79,6 +79,9 @@ class BriefInput:
     actor_mentions: int = 0
     common_words: frozenset[str] = frozenset()  # capitalised words of its stories the archive writes in lower case
     other_news: list[dict[str, Any]] = field(default_factory=list)
+    # later stories of its thread that cut against a claim (`signals.contrary`): the only later news a
+    # brief cites, as counter-evidence
+    later: list[Related] = field(default_factory=list)
     # worked out once per brief (the stage reads them too): (subject, actor), and the candidate sentences
     named: tuple[str, str] | None = None
     sentences: list[sent.Sentence] | None = None
@@ -394,7 +397,7 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
     member_ids = {m.id for m in members}
     key_names = [n for n in (subject, org) if n]
     archive = [{"story_id": r.story_id, "title": r.title, "source": r.source, "date": r.date, "text": r.text}
-               for r in inp.related if r.story_id not in member_ids and r.relation == "thread"]
+               for r in [*inp.related, *inp.later] if r.story_id not in member_ids and r.relation == "thread"]
     archive += [dict(r, text=r.get("text", "")) for r in inp.other_news]
     counter = [] if s.contrary or kind in ("notice", "fiction") or not key_names else [
         {k: r[k] for k in ("story_id", "title", "source", "date")} for r in archive
@@ -452,7 +455,7 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
                    licence=facts.licence, price=facts.price, access=facts.access,
                    claim=asdict(claim) if claim else None, seen_before=history["count"],
                    minutes=context["minutes"], decided=facts.decided, binding=facts.binding,
-                   programme=facts.programme)
+                   programme=facts.programme, as_of=members[-1].date)
     return Brief(
         cluster_id=inp.cluster_id, slug=slug or slug_for(inp.title, inp.cluster_id), title=inp.title,
         date=lead.date, sources=context["sources"], kind=kind, impact=level, impact_score=score,

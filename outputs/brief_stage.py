@@ -1,7 +1,8 @@
 """The nightly brief stage: a brief for every cluster whose stories or thread changed, and its page.
 
 Incremental: each stored brief keeps a hash of what it was built from (its stories' text hashes, its
-thread's clusters, the templates and generator); only clusters whose hash changed are rebuilt.
+thread's clusters up to its newest story, the templates and generator); only clusters whose hash changed
+are rebuilt. A brief is written as of its cluster's newest story: it never cites a later step of its thread.
 Sentences for every cluster of the night are embedded in one batch.
 """
 from __future__ import annotations
@@ -117,7 +118,12 @@ def inputs(store: Store, cluster_ids: list[str], as_of: str | None = None) -> li
         if not members:
             continue
         tid = members[0]["thread_id"]
-        trows = thread_rows.get(tid, []) if tid else []
+        # the thread as it stood at the cluster's newest story: later steps are the thread page's, and a
+        # brief that never sees them is not rebuilt when they come (`Store.brief_signatures`)
+        as_of_cluster = members[-1]["date"]
+        trows = [r for r in thread_rows.get(tid, []) if r["date"] <= as_of_cluster] if tid else []
+        later = [r for r in thread_rows.get(tid, []) if r["date"] > as_of_cluster
+                 and sig.contrary(f"{r['title']} {r['text']}")] if tid else []
         firsts: dict[str, str] = {}
         for r in trows:
             firsts[r["cluster_id"]] = min(firsts.get(r["cluster_id"], r["date"]), r["date"])
@@ -132,6 +138,8 @@ def inputs(store: Store, cluster_ids: list[str], as_of: str | None = None) -> li
                             from_blob(m["embedding"]) if m["embedding"] else None) for m in members],
             related=[Related(r["id"], r["title"], r["text"], r["source"], r["date"], r["issue_id"], r["issue_title"],
                              "cluster" if r["cluster_id"] == cid else "thread", r["cluster_id"]) for r in related],
+            later=[Related(r["id"], r["title"], r["text"], r["source"], r["date"], r["issue_id"], r["issue_title"],
+                           "thread", r["cluster_id"]) for r in later],
             thread_clusters=sorted(((c, d) for c, d in firsts.items()), key=lambda cd: (cd[1], cd[0])),
             subject=subjects.get(cid, "")))
         archive_context(store, out[-1])
@@ -168,7 +176,7 @@ def texts_of(inp: BriefInput) -> tuple[list[str], list[str]]:
     sources = [t for m in inp.members for t in (m.title, m.text, m.issue_title, m.source, m.date[:10],
                                                   *(link["text"] for link in m.links),
                                                   *(link["url"] for link in m.links))]
-    archive = [t for r in inp.related for t in (r.title, r.text, r.issue_title, r.date[:10])]
+    archive = [t for r in [*inp.related, *inp.later] for t in (r.title, r.text, r.issue_title, r.date[:10])]
     history = inp.history or {}
     archive += [t for r in [*history.get("latest", []), *inp.other_news] for t in (r["title"], r["source"],
                                                                                      r["date"][:10])]
@@ -208,6 +216,16 @@ def write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def mark_stories(store: Store, batch: int = 2000) -> int:
+    """Mark every story whose current text has no mark yet: whether it cuts against a claim (what decides
+    whether a later step of a thread rebuilds its earlier briefs). Returns how many were marked."""
+    done = 0
+    while rows := store.unmarked_stories(batch):
+        store.save_marks([(r["id"], r["content_hash"], sig.contrary(f"{r['title']} {r['text']}")) for r in rows])
+        done += len(rows)
+    return done
+
+
 def input_hashes(store: Store, briefer: Briefer) -> dict[str, str]:
     """Each cluster's brief input hash: what its stories and thread are (`Store.brief_signatures`) and what
     shapes a brief's text (`Briefer.fingerprint`). A stored brief with another hash is rebuilt."""
@@ -220,6 +238,7 @@ def brief_clusters(store: Store, briefer: Briefer, out_dir: Path, *, progress: C
                 batch: int = 256) -> dict[str, Any]:
     """Rebuild the briefs (and pages) of clusters that changed since their brief was written."""
     started = time.perf_counter()
+    marked = mark_stories(store)
     wanted = input_hashes(store, briefer)
     stored = store.brief_states()
     todo = sorted(cid for cid, h in wanted.items() if stored.get(cid, (None,))[0] != h)
@@ -245,7 +264,7 @@ def brief_clusters(store: Store, briefer: Briefer, out_dir: Path, *, progress: C
         parts["write_ms"] += (time.perf_counter() - t) * 1000
         if progress:
             progress(done, len(todo))
-    report = {"briefed": len(todo), "pages": pages, "total": len(wanted), "workers": workers,
+    report = {"briefed": len(todo), "pages": pages, "total": len(wanted), "workers": workers, "marked": marked,
               "ms": int((time.perf_counter() - started) * 1000), **{k: int(v) for k, v in parts.items()}}
     if briefer.writer:
         report["llm"] = briefer.writer.report()

@@ -294,6 +294,14 @@ def m010_entry_hash(db: Database) -> None:
     db.execute("ALTER TABLE issues ADD COLUMN entry_hash TEXT")
 
 
+@pulse_migrations()
+def m011_story_marks(db: Database) -> None:
+    """Whether a story cuts against a claim (`outputs.signals.contrary`), per text version: a brief cites a
+    later step of its thread only when it does, so only such a step rebuilds it."""
+    db.execute("CREATE TABLE story_marks (story_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, "
+               "contrary INTEGER NOT NULL)")
+
+
 def _step_names() -> tuple[str, ...]:
     """Every step's name, in order: what is pending on an empty database."""
     with Database(memory=True) as empty:

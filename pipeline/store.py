@@ -6,6 +6,7 @@ migration steps in `migrations.py`, applied when a Store opens.
 """
 from __future__ import annotations
 
+import bisect
 import contextlib
 import hashlib
 import json
@@ -754,18 +755,71 @@ class Store:
 
     # ------------------------------------------------------------------ briefs and digests
     def brief_signatures(self) -> dict[str, str]:
-        """Per cluster, a digest of everything its brief is built from: its stories (ids and text hashes)
-        and the clusters of its thread (ids and sizes). A brief is rebuilt only when this changes."""
+        """Per cluster, a digest of everything its brief is built from: its stories (ids and text hashes),
+        the clusters of its thread that had begun by its newest story (ids and sizes) and the later stories
+        of its thread marked as cutting against a claim (`story_marks`). A brief is written as of its
+        cluster's newest story and cites later steps only as counter-evidence, so any other later step of
+        its thread never rebuilds it; a brief is rebuilt only when this changes."""
         members = dict(self.db.execute(
             "SELECT m.cluster_id, group_concat(s.id || ':' || s.content_hash, ',') FROM "
             "(SELECT * FROM cluster_members ORDER BY story_id) m JOIN stories s ON s.id = m.story_id "
             "GROUP BY m.cluster_id").fetchall())
-        threads = dict(self.db.execute(
-            "SELECT thread_id, group_concat(id || ':' || size, ',') FROM (SELECT * FROM clusters ORDER BY id) "
-            "WHERE thread_id IS NOT NULL GROUP BY thread_id").fetchall())
-        return {cid: hashlib.sha1(f"{m}|{threads.get(tid, '')}".encode()).hexdigest()
-                for cid, tid in self.db.execute("SELECT id, thread_id FROM clusters").fetchall()
-                if (m := members.get(cid))}
+        contrary: dict[str, list[tuple[str, str]]] = {}
+        for tid, date, sid in self.db.execute(
+                f"SELECT c.thread_id, {STORY_DATE} AS date, s.id FROM story_marks k JOIN stories s ON s.id = "
+                "k.story_id AND s.content_hash = k.content_hash JOIN issues i ON i.id = s.issue_id JOIN "
+                "cluster_members m ON m.story_id = s.id JOIN clusters c ON c.id = m.cluster_id WHERE k.contrary = 1 "
+                "AND c.thread_id IS NOT NULL ORDER BY c.thread_id, date, s.id"):
+            contrary.setdefault(tid, []).append((date, sid))
+        out: dict[str, str] = {}
+        thread: list[tuple] = []
+
+        def sign(rows: list[tuple]) -> None:
+            # running digests over the thread: of its clusters by first date (each cluster takes the prefix
+            # that had begun by its own last date) and of its contrary stories from the newest back (each
+            # cluster takes those published after its last date)
+            firsts, prefixes, running = [r[2] for r in rows], [], hashlib.sha1()
+            for cid, _, _, _, size in rows:
+                running.update(f"{cid}:{size},".encode())
+                prefixes.append(running.hexdigest())
+            against = contrary.get(rows[0][1], [])
+            dates, suffixes, running = [d for d, _ in against], [""] * (len(against) + 1), hashlib.sha1()
+            for k in range(len(against) - 1, -1, -1):
+                running.update(f"{against[k][1]},".encode())
+                suffixes[k] = running.hexdigest()
+            for cid, _, _, last, _ in rows:
+                if m := members.get(cid):
+                    prefix = prefixes[bisect.bisect_right(firsts, last) - 1]
+                    later = suffixes[bisect.bisect_right(dates, last)]
+                    out[cid] = hashlib.sha1(f"{m}|{prefix}|{later}".encode()).hexdigest()
+
+        for row in self.db.execute("SELECT id, thread_id, first_date, last_date, size FROM clusters "
+                                   "ORDER BY thread_id, first_date, id"):
+            if row[1] is None:
+                if m := members.get(row[0]):
+                    out[row[0]] = hashlib.sha1(f"{m}|".encode()).hexdigest()
+            elif thread and thread[-1][1] != row[1]:
+                sign(thread)
+                thread = [row]
+            else:
+                thread.append(row)
+        if thread:
+            sign(thread)
+        return out
+
+    def unmarked_stories(self, limit: int = 2000) -> list[dict[str, Any]]:
+        """Stories whose current text has no mark yet (`story_marks`), with their title and text."""
+        return [dict(r) for r in self.db.query(
+            "SELECT s.id, s.content_hash, s.title, s.text FROM stories s LEFT JOIN story_marks k ON k.story_id = "
+            "s.id AND k.content_hash = s.content_hash WHERE k.story_id IS NULL ORDER BY s.id LIMIT ?", [limit])]
+
+    def save_marks(self, marks: list[tuple[str, str, bool]]) -> None:
+        """(story id, content hash, contrary) for each story: what its current text says."""
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "INSERT INTO story_marks (story_id, content_hash, contrary) VALUES (?, ?, ?) ON CONFLICT(story_id) "
+                "DO UPDATE SET content_hash = excluded.content_hash, contrary = excluded.contrary",
+                [(sid, h, int(c)) for sid, h, c in marks])
 
     def briefs(self, cluster_ids: list[str] | None = None) -> dict[str, dict[str, Any]]:
         if cluster_ids is None:
@@ -840,13 +894,15 @@ class Store:
             [start, end])]
 
     def last_published(self, cluster_ids: list[str]) -> dict[str, str]:
-        """The newest publication date among each cluster's stories and its thread's (what a brief cites)."""
+        """What a cluster's brief draws on is published by this date: its own newest story, or a later story
+        of its thread marked as cutting against a claim (`brief_signatures`)."""
         out: dict[str, str] = {}
         for chunk, marks in _in_chunks(cluster_ids):
             for cid, newest in self.db.execute(
-                    f"SELECT c.id, (SELECT max({STORY_DATE}) FROM clusters c2 JOIN cluster_members m ON m.cluster_id = "
-                    "c2.id JOIN stories s ON s.id = m.story_id JOIN issues i ON i.id = s.issue_id WHERE c2.id = c.id "
-                    f"OR (c.thread_id IS NOT NULL AND c2.thread_id = c.thread_id)) FROM clusters c WHERE c.id IN ({marks})",
+                    f"SELECT c.id, max(c.last_date, COALESCE((SELECT max({STORY_DATE}) FROM clusters c2 JOIN "
+                    "cluster_members m ON m.cluster_id = c2.id JOIN stories s ON s.id = m.story_id JOIN issues i ON "
+                    "i.id = s.issue_id JOIN story_marks k ON k.story_id = s.id AND k.content_hash = s.content_hash "
+                    f"WHERE c2.thread_id = c.thread_id AND k.contrary = 1), '')) FROM clusters c WHERE c.id IN ({marks})",
                     chunk):
                 out[cid] = newest or ""
         return out

@@ -270,6 +270,34 @@ def test_rerun_rebuilds_nothing_and_an_edit_rebuilds_its_cluster(tmp_path, embed
         assert "March" in " ".join(w["text"] for w in b.what_happened) + b.what_changes
 
 
+def test_a_brief_is_written_as_of_its_cluster_and_a_later_step_does_not_rebuild_it(tmp_path, embedder):
+    store, briefer = build_archive(tmp_path / "p.db", embedder, tmp_path / "out")
+    with store:
+        steps = store.db.execute("SELECT thread_id, group_concat(id) FROM (SELECT * FROM clusters WHERE thread_id "
+                                 "IS NOT NULL ORDER BY first_date, id) GROUP BY thread_id HAVING count(*) >= 2").fetchall()
+        assert steps, "the sample archive has a thread of two steps or more"
+        tid, ids = steps[0]
+        first, later = ids.split(",")[0], ids.split(",")[-1]
+        briefs = store.briefs([first, later])
+        as_of = load_brief(briefs[first]).signals["as_of"]
+        assert as_of == store.db.execute("SELECT last_date FROM clusters WHERE id = ?", [first]).fetchone()[0]
+        assert store.last_published([first])[first] >= as_of  # or a later story against its claim
+        # Cited By of the first step lists nothing published after its own newest story; what it cites
+        # from later is counter-evidence only
+        b = load_brief(briefs[first])
+        assert all(c["date"] <= as_of for c in b.cited_by)
+        against = {r[0] for r in store.db.execute("SELECT story_id FROM story_marks WHERE contrary = 1")}
+        assert all(c["story_id"] in against or c["date"] <= as_of for c in b.counter)
+        before = store.brief_signatures()
+        store.db.execute("UPDATE clusters SET size = size + 1 WHERE id = ?", [later])  # the later step grows
+        after = store.brief_signatures()
+        assert after[first] == before[first] and after[later] != before[later]
+        again = brief_clusters(store, briefer, tmp_path / "out")
+        assert again["briefed"] == 1 and store.briefs([later])[later]["updated"] >= briefs[later]["updated"]
+        store.db.execute("UPDATE clusters SET size = size + 1 WHERE id = ?", [first])  # an earlier step grows
+        assert store.brief_signatures()[later] != after[later]
+
+
 def embed_stories_again(store, embedder):
     from pipeline.embed_stage import embed_stories
     embed_stories(store, embedder)
