@@ -151,19 +151,24 @@ def remark(db: Path, model: str) -> dict[str, float]:
 
 def mark_briefed(store, briefer) -> None:
     """Every cluster's brief marked current (the brief stage's input hash), its data a copy of one real brief."""
-    from outputs.brief_stage import brief_rows, input_hashes, inputs, mark_stories
+    from outputs import signals
+    from outputs.brief_stage import brief_rows, inputs, mark_stories, signatures
     from outputs.watch import page_items
 
     mark_stories(store)
-    wanted = input_hashes(store, briefer)
+    sigs = signatures(store, briefer)
+    titles = store.cluster_titles(list(sigs.base))
+    # each brief's subject and actor as its headline's first names (what later counter-evidence must name)
+    names = {cid: signals.names([t], t)[:2] for cid, t in titles.items()}
+    wanted = {cid: sigs.of(cid, names.get(cid, [])) for cid in sigs.base}
     sample = next(iter(wanted))
     row = brief_rows(briefer, inputs(store, [sample]), {}, page_items(store, [sample]))[0][0]
     data = {**json.loads(row["data"]), "watch": []}  # no watch-for items: the archive's are long resolved
-    titles = store.cluster_titles(list(wanted))
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     out = []
     for cid, h in wanted.items():
         out.append({**row, "cluster_id": cid, "slug": f"s-{cid}", "input_hash": h, "updated": stamp,
+                    "key_names": json.dumps(names.get(cid, [])),
                     "data": json.dumps({**data, "cluster_id": cid, "slug": f"s-{cid}", "title": titles.get(cid, "")})})
         if len(out) == 5000:
             store.save_briefs(out)

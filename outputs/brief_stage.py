@@ -7,6 +7,7 @@ Sentences for every cluster of the night are embedded in one batch.
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import os
@@ -160,8 +161,9 @@ def archive_context(store: Store, inp: BriefInput) -> None:
     inp.history = store.earlier_mentions(subject, before, inp.cluster_id) if subject else None
     if inp.history and inp.history["latest"]:
         inp.history["days_since_last"] = round(to_day(before) - to_day(inp.history["latest"][0]["date"]))
+    # the actor's reach (`outputs.brief.rate`), which a place, a people or the field itself never has
     inp.actor_mentions = (store.earlier_mentions(actor, before, inp.cluster_id, titles_only=False, latest=0)["count"]
-                          if actor else 0)
+                          if actor and not sig.not_a_subject(actor) else 0)
     seen = {m.id for m in inp.members}
     for m in inp.members:
         for r in store.related_to(m.id):  # earlier news only: a brief never cites what came after it
@@ -226,12 +228,46 @@ def mark_stories(store: Store, batch: int = 2000) -> int:
     return done
 
 
+@dataclass
+class Signatures:
+    """Each cluster's brief input hash: its stories and its thread up to its newest story
+    (`Store.brief_signatures`), the later stories of its thread that cut against a claim and name the
+    brief's subject or actor (the only later news a brief cites), and what shapes a brief's text
+    (`Briefer.fingerprint`). A stored brief with another hash is rebuilt."""
+
+    base: dict[str, tuple[str, str | None, str]]
+    against: dict[str, list[tuple[str, str, str]]]
+    fingerprint: str
+    _naming: dict[tuple[str, str], tuple[list[str], list[str]]] = field(default_factory=dict)
+
+    def of(self, cid: str, names: list[str]) -> str:
+        sig, tid, last = self.base[cid]
+        later: set[str] = set()
+        for name in names if tid in self.against else []:
+            if (tid, name) not in self._naming:
+                rows = [(d, sid) for d, sid, text in self.against[tid] if name in text]
+                self._naming[tid, name] = ([d for d, _ in rows], [sid for _, sid in rows])
+            dates, ids = self._naming[tid, name]
+            later.update(ids[bisect.bisect_right(dates, last):])
+        return hashlib.sha1(f"{sig}|{','.join(sorted(later))}|{self.fingerprint}".encode()).hexdigest()
+
+
+def signatures(store: Store, briefer: Briefer) -> Signatures:
+    return Signatures(store.brief_signatures(), store.contrary_later(), briefer.fingerprint())
+
+
 def input_hashes(store: Store, briefer: Briefer) -> dict[str, str]:
-    """Each cluster's brief input hash: what its stories and thread are (`Store.brief_signatures`) and what
-    shapes a brief's text (`Briefer.fingerprint`). A stored brief with another hash is rebuilt."""
-    fingerprint = briefer.fingerprint()
-    return {cid: hashlib.sha1(f"{sig}|{fingerprint}".encode()).hexdigest()
-            for cid, sig in store.brief_signatures().items()}
+    """Each cluster's brief input hash as its stored brief's names make it (`Signatures`)."""
+    sigs, names = signatures(store, briefer), store.brief_key_names()
+    return {cid: sigs.of(cid, names.get(cid, [])) for cid in sigs.base}
+
+
+def key_names(b: Brief) -> list[str]:
+    """What later counter-evidence must name to be cited in this brief (as `outputs.brief.build` picks it):
+    none where the brief cites no counter-evidence at all (its own stories doubt the claim, or a notice)."""
+    if b.signals.get("contrary") or b.kind in ("notice", "fiction"):
+        return []
+    return [n for n in (b.signals.get("subject"), b.signals.get("actor")) if n]
 
 
 def brief_clusters(store: Store, briefer: Briefer, out_dir: Path, *, progress: Callable[[int, int], None] | None = None,
@@ -239,7 +275,8 @@ def brief_clusters(store: Store, briefer: Briefer, out_dir: Path, *, progress: C
     """Rebuild the briefs (and pages) of clusters that changed since their brief was written."""
     started = time.perf_counter()
     marked = mark_stories(store)
-    wanted = input_hashes(store, briefer)
+    sigs, names = signatures(store, briefer), store.brief_key_names()
+    wanted = {cid: sigs.of(cid, names.get(cid, [])) for cid in sigs.base}
     stored = store.brief_states()
     todo = sorted(cid for cid, h in wanted.items() if stored.get(cid, (None,))[0] != h)
     slugs = {cid: slug for cid, (_, slug) in stored.items()}
@@ -260,7 +297,7 @@ def brief_clusters(store: Store, briefer: Briefer, out_dir: Path, *, progress: C
         built = _build_here(store, briefer, todo, slugs, batch, parts)
     for done, rows, texts in built:
         t = time.perf_counter()
-        pages += _write(store, out_dir, wanted, rows, texts)
+        pages += _write(store, out_dir, sigs, rows, texts)
         parts["write_ms"] += (time.perf_counter() - t) * 1000
         if progress:
             progress(done, len(todo))
@@ -295,17 +332,17 @@ def brief_rows(briefer: Briefer, inps: list[BriefInput], slugs: dict[str, str], 
     rows, texts = [], []
     for b in make_briefs(briefer, inps, slugs):
         rows.append({"cluster_id": b.cluster_id, "slug": b.slug, "generator": b.generator, "kind": b.kind,
-                     "impact": b.impact, "impact_score": b.impact_score,
+                     "impact": b.impact, "impact_score": b.impact_score, "key_names": json.dumps(key_names(b)),
                      "data": json.dumps(b.to_dict(), ensure_ascii=False, default=_json_default)})
         texts.append(briefer.templates.page("brief.md.j2", b=b, **watch[b.cluster_id]))
     return rows, texts
 
 
-def _write(store: Store, out_dir: Path, wanted: dict[str, str], rows: list[dict[str, Any]], texts: list[str]) -> int:
+def _write(store: Store, out_dir: Path, sigs: Signatures, rows: list[dict[str, Any]], texts: list[str]) -> int:
     """Store these briefs and write their pages; returns how many pages."""
     stamp = now()
     for row, text in zip(rows, texts):
-        row.update(input_hash=wanted[row["cluster_id"]], updated=stamp)
+        row.update(input_hash=sigs.of(row["cluster_id"], json.loads(row["key_names"])), updated=stamp)
         write_text(out_dir / "stories" / f"{row['slug']}.md", text)
     store.save_briefs(rows)
     return len(rows)

@@ -118,15 +118,17 @@ def _stamp(date: str) -> float:
 
 
 def briefs_as_of(store: Store, briefer: Briefer, cluster_ids: list[str], night: Night) -> list[Brief]:
-    """The briefs as they stood at the end of that day: the stored ones where nothing in their cluster or
-    thread was published later, the others rebuilt from what was published by then."""
-    stored = store.briefs(cluster_ids)
+    """The briefs as they stood at the end of that day: the stored ones where nothing in their cluster was
+    published later, nor anything they cite against its claim, the others rebuilt from what was published
+    by then."""
+    stored = {c: load_brief(r) for c, r in store.briefs(cluster_ids).items()}
     newest = store.last_published(cluster_ids)
-    keep = [c for c in cluster_ids if c in stored and newest.get(c, "") <= night.as_of]
+    keep = [c for c in cluster_ids if c in stored and newest.get(c, "") <= night.as_of
+            and all(x["date"] <= night.as_of for x in stored[c].counter)]
     redo = [c for c in cluster_ids if c not in keep]
-    slugs = {c: r["slug"] for c, r in stored.items()}
+    slugs = {c: b.slug for c, b in stored.items()}
     rebuilt = make_briefs(briefer, inputs(store, redo, night.as_of), slugs) if redo else []
-    return [load_brief(stored[c]) for c in keep] + rebuilt
+    return [stored[c] for c in keep] + rebuilt
 
 
 def build(store: Store, briefer: Briefer, night: Night, *, max_items: int = 25,

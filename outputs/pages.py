@@ -24,13 +24,16 @@ def issue_slug(issue: dict[str, Any]) -> str:
     return _issue_stem(issue["title"], issue["id"])
 
 
-def newsletter_context(store: Store, name: str, recent_firsts: int = 15) -> dict[str, Any] | None:
-    """A newsletter: its counts, its issues (latest first) and the stories it told first."""
+def newsletter_context(store: Store, name: str, recent_firsts: int = 15,
+                       firsts_of: dict[str, tuple[int, list[dict[str, Any]]]] | None = None) -> dict[str, Any] | None:
+    """A newsletter: its counts, its issues (latest first) and the stories it told first (`firsts_of`: every
+    newsletter's, from `Store.all_first_tellings`, when many pages are made at once)."""
     info = store.newsletter(name)
     if info is None:
         return None
     issues = [dict(i, slug=issue_slug(i)) for i in store.newsletter_issues(name)]
-    count, firsts = store.first_tellings(name, recent_firsts)
+    count, firsts = (firsts_of.get(name, (0, [])) if firsts_of is not None
+                     else store.first_tellings(name, recent_firsts))
     return {"newsletter": info, "issues": issues, "firsts": firsts, "firsts_count": count,
             "slug": newsletter_slug(name)}
 
@@ -74,8 +77,9 @@ def write_pages(store: Store, templates: Templates, out_dir: Path) -> dict[str, 
     goes."""
     written = {"issues": 0, "newsletters": 0, "changed": 0, "removed": 0}
     kept: set[Path] = set()
+    firsts = store.all_first_tellings(15)
     for name in store.source_names():
-        ctx = newsletter_context(store, name)
+        ctx = newsletter_context(store, name, 15, firsts)
         if ctx is None:
             continue
         path = out_dir / "newsletters" / f"{ctx['slug']}.md"

@@ -296,10 +296,14 @@ def m010_entry_hash(db: Database) -> None:
 
 @pulse_migrations()
 def m011_story_marks(db: Database) -> None:
-    """Whether a story cuts against a claim (`outputs.signals.contrary`), per text version: a brief cites a
-    later step of its thread only when it does, so only such a step rebuilds it."""
+    """Whether a story cuts against a claim (`outputs.signals.contrary`), per text version, and the names a
+    brief's counter-evidence must carry (its subject and actor): a brief cites a later story of its thread
+    only as counter-evidence naming them, so only such a story rebuilds it."""
     db.execute("CREATE TABLE story_marks (story_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, "
                "contrary INTEGER NOT NULL)")
+    db.execute("ALTER TABLE briefs ADD COLUMN key_names TEXT NOT NULL DEFAULT '[]'")
+    db.execute("UPDATE briefs SET key_names = json_array(COALESCE(json_extract(data, '$.signals.subject'), ''), "
+               "COALESCE(json_extract(data, '$.signals.actor'), ''))")
 
 
 def _step_names() -> tuple[str, ...]:

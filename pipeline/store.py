@@ -619,12 +619,26 @@ class Store:
     def first_tellings(self, name: str, limit: int = 20) -> tuple[int, list[dict[str, Any]]]:
         """Stories several newsletters told where this one told it first: how many, and the latest `limit`
         ({cluster_id, title, date, sources, slug})."""
-        sql = (f"SELECT c.id AS cluster_id, c.title, c.first_date AS date, c.sources, b.slug FROM clusters c "
-               "JOIN briefs b ON b.cluster_id = c.id WHERE c.sources >= 2 AND (SELECT s.source FROM cluster_members m "
-               f"JOIN stories s ON s.id = m.story_id JOIN issues i ON i.id = s.issue_id WHERE m.cluster_id = c.id "
-               f"ORDER BY {STORY_DATE}, s.id LIMIT 1) = ?")
-        count = self.db.execute(f"SELECT count(*) FROM ({sql})", [name]).fetchone()[0]
-        return count, [dict(r) for r in self.db.query(sql + " ORDER BY c.first_date DESC, c.id LIMIT ?", [name, limit])]
+        return self.all_first_tellings(limit, name).get(name, (0, []))
+
+    def all_first_tellings(self, limit: int = 20, name: str | None = None
+                           ) -> dict[str, tuple[int, list[dict[str, Any]]]]:
+        """`first_tellings` of every newsletter (or of `name`), found in one pass over the clusters several
+        newsletters told (each cluster's first story by date, then id)."""
+        rows = self.db.query(
+            "SELECT source, cluster_id, title, date, sources, slug FROM (SELECT s.source, c.id AS cluster_id, c.title, "
+            "c.first_date AS date, c.sources, b.slug, row_number() OVER (PARTITION BY c.id ORDER BY "
+            f"{STORY_DATE}, s.id) AS n FROM clusters c JOIN briefs b ON b.cluster_id = c.id JOIN cluster_members m ON "
+            "m.cluster_id = c.id JOIN stories s ON s.id = m.story_id JOIN issues i ON i.id = s.issue_id WHERE "
+            "c.sources >= 2) WHERE n = 1" + (" AND source = ?" if name else "") + " ORDER BY date DESC, cluster_id",
+            [name] if name else [])
+        out: dict[str, tuple[int, list[dict[str, Any]]]] = {}
+        for r in rows:
+            count, latest = out.get(r["source"], (0, []))
+            if len(latest) < limit:
+                latest.append({k: r[k] for k in ("cluster_id", "title", "date", "sources", "slug")})
+            out[r["source"]] = (count + 1, latest)
+        return out
 
     def issue(self, issue_id: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT id, source, title, url, published, first_seen FROM issues WHERE id = ?",
@@ -636,7 +650,7 @@ class Store:
         newsletters told it."""
         return [dict(r) for r in self.db.query(
             "SELECT s.id, s.title, s.section, s.position, m.cluster_id, c.sources, c.thread_id, b.slug, b.impact, "
-            "b.impact_score, json_extract(b.data, '$.kind') AS kind FROM stories s LEFT JOIN cluster_members m ON "
+            "b.impact_score, b.kind FROM stories s LEFT JOIN cluster_members m ON "
             "m.story_id = s.id LEFT JOIN clusters c ON c.id = m.cluster_id LEFT JOIN briefs b ON b.cluster_id = "
             "m.cluster_id WHERE s.issue_id = ? ORDER BY s.position", [issue_id])]
 
@@ -754,50 +768,35 @@ class Store:
             ['title : "' + " ".join(words) + '"', after, until, limit])]
 
     # ------------------------------------------------------------------ briefs and digests
-    def brief_signatures(self) -> dict[str, str]:
-        """Per cluster, a digest of everything its brief is built from: its stories (ids and text hashes),
-        the clusters of its thread that had begun by its newest story (ids and sizes) and the later stories
-        of its thread marked as cutting against a claim (`story_marks`). A brief is written as of its
-        cluster's newest story and cites later steps only as counter-evidence, so any other later step of
-        its thread never rebuilds it; a brief is rebuilt only when this changes."""
+    def brief_signatures(self) -> dict[str, tuple[str, str | None, str]]:
+        """Per cluster, (digest, thread id, newest story date): the digest of its stories (ids and text hashes)
+        and of the clusters of its thread that had begun by its newest story (ids and sizes). A brief is
+        written as of its cluster's newest story; what it cites from later (counter-evidence) is
+        `contrary_later`'s."""
         members = dict(self.db.execute(
             "SELECT m.cluster_id, group_concat(s.id || ':' || s.content_hash, ',') FROM "
             "(SELECT * FROM cluster_members ORDER BY story_id) m JOIN stories s ON s.id = m.story_id "
             "GROUP BY m.cluster_id").fetchall())
-        contrary: dict[str, list[tuple[str, str]]] = {}
-        for tid, date, sid in self.db.execute(
-                f"SELECT c.thread_id, {STORY_DATE} AS date, s.id FROM story_marks k JOIN stories s ON s.id = "
-                "k.story_id AND s.content_hash = k.content_hash JOIN issues i ON i.id = s.issue_id JOIN "
-                "cluster_members m ON m.story_id = s.id JOIN clusters c ON c.id = m.cluster_id WHERE k.contrary = 1 "
-                "AND c.thread_id IS NOT NULL ORDER BY c.thread_id, date, s.id"):
-            contrary.setdefault(tid, []).append((date, sid))
-        out: dict[str, str] = {}
+        out: dict[str, tuple[str, str | None, str]] = {}
         thread: list[tuple] = []
 
         def sign(rows: list[tuple]) -> None:
-            # running digests over the thread: of its clusters by first date (each cluster takes the prefix
-            # that had begun by its own last date) and of its contrary stories from the newest back (each
-            # cluster takes those published after its last date)
+            # a running digest over the thread's clusters by first date: each cluster takes the prefix that
+            # had begun by its own last date
             firsts, prefixes, running = [r[2] for r in rows], [], hashlib.sha1()
             for cid, _, _, _, size in rows:
                 running.update(f"{cid}:{size},".encode())
                 prefixes.append(running.hexdigest())
-            against = contrary.get(rows[0][1], [])
-            dates, suffixes, running = [d for d, _ in against], [""] * (len(against) + 1), hashlib.sha1()
-            for k in range(len(against) - 1, -1, -1):
-                running.update(f"{against[k][1]},".encode())
-                suffixes[k] = running.hexdigest()
-            for cid, _, _, last, _ in rows:
+            for cid, tid, _, last, _ in rows:
                 if m := members.get(cid):
                     prefix = prefixes[bisect.bisect_right(firsts, last) - 1]
-                    later = suffixes[bisect.bisect_right(dates, last)]
-                    out[cid] = hashlib.sha1(f"{m}|{prefix}|{later}".encode()).hexdigest()
+                    out[cid] = (hashlib.sha1(f"{m}|{prefix}".encode()).hexdigest(), tid, last)
 
         for row in self.db.execute("SELECT id, thread_id, first_date, last_date, size FROM clusters "
                                    "ORDER BY thread_id, first_date, id"):
             if row[1] is None:
                 if m := members.get(row[0]):
-                    out[row[0]] = hashlib.sha1(f"{m}|".encode()).hexdigest()
+                    out[row[0]] = (hashlib.sha1(f"{m}|".encode()).hexdigest(), None, row[3])
             elif thread and thread[-1][1] != row[1]:
                 sign(thread)
                 thread = [row]
@@ -806,6 +805,23 @@ class Store:
         if thread:
             sign(thread)
         return out
+
+    def contrary_later(self) -> dict[str, list[tuple[str, str, str]]]:
+        """Per thread, its stories marked as cutting against a claim (`story_marks`), oldest first, as
+        (date, story id, title and text)."""
+        out: dict[str, list[tuple[str, str, str]]] = {}
+        for tid, date, sid, text in self.db.execute(
+                f"SELECT c.thread_id, {STORY_DATE} AS date, s.id, s.title || ' ' || s.text FROM story_marks k JOIN "
+                "stories s ON s.id = k.story_id AND s.content_hash = k.content_hash JOIN issues i ON i.id = "
+                "s.issue_id JOIN cluster_members m ON m.story_id = s.id JOIN clusters c ON c.id = m.cluster_id "
+                "WHERE k.contrary = 1 AND c.thread_id IS NOT NULL ORDER BY c.thread_id, date, s.id"):
+            out.setdefault(tid, []).append((date, sid, text))
+        return out
+
+    def brief_key_names(self) -> dict[str, list[str]]:
+        """Each stored brief's subject and actor: what later counter-evidence must name to be cited."""
+        return {r[0]: [n for n in json.loads(r[1]) if n] for r in self.db.execute(
+            "SELECT cluster_id, key_names FROM briefs")}
 
     def unmarked_stories(self, limit: int = 2000) -> list[dict[str, Any]]:
         """Stories whose current text has no mark yet (`story_marks`), with their title and text."""
@@ -844,11 +860,12 @@ class Store:
         with self.db.atomic():
             self.db.conn.executemany(
                 "INSERT INTO briefs (cluster_id, slug, input_hash, generator, kind, impact, impact_score, data, "
-                "updated) VALUES (:cluster_id, :slug, :input_hash, :generator, :kind, :impact, :impact_score, "
-                ":data, :updated) ON CONFLICT(cluster_id) DO UPDATE SET slug = excluded.slug, "
-                "input_hash = excluded.input_hash, generator = excluded.generator, kind = excluded.kind, "
-                "impact = excluded.impact, impact_score = excluded.impact_score, data = excluded.data, "
-                "updated = excluded.updated", rows)
+                "updated, key_names) VALUES (:cluster_id, :slug, :input_hash, :generator, :kind, :impact, "
+                ":impact_score, :data, :updated, :key_names) ON CONFLICT(cluster_id) DO UPDATE SET slug = "
+                "excluded.slug, input_hash = excluded.input_hash, generator = excluded.generator, kind = "
+                "excluded.kind, impact = excluded.impact, impact_score = excluded.impact_score, data = excluded.data, "
+                "updated = excluded.updated, key_names = excluded.key_names",
+                [{"key_names": "[]", **r} for r in rows])
             self.db.execute("DELETE FROM briefs WHERE cluster_id NOT IN (SELECT id FROM clusters)")
 
     def brief_members(self, cluster_ids: list[str], as_of: str | None = None) -> list[dict[str, Any]]:
@@ -894,18 +911,9 @@ class Store:
             [start, end])]
 
     def last_published(self, cluster_ids: list[str]) -> dict[str, str]:
-        """What a cluster's brief draws on is published by this date: its own newest story, or a later story
-        of its thread marked as cutting against a claim (`brief_signatures`)."""
-        out: dict[str, str] = {}
-        for chunk, marks in _in_chunks(cluster_ids):
-            for cid, newest in self.db.execute(
-                    f"SELECT c.id, max(c.last_date, COALESCE((SELECT max({STORY_DATE}) FROM clusters c2 JOIN "
-                    "cluster_members m ON m.cluster_id = c2.id JOIN stories s ON s.id = m.story_id JOIN issues i ON "
-                    "i.id = s.issue_id JOIN story_marks k ON k.story_id = s.id AND k.content_hash = s.content_hash "
-                    f"WHERE c2.thread_id = c.thread_id AND k.contrary = 1), '')) FROM clusters c WHERE c.id IN ({marks})",
-                    chunk):
-                out[cid] = newest or ""
-        return out
+        """The newest publication date among each cluster's stories."""
+        return {r[0]: r[1] or "" for chunk, marks in _in_chunks(cluster_ids) for r in self.db.execute(
+            f"SELECT id, last_date FROM clusters WHERE id IN ({marks})", chunk)}
 
     def days_arrived(self, start: str, end: str) -> list[str]:
         """The publication days (YYYY-MM-DD) of the stories whose issues Pulse first saw in [start, end)."""
@@ -1020,10 +1028,15 @@ class Store:
         base = (f"FROM stories_fts JOIN stories s ON s.rowid = stories_fts.rowid JOIN issues i ON i.id = s.issue_id "
                 f"LEFT JOIN cluster_members m ON m.story_id = s.id WHERE stories_fts MATCH ? AND {STORY_DATE} < ? "
                 f"AND s.section NOT IN ({_NOT_NEWS_SQL}) AND COALESCE(m.cluster_id, '') != ?")
-        count, first = self.db.execute(f"SELECT count(*), min({STORY_DATE}) {base}", [match, before, cluster_id]).fetchone()
-        rows = self.db.execute(f"SELECT s.id, s.title, s.source, {STORY_DATE} AS date, m.cluster_id {base} "
-                               "ORDER BY date DESC, s.id LIMIT ?", [match, before, cluster_id, latest]).fetchall()
-        return {"count": count, "first": first, "latest": [
+        if not latest:
+            count, first = self.db.execute(f"SELECT count(*), min({STORY_DATE}) {base}",
+                                           [match, before, cluster_id]).fetchone()
+            return {"count": count, "first": first, "latest": []}
+        # one pass over the matches: the count and first date ride along with the newest rows
+        rows = self.db.execute(f"SELECT s.id, s.title, s.source, {STORY_DATE} AS date, m.cluster_id, count(*) OVER (), "
+                               f"min({STORY_DATE}) OVER () {base} ORDER BY date DESC, s.id LIMIT ?",
+                               [match, before, cluster_id, latest]).fetchall()
+        return {"count": rows[0][5] if rows else 0, "first": rows[0][6] if rows else None, "latest": [
             {"story_id": r[0], "title": r[1], "source": r[2], "date": r[3], "cluster_id": r[4]} for r in rows]}
 
     def stories_matching(self, match: str, story_ids: list[str]) -> set[str]:

@@ -10,7 +10,7 @@ from markdown_it import MarkdownIt
 from outputs import sentences as sent
 from outputs import signals as sig
 from outputs.brief import rate
-from outputs.brief_stage import brief_clusters, inputs, load_brief, texts_of
+from outputs.brief_stage import brief_clusters, input_hashes, inputs, load_brief, texts_of
 from outputs.grounding import check
 from outputs.markdown import escape_md, safe_url, slug_for
 from outputs.render import Templates
@@ -276,26 +276,40 @@ def test_a_brief_is_written_as_of_its_cluster_and_a_later_step_does_not_rebuild_
         steps = store.db.execute("SELECT thread_id, group_concat(id) FROM (SELECT * FROM clusters WHERE thread_id "
                                  "IS NOT NULL ORDER BY first_date, id) GROUP BY thread_id HAVING count(*) >= 2").fetchall()
         assert steps, "the sample archive has a thread of two steps or more"
-        tid, ids = steps[0]
-        first, later = ids.split(",")[0], ids.split(",")[-1]
+        first, later = steps[0][1].split(",")[0], steps[0][1].split(",")[-1]
         briefs = store.briefs([first, later])
-        as_of = load_brief(briefs[first]).signals["as_of"]
-        assert as_of == store.db.execute("SELECT last_date FROM clusters WHERE id = ?", [first]).fetchone()[0]
-        assert store.last_published([first])[first] >= as_of  # or a later story against its claim
-        # Cited By of the first step lists nothing published after its own newest story; what it cites
-        # from later is counter-evidence only
         b = load_brief(briefs[first])
-        assert all(c["date"] <= as_of for c in b.cited_by)
+        assert b.signals["as_of"] == store.last_published([first])[first]
+        # Cited By of the first step lists nothing published after its own newest story; what it cites from
+        # later is counter-evidence naming its subject or actor
+        assert all(c["date"] <= b.signals["as_of"] for c in b.cited_by)
         against = {r[0] for r in store.db.execute("SELECT story_id FROM story_marks WHERE contrary = 1")}
-        assert all(c["story_id"] in against or c["date"] <= as_of for c in b.counter)
-        before = store.brief_signatures()
+        assert all(c["story_id"] in against for c in b.counter if c["date"] > b.signals["as_of"])
+        before = input_hashes(store, briefer)
         store.db.execute("UPDATE clusters SET size = size + 1 WHERE id = ?", [later])  # the later step grows
-        after = store.brief_signatures()
+        after = input_hashes(store, briefer)
         assert after[first] == before[first] and after[later] != before[later]
         again = brief_clusters(store, briefer, tmp_path / "out")
         assert again["briefed"] == 1 and store.briefs([later])[later]["updated"] >= briefs[later]["updated"]
         store.db.execute("UPDATE clusters SET size = size + 1 WHERE id = ?", [first])  # an earlier step grows
-        assert store.brief_signatures()[later] != after[later]
+        assert input_hashes(store, briefer)[later] != after[later]
+
+
+def test_later_counter_evidence_naming_the_subject_rebuilds_the_brief_it_cuts_against(tmp_path, embedder):
+    store, briefer = build_archive(tmp_path / "p.db", embedder, tmp_path / "out")
+    with store:
+        b = briefs_by_title(store)["Hyperion-7B is out with open weights"]
+        later = [c for c in b.counter if c["date"] > b.signals["as_of"]]
+        assert later, "the replication came later and is cited against the launch claim"
+        hashes = input_hashes(store, briefer)
+        # the later story no longer cuts against anything: the launch brief is rebuilt without it
+        store.db.execute("UPDATE story_marks SET contrary = 0 WHERE story_id = ?", [later[0]["story_id"]])
+        assert input_hashes(store, briefer)[b.cluster_id] != hashes[b.cluster_id]
+        # a later contrary story that names neither its subject nor its actor changes nothing
+        store.db.execute("UPDATE briefs SET key_names = '[\"Zorblax\"]' WHERE cluster_id = ?", [b.cluster_id])
+        unnamed = input_hashes(store, briefer)[b.cluster_id]
+        store.db.execute("UPDATE story_marks SET contrary = 1 WHERE story_id = ?", [later[0]["story_id"]])
+        assert input_hashes(store, briefer)[b.cluster_id] == unnamed
 
 
 def embed_stories_again(store, embedder):
