@@ -271,10 +271,14 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         made = _made_thing(members, names, subject)
         if made:
             subject, owner = made, (subject if subject in names else "")
-    orgs = [n for n in names if _ORG.search(n) and n != subject]
-    others = [n for n in names if n != subject and n not in subject and subject not in n]
+    # who did it: the owner the headline names (a place can be: "China's new rules"), else another name of
+    # the stories that is not a place, a people or the field ("U.S.", "AI" did nothing)
+    actors = [n for n in names if not sig.not_a_subject(n)]
+    orgs = [n for n in actors if _ORG.search(n) and n != subject]
+    others = [n for n in actors if n != subject and n not in subject and subject not in n]
     if listed:  # a listed tool: the listing names no maker (the names in it are what it works with)
         return subject, ""
+    owner = "" if owner and sig.the_field(owner) else owner
     org = owner or (orgs[0] if orgs else (others[0] if others else ""))
     return subject, org
 

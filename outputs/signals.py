@@ -60,6 +60,11 @@ def not_a_subject(name: str) -> bool:
     return key in PLACES or key in _FIELD_NAMES or name in COMMON_ACRONYMS
 
 
+def the_field(name: str) -> bool:
+    """The field itself or a common acronym ("AI", "A.I.", "LLMs", "GPU"): never who did something."""
+    return _key(name) in _FIELD_NAMES or name in COMMON_ACRONYMS
+
+
 _NOT_NAMES = {
     "the", "a", "an", "this", "that", "these", "those", "it", "its", "they", "their", "we", "our", "you", "your",
     "he", "she", "on", "in", "at", "for", "if", "but", "and", "or", "so", "as", "to", "of", "by", "with", "from",
