@@ -60,6 +60,7 @@ class ClusterConfig:
     link_cos: float = RelateConfig.link_cos
     related_overlap: float = RelateConfig.related_overlap
     repeat_cos: float = RelateConfig.repeat_cos
+    related_max_share: float = RelateConfig.related_max_share
 
     def relate(self) -> RelateConfig:
         """The same-story decision's settings ([cluster] in pulse.toml holds them too)."""

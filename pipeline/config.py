@@ -184,6 +184,7 @@ class ClusterSettings:
     link_cos: float = setting(0.30, min=0, max=1)
     related_overlap: float = setting(0.20, min=0, max=1)
     repeat_cos: float = setting(0.80, min=0, max=1)  # a shared specific link and this cosine: told again, any gap
+    related_max_share: float = setting(0.02, min=0, max=1)  # related news shares a name few stories use
 
 
 @dataclass

@@ -10,12 +10,15 @@ decision weighs evidence a reader can check:
 - time: the same story is told within days — or repeated later: a newsletter that reruns an item weeks or
   months on (a "best of" edition, a paper cited again) cites the same specific link with near-identical text;
 - embedding cosine, as support.
+
+Related news must share a name that few of the archive's stories use: two stories naming "AI" or "ChatGPT"
+are not related for that.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .terms import TermStats
+from .terms import FIELD, GENERIC, TermStats
 
 SAME, RELATED = "same", "related"
 
@@ -30,6 +33,7 @@ class RelateConfig:
     link_cos: float = 0.30  # a shared specific link needs only this much cosine
     related_overlap: float = 0.20  # shared specific weight for related news (with a shared name)
     repeat_cos: float = 0.80  # a shared specific link and this much cosine: the same story at any distance
+    related_max_share: float = 0.02  # a name more of the archive's stories use says nothing of relatedness
 
 
 @dataclass
@@ -92,7 +96,11 @@ def relate(a: Side, b: Side, cosine: float, stats: TermStats, config: RelateConf
         if cosine + config.overlap_weight * share >= config.same_score:
             subject = f"both name {top}; " if top else ""
             return Relation(SAME, f"{subject}cosine {cosine:.2f} within {gap:.0f} days", share, cosine, shared)
-    names = [t for t in shared if min(stats.name_like(w) for w in t.split()) >= 0.6] \
+    # related news shares a name that is not the field ("AI", "LLMs") nor one a big share of the archive uses
+    # ("ChatGPT", "Google": two stories naming it are not related for that)
+    common = max(10.0, config.related_max_share * stats.docs)
+    names = [t for t in shared if min(stats.name_like(w) for w in t.split()) >= 0.6
+             and not all(w in GENERIC or w in FIELD for w in t.split()) and stats.df.get(t, 0) <= common] \
         if share >= config.related_overlap else []
     if names:
         when = f", {gap:.0f} days apart" if gap > 1 else ""

@@ -34,6 +34,9 @@ ai artificial intelligence ml machine learning model models llm llms language la
 companies launch launches launched release releases released announces announced introduces introducing
 new tool tools app apps data research researchers paper study report says raises raised funding round
 """.split())
+# the field itself, however a newsletter writes it: never what relates two stories
+FIELD = frozenset({"a.i", "a.i.", "ais", "agi", "asi", "gpt", "gpts", "genai", "ai-generated", "ai-powered",
+                   "ai-driven", "ai-based", "nlp", "sota"})
 _TOKEN = re.compile(r"\$?\w[\w.+\-/']*\w%?|\$?\w")
 _SPLIT = re.compile(r"[.,:!?](?=\s|$)|[;()\[\]{}\"“”‘’|–—…]|\s[-–—]\s|\s'|'\s")
 

@@ -176,3 +176,30 @@ def test_an_item_told_again_months_later_joins_its_cluster_and_other_news_on_the
     assert any((r["reason"] or "").startswith("told again 91 days later, both cite " + post) for r in told)
     (reply,) = [r for r in rows if r["title"] == follow[0]]
     assert reply["cluster_id"] != told[0]["cluster_id"]  # other news on the same link stays apart
+
+
+def test_related_news_shares_a_name_few_stories_use_not_a_household_name():
+    from pipeline.relate import RELATED, RelateConfig, Side, relate
+
+    st = TermStats()
+    filler = [(f"Notes from week {i}", f"Teams shipped {i} small fixes to their evaluation scripts.") for i in range(500)]
+    everywhere = [(f"Week {i} at the big firm", f"People at Globex talked about roadmaps on day {i}.")
+                  for i in range(18)]  # 3% of the archive names Globex
+    pairs = {"a": ("Globex hires a chief", "Globex hired a chief scientist."),
+             "b": ("Globex sued over contracts", "Globex was sued by a supplier."),
+             "c": ("Zephyr-7B fine-tune tops the open leaderboard",
+                   "The Zephyr-7B team fine-tuned a base model and the result leads the leaderboard."),
+             "d": ("Zephyr-7B now runs on phones", "A port runs Zephyr-7B on phones at five tokens a second.")}
+    for title, text in filler + everywhere + list(pairs.values()):
+        st.add(story_terms(title, lead_of(text)), text)
+
+    def side(key: str, day: float) -> Side:
+        title, text = pairs[key]
+        return Side(key, day, frozenset(story_terms(title)), frozenset(story_terms(title, lead_of(text))))
+
+    # sharing a name a twentieth of the archive's stories use is not evidence of related news; a rare one is
+    assert relate(side("a", 0), side("b", 30), 0.45, st, RelateConfig(related_max_share=1.0)).kind == RELATED
+    globex = relate(side("a", 0), side("b", 30), 0.45, st)
+    zephyr = relate(side("c", 0), side("d", 30), 0.45, st)
+    assert globex.kind is None, globex.reason
+    assert zephyr.kind == RELATED and "zephyr-7b" in zephyr.reason
