@@ -59,6 +59,22 @@ def test_story_page_shows_the_whole_brief_in_order(client):
     assert len(set(story_links(page.text)) - {sid}) >= 2  # Cited By links to the other newsletters' stories
 
 
+def test_a_story_page_counts_what_its_thread_did_after_its_brief(client, archive):
+    from outputs.brief_stage import load_brief
+
+    counts = {}
+    for sid in hit_links(client.get("/", params={"q": "Hyperion open weights"}).text)[:3]:
+        story = client.get(f"/api/story/{sid}").json()
+        brief = load_brief(archive[0].briefs([story["cluster_id"]])[story["cluster_id"]])
+        later = [c for c in story["cited_by"] if c["relation"] == "thread" and c["date"] > brief.signals["as_of"]]
+        page = client.get(f"/story/{sid}").text
+        m = re.search(r'id="later-in-thread">(\d+) later stor', page)
+        assert (int(m.group(1)) if m else 0) == len(later), story["title"]
+        assert not m or f'href="/thread/{story["thread_id"]}"' in page
+        counts[story["title"]] = len(later)
+    assert counts["Hyperion-7B released with open weights"] >= 2  # the launch, before the doubts and the replication
+
+
 def test_a_script_in_a_title_is_text_everywhere(client):
     page = client.get("/", params={"q": "Quorum evaluation set"})
     assert "&lt;script&gt;alert" in page.text and "<script" not in page.text.lower()
