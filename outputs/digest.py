@@ -250,12 +250,14 @@ def write(store: Store, briefer: Briefer, out_dir: Path, night: Night, *, max_it
 
 
 def write_night(store: Store, briefer: Briefer, out_dir: Path, today: Night, *, max_items: int = 25,
-                base_url: str | None = None, weekly_day: str = "monday") -> dict[str, Any]:
+                base_url: str | None = None, weekly_day: str = "monday", since: str | None = None) -> dict[str, Any]:
     """A night's digests, one per publication day of the issues that arrived today (a backfill writes one per
     day it covers), and the weekly digests of the weeks they complete (`weeks_to_write`). The night's own
     digest is its newest day's (today's when nothing arrived): it also lists the older issues that arrived
-    with it. Returns that one's info, with `days` written and the `weeks` (labels)."""
-    arrived = (today.start, today.end)
+    with it. `since`: when an earlier run today wrote its digests, only what arrived after it counts (a
+    second run on the day of a backfill does not write the backfill's days again). Returns that one's info,
+    with `days` written and the `weeks` (labels)."""
+    arrived = (max(today.start, since) if since else today.start, today.end)
     days = store.days_arrived(*arrived)
     newest = Night(max(days)) if days else today
     for day in days:

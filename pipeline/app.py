@@ -39,7 +39,7 @@ from .ingest import IngestReport, SourceReport, ingest, ingest_source
 from .resegment import resegment
 from .samples import sample_sources
 from .search import Filters, Results, Searcher, SearchError
-from .store import Store, check_archive, integrity_of
+from .store import Store, check_archive, integrity_of, now
 
 Advance = Callable[[int, int], None]  # (done, total)
 Progress = Callable[[str], ContextManager[Advance | None]]  # a progress display for a labelled step
@@ -216,10 +216,13 @@ def run_night(paths: Paths, settings: Settings, first: Stage, *, email: bool = F
         return watch_stage(store, held["briefer"], paths.output_dir)
 
     def stage_digest(store: Store) -> dict:  # every publication day that arrived tonight; the newest is the night's
+        started = now()
+        # what arrived since the last run that wrote its digests (or since midnight): each day is written once
+        since = (store.last_stage_result("digest") or {}).get("started")
         held["digest"] = digest_out.write_night(store, held["briefer"], paths.output_dir, digest_out.Night.parse(None),
                                                 max_items=int(digest_cfg["max_items"]), base_url=digest_cfg["base_url"],
-                                                weekly_day=digest_cfg["weekly_day"])
-        return held["digest"]
+                                                weekly_day=digest_cfg["weekly_day"], since=since)
+        return {**held["digest"], "started": started}
 
     stages = [(first[0], stage_first), ("embed", stage_embed),
               ("cluster", lambda store: cluster_stories(store, cluster_config(settings))),
