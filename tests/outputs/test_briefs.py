@@ -285,6 +285,8 @@ def test_a_brief_is_written_as_of_its_cluster_and_a_later_step_does_not_rebuild_
         assert all(c["date"] <= b.signals["as_of"] for c in b.cited_by)
         against = {r[0] for r in store.db.execute("SELECT story_id FROM story_marks WHERE contrary = 1")}
         assert all(c["story_id"] in against for c in b.counter if c["date"] > b.signals["as_of"])
+        page = (tmp_path / "out" / "stories" / f"{b.slug}.md").read_text("utf-8")
+        assert f"As of {b.signals['as_of'][:10]}; what the thread did after: `pulse thread {b.thread_id}`" in page
         before = input_hashes(store, briefer)
         store.db.execute("UPDATE clusters SET size = size + 1 WHERE id = ?", [later])  # the later step grows
         after = input_hashes(store, briefer)
