@@ -113,6 +113,7 @@ def inputs(store: Store, cluster_ids: list[str], as_of: str | None = None) -> li
     thread_rows: dict[str, list[dict]] = {}
     for r in store.thread_members(threads, as_of):
         thread_rows.setdefault(r["thread_id"], []).append(r)
+    against = {r["id"] for rows in thread_rows.values() for r in rows if sig.contrary(f"{r['title']} {r['text']}")}
     out = []
     for cid in cluster_ids:
         members = by_cluster.get(cid)
@@ -123,8 +124,7 @@ def inputs(store: Store, cluster_ids: list[str], as_of: str | None = None) -> li
         # brief that never sees them is not rebuilt when they come (`Store.brief_signatures`)
         as_of_cluster = members[-1]["date"]
         trows = [r for r in thread_rows.get(tid, []) if r["date"] <= as_of_cluster] if tid else []
-        later = [r for r in thread_rows.get(tid, []) if r["date"] > as_of_cluster
-                 and sig.contrary(f"{r['title']} {r['text']}")] if tid else []
+        later = [r for r in thread_rows.get(tid, []) if r["date"] > as_of_cluster and r["id"] in against] if tid else []
         firsts: dict[str, str] = {}
         for r in trows:
             firsts[r["cluster_id"]] = min(firsts.get(r["cluster_id"], r["date"]), r["date"])
@@ -256,9 +256,9 @@ def signatures(store: Store, briefer: Briefer) -> Signatures:
     return Signatures(store.brief_signatures(), store.contrary_later(), briefer.fingerprint())
 
 
-def input_hashes(store: Store, briefer: Briefer) -> dict[str, str]:
+def input_hashes(store: Store, briefer: Briefer, sigs: Signatures | None = None) -> dict[str, str]:
     """Each cluster's brief input hash as its stored brief's names make it (`Signatures`)."""
-    sigs, names = signatures(store, briefer), store.brief_key_names()
+    sigs, names = sigs or signatures(store, briefer), store.brief_key_names()
     return {cid: sigs.of(cid, names.get(cid, [])) for cid in sigs.base}
 
 
@@ -275,8 +275,8 @@ def brief_clusters(store: Store, briefer: Briefer, out_dir: Path, *, progress: C
     """Rebuild the briefs (and pages) of clusters that changed since their brief was written."""
     started = time.perf_counter()
     marked = mark_stories(store)
-    sigs, names = signatures(store, briefer), store.brief_key_names()
-    wanted = {cid: sigs.of(cid, names.get(cid, [])) for cid in sigs.base}
+    sigs = signatures(store, briefer)
+    wanted = input_hashes(store, briefer, sigs)
     stored = store.brief_states()
     todo = sorted(cid for cid, h in wanted.items() if stored.get(cid, (None,))[0] != h)
     slugs = {cid: slug for cid, (_, slug) in stored.items()}
