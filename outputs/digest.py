@@ -254,19 +254,21 @@ def write_night(store: Store, briefer: Briefer, out_dir: Path, today: Night, *, 
     """A night's digests, one per publication day of the issues that arrived today (a backfill writes one per
     day it covers), and the weekly digests of the weeks they complete (`weeks_to_write`). The night's own
     digest is its newest day's (today's when nothing arrived): it also lists the older issues that arrived
-    with it. `since`: when an earlier run today wrote its digests, only what arrived after it counts (a
-    second run on the day of a backfill does not write the backfill's days again). Returns that one's info,
-    with `days` written and the `weeks` (labels)."""
-    arrived = (max(today.start, since) if since else today.start, today.end)
+    with it. `since`: when an earlier run today wrote its digests, the other days are written only where
+    something arrived after it (a second run on the day of a backfill does not write the backfill's days
+    again; the night's own digest is the same one, and is not e-mailed twice). Returns that one's info, with
+    `days` written and the `weeks` (labels)."""
+    arrived = (today.start, today.end)
     days = store.days_arrived(*arrived)
+    fresh = store.days_arrived(max(today.start, since), today.end) if since else days
     newest = Night(max(days)) if days else today
-    for day in days:
+    for day in fresh:
         if day != newest.date:
             write(store, briefer, out_dir, Night(day), max_items=max_items, feed=False)
     info = write(store, briefer, out_dir, newest, max_items=max_items, base_url=base_url, arrived=arrived)
     weeks = [write_week(store, briefer, out_dir, w, max_items=max_items, base_url=base_url)["week"]
-             for w in weeks_to_write(days, today, weekly_day)]
-    return {**info, "days": len(set(days) | {newest.date}), "weeks": weeks}
+             for w in weeks_to_write(fresh, today, weekly_day)]
+    return {**info, "days": len(set(fresh) | {newest.date}), "weeks": weeks}
 
 
 def build_week(store: Store, briefer: Briefer, week: Week, *, max_items: int = 25) -> tuple[str, dict[str, Any]]:

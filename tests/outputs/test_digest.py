@@ -195,8 +195,9 @@ def test_a_backfill_of_30_days_gives_30_dated_digests_identical_on_a_rebuild(fee
     assert not any("W" in e.title for e in feedparser.parse((out / "feed.xml").read_bytes()).entries)
     bad = runner.invoke(main, ["digest", "--week", "2026-W60"])
     assert bad.exit_code == 2 and "is not an ISO week like 2023-W40" in bad.output
-    # a second run the same day with nothing new writes no backfilled day again: only tonight's, empty
-    stamps = {d: (out / f"digest-{d}.md").stat().st_mtime_ns for d in days}
+    # a second run the same day with nothing new writes no backfilled day again, only the night's own
+    stamps = {d: (out / f"digest-{d}.md").stat().st_mtime_ns for d in days[:-1]}
     second = json.loads(runner.invoke(main, ["run", "--json"], catch_exceptions=False).stdout)
-    assert second["digest"]["days"] == 1 and second["digest"]["clusters"] == 0
-    assert {d: (out / f"digest-{d}.md").stat().st_mtime_ns for d in days} == stamps
+    assert second["digest"]["days"] == 1 and second["digest"]["date"] == days[-1].isoformat()
+    assert {d: (out / f"digest-{d}.md").stat().st_mtime_ns for d in days[:-1]} == stamps
+    assert (out / f"digest-{days[-1]}.md").read_text("utf-8") == written[days[-1].isoformat()]  # the same night
