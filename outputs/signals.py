@@ -235,6 +235,14 @@ def contrary(text: str) -> bool:
     return bool(_CONTRARY.search(text))
 
 
+def against(names: Sequence[str], title: str, text: str) -> bool:
+    """Whether a story cuts against something these names did: its headline or one of its sentences names
+    one of them and doubts, criticises or fails to reproduce (a story that mentions "criticism" somewhere
+    is not counter-evidence to everything it names)."""
+    return any(contrary(s) and any(n in s for n in names)
+               for s in [title, *re.split(r"(?<=[.!?])\s+", text)])
+
+
 # words that say nothing about who a story is for, however an audience's description uses them
 _GENERAL_WORDS = frozenset("""
 a an and the of for to in on with by from at or as is are be it its this that their your our into via not no

@@ -383,3 +383,14 @@ def test_briefs_built_by_worker_processes_equal_those_built_here(tmp_path, embed
         assert there == here
         assert {p.name: p.read_text("utf-8") for p in (tmp_path / "there" / "stories").glob("*.md")} == pages
         assert all("WORKER-SAFE" in text for text in pages.values())
+
+
+def test_counter_evidence_doubts_what_it_names_in_the_same_sentence():
+    names = ["Lumen Labs", "Lumen-3"]
+    # a story about Lumen that mentions criticism of someone else is not against Lumen
+    text = "Lumen Labs hired forty people. Separately, a rival's chip roadmap drew criticism."
+    assert sig.contrary(text) and not sig.against(names, "Lumen Labs opens an office in Lisbon", text)
+    assert sig.against(names, "A lab fails to replicate Lumen-3's scores",
+                       "Three groups ran the public harness.")
+    assert sig.against(names, "Benchmarks revisited",
+                       "The week was busy. Independent testers could not reproduce Lumen-3 on the same harness.")
