@@ -231,25 +231,25 @@ def mark_stories(store: Store, batch: int = 2000) -> int:
 @dataclass
 class Signatures:
     """Each cluster's brief input hash: its stories and its thread up to its newest story
-    (`Store.brief_signatures`), the later stories of its thread that cut against a claim and name the
-    brief's subject or actor (the only later news a brief cites), and what shapes a brief's text
-    (`Briefer.fingerprint`). A stored brief with another hash is rebuilt."""
+    (`Store.brief_signatures`), the later stories of its thread that cut against the brief's subject or
+    actor by `signals.against`, the test its counter-evidence passes (the only later news a brief cites),
+    and what shapes a brief's text (`Briefer.fingerprint`). A stored brief with another hash is rebuilt."""
 
     base: dict[str, tuple[str, str | None, str]]
-    against: dict[str, list[tuple[str, str, str]]]
+    against: dict[str, list[tuple[str, str, str, str]]]
     fingerprint: str
     _naming: dict[tuple[str, str], tuple[list[str], list[str]]] = field(default_factory=dict)
 
     def of(self, cid: str, names: list[str]) -> str:
-        sig, tid, last = self.base[cid]
+        own, tid, last = self.base[cid]
         later: set[str] = set()
         for name in names if tid in self.against else []:
             if (tid, name) not in self._naming:
-                rows = [(d, sid) for d, sid, text in self.against[tid] if name in text]
+                rows = [(d, sid) for d, sid, title, text in self.against[tid] if sig.against([name], title, text)]
                 self._naming[tid, name] = ([d for d, _ in rows], [sid for _, sid in rows])
             dates, ids = self._naming[tid, name]
             later.update(ids[bisect.bisect_right(dates, last):])
-        return hashlib.sha1(f"{sig}|{','.join(sorted(later))}|{self.fingerprint}".encode()).hexdigest()
+        return hashlib.sha1(f"{own}|{','.join(sorted(later))}|{self.fingerprint}".encode()).hexdigest()
 
 
 def signatures(store: Store, briefer: Briefer) -> Signatures:

@@ -806,16 +806,16 @@ class Store:
             sign(thread)
         return out
 
-    def contrary_later(self) -> dict[str, list[tuple[str, str, str]]]:
+    def contrary_later(self) -> dict[str, list[tuple[str, str, str, str]]]:
         """Per thread, its stories marked as cutting against a claim (`story_marks`), oldest first, as
-        (date, story id, title and text)."""
-        out: dict[str, list[tuple[str, str, str]]] = {}
-        for tid, date, sid, text in self.db.execute(
-                f"SELECT c.thread_id, {STORY_DATE} AS date, s.id, s.title || ' ' || s.text FROM story_marks k JOIN "
+        (date, story id, title, text)."""
+        out: dict[str, list[tuple[str, str, str, str]]] = {}
+        for tid, date, sid, title, text in self.db.execute(
+                f"SELECT c.thread_id, {STORY_DATE} AS date, s.id, s.title, s.text FROM story_marks k JOIN "
                 "stories s ON s.id = k.story_id AND s.content_hash = k.content_hash JOIN issues i ON i.id = "
                 "s.issue_id JOIN cluster_members m ON m.story_id = s.id JOIN clusters c ON c.id = m.cluster_id "
                 "WHERE k.contrary = 1 AND c.thread_id IS NOT NULL ORDER BY c.thread_id, date, s.id"):
-            out.setdefault(tid, []).append((date, sid, text))
+            out.setdefault(tid, []).append((date, sid, title, text))
         return out
 
     def brief_key_names(self) -> dict[str, list[str]]:
