@@ -62,8 +62,9 @@ def fetcher_for(settings: Settings) -> Fetcher:
                                max_bytes=settings.fetch_max_bytes, host_delay=settings.host_delay))
 
 
-def make_embedder(settings: Settings) -> Embedder:
-    return Embedder(model=settings.model, device=settings.device, batch_size=settings.batch_size, fp16=settings.fp16)
+def make_embedder(settings: Settings, cpu_encoder: str | None = None) -> Embedder:
+    return Embedder(model=settings.model, device=settings.device, batch_size=settings.batch_size, fp16=settings.fp16,
+                    cpu_encoder=cpu_encoder or settings.cpu_encoder)
 
 
 def _section(settings: Settings, name: str, defaults: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -142,7 +143,7 @@ def make_searcher(store: Store, settings: Settings) -> Searcher:
             if cfg["encoder"] == "onnx":
                 raise SearchError(f"[search] encoder = \"onnx\" but {model_id} has no ONNX twin yet: "
                                   "`pulse embed` exports it")
-        embedder = make_embedder(settings)
+        embedder = make_embedder(settings, cpu_encoder="torch")
         if embedder.device == "cpu":
             import torch
 

@@ -78,22 +78,33 @@ def from_blob(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype="<f4")
 
 
+CPU_ENCODERS = ("auto", "int8", "onnx", "torch")
+
+
 @dataclass
 class Embedder:
-    """A loaded model. `fast=True` on CUDA uses Pulse's batched fp16 path (see fast_encode)."""
+    """A loaded model. `fast=True` on CUDA uses Pulse's batched fp16 path (see fast_encode). On the CPU,
+    `cpu_encoder` picks what runs it: "torch" (sentence-transformers), "onnx" (the model's ONNX twin: the same
+    vectors), "int8" (the twin's int8 variant: faster, within onnx_model.INT8_MIN_COSINE), or "auto" (int8,
+    else onnx, else torch); a twin missing is exported first, once per machine and model."""
 
     model: str = "default"
     device: str = "auto"
     batch_size: int = 64
     fp16: bool = True
     fast: bool = True
+    cpu_encoder: str = "torch"
 
     def __post_init__(self) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        if self.cpu_encoder not in CPU_ENCODERS:
+            raise EmbedError(f"cpu_encoder must be one of {', '.join(CPU_ENCODERS)}, got {self.cpu_encoder!r}")
         self.model_id, self._path = resolve_model(self.model)
         self.device = pick_device(self.device)
         self._st = None
+        self._twin = None
+        self._twin_tried = False
 
     @property
     def st(self):
@@ -121,17 +132,55 @@ class Embedder:
 
     def load(self) -> "Embedder":
         """Load now (to fail early, or to time the load apart)."""
-        _ = self.st
+        if not self._twin_ready():
+            _ = self.st
         return self
 
     @property
+    def encoder(self) -> str:
+        """What encodes: "torch", "onnx" or "int8" (for the run report)."""
+        return "torch" if not self._twin_ready() else "int8" if self._twin.variant == "int8" else "onnx"
+
+    def _twin_ready(self) -> bool:
+        """Whether the CPU encodes with the model's ONNX twin (loaded on the first call, exported first where
+        it is missing)."""
+        if self.device != "cpu" or self.cpu_encoder == "torch":
+            return False
+        if not self._twin_tried:
+            from . import onnx_model
+
+            self._twin_tried = True
+            variants = {"auto": ("int8", "fp32"), "int8": ("int8",), "onnx": ("fp32",)}[self.cpu_encoder]
+            threads = os.cpu_count() or 1
+            why = "the export kept none"
+            for attempt in ("found", "exported"):
+                self._twin = next((t for v in variants if (t := onnx_model.load(self.model_id, self._path,
+                                                                               threads, v)) is not None), None)
+                if self._twin is not None or attempt == "exported":
+                    break
+                why = onnx_model.ensure(self)["onnx_twin"]  # loads the torch model, once per machine and model
+            if self._twin is None and self.cpu_encoder != "auto":
+                raise EmbedError(f"cpu_encoder = {self.cpu_encoder!r}, but {self.model_id} has no such ONNX twin "
+                                 f"({why})")
+        return self._twin is not None
+
+    @property
     def dimension(self) -> int:
+        if self._twin_ready():
+            return self._twin.dimension
         get = getattr(self.st, "get_embedding_dimension", None) or self.st.get_sentence_embedding_dimension
         return int(get())
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), np.float32)
+        if self._twin_ready():
+            out = []
+            for start in range(0, len(texts), 1024):
+                out.append(self._twin.encode(texts[start:start + 1024]))
+                if progress:
+                    progress(len(out[-1]))
+            return np.vstack(out)
         if self.fast and self.device.startswith("cuda") and len(texts) >= 64:  # a search query: no pipeline
             from .fast_encode import fast_encode
 

@@ -59,7 +59,8 @@ def embed_stories(store: Store, embedder: Embedder, *, rebuild: bool = False,
     report = {"model": embedder.model_id, "device": embedder.device, "embedded": done,
               "total": store.count_embeddings(cid)}
     if done:
-        report.update(load_ms=load_ms, encode_ms=int(seconds * 1000), per_s=round(done / seconds, 1))
+        report.update(encoder=embedder.encoder, load_ms=load_ms, encode_ms=int(seconds * 1000),
+                      per_s=round(done / seconds, 1))
     return report
 
 

@@ -5,12 +5,18 @@ Runtime and the Rust tokenizer load in a few hundred milliseconds. The twin is e
 model (the transformer, mean pooling and L2 normalisation in one graph), checked against the torch vectors
 on probe texts (cosine >= MIN_COSINE each, or it is not kept), and kept in Pulse's cache directory, keyed
 by the model and its weights, so every archive on the machine shares it.
+
+Beside it, an int8 variant for embedding stories on the CPU (`[pulse] cpu_encoder`): ONNX Runtime's dynamic
+quantisation (weights int8 per output channel, activations quantised on the fly, only the matrix products
+with fixed weights), with as few of the first layers kept in fp32 as keep every probe within
+INT8_MIN_COSINE of the model's vector. Quantising the first layer moves the vectors most (bench/RESULTS.md).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,13 +25,34 @@ from typing import Any, Sequence
 import numpy as np
 
 MIN_COSINE = 0.999
-FORMAT = 1  # bumped when the exported graph changes: older twins are ignored
+INT8_MIN_COSINE = 0.993  # per probe; on 768 real stories the worst is lower (bench/RESULTS.md), >= 0.99 wanted
+FORMAT = 2  # bumped when the exported graph changes: older twins are ignored (2: the int8 variant)
 PROBES = (
     "speculative decoding",
     "Mistral releases a 7B model under Apache 2.0 that beats Llama 2 13B on every benchmark we ran.",
     "The EU AI Act: Parliament and Council reach a provisional agreement on foundation models.\n\n"
     + "Obligations scale with compute; open-source models get lighter rules unless systemic. " * 40,
     "日本語のテキストと émojis 🚀 — mixed scripts still tokenize",
+)
+# stories as newsletters write them (Pulse's own words): the int8 variant is checked on these too
+STORY_PROBES = (
+    "Quillstone raises $40M Series B\n\nThe vector database startup will hire 60 engineers and open an office "
+    "in Berlin; the round was led by Northgate Capital. Revenue tripled last year, the company says.",
+    "A tool that turns meeting recordings into action items - Drop an audio file, get a summary, owners and "
+    "deadlines. Free for five hours a month, $12/month after.",
+    "Researchers at a university trained a 1.3B-parameter model on synthetic textbooks and report it matches "
+    "models ten times its size on coding benchmarks. The paper is on arXiv; weights are promised later.\n\n"
+    + "The authors say data quality matters more than scale, and list what they filtered out. " * 12,
+    "The regulator opened an inquiry into how chatbots answer questions about elections after a watchdog "
+    "found made-up polling places in a third of replies.",
+    "Tech Tales: The Lighthouse Keeper\n\nThe machine had kept the light for forty years, and in all that "
+    "time nobody had asked it what it thought the sea was for.",
+    "Why your evals lie to you: a thread on contamination, prompt sensitivity and what we do instead. "
+    "Short version: hold out by date, not by random split.",
+    "Open-weights image model ships with a permissive licence\n\nCheckpoints on Hugging Face, code on GitHub, "
+    "a demo in the browser; it runs on a single 24 GB card at 4 images a second.",
+    "An outage at a cloud provider took down several AI coding assistants for six hours on Tuesday; the "
+    "post-mortem blames a configuration push.",
 )
 
 
@@ -109,7 +136,11 @@ def export(st: Any, model_id: str, model_path: str) -> Path:
         worst = float(np.min(np.sum(want.astype(np.float32) * got, axis=1)))
         if worst < MIN_COSINE:
             raise TwinError(f"ONNX twin of {model_id} differs from the model (cosine {worst:.5f}); not kept")
-        (work / "check.json").write_text(json.dumps({"min_cosine": worst, "probes": len(PROBES)}), "utf-8")
+        check: dict[str, Any] = {"min_cosine": worst, "probes": len(PROBES)}
+        probes = [*PROBES, *STORY_PROBES]
+        check.update(_quantize(work, st.encode(probes, normalize_embeddings=True, convert_to_numpy=True,
+                                               show_progress_bar=False).astype(np.float32), probes))
+        (work / "check.json").write_text(json.dumps(check), "utf-8")
         if dest.exists():
             shutil.rmtree(dest)
         work.rename(dest)  # whole or not at all: a reader never sees half a twin
@@ -118,10 +149,47 @@ def export(st: Any, model_id: str, model_path: str) -> Path:
         shutil.rmtree(work, ignore_errors=True)
 
 
-class OnnxEncoder:
-    """Encode texts with a twin: tokenise (truncated as the model is), run, vectors already normalised."""
+def _quantize(work: Path, want: np.ndarray, probes: Sequence[str]) -> dict[str, Any]:
+    """Write the int8 variant (`model.int8.onnx`) of the graph in `work`, keeping the fewest first layers in fp32
+    that keep every probe's vector within INT8_MIN_COSINE of `want` (the model's); what check.json records of it.
+    Never raises: without the variant, the CPU embeds with the fp32 twin."""
+    try:
+        import onnx
+        from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    def __init__(self, folder: Path, threads: int = 1, batch_size: int = 64):
+        layers: dict[int, list[str]] = {}
+        for node in onnx.load(str(work / "model.onnx"), load_external_data=False).graph.node:
+            number = re.search(r"layers?[._/](\d+)/", node.name)
+            if node.op_type == "MatMul" and number:
+                layers.setdefault(int(number.group(1)), []).append(node.name)
+        if not layers:
+            return {"int8": "none: no numbered transformer layers in the graph"}
+        order = sorted(layers)
+        worst = -1.0
+        for kept in range(len(order) // 2 + 1):
+            quantize_dynamic(work / "model.onnx", work / INT8_FILE, weight_type=QuantType.QInt8, per_channel=True,
+                             nodes_to_exclude=[n for i in order[:kept] for n in layers[i]],
+                             extra_options={"MatMulConstBOnly": True})
+            got = OnnxEncoder(work, variant="int8").encode(list(probes))
+            worst = float(np.min(np.sum(want * got, axis=1)))
+            if worst >= INT8_MIN_COSINE:
+                return {"int8_min_cosine": worst, "int8_fp32_layers": kept, "int8_probes": len(probes)}
+        (work / INT8_FILE).unlink()
+        return {"int8": f"none: int8 vectors differ from the model's (cosine {worst:.4f} with half the layers fp32)"}
+    except Exception as exc:  # a quantiser that is missing or fails on this graph
+        (work / INT8_FILE).unlink(missing_ok=True)
+        return {"int8": f"none: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"}
+
+
+INT8_FILE = "model.int8.onnx"
+VARIANTS = {"fp32": "model.onnx", "int8": INT8_FILE}
+
+
+class OnnxEncoder:
+    """Encode texts with a twin: tokenise (truncated as the model is), run, vectors already normalised.
+    `variant`: "fp32" (the model's vectors) or "int8" (faster on the CPU, within INT8_MIN_COSINE)."""
+
+    def __init__(self, folder: Path, threads: int = 1, batch_size: int = 16, variant: str = "fp32"):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -135,8 +203,10 @@ class OnnxEncoder:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(str(folder / VARIANTS[variant]), options,
+                                            providers=["CPUExecutionProvider"])
         self.batch_size = batch_size
+        self.variant = variant
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors in the order of `texts`; batches are cut from texts sorted by length (little padding)."""
@@ -158,13 +228,14 @@ class OnnxEncoder:
         return out
 
 
-def load(model_id: str, model_path: str, threads: int = 1) -> OnnxEncoder | None:
-    """The model's twin, if one was exported and checked (and ONNX Runtime is installed); else None."""
+def load(model_id: str, model_path: str, threads: int = 1, variant: str = "fp32") -> OnnxEncoder | None:
+    """The model's twin (its `variant`), if one was exported and checked (and ONNX Runtime is installed); else
+    None."""
     folder = twin_dir(model_id, model_path)
-    if not (folder / "check.json").exists():
+    if not (folder / "check.json").exists() or not (folder / VARIANTS[variant]).exists():
         return None
     try:
-        return OnnxEncoder(folder, threads)
+        return OnnxEncoder(folder, threads, variant=variant)
     except Exception:  # a damaged twin or a missing runtime: the torch model still works
         return None
 
@@ -180,4 +251,6 @@ def ensure(embedder: Any) -> dict[str, Any]:
     except Exception as exc:  # the torch model still serves every search; say why there is no twin
         return {"onnx_twin": f"none: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"}
     check = json.loads((done / "check.json").read_text("utf-8"))
-    return {"onnx_twin": f"exported (min cosine {check['min_cosine']:.5f} on {check['probes']} probes)"}
+    int8 = (f"; int8 min cosine {check['int8_min_cosine']:.4f} on {check['int8_probes']} probes, first "
+            f"{check['int8_fp32_layers']} layer(s) fp32") if "int8_min_cosine" in check else f"; int8 {check['int8']}"
+    return {"onnx_twin": f"exported (min cosine {check['min_cosine']:.5f} on {check['probes']} probes{int8})"}

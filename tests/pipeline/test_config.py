@@ -128,7 +128,7 @@ def assert_one_line_error(result, file: str, *words: str) -> str:
     ('fetch_max_bytes = "lots"', ['fetch_max_bytes must be a whole number of bytes >= 1024, got "lots"']),
     ("fetch_timeout = -1", ["fetch_timeout must be a number of seconds > 0, got -1"]),
     ("batch_size = 0", ["batch_size must be an integer >= 1, got 0"]),
-    ("batchsize = 64", ["unknown key 'batchsize'", "known: batch_size, db_timeout"]),
+    ("batchsize = 64", ["unknown key 'batchsize'", "known: batch_size, cpu_encoder, db_timeout"]),
     ("batch_size = true", ["batch_size must be an integer", "got true"]),  # a bool is not an int
     ("batch_size = 64.5", ["batch_size must be an integer", "got 64.5"]),
     ("fp16 = 1", ["fp16 must be true or false, got 1"]),

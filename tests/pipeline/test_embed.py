@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from gpu import topk
-from pipeline.embed import COLLECTION, DEFAULT_MODEL_ID, from_blob
+from pipeline.embed import COLLECTION, DEFAULT_MODEL_ID, Embedder, from_blob
 from pipeline.embed_stage import embed_stories, load_vectors
 from pipeline.ingest import ingest
 from pipeline.samples import sample_sources
@@ -30,7 +30,7 @@ def test_every_news_story_gets_a_unit_float32_vector_once(store, embedder):
     n = news_count(store)
     assert store.count("stories") > n  # the sample's sponsor item is stored but never embedded
     timing = {k: first.pop(k) for k in ("load_ms", "encode_ms", "per_s")}  # the load told apart from the rate
-    assert first == {"model": DEFAULT_MODEL_ID, "device": "cpu", "embedded": n, "total": n}
+    assert first == {"model": DEFAULT_MODEL_ID, "device": "cpu", "encoder": "torch", "embedded": n, "total": n}
     assert timing["load_ms"] >= 0 and timing["encode_ms"] > 0 and timing["per_s"] > 0
     ids, vectors = load_vectors(store)
     assert vectors.shape == (n, 384) and vectors.dtype == np.float32
@@ -73,3 +73,13 @@ def test_the_same_news_from_three_newsletters_are_neighbours(store, embedder):
     _, idx = topk(vectors[query:query + 1], vectors, 4)
     near = [titles[ids[j]] for j in idx[0][1:]]
     assert {"Hyperion-7B is out with open weights", "Hyperion-7B released with open weights"} <= set(near)
+
+
+def test_the_first_night_exports_the_twin_before_it_embeds(store, tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    from pipeline import onnx_model
+
+    monkeypatch.setenv("PULSE_CACHE_DIR", str(tmp_path / "fresh-cache"))
+    report = embed_stories(store, Embedder(device="cpu", cpu_encoder="auto"))
+    assert report["embedded"] > 0 and report["encoder"] == "int8"
+    assert list((tmp_path / "fresh-cache" / "onnx").glob(f"*/{onnx_model.INT8_FILE}"))

@@ -92,3 +92,35 @@ def test_encoder_onnx_without_a_twin_is_a_one_line_error(archive, tmp_path, monk
     out = CliRunner().invoke(main, ["--config-dir", str(tmp_path), "--data-dir", str(Path(archive[0].path).parent),
                                     "search", "anything", "--mode", "semantic"])
     assert out.exit_code == 2 and "no ONNX twin yet" in out.output and "Traceback" not in out.output
+
+
+def test_the_cpu_embeds_with_the_int8_variant_within_its_bound(twin, archive, embedder):
+    from pipeline.embed import Embedder
+
+    store = archive[0]
+    texts = [f"{r[0]}\n\n{r[1]}" for r in store.db.execute("SELECT title, text FROM stories LIMIT 40")]
+    int8 = Embedder(device="cpu", cpu_encoder="int8")
+    got, want = int8.encode(texts), embedder.encode(texts)
+    assert int8.encoder == "int8" and got.shape == want.shape and got.dtype == np.float32
+    cosine = np.sum(got * want, axis=1)
+    assert cosine.min() >= 0.99 and cosine.mean() < 0.99999  # close to the model's, and really quantised
+    check = json.loads((onnx_model.twin_dir(embedder.model_id, embedder.path) / "check.json").read_text())
+    assert check["int8_min_cosine"] >= onnx_model.INT8_MIN_COSINE and 0 <= check["int8_fp32_layers"] < 6
+    assert Embedder(device="cpu", cpu_encoder="onnx").encoder == "onnx"
+    assert Embedder(device="cpu", cpu_encoder="torch").encoder == "torch"
+
+
+def test_a_missing_int8_variant_falls_back_or_is_a_one_line_error(twin, embedder, tmp_path, monkeypatch):
+    from pipeline.embed import EmbedError, Embedder
+
+    folder = onnx_model.twin_dir(embedder.model_id, embedder.path)
+    monkeypatch.setenv("PULSE_CACHE_DIR", str(tmp_path))
+    copy = onnx_model.twin_dir(embedder.model_id, embedder.path)
+    copy.mkdir(parents=True)
+    for name in ("model.onnx", "tokenizer.json", "twin.json", "check.json"):  # a twin whose int8 failed its check
+        (copy / name).symlink_to(folder / name)
+    assert Embedder(device="cpu", cpu_encoder="auto").encoder == "onnx"
+    with pytest.raises(EmbedError, match="no such ONNX twin") as err:
+        Embedder(device="cpu", cpu_encoder="int8").load()
+    assert "\n" not in str(err.value)
+
