@@ -31,6 +31,11 @@ def _capitalize_first(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
+def _mid_sentence(name: str) -> str:
+    """An audience's name inside a sentence: "Researchers" -> "researchers", "ML engineers" stays."""
+    return name[:1].lower() + name[1:] if name[1:2].islower() else name
+
+
 def _short_url(url: str, most: int = 60) -> str:
     """A link as a reader would type it: no scheme, no "www.", no query or fragment."""
     short = re.sub(r"^https?://(?:www\.)?", "", url or "").split("?")[0].split("#")[0].rstrip("/")
@@ -50,6 +55,7 @@ class Templates:
                                 autoescape=False)
         self.text.filters["capitalize_first"] = _capitalize_first
         self.text.filters["short_url"] = _short_url
+        self.text.filters["mid_sentence"] = _mid_sentence
         self.markdown = Environment(loader=loader, undefined=StrictUndefined, autoescape=False,
                                     finalize=_md_finalize, trim_blocks=True, lstrip_blocks=True)
         self.markdown.filters.update(link=md_link, day=_day, raw=Markup)

@@ -185,6 +185,11 @@ def test_every_brief_of_a_known_kind_names_its_readers(archive):
             # backed by words of the story, or, with none, by its kind
             assert b.signals["audience_cues"][b.who[0]], b.title
 
+        for name in b.who:  # a reader's name inside a sentence is written as a sentence writes it
+            lower = name[:1].lower() + name[1:]
+            if name != lower and name[1:2].islower():
+                assert f" {name} " not in f"{b.our_take} {b.what_to_do} {b.what_changes}", (b.title, name)
+
 
 def test_different_stories_get_different_text(archive):
     news = [b for b in briefs_by_title(archive[0]).values() if b.kind not in ("notice", "fiction")]
