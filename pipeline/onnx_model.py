@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -167,9 +168,13 @@ def _quantize(work: Path, want: np.ndarray, probes: Sequence[str]) -> dict[str, 
         order = sorted(layers)
         worst = -1.0
         for kept in range(len(order) // 2 + 1):
-            quantize_dynamic(work / "model.onnx", work / INT8_FILE, weight_type=QuantType.QInt8, per_channel=True,
-                             nodes_to_exclude=[n for i in order[:kept] for n in layers[i]],
-                             extra_options={"MatMulConstBOnly": True})
+            logging.disable(logging.WARNING)  # the quantiser's advice on pre-processing, on the root logger
+            try:
+                quantize_dynamic(work / "model.onnx", work / INT8_FILE, weight_type=QuantType.QInt8, per_channel=True,
+                                 nodes_to_exclude=[n for i in order[:kept] for n in layers[i]],
+                                 extra_options={"MatMulConstBOnly": True})
+            finally:
+                logging.disable(logging.NOTSET)
             got = OnnxEncoder(work, variant="int8").encode(list(probes))
             worst = float(np.min(np.sum(want * got, axis=1)))
             if worst >= INT8_MIN_COSINE:
