@@ -32,13 +32,13 @@ from .cluster import ClusterConfig
 from .cluster_stage import cluster_stories
 from .cluster_stage import rethread as rethread_archive
 from .config import ConfigError, Paths, Settings
-from .embed import Embedder, resolve_model
+from .embed import Embedder
 from .embed_stage import embed_stories
 from .furniture_stage import learn_furniture
 from .ingest import IngestReport, SourceReport, ingest, ingest_source
 from .resegment import resegment
 from .samples import sample_sources
-from .search import Filters, Results, Searcher, SearchError
+from .searching import make_embedder, make_searcher, require_archive, search  # noqa: F401 (the app's API)
 from .store import Store, check_archive, integrity_of, now
 
 Advance = Callable[[int, int], None]  # (done, total)
@@ -60,11 +60,6 @@ def source_configs(paths: Paths, sample: bool = False) -> list[SourceConfig]:
 def fetcher_for(settings: Settings) -> Fetcher:
     return Fetcher(FetchPolicy(read_timeout=settings.fetch_timeout, retries=settings.fetch_retries,
                                max_bytes=settings.fetch_max_bytes, host_delay=settings.host_delay))
-
-
-def make_embedder(settings: Settings, cpu_encoder: str | None = None) -> Embedder:
-    return Embedder(model=settings.model, device=settings.device, batch_size=settings.batch_size, fp16=settings.fp16,
-                    cpu_encoder=cpu_encoder or settings.cpu_encoder)
 
 
 def _section(settings: Settings, name: str, defaults: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -125,31 +120,6 @@ def brief_workers(cfg: dict[str, Any]) -> int:
     (bench/RESULTS.md)."""
     cores = os.cpu_count() or 1
     return int(cfg.get("workers") or 0) or (cores if cores >= MIN_CORES_FOR_WORKERS else 1)
-
-
-def make_searcher(store: Store, settings: Settings) -> Searcher:
-    """A Searcher whose model loads on the first semantic query (keyword search loads none).
-
-    On the CPU the query is embedded with one torch thread: hybrid search runs FTS5 on the other
-    core meanwhile, and two thread pools on two cores slow each other (bench/RESULTS.md)."""
-    cfg = _section(settings, "search", {"min_cosine": 0.2, "depth": 50, "torch_threads": 1, "encoder": "auto"})
-
-    def encoder():
-        if cfg["encoder"] != "torch":  # the ONNX twin: no torch to import for one vector
-            model_id, model_path = resolve_model(settings.model)
-            twin = onnx_model.load(model_id, model_path, threads=int(cfg["torch_threads"]))
-            if twin is not None:
-                return twin.model_id, twin.encode
-            if cfg["encoder"] == "onnx":
-                raise SearchError(f"[search] encoder = \"onnx\" but {model_id} has no ONNX twin yet: "
-                                  "`pulse embed` exports it")
-        embedder = make_embedder(settings, cpu_encoder="torch")
-        if embedder.device == "cpu":
-            import torch
-
-            torch.set_num_threads(int(cfg["torch_threads"]))
-        return embedder.model_id, embedder.encode
-    return Searcher(store, encoder, min_cosine=float(cfg["min_cosine"]), depth=int(cfg["depth"]))
 
 
 # ---------------------------------------------------------------------- the night
@@ -308,17 +278,6 @@ def rethread(paths: Paths, settings: Settings) -> dict:
         raise ConfigError(f"no archive at {paths.db_path} yet: run `pulse run` first")
     with Store(paths.db_path) as store:
         return rethread_archive(store, cluster_config(settings))
-
-
-def require_archive(paths: Paths, sample: bool) -> None:
-    """Search and the web page read an archive; without one, say how to make it."""
-    if not paths.db_path.exists():
-        raise SearchError(f"no archive at {paths.db_path} yet: run `pulse run{' --sample' if sample else ''}` first")
-
-
-def search(paths: Paths, settings: Settings, query: str, *, mode: str, limit: int, filters: Filters) -> Results:
-    with Store(paths.db_path) as store:
-        return make_searcher(store, settings).search(query, mode=mode, limit=limit, filters=filters)
 
 
 def check_servable(paths: Paths) -> None:

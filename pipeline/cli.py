@@ -13,28 +13,34 @@ import sys
 import tomllib
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from outputs import watch as watch_items
 from sources import SourceConfig, SourceError
-from sources.config import check_options, load_sources, merge, parse_opml, save_sources, validate
-from sources.detect import detect_source
-from sources.fetch import Fetcher
 from sources.urls import is_local, local_path
 
-from . import app, nightly
+from . import nightly, searching
 from .config import ConfigError, Paths, Settings
 from .embed import EmbedError
+from .lazy import lazy
 from .scaleout import ScaleOutError
-from .ingest import IngestReport
 from .search import IMPACTS, MAX_LIMIT, MODES, Filters, SearchError
 from .store import ModelMismatch, SchemaError, Store
-from .views import active_threads, story_view, thread_view
+
+if TYPE_CHECKING:
+    from sources.fetch import Fetcher
+
+    from .ingest import IngestReport
+
+# what a night, a source or a page needs loads on first use: a cold `pulse search` imports none of it
+app = lazy("pipeline.app")
+views = lazy("pipeline.views")
+watch_items = lazy("outputs.watch")
+sources_config = lazy("sources.config")
 
 console = Console()
 err = Console(stderr=True)
@@ -227,7 +233,7 @@ def _view(ctx: click.Context, sample: bool, make: Callable[[Store, str], dict | 
 @click.pass_context
 def story(ctx: click.Context, story_id: str, as_json: bool, sample: bool) -> None:
     """One story with its cluster, thread and Cited By (STORY_ID may be a unique prefix)."""
-    view = _view(ctx, sample, story_view, story_id, "no single story matches")
+    view = _view(ctx, sample, views.story_view, story_id, "no single story matches")
     if as_json:
         _emit_json(view)
         return
@@ -261,7 +267,7 @@ def story(ctx: click.Context, story_id: str, as_json: bool, sample: bool) -> Non
 @click.pass_context
 def thread(ctx: click.Context, thread_id: str, as_json: bool, sample: bool) -> None:
     """One thread: its subject and timeline, with what changed at each step."""
-    view = _view(ctx, sample, thread_view, thread_id, "no thread")
+    view = _view(ctx, sample, views.thread_view, thread_id, "no thread")
     if as_json:
         _emit_json(view)
         return
@@ -301,9 +307,9 @@ def threads(ctx: click.Context, as_json: bool, days: int, sample: bool) -> None:
     """Active threads: subjects followed across issues and weeks."""
     paths, _ = _ctx(ctx, sample)
     with Store(paths.db_path) as store:
-        newest, rows = active_threads(store, days)
+        newest, rows = views.active_threads(store, days)
         if as_json:
-            _emit_json([{**r, **thread_view(store, r["id"])} for r in rows])
+            _emit_json([{**r, **views.thread_view(store, r["id"])} for r in rows])
             return
     table = Table(title=f"Threads active in the {days} days to {newest[:10] if newest else '-'} "
                         "(size: clusters/stories/sources)")
@@ -487,8 +493,8 @@ def search(ctx: click.Context, query: str, mode: str, limit: int, sources: tuple
            impacts: tuple[str, ...], as_json: bool, sample: bool) -> None:
     """Search the archive: "exact phrase", word*, -word, a OR b, title:word."""
     paths, settings = _ctx(ctx, sample)
-    app.require_archive(paths, sample)
-    results = app.search(paths, settings, query, mode=mode, limit=limit,
+    searching.require_archive(paths, sample)
+    results = searching.search(paths, settings, query, mode=mode, limit=limit,
                          filters=Filters(tuple(sources), since, until, cluster, thread, kinds, impacts))
     if as_json:
         _emit_json(results.to_dict())
@@ -618,15 +624,15 @@ def sources_add(ctx: click.Context, name: str, url: str, kind: str, segmenter: s
         opts["segmenter"] = segmenter
     if "://" not in url and Path(url).expanduser().exists():
         url = str(Path(url).expanduser().resolve())  # a local feed the user names by hand
-    existing = load_sources(paths.sources_file)
+    existing = sources_config.load_sources(paths.sources_file)
     if any(s.name == name for s in existing):
         raise SourceError(f"a source named {name!r} exists already")
-    cfg = validate(SourceConfig(name=name, kind=kind, url=url, options=opts))
-    check_options(cfg)
+    cfg = sources_config.validate(SourceConfig(name=name, kind=kind, url=url, options=opts))
+    sources_config.check_options(cfg)
     if is_local(cfg.url) and not local_path(cfg.url).is_file():
         raise SourceError(f"source {name!r}: {cfg.url} is not a regular file")
     _detect(cfg, app.fetcher_for(settings))
-    save_sources(paths.sources_file, [*existing, cfg])
+    sources_config.save_sources(paths.sources_file, [*existing, cfg])
     console.print(f"added {name} ({kind}) {url}", highlight=False)
 
 
@@ -637,13 +643,13 @@ def sources_add(ctx: click.Context, name: str, url: str, kind: str, segmenter: s
 def sources_set(ctx: click.Context, name: str, options: tuple[str, ...]) -> None:
     """Change a source's options, e.g. `pulse sources set importai segmenter=generic`."""
     paths, _ = _ctx(ctx.parent)
-    existing = load_sources(paths.sources_file)
+    existing = sources_config.load_sources(paths.sources_file)
     cfg = next((s for s in existing if s.name == name), None)
     if cfg is None:
         raise SourceError(f"no source named {name!r}")
     cfg.options.update(_options(options))
-    check_options(cfg)
-    save_sources(paths.sources_file, existing)
+    sources_config.check_options(cfg)
+    sources_config.save_sources(paths.sources_file, existing)
     console.print(f"{name}: " + ", ".join(f"{k}={v}" for k, v in cfg.options.items()), highlight=False)
 
 
@@ -659,6 +665,8 @@ def _options(items: tuple[str, ...]) -> dict[str, Any]:
 
 def _detect(cfg: SourceConfig, fetcher: Fetcher) -> None:
     """Pick the source's segmenter from its feed (unless chosen) and say which and why."""
+    from sources.detect import detect_source
+
     found = detect_source(cfg, fetcher)
     if found is None:
         return
@@ -681,11 +689,11 @@ def _option_value(text: str) -> Any:
 def sources_remove(ctx: click.Context, name: str) -> None:
     """Unsubscribe (stored issues stay in the archive)."""
     paths, _ = _ctx(ctx.parent)
-    existing = load_sources(paths.sources_file)
+    existing = sources_config.load_sources(paths.sources_file)
     kept = [s for s in existing if s.name != name]
     if len(kept) == len(existing):
         raise SourceError(f"no source named {name!r}")
-    save_sources(paths.sources_file, kept)
+    sources_config.save_sources(paths.sources_file, kept)
     console.print(f"removed {name}", highlight=False)
 
 
@@ -695,14 +703,14 @@ def sources_remove(ctx: click.Context, name: str) -> None:
 def sources_import(ctx: click.Context, opml: str) -> None:
     """Import subscriptions from an OPML file exported by a feed reader."""
     paths, settings = _ctx(ctx.parent)
-    existing = load_sources(paths.sources_file)
-    found, refused = parse_opml(Path(opml).read_bytes())
-    merged, added = merge(existing, found)
+    existing = sources_config.load_sources(paths.sources_file)
+    found, refused = sources_config.parse_opml(Path(opml).read_bytes())
+    merged, added = sources_config.merge(existing, found)
     fetcher = app.fetcher_for(settings)
     for cfg in merged:
         if cfg.name in added:
             _detect(cfg, fetcher)
-    save_sources(paths.sources_file, merged)
+    sources_config.save_sources(paths.sources_file, merged)
     for reason in refused:
         err.print(Text.assemble(("refused:", "yellow"), " ", reason), soft_wrap=True, highlight=False)
     console.print(f"imported {len(added)} new source(s): {', '.join(added) or 'none'}", highlight=False)

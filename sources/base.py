@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, ClassVar, Iterator
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
 
-from .fetch import Fetcher, FetchResult
 from .models import Issue
+
+if TYPE_CHECKING:  # the network's modules load with a source that fetches
+    from .fetch import Fetcher, FetchResult
 
 
 class SourceError(Exception):
@@ -97,9 +99,16 @@ def register(cls: type[Source]) -> type[Source]:
     return cls
 
 
+def known_kinds() -> dict[str, type[Source]]:
+    """The registry of source kinds, the built-in ones registered first (imported on first use)."""
+    from . import archive, feed  # noqa: F401  (their classes register themselves)
+
+    return SOURCE_KINDS
+
+
 def make_source(config: SourceConfig) -> Source:
     try:
-        cls = SOURCE_KINDS[config.kind]
+        cls = known_kinds()[config.kind]
     except KeyError:
         raise SourceError(f"source {config.name!r}: unknown kind {config.kind!r} "
                           f"(known: {', '.join(sorted(SOURCE_KINDS))})") from None

@@ -11,7 +11,7 @@ from typing import Iterable
 import tomli_w
 from bs4 import BeautifulSoup
 
-from .base import SOURCE_KINDS, SourceConfig, SourceError
+from .base import SourceConfig, SourceError, known_kinds
 from .segment import SEGMENTERS
 from .urls import UrlError, check_url
 
@@ -123,8 +123,8 @@ def validate(cfg: SourceConfig, *, local_ok: bool = True) -> SourceConfig:
     `local_ok` allows a local path: true for what the user writes by hand, false for an OPML file."""
     if not isinstance(cfg.name, str) or not _NAME_RE.match(cfg.name):
         raise SourceError(f"source name {cfg.name!r}: use lowercase letters, digits, '-', '_' or '.'")
-    if cfg.kind not in SOURCE_KINDS:
-        raise SourceError(f"source {cfg.name!r}: unknown kind {cfg.kind!r} (known: {', '.join(sorted(SOURCE_KINDS))})")
+    if cfg.kind not in known_kinds():
+        raise SourceError(f"source {cfg.name!r}: unknown kind {cfg.kind!r} (known: {', '.join(sorted(known_kinds()))})")
     try:
         cfg.url = check_url(cfg.url, local_ok=local_ok)
     except UrlError as exc:

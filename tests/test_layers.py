@@ -23,7 +23,7 @@ LAYERS: dict[str, list[str]] = {
     "pipeline": [  # the store and the stages that read and write it
         "pipeline", "pipeline.cluster", "pipeline.cluster_eval", "pipeline.cluster_stage", "pipeline.config",
         "pipeline.dates", "pipeline.doctor", "pipeline.embed", "pipeline.embed_stage", "pipeline.fast_encode", "pipeline.fts_query",
-        "pipeline.furniture_stage", "pipeline.ingest", "pipeline.migrations", "pipeline.nightly",
+        "pipeline.furniture_stage", "pipeline.ingest", "pipeline.lazy", "pipeline.migrations", "pipeline.nightly",
         "pipeline.onnx_model", "pipeline.relate", "pipeline.resegment", "pipeline.samples", "pipeline.scaleout",
         "pipeline.search", "pipeline.search_eval",
         "pipeline.store", "pipeline.terms", "pipeline.views",
@@ -35,7 +35,7 @@ LAYERS: dict[str, list[str]] = {
         "outputs.headline", "outputs.pages", "outputs.watch", "outputs.watch_stage", "outputs.web",
     ],
     "app": [  # configuration and stage wiring, and the command line on top
-        "pipeline.app", "pipeline.cli",
+        "pipeline.app", "pipeline.cli", "pipeline.searching",
     ],
 }
 RANK = {module: rank for rank, modules in enumerate(LAYERS.values()) for module in modules}

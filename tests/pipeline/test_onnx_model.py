@@ -58,11 +58,16 @@ def test_a_damaged_twin_is_ignored(embedder, twin, tmp_path, monkeypatch):
     assert onnx_model.load(embedder.model_id, embedder.path) is None
 
 
+# what a cold search must not import: the model's stack, and what only a night or a source needs
+HEAVY = ("torch", "sentence_transformers", "transformers", "outputs.brief_stage", "outputs.digest", "requests",
+         "bs4", "feedparser")
+
+
 def _cold_search(data_dir: str, *args: str) -> tuple[dict, list[str]]:
     """`pulse search` in a fresh interpreter: its JSON and which heavy modules it imported."""
     code = ("import json, sys\nfrom pipeline.cli import main\n"
             "try:\n    main(sys.argv[1:])\nexcept SystemExit as exc:\n    code = exc.code\n"
-            "print(json.dumps([m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules]))")
+            "print(json.dumps([m for m in HEAVY if m in sys.modules]))").replace("HEAVY", repr(HEAVY))
     out = subprocess.run([sys.executable, "-c", code, "--data-dir", data_dir, "search", *args, "--json"],
                          capture_output=True, text=True, timeout=300, cwd=ROOT, env=os.environ.copy())
     assert out.returncode == 0, out.stderr
