@@ -209,8 +209,8 @@ def _made_thing(members: Sequence[Member], names: list[str], subject: str) -> st
         return ""
     text = "\n".join(f"{m.title}\n{m.text}" for m in members)
     for name in names:
-        if distinctive(name) and name != subject and not (subject and subject in name) and len(re.findall(
-                rf"(?<![\w-]){re.escape(name)}(?![\w-])", text)) >= 2:
+        if distinctive(name) and name != subject and not (subject and subject in name) \
+                and sig.standalone(name, text, most=2) >= 2:
             return name
     return ""
 
@@ -223,7 +223,7 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     something; else the most mentioned name that appears in a title. The organisation is the owner the
     headline names, else the next other name."""
     def titles_with(name: str) -> int:
-        return sum(bool(re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", m.title)) for m in members)
+        return sum(bool(sig.standalone(name, m.title)) for m in members)
     lower = {w for m in members for w in re.findall(r"\b[a-z][\w-]*\b", f"{m.title} {m.text}")}
 
     def common(name: str) -> bool:

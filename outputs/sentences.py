@@ -43,8 +43,28 @@ def split(text: str) -> tuple[str, ...]:
     for para in re.split(r"\n+", text or ""):
         para = para.strip()
         if para:
-            out.extend(s.strip() for s in _segmenter().segment(para) if s.strip())
+            out.extend(s.strip() for s in _segment(para) if s.strip())
     return tuple(out)
+
+
+def _segment(para: str) -> list[str]:
+    """pysbd's `segment` (clean=False): its sentences as they stand in `para`, each found after the one before
+    (a sentence pysbd rewrote and `para` does not contain is dropped, as pysbd drops it). pysbd finds them with
+    a regular expression compiled per sentence, a sixth of the brief stage's time; `str.find` gives the same."""
+    out: list[str] = []
+    prior = 0
+    for sentence in _segmenter().processor(para).process():
+        pos = 0
+        while (start := para.find(sentence, pos)) >= 0:
+            end = start + len(sentence)
+            while end < len(para) and para[end].isspace():
+                end += 1
+            if end > prior:
+                out.append(para[start:end])
+                prior = end
+                break
+            pos = end if end > start else start + 1
+    return out
 
 
 def usable(sentence: str) -> bool:
