@@ -6,8 +6,9 @@ Texts: N real stories of an archive (`../shared/tools/real-archive`), as the emb
 then text). Each path runs `--repeat` times in turn (the median is reported, so that a busy moment of a
 2-core machine does not decide the table). Peer: stock `SentenceTransformer.encode` with its defaults (batch
 32, all cores); its vectors are the reference for every cosine. Rows: Pulse's torch path (`cpu_encoder =
-"torch"`), the model's ONNX twin (`"onnx"`) and its int8 variant (`"int8"`, the default), each in ONNX Runtime
-with a thread per core; the twin's load is timed apart (a night loads it once).
+"torch"`), the model's ONNX twin (`"onnx"`, batches of 16) and its int8 variant (`"int8"`, the default: one text
+a run, see pipeline/onnx_model.py), each in ONNX Runtime with a thread per core; the twin's load is timed apart
+(a night loads it once).
 """
 from __future__ import annotations
 

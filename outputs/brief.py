@@ -24,8 +24,9 @@ from .headline import about, distinctive, title_name
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 15  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 16  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
+RELATED_TAKE_DAYS = 180  # Our Take compares with related news this recent (the nearest first); older is history
 FREE_TEXT = ("our_take", "what_to_do", "what_changes", "watch_for", "skeptics")
 IMPACT_LEVELS = ((4, "high"), (2, "medium"), (-99, "low"))
 _ORG = re.compile(r"\b(Labs?|Research|AI|Inc|Corp|University|Institute|Collective|Ventures|Commission|Foundation|"
@@ -348,6 +349,13 @@ def _ref(title: str, words: int = 8) -> str:
     return "“" + " ".join(parts[:words]) + ("…" if len(parts) > words else "") + "”"
 
 
+def recent_related(other_news: list[dict[str, Any]], day: str) -> list[dict[str, Any]]:
+    """The related-but-other news Our Take may compare a story of `day` with: the nearest first, none older
+    than RELATED_TAKE_DAYS (a launch five years earlier that shares a name is history, not context)."""
+    recent = [r for r in other_news if _lag(day, r["date"]) <= RELATED_TAKE_DAYS]
+    return sorted(recent, key=lambda r: (r["date"], r["story_id"]), reverse=True)
+
+
 def _reading_minutes(text: str) -> int:
     """Minutes to read the stories themselves; 0 for a newsletter's blurb (it says nothing of the linked piece)."""
     words = len(text.split())
@@ -433,7 +441,7 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
         "change_sentence": _change_sentence(cands, chosen), "counter": counter, "horizon": horizon,
         "span_days": s.span_days, "facts": facts, "stance": stance, "claim": claim, "cover": cover,
         "framings_differ": ev.framings_differ(cover), "history": history, "specific": specific,
-        "step": _step(inp, position, names, figures), "other_news": inp.other_news[:2],
+        "step": _step(inp, position, names, figures), "other_news": recent_related(inp.other_news, lead.date)[:2],
         "form": ev.form_of(f"{titles} {text}") if kind == "opinion" else "",
         "minutes": _reading_minutes(text), "primary": primary,
         "links": {a: facts.artifact_links.get(a, "") for a in fx.ARTIFACTS},

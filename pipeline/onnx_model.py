@@ -210,7 +210,10 @@ class OnnxEncoder:
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(folder / VARIANTS[variant]), options,
                                             providers=["CPUExecutionProvider"])
-        self.batch_size = batch_size
+        # int8 quantises each batch's activations with one scale for the whole batch, so a text's vector would
+        # depend on the texts beside it: one text a run keeps it a function of the text alone (a rebuilt brief
+        # or digest is then byte-identical), for about a tenth of the throughput (bench/RESULTS.md)
+        self.batch_size = 1 if variant == "int8" else batch_size
         self.variant = variant
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import itertools
 import re
+from datetime import date, timedelta
 
 import pytest
 from markdown_it import MarkdownIt
 
 from outputs import sentences as sent
 from outputs import signals as sig
-from outputs.brief import rate
-from outputs.brief_stage import brief_clusters, input_hashes, inputs, load_brief, texts_of
+from outputs.brief import FREE_TEXT, rate, recent_related
+from outputs.brief_stage import brief_clusters, input_hashes, inputs, load_brief, make_briefs, texts_of
 from outputs.grounding import check
 from outputs.markdown import escape_md, safe_url, slug_for
 from outputs.render import Templates
@@ -399,3 +400,23 @@ def test_counter_evidence_doubts_what_it_names_in_the_same_sentence():
                        "Three groups ran the public harness.")
     assert sig.against(names, "Benchmarks revisited",
                        "The week was busy. Independent testers could not reproduce Lumen-3 on the same harness.")
+
+
+def test_our_take_compares_with_the_nearest_recent_related_news_never_old_history(archive):
+    store, briefer, _ = archive
+    cid = store.db.execute("SELECT m.cluster_id FROM stories s JOIN cluster_members m ON m.story_id = s.id "
+                           "WHERE s.title = 'Hyperion-7B is out with open weights'").fetchone()[0]
+    inp = inputs(store, [cid])[0]
+    day = inp.members[0].date
+
+    def related(title: str, days: int) -> dict:
+        when = (date.fromisoformat(day[:10]) - timedelta(days=days)).isoformat()
+        return {"story_id": f"r{days}", "title": title, "source": "elsewhere", "date": when,
+                "reason": f"both about hyperion, other news, {days} days apart"}
+    older, middle, nearest = (related("Hyperion-1 shipped as a demo", 400),
+                              related("Hyperion-5B tops a coding board", 90), related("A SQL fine-tune of it", 30))
+    assert recent_related([older, middle, nearest], day) == [nearest, middle]
+    assert recent_related([older], day) == []
+    inp.other_news = [older]
+    brief = make_briefs(briefer, [inp])[0]
+    assert "Hyperion-1 shipped" not in " ".join(getattr(brief, f) for f in FREE_TEXT)

@@ -109,6 +109,8 @@ def test_the_cpu_embeds_with_the_int8_variant_within_its_bound(twin, archive, em
     assert int8.encoder == "int8" and got.shape == want.shape and got.dtype == np.float32
     cosine = np.sum(got * want, axis=1)
     assert cosine.min() >= 0.99 and cosine.mean() < 0.99999  # close to the model's, and really quantised
+    # a text's vector is the same whatever is encoded beside it (a rebuilt brief or digest is identical)
+    assert np.array_equal(int8.encode(texts[5:6])[0], got[5]) and np.array_equal(int8.encode(texts[::-1])[::-1], got)
     check = json.loads((onnx_model.twin_dir(embedder.model_id, embedder.path) / "check.json").read_text())
     assert check["int8_min_cosine"] >= onnx_model.INT8_MIN_COSINE and 0 <= check["int8_fp32_layers"] < 6
     assert Embedder(device="cpu", cpu_encoder="onnx").encoder == "onnx"
