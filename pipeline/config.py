@@ -254,8 +254,9 @@ class Settings:
     device: str = setting("auto", choices=DEVICES, also=r"cuda:\d+", also_doc="cuda:N")
     batch_size: int = setting(64, min=1)
     fp16: bool = True  # on GPU only
-    # what embeds on the CPU: "auto" = the model's int8 ONNX twin (else its fp32 twin, else torch), "int8",
-    # "onnx" (the fp32 twin: torch's vectors) or "torch"; a missing twin is exported on first use
+    # what embeds on the CPU: "auto" = the model's ONNX twin (torch's vectors; else torch itself), "onnx"
+    # (the twin or an error), "int8" (its int8 variant: faster, slightly noisier vectors) or "torch"; a
+    # missing twin is exported on first use
     cpu_encoder: str = setting("auto", choices=("auto", "int8", "onnx", "torch"))
     fetch_timeout: float = setting(30.0, gt=0, unit="seconds")
     fetch_retries: int = setting(3, min=0, max=10)

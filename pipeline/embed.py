@@ -85,8 +85,9 @@ CPU_ENCODERS = ("auto", "int8", "onnx", "torch")
 class Embedder:
     """A loaded model. `fast=True` on CUDA uses Pulse's batched fp16 path (see fast_encode). On the CPU,
     `cpu_encoder` picks what runs it: "torch" (sentence-transformers), "onnx" (the model's ONNX twin: the same
-    vectors), "int8" (the twin's int8 variant: faster, within onnx_model.INT8_MIN_COSINE), or "auto" (int8,
-    else onnx, else torch); a twin missing is exported first, once per machine and model."""
+    vectors), "int8" (the twin's int8 variant: faster, within onnx_model.INT8_MIN_COSINE, but the noise moves
+    a few borderline cluster decisions: bench/RESULTS.md), or "auto" (onnx, else torch); a twin missing is
+    exported first, once per machine and model."""
 
     model: str = "default"
     device: str = "auto"
@@ -150,7 +151,7 @@ class Embedder:
             from . import onnx_model
 
             self._twin_tried = True
-            variants = {"auto": ("int8", "fp32"), "int8": ("int8",), "onnx": ("fp32",)}[self.cpu_encoder]
+            variants = {"auto": ("fp32",), "int8": ("int8",), "onnx": ("fp32",)}[self.cpu_encoder]
             threads = os.cpu_count() or 1
             why = "the export kept none"
             for attempt in ("found", "exported"):
