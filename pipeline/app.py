@@ -38,7 +38,7 @@ from .furniture_stage import learn_furniture
 from .ingest import IngestReport, SourceReport, ingest, ingest_source
 from .resegment import resegment
 from .samples import sample_sources
-from .searching import make_embedder, make_searcher, require_archive, search  # noqa: F401 (the app's API)
+from .searching import make_embedder, make_searcher
 from .store import Store, check_archive, integrity_of, now
 
 Advance = Callable[[int, int], None]  # (done, total)

@@ -495,7 +495,7 @@ def search(ctx: click.Context, query: str, mode: str, limit: int, sources: tuple
     paths, settings = _ctx(ctx, sample)
     searching.require_archive(paths, sample)
     results = searching.search(paths, settings, query, mode=mode, limit=limit,
-                         filters=Filters(tuple(sources), since, until, cluster, thread, kinds, impacts))
+                               filters=Filters(tuple(sources), since, until, cluster, thread, kinds, impacts))
     if as_json:
         _emit_json(results.to_dict())
         return
@@ -549,7 +549,7 @@ def serve(ctx: click.Context, host: str, port: int, sample: bool, workers: int, 
     import uvicorn
 
     paths, settings = _ctx(ctx, sample)
-    app.require_archive(paths, sample)
+    searching.require_archive(paths, sample)
     try:
         app.check_servable(paths)
     except (sqlite3.Error, OSError) as exc:

@@ -26,7 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 
 MIN_COSINE = 0.999
-INT8_MIN_COSINE = 0.993  # per probe; on 768 real stories the worst is lower (bench/RESULTS.md), >= 0.99 wanted
+INT8_MIN_COSINE = 0.993  # per probe: a margin over the 0.99 wanted of every real story (bench/RESULTS.md)
 FORMAT = 2  # bumped when the exported graph changes: older twins are ignored (2: the int8 variant)
 PROBES = (
     "speculative decoding",
@@ -212,7 +212,7 @@ class OnnxEncoder:
                                             providers=["CPUExecutionProvider"])
         # int8 quantises each batch's activations with one scale for the whole batch, so a text's vector would
         # depend on the texts beside it: one text a run keeps it a function of the text alone (a rebuilt brief
-        # or digest is then byte-identical), for about a tenth of the throughput (bench/RESULTS.md)
+        # or digest is then byte-identical), at some cost in throughput (bench/RESULTS.md)
         self.batch_size = 1 if variant == "int8" else batch_size
         self.variant = variant
 
