@@ -175,22 +175,17 @@ class Embedder:
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), np.float32)
-        if self._twin_ready():
-            out = []
-            for start in range(0, len(texts), 1024):
-                out.append(self._twin.encode(texts[start:start + 1024]))
-                if progress:
-                    progress(len(out[-1]))
-            return np.vstack(out)
         if self.fast and self.device.startswith("cuda") and len(texts) >= 64:  # a search query: no pipeline
             from .fast_encode import fast_encode
 
             return fast_encode(self.st, list(texts), progress=progress)
+        run = self._twin.encode if self._twin_ready() else (
+            lambda chunk: self.st.encode(chunk, batch_size=self.batch_size, normalize_embeddings=True,
+                                         convert_to_numpy=True, show_progress_bar=False))
         out = []
         for start in range(0, len(texts), 1024):
             chunk = list(texts[start:start + 1024])
-            out.append(self.st.encode(chunk, batch_size=self.batch_size, normalize_embeddings=True,
-                                      convert_to_numpy=True, show_progress_bar=False))
+            out.append(run(chunk))
             if progress:
                 progress(len(chunk))
         return np.vstack(out).astype(np.float32)
