@@ -24,7 +24,7 @@ from .headline import about, distinctive, title_name
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 16  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 17  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
 RELATED_TAKE_DAYS = 180  # Our Take compares with related news this recent (the nearest first); older is history
 FREE_TEXT = ("our_take", "what_to_do", "what_changes", "watch_for", "skeptics")
@@ -178,14 +178,19 @@ def rate(s: sig.Signals, *, usable: Sequence[str] = (), claim_by: str = "", nove
     score = sum(p for p, _ in points)
     level = next(name for floor, name in IMPACT_LEVELS if score >= floor)
     reasons = [r for _, r in points] or ["no signal raises it (0)"]
+    # a one-line listing by a maker the archive does not know, with nothing to use, is a list entry: every
+    # such item is "new" and "acts within weeks", so those points would rank a day's tool listings above its news
+    bare = one_line and s.sources == 1 and not known and not usable
     cap = ("a promotion or fan project: at most low" if promo else
+           "a one-line listing from one newsletter, by a maker the archive does not know, with nothing to use "
+           "yet: at most low" if bare else
            "a one-line link item from one newsletter: at most medium" if one_line and s.sources == 1 else
            "an opinion piece: at most medium" if s.kind == "opinion" else
            "one newsletter alone, without a well-known actor and something to use or a measured result: "
            "at most medium" if s.sources == 1 and not (known and (usable or claim_by == "measured"))
            else "")
     if cap:
-        most = "low" if promo else "medium"
+        most = "low" if promo or bare else "medium"
         if [n for _, n in IMPACT_LEVELS].index(level) < [n for _, n in IMPACT_LEVELS].index(most):
             level = most
             reasons.append(cap)
@@ -334,7 +339,11 @@ def _step(inp: BriefInput, position: int, names: list[str], figures: list[str]) 
         return None
     before = " ".join(f"{r.title} {r.text}" for r in stories).lower()
     names = [n for n in names if not all(w.lower() in inp.common_words for w in n.split())]  # not "Fine", "Race"
-    new = [n for n in names if n.lower() not in before][:3] + [f for f in figures if f.lower() not in before][:2]
+    # a name is new when its own words are ("AI Stability AI", a run across "open-source AI Stability AI",
+    # adds nothing to a step that named Stability AI)
+    own = lambda n: " ".join(w for w in n.split() if not sig.the_field(w)) or n  # noqa: E731
+    new = [n for n in names if own(n).lower() not in before and n.lower() not in before][:3] + \
+        [f for f in figures if f.lower() not in before][:2]
     first = stories[0]
     return {"title": first.title, "source": first.source, "date": first.date[:10],
             "days": round(_lag(inp.members[0].date, first.date)), "new": new, "story_id": first.story_id}

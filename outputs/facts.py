@@ -101,7 +101,8 @@ _TEXT_ARTIFACT = {
                r"(?:[\w-]+ ){0,2}models?|(?:available|released) on hugging ?face|(?:under|with) (?:an? )?(?:apache|mit)",
     "code": r"source code|code (?:is|was) (?:out|available|released|public)|open[- ]sourc\w* (?:the |its |their )?code|open[- ]sourced (?:the |its |their )(?!(?:\w+ )?(?:model|weights))|"
             r"(?:on|via) github|github repo\w*|pip install|npm install|open[- ]source (?:library|framework|tool|"
-            r"package|implementation|project)s?",
+            r"package|implementation|project)s?|open[- ]source (?:version|alternative|clone|fork|edition)s?"
+            r"(?! of (?:the |its |their |a )?(?:[\w-]+ )?(?:models?|weights|llms?)\b)",
     "paper": r"\bpaper\b(?! highlighting)|preprint|arxiv|technical report|published in (?:the journal|nature|science)",
     "api": r"\bapi\b|\bapis\b|\bsdk\b",
     "dataset": r"(?:releas\w+|open[- ]sourc\w+|publish\w+|new|public) (?:[\w-]+ ){0,2}datasets?|datasets? "
@@ -316,6 +317,24 @@ def access_of(text: str, title: str = "") -> str:
     return ""
 
 
+_ROUND_AFTER = re.compile(r"^\s*(?:in (?:a |its )?)?((?:pre-)?(?:series [a-h]\d?|seed))\b", re.IGNORECASE)
+
+
+def _measure(after: str) -> str:
+    """What the figure measures, from the few words after it ("faster on one card", "Series A round"), as
+    written: function words at either end dropped, none skipped inside ("Series simplify" read nothing)."""
+    found = _ROUND_AFTER.match(after)
+    if found:  # "$19.1M Series A to simplify..." is the round
+        return f"{found.group(1)} round"
+    tail = _MEASURE.match(after)
+    words = tail.group(1).split() if tail else []
+    while words and _MEASURE_STOP.match(words[0]):
+        words = words[1:]
+    while words and _MEASURE_STOP.match(words[-1]):
+        words = words[:-1]
+    return " ".join(words)
+
+
 def figures_of(sentences: Sequence[str], most: int = 12) -> list[Figure]:
     """Figures with the words that say what they measure, in the order they appear."""
     out: list[Figure] = []
@@ -326,9 +345,7 @@ def figures_of(sentences: Sequence[str], most: int = 12) -> list[Figure]:
             if value in seen or re.fullmatch(r"(?:19|20)\d\d", value):
                 continue
             seen.add(value)
-            tail = _MEASURE.match(s[m.end():])
-            words = [w for w in (tail.group(1).split() if tail else []) if not _MEASURE_STOP.match(w)][:3]
-            out.append(Figure(value, " ".join(words), s.strip()))
+            out.append(Figure(value, _measure(s[m.end():]), s.strip()))
             if len(out) >= most:
                 return out
     return out

@@ -33,7 +33,8 @@ _CONTRARY = re.compile(
 _PLAN = re.compile(r"\b(?:plans?|expects?|intends?|aims?) to ([^.;]{6,80})", re.IGNORECASE)
 # capitalised names: "Lumen Labs", "Hyperion-7B", "EU"; not sentence-initial function words
 _TOKEN = r"[A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*"
-_NAME = re.compile(rf"\b({_TOKEN}(?:\s+{_TOKEN})*)")
+_NAME = re.compile(rf"\b({_TOKEN}(?:[^\S\n]+{_TOKEN})*)")  # a name never runs across a line break
+_ROUND = re.compile(r"(?:Pre-)?(?:Series [A-H]\d?|Seed)(?: Round| Funding)?", re.IGNORECASE)  # a funding round
 COMMON_ACRONYMS = {"AI", "ML", "GPU", "GPUs", "CPU", "CPUs", "TPU", "TPUs", "LLM", "LLMs", "KV", "API", "APIs",
                    "SOTA", "RL", "NLP", "FLOPs", "GB", "TB", "PDF", "CEO", "CTO", "FAQ", "TL;DR", "OK"}
 
@@ -216,7 +217,7 @@ def names(texts: Sequence[str], titles: str = "") -> list[str]:
             if not words:
                 continue
             name = " ".join(words)
-            if len(name) < 2 or name.lower() in _NOT_NAMES or name in COMMON_ACRONYMS:
+            if len(name) < 2 or name.lower() in _NOT_NAMES or name in COMMON_ACRONYMS or _ROUND.fullmatch(name):
                 continue
             counts[name] += 1
             first.setdefault(name, len(first))

@@ -117,6 +117,12 @@ def signals(**over) -> sig.Signals:
                                                "actor_mentions": 40, "one_line": True}, "medium"),
     ({"kind": "release", "horizon": "weeks"}, {"usable": ["code"], "novel": True, "actor": "Acme",
                                                "actor_mentions": 40}, "high"),
+    # a one-line listing by an unknown maker with nothing to use ranks with the list it came from
+    ({"kind": "release", "horizon": "weeks"}, {"novel": True, "one_line": True}, "low"),
+    ({"kind": "release", "horizon": "weeks"}, {"novel": True, "one_line": True, "usable": ["api"]}, "medium"),
+    ({"kind": "release", "horizon": "weeks"}, {"novel": True, "one_line": True, "actor": "Acme",
+                                               "actor_mentions": 40}, "medium"),
+    ({"kind": "release", "sources": 2, "horizon": "weeks"}, {"novel": True, "one_line": True}, "high"),
     ({"kind": "release", "sources": 3, "horizon": "weeks"}, {"promo": True}, "low"),
     ({"kind": "opinion", "sources": 3, "horizon": "weeks"}, {"novel": True}, "medium"),
 ])

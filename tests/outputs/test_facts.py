@@ -69,8 +69,10 @@ def test_licence_price_access():
 
 
 def test_figures_say_what_they_measure_and_claims_who_measured():
-    figs = fx.figures_of(["Inference is 40% faster on one card.", "Palisade raised $12M."])
-    assert [(f.value, f.measures) for f in figs] == [("40%", "faster one card"), ("$12M", "")]
+    figs = fx.figures_of(["Inference is 40% faster on one card.", "Palisade raised $12M.",
+                          "Union AI raises $19.1M Series A to simplify data workflows."])
+    assert [(f.value, f.measures) for f in figs] == [("40%", "faster on one card"), ("$12M", ""),
+                                                     ("$19.1M", "Series A round")]
     assert fx.claim_standing(["Independent tests found it 30% slower than claimed."], fx.figures_of(
         ["Independent tests found it 30% slower than claimed."]))[0] == "measured"
     said = ["The company claims a 2x speedup."]
@@ -143,6 +145,15 @@ def test_a_title_case_headline_names_only_what_its_body_confirms():
     # nothing in the body confirms the capitals: only a coined word is left
     bare = "Research Task Force Votes To Send Final Report On Hyperion-7B"
     assert sig.names([bare, "The group voted on Monday."], bare) == ["Hyperion-7B"]
+
+
+def test_a_name_never_runs_across_lines_nor_is_a_funding_round():
+    from outputs import signals as sig
+
+    told = ["Quillfish is the latest bet on open-source AI", "Quillfish Labs raised $9M Series A for it.\n"
+            "Its Series B is next, says Quillfish Labs."]
+    found = sig.names(["\n".join(told)])
+    assert found == ["Quillfish Labs"]  # not "AI Quillfish Labs", "Series A", "Series B"
 
 
 def test_a_kind_that_only_just_won_is_not_sure():
