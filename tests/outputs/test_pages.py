@@ -66,3 +66,22 @@ def test_a_night_that_changed_nothing_renders_no_page(archive, tmp_path):
         assert "skipped" not in custom
         pages = [p.read_text("utf-8") for p in (out / "issues").glob("*.md")]
         assert pages and all("My own footer." in p for p in pages), (custom, pages[0][-300:])
+
+
+def test_every_list_item_of_every_page_is_a_line_of_its_own(archive):
+    """A template line that ends in a block tag loses its newline (trim_blocks) unless the tag says `+%}`;
+    then an issue's stories, a week's days or a brief's watch-for items run together on one line."""
+    from outputs.digest import Week, build_week
+
+    store, briefer, out = archive
+    pages = {p: p.read_text("utf-8") for p in out.rglob("*.md")}
+    days = sorted(m for p, t in pages.items() if "/issues/" in str(p) for m in re.findall(r" · (\d{4}-\d\d-\d\d)", t))
+    weekly, _ = build_week(store, briefer, Week.of(days[0]))
+    pages[out / "digest-week.md"] = weekly
+    assert any("/issues/" in str(p) for p in pages) and "nothing published" in weekly
+    joined = re.compile(r"\S(?:- \[|- \d{4}-\d\d-\d\d: |\d+\. \[)|\*\*\d+\. |[.)]  - ")
+    for path, text in pages.items():
+        for line in text.splitlines():
+            assert not joined.search(line), f"{path.name}: {line[:160]}"
+    kinds = [ln for p, t in pages.items() if "/issues/" in str(p) for ln in t.splitlines() if re.match(r"\d+ stor", ln)]
+    assert kinds and all(not re.search(r",\d", ln) for ln in kinds)  # "3 release, 2 research", not "3 release,2"
