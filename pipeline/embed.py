@@ -160,6 +160,8 @@ class Embedder:
                 if self._twin is not None or attempt == "exported":
                     break
                 why = onnx_model.ensure(self)["onnx_twin"]  # loads the torch model, once per machine and model
+                if self.cpu_encoder == "int8" and onnx_model.load(self.model_id, self._path) is not None:
+                    why = onnx_model.quantize(self.model_id, self._path).get("int8", why)
             if self._twin is None and self.cpu_encoder != "auto":
                 raise EmbedError(f"cpu_encoder = {self.cpu_encoder!r}, but {self.model_id} has no such ONNX twin "
                                  f"({why})")

@@ -6,7 +6,8 @@ model (the transformer, mean pooling and L2 normalisation in one graph), checked
 on probe texts (cosine >= MIN_COSINE each, or it is not kept), and kept in Pulse's cache directory, keyed
 by the model and its weights, so every archive on the machine shares it.
 
-Beside it, an int8 variant for embedding stories on the CPU (`[pulse] cpu_encoder`): ONNX Runtime's dynamic
+Beside it, made the first time a night asks for it, an int8 variant for embedding stories on the CPU
+(`[pulse] cpu_encoder = "int8"`): ONNX Runtime's dynamic
 quantisation (weights int8 per output channel, activations quantised on the fly, only the matrix products
 with fixed weights), with as few of the first layers kept in fp32 as keep every probe within
 INT8_MIN_COSINE of the model's vector. Quantising the first layer moves the vectors most (bench/RESULTS.md).
@@ -138,9 +139,10 @@ def export(st: Any, model_id: str, model_path: str) -> Path:
         if worst < MIN_COSINE:
             raise TwinError(f"ONNX twin of {model_id} differs from the model (cosine {worst:.5f}); not kept")
         check: dict[str, Any] = {"min_cosine": worst, "probes": len(PROBES)}
+        # the model's own vectors of the int8 probes, for quantising later: only a night that asks for int8 does
         probes = [*PROBES, *STORY_PROBES]
-        check.update(_quantize(work, st.encode(probes, normalize_embeddings=True, convert_to_numpy=True,
-                                               show_progress_bar=False).astype(np.float32), probes))
+        np.save(work / PROBE_FILE, st.encode(probes, normalize_embeddings=True, convert_to_numpy=True,
+                                            show_progress_bar=False).astype(np.float32))
         (work / "check.json").write_text(json.dumps(check), "utf-8")
         if dest.exists():
             shutil.rmtree(dest)
@@ -186,7 +188,34 @@ def _quantize(work: Path, want: np.ndarray, probes: Sequence[str]) -> dict[str, 
         return {"int8": f"none: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"}
 
 
+def quantize(model_id: str, model_path: str) -> dict[str, Any]:
+    """Make the int8 variant of an exported twin, once (the first night that asks for `cpu_encoder = "int8"`);
+    what check.json then records of it. A twin whose variant failed its check is not tried again."""
+    folder = twin_dir(model_id, model_path)
+    check = json.loads((folder / "check.json").read_text("utf-8"))
+    if (folder / INT8_FILE).exists() or "int8" in check:
+        return check
+    probes = [*PROBES, *STORY_PROBES]
+    try:  # the model's vectors, saved at export; a twin from before them is its own reference (within 0.999)
+        want = np.load(folder / PROBE_FILE)
+    except OSError:
+        want = OnnxEncoder(folder).encode(probes)
+    work = Path(tempfile.mkdtemp(prefix=".int8-", dir=folder.parent))
+    try:
+        for name in ("model.onnx", "tokenizer.json", "twin.json"):
+            (work / name).symlink_to(folder / name)
+        check.update(_quantize(work, want, probes))
+        if (work / INT8_FILE).exists():
+            os.replace(work / INT8_FILE, folder / INT8_FILE)
+        (work / "check.json").write_text(json.dumps(check), "utf-8")
+        os.replace(work / "check.json", folder / "check.json")  # the variant first, then what is known of it
+        return check
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 INT8_FILE = "model.int8.onnx"
+PROBE_FILE = "probes.npy"
 VARIANTS = {"fp32": "model.onnx", "int8": INT8_FILE}
 
 
@@ -259,6 +288,4 @@ def ensure(embedder: Any) -> dict[str, Any]:
     except Exception as exc:  # the torch model still serves every search; say why there is no twin
         return {"onnx_twin": f"none: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"}
     check = json.loads((done / "check.json").read_text("utf-8"))
-    int8 = (f"; int8 min cosine {check['int8_min_cosine']:.4f} on {check['int8_probes']} probes, first "
-            f"{check['int8_fp32_layers']} layer(s) fp32") if "int8_min_cosine" in check else f"; int8 {check['int8']}"
-    return {"onnx_twin": f"exported (min cosine {check['min_cosine']:.5f} on {check['probes']} probes{int8})"}
+    return {"onnx_twin": f"exported (min cosine {check['min_cosine']:.5f} on {check['probes']} probes)"}
