@@ -101,7 +101,7 @@ _TEXT_ARTIFACT = {
                r"(?:[\w-]+ ){0,2}models?|(?:available|released) on hugging ?face|(?:under|with) (?:an? )?(?:apache|mit)",
     "code": r"source code|code (?:is|was) (?:out|available|released|public)|open[- ]sourc\w* (?:the |its |their )?code|open[- ]sourced (?:the |its |their )(?!(?:\w+ )?(?:model|weights))|"
             r"(?:on|via) github|github repo\w*|pip install|npm install|open[- ]source (?:library|framework|tool|"
-            r"package|implementation|project)s?|open[- ]source (?:version|alternative|clone|fork|edition)s?"
+            r"package|implementation|project)s?|\ban open[- ]source (?:version|alternative|clone|fork|edition)\b"
             r"(?! of (?:the |its |their |a )?(?:[\w-]+ )?(?:models?|weights|llms?)\b)",
     "paper": r"\bpaper\b(?! highlighting)|preprint|arxiv|technical report|published in (?:the journal|nature|science)",
     "api": r"\bapi\b|\bapis\b|\bsdk\b",
