@@ -29,6 +29,8 @@ MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; th
 RELATED_TAKE_DAYS = 180  # Our Take compares with related news this recent (the nearest first); older is history
 FREE_TEXT = ("our_take", "what_to_do", "what_changes", "watch_for", "skeptics")
 IMPACT_LEVELS = ((4, "high"), (2, "medium"), (-99, "low"))
+_CAP_SCORE = {"medium": 3, "low": 0}  # the most points a capped story keeps: the top of medium; no more than news
+# with no signal at all (a bare listing or a promotion)
 _ORG = re.compile(r"\b(Labs?|Research|AI|Inc|Corp|University|Institute|Collective|Ventures|Commission|Foundation|"
                   r"Group|Robotics)$")
 
@@ -189,11 +191,13 @@ def rate(s: sig.Signals, *, usable: Sequence[str] = (), claim_by: str = "", nove
            "one newsletter alone, without a well-known actor and something to use or a measured result: "
            "at most medium" if s.sources == 1 and not (known and (usable or claim_by == "measured"))
            else "")
-    if cap:
-        most = "low" if promo or bare else "medium"
-        if [n for _, n in IMPACT_LEVELS].index(level) < [n for _, n in IMPACT_LEVELS].index(most):
-            level = most
-            reasons.append(cap)
+    # a cap takes the points above it away, so the score ranks what the cap left: a capped listing sorts below
+    # the day's uncapped news, not above it
+    most = _CAP_SCORE["low" if promo or bare else "medium"] if cap else score
+    if score > most:
+        reasons.append(f"{cap} ({most - score:+d})")
+        score = most
+        level = next(name for floor, name in IMPACT_LEVELS if score >= floor)
     return level, score, reasons
 
 

@@ -132,6 +132,16 @@ def test_impact_follows_the_signals(over, extra, level):
     assert sum(int(m) for r in reasons for m in re.findall(r"\(([+-]\d+)\)", r)) == score  # the reasons add up
 
 
+def test_a_capped_story_ranks_by_what_the_cap_left():
+    news = rate(signals(kind="business"))  # one newsletter's plain news: no point either way
+    listing = rate(signals(kind="release", horizon="weeks"), novel=True, one_line=True)
+    assert news[:2] == ("low", 0) and listing[0] == "low" and listing[1] <= news[1]
+    assert "at most low (-3)" in listing[2][-1]
+    capped = rate(signals(kind="release", horizon="weeks"), usable=["code"], novel=True, actor="Acme",
+                  actor_mentions=40, one_line=True)
+    assert capped[:2] == ("medium", 3) and capped[2][-1].endswith("at most medium (-2)")
+
+
 def test_more_coverage_never_lowers_impact():
     scores = [rate(signals(sources=v))[1] for v in (1, 2, 3, 5)]
     assert scores == sorted(scores) and scores[0] < scores[-1]
