@@ -50,7 +50,7 @@ KIND_CUES: dict[str, str] = {
                 r"customers?|strategy|market|shares?|stock|profit\w*|sales|employees|workers|jobs|startups?|"
                 r"compan(?:y|ies)|enterprise|deploy\w*|adopt\w*|uses? ai|using ai|teams up|signs?|contract",
     "opinion": r"opinion|essay|interview|podcast|explain\w*|explainer|how to|how-to|guide|tutorial|lessons?|"
-               r"why (?:we|you|i|the|ai)|should|thoughts?|op-ed|column|analysis|debate|argu\w+|predict\w*|"
+               r"why (?:we|you|i|the|ai)|should|thoughts?|op-ed|column|analysis|debate|argu\w+|predictions?|predicts? that|"
                r"forecast\w*|future of|will ai|is ai|the case for|the case against|what (?:is|are|we|you)|"
                r"survey|poll|think|believes?|warns?|says|view|perspective|reflections?|conversation|talks? about",
 }
@@ -97,15 +97,18 @@ _LINK_ARTIFACT = (  # (artifact, host pattern, path pattern)
 _TEXT_ARTIFACT = {
     "weights": r"open[- ]weights?|(?:model |the )?weights (?:are|were|is) (?:out|available|released|public)|"
                r"releas\w+ (?:the |its |their )?(?:model )?weights|download(?:able)? (?:the )?(?:model|weights|"
-               r"checkpoints?)|checkpoints? (?:are|is) (?:available|released)|open[- ]sourc\w+ (?:the |its |a )?"
+               r"checkpoints?)|(?:(?:get|grab) (?:the )?(?:[\w-]+ )?(?:models|weights|checkpoints)(?: and [\w ]{1,20})? here|download (?:the )?"
+               r"(?:[\w-]+ )?(?:models|weights|checkpoints))\b|checkpoints? (?:are|is) (?:available|released)|open[- ]sourc\w+ (?:the |its |a )?"
                r"(?:[\w-]+ ){0,2}models?|(?:available|released) on hugging ?face|(?:under|with) (?:an? )?(?:apache|mit)",
-    "code": r"source code|code (?:is|was) (?:out|available|released|public)|open[- ]sourc\w* (?:the |its |their )?code|open[- ]sourced (?:the |its |their )(?!(?:\w+ )?(?:model|weights))|"
+    "code": r"source code|(?:get|grab|download) (?:the )?code here\b|code (?:is|was) (?:out|available|released|public)|open[- ]sourc\w* (?:the |its |their )?code|open[- ]sourced (?:the |its |their )(?!(?:\w+ )?(?:model|weights))|"
             r"(?:on|via) github|github repo\w*|pip install|npm install|open[- ]source (?:library|framework|tool|"
             r"package|implementation|project)s?|\ban open[- ]source (?:version|alternative|clone|fork|edition)\b"
             r"(?! of (?:the |its |their |a )?(?:[\w-]+ )?(?:models?|weights|llms?)\b)",
     "paper": r"\bpaper\b(?! highlighting)|preprint|arxiv|technical report|published in (?:the journal|nature|science)",
     "api": r"\bapi\b|\bapis\b|\bsdk\b",
-    "dataset": r"(?:releas\w+|open[- ]sourc\w+|publish\w+|new|public) (?:[\w-]+ ){0,2}datasets?|datasets? "
+    "dataset": r"(?:releas\w+|open[- ]sourc\w+|publish\w+|new|public) (?:[\w-]+ ){0,2}datasets?|"
+               r"(?:(?:get|grab) (?:the )?(?:[\w-]+ )?(?:models? and )?(?:data|datasets?) here|download (?:the )?"
+               r"(?:[\w-]+ )?(?:data|datasets?))\b|datasets? "
                r"(?:is|are|was|were) (?:available|released|public)",
     "demo": r"\btry it\b|try (?:it|them) (?:out|here|now|for free)|\bdemo\b|playground|sign up|available "
             r"(?:now|today|to (?:all|everyone))|now available|free to use|chrome extension|app store|is live|"

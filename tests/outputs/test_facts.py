@@ -16,6 +16,10 @@ from outputs import facts as fx
     ("Why I stopped fine-tuning", "An essay: I think most teams should prompt first.", "Opinion", "opinion"),
     ("Tech Tales: The Quiet Room", "A story.", "fiction", "fiction"),
     ("Join our meetup in Lisbon", "Reply to this email to get a ticket.", "", "notice"),
+    # a model that predicts things is not a forecast: "predict" is what models do
+    ("Q-Fold: protein shapes will be predicted as well as words", "The Quillfish lab has released Q-Fold, "
+     "a model that predicts protein structure.", "", "release"),
+    ("Orchard's chief predicts that AGI arrives this decade", "An interview.", "", "opinion"),
 ])
 def test_kind_from_cues_sections_and_listings(title, text, section, kind):
     assert fx.kind_of(title, text, section)[0] == kind
@@ -36,6 +40,10 @@ def test_a_closer_description_breaks_a_tie_of_cues():
     ("Code is out.", ["https://github.com/lumen/hyperion"], ["code"]),
     ("Read the preprint.", ["https://arxiv.org/abs/2401.00001"], ["paper"]),
     ("A new corpus.", ["https://huggingface.co/datasets/lumen/corpus"], ["dataset"]),
+    ("Get the models and data here (Q-Fold, GitHub).", [], ["weights", "dataset"]),
+    ("Get the code here. We need to get models that behave.", [], ["code"]),
+    ("An open-source version of Quillnote, their note app.", [], ["code"]),
+    ("A series of open-source alternatives to Quillnote.", [], []),
     ("Launched without releasing the weights or the code.", [], []),
     ("The lab will open-source the model next year.", [], []),
     ("Open-sourced the model weights under Apache 2.0 today.", [], ["weights"]),
