@@ -57,6 +57,14 @@ _AROUND = re.compile(r"\b(?:extensions?|plug-?ins?|ports?|clones?|wrappers?|bind
                      r"built (?:on|with|using)|powered by|using|based on|on top of|implementation|fine-?tun\w*)\b", re.I)
 
 
+def around(subject: str, title: str) -> bool:
+    """Whether the headline is about something built on, for or around the subject ("Plugins for ChatGPT",
+    "a port of LLaMA"): what it says of its code or its access is not the subject's."""
+    words = [re.escape(w) for w in re.findall(r"\w+", subject)]
+    return bool(words) and bool(_AROUND.search(
+        re.sub(r"(?<![\w-])" + r"\W{1,3}".join(words) + r"(?![\w-])", " ", title, flags=re.I)))
+
+
 def about(subject: str, title: str, *, named: bool = False) -> bool:
     """Whether a headline is about the subject, not only naming it: it opens with the subject (possessive
     allowed), not followed by another name in a sentence-case headline ("ChatGPT Assistant is..."), or
@@ -64,9 +72,7 @@ def about(subject: str, title: str, *, named: bool = False) -> bool:
     on or around the subject (an extension, a port, a tutorial). With `named`, naming it anywhere is enough
     ("Independent replication finds Hyperion-7B's scores do not hold up")."""
     words = [re.escape(w) for w in re.findall(r"\w+", subject)]
-    if not words:
-        return False
-    if _AROUND.search(re.sub(r"(?<![\w-])" + r"\W{1,3}".join(words) + r"(?![\w-])", " ", title, flags=re.I)):
+    if not words or around(subject, title):
         return False
     if named and re.search(r"(?<![\w-])" + r"\W{1,3}".join(words) + r"(?![\w-])", title, re.I):
         return True

@@ -376,6 +376,9 @@ def test_the_subject_is_the_clusters_own_name_as_written():
     ("Orbital Labs’ Hyperion-7B Model Claims To Beat Rivals On Every Benchmark", "Orbital Labs’ Hyperion-7B Model "
      "Claims To Beat Rivals On Every Benchmark - Orbital Labs says Hyperion-7B beats larger models.",
      ("Hyperion-7B", "Orbital Labs")),
+    # something built for a product is not the product: its public code is not Quillchat's
+    ("An unofficial collection of plugins for Quillchat in five languages.", "", ("", "")),
+    ("Node.js wrapper to build experiments on top of Quillchat.", "", ("", "")),
 ])
 def test_the_headline_grammar_and_the_text_name_the_subject(title, text, want):
     from outputs.brief import Member, subject_and_org
