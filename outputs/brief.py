@@ -212,6 +212,11 @@ def as_written(subject: str, texts: Sequence[str]) -> str:
     return ""
 
 
+# what a headline's opening possessive owns that it did not make: "Hyperion-7B's scores", "OpenAI's CEO"
+_PROPERTY = (r"(?:scores?|results?|claims?|numbers|benchmarks?|performance|valuation|stock|shares|revenue|"
+             r"ceo|founders?|chief|boss|board|investors?|lawyers?|users?|critics?)\b")
+
+
 def _made_thing(members: Sequence[Member], names: list[str], subject: str) -> str:
     """When the headline's subject is a plain name (a company, a country) or nothing, the coined name the
     text repeats (at least twice), if there is one: what the story is about, made by the headline's subject."""
@@ -292,6 +297,8 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     if listed:  # a listed tool: the listing names no maker (the names in it are what it works with)
         return subject, ""
     owner = "" if owner and sig.the_field(owner) else owner
+    if not owner and subject and re.match(rf"\W*{re.escape(subject)}['’]s (?!{_PROPERTY})(?:new |latest )?[a-z]", head):
+        owner = subject  # "AssemblyAI’s speech recognition model": the subject made it (not a name in passing)
     org = owner or (orgs[0] if orgs else (others[0] if others else ""))
     return subject, org
 
@@ -329,6 +336,22 @@ def _change_sentence(cands: list[sent.Sentence], chosen: set[str]) -> str:
         if s.text not in chosen and (fx.figures_of([s.text]) or sig.plans(s.text)):
             return s.text.strip("\"“”' ")
     return ""
+
+
+_TEST_BEDS = (("the same workload", "hardware"),
+              ("the same recordings", r"\b(?:speech|audio|voice|transcri\w+|asr)\b"),
+              ("the same tasks", r"\b(?:robots?|robotic\w*|drones?|humanoids?)\b"),
+              ("the same prompts and harness", r"\b(?:llms?|language models?|chatbots?|gpt\S*|prompts?|chat\w*)\b"),
+              ("the same images", r"\b(?:images?|photos?|pictures?|vision|video)\b"))
+
+
+def _test_bed(text: str) -> str:
+    """What two systems would be run on to settle a claim between them: prompts for a language model,
+    recordings for speech, a workload for a chip (not "prompts" for a hospital robot)."""
+    for bed, cue in _TEST_BEDS:
+        if sig.hardware(text) if cue == "hardware" else re.search(cue, text, re.I):
+            return bed
+    return "the same inputs, scored the same way"
 
 
 def _lag(a: str, b: str) -> float:
@@ -453,7 +476,7 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
     context = {
         "s": s, "kind": kind, "subject": subject, "org": org, "title": inp.title, "level": level,
         "sources": sorted({m.source for m in members}), "figure": sig.key_figure(figures),
-        "hardware": sig.hardware(titles + " " + text), "plan": s.plans[0] if s.plans else "",
+        "hardware": sig.hardware(titles + " " + text), "test_bed": _test_bed(titles + " " + text), "plan": s.plans[0] if s.plans else "",
         "change_sentence": _change_sentence(cands, chosen), "counter": counter, "horizon": horizon,
         "span_days": s.span_days, "facts": facts, "stance": stance, "claim": claim, "cover": cover,
         "framings_differ": ev.framings_differ(cover), "history": history, "specific": specific,

@@ -163,7 +163,7 @@ _FIGURE = re.compile(
     r"(?:[BMK] )?(?:tokens|parameters|params|users|images|hours|languages|GPUs|chips|downloads|customers|"
     r"employees|jobs|people|words|pages|examples|samples|tasks|points?|seconds|secs?|ms|milliseconds|minutes|fps)\b))",
     re.IGNORECASE)
-_MEASURE = re.compile(r"^\s*(?:of |in )?((?:[a-z][\w-]*\s?){1,4})", re.IGNORECASE)
+_MEASURE = re.compile(r"^\s*(?:of |in )?((?:[a-z][\w-]*\s?){1,5})", re.IGNORECASE)
 _MEASURE_STOP = re.compile(r"^(?:the|a|an|and|or|to|of|in|on|for|from|with|by|at|as|is|are|was|were|it|its|this|"
                            r"that|which|who|than)$", re.IGNORECASE)
 MEASURED_BY_OTHERS = re.compile(

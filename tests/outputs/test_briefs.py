@@ -376,6 +376,11 @@ def test_the_subject_is_the_clusters_own_name_as_written():
     ("Orbital Labs’ Hyperion-7B Model Claims To Beat Rivals On Every Benchmark", "Orbital Labs’ Hyperion-7B Model "
      "Claims To Beat Rivals On Every Benchmark - Orbital Labs says Hyperion-7B beats larger models.",
      ("Hyperion-7B", "Orbital Labs")),
+    # the headline's owner of a thing it does not name made it, not a name the text drops in passing
+    ("Quillsound’s speech model is the most accurate yet", "Time for Shazbot to take a leaf out of Quillsound’s "
+     "book. These guys are releasing a speech model.", ("Quillsound", "Quillsound")),
+    ("Quillsound’s scores do not hold up, says Orchard Labs", "Orchard Labs could not reproduce them.",
+     ("Quillsound", "Orchard Labs")),
     # something built for a product is not the product: its public code is not Quillchat's
     ("An unofficial collection of plugins for Quillchat in five languages.", "", ("", "")),
     ("Node.js wrapper to build experiments on top of Quillchat.", "", ("", "")),
@@ -439,3 +444,15 @@ def test_our_take_compares_with_the_nearest_recent_related_news_never_old_histor
     inp.other_news = [older]
     brief = make_briefs(briefer, [inp])[0]
     assert "Hyperion-1 shipped" not in " ".join(getattr(brief, f) for f in FREE_TEXT)
+
+
+@pytest.mark.parametrize("text, bed", [
+    ("Quillfish's language model beats GPT-4 on coding prompts", "the same prompts and harness"),
+    ("A hospital robot fetches supplies for nurses", "the same tasks"),
+    ("Its speech recognition model has 43% fewer errors on noisy audio", "the same recordings"),
+    ("The new accelerator chip doubles GPU memory bandwidth per watt", "the same workload"),
+    ("A forecasting service for shark sightings", "the same inputs, scored the same way"),
+])
+def test_the_test_that_would_settle_a_claim_fits_the_thing(text, bed):
+    from outputs.brief import _test_bed
+    assert _test_bed(text) == bed
