@@ -379,8 +379,8 @@ def test_the_subject_is_the_clusters_own_name_as_written():
     # the headline's owner of a thing it does not name made it, not a name the text drops in passing
     ("Quillsound’s speech model is the most accurate yet", "Time for Shazbot to take a leaf out of Quillsound’s "
      "book. These guys are releasing a speech model.", ("Quillsound", "Quillsound")),
-    ("Quillsound’s scores do not hold up, says Orchard Labs", "Orchard Labs could not reproduce them.",
-     ("Quillsound", "Orchard Labs")),
+    ("Quillsound’s scores do not hold up in a replication", "A second lab could not reproduce them.",
+     ("Quillsound", "")),
     # something built for a product is not the product: its public code is not Quillchat's
     ("An unofficial collection of plugins for Quillchat in five languages.", "", ("", "")),
     ("Node.js wrapper to build experiments on top of Quillchat.", "", ("", "")),
