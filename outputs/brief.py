@@ -230,6 +230,14 @@ def _made_thing(members: Sequence[Member], names: list[str], subject: str) -> st
     return ""
 
 
+def newsletter_name(name: str, members: Sequence[Member]) -> bool:
+    """The newsletter itself ("Import AI" in "as Import AI covered last year"): the name its issues are
+    numbered under ("Import AI 401: ...", "Last Week in AI #220") or its feed's name. It reports, it does not act."""
+    squashed = re.sub(r"\W", "", name).lower()
+    return any(re.match(rf"{re.escape(name)}\s*#?\d", m.issue_title or "", re.I)
+               or squashed == re.sub(r"\W", "", m.source.split("-")[0]).lower() for m in members)
+
+
 def subject_and_org(members: Sequence[Member], names: list[str], named: str = "",
                     common_words: frozenset[str] = frozenset()) -> tuple[str, str]:
     """(subject, organisation). What the headline's grammar names first (a listed tool, "Org's Product");
@@ -256,7 +264,8 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         while words and words[0].lower() in common_words and not distinctive(words[0]):
             words.pop(0)
         return " ".join(words)
-    names = list(dict.fromkeys(t for t in map(trimmed, names) if t and not common(t)))
+    names = list(dict.fromkeys(t for t in map(trimmed, names) if t and not common(t)
+                               and not newsletter_name(t, members)))
     texts = [f"{m.title}\n{m.text}" for m in members]
 
     def initial_only(name: str) -> bool:

@@ -14,6 +14,7 @@ from typing import Any, Sequence
 from pipeline.dates import to_day
 
 from . import facts as fx
+from . import signals as sig
 
 TRY, WATCH, HYPE, WARY, NOTE = "try", "watch", "hype", "wary", "note"
 USABLE = ("weights", "code", "api", "demo")
@@ -106,6 +107,8 @@ def _versus(sentence: str, subject: str) -> str:
     if not m:
         return ""
     name = m.group(1).strip(" .,")
+    if sig.not_a_subject(name):  # "outperform rival Chinese models": a people, not what it was run against
+        return ""
     return "" if not name or (subject and name.lower() in subject.lower()) else name
 
 

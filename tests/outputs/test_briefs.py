@@ -391,6 +391,14 @@ def test_the_headline_grammar_and_the_text_name_the_subject(title, text, want):
     assert subject_and_org([m], sig.names([title, text], title)) == want
 
 
+def test_the_newsletter_that_reports_is_never_the_actor():
+    from outputs.brief import Member, subject_and_org
+    title = "Orchard bootstraps Quill-2 so it competes with bigger models"
+    text = "As Gradient Notes covered last year, Orchard's method scales. Gradient Notes thinks it will hold."
+    m = Member("s", title, text, "gradient-notes", "2023-01-01", "i", "Gradient Notes 212: Quill and more", None)
+    assert subject_and_org([m], sig.names([title, text], title))[1] != "Gradient Notes"
+
+
 def test_briefs_built_by_worker_processes_equal_those_built_here(tmp_path, embedder, monkeypatch):
     """Two spawned workers (with user templates) write the same briefs and pages as this process does."""
     import dataclasses
