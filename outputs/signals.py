@@ -34,6 +34,10 @@ _PLAN = re.compile(r"\b(?:plans?|expects?|intends?|aims?) to ([^.;]{6,80})", re.
 # capitalised names: "Lumen Labs", "Hyperion-7B", "EU"; not sentence-initial function words
 _TOKEN = r"[A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*"
 _NAME = re.compile(rf"\b({_TOKEN}(?:[^\S\n]+{_TOKEN})*)")  # a name never runs across a line break
+# an article's byline opening a summary: "James Vincent, The Verge -- Adobe is ..."
+_BYLINE = re.compile(r"^\s*(?:By )?[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+){1,3}, (?:[A-Z][\w.&'’-]*(?: [A-Z][\w.&'’-]*){0,4})"
+                     r"\s*(?:--|—|–|\n)\s*")
+_VERB_FORM = re.compile(r"[a-z]{2}(?:ed|ly)$")  # not "-ing": "Boeing", "Beijing"
 _ROUND = re.compile(r"(?:Pre-)?(?:Series [A-H]\d?|Seed)(?: Round| Funding)?", re.IGNORECASE)  # a funding round
 COMMON_ACRONYMS = {"AI", "ML", "GPU", "GPUs", "CPU", "CPUs", "TPU", "TPUs", "LLM", "LLMs", "KV", "API", "APIs",
                    "SOTA", "RL", "NLP", "FLOPs", "GB", "TB", "PDF", "CEO", "CTO", "FAQ", "TL;DR", "OK"}
@@ -55,10 +59,11 @@ _FIELD_NAMES = frozenset({"ai", "ais", "agi", "asi", "ml", "llm", "llms", "nlp",
 
 
 def not_a_subject(name: str) -> bool:
-    """A place, a people ("Israel", "Americans", "U.S."), or the field itself ("AI", "A.I."): where news
-    happens or what all of it is about, not what one story is about."""
+    """A place, a people ("Israel", "Americans", "U.S."), the field itself ("AI", "A.I."), or a day or month
+    ("December executive order"): where or when news happens or what all of it is about, not what one story
+    is about."""
     key = _key(name)
-    return key in PLACES or key in _FIELD_NAMES or name in COMMON_ACRONYMS
+    return key in PLACES or key in _FIELD_NAMES or name in COMMON_ACRONYMS or name.lower() in _CALENDAR
 
 
 def the_field(name: str) -> bool:
@@ -66,6 +71,8 @@ def the_field(name: str) -> bool:
     return _key(name) in _FIELD_NAMES or name in COMMON_ACRONYMS
 
 
+_CALENDAR = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february",
+             "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"}
 _NOT_NAMES = {
     "the", "a", "an", "this", "that", "these", "those", "it", "its", "they", "their", "we", "our", "you", "your",
     "he", "she", "on", "in", "at", "for", "if", "but", "and", "or", "so", "as", "to", "of", "by", "with", "from",
@@ -200,6 +207,7 @@ def names(texts: Sequence[str], titles: str = "") -> list[str]:
         if title_case(line):  # here and where the body repeats the headline
             named = named_in_title_case(line, "\n".join(t for t in texts if t != titles))
             texts = [t.replace(line, named) for t in texts]
+    texts = [_BYLINE.sub("", t, count=1) for t in texts]  # who wrote the linked article is not in the news
     counts: Counter[str] = Counter()
     first: dict[str, int] = {}
     mid_sentence: set[str] = set()
@@ -225,6 +233,8 @@ def names(texts: Sequence[str], titles: str = "") -> list[str]:
                 mid_sentence.add(name)
 
     def is_name(name: str) -> bool:
+        if " " not in name and name not in mid_sentence and _VERB_FORM.search(name) and not _coined(name):
+            return False  # "Tucked away in the bill...": a verb opening a sentence
         distinctive = " " in name or _coined(name)
         return distinctive or name in mid_sentence or name.lower() not in lower
 

@@ -164,6 +164,15 @@ def test_a_name_never_runs_across_lines_nor_is_a_funding_round():
     assert found == ["Quillfish Labs"]  # not "AI Quillfish Labs", "Series A", "Series B"
 
 
+def test_a_byline_a_verb_opening_a_sentence_and_a_month_are_not_names():
+    from outputs import signals as sig
+
+    assert sig.names(["Jane Roe, The Ledger -- Orchard is using a model to spot edited photos."]) == ["Orchard"]
+    assert sig.names(["Tucked away in the 400-page bill is a rule on Quillchat. Boeing says it will comply."]) \
+        == ["Quillchat", "Boeing"]
+    assert sig.not_a_subject("December") and not sig.not_a_subject("Quillchat")
+
+
 def test_a_kind_that_only_just_won_is_not_sure():
     title = "Quillfish partners with a university"  # one business cue, one research cue: a tie
     tie = fx.extract(title, f"{title}.", [])
