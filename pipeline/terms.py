@@ -34,9 +34,12 @@ ai artificial intelligence ml machine learning model models llm llms language la
 companies launch launches launched release releases released announces announced introduces introducing
 new tool tools app apps data research researchers paper study report says raises raised funding round
 """.split())
-# the field itself, however a newsletter writes it: never what relates two stories
+# the field itself, however a newsletter writes it, and its everyday nouns ("APIs", "GPUs", "prompts"): never
+# what relates two stories ("both about apis" relates every second tool listing)
 FIELD = frozenset({"a.i", "a.i.", "ais", "agi", "asi", "gpt", "gpts", "genai", "ai-generated", "ai-powered",
-                   "ai-driven", "ai-based", "nlp", "sota"})
+                   "ai-driven", "ai-based", "nlp", "sota", "api", "apis", "sdk", "sdks", "gpu", "gpus", "cpu", "cpus",
+                   "tpu", "tpus", "chatbot", "chatbots", "prompt", "prompts", "plugin", "plugins", "open-source",
+                   "saas", "no-code", "low-code"})
 _TOKEN = re.compile(r"\$?\w[\w.+\-/']*\w%?|\$?\w")
 _SPLIT = re.compile(r"[.,:!?](?=\s|$)|[;()\[\]{}\"“”‘’|–—…]|\s[-–—]\s|\s'|'\s")
 

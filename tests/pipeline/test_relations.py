@@ -203,3 +203,22 @@ def test_related_news_shares_a_name_few_stories_use_not_a_household_name():
     zephyr = relate(side("c", 0), side("d", 30), 0.45, st)
     assert globex.kind is None, globex.reason
     assert zephyr.kind == RELATED and "zephyr-7b" in zephyr.reason
+
+
+def test_two_tool_listings_are_not_related_for_naming_apis():
+    from pipeline.relate import RelateConfig, Side, relate
+
+    st = TermStats()
+    filler = [(f"Notes from week {i}", f"Teams shipped {i} small fixes to their evaluation scripts.") for i in range(300)]
+    filler += [(f"Vendor notes {i}", "The vendor's APIs and Prompts changed again.") for i in range(6)]
+    pairs = {"a": ("Quillprompt - Turn prompts into structured APIs.", ""),
+             "b": ("Bramblebot - Structured prompts for GPT-based APIs.", "")}
+    for title, text in filler + list(pairs.values()):
+        st.add(story_terms(title, lead_of(text)), text)
+
+    def side(key: str, day: float) -> Side:
+        title, text = pairs[key]
+        return Side(key, day, frozenset(story_terms(title)), frozenset(story_terms(title, lead_of(text))))
+
+    rel = relate(side("a", 0), side("b", 30), 0.45, st, RelateConfig(related_max_share=1.0))
+    assert rel.kind is None, rel.reason  # "both about apis" is no relation
