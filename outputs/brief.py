@@ -234,8 +234,12 @@ def newsletter_name(name: str, members: Sequence[Member]) -> bool:
     """The newsletter itself ("Import AI" in "as Import AI covered last year"): the name its issues are
     numbered under ("Import AI 401: ...", "Last Week in AI #220") or its feed's name. It reports, it does not act."""
     squashed = re.sub(r"\W", "", name).lower()
-    return any(re.match(rf"{re.escape(name)}\s*#?\d", m.issue_title or "", re.I)
-               or squashed == re.sub(r"\W", "", m.source.split("-")[0]).lower() for m in members)
+
+    def feed(m: Member) -> str:
+        return re.sub(r"\W", "", m.source.split("-")[0]).lower()
+    # "Ben" and "Bites" of "Ben's Bites" (its author signs with the first): one word of its feed's name
+    return any(re.match(rf"{re.escape(name)}\s*#?\d", m.issue_title or "", re.I) or squashed == feed(m)
+               or (" " not in name and len(squashed) >= 3 and squashed in feed(m)) for m in members)
 
 
 def subject_and_org(members: Sequence[Member], names: list[str], named: str = "",
@@ -427,7 +431,8 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
     horizon, horizon_cues = sig.horizon(kind, text)
     position = next((i + 1 for i, (cid, _) in enumerate(inp.thread_clusters) if cid == inp.cluster_id), 1)
     thread_start = inp.thread_clusters[0][1] if inp.thread_clusters else lead.date
-    names = sig.names([titles, text], titles)
+    title_lines = "\n".join(m.title for m in members)  # one line a headline: each Title Case one is read alone
+    names = sig.names([title_lines, text], title_lines)
     figures = [f.value for f in facts.figures]
     s = sig.Signals(kind=kind, kind_cues=facts.kind_cues, horizon=horizon, horizon_cues=horizon_cues,
                     sources=len({m.source for m in members}), stories=len(members), thread_position=position,

@@ -19,7 +19,8 @@ _LISTED = re.compile(r"^\s*([A-Z0-9][\w.+&'’-]*(?: [\w.+&'’-]+){0,3}?)\s+[-�
 
 _FROM = re.compile(rf"^\s*([A-Z0-9][\w.+&'’-]*(?: [\w.+&'’-]+){{0,5}}?) (?:from|by) ({_CAP}(?: {_CAP}){{0,2}})\b")
 _ANNOUNCES = re.compile(rf"^\s*({_CAP}(?: {_CAP}){{0,2}}) (?:announces|launches|releases|unveils|introduces|"
-                        r"debuts|ships|open-sources|rolls out|adds|opens|raises|acquires|buys|partners)\b"
+                        r"debuts|ships|open-sources|rolls out|adds|opens|raises|acquires|buys|partners|presents|"
+                        r"reveals|previews|teases|demos|publishes|unveiled|released|launched|announced)\b"
                         r"(?: (?:its |a |an |the )?(?:(?:public |private |open )?(?:wait[- ]?list|beta|preview|early access|"
                         r"access) (?:for|to|of) )?(?:its |the )?(?:new )?"
                         rf"({_CAP}(?: {_CAP}){{0,2}}))?")
@@ -30,6 +31,8 @@ def title_name(title: str) -> tuple[str, str, bool]:
     its name; "CoLT5 from Google", "Meta's Looper": the thing, made by the owner; "Codeium announces ...":
     the company that acts."""
     listed = _LISTED.match(title)
+    if listed and _ANNOUNCES.match(listed.group(1)):
+        listed = None  # "Meta AI presents CICERO — the first...": a sentence before the dash, not a name
     head = listed.group(1) if listed and len(listed.group(1)) <= 40 else title
     m = _FROM.match(head)
     if m and len(m.group(1).split()) <= 6:

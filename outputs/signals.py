@@ -82,6 +82,7 @@ _NOT_NAMES = {
     "share", "click", "tools", "new", "first", "last", "next", "today", "yesterday", "week", "monday", "tuesday",
     "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march", "april", "may",
     "june", "july", "august", "september", "october", "november", "december", "source", "via", "link", "results",
+    "introducing", "announcing", "presenting", "meet",  # a headline's opener: "Introducing MPT-7B" is MPT-7B
 }
 
 

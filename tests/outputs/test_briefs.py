@@ -381,6 +381,8 @@ def test_the_subject_is_the_clusters_own_name_as_written():
      "book. These guys are releasing a speech model.", ("Quillsound", "Quillsound")),
     ("Quillsound’s scores do not hold up in a replication", "A second lab could not reproduce them.",
      ("Quillsound", "")),
+    # a sentence before a dash is not a listed name: "Orchard presents Quill-9" names Quill-9, by Orchard
+    ("Orchard presents Quill-9 — the first model to play Diplomacy", "Orchard built Quill-9.", ("Quill-9", "Orchard")),
     # something built for a product is not the product: its public code is not Quillchat's
     ("An unofficial collection of plugins for Quillchat in five languages.", "", ("", "")),
     ("Node.js wrapper to build experiments on top of Quillchat.", "", ("", "")),
@@ -397,6 +399,9 @@ def test_the_newsletter_that_reports_is_never_the_actor():
     text = "As Gradient Notes covered last year, Orchard's method scales. Gradient Notes thinks it will hold."
     m = Member("s", title, text, "gradient-notes", "2023-01-01", "i", "Gradient Notes 212: Quill and more", None)
     assert subject_and_org([m], sig.names([title, text], title))[1] != "Gradient Notes"
+    signed = "Orchard ships Quill-2 today. See you tomorrow, Gus. Gus's Grams is free to share."
+    m = Member("s", "Quill-2 is out", signed, "gussgrams-2024", "2024-01-01", "i", "Quill-2 is out", None)
+    assert not {"Gus", "Grams"} & set(subject_and_org([m], sig.names(["Quill-2 is out", signed], "Quill-2 is out")))
 
 
 def test_briefs_built_by_worker_processes_equal_those_built_here(tmp_path, embedder, monkeypatch):

@@ -171,6 +171,7 @@ def test_a_byline_a_verb_opening_a_sentence_and_a_month_are_not_names():
     assert sig.names(["Tucked away in the 400-page bill is a rule on Quillchat. Boeing says it will comply."]) \
         == ["Quillchat", "Boeing"]
     assert sig.not_a_subject("December") and not sig.not_a_subject("Quillchat")
+    assert sig.names(["Introducing Quill-9: a new model for notes"]) == ["Quill-9"]
 
 
 def test_a_kind_that_only_just_won_is_not_sure():
