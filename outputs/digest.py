@@ -110,7 +110,9 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 
 
 def _rank_key(b: Brief) -> tuple:
-    return (-b.impact_score, -len(b.sources), -b.signals.get("stories", 1), -_stamp(b.date), b.cluster_id)
+    # at the same score, a story a cap held down (a bare listing, a promotion) comes after the uncapped news
+    capped = any("at most" in r for r in b.impact_reasons)
+    return (-b.impact_score, capped, -len(b.sources), -b.signals.get("stories", 1), -_stamp(b.date), b.cluster_id)
 
 
 def _stamp(date: str) -> float:

@@ -201,3 +201,20 @@ def test_a_backfill_of_30_days_gives_30_dated_digests_identical_on_a_rebuild(fee
     assert second["digest"]["days"] == 1 and second["digest"]["date"] == days[-1].isoformat()
     assert {d: (out / f"digest-{d}.md").stat().st_mtime_ns for d in days[:-1]} == stamps
     assert (out / f"digest-{days[-1]}.md").read_text("utf-8") == written[days[-1].isoformat()]  # the same night
+
+
+def test_at_equal_score_a_story_a_cap_held_down_ranks_after_the_news(archive):
+    import dataclasses
+
+    from outputs.brief_stage import load_brief
+
+    store = archive[0]
+    a, b = [load_brief(r) for r in list(store.briefs().values())[:2]]
+    news = dataclasses.replace(a, impact_score=0, impact_reasons=["no signal raises it (0)"], sources=["x"],
+                               cluster_id="b", date=a.date, signals={"stories": 1})
+    listing = dataclasses.replace(b, impact_score=0, sources=["x"], cluster_id="a", date=a.date,
+                                  signals={"stories": 1}, impact_reasons=[
+        "a release (+1)", "a one-line listing from one newsletter, by a maker the archive does not know, "
+        "with nothing to use yet: at most low (-1)"])
+    for order in ([news, listing], [listing, news]):
+        assert sorted(order, key=digest._rank_key)[0] is news
