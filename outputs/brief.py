@@ -24,7 +24,7 @@ from .headline import about, around, distinctive, title_name
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 17  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 18  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
 RELATED_TAKE_DAYS = 180  # Our Take compares with related news this recent (the nearest first); older is history
 FREE_TEXT = ("our_take", "what_to_do", "what_changes", "watch_for", "skeptics")
