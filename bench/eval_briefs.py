@@ -9,7 +9,8 @@ Prints, over the news briefs (notices and fiction left out):
 - per opinion field, the share of briefs its most repeated sentence appears in, verbatim and with names
   masked (quotes, links, numbers and capitalised words replaced), and how many sentences pass 2% / 20%
   (issue 27's limits), with the most repeated masked sentence;
-- Watch for presence, the spread of kinds and positions, and impact by number of sources.
+- Watch for presence, the spread of kinds and positions, impact by number of sources, and how many of the
+  digest's Top-story slots bare one-line listings hold.
 """
 from __future__ import annotations
 
@@ -127,6 +128,15 @@ def main() -> None:
     for n in (1, 2, 3):
         print(f"{n if n < 3 else '3+':<8} {by_sources[(n, 'low')]:>6} {by_sources[(n, 'medium')]:>7} "
               f"{by_sources[(n, 'high')]:>6}")
+    # the digest's Top stories are the medium and high news: how many are one newsletter's bare listings
+    if news and "one_line" in news[0].signals:
+        top = [b for b in news if b.impact in ("medium", "high")]
+        bare = [b for b in top if b.signals["one_line"] and len(b.sources) == 1 and not any(
+            "named in" in r for r in b.impact_reasons) and not any(a in ("weights", "code", "api")
+                                                                  for a in b.signals.get("artifacts", []))]
+        print(f"
+Top-story slots (medium or high news): {len(top)}; one newsletter's one-line listing by a maker "
+              f"the archive does not know, with nothing to use: {len(bare)} ({len(bare) / max(len(top), 1):.1%})")
 
 
 if __name__ == "__main__":

@@ -520,7 +520,7 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
                    licence=facts.licence, price=facts.price, access=facts.access,
                    claim=asdict(claim) if claim else None, seen_before=history["count"],
                    minutes=context["minutes"], decided=facts.decided, binding=facts.binding,
-                   programme=facts.programme, as_of=members[-1].date)
+                   programme=facts.programme, one_line=facts.one_line, as_of=members[-1].date)
     return Brief(
         cluster_id=inp.cluster_id, slug=slug or slug_for(inp.title, inp.cluster_id), title=inp.title,
         date=lead.date, sources=context["sources"], kind=kind, impact=level, impact_score=score,
