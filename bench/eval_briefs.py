@@ -134,8 +134,7 @@ def main() -> None:
         bare = [b for b in top if b.signals["one_line"] and len(b.sources) == 1 and not any(
             "named in" in r for r in b.impact_reasons) and not any(a in ("weights", "code", "api")
                                                                   for a in b.signals.get("artifacts", []))]
-        print(f"
-Top-story slots (medium or high news): {len(top)}; one newsletter's one-line listing by a maker "
+        print(f"\nTop-story slots (medium or high news): {len(top)}; one newsletter's one-line listing by a maker "
               f"the archive does not know, with nothing to use: {len(bare)} ({len(bare) / max(len(top), 1):.1%})")
 
 
