@@ -310,7 +310,8 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     if listed:  # a listed tool: the listing names no maker (the names in it are what it works with)
         return subject, ""
     owner = "" if owner and sig.the_field(owner) else owner
-    if not owner and subject and re.match(rf"\W*{re.escape(subject)}['’]s (?!{_PROPERTY})(?:new |latest )?[a-z]", head):
+    made_by_subject = rf"\W*{re.escape(subject)}['’]s (?!{_PROPERTY})(?:new |latest )?[a-z]"
+    if not owner and subject and re.match(made_by_subject, head):
         owner = subject  # "AssemblyAI’s speech recognition model": the subject made it (not a name in passing)
     org = owner or (orgs[0] if orgs else (others[0] if others else ""))
     return subject, org
@@ -490,7 +491,8 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
     context = {
         "s": s, "kind": kind, "subject": subject, "org": org, "title": inp.title, "level": level,
         "sources": sorted({m.source for m in members}), "figure": sig.key_figure(figures),
-        "hardware": sig.hardware(titles + " " + text), "test_bed": _test_bed(titles + " " + text), "plan": s.plans[0] if s.plans else "",
+        "hardware": sig.hardware(titles + " " + text),
+        "test_bed": _test_bed(titles + " " + text), "plan": s.plans[0] if s.plans else "",
         "change_sentence": _change_sentence(cands, chosen), "counter": counter, "horizon": horizon,
         "span_days": s.span_days, "facts": facts, "stance": stance, "claim": claim, "cover": cover,
         "framings_differ": ev.framings_differ(cover), "history": history, "specific": specific,

@@ -97,10 +97,13 @@ _LINK_ARTIFACT = (  # (artifact, host pattern, path pattern)
 _TEXT_ARTIFACT = {
     "weights": r"open[- ]weights?|(?:model |the )?weights (?:are|were|is) (?:out|available|released|public)|"
                r"releas\w+ (?:the |its |their )?(?:model )?weights|download(?:able)? (?:the )?(?:model|weights|"
-               r"checkpoints?)|(?:(?:get|grab) (?:the )?(?:[\w-]+ )?(?:models|weights|checkpoints)(?: and [\w ]{1,20})? here|download (?:the )?"
-               r"(?:[\w-]+ )?(?:models|weights|checkpoints))\b|checkpoints? (?:are|is) (?:available|released)|open[- ]sourc\w+ (?:the |its |a )?"
+               r"checkpoints?)|(?:(?:get|grab) (?:the )?(?:[\w-]+ )?(?:models|weights|checkpoints)"
+               r"(?: and [\w ]{1,20})? here|download (?:the )?(?:[\w-]+ )?(?:models|weights|checkpoints))\b|"
+               r"checkpoints? (?:are|is) (?:available|released)|open[- ]sourc\w+ (?:the |its |a )?"
                r"(?:[\w-]+ ){0,2}models?|(?:available|released) on hugging ?face|(?:under|with) (?:an? )?(?:apache|mit)",
-    "code": r"source code|(?:get|grab|download) (?:the )?code here\b|code (?:is|was) (?:out|available|released|public)|open[- ]sourc\w* (?:the |its |their )?code|open[- ]sourced (?:the |its |their )(?!(?:\w+ )?(?:model|weights))|"
+    "code": r"source code|(?:get|grab|download) (?:the )?code here\b|code (?:is|was) (?:out|available|released|"
+            r"public)|open[- ]sourc\w* (?:the |its |their )?code|open[- ]sourced (?:the |its |their )"
+            r"(?!(?:\w+ )?(?:model|weights))|"
             r"(?:on|via) github|github repo\w*|pip install|npm install|open[- ]source (?:library|framework|tool|"
             r"package|implementation|project)s?|\ban open[- ]source (?:version|alternative|clone|fork|edition)\b"
             r"(?! of (?:the |its |their |a )?(?:[\w-]+ )?(?:models?|weights|llms?)\b)",
