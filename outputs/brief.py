@@ -286,8 +286,8 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     if sig.title_case(head) and len(body.replace(head, " ").split()) > 3:
         head = sig.named_in_title_case(head, body)
     subject, owner, listed = title_name(head) if head else ("", "", False)
-    if (owner and common(owner)) or (subject and common(subject)):  # "World's First AI Writing Assistant"
-        subject, owner, listed = "", "", False
+    if not listed and ((owner and common(owner)) or (subject and common(subject))):
+        subject, owner = "", ""  # "World's First AI Writing Assistant"; a listed tool's name is its name
     if not subject:
         subject = as_written(named, [m.title for m in members] + [m.text for m in members]) if named else ""
         if subject and (common(subject) or initial_only(subject)):

@@ -13,7 +13,8 @@ import re
 from . import signals as sig
 
 _CAP = r"[A-Z0-9][\w.+-]*"
-_POSSESSIVE = re.compile(rf"\b({_CAP}(?: {_CAP}){{0,2}})['’]s ((?:new |latest )?{_CAP}(?: {_CAP}){{0,3}})")
+_POSSESSIVE = re.compile(rf"\b({_CAP}(?: {_CAP}){{0,2}})['’]s ((?:new |latest )?{_CAP}(?: {_CAP}){{0,3}}"
+                         r"(?: (?:plugin|app|bot|chatbot|extension|model|tool|assistant|api|sdk)s?\b)?)")
 _LISTED = re.compile(r"^\s*([A-Z0-9][\w.+&'’-]*(?: [\w.+&'’-]+){0,3}?)\s+[-–—|:]\s+\S")
 
 
@@ -31,8 +32,8 @@ def title_name(title: str) -> tuple[str, str, bool]:
     its name; "CoLT5 from Google", "Meta's Looper": the thing, made by the owner; "Codeium announces ...":
     the company that acts."""
     listed = _LISTED.match(title)
-    if listed and _ANNOUNCES.match(listed.group(1)):
-        listed = None  # "Meta AI presents CICERO — the first...": a sentence before the dash, not a name
+    if listed and (_ANNOUNCES.match(listed.group(1)) or sig.function_word(listed.group(1))):
+        listed = None  # "Meta AI presents CICERO — the first...", "You - yes, you - can...": not a name
     head = listed.group(1) if listed and len(listed.group(1)) <= 40 else title
     m = _FROM.match(head)
     if m and len(m.group(1).split()) <= 6:

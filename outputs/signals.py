@@ -66,6 +66,11 @@ def not_a_subject(name: str) -> bool:
     return key in PLACES or key in _FIELD_NAMES or name in COMMON_ACRONYMS or name.lower() in _CALENDAR
 
 
+def function_word(name: str) -> bool:
+    """A pronoun, article, weekday or the like ("You", "The", "Monday"): never a name by itself."""
+    return name.lower() in _NOT_NAMES
+
+
 def the_field(name: str) -> bool:
     """The field itself or a common acronym ("AI", "A.I.", "LLMs", "GPU"): never who did something."""
     return _key(name) in _FIELD_NAMES or name in COMMON_ACRONYMS

@@ -381,6 +381,11 @@ def test_the_subject_is_the_clusters_own_name_as_written():
      "book. These guys are releasing a speech model.", ("Quillsound", "Quillsound")),
     ("Quillsound’s scores do not hold up in a replication", "A second lab could not reproduce them.",
      ("Quillsound", "")),
+    # a listed tool is its name, even in plain words, and the names it works with are not its maker
+    ("Caption anything - Image captions with Quill Segment and Quillchat.", "", ("Caption anything", "")),
+    ("You - yes, you - can help Orchard map the floods", "Orchard asks volunteers for photos.", ("Orchard", "")),
+    ("Dexa’s Quill Notes plugin on Quillchat gives answers with timestamps", "Dexa built it.",
+     ("Quill Notes plugin", "Dexa")),
     # a sentence before a dash is not a listed name: "Orchard presents Quill-9" names Quill-9, by Orchard
     ("Orchard presents Quill-9 — the first model to play Diplomacy", "Orchard built Quill-9.", ("Quill-9", "Orchard")),
     # something built for a product is not the product: its public code is not Quillchat's
