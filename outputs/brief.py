@@ -212,6 +212,9 @@ def as_written(subject: str, texts: Sequence[str]) -> str:
     return ""
 
 
+_ACTS = (r"(?:released|releases|launched|launches|announced|announces|introduced|introduces|unveiled|unveils|"
+         r"open-sourced|open sourced|open-sources|built|builds|trained|trains|published|publishes|debuted|"
+         r"debuts|shipped|ships|rolled out|rolls out|developed|develops|created|creates)\b")
 # what a headline's opening possessive owns that it did not make: "Hyperion-7B's scores", "OpenAI's CEO"
 _PROPERTY = (r"(?:scores?|results?|claims?|numbers|benchmarks?|performance|valuation|stock|shares|revenue|"
              r"ceo|founders?|chief|boss|board|investors?|lawyers?|users?|critics?)\b")
@@ -313,7 +316,10 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     made_by_subject = rf"\W*{re.escape(subject)}['’]s (?!{_PROPERTY})(?:new |latest )?[a-z]"
     if not owner and subject and re.match(made_by_subject, head):
         owner = subject  # "AssemblyAI’s speech recognition model": the subject made it (not a name in passing)
-    org = owner or (orgs[0] if orgs else (others[0] if others else ""))
+    # who the text says did it ("Google has released ..."), before a name that is only mentioned
+    acting = [n for n in others if any(re.search(rf"(?<![\w-]){re.escape(n)}(?:['’]s team)? (?:has |have |had )?"
+                                                 rf"{_ACTS}", t) for t in texts)]
+    org = owner or (acting[0] if acting else orgs[0] if orgs else (others[0] if others else ""))
     return subject, org
 
 

@@ -36,8 +36,8 @@ def title_name(title: str) -> tuple[str, str, bool]:
         listed = None  # "Meta AI presents CICERO — the first...", "You - yes, you - can...": not a name
     head = listed.group(1) if listed and len(listed.group(1)) <= 40 else title
     m = _FROM.match(head)
-    if m and len(m.group(1).split()) <= 6:
-        return m.group(1), m.group(2), False
+    if m and len(m.group(1).split()) <= 6:  # "PaLM-E and USM- Two new models from Google": the names before the dash
+        return re.split(r"(?<=\w)-\s+|\s+[-–—:]\s*", m.group(1))[0], m.group(2), False
     if listed and head is not title:
         return head, "", True
     m = _POSSESSIVE.search(title)

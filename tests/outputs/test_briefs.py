@@ -386,6 +386,10 @@ def test_the_subject_is_the_clusters_own_name_as_written():
     ("You - yes, you - can help Orchard map the floods", "Orchard asks volunteers for photos.", ("Orchard", "")),
     ("Dexa’s Quill Notes plugin on Quillchat gives answers with timestamps", "Dexa built it.",
      ("Quill Notes plugin", "Dexa")),
+    ("QUILL-E and QSM- Two new models from Orchard.", "", ("QUILL-E and QSM", "Orchard")),
+    # who the text says released it, not the first name it mentions
+    ("Quillnote: An Open Unified Notes Learner", "Readers of Quillchat will like it. Orchard has released "
+     "Quillnote, a model trained on notes.", ("Quillnote", "Orchard")),
     # a sentence before a dash is not a listed name: "Orchard presents Quill-9" names Quill-9, by Orchard
     ("Orchard presents Quill-9 — the first model to play Diplomacy", "Orchard built Quill-9.", ("Quill-9", "Orchard")),
     # something built for a product is not the product: its public code is not Quillchat's
