@@ -135,7 +135,7 @@ def main() -> None:
             "named in" in r for r in b.impact_reasons) and not any(a in ("weights", "code", "api")
                                                                   for a in b.signals.get("artifacts", []))]
         print(f"\nTop-story slots (medium or high news): {len(top)}; one newsletter's one-line listing by a maker "
-              f"the archive does not know, with nothing to use: {len(bare)} ({len(bare) / max(len(top), 1):.1%})")
+              f"the archive does not know, with no weights, code or API: {len(bare)} ({len(bare) / max(len(top), 1):.1%})")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from .headline import about, around, distinctive, title_name
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 18  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 19  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
 RELATED_TAKE_DAYS = 180  # Our Take compares with related news this recent (the nearest first); older is history
 FREE_TEXT = ("our_take", "what_to_do", "what_changes", "watch_for", "skeptics")
@@ -180,12 +180,12 @@ def rate(s: sig.Signals, *, usable: Sequence[str] = (), claim_by: str = "", nove
     score = sum(p for p, _ in points)
     level = next(name for floor, name in IMPACT_LEVELS if score >= floor)
     reasons = [r for _, r in points] or ["no signal raises it (0)"]
-    # a one-line listing by a maker the archive does not know, with nothing to use, is a list entry: every
+    # a one-line listing by a maker the archive does not know, with no weights, code or API, is a list entry: every
     # such item is "new" and "acts within weeks", so those points would rank a day's tool listings above its news
     bare = one_line and s.sources == 1 and not known and not usable
     cap = ("a promotion or fan project: at most low" if promo else
-           "a one-line listing from one newsletter, by a maker the archive does not know, with nothing to use "
-           "yet: at most low" if bare else
+           "a one-line listing from one newsletter, by a maker the archive does not know, with no weights, "
+           "code or API: at most low" if bare else
            "a one-line link item from one newsletter: at most medium" if one_line and s.sources == 1 else
            "an opinion piece: at most medium" if s.kind == "opinion" else
            "one newsletter alone, without a well-known actor and something to use or a measured result: "
