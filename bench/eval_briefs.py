@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from outputs.brief import FREE_TEXT
+from outputs.brief import FAMILIAR, FREE_TEXT
 from outputs.brief_stage import Briefer, brief_clusters, load_brief
 from outputs.render import Templates
 from pipeline.cluster_stage import cluster_stories
@@ -132,10 +132,11 @@ def main() -> None:
     if news and "one_line" in news[0].signals:
         top = [b for b in news if b.impact in ("medium", "high")]
         bare = [b for b in top if b.signals["one_line"] and len(b.sources) == 1 and not any(
-            "named in" in r for r in b.impact_reasons) and not any(a in ("weights", "code", "api")
-                                                                  for a in b.signals.get("artifacts", []))]
-        print(f"\nTop-story slots (medium or high news): {len(top)}; one newsletter's one-line listing by a maker "
-              f"the archive does not know, with no weights, code or API: {len(bare)} ({len(bare) / max(len(top), 1):.1%})")
+            "named in" in r for r in b.impact_reasons) and b.signals.get("seen_before", 0) < 2 and not (
+            b.signals.get("actor") and b.signals.get("actor_mentions", 0) >= FAMILIAR) and not any(
+            a in ("weights", "code", "api") for a in b.signals.get("artifacts", []))]
+        print(f"\nTop-story slots (medium or high news): {len(top)}; one newsletter's one-line listing of something "
+              f"new to the archive, with no weights, code or API: {len(bare)} ({len(bare) / max(len(top), 1):.1%})")
 
 
 if __name__ == "__main__":

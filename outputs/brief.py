@@ -140,6 +140,7 @@ class Brief:
 KIND_AUDIENCE = {"research": "Researchers", "benchmark": "Researchers", "release": "Applied ML engineers",
                  "funding": "Founders", "business": "Founders", "policy": "Policy teams"}
 REACH = 25  # an actor named in this many stories of the archive is one readers know
+FAMILIAR = 5  # ... and in this many, one the archive has met: its one-line listings are not bare
 _PROMO = re.compile(r"\b(?:fan[- ]made|fan project|i made|i built|my (?:first|new|latest)|affiliate|promo code|"
                     r"discount|giveaway|sponsored)\b", re.IGNORECASE)
 
@@ -180,11 +181,13 @@ def rate(s: sig.Signals, *, usable: Sequence[str] = (), claim_by: str = "", nove
     score = sum(p for p, _ in points)
     level = next(name for floor, name in IMPACT_LEVELS if score >= floor)
     reasons = [r for _, r in points] or ["no signal raises it (0)"]
-    # a one-line listing by a maker the archive does not know, with no weights, code or API, is a list entry: every
-    # such item is "new" and "acts within weeks", so those points would rank a day's tool listings above its news
-    bare = one_line and s.sources == 1 and not known and not usable
+    # a one-line listing of something the archive has not met (no earlier headline names it, its maker is in
+    # fewer than FAMILIAR stories), with no weights, code or API, is a list entry: every such item is "new" and
+    # "acts within weeks", so those points would rank a day's tool listings above its news
+    familiar = known or seen_before >= 2 or (bool(actor) and actor_mentions >= FAMILIAR)
+    bare = one_line and s.sources == 1 and not familiar and not usable
     cap = ("a promotion or fan project: at most low" if promo else
-           "a one-line listing from one newsletter, by a maker the archive does not know, with no weights, "
+           "a one-line listing from one newsletter, of something the archive had not met, with no weights, "
            "code or API: at most low" if bare else
            "a one-line link item from one newsletter: at most medium" if one_line and s.sources == 1 else
            "an opinion piece: at most medium" if s.kind == "opinion" else
@@ -215,6 +218,8 @@ def as_written(subject: str, texts: Sequence[str]) -> str:
 _ACTS = (r"(?:released|releases|launched|launches|announced|announces|introduced|introduces|unveiled|unveils|"
          r"open-sourced|open sourced|open-sources|built|builds|trained|trains|published|publishes|debuted|"
          r"debuts|shipped|ships|rolled out|rolls out|developed|develops|created|creates)\b")
+# "Meta's segmentation model has been extended to videos": someone else's news about the owner's thing
+_DONE_TO = re.compile(r"\b(?:has|have) been \w+(?:ed|en)\b|\b(?:was|were|gets?|got) \w+(?:ed|en)\b")
 # what a headline's opening possessive owns that it did not make: "Hyperion-7B's scores", "OpenAI's CEO"
 _PROPERTY = (r"(?:scores?|results?|claims?|numbers|benchmarks?|performance|valuation|stock|shares|revenue|"
              r"ceo|founders?|chief|boss|board|investors?|lawyers?|users?|critics?)\b")
@@ -314,7 +319,7 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         return subject, ""
     owner = "" if owner and sig.the_field(owner) else owner
     made_by_subject = rf"\W*{re.escape(subject)}['’]s (?!{_PROPERTY})(?:new |latest )?[a-z]"
-    if not owner and subject and re.match(made_by_subject, head):
+    if not owner and subject and re.match(made_by_subject, head) and not _DONE_TO.search(head):
         owner = subject  # "AssemblyAI’s speech recognition model": the subject made it (not a name in passing)
     # who the text says did it ("Google has released ..."), before a name that is only mentioned
     acting = [n for n in others if any(re.search(rf"(?<![\w-]){re.escape(n)}(?:['’]s team)? (?:has |have |had )?"
@@ -389,11 +394,7 @@ def _step(inp: BriefInput, position: int, names: list[str], figures: list[str]) 
         return None
     before = " ".join(f"{r.title} {r.text}" for r in stories).lower()
     names = [n for n in names if not all(w.lower() in inp.common_words for w in n.split())]  # not "Fine", "Race"
-    # a name is new when its own words are ("AI Stability AI", a run across "open-source AI Stability AI",
-    # adds nothing to a step that named Stability AI)
-    own = lambda n: " ".join(w for w in n.split() if not sig.the_field(w)) or n  # noqa: E731
-    new = [n for n in names if own(n).lower() not in before and n.lower() not in before][:3] + \
-        [f for f in figures if f.lower() not in before][:2]
+    new = [n for n in names if n.lower() not in before][:3] + [f for f in figures if f.lower() not in before][:2]
     first = stories[0]
     return {"title": first.title, "source": first.source, "date": first.date[:10],
             "days": round(_lag(inp.members[0].date, first.date)), "new": new, "story_id": first.story_id}
@@ -528,7 +529,8 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
                    licence=facts.licence, price=facts.price, access=facts.access,
                    claim=asdict(claim) if claim else None, seen_before=history["count"],
                    minutes=context["minutes"], decided=facts.decided, binding=facts.binding,
-                   programme=facts.programme, one_line=facts.one_line, as_of=members[-1].date)
+                   programme=facts.programme, one_line=facts.one_line, actor_mentions=inp.actor_mentions,
+                   as_of=members[-1].date)
     return Brief(
         cluster_id=inp.cluster_id, slug=slug or slug_for(inp.title, inp.cluster_id), title=inp.title,
         date=lead.date, sources=context["sources"], kind=kind, impact=level, impact_score=score,

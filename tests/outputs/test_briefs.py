@@ -123,6 +123,10 @@ def signals(**over) -> sig.Signals:
     ({"kind": "release", "horizon": "weeks"}, {"novel": True, "one_line": True, "actor": "Acme",
                                                "actor_mentions": 40}, "medium"),
     ({"kind": "release", "sources": 2, "horizon": "weeks"}, {"novel": True, "one_line": True}, "high"),
+    # ... but not a listing of something the archive has met: earlier headlines, or a maker in a few stories
+    ({"kind": "release", "horizon": "weeks"}, {"seen_before": 2, "one_line": True}, "medium"),
+    ({"kind": "release", "horizon": "weeks"}, {"novel": True, "one_line": True, "actor": "Quillworks",
+                                               "actor_mentions": 6}, "medium"),
     ({"kind": "release", "sources": 3, "horizon": "weeks"}, {"promo": True}, "low"),
     ({"kind": "opinion", "sources": 3, "horizon": "weeks"}, {"novel": True}, "medium"),
 ])
@@ -381,6 +385,7 @@ def test_the_subject_is_the_clusters_own_name_as_written():
      "book. These guys are releasing a speech model.", ("Quillsound", "Quillsound")),
     ("Quillsound’s scores do not hold up in a replication", "A second lab could not reproduce them.",
      ("Quillsound", "")),
+    ("Quillsound’s speech model has been extended to video", "A student extended it.", ("Quillsound", "")),
     # a listed tool is its name, even in plain words, and the names it works with are not its maker
     ("Caption anything - Image captions with Quill Segment and Quillchat.", "", ("Caption anything", "")),
     ("You - yes, you - can help Orchard map the floods", "Orchard asks volunteers for photos.", ("Orchard", "")),
