@@ -218,6 +218,7 @@ def as_written(subject: str, texts: Sequence[str]) -> str:
 _ACTS = (r"(?:released|releases|launched|launches|announced|announces|introduced|introduces|unveiled|unveils|"
          r"open-sourced|open sourced|open-sources|built|builds|trained|trains|published|publishes|debuted|"
          r"debuts|shipped|ships|rolled out|rolls out|developed|develops|created|creates)\b")
+_SINCE = re.compile(r"\b(?:after|since|when|before|once|until|because|as)\s+(?:the\s+)?$", re.I)
 # "Meta's segmentation model has been extended to videos": someone else's news about the owner's thing
 _DONE_TO = re.compile(r"\b(?:has|have) been \w+(?:ed|en)\b|\b(?:was|were|gets?|got) \w+(?:ed|en)\b")
 # what a headline's opening possessive owns that it did not make: "Hyperion-7B's scores", "OpenAI's CEO"
@@ -321,9 +322,12 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     made_by_subject = rf"\W*{re.escape(subject)}['’]s (?!{_PROPERTY})(?:new |latest )?[a-z]"
     if not owner and subject and re.match(made_by_subject, head) and not _DONE_TO.search(head):
         owner = subject  # "AssemblyAI’s speech recognition model": the subject made it (not a name in passing)
-    # who the text says did it ("Google has released ..."), before a name that is only mentioned
-    acting = [n for n in others if any(re.search(rf"(?<![\w-]){re.escape(n)}(?:['’]s team)? (?:has |have |had )?"
-                                                 rf"{_ACTS}", t) for t in texts)]
+    # who the text says did it ("Google has released ..."), before a name that is only mentioned; not in a
+    # clause that dates tonight's news ("two weeks after Lumen Labs released it, researchers re-ran ...")
+    def acts(name: str, text: str) -> bool:
+        return any(not _SINCE.search(text[:m.start()]) for m in re.finditer(
+            rf"(?<![\w-]){re.escape(name)}(?:['’]s team)? (?:has |have |had )?{_ACTS}", text))
+    acting = [n for n in others if any(acts(n, t) for t in texts)]
     org = owner or (acting[0] if acting else orgs[0] if orgs else (others[0] if others else ""))
     return subject, org
 

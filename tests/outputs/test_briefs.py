@@ -392,6 +392,8 @@ def test_the_subject_is_the_clusters_own_name_as_written():
     ("Dexa’s Quill Notes plugin on Quillchat gives answers with timestamps", "Dexa built it.",
      ("Quill Notes plugin", "Dexa")),
     ("QUILL-E and QSM- Two new models from Orchard.", "", ("QUILL-E and QSM", "Orchard")),
+    ("Replication finds Quillnote scores do not hold up", "Two weeks after Orchard released Quillnote, researchers "
+     "at the Open Eval Collective re-ran its benchmarks.", ("Quillnote", "Open Eval Collective")),
     # who the text says released it, not the first name it mentions
     ("Quillnote: An Open Unified Notes Learner", "Readers of Quillchat will like it. Orchard has released "
      "Quillnote, a model trained on notes.", ("Quillnote", "Orchard")),

@@ -82,4 +82,6 @@ def test_the_first_night_exports_the_twin_before_it_embeds(store, tmp_path, monk
     monkeypatch.setenv("PULSE_CACHE_DIR", str(tmp_path / "fresh-cache"))
     report = embed_stories(store, Embedder(device="cpu", cpu_encoder="auto"))
     assert report["embedded"] > 0 and report["encoder"] == "onnx"
-    assert list((tmp_path / "fresh-cache" / "onnx").glob(f"*/{onnx_model.INT8_FILE}"))
+    twins = list((tmp_path / "fresh-cache" / "onnx").glob("*/model.onnx"))
+    assert len(twins) == 1 and (twins[0].parent / "check.json").exists()
+    assert not (twins[0].parent / onnx_model.INT8_FILE).exists()  # made only by a night that asks for int8
