@@ -147,6 +147,12 @@ def inputs(store: Store, cluster_ids: list[str], as_of: str | None = None) -> li
     return out
 
 
+def searchable(subject: str, common_words: frozenset[str]) -> bool:
+    """Whether the archive's earlier headlines can be searched for this subject: a name in plain words
+    ("Sweep", a listed tool) would match other news that uses the word ("ChatGPT frenzy sweeps China")."""
+    return bool(subject) and not all(w.lower() in common_words for w in subject.split())
+
+
 def archive_context(store: Store, inp: BriefInput) -> None:
     """What the archive said before this cluster: earlier headlines naming its subject, how many stories name
     its actor, and stories related to its own but other news (with why)."""
@@ -158,7 +164,8 @@ def archive_context(store: Store, inp: BriefInput) -> None:
     inp.common_words = frozenset(w for w, (_, upper, seen) in counts.items() if (upper + 1) / (seen + 2) < 0.3)
     subject, actor = inp.named = subject_for(inp)
     before = inp.members[0].date
-    inp.history = store.earlier_mentions(subject, before, inp.cluster_id) if subject else None
+    inp.history = store.earlier_mentions(subject, before, inp.cluster_id) \
+        if searchable(subject, inp.common_words) else None
     if inp.history and inp.history["latest"]:
         inp.history["days_since_last"] = round(to_day(before) - to_day(inp.history["latest"][0]["date"]))
     # the actor's reach (`outputs.brief.rate`), which a place, a people or the field itself never has
