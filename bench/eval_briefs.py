@@ -10,7 +10,7 @@ Prints, over the news briefs (notices and fiction left out):
   masked (quotes, links, numbers and capitalised words replaced), and how many sentences pass 2% / 20%
   (issue 27's limits), with the most repeated masked sentence;
 - Watch for presence, the spread of kinds and positions, impact by number of sources, and how many of the
-  digest's Top-story slots bare one-line listings hold.
+  digest's Top-story slots one newsletter's one-line items hold (archives whose briefs record `one_line`).
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from outputs.brief import FAMILIAR, FREE_TEXT
+from outputs.brief import FREE_TEXT
 from outputs.brief_stage import Briefer, brief_clusters, load_brief
 from outputs.render import Templates
 from pipeline.cluster_stage import cluster_stories
@@ -128,15 +128,13 @@ def main() -> None:
     for n in (1, 2, 3):
         print(f"{n if n < 3 else '3+':<8} {by_sources[(n, 'low')]:>6} {by_sources[(n, 'medium')]:>7} "
               f"{by_sources[(n, 'high')]:>6}")
-    # the digest's Top stories are the medium and high news: how many are one newsletter's bare listings
+    # the digest's Top stories are the medium and high news: how many are one newsletter's one-line items
     if news and "one_line" in news[0].signals:
         top = [b for b in news if b.impact in ("medium", "high")]
-        bare = [b for b in top if b.signals["one_line"] and len(b.sources) == 1 and not any(
-            "named in" in r for r in b.impact_reasons) and b.signals.get("seen_before", 0) < 2 and not (
-            b.signals.get("actor") and b.signals.get("actor_mentions", 0) >= FAMILIAR) and not any(
-            a in ("weights", "code", "api") for a in b.signals.get("artifacts", []))]
-        print(f"\nTop-story slots (medium or high news): {len(top)}; one newsletter's one-line listing of something "
-              f"new to the archive, with no weights, code or API: {len(bare)} ({len(bare) / max(len(top), 1):.1%})")
+        lines = [b for b in top if b.signals["one_line"] and len(b.sources) == 1]
+        usable = [b for b in lines if {"weights", "code", "api"} & set(b.signals.get("artifacts", []))]
+        print(f"\nTop-story slots (medium or high news): {len(top)}; one newsletter's one-line items: {len(lines)} "
+              f"({len(lines) / max(len(top), 1):.1%}), {len(usable)} of them with weights, code or an API")
 
 
 if __name__ == "__main__":

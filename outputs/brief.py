@@ -301,11 +301,11 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         subject = as_written(named, [m.title for m in members] + [m.text for m in members]) if named else ""
         if subject and (common(subject) or initial_only(subject)):
             subject = ""  # "adapts", "Commoditizing": a rare word, not a name
-    grammar = bool(subject)
+    fallback = not subject  # neither the headline's grammar nor the cluster's subject named it
     subject = subject or (in_title[0] if in_title else (names[0] if names else ""))
     if subject and sig.not_a_subject(subject):  # "Israel", "A.I": another name of the headline, or none
         subject = next((n for n in in_title if not sig.not_a_subject(n)), "")
-    if subject and not grammar and around(subject, members[0].title if members else ""):
+    if subject and fallback and around(subject, members[0].title if members else ""):
         subject = ""  # "Plugins for ChatGPT": their code is public, ChatGPT's is not; the headline is quoted
     if not owner and not listed:  # "Google makes an AI that beats...": the text names what it made
         made = _made_thing(members, names, subject)
