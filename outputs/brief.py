@@ -367,20 +367,18 @@ def _change_sentence(cands: list[sent.Sentence], chosen: set[str]) -> str:
     return ""
 
 
-_TEST_BEDS = (("the same workload", "hardware"),
-              ("the same recordings", r"\b(?:speech|audio|voice|transcri\w+|asr)\b"),
+_TEST_BEDS = (("the same recordings", r"\b(?:speech|audio|voice|transcri\w+|asr)\b"),
               ("the same tasks", r"\b(?:robots?|robotic\w*|drones?|humanoids?)\b"),
               ("the same prompts and harness", r"\b(?:llms?|language models?|chatbots?|gpt\S*|prompts?|chat\w*)\b"),
               ("the same images", r"\b(?:images?|photos?|pictures?|vision|video)\b"))
 
 
-def _test_bed(text: str) -> str:
-    """What two systems would be run on to settle a claim between them: prompts for a language model,
-    recordings for speech, a workload for a chip (not "prompts" for a hospital robot)."""
-    for bed, cue in _TEST_BEDS:
-        if sig.hardware(text) if cue == "hardware" else re.search(cue, text, re.I):
-            return bed
-    return "the same inputs, scored the same way"
+def _test_bed(text: str, hardware: bool) -> str:
+    """What two systems would be run on to settle a claim between them: a workload for a chip (`hardware`),
+    recordings for speech, prompts for a language model (not "prompts" for a hospital robot)."""
+    if hardware:
+        return "the same workload"
+    return next((bed for bed, cue in _TEST_BEDS if re.search(cue, text, re.I)), "the same inputs, scored the same way")
 
 
 def _lag(a: str, b: str) -> float:
@@ -499,11 +497,12 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
     primary = links[0] if links else None
     chosen = {w["text"] for w in what_happened}
     cover = ev.coverage(members)
+    hardware = sig.hardware(titles + " " + text)
     context = {
         "s": s, "kind": kind, "subject": subject, "org": org, "title": inp.title, "level": level,
         "sources": sorted({m.source for m in members}), "figure": sig.key_figure(figures),
-        "hardware": sig.hardware(titles + " " + text),
-        "test_bed": _test_bed(titles + " " + text), "plan": s.plans[0] if s.plans else "",
+        "hardware": hardware, "test_bed": _test_bed(titles + " " + text, hardware),
+        "plan": s.plans[0] if s.plans else "",
         "change_sentence": _change_sentence(cands, chosen), "counter": counter, "horizon": horizon,
         "span_days": s.span_days, "facts": facts, "stance": stance, "claim": claim, "cover": cover,
         "framings_differ": ev.framings_differ(cover), "history": history, "specific": specific,

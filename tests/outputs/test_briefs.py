@@ -484,7 +484,7 @@ def test_our_take_compares_with_the_nearest_recent_related_news_never_old_histor
 ])
 def test_the_test_that_would_settle_a_claim_fits_the_thing(text, bed):
     from outputs.brief import _test_bed
-    assert _test_bed(text) == bed
+    assert _test_bed(text, sig.hardware(text)) == bed
 
 
 def test_a_plain_word_name_is_not_searched_for_in_earlier_headlines():
