@@ -56,6 +56,8 @@ STORY_PROBES = (
     "An outage at a cloud provider took down several AI coding assistants for six hours on Tuesday; the "
     "post-mortem blames a configuration push.",
 )
+# the texts the int8 variant is checked on; export saves the model's vectors of them in this order
+INT8_PROBES = (*PROBES, *STORY_PROBES)
 
 
 class TwinError(RuntimeError):
@@ -140,8 +142,7 @@ def export(st: Any, model_id: str, model_path: str) -> Path:
             raise TwinError(f"ONNX twin of {model_id} differs from the model (cosine {worst:.5f}); not kept")
         check: dict[str, Any] = {"min_cosine": worst, "probes": len(PROBES)}
         # the model's own vectors of the int8 probes, for quantising later: only a night that asks for int8 does
-        probes = [*PROBES, *STORY_PROBES]
-        np.save(work / PROBE_FILE, st.encode(probes, normalize_embeddings=True, convert_to_numpy=True,
+        np.save(work / PROBE_FILE, st.encode(list(INT8_PROBES), normalize_embeddings=True, convert_to_numpy=True,
                                             show_progress_bar=False).astype(np.float32))
         (work / "check.json").write_text(json.dumps(check), "utf-8")
         if dest.exists():
@@ -195,7 +196,7 @@ def quantize(model_id: str, model_path: str) -> dict[str, Any]:
     check = json.loads((folder / "check.json").read_text("utf-8"))
     if (folder / INT8_FILE).exists() or "int8" in check:
         return check
-    probes = [*PROBES, *STORY_PROBES]
+    probes = list(INT8_PROBES)
     try:  # the model's vectors, saved at export; a twin from before them is its own reference (within 0.999)
         want = np.load(folder / PROBE_FILE)
     except OSError:
