@@ -142,8 +142,9 @@ def export(st: Any, model_id: str, model_path: str) -> Path:
             raise TwinError(f"ONNX twin of {model_id} differs from the model (cosine {worst:.5f}); not kept")
         check: dict[str, Any] = {"min_cosine": worst, "probes": len(PROBES)}
         # the model's own vectors of the int8 probes, for quantising later: only a night that asks for int8 does
-        np.save(work / PROBE_FILE, st.encode(list(INT8_PROBES), normalize_embeddings=True, convert_to_numpy=True,
-                                            show_progress_bar=False).astype(np.float32))
+        vectors = st.encode(list(INT8_PROBES), normalize_embeddings=True, convert_to_numpy=True,
+                            show_progress_bar=False)
+        np.save(work / PROBE_FILE, vectors.astype(np.float32))
         (work / "check.json").write_text(json.dumps(check), "utf-8")
         if dest.exists():
             shutil.rmtree(dest)
