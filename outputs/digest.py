@@ -252,17 +252,19 @@ def write(store: Store, briefer: Briefer, out_dir: Path, night: Night, *, max_it
 
 
 def write_night(store: Store, briefer: Briefer, out_dir: Path, today: Night, *, max_items: int = 25,
-                base_url: str | None = None, weekly_day: str = "monday", since: str | None = None) -> dict[str, Any]:
+                base_url: str | None = None, weekly_day: str = "monday",
+                since: tuple[str, int] | None = None) -> dict[str, Any]:
     """A night's digests, one per publication day of the issues that arrived today (a backfill writes one per
     day it covers), and the weekly digests of the weeks they complete (`weeks_to_write`). The night's own
     digest is its newest day's (today's when nothing arrived): it also lists the older issues that arrived
-    with it. `since`: when an earlier run today wrote its digests, the other days are written only where
-    something arrived after it (a second run on the day of a backfill does not write the backfill's days
-    again; the night's own digest is the same one, and is not e-mailed twice). Returns that one's info, with
+    with it. `since` (the time and `store.issue_mark()` an earlier run took when it wrote its digests): the
+    other days are written only where something arrived after it (a second run on the day of a backfill
+    does not write the backfill's days again; the night's own digest is the same one, and is not e-mailed
+    twice). Returns that one's info, with
     `days` written and the `weeks` (labels)."""
     arrived = (today.start, today.end)
     days = store.days_arrived(*arrived)
-    fresh = store.days_arrived(max(today.start, since), today.end) if since else days
+    fresh = store.days_arrived(*arrived, after=since) if since and since[0] >= today.start else days
     newest = Night(max(days)) if days else today
     for day in fresh:
         if day != newest.date:

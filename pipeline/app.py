@@ -187,13 +187,14 @@ def run_night(paths: Paths, settings: Settings, first: Stage, *, email: bool = F
         return watch_stage(store, held["briefer"], paths.output_dir)
 
     def stage_digest(store: Store) -> dict:  # every publication day that arrived tonight; the newest is the night's
-        started = now()
+        started, mark = now(), store.issue_mark()
         # what arrived since the last run that wrote its digests (or since midnight): each day is written once
-        since = (store.last_stage_result("digest") or {}).get("started")
+        last = store.last_stage_result("digest") or {}
+        since = (last["started"], last.get("issue_mark", 2**62)) if last.get("started") else None
         held["digest"] = digest_out.write_night(store, held["briefer"], paths.output_dir, digest_out.Night.parse(None),
                                                 max_items=int(digest_cfg["max_items"]), base_url=digest_cfg["base_url"],
                                                 weekly_day=digest_cfg["weekly_day"], since=since)
-        return {**held["digest"], "started": started}
+        return {**held["digest"], "started": started, "issue_mark": mark}
 
     stages = [(first[0], stage_first), ("embed", stage_embed),
               ("cluster", lambda store: cluster_stories(store, cluster_config(settings))),

@@ -915,11 +915,20 @@ class Store:
         return {r[0]: r[1] or "" for chunk, marks in _in_chunks(cluster_ids) for r in self.db.execute(
             f"SELECT id, last_date FROM clusters WHERE id IN ({marks})", chunk)}
 
-    def days_arrived(self, start: str, end: str) -> list[str]:
-        """The publication days (YYYY-MM-DD) of the stories whose issues Pulse first saw in [start, end)."""
+    def days_arrived(self, start: str, end: str, *, after: tuple[str, int] | None = None) -> list[str]:
+        """The publication days (YYYY-MM-DD) of the stories whose issues Pulse first saw in [start, end).
+        `after` (a time and an `issue_mark`): only issues stored after both were taken, that is first seen
+        in a later second or stored after the mark (first_seen has one-second resolution)."""
+        later, args = "", [start, end]
+        if after:
+            later, args = " AND (i.first_seen > ? OR i.rowid > ?)", [*args, *after]
         return [r[0] for r in self.db.execute(
             f"SELECT DISTINCT substr({STORY_DATE}, 1, 10) FROM stories s JOIN issues i ON i.id = s.issue_id "
-            "WHERE i.first_seen >= ? AND i.first_seen < ? ORDER BY 1", [start, end])]
+            f"WHERE i.first_seen >= ? AND i.first_seen < ?{later} ORDER BY 1", args)]
+
+    def issue_mark(self) -> int:
+        """The newest issue's row number: issues stored later have a larger one."""
+        return self.db.execute("SELECT coalesce(max(rowid), 0) FROM issues").fetchone()[0]
 
     def late_arrivals(self, start: str, end: str, before: str) -> list[dict[str, Any]]:
         """Issues first seen in [start, end) but published before `before`: {day, source, issues, stories}."""

@@ -146,12 +146,19 @@ def test_cli_brief_prints_a_story_brief(pulse_dirs):
     assert data["impact"] in ("low", "medium", "high") and data["what_happened"]
 
 
-def test_a_backfill_of_30_days_gives_30_dated_digests_identical_on_a_rebuild(feed_server, pulse_dirs):
+def test_a_backfill_of_30_days_gives_30_dated_digests_identical_on_a_rebuild(feed_server, pulse_dirs, monkeypatch):
     from datetime import date, timedelta
+
+    from importlib import import_module
 
     from tests.conftest import Reply
     from tests.feeds import rss, story_html
 
+    # both runs within one second (the clock has one-second steps): the second still knows what is new
+    store_module, app_module = import_module("pipeline.store"), import_module("pipeline.app")  # app loads lazily
+    stamp = store_module.now()
+    monkeypatch.setattr(store_module, "now", lambda: stamp)
+    monkeypatch.setattr(app_module, "now", lambda: stamp)
     config, data = pulse_dirs
     days = [date(2026, 10, 1) + timedelta(days=n) for n in range(30)]
     items = [{"title": f"Daily issue {d}", "link": f"https://daily.example.org/p/{d}",

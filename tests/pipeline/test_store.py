@@ -48,6 +48,21 @@ def test_save_is_idempotent_and_ids_are_stable(store):
     assert store.counts() == {"sources": 1, "issues": 1, "stories": 2, "links": 2}
 
 
+def test_issues_stored_after_a_mark_in_the_same_second_count_as_arrived_after_it(store):
+    store.save_issue(make_issue(guid="g1"))
+    stamp = store.db.execute("SELECT first_seen FROM issues").fetchone()[0]
+    mark = store.issue_mark()
+    window = ("2026-01-01T00:00:00+00:00", "2027-01-01T00:00:00+00:00")
+    assert store.days_arrived(*window, after=(stamp, mark)) == []  # nothing since the mark
+    later = make_issue(guid="g2")
+    later.published = datetime(2026, 11, 5, tzinfo=timezone.utc)
+    store.save_issue(later)
+    store.db.execute("UPDATE issues SET first_seen = ?", [stamp])  # both stored within one second
+    assert store.days_arrived(*window) == ["2026-11-02", "2026-11-05"]
+    assert store.days_arrived(*window, after=(stamp, mark)) == ["2026-11-05"]
+    assert store.days_arrived(*window, after=("2000-01-01T00:00:00+00:00", 2**62)) == ["2026-11-02", "2026-11-05"]
+
+
 def test_shrinking_issue_drops_its_extra_stories_and_links(store):
     store.save_issue(make_issue(3))
     assert store.save_issue(make_issue(1)) == "updated"
