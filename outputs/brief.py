@@ -7,6 +7,7 @@ afterwards (`outputs.generate`); the rest (sentences, ratings, citations) is alw
 """
 from __future__ import annotations
 
+import heapq
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
@@ -207,7 +208,7 @@ def rate(s: sig.Signals, *, usable: Sequence[str] = (), claim_by: str = "", nove
 def as_written(subject: str, texts: Sequence[str]) -> str:
     """A lower-case subject ("point-e", "mistral 7b") as the texts write it ("Point-E", "Mistral 7B"), or ""."""
     words = [re.escape(w) for w in subject.split()]
-    pattern = re.compile(r"(?<![\w-])" + r"[\s-]+".join(words) + r"(?:['’]s)?(?![\w-])", re.I)
+    pattern = sig.pattern(r"(?<![\w-])" + r"[\s-]+".join(words) + r"(?:['’]s)?(?![\w-])", re.I)
     for text in texts:
         m = pattern.search(text)
         if m:
@@ -224,6 +225,32 @@ _DONE_TO = re.compile(r"\b(?:has|have) been \w+(?:ed|en)\b|\b(?:was|were|gets?|g
 # what a headline's opening possessive owns that it did not make: "Hyperion-7B's scores", "OpenAI's CEO"
 _PROPERTY = (r"(?:scores?|results?|claims?|numbers|benchmarks?|performance|valuation|stock|shares|revenue|"
              r"ceo|founders?|chief|boss|board|investors?|lawyers?|users?|critics?)\b")
+
+
+_MADE_AFTER = re.compile(rf"['’]s (?!{_PROPERTY})(?:new |latest )?[a-z]")
+_ACTS_AFTER = re.compile(rf"(?:['’]s team)? (?:has |have |had )?{_ACTS}")
+_OPENING = re.compile(r"\W*")
+
+
+def _opens_made_by(head: str, subject: str) -> bool:
+    """The headline opens with the subject's possessive of a thing it made ("AssemblyAI’s speech model"),
+    not of its property ("Hyperion-7B's scores"). Matched without a pattern per subject."""
+    start = _OPENING.match(head).end()
+    return head.startswith(subject, start) and bool(_MADE_AFTER.match(head, start + len(subject)))
+
+
+def _acts(name: str, text: str) -> bool:
+    """The text says `name` released, built, launched... something ("Google has released"), outside a clause
+    that only dates the news ("two weeks after Lumen Labs released it"). Like
+    `re.finditer(rf"(?<![\w-]){name}... {_ACTS}")` without a pattern compiled per name."""
+    start = text.find(name) if name else -1
+    while start >= 0:
+        before = text[start - 1:start]
+        if not (before and (before.isalnum() or before in "_-")) and _ACTS_AFTER.match(text, start + len(name)) \
+                and not _SINCE.search(text[:start]):
+            return True
+        start = text.find(name, start + 1)
+    return False
 
 
 def _made_thing(members: Sequence[Member], names: list[str], subject: str) -> str:
@@ -247,7 +274,8 @@ def newsletter_name(name: str, members: Sequence[Member]) -> bool:
     def feed(m: Member) -> str:
         return re.sub(r"\W", "", m.source.split("-")[0]).lower()
     # "Ben" and "Bites" of "Ben's Bites" (its author signs with the first): one word of its feed's name
-    return any(re.match(rf"{re.escape(name)}\s*#?\d", m.issue_title or "", re.I) or squashed == feed(m)
+    numbered = sig.pattern(rf"{re.escape(name)}\s*#?\d", re.I)
+    return any(numbered.match(m.issue_title or "") or squashed == feed(m)
                or (" " not in name and len(squashed) >= 3 and squashed in feed(m)) for m in members)
 
 
@@ -285,7 +313,7 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         """One plain word that is capitalised only where every word is (opening a headline or sentence)."""
         if " " in name or distinctive(name) or name.isupper():
             return False
-        inside = re.compile(rf"(?<=[a-z,;] ){re.escape(name)}\b")
+        inside = sig.pattern(rf"(?<=[a-z,;] ){re.escape(name)}\b")
         return not any(inside.search(t) for t in texts)
     in_title = sorted((n for n in names if titles_with(n)), key=lambda n: -titles_with(n))  # stable: frequency next
     head = members[0].title if members else ""
@@ -319,15 +347,11 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     if listed:  # a listed tool: the listing names no maker (the names in it are what it works with)
         return subject, ""
     owner = "" if owner and sig.the_field(owner) else owner
-    made_by_subject = rf"\W*{re.escape(subject)}['’]s (?!{_PROPERTY})(?:new |latest )?[a-z]"
-    if not owner and subject and re.match(made_by_subject, head) and not _DONE_TO.search(head):
+    if not owner and subject and _opens_made_by(head, subject) and not _DONE_TO.search(head):
         owner = subject  # "AssemblyAI’s speech recognition model": the subject made it (not a name in passing)
     # who the text says did it ("Google has released ..."), before a name that is only mentioned; not in a
     # clause that dates tonight's news ("two weeks after Lumen Labs released it, researchers re-ran ...")
-    def acts(name: str, text: str) -> bool:
-        return any(not _SINCE.search(text[:m.start()]) for m in re.finditer(
-            rf"(?<![\w-]){re.escape(name)}(?:['’]s team)? (?:has |have |had )?{_ACTS}", text))
-    acting = [n for n in others if any(acts(n, t) for t in texts)]
+    acting = [n for n in others if any(_acts(n, t) for t in texts)]
     org = owner or (acting[0] if acting else orgs[0] if orgs else (others[0] if others else ""))
     return subject, org
 
@@ -488,8 +512,8 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
         promo=bool(_PROMO.search(f"{titles} {text[:400]}")))
 
     same = [r for r in inp.related if r.relation == "cluster" and r.story_id != lead.id]
-    thread = sorted((r for r in inp.related if r.relation == "thread"),
-                    key=lambda r: (abs(_lag(r.date, lead.date)), r.date, r.story_id))[:MAX_THREAD_CITED]
+    thread = heapq.nsmallest(MAX_THREAD_CITED, (r for r in inp.related if r.relation == "thread"),
+                             key=lambda r: (abs(_lag(r.date, lead.date)), r.date, r.story_id))
     cited_by = [{"story_id": r.story_id, "title": r.title, "source": r.source, "date": r.date,
                  "issue_title": r.issue_title, "relation": r.relation, "lag_days": _lag(r.date, lead.date)}
                 for r in sorted(same + thread, key=lambda r: (r.date, r.story_id))]

@@ -111,8 +111,9 @@ def inputs(store: Store, cluster_ids: list[str], as_of: str | None = None) -> li
     subjects = store.cluster_subjects(cluster_ids)
     threads = sorted({r["thread_id"] for r in rows if r["thread_id"]})
     thread_rows: dict[str, list[dict]] = {}
-    for r in store.thread_members(threads, as_of):
+    for r in store.thread_members(threads, as_of):  # each thread's oldest first
         thread_rows.setdefault(r["thread_id"], []).append(r)
+    thread_dates = {t: [r["date"] for r in rows] for t, rows in thread_rows.items()}
     against = {r["id"] for rows in thread_rows.values() for r in rows if sig.contrary(f"{r['title']} {r['text']}")}
     out = []
     for cid in cluster_ids:
@@ -123,8 +124,9 @@ def inputs(store: Store, cluster_ids: list[str], as_of: str | None = None) -> li
         # the thread as it stood at the cluster's newest story: later steps are the thread page's, and a
         # brief that never sees them is not rebuilt when they come (`Store.brief_signatures`)
         as_of_cluster = members[-1]["date"]
-        trows = [r for r in thread_rows.get(tid, []) if r["date"] <= as_of_cluster] if tid else []
-        later = [r for r in thread_rows.get(tid, []) if r["date"] > as_of_cluster and r["id"] in against] if tid else []
+        cut = bisect.bisect_right(thread_dates.get(tid, []), as_of_cluster) if tid else 0
+        trows = thread_rows[tid][:cut] if cut else []
+        later = [r for r in thread_rows.get(tid, [])[cut:] if r["id"] in against] if tid else []
         firsts: dict[str, str] = {}
         for r in trows:
             firsts[r["cluster_id"]] = min(firsts.get(r["cluster_id"], r["date"]), r["date"])

@@ -94,7 +94,7 @@ def capability_of(sentences: Sequence[str], title: str = "", subject: str = "") 
         return _short(listed[1].strip().rstrip("."))  # a listing's line says what the tool is and does
     if not subject:
         return ""
-    named = re.compile(rf"(?<![\w-]){re.escape(subject)}(?![\w-])", re.I)
+    named = sig.pattern(rf"(?<![\w-]){re.escape(subject)}(?![\w-])", re.I)
     for s in [*sentences, title]:
         s = s.strip().strip("\"“”'")
         if 4 <= len(s.split()) <= 60 and named.search(s) and _CAPABILITY.search(s):

@@ -66,7 +66,7 @@ def around(subject: str, title: str) -> bool:
     "a port of LLaMA"): what it says of its code or its access is not the subject's."""
     words = [re.escape(w) for w in re.findall(r"\w+", subject)]
     return bool(words) and bool(_AROUND.search(
-        re.sub(r"(?<![\w-])" + r"\W{1,3}".join(words) + r"(?![\w-])", " ", title, flags=re.I)))
+        sig.pattern(r"(?<![\w-])" + r"\W{1,3}".join(words) + r"(?![\w-])", re.I).sub(" ", title)))
 
 
 def about(subject: str, title: str, *, named: bool = False) -> bool:
@@ -78,9 +78,9 @@ def about(subject: str, title: str, *, named: bool = False) -> bool:
     words = [re.escape(w) for w in re.findall(r"\w+", subject)]
     if not words or around(subject, title):
         return False
-    if named and re.search(r"(?<![\w-])" + r"\W{1,3}".join(words) + r"(?![\w-])", title, re.I):
+    if named and sig.pattern(r"(?<![\w-])" + r"\W{1,3}".join(words) + r"(?![\w-])", re.I).search(title):
         return True
-    m = re.match(r"\W*(?:the |an? )?" + r"\W{1,3}".join(words) + r"(?:['’]s)?(?![\w-])\s*(\S*)", title, re.I)
+    m = sig.pattern(r"\W*(?:the |an? )?" + r"\W{1,3}".join(words) + r"(?:['’]s)?(?![\w-])\s*(\S*)", re.I).match(title)
     if m:
         title_case = sum(w[:1].isupper() for w in title.split()) >= 0.7 * len(title.split())
         return title_case or not m.group(1)[:1].isupper()

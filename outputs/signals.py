@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
 from importlib import resources
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -129,6 +130,10 @@ def horizon(kind: str, text: str) -> tuple[str, list[str]]:
         if found[h] and not (h == "months" and found["weeks"] and kind in ("release", "incident")):
             return h, found[h]
     return KIND_HORIZON.get(kind, "months"), []
+
+
+# patterns made of a name, compiled once each: a night's briefs use thousands, past the re module's own cache
+pattern = lru_cache(maxsize=8192)(re.compile)
 
 
 def _wordy(c: str) -> bool:
@@ -288,12 +293,16 @@ def contrary(text: str) -> bool:
     return bool(_CONTRARY.search(text))
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
 def against(names: Sequence[str], title: str, text: str) -> bool:
     """Whether a story cuts against something these names did: its headline or one of its sentences names
     one of them and doubts, criticises or fails to reproduce (a story that mentions "criticism" somewhere
     is not counter-evidence to everything it names)."""
-    return any(contrary(s) and any(n in s for n in names)
-               for s in [title, *re.split(r"(?<=[.!?])\s+", text)])
+    if not any(n in title or n in text for n in names) or not (contrary(title) or contrary(text)):
+        return False  # most stories name none of them, or doubt nothing: no sentence to look at
+    return any(any(n in s for n in names) and contrary(s) for s in [title, *_SENTENCE_END.split(text)])
 
 
 # words that say nothing about who a story is for, however an audience's description uses them

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
+@lru_cache(maxsize=65536)  # a night's briefs read the same thread members' dates again and again
 def to_day(date: str) -> float:
     """An ISO date or datetime as fractional days since 1970-01-01 UTC (a naive one is taken as UTC)."""
     d = datetime.fromisoformat(date)
