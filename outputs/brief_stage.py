@@ -115,6 +115,7 @@ def inputs(store: Store, cluster_ids: list[str], as_of: str | None = None) -> li
         thread_rows.setdefault(r["thread_id"], []).append(r)
     thread_dates = {t: [r["date"] for r in rows] for t, rows in thread_rows.items()}
     against = {r["id"] for rows in thread_rows.values() for r in rows if sig.contrary(f"{r['title']} {r['text']}")}
+    mentions = Mentions(store)
     out = []
     for cid in cluster_ids:
         members = by_cluster.get(cid)
@@ -145,7 +146,7 @@ def inputs(store: Store, cluster_ids: list[str], as_of: str | None = None) -> li
                            "thread", r["cluster_id"]) for r in later],
             thread_clusters=sorted(((c, d) for c, d in firsts.items()), key=lambda cd: (cd[1], cd[0])),
             subject=subjects.get(cid, "")))
-        archive_context(store, out[-1])
+        archive_context(store, out[-1], mentions)
     return out
 
 
@@ -155,7 +156,42 @@ def searchable(subject: str, common_words: frozenset[str]) -> bool:
     return bool(subject) and not all(w.lower() in common_words for w in subject.split())
 
 
-def archive_context(store: Store, inp: BriefInput) -> None:
+@dataclass
+class Mentions:
+    """Earlier news stories naming a phrase, read from the archive once per phrase for a batch of briefs
+    (many of a night's briefs name "OpenAI"; each reads its own count, first date and newest two)."""
+
+    store: Store
+    _found: dict[tuple[str, bool], tuple[list[tuple[str, str, str]], list[str], dict[str, list[int]]]] = \
+        field(default_factory=dict)
+
+    def earlier(self, phrase: str, before: str, cluster_id: str, *, titles_only: bool = True,
+                latest: int = 2) -> dict[str, Any]:
+        """Stories published before `before`, outside this cluster, naming `phrase` (in their title, or
+        anywhere): {count, first (date), latest: [{story_id, title, source, date, cluster_id}], newest first}."""
+        key = (phrase, titles_only)
+        if key not in self._found:
+            rows = self.store.mention_rows(phrase, titles_only=titles_only)
+            by_cluster: dict[str, list[int]] = {}
+            for i, (_, _, cid) in enumerate(rows):
+                by_cluster.setdefault(cid, []).append(i)
+            self._found[key] = rows, [r[0] for r in rows], by_cluster
+        rows, dates, by_cluster = self._found[key]
+        cut = bisect.bisect_left(dates, before)  # published before it
+        count = cut - bisect.bisect_left(by_cluster.get(cluster_id, []), cut)
+        first = next((r[0] for r in rows[:cut] if r[2] != cluster_id), None)
+        newest = []
+        for i in range(cut - 1, -1, -1):
+            if len(newest) == latest:
+                break
+            if rows[i][2] != cluster_id:
+                newest.append(rows[i])
+        heads = self.store.story_heads([r[1] for r in newest]) if newest else {}
+        return {"count": count, "first": first, "latest": [
+            {"story_id": sid, **heads[sid], "date": date, "cluster_id": cid or None} for date, sid, cid in newest]}
+
+
+def archive_context(store: Store, inp: BriefInput, mentions: Mentions | None = None) -> None:
     """What the archive said before this cluster: earlier headlines naming its subject, how many stories name
     its actor, and stories related to its own but other news (with why)."""
     titles = "\n".join(m.title for m in inp.members)
@@ -166,12 +202,12 @@ def archive_context(store: Store, inp: BriefInput) -> None:
     inp.common_words = frozenset(w for w, (_, upper, seen) in counts.items() if (upper + 1) / (seen + 2) < 0.3)
     subject, actor = inp.named = subject_for(inp)
     before = inp.members[0].date
-    inp.history = store.earlier_mentions(subject, before, inp.cluster_id) \
-        if searchable(subject, inp.common_words) else None
+    mentions = mentions or Mentions(store)
+    inp.history = mentions.earlier(subject, before, inp.cluster_id) if searchable(subject, inp.common_words) else None
     if inp.history and inp.history["latest"]:
         inp.history["days_since_last"] = round(to_day(before) - to_day(inp.history["latest"][0]["date"]))
     # the actor's reach (`outputs.brief.rate`), which a place, a people or the field itself never has
-    inp.actor_mentions = (store.earlier_mentions(actor, before, inp.cluster_id, titles_only=False, latest=0)["count"]
+    inp.actor_mentions = (mentions.earlier(actor, before, inp.cluster_id, titles_only=False, latest=0)["count"]
                           if actor and not sig.not_a_subject(actor) else 0)
     seen = {m.id for m in inp.members}
     for m in inp.members:

@@ -1026,27 +1026,24 @@ class Store:
                f"WHERE stories_fts MATCH ? AND {cond} ORDER BY score LIMIT ?")
         return [(r[0], r[1]) for r in self.db.execute(sql, [match, *params, limit])]
 
-    def earlier_mentions(self, phrase: str, before: str, cluster_id: str, *, titles_only: bool = True,
-                         latest: int = 2) -> dict[str, Any]:
-        """News stories published before `before`, outside this cluster, naming `phrase` (in their title, or
-        anywhere): {count, first (date), latest: [{story_id, title, source, date, cluster_id}], newest first}."""
+    def mention_rows(self, phrase: str, *, titles_only: bool = True) -> list[tuple[str, str, str]]:
+        """Every news story naming `phrase` (in its title, or anywhere) as (date, story id, cluster id or ''),
+        oldest first (one day's by id, descending). One read serves every brief of a night that names the
+        phrase (`outputs.brief_stage.Mentions`)."""
         words = re.findall(r"\w+", phrase)
         if not words:
-            return {"count": 0, "first": None, "latest": []}
+            return []
         match = ("title : " if titles_only else "") + '"' + " ".join(words) + '"'
-        base = (f"FROM stories_fts JOIN stories s ON s.rowid = stories_fts.rowid JOIN issues i ON i.id = s.issue_id "
-                f"LEFT JOIN cluster_members m ON m.story_id = s.id WHERE stories_fts MATCH ? AND {STORY_DATE} < ? "
-                f"AND s.section NOT IN ({_NOT_NEWS_SQL}) AND COALESCE(m.cluster_id, '') != ?")
-        if not latest:
-            count, first = self.db.execute(f"SELECT count(*), min({STORY_DATE}) {base}",
-                                           [match, before, cluster_id]).fetchone()
-            return {"count": count, "first": first, "latest": []}
-        # one pass over the matches: the count and first date ride along with the newest rows
-        rows = self.db.execute(f"SELECT s.id, s.title, s.source, {STORY_DATE} AS date, m.cluster_id, count(*) OVER (), "
-                               f"min({STORY_DATE}) OVER () {base} ORDER BY date DESC, s.id LIMIT ?",
-                               [match, before, cluster_id, latest]).fetchall()
-        return {"count": rows[0][5] if rows else 0, "first": rows[0][6] if rows else None, "latest": [
-            {"story_id": r[0], "title": r[1], "source": r[2], "date": r[3], "cluster_id": r[4]} for r in rows]}
+        return [tuple(r) for r in self.db.execute(
+            f"SELECT {STORY_DATE} AS date, s.id, COALESCE(m.cluster_id, '') FROM stories_fts "
+            "JOIN stories s ON s.rowid = stories_fts.rowid JOIN issues i ON i.id = s.issue_id "
+            "LEFT JOIN cluster_members m ON m.story_id = s.id WHERE stories_fts MATCH ? "
+            f"AND s.section NOT IN ({_NOT_NEWS_SQL}) ORDER BY date, s.id DESC", [match])]
+
+    def story_heads(self, story_ids: list[str]) -> dict[str, dict[str, str]]:
+        """Each story's title and newsletter."""
+        return {r[0]: {"title": r[1], "source": r[2]} for chunk, marks in _in_chunks(story_ids)
+                for r in self.db.execute(f"SELECT id, title, source FROM stories WHERE id IN ({marks})", chunk)}
 
     def stories_matching(self, match: str, story_ids: list[str]) -> set[str]:
         """Which of these stories match an FTS5 expression (to honour -word on hits found by meaning)."""
