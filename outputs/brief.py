@@ -26,6 +26,7 @@ from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
 BRIEF_VERSION = 19  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
 RELATED_TAKE_DAYS = 180  # Our Take compares with related news this recent (the nearest first); older is history
 FREE_TEXT = ("our_take", "what_to_do", "what_changes", "watch_for", "skeptics")
@@ -500,7 +501,7 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
     archive += [dict(r, text=r.get("text", "")) for r in inp.other_news]
     counter = [] if s.contrary or kind in ("notice", "fiction") or not key_names else [
         {k: r[k] for k in ("story_id", "title", "source", "date")} for r in archive
-        if sig.against(key_names, r["title"], r["text"])][:3]
+        if sig.against(key_names, r["title"], r["text"])][:MAX_COUNTER]
     claim = ev.claim_of(facts, [c.text for c in cands], subject)
     stance = ev.position(kind, facts, sources=s.sources, contrary=s.contrary, counter=counter, claim=claim)
     history = inp.history or {"count": 0, "first": None, "latest": []}

@@ -27,7 +27,7 @@ from pipeline.store import Store, now
 
 from . import sentences as sent
 from . import signals as sig
-from .brief import BRIEF_VERSION, Brief, BriefInput, Encode, Member, Related, build, candidates_of, subject_for
+from .brief import BRIEF_VERSION, MAX_COUNTER, Brief, BriefInput, Encode, Member, Related, build, candidates_of, subject_for
 from .generate import LLMWriter
 from .markdown import slug_for
 from .render import Templates
@@ -277,28 +277,35 @@ def mark_stories(store: Store, batch: int = 2000) -> int:
 class Signatures:
     """Each cluster's brief input hash: its stories and its thread up to its newest story
     (`Store.brief_signatures`), the later stories of its thread that cut against the brief's subject or
-    actor by `signals.against`, the test its counter-evidence passes (the only later news a brief cites),
-    and what shapes a brief's text (`Briefer.fingerprint`). A stored brief with another hash is rebuilt."""
+    actor by `signals.against`, the test its counter-evidence passes (the only later news a brief cites: the
+    first `cited` of them in time order, `MAX_COUNTER`; all of them for a language-model writer, which reads
+    them all), and what shapes a brief's text (`Briefer.fingerprint`). A stored brief with another hash is
+    rebuilt."""
 
     base: dict[str, tuple[str, str | None, str]]
     against: dict[str, list[tuple[str, str, str, str]]]
     fingerprint: str
-    _naming: dict[tuple[str, str], tuple[list[str], list[str]]] = field(default_factory=dict)
+    cited: int | None = MAX_COUNTER
+    _naming: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
 
     def of(self, cid: str, names: list[str]) -> str:
         own, tid, last = self.base[cid]
-        later: set[str] = set()
+        later: set[tuple[str, str]] = set()
         for name in names if tid in self.against else []:
             if (tid, name) not in self._naming:
-                rows = [(d, sid) for d, sid, title, text in self.against[tid] if sig.against([name], title, text)]
-                self._naming[tid, name] = ([d for d, _ in rows], [sid for _, sid in rows])
-            dates, ids = self._naming[tid, name]
-            later.update(ids[bisect.bisect_right(dates, last):])
-        return hashlib.sha1(f"{own}|{','.join(sorted(later))}|{self.fingerprint}".encode()).hexdigest()
+                self._naming[tid, name] = [(d, sid) for d, sid, title, text in self.against[tid]
+                                           if sig.against([name], title, text)]
+            rows = self._naming[tid, name]  # oldest first, as the brief reads its thread
+            start = bisect.bisect_right(rows, (last, "\uffff"))  # after its newest story
+            later.update(rows[start:start + self.cited] if self.cited is not None else rows[start:])
+        cited = sorted(later)[:self.cited] if self.cited is not None else sorted(later)
+        ids = ",".join(sorted(sid for _, sid in cited))
+        return hashlib.sha1(f"{own}|{ids}|{self.fingerprint}".encode()).hexdigest()
 
 
 def signatures(store: Store, briefer: Briefer) -> Signatures:
-    return Signatures(store.brief_signatures(), store.contrary_later(), briefer.fingerprint())
+    return Signatures(store.brief_signatures(), store.contrary_later(), briefer.fingerprint(),
+                      cited=None if briefer.writer else MAX_COUNTER)
 
 
 def input_hashes(store: Store, briefer: Briefer, sigs: Signatures | None = None) -> dict[str, str]:

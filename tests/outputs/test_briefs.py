@@ -340,6 +340,26 @@ def test_later_counter_evidence_naming_the_subject_rebuilds_the_brief_it_cuts_ag
         assert input_hashes(store, briefer)[b.cluster_id] == unnamed
 
 
+def test_only_the_counter_evidence_a_brief_can_cite_rebuilds_it():
+    from outputs.brief import MAX_COUNTER
+    from outputs.brief_stage import Signatures
+
+    doubt = "Lab Q failed to reproduce Hyperion-7B's scores."
+    later = [(f"2026-11-{10 + n:02d}", f"s{n}", f"Replication {n}", doubt) for n in range(MAX_COUNTER + 2)]
+    base = {"c1": ("own", "t1", "2026-11-05")}
+
+    def hashed(rows, cited=MAX_COUNTER):
+        return Signatures(base, {"t1": rows}, "fp", cited=cited).of("c1", ["Hyperion-7B"])
+    cites = hashed(later[:MAX_COUNTER])
+    assert hashed(later) == cites  # a fourth and fifth doubt come after the three it cites
+    assert hashed([("2026-11-06", "s9", "Early doubt", doubt), *later]) != cites  # one before them enters
+    assert hashed(later[:MAX_COUNTER - 1]) != cites
+    assert hashed(later, cited=None) != hashed(later[:MAX_COUNTER], cited=None)  # a writer reads them all
+    elsewhere = [("2026-11-20", "s8", "Other news", "Critics doubt Zorblax.")]
+    assert hashed(later[:MAX_COUNTER] + elsewhere) == cites  # naming neither its subject nor its actor
+    assert hashed([("2026-11-01", "s7", "Before", doubt), *later[:MAX_COUNTER]]) == cites  # before its newest story
+
+
 def embed_stories_again(store, embedder):
     from pipeline.embed_stage import embed_stories
     embed_stories(store, embedder)
