@@ -9,6 +9,7 @@ and a rerun does the same work with the same ids.
 """
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -20,7 +21,7 @@ from .cluster import ClusterConfig, ClusterInfo, Evidence, StoryRef, assign, att
 from .dates import from_day, to_day
 from .embed import COLLECTION, from_blob, to_blob
 from .store import Store
-from .terms import GENERIC, TermStats, head, lead_of, shared_subject, story_terms, subject, terms_of
+from .terms import GENERIC, TERMS_VERSION, TermStats, head, lead_of, shared_subject, story_terms, subject, terms_of
 
 NOT_COUNTED = (*NOT_NEWS, "fiction")
 
@@ -79,7 +80,8 @@ def refresh_clusters(store: Store, cid: int, cluster_ids: list[str],
         dates = sorted(r["date"] for r in rows)
         subj = cluster_subject(rows, central, stats)
         store.save_cluster(c, title=central["title"], first_date=dates[0], last_date=dates[-1], size=len(rows),
-                           sources=len({r["source"] for r in rows}), centroid=to_blob(centroid), subject=subj)
+                           sources=len({r["source"] for r in rows}), centroid=to_blob(centroid), subject=subj,
+                           terms=encode_terms(terms[c]))
         infos[c] = ClusterInfo(c, centroid, to_day(dates[0]), to_day(dates[-1]), subject=subj, terms=terms[c])
     return infos
 
@@ -91,14 +93,31 @@ def name_clusters(store: Store, cid: int) -> None:
         refresh_clusters(store, cid, unnamed)
 
 
+def encode_terms(terms: frozenset[str]) -> str:
+    """A cluster's terms as stored, with the version of the code that read them."""
+    return json.dumps({"v": TERMS_VERSION, "terms": sorted(terms)}, ensure_ascii=False)
+
+
+def decode_terms(stored: str | None) -> frozenset[str] | None:
+    """Stored terms, or None where there are none or another version of the code read them."""
+    data = json.loads(stored) if stored else None
+    return frozenset(data["terms"]) if data and data.get("v") == TERMS_VERSION else None
+
+
 def _stored(store: Store, rows: list[dict[str, Any]]) -> tuple[list[ClusterInfo], dict[str, int]]:
-    """Stored clusters as thread attachment sees them (terms, specific links), and the links' frequencies."""
-    texts = store.cluster_terms_text([r["id"] for r in rows])
+    """Stored clusters as thread attachment sees them (terms, specific links), and the links' frequencies.
+    Terms are read from the clusters' stories only where none are stored for this code (and then stored)."""
+    terms = {r["id"]: decode_terms(r.get("terms")) for r in rows}
+    missing = [c for c, t in terms.items() if t is None]
+    if missing:
+        texts = store.cluster_terms_text(missing)
+        terms.update({c: terms_of(texts.get(c, [])) for c in missing})
+        store.set_cluster_terms({c: encode_terms(terms[c]) for c in missing})
     links = store.cluster_links([r["id"] for r in rows])
     df = store.link_df(sorted({u for us in links.values() for u in us}))
     return [ClusterInfo(r["id"], from_blob(r["centroid"]), to_day(r["first_date"]), to_day(r["last_date"]),
                         frozenset(links.get(r["id"], ())), r["thread_id"], r["subject"] or "",
-                        terms_of(texts.get(r["id"], []))) for r in rows], df
+                        terms[r["id"]]) for r in rows], df
 
 
 def _older(store: Store, since: str, skip: set[str]) -> tuple[list[ClusterInfo], dict[str, int], dict[str, str]]:

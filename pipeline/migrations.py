@@ -306,6 +306,13 @@ def m011_story_marks(db: Database) -> None:
                "COALESCE(json_extract(data, '$.signals.actor'), ''))")
 
 
+@pulse_migrations()
+def m012_cluster_terms(db: Database) -> None:
+    """Each cluster's terms (`pipeline.terms.terms_of` of its stories' titles and leads, with the version of
+    the code that read them), kept so that threading a night does not read every open cluster's text again."""
+    db.execute("ALTER TABLE clusters ADD COLUMN terms TEXT")
+
+
 def _step_names() -> tuple[str, ...]:
     """Every step's name, in order: what is pending on an empty database."""
     with Database(memory=True) as empty:

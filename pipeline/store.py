@@ -470,13 +470,18 @@ class Store:
         return out
 
     def save_cluster(self, cid: str, *, title: str, first_date: str, last_date: str, size: int, sources: int,
-                     centroid: bytes, subject: str | None = None) -> None:
+                     centroid: bytes, subject: str | None = None, terms: str | None = None) -> None:
+        """`terms`: the cluster's terms as `pipeline.cluster_stage` encodes them (None: not known)."""
         self.db.execute(
-            "INSERT INTO clusters (id, title, first_date, last_date, size, sources, centroid, subject) "
-            "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET title = excluded.title, "
+            "INSERT INTO clusters (id, title, first_date, last_date, size, sources, centroid, subject, terms) "
+            "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET title = excluded.title, "
             "first_date = excluded.first_date, last_date = excluded.last_date, size = excluded.size, "
-            "sources = excluded.sources, centroid = excluded.centroid, subject = excluded.subject",
-            [cid, title, first_date, last_date, size, sources, centroid, subject])
+            "sources = excluded.sources, centroid = excluded.centroid, subject = excluded.subject, "
+            "terms = excluded.terms",
+            [cid, title, first_date, last_date, size, sources, centroid, subject, terms])
+
+    def set_cluster_terms(self, terms: dict[str, str]) -> None:
+        self.db.conn.executemany("UPDATE clusters SET terms = ? WHERE id = ?", [(t, c) for c, t in terms.items()])
 
     def clusters_out_of_date(self) -> list[str]:
         """Clusters whose stored size no longer counts their members (stories deleted or re-split since)."""
@@ -489,8 +494,8 @@ class Store:
 
     def clusters_since(self, date: str) -> list[dict[str, Any]]:
         return [dict(r) for r in self.db.query(
-            "SELECT c.id, c.thread_id, c.first_date, c.last_date, c.centroid, c.subject, t.subject AS thread_subject "
-            "FROM clusters c LEFT JOIN threads t ON t.id = c.thread_id WHERE c.last_date >= ? "
+            "SELECT c.id, c.thread_id, c.first_date, c.last_date, c.centroid, c.subject, c.terms, "
+            "t.subject AS thread_subject FROM clusters c LEFT JOIN threads t ON t.id = c.thread_id WHERE c.last_date >= ? "
             "AND c.thread_id IS NOT NULL", [date])]
 
     def unnamed_clusters(self) -> list[str]:
@@ -499,7 +504,8 @@ class Store:
     def all_clusters(self) -> list[dict[str, Any]]:
         """Every cluster, oldest first, with what thread attachment needs (for `pulse rethread`)."""
         return [dict(r) for r in self.db.query(
-            "SELECT id, thread_id, first_date, last_date, centroid, subject FROM clusters ORDER BY first_date, id")]
+            "SELECT id, thread_id, first_date, last_date, centroid, subject, terms FROM clusters "
+            "ORDER BY first_date, id")]
 
     def cluster_terms_text(self, cluster_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
         """(title, lead) of each cluster's stories: what its terms are read from."""

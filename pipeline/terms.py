@@ -8,12 +8,17 @@ Two stories about the same thing share heavy terms; a fine-tune of a model adds 
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable
+
+# the code that reads terms, as a version: terms stored with another are read again (`cluster_stage`)
+TERMS_VERSION = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:12]
 
 # function words and newsletter verbs that never name a subject
 STOP = frozenset("""

@@ -119,8 +119,8 @@ def make_legacy(path, version: int = 5) -> None:
     """Turn an archive made by this Pulse into one made before the steps had names: no migration record,
     the embeddings tables in Pulse's old SQL, `user_version` = version, later versions' tables dropped."""
     conn = sqlite3.connect(path)
-    conn.executescript(  # undo the steps after m006 (they came after the steps got names): m011 to m007
-        "DROP TABLE story_marks; ALTER TABLE briefs DROP COLUMN key_names; ALTER TABLE issues DROP COLUMN entry_hash; DROP INDEX briefs_kind; ALTER TABLE briefs DROP COLUMN kind; DROP TABLE watch; DROP TABLE watch_seen; "
+    conn.executescript(  # undo the steps after m006 (they came after the steps got names): m012 to m007
+        "ALTER TABLE clusters DROP COLUMN terms; DROP TABLE story_marks; ALTER TABLE briefs DROP COLUMN key_names; ALTER TABLE issues DROP COLUMN entry_hash; DROP INDEX briefs_kind; ALTER TABLE briefs DROP COLUMN kind; DROP TABLE watch; DROP TABLE watch_seen; "
         "DROP TABLE related; DROP TABLE terms; ALTER TABLE clusters DROP COLUMN subject; "
         "ALTER TABLE threads DROP COLUMN subject; ALTER TABLE cluster_members DROP COLUMN reason; "
         "ALTER TABLE stories DROP COLUMN terms_counted;")
