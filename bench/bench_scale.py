@@ -183,8 +183,9 @@ def feed(rows: list[dict], picks: list[tuple[int, int]], tonight: datetime) -> s
         body = "".join(f"<h3>{escape(rows[a]['title'])}</h3><p>{escape(rows[b]['text'])} "
                        f"<a href=\"https://example.org/t/{rows[a]['id']}/{rows[b]['id']}\">Read more</a></p>"
                        for a, b in picks[start:start + PER_ISSUE])
-        items.append(f"<item><title>Tonight {n}</title><link>https://example.org/tonight/{n}</link>"
-                     f"<guid>tonight-{n}</guid><pubDate>{format_datetime(tonight)}</pubDate>"
+        day = tonight.date().isoformat()  # each night's issues are new ones, never last night's updated
+        items.append(f"<item><title>Tonight {n}</title><link>https://example.org/tonight/{day}/{n}</link>"
+                     f"<guid>tonight-{day}-{n}</guid><pubDate>{format_datetime(tonight)}</pubDate>"
                      f"<description>{escape(body)}</description></item>")
     return ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Tonight</title>'
             f"<link>https://example.org/</link><description>tonight</description>{''.join(items)}</channel></rss>")
