@@ -243,7 +243,7 @@ def _opens_made_by(head: str, subject: str) -> bool:
 def _acts(name: str, text: str) -> bool:
     """The text says `name` released, built, launched... something ("Google has released"), outside a clause
     that only dates the news ("two weeks after Lumen Labs released it"). Like
-    `re.finditer(rf"(?<![\w-]){name}... {_ACTS}")` without a pattern compiled per name."""
+    `re.finditer(rf"(?<![\\w-]){name}... {_ACTS}")` without a pattern compiled per name."""
     start = text.find(name) if name else -1
     while start >= 0:
         before = text[start - 1:start]
