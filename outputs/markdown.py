@@ -7,6 +7,7 @@ python-slugify so a title can never name a path outside the output folder.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import nh3
@@ -24,7 +25,12 @@ _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lp
 
 def escape_md(value: object) -> str:
     """Inline markdown text that renders as the same characters: one line, no markup, no live schemes."""
-    text = _SPACE.sub(" ", str(value)).strip()
+    return _escaped(str(value))
+
+
+@lru_cache(maxsize=65536)  # pages repeat their labels, names and numbers thousands of times a night
+def _escaped(value: str) -> str:
+    text = _SPACE.sub(" ", value).strip()
     text = _MD_SPECIAL.sub(r"\\\1", text)
     text = _ENTITY_LIKE.sub(r"\\&", text)  # "AT&T" stays as written; a literal "&amp;" stays literal
     text = text.replace("<", "&lt;").replace(">", "&gt;")  # never a raw tag, whatever renders the file

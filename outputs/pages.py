@@ -38,13 +38,15 @@ def newsletter_context(store: Store, name: str, recent_firsts: int = 15,
             "slug": newsletter_slug(name)}
 
 
-def issue_context(store: Store, issue_id: str) -> dict[str, Any] | None:
+def issue_context(store: Store, issue_id: str, read: tuple[dict[str, Any] | None, list[dict[str, Any]]] | None = None
+                  ) -> dict[str, Any] | None:
     """An issue with its brief: the main news (highest impact first), the count by kind, how many stories
-    other newsletters told too, every news story with its impact, and the fiction apart."""
-    issue = store.issue(issue_id)
+    other newsletters told too, every news story with its impact, and the fiction apart. `read`: the issue
+    and its stories, already read (many pages at once)."""
+    issue, stories = read if read is not None else (store.issue(issue_id), None)
     if issue is None:
         return None
-    stories = store.issue_stories(issue_id)
+    stories = stories if stories is not None else store.issue_stories(issue_id)
     news = [s for s in stories if s["section"] not in ("furniture", "notice") and s["kind"] not in ("fiction", "notice")]
     fiction = [s for s in stories if s["kind"] == "fiction" or s["section"] == "fiction"]
     news = [s for s in news if s not in fiction]
@@ -86,8 +88,10 @@ def write_pages(store: Store, templates: Templates, out_dir: Path) -> dict[str, 
         written["changed"] += _write(path, templates.page("newsletter.md.j2", **ctx))
         written["newsletters"] += 1
         kept.add(path)
+        ids = [issue["id"] for issue in ctx["issues"]]
+        issues, stories = store.issues_by_id(ids), store.stories_of_issues(ids)
         for issue in ctx["issues"]:
-            ictx = issue_context(store, issue["id"])
+            ictx = issue_context(store, issue["id"], (issues.get(issue["id"]), stories.get(issue["id"], [])))
             if ictx:
                 path = out_dir / "issues" / f"{issue['slug']}.md"
                 written["changed"] += _write(path, templates.page("issue.md.j2", **ictx))

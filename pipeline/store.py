@@ -647,18 +647,30 @@ class Store:
         return out
 
     def issue(self, issue_id: str) -> dict[str, Any] | None:
-        row = self.db.execute("SELECT id, source, title, url, published, first_seen FROM issues WHERE id = ?",
-                              [issue_id]).fetchone()
-        return dict(zip(("id", "source", "title", "url", "published", "first_seen"), row)) if row else None
+        return self.issues_by_id([issue_id]).get(issue_id)
+
+    def issues_by_id(self, issue_ids: list[str]) -> dict[str, dict[str, Any]]:
+        cols = ("id", "source", "title", "url", "published", "first_seen")
+        return {r[0]: dict(zip(cols, r)) for chunk, marks in _in_chunks(issue_ids) for r in self.db.execute(
+            f"SELECT {', '.join(cols)} FROM issues WHERE id IN ({marks})", chunk)}
 
     def issue_stories(self, issue_id: str) -> list[dict[str, Any]]:
         """An issue's stories in order, each with its cluster's brief (slug, impact, kind) and how many
         newsletters told it."""
-        return [dict(r) for r in self.db.query(
-            "SELECT s.id, s.title, s.section, s.position, m.cluster_id, c.sources, c.thread_id, b.slug, b.impact, "
-            "b.impact_score, b.kind FROM stories s LEFT JOIN cluster_members m ON "
-            "m.story_id = s.id LEFT JOIN clusters c ON c.id = m.cluster_id LEFT JOIN briefs b ON b.cluster_id = "
-            "m.cluster_id WHERE s.issue_id = ? ORDER BY s.position", [issue_id])]
+        return self.stories_of_issues([issue_id]).get(issue_id, [])
+
+    def stories_of_issues(self, issue_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """`issue_stories` of many issues in one read per chunk (the nightly pages)."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for chunk, marks in _in_chunks(issue_ids):
+            for r in self.db.query(
+                    "SELECT s.issue_id, s.id, s.title, s.section, s.position, m.cluster_id, c.sources, c.thread_id, "
+                    "b.slug, b.impact, b.impact_score, b.kind FROM stories s LEFT JOIN cluster_members m ON "
+                    "m.story_id = s.id LEFT JOIN clusters c ON c.id = m.cluster_id LEFT JOIN briefs b ON "
+                    f"b.cluster_id = m.cluster_id WHERE s.issue_id IN ({marks}) ORDER BY s.issue_id, s.position",
+                    chunk):
+                out.setdefault(r.pop("issue_id"), []).append(r)
+        return out
 
     def issue_ids(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT id FROM issues ORDER BY id")]
