@@ -183,7 +183,7 @@ def feed(rows: list[dict], picks: list[tuple[int, int]], tonight: datetime) -> s
         body = "".join(f"<h3>{escape(rows[a]['title'])}</h3><p>{escape(rows[b]['text'])} "
                        f"<a href=\"https://example.org/t/{rows[a]['id']}/{rows[b]['id']}\">Read more</a></p>"
                        for a, b in picks[start:start + PER_ISSUE])
-        day = tonight.date().isoformat()  # each night's issues are new ones, never last night's updated
+        day = tonight.strftime("%Y%m%dT%H%M%S")  # each night's issues are new ones, never last night's updated
         items.append(f"<item><title>Tonight {n}</title><link>https://example.org/tonight/{day}/{n}</link>"
                      f"<guid>tonight-{day}-{n}</guid><pubDate>{format_datetime(tonight)}</pubDate>"
                      f"<description>{escape(body)}</description></item>")
@@ -222,7 +222,8 @@ def main() -> None:
         with Store(args.reuse / "data" / "pulse.db") as store:
             last = store.db.execute("SELECT max(published) FROM issues").fetchone()[0]
             args.archive = store.count("stories")
-        tonight = datetime.fromisoformat(last) + timedelta(days=1)
+        # the day after its last, or now where that is still to come (a future date is stored as today's)
+        tonight = min(datetime.fromisoformat(last) + timedelta(days=1), datetime.now(timezone.utc).replace(microsecond=0))
         archive, new = [], pairs(args.new, len(rows), random.Random(int(tonight.timestamp())))
     else:
         picks = pairs(args.archive + args.new, len(rows), rng)
