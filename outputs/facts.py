@@ -373,9 +373,16 @@ def claim_standing(sentences: Sequence[str], figures: Sequence[Figure]) -> tuple
     return ("asserted", "") if claims else ("", "")  # nobody else's measurement is cited
 
 
+def one_line_item(text: str) -> bool:
+    """A link-list entry: a line of at most 30 words, not a story."""
+    return len(text.split()) <= 30 and "\n" not in text.strip()
+
+
 def extract(title: str, text: str, urls: Sequence[str], section: str = "", sentences: Sequence[str] | None = None,
-            vector: np.ndarray | None = None, prototypes: dict[str, np.ndarray] | None = None) -> Facts:
-    """The facts of one story (or of a cluster's stories joined: titles and texts one per line)."""
+            vector: np.ndarray | None = None, prototypes: dict[str, np.ndarray] | None = None,
+            one_line: bool | None = None) -> Facts:
+    """The facts of one story (or of a cluster's stories joined: titles and texts one per line; `one_line`
+    then says whether every one of them is a one-line item)."""
     sentences = list(sentences) if sentences is not None else [s for s in re.split(r"(?<=[.!?])\s+|\n", text) if s]
     kind, cues, margin = kind_decision(title, text, section, vector, prototypes)
     listing = bool(_LISTING.match(title.strip()) or _LISTING.match(text.strip()[:120]))
@@ -385,8 +392,7 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
     licence, permits = licence_of(text)
     lines = [*title.split("\n"), *sentences]  # a cluster's titles come one per line
     figures = figures_of(lines)
-    words = len(text.split())
-    one_line = words <= 30 and "\n" not in text.strip()
+    one_line = one_line_item(text) if one_line is None else one_line
     # a one-line link item claims nothing of its own; fiction and opinion make no measurable claim
     claim, claim_cue = claim_standing(lines, figures) if kind not in ("fiction", "opinion") and not one_line else ("", "")
     return Facts(kind=kind, kind_cues=cues, artifacts=arts, artifact_links=links, licence=licence,
