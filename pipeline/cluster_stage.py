@@ -21,7 +21,7 @@ from .cluster import ClusterConfig, ClusterInfo, Evidence, StoryRef, assign, att
 from .dates import from_day, to_day
 from .embed import COLLECTION, from_blob, to_blob
 from .store import Store
-from .terms import GENERIC, TERMS_VERSION, TermStats, head, lead_of, shared_subject, story_terms, subject, terms_of
+from .terms import GENERIC, TERMS_VERSION, TermStats, names_something, head, lead_of, shared_subject, story_terms, subject, terms_of
 
 NOT_COUNTED = (*NOT_NEWS, "fiction")
 
@@ -62,7 +62,8 @@ def cluster_subject(rows: list[dict[str, Any]], central: dict[str, Any], stats: 
 
 def refresh_clusters(store: Store, cid: int, cluster_ids: list[str],
                      stats: TermStats | None = None) -> dict[str, ClusterInfo]:
-    """Recompute each cluster's centroid, dates, size, title (its member closest to the centroid) and subject."""
+    """Recompute each cluster's centroid, dates, size, title (its member closest to the centroid whose headline
+    names something, `terms.names_something`; the closest where none does) and subject."""
     by_cluster: dict[str, list[dict[str, Any]]] = {c: [] for c in cluster_ids}
     for r in store.cluster_stories(cid, cluster_ids):
         by_cluster[r["cluster_id"]].append(r)
@@ -76,7 +77,8 @@ def refresh_clusters(store: Store, cid: int, cluster_ids: list[str],
             continue
         vecs = unit(np.vstack([from_blob(r["embedding"]) for r in rows]))
         centroid = vecs.sum(axis=0)
-        central = rows[int(np.argmax(vecs @ centroid))]
+        order = np.argsort(-(vecs @ centroid), kind="stable").tolist()
+        central = next((rows[i] for i in order if names_something(rows[i]["title"], stats)), rows[order[0]])
         dates = sorted(r["date"] for r in rows)
         subj = cluster_subject(rows, central, stats)
         store.save_cluster(c, title=central["title"], first_date=dates[0], last_date=dates[-1], size=len(rows),

@@ -210,6 +210,14 @@ def subject(title: str, stats: TermStats, lead: str = "") -> str:
     return best
 
 
+def names_something(title: str, stats: TermStats) -> bool:
+    """Whether a headline names anything: a word the archive writes capitalised mid-sentence, or one with
+    digits, other than the field's own ("AI") ("A whole bunch of other stuff", a roundup's label, names
+    nothing)."""
+    return any(stats.name_like(w) > 0.6 or any(c.isdigit() for c in w)
+               for run in runs(title) for w in run if w not in GENERIC and w not in FIELD)
+
+
 def shared_subject(titles: list[str], stats: TermStats) -> str:
     """The name most of these titles share (a cluster's subject): the heaviest term, name-like or with digits,
     in at least half of them (two at least); "" when they share none."""

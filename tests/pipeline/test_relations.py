@@ -222,3 +222,16 @@ def test_two_tool_listings_are_not_related_for_naming_apis():
 
     rel = relate(side("a", 0), side("b", 30), 0.45, st, RelateConfig(related_max_share=1.0))
     assert rel.kind is None, rel.reason  # "both about apis" is no relation
+
+
+def test_a_headline_that_names_nothing_is_told_apart_from_one_that_names_something():
+    from pipeline.terms import names_something
+
+    st = TermStats()
+    for i in range(50):
+        text = f"On Tuesday Quillsoft shipped Notebook {i}, and a whole team of people tried the other features."
+        st.add(story_terms(f"Release {i}", lead_of(text)), text)
+    assert names_something("Quillsoft launches a notes hub for developers", st)
+    assert names_something("Notebook 7 is here", st)  # a name with digits
+    assert not names_something("A whole bunch of other stuff", st)  # a roundup's label
+    assert not names_something("And what if you just want AI to slip into your life?", st)  # the field is no name
