@@ -108,7 +108,11 @@ _TEXT_ARTIFACT = {
             r"package|implementation|project)s?|\ban open[- ]source (?:version|alternative|clone|fork|edition)\b"
             r"(?! of (?:the |its |their |a )?(?:[\w-]+ )?(?:models?|weights|llms?)\b)",
     "paper": r"\bpaper\b(?! highlighting)|preprint|arxiv|technical report|published in (?:the journal|nature|science)",
-    "api": r"\bapi\b|\bapis\b|\bsdk\b",
+    # an API the story's subject offers ("an official ... API", "API access is open"), not one it mentions
+    # ("connect your APIs", "Twitter's API-driven apps", "with the OpenAI API")
+    "api": r"(?:an?|its|their|new|public|official|paid|free|developer|rest) (?:[\w-]+ ){0,3}apis?\b(?!-)|"
+           r"the apis? (?:for|is|are|lets|gives)\b|apis? (?:access|(?:is|are) (?:now )?(?:available|open|live))\b|"
+           r"(?:via|through) (?:an?|its|their|the) (?:[\w-]+ )?apis?\b(?!-)|sdks?\b",
     "dataset": r"(?:releas\w+|open[- ]sourc\w+|publish\w+|new|public) (?:[\w-]+ ){0,2}datasets?|"
                r"(?:(?:get|grab) (?:the )?(?:[\w-]+ )?(?:models? and )?(?:data|datasets?) here|download (?:the )?"
                r"(?:[\w-]+ )?(?:data|datasets?))\b|datasets? "

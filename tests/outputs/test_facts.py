@@ -47,6 +47,13 @@ def test_a_closer_description_breaks_a_tie_of_cues():
     ("Launched without releasing the weights or the code.", [], []),
     ("The lab will open-source the model next year.", [], []),
     ("Open-sourced the model weights under Apache 2.0 today.", [], ["weights"]),
+    # an API the story offers, not one it mentions
+    ("An official Quillnote API.", [], ["api"]),
+    ("Quillbox - The API for building note apps.", [], ["api"]),
+    ("API access opens to every developer on Monday.", [], ["api"]),
+    ("Quill Dashboards - Connect your APIs and data sources.", [], []),
+    ("Orchard's API-driven apps were free for researchers.", [], []),
+    ("Example prompts for common tasks with the Quillchat API.", [], []),
 ])
 def test_artifacts_from_links_and_text_not_denied_or_promised(text, urls, want):
     assert fx.artifacts_of(text, urls)[0] == want
