@@ -300,6 +300,8 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
             return False
         return all(w.lower() in common_words for w in name.split()) or (" " not in name and name.lower() in lower)
     def trimmed(name: str) -> str:  # "IBM Leverages Reinforcement Learning" (a Title Case headline) -> "IBM"
+        if sig.not_a_subject(name):
+            return name  # a place as written ("New York"), not "York": it is no actor either way
         words = name.split()
         while words and words[-1].lower() in common_words and not distinctive(words[-1]):
             words.pop()

@@ -230,8 +230,10 @@ def names(texts: Sequence[str], titles: str = "") -> list[str]:
             words = re.sub(r"['’][sS]$", "", m.group(1).strip(" .-")).split()
             initial = not text[:m.start()].rstrip(" \"'“(") or text[:m.start()].rstrip(" \"'“(")[-1] in ".!?:\n-"
             # "The EU" -> "EU"; "Distributed AI builder" -> a common word opening a sentence is not a name
-            while words and (words[0].lower() in _NOT_NAMES or (initial and len(words) > 1
-                                                                and words[0].lower() in lower)):
+            # ... unless the whole run is a place or the field ("New York", "Deep Learning"): not "York", "Deep"
+            whole = _key(" ".join(words)) in PLACES or _key(" ".join(words)) in _FIELD_NAMES
+            while words and not whole and (words[0].lower() in _NOT_NAMES or (initial and len(words) > 1
+                                                                              and words[0].lower() in lower)):
                 words, initial = words[1:], False
             if not words:
                 continue

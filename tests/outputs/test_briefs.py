@@ -527,3 +527,30 @@ def test_a_listing_repeated_months_later_is_still_a_one_line_item():
     long = Member("s9", "Quillbox raises a seed round", " ".join(["Quillbox said it will hire."] * 8), "wire",
                   "2023-06-16", "i9", "Wire 9", None)
     assert not facts_for(BriefInput("c2", line, None, [*members, long], [], []))[0].one_line
+
+
+def test_a_place_or_the_field_is_read_whole_not_as_its_last_word():
+    names = sig.names(["Mobileye begins testing autonomous cars in New York",
+                       "People on the streets of New York will soon see Mobileye's cars. Deep Learning helps."])
+    assert "New York" in names and "York" not in names and "Deep" not in names
+    assert not any(sig.not_a_subject(n) is False and n in ("York", "Deep") for n in names)
+
+
+def test_an_incident_whose_headline_names_no_one_is_quoted_not_pinned_on_a_name(archive):
+    import dataclasses
+
+    store, briefer, _ = archive
+    cid = store.db.execute("SELECT cluster_id FROM briefs WHERE kind NOT IN ('fiction', 'notice') "
+                           "ORDER BY cluster_id LIMIT 1").fetchone()[0]
+    inp = inputs(store, [cid])[0]
+    title = "The Chatbot Problem"
+    text = ("A companion chatbot went down for a week after an outage, and a data breach exposed its users' "
+            "chats. \"It harmed people,\" said Dana Quillfeather, who studies such apps at Orchard University. "
+            "The backlash grew as the leaked chats spread.")
+    inp.members = [dataclasses.replace(inp.members[0], title=title, text=text, links=[], section="main")]
+    inp.title, inp.related, inp.later, inp.other_news, inp.sentences, inp.named = title, [], [], [], None, None
+    brief = make_briefs(briefer, [inp])[0]
+    assert brief.kind == "incident", brief.kind
+    # neither the person quoted nor the university that employs her is what went wrong, or who is to blame
+    assert "Quillfeather" not in brief.our_take + brief.what_to_do
+    assert "Orchard" not in brief.our_take + brief.what_to_do
