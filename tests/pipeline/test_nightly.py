@@ -295,8 +295,19 @@ def _email_settings(tmp_path: Path, port: int, to: str, extra: str = "") -> tupl
     return dirs
 
 
+def _weekday(offset: int = 0) -> str:
+    """Today's weekday name (UTC, as the digest reads it), or the one `offset` days on."""
+    from datetime import datetime, timezone
+
+    from outputs.digest import WEEKDAYS
+    return WEEKDAYS[(datetime.now(timezone.utc).weekday() + offset) % 7]
+
+
 def test_email_sends_the_digest_as_text_and_html_once(tmp_path, smtp_server):
+    # not the weekly digest's day (on it, the week's digest goes too: the next test)
     dirs = _email_settings(tmp_path, smtp_server.port, '["reader@example.org"]', 'from = "pulse@example.org"\n')
+    with (dirs[0] / "pulse.toml").open("a") as f:
+        f.write(f'\n[digest]\nweekly_day = "{_weekday(3)}"\n')
     env = {"TEST_SMTP_PASSWORD": "s3cret"}
     r = pulse(dirs, "run", "--sample", "--email", "--json", env=env)
     assert r.returncode == 0, r.stderr
@@ -312,6 +323,18 @@ def test_email_sends_the_digest_as_text_and_html_once(tmp_path, smtp_server):
     assert {k: v for k, v in again.items() if k != "ms"} == {
         "sent": False, "to": ["reader@example.org"], "reason": "this digest was sent already"}
     assert len(smtp_server.received) == 1
+
+
+def test_on_the_weekly_day_the_weeks_digest_is_mailed_too(tmp_path, smtp_server):
+    dirs = _email_settings(tmp_path, smtp_server.port, '["reader@example.org"]')
+    with (dirs[0] / "pulse.toml").open("a") as f:
+        f.write(f'\n[digest]\nweekly_day = "{_weekday()}"\n')
+    r = pulse(dirs, "run", "--sample", "--email", "--json", env={"TEST_SMTP_PASSWORD": "s3cret"})
+    assert r.returncode == 0, r.stderr
+    subjects = [message_from_bytes(raw, policy=email_policy)["Subject"] for _, raw in smtp_server.received]
+    import re
+    assert len(subjects) == 2 and re.fullmatch(r"Pulse digest \d{4}-\d\d-\d\d", subjects[0])
+    assert re.fullmatch(r"Pulse digest \d{4}-W\d\d", subjects[1])  # the week just ended
 
 
 def test_a_refused_login_keeps_the_digest_and_says_why(tmp_path, smtp_server):
