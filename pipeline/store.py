@@ -788,40 +788,32 @@ class Store:
     # ------------------------------------------------------------------ briefs and digests
     def brief_signatures(self) -> dict[str, tuple[str, str | None, str]]:
         """Per cluster, (digest, thread id, newest story date): the digest of its stories (ids and text hashes)
-        and of the clusters of its thread that had begun by its newest story (ids and sizes). A brief is
-        written as of its cluster's newest story; what it cites from later (counter-evidence) is
-        `contrary_later`'s."""
+        and of its thread's stories published by its newest story (ids, clusters and text hashes, in the
+        order a brief reads them). A brief is written as of its cluster's newest story, so a thread story
+        published later (a cluster of the thread that grew tonight) leaves it alone; what it cites from later
+        (counter-evidence) is `contrary_later`'s."""
         members = dict(self.db.execute(
             "SELECT m.cluster_id, group_concat(s.id || ':' || s.content_hash, ',') FROM "
             "(SELECT * FROM cluster_members ORDER BY story_id) m JOIN stories s ON s.id = m.story_id "
             "GROUP BY m.cluster_id").fetchall())
+        # each thread's stories as `thread_members` reads them (by date, then id), as a running digest
+        dates: dict[str, list[str]] = {}
+        prefixes: dict[str, list[str]] = {}
+        running: dict[str, Any] = {}
+        for tid, date, sid, cid, digest in self.db.execute(
+                f"SELECT c.thread_id, {STORY_DATE} AS date, s.id, m.cluster_id, s.content_hash FROM clusters c "
+                "JOIN cluster_members m ON m.cluster_id = c.id JOIN stories s ON s.id = m.story_id JOIN issues i "
+                "ON i.id = s.issue_id WHERE c.thread_id IS NOT NULL ORDER BY c.thread_id, date, s.id"):
+            h = running.setdefault(tid, hashlib.sha1())
+            h.update(f"{sid}:{cid}:{digest},".encode())
+            dates.setdefault(tid, []).append(date)
+            prefixes.setdefault(tid, []).append(h.hexdigest())
         out: dict[str, tuple[str, str | None, str]] = {}
-        thread: list[tuple] = []
-
-        def sign(rows: list[tuple]) -> None:
-            # a running digest over the thread's clusters by first date: each cluster takes the prefix that
-            # had begun by its own last date
-            firsts, prefixes, running = [r[2] for r in rows], [], hashlib.sha1()
-            for cid, _, _, _, size in rows:
-                running.update(f"{cid}:{size},".encode())
-                prefixes.append(running.hexdigest())
-            for cid, tid, _, last, _ in rows:
-                if m := members.get(cid):
-                    prefix = prefixes[bisect.bisect_right(firsts, last) - 1]
-                    out[cid] = (hashlib.sha1(f"{m}|{prefix}".encode()).hexdigest(), tid, last)
-
-        for row in self.db.execute("SELECT id, thread_id, first_date, last_date, size FROM clusters "
-                                   "ORDER BY thread_id, first_date, id"):
-            if row[1] is None:
-                if m := members.get(row[0]):
-                    out[row[0]] = (hashlib.sha1(f"{m}|".encode()).hexdigest(), None, row[3])
-            elif thread and thread[-1][1] != row[1]:
-                sign(thread)
-                thread = [row]
-            else:
-                thread.append(row)
-        if thread:
-            sign(thread)
+        for cid, tid, last in self.db.execute("SELECT id, thread_id, last_date FROM clusters"):
+            if m := members.get(cid):
+                cut = bisect.bisect_right(dates.get(tid, []), last) if tid else 0
+                prefix = prefixes[tid][cut - 1] if cut else ""
+                out[cid] = (hashlib.sha1(f"{m}|{prefix}".encode()).hexdigest(), tid, last)
         return out
 
     def contrary_later(self) -> dict[str, list[tuple[str, str, str, str]]]:

@@ -296,7 +296,7 @@ def test_rerun_rebuilds_nothing_and_an_edit_rebuilds_its_cluster(tmp_path, embed
         assert "March" in " ".join(w["text"] for w in b.what_happened) + b.what_changes
 
 
-def test_a_brief_is_written_as_of_its_cluster_and_a_later_step_does_not_rebuild_it(tmp_path, embedder):
+def test_a_brief_is_written_as_of_its_cluster_and_what_its_thread_gains_later_does_not_rebuild_it(tmp_path, embedder):
     store, briefer = build_archive(tmp_path / "p.db", embedder, tmp_path / "out")
     with store:
         steps = store.db.execute("SELECT thread_id, group_concat(id) FROM (SELECT * FROM clusters WHERE thread_id "
@@ -314,12 +314,23 @@ def test_a_brief_is_written_as_of_its_cluster_and_a_later_step_does_not_rebuild_
         page = (tmp_path / "out" / "stories" / f"{b.slug}.md").read_text("utf-8")
         assert f"As of {b.signals['as_of'][:10]}; what the thread did after: `pulse thread {b.thread_id}`" in page
         before = input_hashes(store, briefer)
-        store.db.execute("UPDATE clusters SET size = size + 1 WHERE id = ?", [later])  # the later step grows
+        # the first step grows by a story published after the later step's newest (size and members, as the
+        # cluster stage writes them): the later brief read the thread as of its own date, so it stays
+        grown = store.db.execute("SELECT s.id FROM stories s JOIN cluster_members m ON m.story_id = s.id "
+                                 "WHERE m.cluster_id NOT IN (?, ?) LIMIT 1", [first, later]).fetchone()[0]
+        store.db.execute("UPDATE cluster_members SET cluster_id = ? WHERE story_id = ?", [first, grown])
+        store.db.execute("UPDATE stories SET published = '2099-01-01T00:00:00+00:00' WHERE id = ?", [grown])
+        store.db.execute("UPDATE clusters SET size = size + 1, last_date = '2099-01-01T00:00:00+00:00' "
+                         "WHERE id = ?", [first])
         after = input_hashes(store, briefer)
-        assert after[first] == before[first] and after[later] != before[later]
+        assert after[later] == before[later] and after[first] != before[first]
         again = brief_clusters(store, briefer, tmp_path / "out")
-        assert again["briefed"] == 1 and store.briefs([later])[later]["updated"] >= briefs[later]["updated"]
-        store.db.execute("UPDATE clusters SET size = size + 1 WHERE id = ?", [first])  # an earlier step grows
+        assert again["briefed"] >= 1 and store.briefs([later])[later]["updated"] == briefs[later]["updated"]
+        after = input_hashes(store, briefer)
+        # a story of the first step that the later brief read is edited: the later brief is rebuilt
+        edited = store.db.execute("SELECT story_id FROM cluster_members WHERE cluster_id = ? AND story_id != ? "
+                                  "LIMIT 1", [first, grown]).fetchone()[0]
+        store.db.execute("UPDATE stories SET content_hash = 'edited' WHERE id = ?", [edited])
         assert input_hashes(store, briefer)[later] != after[later]
 
 
