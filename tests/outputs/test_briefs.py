@@ -565,3 +565,20 @@ def test_an_incident_whose_headline_names_no_one_is_quoted_not_pinned_on_a_name(
     # neither the person quoted nor the university that employs her is what went wrong, or who is to blame
     assert "Quillfeather" not in brief.our_take + brief.what_to_do
     assert "Orchard" not in brief.our_take + brief.what_to_do
+
+
+def test_a_one_line_listings_what_to_do_says_what_the_listing_offers(archive):
+    import dataclasses
+
+    store, briefer, _ = archive
+    cid = store.db.execute("SELECT cluster_id FROM briefs WHERE kind NOT IN ('fiction', 'notice') "
+                           "ORDER BY cluster_id LIMIT 1").fetchone()[0]
+    inp = inputs(store, [cid])[0]
+    line = "Quillbox - Turn your meeting notes into a searchable team wiki."
+    links = [{"url": "https://quillbox.example.com", "text": "Quillbox"}]
+    inp.members = [dataclasses.replace(inp.members[0], title=line, text=line, links=links, section="Cool Tools")]
+    inp.title, inp.related, inp.later, inp.other_news, inp.sentences, inp.named = line, [], [], [], None, None
+    inp.history, inp.actor_mentions = {"count": 0, "first": None, "latest": []}, 0
+    brief = make_briefs(briefer, [inp])[0]
+    assert brief.kind == "release" and brief.impact == "low"
+    assert "Turn your meeting notes into a searchable team wiki" in brief.what_to_do
