@@ -27,7 +27,8 @@ from pipeline.store import Store, now
 
 from . import sentences as sent
 from . import signals as sig
-from .brief import BRIEF_VERSION, MAX_COUNTER, Brief, BriefInput, Encode, Member, Related, build, candidates_of, subject_for
+from .brief import (BRIEF_VERSION, MAX_COUNTER, Brief, BriefInput, Encode, Member, Related, build, candidates_of,
+                    subject_for)
 from .generate import LLMWriter
 from .markdown import slug_for
 from .render import Templates
@@ -297,9 +298,8 @@ class Signatures:
                                            if sig.against([name], title, text)]
             rows = self._naming[tid, name]  # oldest first, as the brief reads its thread
             start = bisect.bisect_right(rows, (last, "\uffff"))  # after its newest story
-            later.update(rows[start:start + self.cited] if self.cited is not None else rows[start:])
-        cited = sorted(later)[:self.cited] if self.cited is not None else sorted(later)
-        ids = ",".join(sorted(sid for _, sid in cited))
+            later.update(rows[start:][:self.cited])  # cited None: all of them
+        ids = ",".join(sorted(sid for _, sid in sorted(later)[:self.cited]))
         return hashlib.sha1(f"{own}|{ids}|{self.fingerprint}".encode()).hexdigest()
 
 

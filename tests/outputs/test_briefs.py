@@ -547,20 +547,27 @@ def test_a_place_or_the_field_is_read_whole_not_as_its_last_word():
     assert not any(sig.not_a_subject(n) is False and n in ("York", "Deep") for n in names)
 
 
-def test_an_incident_whose_headline_names_no_one_is_quoted_not_pinned_on_a_name(archive):
+def one_story_input(store, title: str, text: str, **member):
+    """A news cluster's brief input with its stories replaced by one made-up story (no thread, no history)."""
     import dataclasses
 
-    store, briefer, _ = archive
     cid = store.db.execute("SELECT cluster_id FROM briefs WHERE kind NOT IN ('fiction', 'notice') "
                            "ORDER BY cluster_id LIMIT 1").fetchone()[0]
     inp = inputs(store, [cid])[0]
+    inp.members = [dataclasses.replace(inp.members[0], title=title, text=text, **{"links": [], "section": "main",
+                                                                                    **member})]
+    inp.title, inp.related, inp.later, inp.other_news, inp.sentences, inp.named = title, [], [], [], None, None
+    inp.history, inp.actor_mentions = {"count": 0, "first": None, "latest": []}, 0
+    return inp
+
+
+def test_an_incident_whose_headline_names_no_one_is_quoted_not_pinned_on_a_name(archive):
+    store, briefer, _ = archive
     title = "The Chatbot Problem"
     text = ("A companion chatbot went down for a week after an outage, and a data breach exposed its users' "
             "chats. \"It harmed people,\" said Dana Quillfeather, who studies such apps at Orchard University. "
             "The backlash grew as the leaked chats spread.")
-    inp.members = [dataclasses.replace(inp.members[0], title=title, text=text, links=[], section="main")]
-    inp.title, inp.related, inp.later, inp.other_news, inp.sentences, inp.named = title, [], [], [], None, None
-    brief = make_briefs(briefer, [inp])[0]
+    brief = make_briefs(briefer, [one_story_input(store, title, text)])[0]
     assert brief.kind == "incident", brief.kind
     # neither the person quoted nor the university that employs her is what went wrong, or who is to blame
     assert "Quillfeather" not in brief.our_take + brief.what_to_do
@@ -568,17 +575,9 @@ def test_an_incident_whose_headline_names_no_one_is_quoted_not_pinned_on_a_name(
 
 
 def test_a_one_line_listings_what_to_do_says_what_the_listing_offers(archive):
-    import dataclasses
-
     store, briefer, _ = archive
-    cid = store.db.execute("SELECT cluster_id FROM briefs WHERE kind NOT IN ('fiction', 'notice') "
-                           "ORDER BY cluster_id LIMIT 1").fetchone()[0]
-    inp = inputs(store, [cid])[0]
     line = "Quillbox - Turn your meeting notes into a searchable team wiki."
     links = [{"url": "https://quillbox.example.com", "text": "Quillbox"}]
-    inp.members = [dataclasses.replace(inp.members[0], title=line, text=line, links=links, section="Cool Tools")]
-    inp.title, inp.related, inp.later, inp.other_news, inp.sentences, inp.named = line, [], [], [], None, None
-    inp.history, inp.actor_mentions = {"count": 0, "first": None, "latest": []}, 0
-    brief = make_briefs(briefer, [inp])[0]
+    brief = make_briefs(briefer, [one_story_input(store, line, line, links=links, section="Cool Tools")])[0]
     assert brief.kind == "release" and brief.impact == "low"
     assert "Turn your meeting notes into a searchable team wiki" in brief.what_to_do
