@@ -21,7 +21,8 @@ from .cluster import ClusterConfig, ClusterInfo, Evidence, StoryRef, assign, att
 from .dates import from_day, to_day
 from .embed import COLLECTION, from_blob, to_blob
 from .store import Store
-from .terms import GENERIC, TERMS_VERSION, TermStats, names_something, head, lead_of, shared_subject, story_terms, subject, terms_of
+from .terms import (GENERIC, TERMS_VERSION, TermStats, head, lead_of, names_something, shared_subject, story_terms,
+                    subject, terms_of)
 
 NOT_COUNTED = (*NOT_NEWS, "fiction")
 

@@ -495,8 +495,8 @@ class Store:
     def clusters_since(self, date: str) -> list[dict[str, Any]]:
         return [dict(r) for r in self.db.query(
             "SELECT c.id, c.thread_id, c.first_date, c.last_date, c.centroid, c.subject, c.terms, "
-            "t.subject AS thread_subject FROM clusters c LEFT JOIN threads t ON t.id = c.thread_id WHERE c.last_date >= ? "
-            "AND c.thread_id IS NOT NULL", [date])]
+            "t.subject AS thread_subject FROM clusters c LEFT JOIN threads t ON t.id = c.thread_id "
+            "WHERE c.last_date >= ? AND c.thread_id IS NOT NULL", [date])]
 
     def unnamed_clusters(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT id FROM clusters WHERE subject IS NULL ORDER BY id")]
