@@ -253,18 +253,19 @@ def write(store: Store, briefer: Briefer, out_dir: Path, night: Night, *, max_it
 
 def write_night(store: Store, briefer: Briefer, out_dir: Path, today: Night, *, max_items: int = 25,
                 base_url: str | None = None, weekly_day: str = "monday",
-                since: tuple[str, int] | None = None) -> dict[str, Any]:
+                since: tuple[str, int] | None = None, run_started: str | None = None) -> dict[str, Any]:
     """A night's digests, one per publication day of the issues that arrived today (a backfill writes one per
     day it covers), and the weekly digests of the weeks they complete (`weeks_to_write`). The night's own
     digest is its newest day's (today's when nothing arrived): it also lists the older issues that arrived
     with it. `since` (the time and `store.issue_mark()` an earlier run took when it wrote its digests): the
     other days are written only where something arrived after it (a second run on the day of a backfill
     does not write the backfill's days again; the night's own digest is the same one, and is not e-mailed
-    twice). Returns that one's info, with
-    `days` written and the `weeks` (labels)."""
-    arrived = (today.start, today.end)
+    twice). `run_started`: when this run began; a run that began before midnight counts what it brought
+    before midnight as tonight's too (a cron run at 23:58 that reaches its digest after midnight). Returns
+    that one's info, with `days` written and the `weeks` (labels)."""
+    arrived = (min(today.start, run_started) if run_started else today.start, today.end)
     days = store.days_arrived(*arrived)
-    fresh = store.days_arrived(*arrived, after=since) if since and since[0] >= today.start else days
+    fresh = store.days_arrived(*arrived, after=since) if since and since[0] >= arrived[0] else days
     newest = Night(max(days)) if days else today
     for day in fresh:
         if day != newest.date:

@@ -161,6 +161,7 @@ def run_night(paths: Paths, settings: Settings, first: Stage, *, email: bool = F
     brief_cfg = brief_settings(settings)
     email_cfg = email_config(settings) if (email or settings.extra.get("email", {}).get("enabled")) else None
     lock = nightly.acquire(paths.data_dir)
+    run_started = now()  # what this run brings is tonight's, if it reaches its digest after midnight too
     held: dict[str, Any] = {}
     if brief_workers(brief_cfg[0]) > 1 and brief_cfg[1] is None:
         prestart_workers()  # while this process is small: the model is not loaded yet
@@ -193,7 +194,8 @@ def run_night(paths: Paths, settings: Settings, first: Stage, *, email: bool = F
         since = (last["started"], last.get("issue_mark", 2**62)) if last.get("started") else None
         held["digest"] = digest_out.write_night(store, held["briefer"], paths.output_dir, digest_out.Night.parse(None),
                                                 max_items=int(digest_cfg["max_items"]), base_url=digest_cfg["base_url"],
-                                                weekly_day=digest_cfg["weekly_day"], since=since)
+                                                weekly_day=digest_cfg["weekly_day"], since=since,
+                                                run_started=run_started)
         return {**held["digest"], "started": started, "issue_mark": mark}
 
     stages = [(first[0], stage_first), ("embed", stage_embed),

@@ -52,6 +52,20 @@ def test_a_night_writes_the_digest_of_every_publication_day_it_brought(archive, 
     assert {d: day_text(archive, d) for d in DAYS} == before
 
 
+def test_a_run_that_reaches_its_digest_after_midnight_still_writes_what_it_brought(archive, tonight, tmp_path):
+    from datetime import timedelta
+
+    store, briefer, _ = archive
+    began = store.db.execute("SELECT min(first_seen) FROM issues").fetchone()[0]  # the run that brought them
+    tomorrow = digest.Night((datetime.fromisoformat(began) + timedelta(days=1)).date().isoformat())
+    # a run that began today and reaches its digest tomorrow writes the days it brought
+    late = digest.write_night(store, briefer, tmp_path / "late", tomorrow, run_started=began)
+    assert late["days"] == len(DAYS) and late["date"] == DAYS[-1]
+    # a run that began tomorrow brought none of it
+    fresh = digest.write_night(store, briefer, tmp_path / "fresh", tomorrow)
+    assert fresh["days"] == 1 and fresh["date"] == tomorrow.date and fresh["clusters"] == 0
+
+
 def test_a_days_digest_ranks_its_clusters_by_impact(archive, tonight):
     store, briefer, _ = archive
     text = day_text(archive, "2026-11-02")
