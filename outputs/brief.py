@@ -25,7 +25,8 @@ from .headline import about, around, distinctive, title_name, used_by
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 20  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 21  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+REPEAT_DAYS = 14  # a cluster spanning more days than this holds the same story told again later
 MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
 RELATED_TAKE_DAYS = 180  # Our Take compares with related news this recent (the nearest first); older is history
@@ -512,7 +513,9 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
     specific = bool(subject) and (subject != subject.lower() or any(c.isdigit() for c in subject))
     usable = [a for a in facts.artifacts if a in ("weights", "code", "api")]
     level, score, reasons = rate(
-        s, usable=usable, claim_by=claim.by if claim else "", novel=specific and history["count"] == 0,
+        s, usable=usable, claim_by=claim.by if claim else "",
+        # told again weeks after its first telling (a listing rerun): not the archive's first sight of it
+        novel=specific and history["count"] == 0 and _lag(members[-1].date, lead.date) <= REPEAT_DAYS,
         seen_before=history["count"], actor=org, actor_mentions=inp.actor_mentions, one_line=facts.one_line,
         promo=bool(_PROMO.search(f"{titles} {text[:400]}")))
 
@@ -522,7 +525,8 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
     cited_by = [{"story_id": r.story_id, "title": r.title, "source": r.source, "date": r.date,
                  "issue_title": r.issue_title, "relation": r.relation, "lag_days": _lag(r.date, lead.date)}
                 for r in sorted(same + thread, key=lambda r: (r.date, r.story_id))]
-    links = [link for m in members for link in m.links]
+    # the main link: the headline story's first (a roundup clustered with it links other news first)
+    links = [link for m in sorted(members, key=lambda m: m.title != inp.title) for link in m.links]
     primary = links[0] if links else None
     chosen = {w["text"] for w in what_happened}
     cover = ev.coverage(members)

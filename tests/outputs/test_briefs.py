@@ -581,3 +581,19 @@ def test_a_one_line_listings_what_to_do_says_what_the_listing_offers(archive):
     brief = make_briefs(briefer, [one_story_input(store, line, line, links=links, section="Cool Tools")])[0]
     assert brief.kind == "release" and brief.impact == "low"
     assert "Turn your meeting notes into a searchable team wiki" in brief.what_to_do
+
+
+def test_a_listing_told_again_months_later_is_not_news_to_the_archive_and_links_its_headline(archive):
+    import dataclasses
+
+    store, briefer, _ = archive
+    line = "Quillbox - Turn your meeting notes into a searchable team wiki."
+    inp = one_story_input(store, line, line, links=[{"url": "https://quillbox.example.com/march", "text": "x"}],
+                          date="2026-03-09T09:00:00+00:00")
+    again = dataclasses.replace(inp.members[0], id="again", title="Quillbox: notes to wiki, now with search",
+                                date="2026-06-15T09:00:00+00:00",
+                                links=[{"url": "https://quillbox.example.com/june", "text": "y"}])
+    inp.members, inp.title = [inp.members[0], again], again.title
+    brief = make_briefs(briefer, [inp])[0]
+    assert not any("first time" in r for r in brief.impact_reasons)  # the March telling came first
+    assert brief.primary["url"] == "https://quillbox.example.com/june"  # the headline story's link
