@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from pipeline.dates import to_day
+from pipeline.relate import RelateConfig
 
 from . import evidence as ev
 from . import facts as fx
@@ -26,7 +27,7 @@ from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
 BRIEF_VERSION = 21  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
-REPEAT_DAYS = 14  # a cluster spanning more days than this holds the same story told again later
+REPEAT_DAYS = RelateConfig.same_days  # a cluster spanning more days holds the same story told again later
 MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
 RELATED_TAKE_DAYS = 180  # Our Take compares with related news this recent (the nearest first); older is history
@@ -515,7 +516,7 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
     level, score, reasons = rate(
         s, usable=usable, claim_by=claim.by if claim else "",
         # told again weeks after its first telling (a listing rerun): not the archive's first sight of it
-        novel=specific and history["count"] == 0 and _lag(members[-1].date, lead.date) <= REPEAT_DAYS,
+        novel=specific and history["count"] == 0 and s.span_days <= REPEAT_DAYS,
         seen_before=history["count"], actor=org, actor_mentions=inp.actor_mentions, one_line=facts.one_line,
         promo=bool(_PROMO.search(f"{titles} {text[:400]}")))
 
