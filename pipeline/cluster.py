@@ -102,6 +102,14 @@ class Evidence:
     related: list[tuple[str, str, str]] = field(default_factory=list)  # (story, other story, reason)
 
 
+def central_order(vecs: np.ndarray, tiebreak: Sequence[tuple]) -> list[int]:
+    """A cluster's members (unit rows), the most central first: cosine to their sum, to 3 decimals (a pair is
+    always equally central, and the last digits are the machine's rounding), ties in `tiebreak` order."""
+    centroid = vecs.sum(axis=0)
+    closeness = np.round(vecs @ centroid / max(float(np.linalg.norm(centroid)), 1e-12), 3)
+    return sorted(range(len(vecs)), key=lambda i: (-float(closeness[i]), tiebreak[i]))
+
+
 def stable_label(kind: str, member: str) -> str:
     return kind[0] + hashlib.sha1(f"{kind}\x00{member}".encode()).hexdigest()[:15]
 

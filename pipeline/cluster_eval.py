@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .cluster import ClusterConfig, ClusterInfo, StoryRef, assign, attach_threads, unit
+from .cluster import ClusterConfig, ClusterInfo, StoryRef, assign, attach_threads, central_order, unit
 from .terms import TermStats, lead_of, story_terms, subject
 
 
@@ -85,7 +85,8 @@ def replay(stories: Sequence[dict], vecs: np.ndarray, config: ClusterConfig = Cl
         infos = {}
         for lab in set(labels.values()):
             mem = [i for i, v in labels.items() if v == lab]
-            central = max(mem, key=lambda i: float(vecs[i] @ vecs[mem].sum(axis=0)))
+            central = mem[central_order(vecs[mem], [(-len(stories[i]["text"][:600]), refs[i].day, refs[i].id)
+                                                    for i in mem])[0]]
             infos[lab] = ClusterInfo(lab, vecs[mem].sum(axis=0), min(refs[i].day for i in mem),
                                      max(refs[i].day for i in mem),
                                      frozenset(u for i in mem for u in refs[i].links), threads.get(lab),

@@ -17,7 +17,7 @@ import numpy as np
 
 from sources.furniture import NOT_NEWS
 
-from .cluster import ClusterConfig, ClusterInfo, Evidence, StoryRef, assign, attach_threads, unit
+from .cluster import ClusterConfig, ClusterInfo, Evidence, StoryRef, assign, attach_threads, central_order, unit
 from .dates import from_day, to_day
 from .embed import COLLECTION, from_blob, to_blob
 from .store import Store
@@ -64,7 +64,8 @@ def cluster_subject(rows: list[dict[str, Any]], central: dict[str, Any], stats: 
 def refresh_clusters(store: Store, cid: int, cluster_ids: list[str],
                      stats: TermStats | None = None) -> dict[str, ClusterInfo]:
     """Recompute each cluster's centroid, dates, size, title (its member closest to the centroid whose headline
-    names something, `terms.names_something`; the closest where none does) and subject."""
+    names something, `terms.names_something`; the closest where none does; between equally close members the
+    one with the longer text) and subject."""
     by_cluster: dict[str, list[dict[str, Any]]] = {c: [] for c in cluster_ids}
     for r in store.cluster_stories(cid, cluster_ids):
         by_cluster[r["cluster_id"]].append(r)
@@ -78,7 +79,8 @@ def refresh_clusters(store: Store, cid: int, cluster_ids: list[str],
             continue
         vecs = unit(np.vstack([from_blob(r["embedding"]) for r in rows]))
         centroid = vecs.sum(axis=0)
-        order = np.argsort(-(vecs @ centroid), kind="stable").tolist()
+        # equally central (a pair always is): the fuller account, then the earlier
+        order = central_order(vecs, [(-len(r["lead"] or ""), r["date"], r["id"]) for r in rows])
         central = next((rows[i] for i in order if names_something(rows[i]["title"], stats)), rows[order[0]])
         dates = sorted(r["date"] for r in rows)
         subj = cluster_subject(rows, central, stats)

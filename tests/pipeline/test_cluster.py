@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
-from pipeline.cluster import ClusterConfig, StoryRef, assign
+from pipeline.cluster import ClusterConfig, StoryRef, assign, unit
 from pipeline.cluster_eval import bcubed, load_eval_set, pairwise, replay
 from pipeline.cluster_stage import cluster_stories
 from pipeline.embed import story_text
@@ -213,3 +213,14 @@ def test_story_and_threads_commands(pulse_dirs):
     assert view["first_mention"]["date"] <= view["date"]
     bad = runner.invoke(main, ["story", "--sample", "nope"])
     assert bad.exit_code == 2 and "no single story" in bad.output
+
+
+def test_equally_central_members_go_to_the_fuller_account_whatever_their_order():
+    from pipeline.cluster import central_order
+    rng = np.random.default_rng(3)
+    a, b = unit(rng.normal(size=(2, 16)).astype(np.float32))
+    # a pair is always equally central; the last digits of the closeness must not decide
+    for vecs, keys, want in (((a, b), [(-30, "d"), (-600, "d")], 1), ((b, a), [(-600, "d"), (-30, "d")], 0)):
+        assert central_order(np.vstack(vecs), keys)[0] == want
+    c = unit((a + b + 0.05 * rng.normal(size=16)).astype(np.float32)[None])[0]
+    assert central_order(np.vstack([a, b, c]), [(0,), (0,), (1,)])[0] == 2  # the closest still comes first
