@@ -26,7 +26,7 @@ from .headline import about, around, distinctive, title_name, used_by
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 21  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 22  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 REPEAT_DAYS = RelateConfig.same_days  # a cluster spanning more days holds the same story told again later
 MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
@@ -191,7 +191,7 @@ def rate(s: sig.Signals, *, usable: Sequence[str] = (), claim_by: str = "", nove
     familiar = known or seen_before >= 2 or (bool(actor) and actor_mentions >= FAMILIAR)
     bare = one_line and s.sources == 1 and not familiar and not usable
     cap = ("a promotion or fan project: at most low" if promo else
-           "a one-line listing from one newsletter, of something the archive had not met, with no weights, "
+           "a one-line listing from one newsletter, of something few earlier stories name, with no weights, "
            "code or API: at most low" if bare else
            "a one-line link item from one newsletter: at most medium" if one_line and s.sources == 1 else
            "an opinion piece: at most medium" if s.kind == "opinion" else
@@ -335,7 +335,11 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         if subject and (common(subject) or initial_only(subject)):
             subject = ""  # "adapts", "Commoditizing": a rare word, not a name
     fallback = not subject  # neither the headline's grammar nor the cluster's subject named it
-    subject = subject or (in_title[0] if in_title else (names[0] if names else ""))
+    # a name only the text gives is what the story is about only when it is a coined one the text repeats
+    # ("SparseGPT"): else it is a lab, a paper or a place the story mentions ("Stanford", "Netflix")
+    if not subject:
+        subject = in_title[0] if in_title else next(
+            (n for n in names if distinctive(n) and sig.standalone(n, body, most=2) >= 2), "")
     if subject and sig.not_a_subject(subject):  # "Israel", "A.I": another name of the headline, or none
         subject = next((n for n in in_title if not sig.not_a_subject(n)), "")
     if subject and fallback and around(subject, members[0].title if members else ""):

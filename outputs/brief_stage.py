@@ -196,8 +196,9 @@ def archive_context(store: Store, inp: BriefInput, mentions: Mentions | None = N
     """What the archive said before this cluster: earlier headlines naming its subject, how many stories name
     its actor, and stories related to its own but other news (with why)."""
     titles = "\n".join(m.title for m in inp.members)
-    words = sorted({w.lower() for n in sig.names([titles, "\n".join(m.text for m in inp.members)], titles)
-                    for w in n.split() if w[1:].islower()})
+    # the names the stories write and the cluster's subject (a word of a Title Case headline, "Happens")
+    found = [*sig.names([titles, "\n".join(m.text for m in inp.members)], titles), inp.subject or ""]
+    words = sorted({w.lower() for n in found for w in n.split() if w[1:].islower()})
     counts = store.term_rows(words)
     # (upper + 1) / (seen + 2), as pipeline.terms.TermStats.name_like: under 0.3 is a word, not a name
     inp.common_words = frozenset(w for w, (_, upper, seen) in counts.items() if (upper + 1) / (seen + 2) < 0.3)

@@ -262,8 +262,12 @@ def kind_decision(title: str, text: str, section: str = "", vector: np.ndarray |
                 if best >= 0.35:
                     cues[kind] = [*cues[kind], f"reads like “{kind}” ({best:.2f})"]
     best = max(KINDS, key=lambda k: (scores[k], -KINDS.index(k)))
-    if scores[best] <= 0 or (not cued and scores[best] < _PROTOTYPE_WEIGHT * 0.35):
-        return "other", [], float("inf")  # no cue, and no description close enough
+    if scores[best] <= 0:
+        return "other", [], float("inf")  # no cue and no description to compare with
+    if not cued and scores[best] < _PROTOTYPE_WEIGHT * 0.35:
+        # no cue, and no description close: the closest is still the best guess, but never sure enough to
+        # frame the brief ("An official Stable Diffusion API." reads most like a release)
+        return best, cues[best][:6], 0.0
     return best, cues[best][:6], scores[best] - max(v for k, v in scores.items() if k != best)
 
 
@@ -382,6 +386,9 @@ def one_line_item(text: str) -> bool:
     return len(text.split()) <= 30 and "\n" not in text.strip()
 
 
+LAST_MARGIN = [0.0]
+
+
 def extract(title: str, text: str, urls: Sequence[str], section: str = "", sentences: Sequence[str] | None = None,
             vector: np.ndarray | None = None, prototypes: dict[str, np.ndarray] | None = None,
             one_line: bool | None = None) -> Facts:
@@ -389,6 +396,7 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
     then says whether every one of them is a one-line item)."""
     sentences = list(sentences) if sentences is not None else [s for s in re.split(r"(?<=[.!?])\s+|\n", text) if s]
     kind, cues, margin = kind_decision(title, text, section, vector, prototypes)
+    LAST_MARGIN[0] = margin
     listing = bool(_LISTING.match(title.strip()) or _LISTING.match(text.strip()[:120]))
     tools = kind == "release" and bool(_TOOLS_SECTION.search(section))
     arts, links = artifacts_of(f"{title}\n{text}", urls, listing and kind == "release", tools) if kind != "fiction" \

@@ -235,7 +235,7 @@ def test_at_equal_score_a_story_a_cap_held_down_ranks_after_the_news(archive):
                                cluster_id="b", date=a.date, signals={"stories": 1})
     listing = dataclasses.replace(b, impact_score=0, sources=["x"], cluster_id="a", date=a.date,
                                   signals={"stories": 1}, impact_reasons=[
-        "a release (+1)", "a one-line listing from one newsletter, of something the archive had not met, "
+        "a release (+1)", "a one-line listing from one newsletter, of something few earlier stories name, "
         "with no weights, code or API: at most low (-1)"])
     for order in ([news, listing], [listing, news]):
         assert sorted(order, key=digest._rank_key)[0] is news

@@ -30,9 +30,10 @@ def test_a_closer_description_breaks_a_tie_of_cues():
     protos = {"release": np.array([[1.0, 0.0, 0.0]]), "research": np.array([[0.0, 1.0, 0.0]])}
     assert fx.kind_of("Orrery", "nothing to go on", vector=np.array([0.1, 0.9, 0.0]), prototypes=protos)[0] \
         == "research"
-    # no cue and no description close enough: nothing is claimed
-    assert fx.kind_of("Orrery", "nothing to go on", vector=np.array([0.0, 0.1, 1.0]), prototypes=protos)[0] \
-        == "other"
+    # no cue and no description close: the closest is a guess, never sure enough to frame a brief
+    facts = fx.extract("Orrery", "nothing to go on", [], vector=np.array([0.0, 0.1, 1.0]), prototypes=protos)
+    assert (facts.kind, facts.kind_sure) == ("research", False)
+    assert fx.kind_of("Orrery", "nothing to go on")[0] == "other"  # nothing to compare with: nothing is claimed
 
 
 @pytest.mark.parametrize("text, urls, want", [
@@ -244,6 +245,23 @@ def test_a_headline_led_by_a_country_takes_its_other_name_or_none():
     # nothing but a place to name: no subject (the brief then quotes the headline), never "Americans"
     assert subject("Americans are wary of chatbots, a poll finds",
                    "Most respondents said they would not trust one with money.") == ""
+
+
+def test_a_name_only_the_text_gives_is_the_subject_only_when_coined_and_repeated():
+    from outputs.brief import Member, subject_and_org
+    from outputs import signals as sig
+
+    def subject(title: str, text: str) -> str:
+        m = Member("s1", title, text, "letter", "2026-11-02", "i1", "Issue 1", None)
+        return subject_and_org([m], sig.names([title, text], title))[0]
+    # a lab the story mentions is not what it is about: no subject, and the brief quotes the headline
+    assert subject("A robot learns to walk on sand in an afternoon",
+                   "Engineers at Wexford University trained the legs in simulation first. The gait "
+                   "transferred to real sand with little loss.") == ""
+    # a coined name the text repeats is the thing the headline talks around
+    assert subject("A new way to make language models smaller",
+                   "QuillPrune removes half of a model's weights in one pass. QuillPrune needs no "
+                   "retraining, its authors say.") == "QuillPrune"
 
 
 @pytest.mark.parametrize("title, text, binding, programme", [
