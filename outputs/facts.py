@@ -268,7 +268,12 @@ def kind_decision(title: str, text: str, section: str = "", vector: np.ndarray |
         # no cue, and no description close: the closest is still the best guess, but never sure enough to
         # frame the brief ("An official Stable Diffusion API." reads most like a release)
         return best, cues[best][:6], 0.0
-    return best, cues[best][:6], scores[best] - max(v for k, v in scores.items() if k != best)
+    margin = scores[best] - max(v for k, v in scores.items() if k != best)
+    if best == "incident" and all(c.startswith(("section", "reads like")) for c in cues[best]):
+        # a newsletter's "Concerns" section and a worried tone hold essays and critiques as much as things
+        # that went wrong: without a word naming the harm or failure the brief does not frame it as one
+        margin = min(margin, 0.0)
+    return best, cues[best][:6], margin
 
 
 def _host_path(url: str) -> tuple[str, str]:

@@ -264,6 +264,15 @@ def test_a_name_only_the_text_gives_is_the_subject_only_when_coined_and_repeated
                    "retraining, its authors say.") == "QuillPrune"
 
 
+def test_a_concerns_section_alone_does_not_frame_a_story_as_an_incident():
+    essay = fx.extract("Is machine art taking from artists?", "Painters and critics weigh in on where it goes.", [],
+                       "Concerns")
+    assert (essay.kind, essay.kind_sure) == ("incident", False)  # the section's guess, not the brief's frame
+    breach = fx.extract("Chatbot maker's breach exposed user chats", "Logs were left open for a week.", [],
+                        "Concerns")
+    assert (breach.kind, breach.kind_sure) == ("incident", True)
+
+
 @pytest.mark.parametrize("title, text, binding, programme", [
     ("Senators grill chatbot makers at a hearing", "Lawmakers asked pointed questions about elections.", False, False),
     ("Government launches a $2B programme for AI research centres", "Grants go to universities.", False, True),
