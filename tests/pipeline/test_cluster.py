@@ -224,3 +224,15 @@ def test_equally_central_members_go_to_the_fuller_account_whatever_their_order()
         assert central_order(np.vstack(vecs), keys)[0] == want
     c = unit((a + b + 0.05 * rng.normal(size=16)).astype(np.float32)[None])[0]
     assert central_order(np.vstack([a, b, c]), [(0,), (0,), (1,)])[0] == 2  # the closest still comes first
+
+
+def test_a_headline_that_names_nothing_the_others_tell_is_not_the_cluster_title():
+    from pipeline.cluster import shared_title_terms
+    from pipeline.terms import story_terms
+    # a story whose text ran on into the next item's: a long text under a stray headline
+    stray = ("Quillon is all in on AI and shared its prompt gallery",
+             "Quillon is all in on AI. Notepad now writes drafts for you, on a waitlist for now.")
+    told = ("Notepad is using AI to write your drafts", "Notepad starts testing a feature that writes drafts.")
+    shared = shared_title_terms([frozenset(story_terms(t)) for t, _ in (stray, told)],
+                                [frozenset(story_terms(t, x)) for t, x in (stray, told)])
+    assert shared[0] == 0 and shared[1] > 0
