@@ -87,13 +87,14 @@ _CAPABILITY = re.compile(
 def capability_of(sentences: Sequence[str], title: str = "", subject: str = "") -> str:
     """What a story says its subject does, where it gives no figure for it: a listed tool's line after its
     name ("Vidyo - Make short videos from long ones"), else the first sentence naming the subject that says
-    what it can do; "" without a subject to hold the sentence to. The claim a skeptic doubts when there is
-    nothing measured to doubt."""
+    what it can do; without a subject to hold a sentence to, the headline if it says what something can do.
+    The claim a skeptic doubts when there is nothing measured to doubt."""
     listed = re.split(r"\s+[-–—:]\s+", title, maxsplit=1)
     if len(listed) == 2 and len(listed[0].split()) <= 4 and len(listed[1].split()) >= 3:
         return _short(listed[1].strip().rstrip("."))  # a listing's line says what the tool is and does
-    if not subject:
-        return ""
+    if not subject:  # nothing to hold a sentence to: the headline is the story's own claim, if it makes one
+        head = title.strip().strip("\"“”'")
+        return _short(head.rstrip(".")) if 4 <= len(head.split()) <= 30 and _CAPABILITY.search(head) else ""
     named = sig.pattern(rf"(?<![\w-]){re.escape(subject)}(?![\w-])", re.I)
     for s in [*sentences, title]:
         s = s.strip().strip("\"“”'")

@@ -282,3 +282,9 @@ def test_policy_news_is_a_rule_a_programme_or_talk(title, text, binding, program
     facts = fx.extract(title, text, [], "Policy")
     assert facts.kind == "policy"
     assert (facts.binding, facts.programme) == (binding, programme)
+
+
+def test_a_story_without_a_subject_still_gives_skeptics_its_headline_claim():
+    assert ev.capability_of([], "Field robots to help breeders scout vineyards", "") == \
+        "Field robots to help breeders scout vineyards"
+    assert ev.capability_of([], "The inequality problem nobody budgets for", "") == ""  # claims no ability
