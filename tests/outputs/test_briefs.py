@@ -41,6 +41,26 @@ def test_every_cluster_has_one_page_with_every_section_in_order(archive):
             assert label in text, (page.name, label)
 
 
+def test_watch_for_never_asks_for_a_second_newsletter_when_two_told_it(archive):
+    import dataclasses
+
+    from outputs.brief import build
+    store, briefer, _ = archive
+    once = [b for b in briefs_by_title(store).values() if len(b.sources) == 1 and "second newsletter" in b.watch_for]
+    assert once
+    inp = inputs(store, [once[0].cluster_id])[0]
+    seen = {}
+
+    def spy(**context):
+        seen.update(context)
+        return briefer.templates.fields(**context)
+    build(inp, briefer.cached_encode, briefer.roles, spy, kinds=briefer.kinds, cues=briefer.cues)
+    assert "second newsletter" in briefer.templates.fields(**seen)["watch_for"]
+    # the same story told by two newsletters: the next one to watch for is another, not "a second"
+    twice = briefer.templates.fields(**{**seen, "s": dataclasses.replace(seen["s"], sources=2)})["watch_for"]
+    assert "second newsletter" not in twice and "nother newsletter" in twice
+
+
 def test_briefs_are_grounded_in_their_sources(archive):
     store, briefer, _ = archive
     house = briefer.templates.house_words()
