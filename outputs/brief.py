@@ -298,8 +298,8 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         "Researchers" opening a sentence): not a name."""
         if re.search(r"-(?:powered|based|driven|generated|like|style|enabled|focused|related|made|first)$", name, re.I):
             return True  # "AI-powered": a description, not a name
-        if any(c.isdigit() or c.isupper() for c in name[1:]):
-            return False
+        if any(c.isdigit() or c.isupper() for part in re.split(r"[\s-]+", name) for c in part[1:]):
+            return False  # coined ("OpenAI", "GPT-4"); "Open-Sourcing" is two plain words
         return all(w.lower() in common_words for w in name.split()) or (" " not in name and name.lower() in lower)
     def trimmed(name: str) -> str:  # "IBM Leverages Reinforcement Learning" (a Title Case headline) -> "IBM"
         if sig.not_a_subject(name):

@@ -54,7 +54,7 @@ KIND_CUES: dict[str, str] = {
                r"forecast\w*|future of|will ai|is ai|the case for|the case against|what (?:is|are|we|you)|"
                r"survey|poll|think|believes?|warns?|says|view|perspective|reflections?|conversation|talks? about",
 }
-_KIND_RE = {k: re.compile(rf"\b(?:{v})\b", re.IGNORECASE) for k, v in KIND_CUES.items()}
+_KIND_RE = {k: re.compile(rf"(?<!\w)(?:{v})\b", re.IGNORECASE) for k, v in KIND_CUES.items()}  # (?<!\w): "for $230M"
 # a newsletter's section names, by the words they use ("Research", "Funding roundup", "Analysis & Policy")
 SECTION_CUES: dict[str, str] = {
     "research": r"research|papers?|science|advances",

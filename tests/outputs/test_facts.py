@@ -288,3 +288,8 @@ def test_a_story_without_a_subject_still_gives_skeptics_its_headline_claim():
     assert ev.capability_of([], "Field robots to help breeders scout vineyards", "") == \
         "Field robots to help breeders scout vineyards"
     assert ev.capability_of([], "The inequality problem nobody budgets for", "") == ""  # claims no ability
+
+
+def test_a_sum_after_a_space_is_a_funding_cue():
+    kind, cues, _ = fx.kind_decision("Parcel giant Orvex to take over robot maker Tindal for $230M in cash", "", "")
+    assert kind == "funding" and "$230m" in cues
