@@ -391,9 +391,6 @@ def one_line_item(text: str) -> bool:
     return len(text.split()) <= 30 and "\n" not in text.strip()
 
 
-LAST_MARGIN = [0.0]
-
-
 def extract(title: str, text: str, urls: Sequence[str], section: str = "", sentences: Sequence[str] | None = None,
             vector: np.ndarray | None = None, prototypes: dict[str, np.ndarray] | None = None,
             one_line: bool | None = None) -> Facts:
@@ -401,7 +398,6 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
     then says whether every one of them is a one-line item)."""
     sentences = list(sentences) if sentences is not None else [s for s in re.split(r"(?<=[.!?])\s+|\n", text) if s]
     kind, cues, margin = kind_decision(title, text, section, vector, prototypes)
-    LAST_MARGIN[0] = margin
     listing = bool(_LISTING.match(title.strip()) or _LISTING.match(text.strip()[:120]))
     tools = kind == "release" and bool(_TOOLS_SECTION.search(section))
     arts, links = artifacts_of(f"{title}\n{text}", urls, listing and kind == "release", tools) if kind != "fiction" \
