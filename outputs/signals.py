@@ -60,11 +60,19 @@ _FIELD_NAMES = frozenset({"ai", "ais", "agi", "asi", "ml", "llm", "llms", "nlp",
 
 
 def not_a_subject(name: str) -> bool:
-    """A place, a people ("Israel", "Americans", "U.S."), the field itself ("AI", "A.I."), or a day or month
-    ("December executive order"): where or when news happens or what all of it is about, not what one story
-    is about."""
+    """A place, a people ("Israel", "Americans", "U.S."), the field itself ("AI", "A.I."), a day or month
+    ("December executive order") or an institution's noun alone ("University"): where or when news happens,
+    what all of it is about, or part of a name, not what one story is about."""
     key = _key(name)
-    return key in PLACES or key in _FIELD_NAMES or name in COMMON_ACRONYMS or name.lower() in _CALENDAR
+    return key in PLACES or key in _FIELD_NAMES or name in COMMON_ACRONYMS or name.lower() in _CALENDAR \
+        or name.lower() in _INSTITUTION_NOUNS
+
+
+# the noun of an institution's name, standing alone ("University" of "a University of Toronto team" read as a
+# name by itself): which university did it is not known from the word, so it is neither subject nor actor
+_INSTITUTION_NOUNS = {"university", "universities", "institute", "college", "department", "laboratory", "lab",
+                      "labs", "school", "centre", "center", "agency", "ministry", "council", "commission",
+                      "committee", "foundation", "academy", "society", "association", "hospital", "government"}
 
 
 def function_word(name: str) -> bool:
