@@ -31,7 +31,7 @@ import gpu
 from gpu.numpy_backend import normalize as unit  # unit rows in float32, zero rows stay zero
 
 from .relate import RELATED, SAME, RelateConfig, Relation, Side, relate
-from .terms import FIELD, GENERIC, TermStats, head
+from .terms import FIELD, GENERIC, TermStats, head, story_terms
 
 
 @dataclass(frozen=True)
@@ -102,22 +102,28 @@ class Evidence:
     related: list[tuple[str, str, str]] = field(default_factory=list)  # (story, other story, reason)
 
 
-def central_order(vecs: np.ndarray, tiebreak: Sequence[tuple]) -> list[int]:
-    """A cluster's members (unit rows), the most central first: cosine to their sum, to 3 decimals (a pair is
-    always equally central, and the last digits are the machine's rounding), ties in `tiebreak` order
-    (`shared_title_terms` first, as the cluster's title is chosen)."""
+def central_order(vecs: np.ndarray, titles: Sequence[str], leads: Sequence[str],
+                  tiebreak: Sequence[tuple]) -> list[int]:
+    """A cluster's members (unit rows, with their headlines and leads), the most central first: cosine to their
+    sum, to 3 decimals (a pair is always equally central, and the last digits are the machine's rounding).
+    Between equally central members: a headline naming something the others tell (`shared_title_terms`; a
+    story whose text ran on into the next item's has a long text under a stray headline), then the fuller
+    lead, then `tiebreak` (date, id)."""
     centroid = vecs.sum(axis=0)
     closeness = np.round(vecs @ centroid / max(float(np.linalg.norm(centroid)), 1e-12), 3)
-    return sorted(range(len(vecs)), key=lambda i: (-float(closeness[i]), tiebreak[i]))
+    shared = shared_title_terms(titles, leads) if len(titles) > 1 else [0] * len(titles)
+    return sorted(range(len(vecs)), key=lambda i: (-float(closeness[i]), not shared[i], -len(leads[i]), tiebreak[i]))
 
 
-def shared_title_terms(title_terms: Sequence[frozenset[str]], terms: Sequence[frozenset[str]]) -> list[int]:
+def shared_title_terms(titles: Sequence[str], leads: Sequence[str]) -> list[int]:
     """For each member, how many of its headline's specific terms the other members' titles and leads use (a
     headline that uses none names something only its own story tells)."""
     def specific(term: str) -> bool:  # "ai", "model", "launches" name nothing
         return not all(w in GENERIC or w in FIELD for w in term.split())
-    return [sum(map(specific, mine & frozenset().union(*(t for j, t in enumerate(terms) if j != i))))
-            for i, mine in enumerate(title_terms)]
+    mine = [frozenset(story_terms(t)) for t in titles]
+    told = [frozenset(story_terms(t, lead)) for t, lead in zip(titles, leads)]
+    return [sum(map(specific, own & frozenset().union(*(t for j, t in enumerate(told) if j != i))))
+            for i, own in enumerate(mine)]
 
 
 def stable_label(kind: str, member: str) -> str:

@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .cluster import ClusterConfig, ClusterInfo, StoryRef, assign, attach_threads, central_order, shared_title_terms, unit
+from .cluster import ClusterConfig, ClusterInfo, StoryRef, assign, attach_threads, central_order, unit
 from .terms import TermStats, lead_of, story_terms, subject
 
 
@@ -85,11 +85,9 @@ def replay(stories: Sequence[dict], vecs: np.ndarray, config: ClusterConfig = Cl
         infos = {}
         for lab in set(labels.values()):
             mem = [i for i, v in labels.items() if v == lab]
-            shared = shared_title_terms([refs[i].title_terms for i in mem],
-                                        [frozenset(story_terms(stories[i]["title"], stories[i]["text"][:600]))
-                                         for i in mem])
-            central = mem[central_order(vecs[mem], [(not n, -len(stories[i]["text"][:600]), refs[i].day, refs[i].id)
-                                                    for n, i in zip(shared, mem)])[0]]
+            central = mem[central_order(vecs[mem], [stories[i]["title"] for i in mem],
+                                        [stories[i]["text"][:600] for i in mem],
+                                        [(refs[i].day, refs[i].id) for i in mem])[0]]
             infos[lab] = ClusterInfo(lab, vecs[mem].sum(axis=0), min(refs[i].day for i in mem),
                                      max(refs[i].day for i in mem),
                                      frozenset(u for i in mem for u in refs[i].links), threads.get(lab),

@@ -17,7 +17,8 @@ import numpy as np
 
 from sources.furniture import NOT_NEWS
 
-from .cluster import ClusterConfig, ClusterInfo, Evidence, StoryRef, assign, attach_threads, central_order, shared_title_terms, unit
+from .cluster import (ClusterConfig, ClusterInfo, Evidence, StoryRef, assign, attach_threads, central_order,
+                      unit)
 from .dates import from_day, to_day
 from .embed import COLLECTION, from_blob, to_blob
 from .store import Store
@@ -79,13 +80,8 @@ def refresh_clusters(store: Store, cid: int, cluster_ids: list[str],
             continue
         vecs = unit(np.vstack([from_blob(r["embedding"]) for r in rows]))
         centroid = vecs.sum(axis=0)
-        # equally central (a pair always is): a headline naming something the others tell, the fuller account,
-        # the earlier (a story whose text ran on into the next item's has a long text but a stray headline)
-        shared = shared_title_terms([frozenset(story_terms(r["title"])) for r in rows],
-                                    [frozenset(story_terms(r["title"], r["lead"] or "")) for r in rows]) \
-            if len(rows) > 1 else [0]
-        order = central_order(vecs, [(not shared[i], -len(r["lead"] or ""), r["date"], r["id"])
-                                     for i, r in enumerate(rows)])
+        order = central_order(vecs, [r["title"] for r in rows], [r["lead"] or "" for r in rows],
+                              [(r["date"], r["id"]) for r in rows])
         central = next((rows[i] for i in order if names_something(rows[i]["title"], stats)), rows[order[0]])
         dates = sorted(r["date"] for r in rows)
         subj = cluster_subject(rows, central, stats)

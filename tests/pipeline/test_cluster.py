@@ -219,20 +219,26 @@ def test_equally_central_members_go_to_the_fuller_account_whatever_their_order()
     from pipeline.cluster import central_order
     rng = np.random.default_rng(3)
     a, b = unit(rng.normal(size=(2, 16)).astype(np.float32))
+    titles = ["Orvex ships a chip", "Orvex ships a chip for phones"]
+    short, full = "Orvex ships a chip.", "Orvex ships a chip for phones, " + "with more detail " * 30
     # a pair is always equally central; the last digits of the closeness must not decide
-    for vecs, keys, want in (((a, b), [(-30, "d"), (-600, "d")], 1), ((b, a), [(-600, "d"), (-30, "d")], 0)):
-        assert central_order(np.vstack(vecs), keys)[0] == want
+    for vecs, leads, want in (((a, b), [short, full], 1), ((b, a), [full, short], 0)):
+        heads = titles if want == 1 else titles[::-1]
+        assert central_order(np.vstack(vecs), heads, leads, [("d", "x"), ("d", "y")])[0] == want
     c = unit((a + b + 0.05 * rng.normal(size=16)).astype(np.float32)[None])[0]
-    assert central_order(np.vstack([a, b, c]), [(0,), (0,), (1,)])[0] == 2  # the closest still comes first
+    assert central_order(np.vstack([a, b, c]), [*titles, titles[0]], [full, full, short],
+                         [(0,), (0,), (1,)])[0] == 2  # the closest still comes first
 
 
 def test_a_headline_that_names_nothing_the_others_tell_is_not_the_cluster_title():
-    from pipeline.cluster import shared_title_terms
-    from pipeline.terms import story_terms
+    from pipeline.cluster import central_order, shared_title_terms
+    rng = np.random.default_rng(4)
+    a, b = unit(rng.normal(size=(2, 16)).astype(np.float32))
     # a story whose text ran on into the next item's: a long text under a stray headline
     stray = ("Quillon is all in on AI and shared its prompt gallery",
              "Quillon is all in on AI. Notepad now writes drafts for you, on a waitlist for now.")
     told = ("Notepad is using AI to write your drafts", "Notepad starts testing a feature that writes drafts.")
-    shared = shared_title_terms([frozenset(story_terms(t)) for t, _ in (stray, told)],
-                                [frozenset(story_terms(t, x)) for t, x in (stray, told)])
+    titles, leads = [stray[0], told[0]], [stray[1], told[1]]
+    shared = shared_title_terms(titles, leads)
     assert shared[0] == 0 and shared[1] > 0
+    assert central_order(np.vstack([a, b]), titles, leads, [(0,), (0,)])[0] == 1  # though its text is shorter
