@@ -26,7 +26,7 @@ from .headline import about, around, distinctive, title_name, used_by
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 23  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 24  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 REPEAT_DAYS = RelateConfig.same_days  # a cluster spanning more days holds the same story told again later
 MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
@@ -282,6 +282,17 @@ def newsletter_name(name: str, members: Sequence[Member]) -> bool:
                or (" " not in name and len(squashed) >= 3 and squashed in feed(m)) for m in members)
 
 
+def headline_names(members: Sequence[Member]) -> str:
+    """The headline with its names as the grammar should read them: a Title Case headline's capitals say
+    nothing, so only the names its body confirms stay capitalised (a one-line item has no body beyond its
+    headline to confirm anything, so its headline is read as written)."""
+    head = members[0].title if members else ""
+    body = "\n".join(m.text for m in members)
+    if sig.title_case(head) and len(body.replace(head, " ").split()) > 3:
+        head = sig.named_in_title_case(head, body)
+    return head
+
+
 def subject_and_org(members: Sequence[Member], names: list[str], named: str = "",
                     common_words: frozenset[str] = frozenset()) -> tuple[str, str]:
     """(subject, organisation). What the headline's grammar names first (a listed tool, "Org's Product");
@@ -321,12 +332,11 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         inside = sig.pattern(rf"(?<=[a-z,;] ){re.escape(name)}\b")
         return not any(inside.search(t) for t in texts)
     in_title = sorted((n for n in names if titles_with(n)), key=lambda n: -titles_with(n))  # stable: frequency next
-    head = members[0].title if members else ""
+    head = headline_names(members)
     body = "\n".join(m.text for m in members)
-    # its capitals say nothing: the grammar reads the names the body confirms (a one-line item has no body
-    # beyond its headline to confirm anything, so its headline is read as written)
-    if sig.title_case(head) and len(body.replace(head, " ").split()) > 3:
-        head = sig.named_in_title_case(head, body)
+    deal = fx.deal_of(head, members[0].title if members else "")
+    if deal:  # "Intel buys AI chipmaker Habana": the news is about what was bought, done by the buyer
+        return deal["target"], deal["buyer"]
     subject, owner, listed = title_name(head) if head else ("", "", False)
     if not listed and ((owner and common(owner)) or (subject and common(subject))):
         subject, owner = "", ""  # "World's First AI Writing Assistant"; a listed tool's name is its name
@@ -380,7 +390,8 @@ def facts_for(inp: BriefInput, only: str | None = None,
                        sentences=[c.text for c in (candidates_of(inp) if only is None else
                                                    sent.candidates([(m.id, m.text) for m in members]))],
                        vector=np.mean(np.vstack(vectors), axis=0) if vectors else None, prototypes=kinds,
-                       one_line=all(fx.one_line_item(m.text) for m in members))  # a listing repeated is one still
+                       one_line=all(fx.one_line_item(m.text) for m in members),  # a listing repeated is one still
+                       deal=fx.deal_of(headline_names(members), members[0].title))
     return (facts, *subject_for(inp, only))
 
 
@@ -554,8 +565,9 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
     }
     # a subject later headlines can be checked against: a name, and what this headline is about
     named = bool(subject) and (distinctive(subject) or (subject[:1].isupper() and not any(
-        w.lower() in inp.common_words for w in subject.split()))) and about(subject, inp.title,
-                                                                            named=distinctive(subject))
+        w.lower() in inp.common_words for w in subject.split()))) and (
+        about(subject, inp.title, named=distinctive(subject))
+        or bool(facts.deal and subject == facts.deal["target"]))  # what a headline's deal buys is its news
     context["watch"] = wt.items_for(kind, facts, subject, contrary=s.contrary, counter=bool(counter),
                                     hardware=bool(context["hardware"]), named=named, seen_before=history["count"])
     fields = fields_renderer(**context)

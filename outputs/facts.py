@@ -210,6 +210,7 @@ class Facts:
     decided: bool = False  # ... and is already decided (a ruling, a fine, a law passed), not a proposal
     programme: bool = False  # policy that is a government programme (funding, contracts, a strategy), not a rule
     kind_sure: bool = True  # the kind won by at least SURE_MARGIN: a brief frames the story by it
+    deal: dict[str, str] | None = None  # the headline's acquisition: buyer, target, price ("" if none stated)
 
 
 _TITLE_WEIGHT = 3  # a cue in the headline says what the news is; the text's cues count once each
@@ -274,6 +275,80 @@ def kind_decision(title: str, text: str, section: str = "", vector: np.ndarray |
         # that went wrong: without a word naming the harm or failure the brief does not frame it as one
         margin = min(margin, 0.0)
     return best, cues[best][:6], margin
+
+
+# ---------------------------------------------------------------------------------- an acquisition
+_RUN = r"[A-Z][\w.&+’'-]*(?:\s+(?:[A-Z0-9][\w.&+’'-]*|&))*"  # a run of capitalised words ("Boston Dynamics")
+_MONEY = re.compile(r"~?(?:[$€£]\s?\d[\d,.]*(?:\s?(?:billion|million|bn|b|m|k)\b)?|\d[\d,.]*\s?(?:billion|million) "
+                    r"(?:dollars|euros|pounds)\b)", re.I)
+_BUY = (r"(?:acquires|acquired|buys|bought|snaps up|snapped up|(?:agrees|agreed|wants|plans|moves|is set|set|"
+        r"in talks|bids|offers|is looking|looks|is said|reportedly)? ?to (?:acquire|buy)|"
+        r"(?:completes|completed|closes|closed|announces|announced|confirms|confirmed) (?:its |the )?(?:acquisition|"
+        r"purchase) of|paid \S+(?: (?:billion|million))? (?:to acquire|to buy|for)|is acquiring|is buying)")
+_ACTIVE = re.compile(rf"^(?P<buyer>.+?)\s+{_BUY}\s+(?P<target>.+)$", re.I)
+_PASSIVE = re.compile(r"^(?P<target>.+?)\s+(?:is |was |has been |gets |to be |will be )?(?:acquired|bought)\s+by\s+"
+                      r"(?P<buyer>.+)$", re.I)
+_POSSESSIVE = re.compile(rf"(?P<buyer>{_RUN})['’]s\s+(?:(?:proposed|planned|\S*\d\S*(?: (?:billion|million))?)\s+)*"
+                         rf"(?:(?P<target>{_RUN})\s+(?:acquisition|purchase|takeover|buyout)\b|"
+                         rf"(?:acquisition|purchase|takeover) of\s+(?P<target2>.+)$)")
+_TARGET_END = re.compile(r"\s+(?:for|to|amid|after|as|from|with|at|over|in (?:a|an|its|\d)|that|which|who)\s|"
+                         r"[,;:!?(]|\s[-–—|]\s|\.$")
+_STAKE = re.compile(r"^(?:a |an |the )?(?:controlling |majority |minority |\d+% )?stake in\s+", re.I)
+_LEADING = {"why", "how", "what", "when", "where", "report", "reports", "exclusive", "breaking", "update", "the",
+            "a", "an", "rumor", "rumour", "official", "confirmed", "now", "so", "and", "but", "after", "as", "i", "we", "you"}
+_NOT_A_PARTY = {"ai", "a.i.", "ml", "llm", "llms", "us", "u.s.", "uk", "u.k.", "eu", "gpu", "gpus", "api", "ceo", "it"}
+
+
+def _party(phrase: str, last: bool = True) -> str:
+    """The name a deal's side gives: its last run of capitalised words (the buyer's phrase ends with it,
+    the target's description ends with it: "AI chipmaker Habana"), less opening words ("Why Microsoft")."""
+    found = []
+    for run in re.findall(_RUN, phrase):
+        run = re.split(r"['’]s\s+", run.rstrip(".’'-–"))[-1]  # "Germany's BioNTech", "Alphabet’s Intrinsic"
+        words = [w for w in run.split() if not re.search(r"-(?:owned|based|backed|led)$", w, re.I)]
+        while words and words[0].lower() in _LEADING:
+            words.pop(0)
+        name = " ".join(words)
+        if name and name.lower() not in _NOT_A_PARTY and not all(w.lower() in _NOT_A_PARTY for w in words):
+            found.append(name)
+    return (found[-1] if last else found[0]) if found else ""
+
+
+_FILLER = {"that", "with", "for", "of", "the", "and", "in", "to", "a", "an", "its", "startup", "company", "firm",
+           "maker", "platform", "tool", "tools", "app", "developer", "more", "most"}
+
+
+def deal_of(title: str, raw: str = "") -> dict[str, str] | None:
+    """The acquisition a headline states ("Intel buys AI chipmaker Habana for $2 billion", "Oterlu acquired
+    by Reddit", "Nvidia's $40 billion Arm acquisition"): buyer, target and price, or None. Both sides must
+    be names: "Google buys time" and "Apple has acquired more AI startups" state no deal."""
+    head = title.strip().split("\n")[0].strip().strip("\"“”'")
+    buyer = target = ""
+    m = _PASSIVE.match(head)
+    if m:
+        buyer, target = _party(_TARGET_END.split(m.group("buyer"), maxsplit=1)[0], last=False), _party(m.group("target"))
+    else:
+        m = _ACTIVE.match(head)
+        if m:
+            rest = _STAKE.sub("", m.group("target"))
+            buyer, target = _party(m.group("buyer")), _party(_TARGET_END.split(rest, maxsplit=1)[0])
+            if not re.sub(r"(?:\s+\w+ly)+$", "", m.group("buyer").rstrip(".’'")).endswith(buyer):
+                buyer = ""  # "Users want to buy ...": whoever buys is the words right before the verb
+        else:
+            m = _POSSESSIVE.search(head)
+            if m:
+                buyer = _party(m.group("buyer"))
+                target = _party(m.group("target") or _TARGET_END.split(m.group("target2"), maxsplit=1)[0])
+    if not buyer or not target or buyer.lower() == target.lower():
+        # a Title Case headline whose body confirmed none of its names ("Reddit Acquires Oterlu, Developer of
+        # ..."): read as written, where each side is a short name and not a run of headline words
+        deal = deal_of(raw) if raw and raw != title else None
+        if deal and all(len(p.split()) <= 3 and not _FILLER & set(p.lower().split())
+                        for p in (deal["buyer"], deal["target"])):
+            return deal
+        return None
+    price = _MONEY.search(head)
+    return {"buyer": buyer, "target": target, "price": price.group(0).strip() if price else ""}
 
 
 def _host_path(url: str) -> tuple[str, str]:
@@ -393,11 +468,18 @@ def one_line_item(text: str) -> bool:
 
 def extract(title: str, text: str, urls: Sequence[str], section: str = "", sentences: Sequence[str] | None = None,
             vector: np.ndarray | None = None, prototypes: dict[str, np.ndarray] | None = None,
-            one_line: bool | None = None) -> Facts:
+            one_line: bool | None = None, deal: dict[str, str] | None = None) -> Facts:
     """The facts of one story (or of a cluster's stories joined: titles and texts one per line; `one_line`
-    then says whether every one of them is a one-line item)."""
+    then says whether every one of them is a one-line item). `deal`: the acquisition its headline states
+    (`deal_of`); it makes the story a deal unless it is surely told as an opinion, a policy fight or an
+    incident."""
     sentences = list(sentences) if sentences is not None else [s for s in re.split(r"(?<=[.!?])\s+|\n", text) if s]
     kind, cues, margin = kind_decision(title, text, section, vector, prototypes)
+    if deal and kind not in ("fiction", "notice") and (
+            kind not in ("opinion", "policy", "incident") or margin < SURE_MARGIN):
+        kind, cues, margin = "funding", [f"a deal: {deal['buyer']} buys {deal['target']}", *cues[:5]], SURE_MARGIN
+    elif kind != "funding":
+        deal = None
     listing = bool(_LISTING.match(title.strip()) or _LISTING.match(text.strip()[:120]))
     tools = kind == "release" and bool(_TOOLS_SECTION.search(section))
     arts, links = artifacts_of(f"{title}\n{text}", urls, listing and kind == "release", tools) if kind != "fiction" \
@@ -414,4 +496,4 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
                  binding=kind == "policy" and bool(_BINDING.search(f"{title} {text[:1500]}")),
                  decided=kind == "policy" and bool(_DECIDED.search(f"{title} {text[:600]}"))
                  and not _PENDING.search(f"{title} {text[:600]}"), kind_sure=margin >= SURE_MARGIN,
-                 programme=kind == "policy" and bool(_PROGRAMME.search(f"{title} {text[:1500]}")))
+                 programme=kind == "policy" and bool(_PROGRAMME.search(f"{title} {text[:1500]}")), deal=deal)

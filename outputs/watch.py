@@ -39,6 +39,7 @@ EVENTS = {
     "usable": Event(120, "weights, code, an API or a price"),
     "version": Event(180, "a new version"),
     "release": Event(365, "a release"),
+    "closing": Event(365, "the deal closed or called off"),
     "ruling": Event(365, "a vote, ruling or final text"),
     "postmortem": Event(60, "a post-mortem or fix"),
     "coverage": Event(14, "a second newsletter"),
@@ -79,6 +80,8 @@ def items_for(kind: str, facts: fx.Facts, subject: str, *, contrary: bool = Fals
         events = ["replication"]
     elif kind == "research":
         events = ["replication"] if "code" in arts else ["code", "replication"]
+    elif kind == "funding" and facts.deal:
+        events = ["closing"]
     elif kind == "funding":
         events = ["release"]
     elif kind == "policy" and facts.binding and not facts.decided:
@@ -99,6 +102,11 @@ _AVAILABLE = re.compile(r"\b(?:now (?:available|open|live)|generally available|g
                         r"launch(?:es|ed)?|releas(?:es|ed)|ships|shipped|out now|opens? (?:up )?(?:to|access))\b", re.I)
 _VERSION = re.compile(r"\b(?:v\d[\w.]*|version \d[\w.]*|\d+\.\d+|new version|update[sd]?|upgrade[sd]?|"
                       r"new release)\b", re.I)
+_CLOSED = re.compile(r"\b(?:complet(?:es|ed) (?:its |the )?(?:acquisition|purchase|deal|takeover)|clos(?:es|ed) (?:its |the )?"
+                     r"(?:acquisition|purchase|deal|takeover)|(?:deal|acquisition|takeover|merger) (?:is )?"
+                     r"(?:approved|cleared|blocked|collapses|collapsed|called off|abandoned|terminated|falls through)|"
+                     r"(?:approves|clears|blocks|abandons|calls off|scraps|terminates)\b[^.\n]{0,40}\b(?:acquisition|"
+                     r"deal|takeover|purchase|merger)|(?:acquisition|takeover) of \S+ (?:approved|blocked))", re.I)
 _POSTMORTEM = re.compile(r"\b(?:post-?mortem|root cause|incident report|(?:fixed|patched|resolved|restored) "
                          r"(?:the|a|its|an)\b|apologi[sz]e[sd]?)", re.I)
 
@@ -160,6 +168,9 @@ def settles(event: str, item: dict[str, Any], later: Later) -> str:
         return f"a new release (“{m.group(0)}”)" if later.kind == "release" and m else ""
     if event == "release":
         return "a release" if later.kind == "release" else ""
+    if event == "closing":
+        m = _CLOSED.search(later.text.split("\n")[0])
+        return f"“{m.group(0)}”" if m and later.kind in ("funding", "business", "policy", "other") else ""
     if event == "ruling":
         return "reports a decision" if later.kind == "policy" and later.decided else ""
     if event == "postmortem":

@@ -617,3 +617,21 @@ def test_a_listing_told_again_months_later_is_not_news_to_the_archive_and_links_
     brief = make_briefs(briefer, [inp])[0]
     assert not any("first time" in r for r in brief.impact_reasons)  # the March telling came first
     assert brief.primary["url"] == "https://quillbox.example.com/june"  # the headline story's link
+
+
+def test_an_acquisition_is_briefed_as_a_purchase_of_its_target_by_its_buyer(archive):
+    store, briefer, _ = archive
+    title = "Orvex buys speech startup Tindal Labs for $230M"
+    text = ("Parcel giant Orvex has agreed to buy Tindal Labs, whose speech models run in its call centres, for "
+            "$230M in cash. Tindal Labs will keep its API running for existing customers, Orvex said. The deal "
+            "is expected to close in the spring.")
+    brief = make_briefs(briefer, [one_story_input(store, title, text)])[0]
+    assert brief.kind == "funding"
+    assert (brief.signals["subject"], brief.signals["actor"]) == ("Tindal Labs", "Orvex")
+    # the buyer is not the one given time by its own money, and paying users do not settle a purchase
+    assert "buys Orvex time" not in brief.our_take and "paying users" not in brief.skeptics
+    assert "Orvex is buying it ($230M)" in brief.our_take
+    assert "Tindal Labs" in brief.what_to_do and "Orvex" in brief.what_to_do
+    assert brief.what_changes == "Who owns Tindal Labs: Orvex, once the deal closes."
+    assert "worth $230M to Orvex" in brief.skeptics
+    assert [w["event"] for w in brief.watch] == ["closing"] and "deal closing at $230M" in brief.watch_for

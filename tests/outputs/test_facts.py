@@ -294,3 +294,39 @@ def test_a_story_without_a_subject_still_gives_skeptics_its_headline_claim():
 def test_a_sum_after_a_space_is_a_funding_cue():
     kind, cues, _ = fx.kind_decision("Parcel giant Orvex to take over robot maker Tindal for $230M in cash", "", "")
     assert kind == "funding" and "$230m" in cues
+
+
+@pytest.mark.parametrize("title, want", [
+    ("Orvex buys speech startup Tindal Labs for $230M", ("Orvex", "Tindal Labs", "$230M")),
+    ("Why Pelican wants to acquire Quorra", ("Pelican", "Quorra", "")),
+    ("Tindal Labs, a speech startup, is acquired by Orvex for $230 million", ("Orvex", "Tindal Labs", "$230 million")),
+    ("Orvex's $2 billion Tindal acquisition is about call centres", ("Orvex", "Tindal", "$2 billion")),
+    ("Orvex acquires controlling stake in U.K. robot maker Tindal Robotics", ("Orvex", "Tindal Robotics", "")),
+    ("Germany's Orvex buys AI chipmaker Tindal", ("Orvex", "Tindal", "")),
+    ("Orvex quietly acquired the model studio Tindal to boost its assistant", ("Orvex", "Tindal", "")),
+    ("Orvex completes acquisition of Tindal", ("Orvex", "Tindal", "")),
+    # no deal: a sale of time or of products, a buyer that is no name, a count of purchases
+    ("Orvex buys time with a new model", None),
+    ("Teams want to buy more GPUs from Tindal", None),
+    ("How to buy a GPU in 2026", None),
+    ("Pelican has acquired more AI startups than anyone", None),
+])
+def test_an_acquisition_names_its_buyer_target_and_price(title, want):
+    deal = fx.deal_of(title)
+    assert (deal and (deal["buyer"], deal["target"], deal["price"])) == want
+
+
+def test_an_acquisition_is_a_deal_unless_surely_told_as_something_else():
+    from outputs.brief import Member, subject_and_org
+    from outputs import signals as sig
+    title = "Orvex Acquires Tindal, Maker of Speech Tools For Call Centres"
+    text = "Short item: the link goes to the announcement."  # confirms no name: the headline is read as written
+    facts = fx.extract(title, text, [], deal=fx.deal_of(title.lower(), title))
+    assert facts.kind == "funding" and facts.kind_sure and facts.deal["target"] == "Tindal"
+    m = Member("s1", title, text, "letter", "2026-11-02", "i1", "Issue 1", None)
+    assert subject_and_org([m], sig.names([title, text], title)) == ("Tindal", "Orvex")
+    # a Title Case run of headline words is no side of a deal
+    assert fx.deal_of("apple buys startup that makes music", "Apple Buys Startup That Makes Music") is None
+    essay = fx.extract("Why I think Orvex buying Tindal is a mistake", "An essay: I think it is. I argue it. "
+                       "My opinion, in short.", [], "Opinion", deal={"buyer": "Orvex", "target": "Tindal", "price": ""})
+    assert essay.kind == "opinion" and essay.deal is None

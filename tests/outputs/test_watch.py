@@ -157,3 +157,18 @@ def test_an_item_its_own_cluster_resolved_is_not_shown_as_resolving_an_earlier_b
         items = watch.page_items(store, [cid])[cid]
     assert [w["id"] for w in items["watch"]] == ["w1"] and items["watch"][0]["resolved_slug"] is None
     assert items["resolves"] == []
+
+
+def test_a_deal_is_watched_until_it_closes_or_falls_through():
+    base = dict(kind_cues=[], artifacts=[], artifact_links={})
+    deal = Facts(kind="funding", deal={"buyer": "Orvex", "target": "Tindal", "price": "$230M"}, **base)
+    assert [w["event"] for w in watch.items_for("funding", deal, "Tindal")] == ["closing"]
+    assert [w["event"] for w in watch.items_for("funding", Facts(kind="funding", **base), "Tindal")] == ["release"]
+
+    def later(kind: str, headline: str) -> watch.Later:
+        return watch.Later("c2", kind, "Tindal", "Orvex", [], "", "", "", False, False, headline)
+    item = {"subject": "Tindal", "actor": "Orvex"}
+    assert watch.settles("closing", item, later("funding", "Orvex completes its acquisition of Tindal"))
+    assert watch.settles("closing", item, later("policy", "Regulator blocks Orvex's Tindal deal"))
+    assert not watch.settles("closing", item, later("release", "Tindal ships a new speech model"))
+    assert not watch.settles("closing", item, later("funding", "Tindal raises more money"))
