@@ -97,7 +97,7 @@ class BriefInput:
 def candidates_of(inp: BriefInput) -> list[sent.Sentence]:
     """The candidate sentences of a cluster's stories (split once, then kept on the input)."""
     if inp.sentences is None:
-        inp.sentences = sent.candidates([(m.id, m.text) for m in inp.members])
+        inp.sentences = sent.candidates([(m.id, m.text, m.title) for m in inp.members])
     return inp.sentences
 
 
@@ -388,7 +388,7 @@ def facts_for(inp: BriefInput, only: str | None = None,
     facts = fx.extract(titles, text, [link["url"] for m in members for link in m.links],
                        max(sections, key=sections.count) if sections else members[0].section,
                        sentences=[c.text for c in (candidates_of(inp) if only is None else
-                                                   sent.candidates([(m.id, m.text) for m in members]))],
+                                                   sent.candidates([(m.id, m.text, m.title) for m in members]))],
                        vector=np.mean(np.vstack(vectors), axis=0) if vectors else None, prototypes=kinds,
                        one_line=all(fx.one_line_item(m.text) for m in members),  # a listing repeated is one still
                        deal=fx.deal_of(headline_names(members), members[0].title))

@@ -76,12 +76,36 @@ def usable(sentence: str) -> bool:
     return sentence.rstrip()[-1:] not in (":",)
 
 
-def candidates(stories: Sequence[tuple[str, str]]) -> list[Sentence]:
-    """(story_id, text) pairs to candidate sentences; a story with none usable offers its text whole."""
+_SEPARATOR = re.compile(r"\s*[-–—:|]\s+")
+_QUOTES = "\"“”'‘’"
+
+
+def after_headline(sentence: str, title: str) -> str:
+    """A sentence that opens with its story's headline and a dash (a link digest's 'Headline - "excerpt..."')
+    without the headline and the excerpt's quotation marks: the brief shows the headline already. A sentence
+    that is only the headline, or whose rest is too short to stand alone, stays as it is."""
+    head = title.strip().rstrip(".!?")
+    if not head or not sentence.lower().startswith(head.lower()):
+        return sentence
+    m = _SEPARATOR.match(sentence, len(head))
+    if not m:
+        return sentence
+    rest = sentence[m.end():].strip()
+    if rest[:1] in _QUOTES:
+        rest = rest[1:]
+        if rest.count("\"") % 2 or rest.count("“") != rest.count("”"):
+            rest = rest.rstrip().rstrip(_QUOTES[:3]).rstrip()  # the excerpt's closing mark, with no opening left
+    return rest if len(rest.split()) >= MIN_WORDS else sentence
+
+
+def candidates(stories: Sequence[tuple[str, str]] | Sequence[tuple[str, str, str]]) -> list[Sentence]:
+    """(story_id, text) or (story_id, text, title) to candidate sentences; a story with none usable offers its
+    text whole. Given the title, a sentence repeating it before the news loses it (`after_headline`)."""
     out: list[Sentence] = []
-    for sid, text in stories:
+    for sid, text, *title in stories:
         found = [Sentence(_LEAD_IN.sub("", s) if _LEAD_IN.match(s) and len(s.split()) > MIN_WORDS + 3 else s, sid, i)
-                 for i, s in enumerate(split(text)) if usable(s)]
+                 for i, s in enumerate(after_headline(s, title[0]) if title else s for s in split(text))
+                 if usable(s)]
         if not found and (text or "").strip():
             found = [Sentence(" ".join(text.split()), sid, 0)]
         out.extend(found)

@@ -635,3 +635,34 @@ def test_an_acquisition_is_briefed_as_a_purchase_of_its_target_by_its_buyer(arch
     assert brief.what_changes == "Who owns Tindal Labs: Orvex, once the deal closes."
     assert "worth $230M to Orvex" in brief.skeptics
     assert [w["event"] for w in brief.watch] == ["closing"] and "deal closing at $230M" in brief.watch_for
+
+
+def test_a_digest_line_that_repeats_its_headline_is_quoted_without_it(archive):
+    store, briefer, _ = archive
+    title = "Quillfeather raises $15M for warehouse safety cameras"
+    text = (f'{title} - "Quillfeather, a startup whose cameras spot hazards on warehouse floors, has raised $15 '
+            'million in new funding. It will hire forty engineers this year."')
+    brief = make_briefs(briefer, [one_story_input(store, title, text)])[0]
+    said = [w["text"] for w in brief.what_happened]
+    assert said[0].startswith("Quillfeather, a startup whose cameras") and not any(title in s for s in said)
+    assert all(s.count('"') % 2 == 0 for s in said)  # no stray mark of the excerpt's quotation
+    # still the sources' own words
+    assert check(brief, *texts_of(one_story_input(store, title, text)), briefer.templates.house_words()) == []
+    assert sent.after_headline(f"{title} - too short", title) == f"{title} - too short"
+
+
+@pytest.mark.parametrize("title, text, kind, says", [
+    ("Harbourton council considers banning delivery robots from pavements",
+     "Councillors will debate a proposal to ban the robots next month, officials said.", "policy",
+     "not what will bind; the thresholds and exemptions in that text decide who is covered"),
+    ("Senators grill chatbot makers at a hearing on elections",
+     "Lawmakers in the Senate asked pointed questions and said more hearings would follow.", "policy",
+     "binds no one until a bill, rule or ruling with text follows"),
+    ("Chatbot app exposed thousands of user chats in a breach",
+     "A misconfigured database left the logs open for a week, a security researcher found.", "incident",
+     "a post-mortem or a second source would show whether it is a one-off or a pattern"),
+])
+def test_skeptics_name_the_test_that_settles_news_without_a_figure(archive, title, text, kind, says):
+    store, briefer, _ = archive
+    brief = make_briefs(briefer, [one_story_input(store, title, text)])[0]
+    assert brief.kind == kind and says in brief.skeptics and title in brief.skeptics
