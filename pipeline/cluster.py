@@ -89,9 +89,10 @@ class StoryRef:
     version: str = ""  # e.g. the hash of the embedded text: an edited story founds a cluster with a new id
     title_terms: frozenset[str] = frozenset()  # `pipeline.terms.story_terms` of the title
     terms: frozenset[str] = frozenset()  # ... of the title and lead: empty when only vectors are known
+    turn: str = ""  # `relate.turn_of` the title: a reply or a reversal is never the same story as its original
 
     def side(self) -> Side:
-        return Side(self.id, self.day, self.title_terms, self.terms, frozenset(self.links))
+        return Side(self.id, self.day, self.title_terms, self.terms, frozenset(self.links), self.turn)
 
 
 @dataclass

@@ -9,13 +9,17 @@ decision weighs evidence a reader can check:
 - a specific link both cite (a paper, a repository, a post; not a home page);
 - time: the same story is told within days — or repeated later: a newsletter that reruns an item weeks or
   months on (a "best of" edition, a paper cited again) cites the same specific link with near-identical text;
-- embedding cosine, as support.
+- embedding cosine, as support;
+- a turn: a headline answering another piece ("Response to ...") or undoing a decision ("... lifts the
+  ban", "undoing some of the limits") tells another event than the one it answers or undoes, however
+  alike the two read and whatever link they share.
 
 Related news must share a name that few of the archive's stories use: two stories naming "AI" or "ChatGPT"
 are not related for that.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .terms import FIELD, GENERIC, TermStats
@@ -36,6 +40,19 @@ class RelateConfig:
     related_max_share: float = 0.02  # a name more of the archive's stories use says nothing of relatedness
 
 
+_REPLY = re.compile(r"^\W*(?:a |an |my |our )?(?:response|reply|rebuttal|counterpoint|answer)s? to\b|"
+                    r"\bin (?:defen[cs]e|response) (?:of|to)\b|\brespond(?:s|ing)? to\b|\brebut(?:s|ting)?\b", re.I)
+_REVERSAL = re.compile(r"\b(?:lift(?:s|ed|ing)?|drop(?:s|ped|ping)?|undo(?:es|ing)?|undid|revers(?:es|ed|ing)|"
+                       r"roll(?:s|ed|ing)? back|scrap(?:s|ped|ping)?|relax(?:es|ed|ing)?|eas(?:es|ed|ing)|"
+                       r"walk(?:s|ed|ing)? back)(?:\s+[\w'’-]+){0,4}?\s+(?:bans?|limits?|restrictions?|rules?|"
+                       r"polic(?:y|ies)|blocks?|moratorium|pause)\b", re.I)
+
+
+def turn_of(title: str) -> str:
+    """"reply" for a headline answering another piece, "reversal" for one undoing a decision, else ""."""
+    return "reply" if _REPLY.search(title) else "reversal" if _REVERSAL.search(title) else ""
+
+
 @dataclass
 class Side:
     """One story as the decision sees it."""
@@ -45,6 +62,7 @@ class Side:
     title_terms: frozenset[str]
     terms: frozenset[str]  # title and lead
     links: frozenset[str] = frozenset()
+    turn: str = ""  # `turn_of` its headline
     _weights: dict[str, float] | None = field(default=None, repr=False, compare=False)
     _total: float | None = field(default=None, repr=False, compare=False)
 
@@ -87,6 +105,13 @@ def relate(a: Side, b: Side, cosine: float, stats: TermStats, config: RelateConf
     share, shared = overlap(a, b, stats)
     gap = abs(a.day - b.day)
     top = ", ".join(shared[:3])
+    if a.turn != b.turn and (shared_link and cosine >= config.link_cos
+                             or cosine + config.overlap_weight * share >= config.same_score):
+        # told alike, but one answers or undoes what the other tells: other news about the same thing
+        turn = "a reply" if "reply" in (a.turn, b.turn) else "a reversal"
+        names = _specific_names(shared, stats, config)
+        return Relation(RELATED if names else None, f"{turn}: other news about {', '.join(names[:2])}" if names
+                        else "", share, cosine, shared)
     if shared_link and gap > config.same_days and cosine >= config.repeat_cos:
         return Relation(SAME, f"told again {gap:.0f} days later, both cite {shared_link}", share, cosine, shared,
                         repeat=True)
@@ -98,11 +123,15 @@ def relate(a: Side, b: Side, cosine: float, stats: TermStats, config: RelateConf
             return Relation(SAME, f"{subject}cosine {cosine:.2f} within {gap:.0f} days", share, cosine, shared)
     # related news shares a name that is not the field ("AI", "LLMs") nor one a big share of the archive uses
     # ("ChatGPT", "Google": two stories naming it are not related for that)
-    common = max(10.0, config.related_max_share * stats.docs)
-    names = [t for t in shared if min(stats.name_like(w) for w in t.split()) >= 0.6
-             and not all(w in GENERIC or w in FIELD for w in t.split()) and stats.df.get(t, 0) <= common] \
-        if share >= config.related_overlap else []
+    names = _specific_names(shared, stats, config) if share >= config.related_overlap else []
     if names:
         when = f", {gap:.0f} days apart" if gap > 1 else ""
         return Relation(RELATED, f"both about {', '.join(names[:2])}, other news{when}", share, cosine, shared)
     return Relation(None, "", share, cosine, shared)
+
+
+def _specific_names(shared: list[str], stats: TermStats, config: RelateConfig) -> list[str]:
+    """The shared terms that are names, not the field, and used by few of the archive's stories."""
+    common = max(10.0, config.related_max_share * stats.docs)
+    return [t for t in shared if min(stats.name_like(w) for w in t.split()) >= 0.6
+            and not all(w in GENERIC or w in FIELD for w in t.split()) and stats.df.get(t, 0) <= common]

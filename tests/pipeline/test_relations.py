@@ -235,3 +235,30 @@ def test_a_headline_that_names_nothing_is_told_apart_from_one_that_names_somethi
     assert names_something("Notebook 7 is here", st)  # a name with digits
     assert not names_something("A whole bunch of other stuff", st)  # a roundup's label
     assert not names_something("And what if you just want AI to slip into your life?", st)  # the field is no name
+
+
+@pytest.mark.parametrize("first, then, turn", [
+    (("Quillstead caps its chatbot at five replies a session", "Users said Quillstead capped chats after odd answers."),
+     ("Quillstead is already undoing some of the limits on its chatbot", "Users said Quillstead raised the cap again."),
+     "a reversal"),
+    (("Existential risk and the Quillstead turn in history", "An essay says Quillstead changes existential risk."),
+     ("Response to the Quillstead essay on existential risk", "A reply argues the Quillstead essay is wrong."),
+     "a reply"),
+])
+def test_a_reply_or_a_reversal_is_never_the_same_story_as_what_it_answers(first, then, turn):
+    from pipeline.relate import RELATED, SAME, Side, relate, turn_of
+
+    st = TermStats()
+    filler = [(f"Notes from week {i}", f"Teams shipped {i} small fixes to their evaluation scripts.") for i in range(300)]
+    for title, text in filler + [first, then]:
+        st.add(story_terms(title, lead_of(text)), text)
+
+    def side(key: str, story: tuple[str, str], day: float) -> Side:
+        title, text = story
+        return Side(key, day, frozenset(story_terms(title)), frozenset(story_terms(title, lead_of(text))),
+                    frozenset({"https://quillstead.example/post"}), turn_of(title))
+    # close in time, alike, citing the same post: the same story, unless one answers or undoes the other
+    alike = relate(side("a", first, 0), side("b", first, 2), 0.9, st, shared_link="https://quillstead.example/post")
+    assert alike.kind == SAME
+    rel = relate(side("a", first, 0), side("b", then, 2), 0.9, st, shared_link="https://quillstead.example/post")
+    assert rel.kind == RELATED and rel.reason.startswith(turn) and "quillstead" in rel.reason
