@@ -165,10 +165,11 @@ _ACCESS = (  # (access, pattern), first match wins
 )
 _ACCESS_RE = [(a, re.compile(rf"\b(?:{p})", re.IGNORECASE)) for a, p in _ACCESS]
 _FIGURE = re.compile(
-    r"(?<![\w.$€£-])(?:[$€£]\s?\d[\d,.]*\s*(?:million|billion|trillion|[mbk]n?|[MBK])?(?![\w])|\d+\.\d+(?![\w.])|"
+    r"(?<![\w.$€£-])(?:[$€£]\s?\d[\d,.]*\s*(?:million|billion|trillion|[mbk]n?|[MBK])?(?![\w])|"
     r"\d[\d,.]*\s?(?:%|x\b|×|times\b|percent\b|(?:million|billion|trillion)\b|[BMK]\b(?!-)|GB\b|TB\b|"
     r"(?:[BMK] )?(?:tokens|parameters|params|users|images|hours|languages|GPUs|chips|downloads|customers|"
-    r"employees|jobs|people|words|pages|examples|samples|tasks|points?|seconds|secs?|ms|milliseconds|minutes|fps)\b))",
+    r"employees|jobs|people|words|pages|examples|samples|tasks|points?|seconds|secs?|ms|milliseconds|minutes|fps|"
+    r"days|weeks|months|years)\b)|\d+\.\d+(?![\w.]))",  # "3.4 months" is a span, not a score of 3.4
     re.IGNORECASE)
 _MEASURE = re.compile(r"^\s*(?:of |in )?((?:[a-z][\w-]*\s?){1,5})", re.IGNORECASE)
 _MEASURE_STOP = re.compile(r"^(?:the|a|an|and|or|to|of|in|on|for|from|with|by|at|as|is|are|was|were|it|its|this|"

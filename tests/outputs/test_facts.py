@@ -330,3 +330,10 @@ def test_an_acquisition_is_a_deal_unless_surely_told_as_something_else():
     essay = fx.extract("Why I think Orvex buying Tindal is a mistake", "An essay: I think it is. I argue it. "
                        "My opinion, in short.", [], "Opinion", deal={"buyer": "Orvex", "target": "Tindal", "price": ""})
     assert essay.kind == "opinion" and essay.deal is None
+
+
+def test_a_span_of_time_is_not_a_score_to_remember():
+    from outputs.signals import key_figure
+    spans = [f.value for f in fx.figures_of(["Compute for the largest runs doubled every 3.4 months."])]
+    assert spans == ["3.4 months"] and key_figure(spans) == ""  # how often, not a result to check
+    assert key_figure([f.value for f in fx.figures_of(["It scored 3.4 on the test."])]) == "3.4"
