@@ -26,7 +26,7 @@ from .headline import about, around, distinctive, title_name, used_by
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 25  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 26  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 REPEAT_DAYS = RelateConfig.same_days  # a cluster spanning more days holds the same story told again later
 MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
@@ -512,7 +512,7 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
     by_id = {m.id: m for m in members}
     if len(members) == 1:  # one story: keep its own order
         picked.sort(key=lambda p: p[0].index)
-    what_happened = [{"text": p.text, "story_id": p.story_id, "source": by_id[p.story_id].source,
+    what_happened = [{"text": p.written or p.text, "story_id": p.story_id, "source": by_id[p.story_id].source,
                       "date": by_id[p.story_id].date} for p, _ in picked]
 
     member_ids = {m.id for m in members}
@@ -561,7 +561,7 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
         "links": {a: facts.artifact_links.get(a, "") for a in fx.ARTIFACTS},
         "when": horizon_cues[0] if horizon_cues else "", "ref": _ref(inp.title),
         "capability": "" if claim else ev.capability_of([c.text for c in cands], inp.title, subject),
-        "headline": _ref(inp.title, words=20),
+        "headline": _ref(inp.title, words=20), "headline_kinds": fx.headline_kinds(inp.title),
     }
     # a subject later headlines can be checked against: a name, and what this headline is about
     named = bool(subject) and (distinctive(subject) or (subject[:1].isupper() and not any(

@@ -30,7 +30,7 @@ KIND_CUES: dict[str, str] = {
                 r"incident|recall\w*|exposed|compromised|went down|misuse\w*|deepfakes?|fak(?:e|ed) \w+|"
                 r"backlash|controvers\w+|crash\w*|kill(?:ed|s)|wrongful\w*|arrest\w*|fraud\w*|harm(?:ed|s|ful)?",
     "policy": r"regulat\w+|legislat\w+|laws?|bill|act|eu|european commission|government\w*|ministr\w+|"
-              r"compliance|polic(?:y|ies)|proposals?|registry|senate|congress|executive order|ban(?:s|ned|ning)?|lawsuits?|sued|sues|suing|"
+              r"compliance|polic(?:y|ies)|proposals?|senate|congress|executive order|ban(?:s|ned|ning)?|lawsuits?|sued|sues|suing|"
               r"court|judge|copyright|ftc|fda|white house|parliament|lawmakers|military|pentagon|police|"
               r"privacy|gdpr|standards? body|attorneys?|federal|ruling|licens(?:e|ing) regime",
     "funding": r"rais(?:es|ed|ing) (?:a |an |\$|€|£|seed|series)|funding|series [a-e]|seed round|valuation|"
@@ -350,6 +350,12 @@ def deal_of(title: str, raw: str = "") -> dict[str, str] | None:
         return None
     price = _MONEY.search(head)
     return {"buyer": buyer, "target": target, "price": price.group(0).strip() if price else ""}
+
+
+def headline_kinds(title: str) -> set[str]:
+    """The kinds whose cue words the headline itself uses: what a brief may assert about the story without
+    leaning on its text ("Toronto considers banning ..." is a policy story by its own words)."""
+    return {k for k, rx in _KIND_RE.items() if rx.search(title)}
 
 
 def _host_path(url: str) -> tuple[str, str]:

@@ -25,9 +25,10 @@ _LEAD_IN = re.compile(r"^(what they did|what they found|why this matters[^:]*|re
 
 @dataclass(frozen=True)
 class Sentence:
-    text: str
+    text: str  # what is weighed and quoted as a claim: without a headline repeated in front (`after_headline`)
     story_id: str
     index: int  # position within its story
+    written: str = ""  # the sentence as the story writes it, where `text` dropped its headline
 
 
 @lru_cache(maxsize=1)
@@ -82,8 +83,9 @@ _QUOTES = "\"“”'‘’"
 
 def after_headline(sentence: str, title: str) -> str:
     """A sentence that opens with its story's headline and a dash (a link digest's 'Headline - "excerpt..."')
-    without the headline and the excerpt's quotation marks: the brief shows the headline already. A sentence
-    that is only the headline, or whose rest is too short to stand alone, stays as it is."""
+    without the headline and the excerpt's quotation marks: the claim a skeptic quotes is the excerpt's (What
+    Happened still shows the line as written: the headline often says what the excerpt only sets up). A
+    sentence that is only the headline, or whose rest is too short to stand alone, stays as it is."""
     head = title.strip().rstrip(".!?")
     if not head or not sentence.lower().startswith(head.lower()):
         return sentence
@@ -100,12 +102,16 @@ def after_headline(sentence: str, title: str) -> str:
 
 def candidates(stories: Sequence[tuple[str, str]] | Sequence[tuple[str, str, str]]) -> list[Sentence]:
     """(story_id, text) or (story_id, text, title) to candidate sentences; a story with none usable offers its
-    text whole. Given the title, a sentence repeating it before the news loses it (`after_headline`)."""
+    text whole. Given the title, a sentence repeating it before the news loses it (`after_headline`), and keeps
+    it as `written`."""
     out: list[Sentence] = []
     for sid, text, *title in stories:
-        found = [Sentence(_LEAD_IN.sub("", s) if _LEAD_IN.match(s) and len(s.split()) > MIN_WORDS + 3 else s, sid, i)
-                 for i, s in enumerate(after_headline(s, title[0]) if title else s for s in split(text))
-                 if usable(s)]
+        found = []
+        for i, written in enumerate(split(text)):
+            cut = after_headline(written, title[0]) if title else written
+            if usable(cut):
+                s = _LEAD_IN.sub("", cut) if _LEAD_IN.match(cut) and len(cut.split()) > MIN_WORDS + 3 else cut
+                found.append(Sentence(s, sid, i, written if cut != written else ""))
         if not found and (text or "").strip():
             found = [Sentence(" ".join(text.split()), sid, 0)]
         out.extend(found)

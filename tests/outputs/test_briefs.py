@@ -637,15 +637,19 @@ def test_an_acquisition_is_briefed_as_a_purchase_of_its_target_by_its_buyer(arch
     assert [w["event"] for w in brief.watch] == ["closing"] and "deal closing at $230M" in brief.watch_for
 
 
-def test_a_digest_line_that_repeats_its_headline_is_quoted_without_it(archive):
+def test_a_digest_line_that_repeats_its_headline_is_shown_as_written_and_quoted_without_it(archive):
     store, briefer, _ = archive
     title = "Quillfeather raises $15M for warehouse safety cameras"
     text = (f'{title} - "Quillfeather, a startup whose cameras spot hazards on warehouse floors, has raised $15 '
             'million in new funding. It will hire forty engineers this year."')
     brief = make_briefs(briefer, [one_story_input(store, title, text)])[0]
-    said = [w["text"] for w in brief.what_happened]
-    assert said[0].startswith("Quillfeather, a startup whose cameras") and not any(title in s for s in said)
-    assert all(s.count('"') % 2 == 0 for s in said)  # no stray mark of the excerpt's quotation
+    # What Happened shows the line as written (the headline says what the excerpt may only set up); the
+    # claim a skeptic quotes is the excerpt's own sentence, without the headline or a stray quotation mark
+    assert brief.what_happened[0]["text"].startswith(f'{title} - "Quillfeather, a startup')
+    assert f'{title} - ' not in brief.skeptics
+    first = sent.candidates([("s1", text, title)])[0]
+    assert first.text.startswith("Quillfeather, a startup whose cameras") and '"' not in first.text
+    assert first.written.startswith(f'{title} - "')
     # still the sources' own words
     assert check(brief, *texts_of(one_story_input(store, title, text)), briefer.templates.house_words()) == []
     assert sent.after_headline(f"{title} - too short", title) == f"{title} - too short"
@@ -655,7 +659,7 @@ def test_a_digest_line_that_repeats_its_headline_is_quoted_without_it(archive):
     ("Harbourton council considers banning delivery robots from pavements",
      "Councillors will debate a proposal to ban the robots next month, officials said.", "policy",
      "not what will bind; the thresholds and exemptions in that text decide who is covered"),
-    ("Senators grill chatbot makers at a hearing on elections",
+    ("Lawmakers grill chatbot makers at a Senate hearing on elections",
      "Lawmakers in the Senate asked pointed questions and said more hearings would follow.", "policy",
      "binds no one until a bill, rule or ruling with text follows"),
     ("Chatbot app exposed thousands of user chats in a breach",
@@ -666,3 +670,6 @@ def test_skeptics_name_the_test_that_settles_news_without_a_figure(archive, titl
     store, briefer, _ = archive
     brief = make_briefs(briefer, [one_story_input(store, title, text)])[0]
     assert brief.kind == kind and says in brief.skeptics and title in brief.skeptics
+    # the same story told under a headline with no word of its kind: no sentence asserting what kind it is
+    vague = make_briefs(briefer, [one_story_input(store, "What happened at Harbourton this week", text)])[0]
+    assert says not in vague.skeptics
