@@ -61,6 +61,7 @@ class ClusterConfig:
     related_overlap: float = RelateConfig.related_overlap
     repeat_cos: float = RelateConfig.repeat_cos
     related_max_share: float = RelateConfig.related_max_share
+    own_days: float = RelateConfig.own_days
 
     def relate(self) -> RelateConfig:
         """The same-story decision's settings ([cluster] in pulse.toml holds them too)."""
@@ -92,7 +93,7 @@ class StoryRef:
     turn: str = ""  # `relate.turn_of` the title: a reply or a reversal is never the same story as its original
 
     def side(self) -> Side:
-        return Side(self.id, self.day, self.title_terms, self.terms, frozenset(self.links), self.turn)
+        return Side(self.id, self.day, self.title_terms, self.terms, frozenset(self.links), self.turn, self.source)
 
 
 @dataclass

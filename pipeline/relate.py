@@ -7,8 +7,9 @@ decision weighs evidence a reader can check:
 - specific terms both stories name (`pipeline.terms`: words and phrases few stories of the archive use,
   names weighing most), as a share of the lighter story's;
 - a specific link both cite (a paper, a repository, a post; not a home page);
-- time: the same story is told within days — or repeated later: a newsletter that reruns an item weeks or
-  months on (a "best of" edition, a paper cited again) cites the same specific link with near-identical text;
+- time: the same story is told within days (by one newsletter, within ten: later, without the same link,
+  it is telling a development) — or repeated later: a newsletter that reruns an item weeks or months on (a
+  "best of" edition, a paper cited again) cites the same specific link with near-identical text;
 - embedding cosine, as support;
 - a turn: a headline answering another piece ("Response to ...") or undoing a decision ("... lifts the
   ban", "undoing some of the limits") tells another event than the one it answers or undoes, however
@@ -38,6 +39,9 @@ class RelateConfig:
     related_overlap: float = 0.20  # shared specific weight for related news (with a shared name)
     repeat_cos: float = 0.80  # a shared specific link and this much cosine: the same story at any distance
     related_max_share: float = 0.02  # a name more of the archive's stories use says nothing of relatedness
+    # one newsletter telling it again more than this much later, with no shared link, tells a development: a
+    # weekly's next issue (7 days) may repeat an item, the one after (14 days) reports what came of it
+    own_days: float = 10.0
 
 
 _REPLY = re.compile(r"^\W*(?:a |an |my |our )?(?:response|reply|rebuttal|counterpoint|answer)s? to\b|"
@@ -63,6 +67,7 @@ class Side:
     terms: frozenset[str]  # title and lead
     links: frozenset[str] = frozenset()
     turn: str = ""  # `turn_of` its headline
+    source: str = ""  # the newsletter that told it
     _weights: dict[str, float] | None = field(default=None, repr=False, compare=False)
     _total: float | None = field(default=None, repr=False, compare=False)
 
@@ -115,7 +120,8 @@ def relate(a: Side, b: Side, cosine: float, stats: TermStats, config: RelateConf
     if shared_link and gap > config.same_days and cosine >= config.repeat_cos:
         return Relation(SAME, f"told again {gap:.0f} days later, both cite {shared_link}", share, cosine, shared,
                         repeat=True)
-    if gap <= config.same_days:
+    own = bool(a.source) and a.source == b.source and gap > config.own_days and not shared_link
+    if gap <= config.same_days and not own:
         if shared_link and cosine >= config.link_cos:
             return Relation(SAME, f"both cite {shared_link}", share, cosine, shared)
         if cosine + config.overlap_weight * share >= config.same_score:

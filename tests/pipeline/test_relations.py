@@ -78,6 +78,27 @@ def test_an_item_repeated_over_three_days_by_one_newsletter_is_one_cluster(embed
     assert len(set(labels)) == 1
 
 
+def test_one_newsletter_telling_it_again_two_weeks_on_is_a_development_unless_it_cites_the_same_post(embedder, stats):
+    title, text = STORIES["launch"]
+    vecs = embedder.encode([f"{title}\n\n{text}"] * 2)
+
+    def night(days: tuple[float, float], links: tuple[str, ...] = (), source: str = "weekly") -> list[str]:
+        refs = [StoryRef(f"w{d}", f"{source}-{d}", source, d, links, title_terms=frozenset(story_terms(title)),
+                         terms=frozenset(story_terms(title, lead_of(text)))) for d in days]
+        first = assign(refs[:1], vecs[:1], [], vecs[:0], [], stats=stats)
+        return first + assign(refs[1:], vecs[1:], refs[:1], vecs[:1], first, stats=stats)
+    assert len(set(night((0.0, 7.0)))) == 1  # a weekly's next issue repeating the item: the same story
+    assert len(set(night((0.0, 12.0)))) == 2  # the issue after that: what came of it, not the same story
+    assert len(set(night((0.0, 12.0), ("https://mistral.example/news/7b",)))) == 1  # the same post, told again
+    # two newsletters 12 days apart (a weekly lagging a daily) can still tell the same story
+    refs = [StoryRef("d0", "daily-0", "daily", 0.0, title_terms=frozenset(story_terms(title)),
+                     terms=frozenset(story_terms(title, lead_of(text)))),
+            StoryRef("w12", "weekly-12", "weekly", 12.0, title_terms=frozenset(story_terms(title)),
+                     terms=frozenset(story_terms(title, lead_of(text))))]
+    first = assign(refs[:1], vecs[:1], [], vecs[:0], [], stats=stats)
+    assert assign(refs[1:], vecs[1:], refs[:1], vecs[:1], first, stats=stats) == first
+
+
 def test_a_chain_of_drifting_stories_stays_several_threads():
     """Each cluster is close to the one before it, but the subject drifts: a thread is judged as a whole."""
     rng = np.random.default_rng(3)
