@@ -169,8 +169,9 @@ _FIGURE = re.compile(
     r"\d[\d,.]*\s?(?:%|x\b|×|times\b|percent\b|(?:million|billion|trillion)\b|[BMK]\b(?!-)|GB\b|TB\b|"
     r"(?:[BMK] )?(?:tokens|parameters|params|users|images|hours|languages|GPUs|chips|downloads|customers|"
     r"employees|jobs|people|words|pages|examples|samples|tasks|points?|seconds|secs?|ms|milliseconds|minutes|fps|"
-    r"days|weeks|months|years)\b)|\d+\.\d+(?![\w.]))",  # "3.4 months" is a span, not a score of 3.4
+    r"days|weeks|months|years)\b)|\d+\.\d+(?![\w.]))",  # "3.4 months" is matched whole: no score of 3.4
     re.IGNORECASE)
+_SPAN = re.compile(r"(?:days|weeks|months|years)$", re.IGNORECASE)
 _MEASURE = re.compile(r"^\s*(?:of |in )?((?:[a-z][\w-]*\s?){1,5})", re.IGNORECASE)
 _MEASURE_STOP = re.compile(r"^(?:the|a|an|and|or|to|of|in|on|for|from|with|by|at|as|is|are|was|were|it|its|this|"
                            r"that|which|who|than)$", re.IGNORECASE)
@@ -353,9 +354,15 @@ def deal_of(title: str, raw: str = "") -> dict[str, str] | None:
 
 
 def headline_kinds(title: str) -> set[str]:
-    """The kinds whose cue words the headline itself uses: what a brief may assert about the story without
-    leaning on its text ("Toronto considers banning ..." is a policy story by its own words)."""
-    return {k for k, rx in _KIND_RE.items() if rx.search(title)}
+    """The kinds whose cue words the headline itself uses, and "pending" or "decided" where it says a rule is
+    proposed or decided: what a brief may assert about the story without leaning on its text ("Toronto
+    considers banning ..." is a pending policy story by its own words)."""
+    said = {k for k, rx in _KIND_RE.items() if rx.search(title)}
+    if _PENDING.search(title) or re.search(r"\bconsider(?:s|ing)?\b", title, re.I):
+        said.add("pending")
+    elif _DECIDED.search(title):
+        said.add("decided")
+    return said
 
 
 def _host_path(url: str) -> tuple[str, str]:
@@ -443,8 +450,8 @@ def figures_of(sentences: Sequence[str], most: int = 12) -> list[Figure]:
     for s in sentences:
         for m in _FIGURE.finditer(s):
             value = m.group(0).strip()
-            if value in seen or re.fullmatch(r"(?:19|20)\d\d", value):
-                continue
+            if value in seen or re.fullmatch(r"(?:19|20)\d\d", value) or _SPAN.search(value):
+                continue  # a year; a span of time ("every 3.4 months", "12 years ago") is when, not a result
             seen.add(value)
             out.append(Figure(value, _measure(s[m.end():]), s.strip()))
             if len(out) >= most:

@@ -185,6 +185,7 @@ class ClusterSettings:
     related_overlap: float = setting(0.20, min=0, max=1)
     repeat_cos: float = setting(0.80, min=0, max=1)  # a shared specific link and this cosine: told again, any gap
     related_max_share: float = setting(0.02, min=0, max=1)  # related news shares a name few stories use
+    own_days: float = setting(10.0, gt=0, unit="days")  # one newsletter retelling it later, no shared link: news
 
 
 @dataclass

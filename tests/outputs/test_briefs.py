@@ -581,13 +581,18 @@ def one_story_input(store, title: str, text: str, **member):
     return inp
 
 
-def test_an_incident_whose_headline_names_no_one_is_quoted_not_pinned_on_a_name(archive):
+def one_story_brief(archive, title: str, text: str, **member):
+    """The brief Pulse writes for one made-up story (`one_story_input`)."""
     store, briefer, _ = archive
+    return make_briefs(briefer, [one_story_input(store, title, text, **member)])[0]
+
+
+def test_an_incident_whose_headline_names_no_one_is_quoted_not_pinned_on_a_name(archive):
     title = "The Chatbot Problem"
     text = ("A companion chatbot went down for a week after an outage, and a data breach exposed its users' "
             "chats. \"It harmed people,\" said Dana Quillfeather, who studies such apps at Orchard University. "
             "The backlash grew as the leaked chats spread.")
-    brief = make_briefs(briefer, [one_story_input(store, title, text)])[0]
+    brief = one_story_brief(archive, title, text)
     assert brief.kind == "incident", brief.kind
     # neither the person quoted nor the university that employs her is what went wrong, or who is to blame
     assert "Quillfeather" not in brief.our_take + brief.what_to_do
@@ -595,10 +600,9 @@ def test_an_incident_whose_headline_names_no_one_is_quoted_not_pinned_on_a_name(
 
 
 def test_a_one_line_listings_what_to_do_says_what_the_listing_offers(archive):
-    store, briefer, _ = archive
     line = "Quillbox - Turn your meeting notes into a searchable team wiki."
     links = [{"url": "https://quillbox.example.com", "text": "Quillbox"}]
-    brief = make_briefs(briefer, [one_story_input(store, line, line, links=links, section="Cool Tools")])[0]
+    brief = one_story_brief(archive, line, line, links=links, section="Cool Tools")
     assert brief.kind == "release" and brief.impact == "low"
     assert "Turn your meeting notes into a searchable team wiki" in brief.what_to_do
 
@@ -620,12 +624,11 @@ def test_a_listing_told_again_months_later_is_not_news_to_the_archive_and_links_
 
 
 def test_an_acquisition_is_briefed_as_a_purchase_of_its_target_by_its_buyer(archive):
-    store, briefer, _ = archive
     title = "Orvex buys speech startup Tindal Labs for $230M"
     text = ("Parcel giant Orvex has agreed to buy Tindal Labs, whose speech models run in its call centres, for "
             "$230M in cash. Tindal Labs will keep its API running for existing customers, Orvex said. The deal "
             "is expected to close in the spring.")
-    brief = make_briefs(briefer, [one_story_input(store, title, text)])[0]
+    brief = one_story_brief(archive, title, text)
     assert brief.kind == "funding"
     assert (brief.signals["subject"], brief.signals["actor"]) == ("Tindal Labs", "Orvex")
     # the buyer is not the one given time by its own money, and paying users do not settle a purchase
@@ -642,7 +645,7 @@ def test_a_digest_line_that_repeats_its_headline_is_shown_as_written_and_quoted_
     title = "Quillfeather raises $15M for warehouse safety cameras"
     text = (f'{title} - "Quillfeather, a startup whose cameras spot hazards on warehouse floors, has raised $15 '
             'million in new funding. It will hire forty engineers this year."')
-    brief = make_briefs(briefer, [one_story_input(store, title, text)])[0]
+    brief = one_story_brief(archive, title, text)
     # What Happened shows the line as written (the headline says what the excerpt may only set up); the
     # claim a skeptic quotes is the excerpt's own sentence, without the headline or a stray quotation mark
     assert brief.what_happened[0]["text"].startswith(f'{title} - "Quillfeather, a startup')
@@ -667,9 +670,8 @@ def test_a_digest_line_that_repeats_its_headline_is_shown_as_written_and_quoted_
      "a post-mortem or a second source would show whether it is a one-off or a pattern"),
 ])
 def test_skeptics_name_the_test_that_settles_news_without_a_figure(archive, title, text, kind, says):
-    store, briefer, _ = archive
-    brief = make_briefs(briefer, [one_story_input(store, title, text)])[0]
+    brief = one_story_brief(archive, title, text)
     assert brief.kind == kind and says in brief.skeptics and title in brief.skeptics
     # the same story told under a headline with no word of its kind: no sentence asserting what kind it is
-    vague = make_briefs(briefer, [one_story_input(store, "What happened at Harbourton this week", text)])[0]
+    vague = one_story_brief(archive, "What happened at Harbourton this week", text)
     assert says not in vague.skeptics
