@@ -284,7 +284,7 @@ _RUN = r"[A-Z][\w.&+’'-]*(?:\s+(?:[A-Z0-9][\w.&+’'-]*|&))*"  # a run of capi
 _MONEY = re.compile(r"~?(?:[$€£]\s?\d[\d,.]*(?:\s?(?:billion|million|bn|b|m|k)\b)?|\d[\d,.]*\s?(?:billion|million) "
                     r"(?:dollars|euros|pounds)\b)", re.I)
 _BUY = (r"(?:acquires|acquired|buys|bought|snaps up|snapped up|(?:agrees|agreed|wants|plans|moves|is set|set|"
-        r"in talks|bids|offers|is looking|looks|is said|reportedly)? ?to (?:acquire|buy)|"
+        r"in (?:\w+ )?talks|bids|offers|is looking|looks|is said|reportedly)? ?to (?:acquire|buy)|"
         r"(?:completes|completed|closes|closed|announces|announced|confirms|confirmed) (?:its |the )?(?:acquisition|"
         r"purchase) of|paid \S+(?: (?:billion|million))? (?:to acquire|to buy|for)|is acquiring|is buying)")
 _ACTIVE = re.compile(rf"^(?P<buyer>.+?)\s+{_BUY}\s+(?P<target>.+)$", re.I)
