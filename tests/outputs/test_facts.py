@@ -228,6 +228,7 @@ def test_a_story_near_an_audience_but_without_its_words_is_not_for_it():
     ("Israel", True), ("U.S.", True), ("Americans", True), ("San Francisco", True), ("A.I", True),
     ("AGI", True), ("Larkspur-2", False), ("Corvid AI", False), ("EU AI Act", False), ("Georgia Tech", False),
     ("University", True), ("Institute", True), ("Wexford University", False),
+    ("Black", True), ("Muslims", True), ("Black Forest Labs", False), ("White House", False),
 ])
 def test_places_peoples_and_the_field_are_not_subjects(name, verdict):
     from outputs import signals as sig
