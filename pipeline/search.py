@@ -214,6 +214,9 @@ class SemanticIndex:
         if fingerprint == self.fingerprint:
             return False
         rows = store.search_index_rows(cid) if cid is not None else []
+        if rows:  # oldest first (ties by id): a date filter is then a slice
+            order = np.lexsort((np.array([r[0] for r in rows]), np.array([r[1] for r in rows])))
+            rows = [rows[i] for i in order]
         self.ids = [r[0] for r in rows]
         self.row_of = {sid: i for i, sid in enumerate(self.ids)}
         self.dates = np.array([r[1][:32] for r in rows], "<U32")
