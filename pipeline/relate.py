@@ -110,8 +110,9 @@ def relate(a: Side, b: Side, cosine: float, stats: TermStats, config: RelateConf
     share, shared = overlap(a, b, stats)
     gap = abs(a.day - b.day)
     top = ", ".join(shared[:3])
-    if a.turn != b.turn and (shared_link and cosine >= config.link_cos
-                             or cosine + config.overlap_weight * share >= config.same_score):
+    linked = bool(shared_link) and cosine >= config.link_cos  # the same specific link, and alike enough
+    alike = cosine + config.overlap_weight * share >= config.same_score
+    if a.turn != b.turn and (linked or alike):
         # told alike, but one answers or undoes what the other tells: other news about the same thing
         turn = "a reply" if "reply" in (a.turn, b.turn) else "a reversal"
         names = _specific_names(shared, stats, config)
@@ -122,9 +123,9 @@ def relate(a: Side, b: Side, cosine: float, stats: TermStats, config: RelateConf
                         repeat=True)
     own = bool(a.source) and a.source == b.source and gap > config.own_days and not shared_link
     if gap <= config.same_days and not own:
-        if shared_link and cosine >= config.link_cos:
+        if linked:
             return Relation(SAME, f"both cite {shared_link}", share, cosine, shared)
-        if cosine + config.overlap_weight * share >= config.same_score:
+        if alike:
             subject = f"both name {top}; " if top else ""
             return Relation(SAME, f"{subject}cosine {cosine:.2f} within {gap:.0f} days", share, cosine, shared)
     # related news shares a name that is not the field ("AI", "LLMs") nor one a big share of the archive uses
