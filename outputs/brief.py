@@ -26,7 +26,7 @@ from .headline import about, around, distinctive, title_name, used_by
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 30  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 31  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 REPEAT_DAYS = RelateConfig.same_days  # a cluster spanning more days holds the same story told again later
 MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
@@ -325,12 +325,16 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
                                and not newsletter_name(t, members)))
     texts = [f"{m.title}\n{m.text}" for m in members]
 
+    # where a capital says something: the texts, and the headlines not in Title Case
+    written = [m.text for m in members] + [m.title for m in members if not sig.title_case(m.title)]
+
     def initial_only(name: str) -> bool:
-        """One plain word that is capitalised only where every word is (opening a headline or sentence)."""
+        """One plain word that is capitalised only where every word is (opening a headline or sentence, or
+        anywhere in a Title Case headline: "AI's Best Trick Yet Is Showering Us With Attention")."""
         if " " in name or distinctive(name) or name.isupper():
             return False
         inside = sig.pattern(rf"(?<=[a-z,;] ){re.escape(name)}\b")
-        return not any(inside.search(t) for t in texts)
+        return not any(inside.search(t) for t in written)
     in_title = sorted((n for n in names if titles_with(n)), key=lambda n: -titles_with(n))  # stable: frequency next
     head = headline_names(members)
     body = "\n".join(m.text for m in members)

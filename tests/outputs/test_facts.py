@@ -338,3 +338,18 @@ def test_a_span_of_time_is_not_a_score_to_remember():
     # when or how often, not a result to check (nor to ask anyone to replicate): no figure, no "3.4"
     assert fx.figures_of(["Compute for the largest runs doubled every 3.4 months, over 12 years."]) == []
     assert key_figure([f.value for f in fx.figures_of(["It scored 3.4 on the test."])]) == "3.4"
+
+
+def test_a_rare_word_capitalised_only_by_a_title_case_headline_is_no_subject():
+    from outputs.brief import Member, subject_and_org
+    from outputs import signals as sig
+    title = "The Newest Chatbot Trick Is Flattering Us With Attention"
+    text = "Assistants now praise their users more than before, a study of Orrery and Quillchat finds."
+    m = Member("s1", title, text, "letter", "2026-11-02", "i1", "Issue 1", None)
+    # the archive's rarest word of the headline ("flattering") is what the cluster is about, but its capital
+    # comes from the headline's style: no name, so the brief quotes the headline
+    assert subject_and_org([m], sig.names([title, text], title), named="flattering")[0] == ""
+    # a headline in sentence case that capitalises it mid-line names it
+    named = "A chatbot called Flattering tops the charts"
+    m2 = Member("s2", named, "Users love Flattering, its makers say.", "letter", "2026-11-02", "i2", "Issue 2", None)
+    assert subject_and_org([m2], sig.names([named, m2.text], named), named="flattering")[0] == "Flattering"
