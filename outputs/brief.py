@@ -22,11 +22,11 @@ from . import facts as fx
 from . import sentences as sent
 from . import signals as sig
 from . import watch as wt
-from .headline import about, around, distinctive, title_name, used_by
+from .headline import about, around, distinctive, raiser, title_name, used_by
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 31  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 32  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 REPEAT_DAYS = RelateConfig.same_days  # a cluster spanning more days holds the same story told again later
 MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
@@ -85,6 +85,7 @@ class BriefInput:
     history: dict[str, Any] | None = None
     actor_mentions: int = 0
     common_words: frozenset[str] = frozenset()  # capitalised words of its stories the archive writes in lower case
+    known_names: frozenset[str] = frozenset()  # ... and those it writes capitalised inside sentences
     other_news: list[dict[str, Any]] = field(default_factory=list)
     # later stories of its thread that cut against a claim (`signals.contrary`): the only later news a
     # brief cites, as counter-evidence
@@ -269,6 +270,16 @@ def _made_thing(members: Sequence[Member], names: list[str], subject: str) -> st
     return ""
 
 
+_ORG_TAIL = re.compile(r" (?:AI|Labs?|Inc\.?|Corp\.?|Technologies|Robotics|Systems|Research)")
+
+
+def _without(text: str, headlines: Sequence[str]) -> str:
+    """The text with each copy of these headlines blanked out."""
+    for line in headlines:
+        text = text.replace(line, " ") if line else text
+    return text
+
+
 def newsletter_name(name: str, members: Sequence[Member]) -> bool:
     """The newsletter itself ("Import AI" in "as Import AI covered last year"): the name its issues are
     numbered under ("Import AI 401: ...", "Last Week in AI #220") or its feed's name. It reports, it does not act."""
@@ -294,7 +305,8 @@ def headline_names(members: Sequence[Member]) -> str:
 
 
 def subject_and_org(members: Sequence[Member], names: list[str], named: str = "",
-                    common_words: frozenset[str] = frozenset()) -> tuple[str, str]:
+                    common_words: frozenset[str] = frozenset(),
+                    known_names: frozenset[str] = frozenset()) -> tuple[str, str]:
     """(subject, organisation). What the headline's grammar names first (a listed tool, "Org's Product");
     else the cluster's own subject (`named`: the most specific name its titles share, by the archive's
     statistics) as the stories write it, unless that is a common word in lower case while a title names
@@ -325,8 +337,11 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
                                and not newsletter_name(t, members)))
     texts = [f"{m.title}\n{m.text}" for m in members]
 
-    # where a capital says something: the texts, and the headlines not in Title Case
-    written = [m.text for m in members] + [m.title for m in members if not sig.title_case(m.title)]
+    # where a capital says something: the texts (less their copies of a Title Case headline: "As Writers
+    # Strike, AI Could Covertly Cross..." opening the body says no more than the headline), and the
+    # headlines not in Title Case
+    cased = [m.title for m in members if sig.title_case(m.title)]
+    written = [_without(m.text, cased) for m in members] + [m.title for m in members if m.title not in cased]
 
     def initial_only(name: str) -> bool:
         """One plain word that is capitalised only where every word is (opening a headline or sentence, or
@@ -341,18 +356,32 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     deal = fx.deal_of(head, members[0].title if members else "")
     if deal:  # "Intel buys AI chipmaker Habana": the news is about what was bought, done by the buyer
         return deal["target"], deal["buyer"]
+    raised = raiser(members[0].title if members else "")
+    if raised:  # "Distributed AI builder Together raises $20m": the company, which acted too
+        return raised, raised
     subject, owner, listed = title_name(head) if head else ("", "", False)
     if not listed and ((owner and common(owner)) or (subject and common(subject))):
         subject, owner = "", ""  # "World's First AI Writing Assistant"; a listed tool's name is its name
     if not subject:
-        subject = as_written(named, [m.title for m in members] + [m.text for m in members]) if named else ""
+        # a sum or a date the archive's statistics ran together with a word ("Pour $1", "January 2017") is no name
+        figure = any(w[:1] in "$€£¥" or sig.function_word(w) for w in named.split())
+        subject = as_written(named, [m.title for m in members] + [m.text for m in members]) if named and not figure \
+            else ""
         if subject and (common(subject) or initial_only(subject)):
             subject = ""  # "adapts", "Commoditizing": a rare word, not a name
+        # "Clearview" where the headline writes "Clearview AI": the company's name as the headline gives it
+        subject = next((n for n in in_title if _ORG_TAIL.fullmatch(n[len(subject):]) and n.startswith(subject)
+                        and sig.standalone(n, _without(body, [m.title for m in members]))), subject) \
+            if subject else subject
     fallback = not subject  # neither the headline's grammar nor the cluster's subject named it
     # a name only the text gives is what the story is about only when it is a coined one the text repeats
     # ("SparseGPT"): else it is a lab, a paper or a place the story mentions ("Stanford", "Netflix")
-    if not subject:
-        subject = in_title[0] if in_title else next(
+    def owns(name: str) -> bool:  # "Quillsound’s scores": what owns something is a name
+        return any(re.search(rf"(?<![\w-]){re.escape(name)}['’]s\b", m.title) for m in members)
+    if not subject:  # a name the titles give that is capitalised where every word is ("Rock guitar
+        # tablature generation", "Polyamorous Human and Robot Girlfriends") is no name, unless the archive
+        # writes it capitalised inside sentences or the headline gives it a possessive
+        subject = next((n for n in in_title if not initial_only(n) or n.lower() in known_names or owns(n)), "") or next(
             (n for n in names if distinctive(n) and sig.standalone(n, body, most=2) >= 2), "")
     if subject and sig.not_a_subject(subject):  # "Israel", "A.I": another name of the headline, or none
         subject = next((n for n in in_title if not sig.not_a_subject(n)), "")
@@ -406,7 +435,7 @@ def subject_for(inp: BriefInput, only: str | None = None) -> tuple[str, str]:
     members = [m for m in inp.members if only is None or m.id == only] or inp.members
     titles = "\n".join(m.title for m in members)
     return subject_and_org(members, sig.names([titles, "\n".join(m.text for m in members)], titles), inp.subject,
-                           inp.common_words)
+                           inp.common_words, inp.known_names)
 
 
 def _change_sentence(cands: list[sent.Sentence], chosen: set[str]) -> str:

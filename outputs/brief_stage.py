@@ -203,6 +203,10 @@ def archive_context(store: Store, inp: BriefInput, mentions: Mentions | None = N
     counts = store.term_rows(words)
     # (upper + 1) / (seen + 2), as pipeline.terms.TermStats.name_like: under 0.3 is a word, not a name
     inp.common_words = frozenset(w for w, (_, upper, seen) in counts.items() if (upper + 1) / (seen + 2) < 0.3)
+    # ... and over 0.7, seen three times at least: a name the archive knows ("Mobileye" opening every sentence
+    # of tonight's story is still one)
+    inp.known_names = frozenset(w for w, (_, upper, seen) in counts.items()
+                                if seen >= 3 and (upper + 1) / (seen + 2) > 0.7)
     subject, actor = inp.named = subject_for(inp)
     before = inp.members[0].date
     mentions = mentions or Mentions(store)

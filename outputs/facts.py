@@ -77,6 +77,14 @@ _PROGRAMME = re.compile(r"\b(?:program(?:me)?s?|initiatives?|grants?|funds?|fund
                         re.IGNORECASE)
 _PENDING = re.compile(r"\b(?:propos\w+|draft|consult\w+|plans? to|considering|weighing|could|would|bill)\b",
                       re.IGNORECASE)
+# money coming in: a raise, a round, a backer ("Gleamer raises $29.5M", "Surge backs Gan.ai in $5.2M funding");
+# money a company spends or saves ("ByteDance has gobbled up $1B of GPUs", "could save $80b") is no raise
+_RAISED = re.compile(r"\b(?:rais(?:e|es|ed|ing)|secur(?:e|es|ed|ing)|lands?|landed|nabs|bags|snags|closes|closed|gets|got|"
+                     r"receiv(?:es|ed)|seeks?|seeking|announces) (?:a |an |another |fresh |new )?(?:[$€£]|\d|(?:pre-)?seed|"
+                     r"series|funding)|[$€£]\s?[\d.,]+\s?(?:[mb]n?|million|billion|k)?\s+(?:in )?(?:new |fresh |seed |"
+                     r"series [a-e] )?(?:funding|investment|round)\b|funding round|seed round|series [a-e]\b|valuation|"
+                     r"valued at|\bbacks\b|\bbacked by|\bled by|\bround in\b|stealth with [$€£]|investment (?:in|from)|"
+                     r"invests? (?:[$€£]\S+ )?in (?:(?-i:[A-Z])|(?:[\w-]+ ){0,3}(?:start-?up|company|firm))", re.IGNORECASE)
 # housekeeping, not news
 NOTICE = re.compile(r"\b(meetup|subscribe|share this|sponsor\w*|giveaway|prize|webinar|housekeeping|"
                      r"unsubscribe|referral|we are hiring|reader survey)\b", re.IGNORECASE)
@@ -177,7 +185,8 @@ _MEASURE_STOP = re.compile(r"^(?:the|a|an|and|or|to|of|in|on|for|from|with|by|at
                            r"that|which|who|than)$", re.IGNORECASE)
 MEASURED_BY_OTHERS = re.compile(
     r"\b(?:independent(?:ly)?|third[- ]party|replicat\w+|reproduc\w+|researchers (?:at|from) \w+ (?:found|"
-    r"showed|tested)|(?:we|they) tested|our (?:own )?tests?|in (?:our|independent) tests|audit\w*|"
+    r"showed|tested)|(?:we|they) tested|our (?:own )?tests?|in (?:our|independent) tests|audited|"
+    r"an? (?:independent |external |third-party )?audit (?:by|of|from|found|showed)|auditors? (?:found|showed)|"
     r"according to (?:a |an )?(?:study|analysis|report|survey|researchers|data from)|"
     r"(?:study|analysis|report|survey) (?:by|from) \w+|leaderboard|lmsys|arena)\b", re.IGNORECASE)
 ASSERTED = re.compile(
@@ -494,6 +503,8 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
         kind, cues, margin = "funding", [f"a deal: {deal['buyer']} buys {deal['target']}", *cues[:5]], SURE_MARGIN
     elif kind != "funding":
         deal = None
+    elif not _RAISED.search(f"{title}\n{text[:400]}"):
+        margin = min(margin, 0.0)  # money named but nobody raised it: the brief does not frame it as a raise
     listing = bool(_LISTING.match(title.strip()) or _LISTING.match(text.strip()[:120]))
     tools = kind == "release" and bool(_TOOLS_SECTION.search(section))
     arts, links = artifacts_of(f"{title}\n{text}", urls, listing and kind == "release", tools) if kind != "fiction" \

@@ -38,6 +38,27 @@ _ANNOUNCES = re.compile(rf"^\s*({_CAP}(?: {_CAP}){{0,2}}) (?:announces|launches|
                         rf"({_CAP}(?: {_CAP}){{0,2}}))?")
 
 
+# "Chroma raises $18M", "Cancer-testing AI startup Artera raises $90M", "... as Loopin raises $1.9M": the
+# company that raised, however plain its name ("Together", "Humane")
+_RAISES = re.compile(r"(?:^\s*(?i:the )?|\b(?i:startup|company|firm|maker|builder|platform|provider|developer|lab|"
+                     r"unicorn|specialist|upstart)\s+|[,:;]\s+|\bas\s+)"
+                     r"([A-Z][\w.&'’+-]*(?: [A-Z0-9][\w.&'’+-]*){0,3}) (?i:raises|raised|secures|secured|lands|landed|"
+                     r"nabs|bags|snags|closes|closed|picks up) (?i:a |an |another |fresh |new )?"
+                     r"(?i:[$€£]\s?\d|\d[\d.,]*\s?(?:million|billion|m|bn)\b|(?:pre-)?seed\b|series [a-e]\b)")
+
+
+# "Sequoia India's Surge backs AI-powered video creation platform Gan.ai in $5.2M funding": Gan.ai raised it
+_BACKS = re.compile(r"\b(?:backs|invests in|leads|co-leads) (?:[\w.-]+ ){0,5}?([A-Z][\w.&'’+-]*(?: [A-Z0-9][\w.&'’+-]*){0,2})"
+                    r"(?:['’]s \w+ round)? (?:in|with) (?:a |an )?(?:[$€£]\s?\d|\d[\d.,]*\s?(?:million|billion|m|bn)\b)")
+
+
+def raiser(title: str) -> str:
+    """The company a funding headline says raised money, or ""."""
+    m = _RAISES.search(title) or _BACKS.search(title)
+    # a Title Case headline's "Cancer-Testing AI Startup Artera": the name after the description
+    return re.split(r"\b(?i:startup|company|firm|maker|lab)\s+", m.group(1))[-1] if m else ""
+
+
 def title_name(title: str) -> tuple[str, str, bool]:
     """(subject, owner, listed) a headline's grammar gives away: a listed tool ("Vidyo - what it does") is
     its name; "CoLT5 from Google", "Meta's Looper": the thing, made by the owner; "Codeium announces ...":
@@ -63,9 +84,18 @@ def title_name(title: str) -> tuple[str, str, bool]:
 
 
 def distinctive(name: str) -> bool:
-    """A coined name: a digit or a capital inside a word ("AlphaGeometry", "Qwen2.5-Coder", "GPT-4")."""
+    """A coined name: a digit or a capital inside a word ("AlphaGeometry", "Qwen2.5-Coder", "GPT-4", "Point-E"),
+    not only after a hyphen joining capitalised words ("Ton-That", "Jean-Luc": a person's name)."""
     return len(name) >= 4 and name not in sig.COMMON_ACRONYMS and not name.isupper() and any(
-        c.isdigit() or c.isupper() for w in name.split() for c in w[1:])
+        c.isdigit() or c.isupper() for w in name.split() for part in _plain_parts(w) for c in part[1:])
+
+
+def _plain_parts(word: str) -> list[str]:
+    """A hyphenated word of capitalised plain parts ("Ton-That") as its parts; any other word whole."""
+    parts = word.split("-")
+    if len(parts) > 1 and all(len(p) >= 3 and p[:1].isupper() and p[1:].islower() for p in parts):
+        return parts
+    return [word]
 
 
 # a headline about something built on, for or around its subject, not the subject itself

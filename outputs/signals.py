@@ -97,6 +97,10 @@ _NOT_NAMES = {
     "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march", "april", "may",
     "june", "july", "august", "september", "october", "november", "december", "source", "via", "link", "results",
     "introducing", "announcing", "presenting", "meet",  # a headline's opener: "Introducing MPT-7B" is MPT-7B
+    # words that open a sentence and never name anything ("While Clearview performed...", "Perhaps Google")
+    "while", "whilst", "perhaps", "although", "though", "because", "since", "until", "unless", "whether", "once",
+    "even", "just", "only", "now", "yet", "meanwhile", "however", "instead", "despite", "unlike", "every", "each",
+    "both", "either", "neither", "such", "thus", "indeed", "sometimes", "often", "maybe", "my", "his", "her",
 }
 
 

@@ -353,3 +353,18 @@ def test_a_rare_word_capitalised_only_by_a_title_case_headline_is_no_subject():
     named = "A chatbot called Flattering tops the charts"
     m2 = Member("s2", named, "Users love Flattering, its makers say.", "letter", "2026-11-02", "i2", "Issue 2", None)
     assert subject_and_org([m2], sig.names([named, m2.text], named), named="flattering")[0] == "Flattering"
+
+
+def test_money_nobody_raised_is_not_framed_as_a_raise():
+    spent = fx.extract("Quillco Has Gobbled Up $1 Billion of GPUs This Year",
+                    "Quillco has bought GPUs worth more than $1B, according to people familiar.", [])
+    raised = fx.extract("Quillco raises $1 billion in funding", "Quillco raised $1B led by Orchard Capital.", [])
+    assert spent.kind == "funding" and not spent.kind_sure
+    assert raised.kind == "funding" and raised.kind_sure
+
+
+def test_an_audit_in_a_list_of_services_measures_nothing():
+    figures = fx.figures_of(["Quillco plans to invest $1 billion to automate its tax, audit and consulting services."])
+    assert fx.claim_standing(["x"], figures)[0] == "asserted"
+    figures = fx.figures_of(["An independent audit by Orchard found the model 40% faster."])
+    assert fx.claim_standing(["x"], figures)[0] == "measured"
