@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -273,6 +273,14 @@ def _made_thing(members: Sequence[Member], names: list[str], subject: str) -> st
 _ORG_TAIL = re.compile(r" (?:AI|Labs?|Inc\.?|Corp\.?|Technologies|Robotics|Systems|Research)")
 
 
+def _launched(head: str, owner: str, thing: str) -> bool:
+    """A sentence-case headline that says the owner launched a one-word thing, capitalised ("Microsoft launches
+    Loop, its Notion competitor"): a plain word so written is the thing's name."""
+    return bool(owner) and " " not in thing and not sig.title_case(head) and bool(re.match(
+        rf"\s*{re.escape(owner)} \w+ (?:its |the |a |an )?(?:new )?{re.escape(thing)}(?:,|\s+(?:to|in|for|with|on|as|"
+        r"at)\b|\s*[-–—:.]|\s*$)", head))
+
+
 def _without(text: str, headlines: Sequence[str]) -> str:
     """The text with each copy of these headlines blanked out."""
     for line in headlines:
@@ -360,7 +368,8 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     if raised:  # "Distributed AI builder Together raises $20m": the company, which acted too
         return raised, raised
     subject, owner, listed = title_name(head) if head else ("", "", False)
-    if not listed and ((owner and common(owner)) or (subject and common(subject))):
+    if not listed and ((owner and common(owner)) or (subject and common(subject) and not _launched(head, owner,
+                                                                                               subject))):
         subject, owner = "", ""  # "World's First AI Writing Assistant"; a listed tool's name is its name
     if not subject:
         # a sum or a date the archive's statistics ran together with a word ("Pour $1", "January 2017") is no name
@@ -425,7 +434,16 @@ def facts_for(inp: BriefInput, only: str | None = None,
                        vector=np.mean(np.vstack(vectors), axis=0) if vectors else None, prototypes=kinds,
                        one_line=all(fx.one_line_item(m.text) for m in members),  # a listing repeated is one still
                        deal=fx.deal_of(headline_names(members), members[0].title))
+    if facts.kind not in ("notice", "fiction") and _about_itself(members):
+        facts = replace(facts, kind="notice", kind_cues=["the newsletter about itself"])
     return (facts, *subject_for(inp, only))
+
+
+def _about_itself(members: Sequence[Member]) -> bool:
+    """The headline is the newsletter's news about itself ("Ben's Bites has a shiny new community"): its
+    grammar's subject or owner is the newsletter's own name."""
+    subject, owner, _ = title_name(members[0].title) if members else ("", "", False)
+    return any(n and newsletter_name(n, members) for n in (subject, owner))
 
 
 def subject_for(inp: BriefInput, only: str | None = None) -> tuple[str, str]:

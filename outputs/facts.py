@@ -87,7 +87,8 @@ _RAISED = re.compile(r"\b(?:rais(?:e|es|ed|ing)|secur(?:e|es|ed|ing)|lands?|land
                      r"invests? (?:[$€£]\S+ )?in (?:(?-i:[A-Z])|(?:[\w-]+ ){0,3}(?:start-?up|company|firm))", re.IGNORECASE)
 # housekeeping, not news
 NOTICE = re.compile(r"\b(meetup|subscribe|share this|sponsor\w*|giveaway|prize|webinar|housekeeping|"
-                     r"unsubscribe|referral|we are hiring|reader survey)\b", re.IGNORECASE)
+                     r"unsubscribe|referral|we are hiring|reader survey|first \d+ (?:people|users|readers|subscribers)|"
+                     r"(?:promo|discount|coupon) code|quick note for)\b", re.IGNORECASE)
 _SECTION_WEIGHT = 2.5  # a section's word is worth this many text cues
 _LISTING = re.compile(r"^[\w.'’+&-]+(?: [\w.'’+&-]+){0,3}\s*[-–—|]\s+\S")  # "Name - what it does" (not "Title: subtitle")
 

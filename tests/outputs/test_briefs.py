@@ -465,6 +465,9 @@ def test_the_subject_is_the_clusters_own_name_as_written():
     ("Voice Firm Clamps Down After Forum Makes Celebrity Voices", "Voice Firm Clamps Down After Forum Makes "
      "Celebrity Voices - \"It was only a matter of time before the voice startups became a plaything.\"", ("", "")),
     ("Rock guitar tablature generation via natural language processing.", "", ("", "")),
+    # a plain word a sentence-case headline says was launched is the thing's name
+    ("Orchard launches Loop, its Quillnote competitor, in public preview", "Orchard launched a loop of notes.",
+     ("Loop", "Orchard")),
 ])
 def test_the_headline_grammar_and_the_text_name_the_subject(title, text, want):
     from outputs.brief import Member, subject_and_org
@@ -706,3 +709,13 @@ def test_a_sum_or_a_date_the_statistics_ran_together_is_no_subject():
     m = Member("s", title, "Quillboard, a company created in January 2017, uses a modified lift.", "src",
                "2023-01-01", "i", "Issue", None)
     assert subject_and_org([m], sig.names([title, m.text], title), "january 2017")[0] != "January 2017"
+
+
+def test_the_newsletter_about_itself_is_housekeeping():
+    from outputs.brief import BriefInput, Member, facts_for
+    m = Member("s", "Quill's Bites has a shiny new community, free for you all.", "Join us on the forum.",
+               "quillsbites-2023", "2023-01-01", "i", "Quill's Bites #12", None)
+    inp = BriefInput(cluster_id="c", title=m.title, thread_id=None, members=[m], related=[], thread_clusters=[])
+    assert facts_for(inp)[0].kind == "notice"
+    m.title = "Orchard's Quillnote has a shiny new memory, free for you all."
+    assert facts_for(inp)[0].kind != "notice"
