@@ -468,6 +468,9 @@ def test_the_subject_is_the_clusters_own_name_as_written():
     # a plain word a sentence-case headline says was launched is the thing's name
     ("Orchard launches Loop, its Quillnote competitor, in public preview", "Orchard launched a loop of notes.",
      ("Loop", "Orchard")),
+    # the whole name the headline gives, where the body writes it so too; a title before a name is no name
+    ("Toby Quill, A.I. Expert, Is Racing to Stop the Killer Robots", "Autonomous weapons must be banned, Dr. Quill "
+     "believes. Toby Quill is a professor.", ("Toby Quill", "")),
 ])
 def test_the_headline_grammar_and_the_text_name_the_subject(title, text, want):
     from outputs.brief import Member, subject_and_org
