@@ -263,11 +263,13 @@ def _made_thing(members: Sequence[Member], names: list[str], subject: str) -> st
     if subject and distinctive(subject):
         return ""
     text = "\n".join(f"{m.title}\n{m.text}" for m in members)
-    for name in names:
-        if distinctive(name) and name != subject and not (subject and subject in name) \
-                and sig.standalone(name, text, most=2) >= 2:
-            return name
-    return ""
+    head = {w.lower() for w in re.findall(r"\w+", members[0].title)} if members else set()
+    found = [name for name in names if distinctive(name) and name != subject and not (subject and subject in name)
+             and sig.standalone(name, text, most=2) >= 2]
+    # what the headline describes ("Sakana uses AI to make CUDA kernels": "The AI CUDA Engineer", not "PyTorch",
+    # which the text names as often): a name sharing a word with the headline first, then the most repeated
+    shares = [n for n in found if {w.lower() for w in re.findall(r"\w+", n)} & head - {"ai"}]
+    return (shares or found or [""])[0]
 
 
 def _launched(head: str, owner: str, thing: str) -> bool:
@@ -338,6 +340,7 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         while words and words[0].lower() in common_words and not distinctive(words[0]):
             words.pop(0)
         return " ".join(words)
+    raw = names
     names = list(dict.fromkeys(t for t in map(trimmed, names) if t and not common(t)
                                and not newsletter_name(t, members)))
     texts = [f"{m.title}\n{m.text}" for m in members]
@@ -400,7 +403,11 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     if subject and fallback and around(subject, members[0].title if members else ""):
         subject = ""  # "Plugins for ChatGPT": their code is public, ChatGPT's is not; the headline is quoted
     if not owner and not listed:  # "Google makes an AI that beats...": the text names what it made
-        made = _made_thing(members, names, subject)
+        # a name the trimming cut ("AI CUDA Engineer" -> "AI CUDA") counts whole where the body writes it so twice
+        untitled = _without(body, [m.title for m in members])
+        whole_names = [n for n in raw if n not in names and " " in n and not common(n) and all(
+            w[:1].isupper() or w[:1].isdigit() for w in n.split()) and sig.standalone(n, untitled, most=2) >= 2]
+        made = _made_thing(members, [*names, *whole_names], subject)
         if made:
             subject, owner = made, (subject if subject in names else "")
     # who did it: the owner the headline names (a place can be: "China's new rules"), else another name of

@@ -468,6 +468,10 @@ def test_the_subject_is_the_clusters_own_name_as_written():
     # a plain word a sentence-case headline says was launched is the thing's name
     ("Orchard launches Loop, its Quillnote competitor, in public preview", "Orchard launched a loop of notes.",
      ("Loop", "Orchard")),
+    # what the headline describes, named whole, before another coined name the text repeats as often
+    ("Orchard uses AI to make dramatically faster CUDA kernels", "Kernels in PyTorch are slow. In PyTorch, the AI "
+     "CUDA Engineer found kernels 10x faster than PyTorch, said Orchard. It says the AI CUDA Engineer is cheap.",
+     ("AI CUDA Engineer", "Orchard")),
     # the whole name the headline gives, where the body writes it so too; a title before a name is no name
     ("Toby Quill, A.I. Expert, Is Racing to Stop the Killer Robots", "Autonomous weapons must be banned, Dr. Quill "
      "believes. Toby Quill is a professor.", ("Toby Quill", "")),
