@@ -27,7 +27,7 @@ ARTIFACTS = ("weights", "code", "paper", "api", "dataset", "demo")
 # cue words per kind; title hits count double
 KIND_CUES: dict[str, str] = {
     "incident": r"outage|breach\w*|leak(?:ed|s)?|vulnerabilit\w*|exploit\w*|jailbr\w+|hack(?:ed|ers?)|scam\w*|"
-                r"incident|recall\w*|exposed|compromised|went down|misuse\w*|deepfakes?|fak(?:e|ed) \w+|"
+                r"incident|recall\w*|exposed|compromised|went down|misuse\w*|deepfakes?|"
                 r"backlash|controvers\w+|crash\w*|kill(?:ed|s)|wrongful\w*|arrest\w*|fraud\w*|harm(?:ed|s|ful)?",
     "policy": r"regulat\w+|legislat\w+|laws?|bill|act|eu|european commission|government\w*|ministr\w+|"
               r"compliance|polic(?:y|ies)|proposals?|senate|congress|executive order|ban(?:s|ned|ning)?|lawsuits?|sued|sues|suing|"
@@ -85,6 +85,11 @@ _RAISED = re.compile(r"\b(?:rais(?:e|es|ed|ing)|secur(?:e|es|ed|ing)|lands?|land
                      r"series [a-e] )?(?:funding|investment|round)\b|funding round|seed round|series [a-e]\b|valuation|"
                      r"valued at|\bbacks\b|\bbacked by|\bled by|\bround in\b|stealth with [$€£]|investment (?:in|from)|"
                      r"invests? (?:[$€£]\S+ )?in (?:(?-i:[A-Z])|(?:[\w-]+ ){0,3}(?:start-?up|company|firm))", re.IGNORECASE)
+# an incident where a system broke or was broken into, not a controversy over what AI did or was used for
+_FAILURE = re.compile(r"\b(?:outages?|breach\w*|leak(?:ed|s)?|vulnerabilit\w*|exploit\w*|jailbr\w+|hack(?:ed|ers?)|"
+                      r"bugs?|glitch\w*|crash\w*|went down|goes down|down for|compromised|exposed|recall\w*|malfunction\w*|"
+                      r"failed|fails|failure|broke|broken|error\w*|data loss|security flaw|prompt injection)\b",
+                      re.IGNORECASE)
 # housekeeping, not news
 NOTICE = re.compile(r"\b(meetup|subscribe|share this|sponsor\w*|giveaway|prize|webinar|housekeeping|"
                      r"unsubscribe|referral|we are hiring|reader survey|first \d+ (?:people|users|readers|subscribers)|"
@@ -223,6 +228,7 @@ class Facts:
     programme: bool = False  # policy that is a government programme (funding, contracts, a strategy), not a rule
     kind_sure: bool = True  # the kind won by at least SURE_MARGIN: a brief frames the story by it
     deal: dict[str, str] | None = None  # the headline's acquisition: buyer, target, price ("" if none stated)
+    failure: bool = False  # an incident where something broke (an outage, a breach, a bug), not a controversy
 
 
 _TITLE_WEIGHT = 3  # a cue in the headline says what the news is; the text's cues count once each
@@ -522,4 +528,5 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
                  binding=kind == "policy" and bool(_BINDING.search(f"{title} {text[:1500]}")),
                  decided=kind == "policy" and bool(_DECIDED.search(f"{title} {text[:600]}"))
                  and not _PENDING.search(f"{title} {text[:600]}"), kind_sure=margin >= SURE_MARGIN,
-                 programme=kind == "policy" and bool(_PROGRAMME.search(f"{title} {text[:1500]}")), deal=deal)
+                 programme=kind == "policy" and bool(_PROGRAMME.search(f"{title} {text[:1500]}")), deal=deal,
+                 failure=kind == "incident" and bool(_FAILURE.search(f"{title} {text[:1500]}")))

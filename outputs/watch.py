@@ -86,7 +86,7 @@ def items_for(kind: str, facts: fx.Facts, subject: str, *, contrary: bool = Fals
         events = ["release"]
     elif kind == "policy" and facts.binding and not facts.decided:
         events = ["ruling"]
-    elif kind == "incident":
+    elif kind == "incident" and facts.failure:
         events = ["postmortem"]
     else:  # a decided policy, a programme, business news: what comes next is no single checkable event
         events = ["coverage"]

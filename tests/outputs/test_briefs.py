@@ -618,6 +618,19 @@ def test_an_incident_whose_headline_names_no_one_is_quoted_not_pinned_on_a_name(
     assert "Orchard" not in brief.our_take + brief.what_to_do
 
 
+def test_a_controversy_is_not_briefed_as_a_broken_stack(archive):
+    title = "Backlash forces Orchard University to drop facial recognition plans"
+    text = ("Students protested the controversial surveillance plan, which critics called harmful, and the "
+            "university dropped it this week after a month of backlash.")
+    brief = one_story_brief(archive, title, text)
+    assert brief.kind == "incident", brief.kind
+    said = brief.our_take + brief.what_to_do + brief.what_changes + brief.skeptics
+    assert "failure mode" not in said and "post-mortem" not in said and "logs" not in said
+    outage = one_story_brief(archive, "Quillchat went down for six hours after a database outage",
+                             "Users could not log in for six hours; Quillchat blamed a failed migration.")
+    assert outage.kind == "incident" and "fail" in outage.our_take + outage.what_to_do
+
+
 def test_a_one_line_listings_what_to_do_says_what_the_listing_offers(archive):
     line = "Quillbox - Turn your meeting notes into a searchable team wiki."
     links = [{"url": "https://quillbox.example.com", "text": "Quillbox"}]

@@ -368,3 +368,12 @@ def test_an_audit_in_a_list_of_services_measures_nothing():
     assert fx.claim_standing(["x"], figures)[0] == "asserted"
     figures = fx.figures_of(["An independent audit by Orchard found the model 40% faster."])
     assert fx.claim_standing(["x"], figures)[0] == "measured"
+
+
+def test_an_incident_says_whether_something_broke():
+    outage = fx.extract("Quillchat went down for six hours after a database outage",
+                        "Users could not log in; the company blamed a failed migration.", [])
+    backlash = fx.extract("Backlash forces Orchard University to drop facial recognition plans",
+                          "Students protested the controversial surveillance plan, which critics called harmful.", [])
+    assert outage.kind == "incident" and outage.failure
+    assert backlash.kind == "incident" and not backlash.failure
