@@ -62,6 +62,7 @@ class ClusterConfig:
     repeat_cos: float = RelateConfig.repeat_cos
     related_max_share: float = RelateConfig.related_max_share
     own_days: float = RelateConfig.own_days
+    figure_cos: float = RelateConfig.figure_cos
 
     def relate(self) -> RelateConfig:
         """The same-story decision's settings ([cluster] in pulse.toml holds them too)."""
@@ -91,9 +92,11 @@ class StoryRef:
     title_terms: frozenset[str] = frozenset()  # `pipeline.terms.story_terms` of the title
     terms: frozenset[str] = frozenset()  # ... of the title and lead: empty when only vectors are known
     turn: str = ""  # `relate.turn_of` the title: a reply or a reversal is never the same story as its original
+    figures: frozenset[str] = frozenset()  # `relate.figures_of` the title and lead
 
     def side(self) -> Side:
-        return Side(self.id, self.day, self.title_terms, self.terms, frozenset(self.links), self.turn, self.source)
+        return Side(self.id, self.day, self.title_terms, self.terms, frozenset(self.links), self.turn, self.source,
+                    self.figures)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from .cluster import ClusterConfig, ClusterInfo, StoryRef, assign, attach_threads, central_order, unit
-from .relate import turn_of
+from .relate import figures_of, turn_of
 from .terms import TermStats, lead_of, story_terms, subject
 
 
@@ -69,7 +69,8 @@ def replay(stories: Sequence[dict], vecs: np.ndarray, config: ClusterConfig = Cl
         terms = frozenset(story_terms(s["title"], lead_of(s["text"])))
         stats.add(terms, s["text"])
         refs.append(StoryRef(s["id"], s["issue"], s["source"], float(s["day"]), tuple(s.get("links", ())),
-                             title_terms=frozenset(story_terms(s["title"])), terms=terms, turn=turn_of(s["title"])))
+                             title_terms=frozenset(story_terms(s["title"])), terms=terms, turn=turn_of(s["title"]),
+                             figures=figures_of(f"{s['title']}\n{s['text'][:600]}")))
     vecs = unit(vecs)
     labels: dict[int, str] = {}
     threads: dict[str, str] = {}

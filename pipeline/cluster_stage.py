@@ -21,7 +21,7 @@ from .cluster import (ClusterConfig, ClusterInfo, Evidence, StoryRef, assign, at
                       unit)
 from .dates import from_day, to_day
 from .embed import COLLECTION, from_blob, to_blob
-from .relate import turn_of
+from .relate import figures_of, turn_of
 from .store import Store
 from .terms import (GENERIC, TERMS_VERSION, TermStats, head, lead_of, names_something, shared_subject, story_terms,
                     subject, terms_of)
@@ -55,7 +55,8 @@ def _refs(store: Store, rows: list[dict[str, Any]], config: ClusterConfig) -> li
     return [StoryRef(r["id"], r["issue_id"], r["source"], to_day(r["date"]),
                      tuple(u for u in links.get(r["id"], []) if df.get(u, 0) <= config.max_link_df),
                      (r["embedded_hash"] or b"").hex()[:16], frozenset(story_terms(r["title"])),
-                     terms_of([(r["title"], r["lead"])]), turn_of(r["title"])) for r in rows]
+                     terms_of([(r["title"], r["lead"])]), turn_of(r["title"]),
+                     figures_of(f"{r['title']}\n{r['lead']}")) for r in rows]
 
 
 def cluster_subject(rows: list[dict[str, Any]], central: dict[str, Any], stats: TermStats) -> str:

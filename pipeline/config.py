@@ -186,6 +186,7 @@ class ClusterSettings:
     repeat_cos: float = setting(0.80, min=0, max=1)  # a shared specific link and this cosine: told again, any gap
     related_max_share: float = setting(0.02, min=0, max=1)  # related news shares a name few stories use
     own_days: float = setting(10.0, gt=0, unit="days")  # one newsletter retelling it later, no shared link: news
+    figure_cos: float = setting(0.60, min=0, max=1)  # the same sum or count in both: the same story at this cosine
 
 
 @dataclass

@@ -42,6 +42,8 @@ class RelateConfig:
     # one newsletter telling it again more than this much later, with no shared link, tells a development: a
     # weekly's next issue (7 days) may repeat an item, the one after (14 days) reports what came of it
     own_days: float = 10.0
+    # the same sum, share or count in both, within the same-story window: the same story with this much cosine
+    figure_cos: float = 0.60
 
 
 _REPLY = re.compile(r"^\W*(?:a |an |my |our )?(?:response|reply|rebuttal|counterpoint|answer)s? to\b|"
@@ -50,6 +52,39 @@ _REVERSAL = re.compile(r"\b(?:lift(?:s|ed|ing)?|drop(?:s|ped|ping)?|undo(?:es|in
                        r"roll(?:s|ed|ing)? back|scrap(?:s|ped|ping)?|relax(?:es|ed|ing)?|eas(?:es|ed|ing)|"
                        r"walk(?:s|ed|ing)? back)(?:\s+[\w'’-]+){0,4}?\s+(?:bans?|limits?|restrictions?|rules?|"
                        r"polic(?:y|ies)|blocks?|moratorium|pause)\b", re.I)
+
+
+# a sum, a count or a share a story states ("$20/month", "$145M", "55,000 jobs", "90%"), in one unit
+_FIGURE = re.compile(r"(?<![\w.-])(?P<cur>[$€£])?\s?(?P<num>\d[\d,]*(?:\.\d+)?)\s?(?P<unit>%|percent\b|k\b|thousand\b|"
+                     r"m\b|mn\b|million\b|b\b|bn\b|billion\b|trillion\b)?", re.IGNORECASE)
+_SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9,
+          "trillion": 1e12}
+
+
+def figures_of(text: str) -> frozenset[str]:
+    """The sums ("$145M" and "$145 million" alike), shares and counts of a thousand or more a text states,
+    normalised; not years, small counts ("3 models", "Microsoft 365") nor a model's size ("Falcon 40B")."""
+    out = set()
+    for m in _FIGURE.finditer(text):
+        digits = m.group("num").replace(",", "")
+        try:
+            value = float(digits)
+        except ValueError:
+            continue
+        unit, money = (m.group("unit") or "").lower(), bool(m.group("cur"))
+        if unit in ("%", "percent"):
+            out.add(f"{value:g}%")
+            continue
+        if not money and unit and len(unit) <= 2:
+            continue  # "40B", "6B": a model's size is part of its name
+        value *= _SCALE.get(unit, 1.0)
+        if money:
+            out.add(f"${value:g}")
+        elif not unit and 1900 <= value <= 2100 and "." not in digits:
+            continue  # a year
+        elif value >= 1000:
+            out.add(f"{value:g}")
+    return frozenset(out)
 
 
 def turn_of(title: str) -> str:
@@ -68,6 +103,7 @@ class Side:
     links: frozenset[str] = frozenset()
     turn: str = ""  # `turn_of` its headline
     source: str = ""  # the newsletter that told it
+    figures: frozenset[str] = frozenset()  # `figures_of` its title and lead
     _weights: dict[str, float] | None = field(default=None, repr=False, compare=False)
     _total: float | None = field(default=None, repr=False, compare=False)
 
@@ -128,6 +164,10 @@ def relate(a: Side, b: Side, cosine: float, stats: TermStats, config: RelateConf
         if alike:
             subject = f"both name {top}; " if top else ""
             return Relation(SAME, f"{subject}cosine {cosine:.2f} within {gap:.0f} days", share, cosine, shared)
+        figures = a.figures & b.figures
+        if figures and cosine >= config.figure_cos:
+            return Relation(SAME, f"both give {', '.join(sorted(figures)[:2])}; cosine {cosine:.2f} within "
+                            f"{gap:.0f} days", share, cosine, shared)
     # related news shares a name that is not the field ("AI", "LLMs") nor one a big share of the archive uses
     # ("ChatGPT", "Google": two stories naming it are not related for that)
     names = _specific_names(shared, stats, config) if share >= config.related_overlap else []

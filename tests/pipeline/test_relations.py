@@ -283,3 +283,28 @@ def test_a_reply_or_a_reversal_is_never_the_same_story_as_what_it_answers(first,
     assert alike.kind == SAME
     rel = relate(side("a", first, 0), side("b", then, 2), 0.9, st, shared_link="https://quillstead.example/post")
     assert rel.kind == RELATED and rel.reason.startswith(turn) and "quillstead" in rel.reason
+
+
+def test_figures_are_read_in_one_unit_and_names_are_not_figures():
+    from pipeline.relate import figures_of
+    assert figures_of("Quillco raises $145M") == figures_of("Quillco's $145 million fund") == {"$1.45e+08"}
+    assert "55000" in figures_of("Orchard to cut 55,000 jobs by 2030") and "2030" not in figures_of("by 2030")
+    assert figures_of("Quill-7B and Falcon 40B beat Microsoft 365 on 3 tasks") == frozenset()
+    assert figures_of("90% cheaper") == {"90%"}
+
+
+def test_the_same_sum_in_both_retellings_joins_them_a_different_sum_does_not(embedder, stats):
+    from pipeline.relate import figures_of, relate
+
+    def side(sid, day, source, title, text):
+        r = StoryRef(sid, f"{source}-{day}", source, day, title_terms=frozenset(story_terms(title)),
+                     terms=frozenset(story_terms(title, lead_of(text))), figures=figures_of(f"{title}\n{text}"))
+        return r.side()
+    a = side("a", 0.0, "daily", "Quillchat releases $20/month subscription plan", "A paid tier with faster replies.")
+    b = side("b", 4.0, "weekly", "Orchard to offer a new version of Quillchat for a $20 monthly fee",
+             "Subscribers get priority access when demand is high.")
+    c = side("c", 4.0, "weekly", "Orchard to offer a new version of Quillchat for a $42 monthly fee",
+             "Subscribers get priority access when demand is high.")
+    assert relate(a, b, 0.66, stats).kind == "same" and "$20" in relate(a, b, 0.66, stats).reason
+    assert relate(a, c, 0.66, stats).kind != "same"
+    assert relate(a, b, 0.55, stats).kind != "same"  # too unlike for a shared sum to decide it
