@@ -22,7 +22,7 @@ from . import facts as fx
 from . import sentences as sent
 from . import signals as sig
 from . import watch as wt
-from .headline import about, around, distinctive, raiser, title_name, used_by
+from .headline import about, around, distinctive, introduced, raiser, title_name, used_by
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
@@ -367,7 +367,10 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     raised = raiser(members[0].title if members else "")
     if raised:  # "Distributed AI builder Together raises $20m": the company, which acted too
         return raised, raised
+    presented = introduced(members[0].title if members else "")
     subject, owner, listed = title_name(head) if head else ("", "", False)
+    if presented:  # "Introducing the Inclusive Images Competition": what the headline presents, as written
+        subject, owner, listed = presented, "", False
     if not listed and ((owner and common(owner)) or (subject and common(subject) and not _launched(head, owner,
                                                                                                subject))):
         subject, owner = "", ""  # "World's First AI Writing Assistant"; a listed tool's name is its name

@@ -59,6 +59,17 @@ def raiser(title: str) -> str:
     return re.split(r"\b(?i:startup|company|firm|maker|lab)\s+", m.group(1))[-1] if m else ""
 
 
+# "Introducing the Inclusive Images Competition", "Meet Quill-2: ...": what the headline presents
+_INTRODUCING = re.compile(r"^\s*(?i:introducing|announcing|presenting|meet)\s+(?i:the\s+)?"
+                          rf"({_CAP}(?: (?:{_CAP}|of|for|and|&))*?)(?=\s*(?:[-–—:,(]|$|\s(?:is|are|from|by|to|with)\b))")
+
+
+def introduced(title: str) -> str:
+    """The thing an "Introducing ..." headline presents, as written, or ""."""
+    m = _INTRODUCING.match(title)
+    return m.group(1) if m and len(m.group(1).split()) <= 6 else ""
+
+
 def title_name(title: str) -> tuple[str, str, bool]:
     """(subject, owner, listed) a headline's grammar gives away: a listed tool ("Vidyo - what it does") is
     its name; "CoLT5 from Google", "Meta's Looper": the thing, made by the owner; "Codeium announces ...":

@@ -739,3 +739,11 @@ def test_the_newsletter_about_itself_is_housekeeping():
     assert facts_for(inp)[0].kind == "notice"
     m.title = "Orchard's Quillnote has a shiny new memory, free for you all."
     assert facts_for(inp)[0].kind != "notice"
+
+
+def test_what_an_introducing_headline_presents_is_its_subject():
+    from outputs.brief import Member, subject_and_org
+    title = "Introducing the Quill Images Competition"
+    m = Member("s", title, "Orchard AI runs the competition on Kaggle to make image models robust.", "src",
+               "2023-01-01", "i", "Issue", None)
+    assert subject_and_org([m], sig.names([title, m.text], title), "orchard ai")[0] == "Quill Images Competition"
