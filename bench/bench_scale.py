@@ -1,7 +1,8 @@
 """One night at scale: M new stories against an archive of N, end to end, stage by stage.
 
-    python bench/bench_scale.py --real ARCHIVE.db --archive 100000 --new 500 [--model PATH] [--workers N]
-                                [--keep DIR | --reuse DIR]
+    python bench/bench_scale.py (--real ARCHIVE.db | --pool POOL.npz) --archive 100000 --new 500 [--model PATH]
+                                [--workers N] [--fast-setup [--jobs N]] [--keep DIR [--setup-only] | --reuse DIR
+                                [--as-built]]
 
 Issue 29's scale goals: 500 new stories against a 100,000-story archive on the 2-core CPU in <= 60 s, and
 5,000 against 1,000,000 on the H100 machine in <= 10 s (fetching excluded). The archive is built from the
@@ -14,7 +15,16 @@ brief stage's own input hashes, each brief a copy of one real brief) rather than
 hours here, and its issues were first seen the day they were published. Then one night, as cron runs it:
 `pulse run` in a fresh process fetching tonight's issue from a feed served on 127.0.0.1, its M stories
 made the same way from other pairs and embedded for real. Prints the night's stages (seconds, items/s,
-share) from the run report, the setup's times, and the goal.
+share) from the run report, with each stage's peak memory (the process's resident set, its brief workers'
+too, and the GPU's memory in use, sampled), the setup's times, and the goal.
+
+`--fast-setup` writes the archive in bulk instead (`scale_archive.py`: the same stories, ids and vectors, the
+term statistics and marks the stages would write, clusters by a rule calibrated on `cluster_stories`, threads
+by the real `attach_threads` within each subject), meant to take minutes for a million stories on 16 cores. `--pool` reads the real stories
+and vectors from a file `scale_pool.py` wrote (for a machine that cannot reach the real archive).
+`--setup-only` (with `--keep`) stops once the archive is built; `--as-built` (with `--reuse`) takes the archive
+as a `--keep` run of this code left it (its briefs are not marked again), then the night with nothing new and
+tonight's, as after a build.
 """
 from __future__ import annotations
 
@@ -33,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench_night import last_run, pulse, stage_parts
+from bench_night import last_run, stage_parts
 from common import table
 
 ROOT = Path(__file__).parents[1]
@@ -191,13 +201,86 @@ def feed(rows: list[dict], picks: list[tuple[int, int]], tonight: datetime) -> s
             f"<link>https://example.org/</link><description>tonight</description>{''.join(items)}</channel></rss>")
 
 
+def pulse(config: Path, data: Path, *args: str) -> tuple[float, dict[str, dict[str, float]]]:
+    """Run pulse in a fresh process (as `bench_night.pulse`): its wall time, and each stage's peak memory in MB
+    from its log lines ("stage=NAME ms=..." as each ends): `rss` the process's high-water mark over the stage
+    (VmHWM, reset as each stage ends; the first stage's includes the start-up), `tree` the most its process
+    tree (brief workers too) held at once, sampled every 50 ms, `gpu` the most GPU memory in use, sampled,
+    less what was in use before the run."""
+    import subprocess
+
+    import psutil
+
+    gpu = _gpu_used()
+    base = gpu() if gpu else 0.0
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "--config-dir", str(config), "--data-dir",
+                             str(data), *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    peak = {"tree": 0.0, "gpu": 0.0}
+    peaks: dict[str, dict[str, float]] = {}
+    lines: list[str] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        me = psutil.Process(proc.pid)
+        while not done.is_set():
+            try:
+                tree = me.memory_info().rss + sum(c.memory_info().rss for c in me.children(recursive=True))
+                peak["tree"] = max(peak["tree"], tree / 2**20)
+            except psutil.Error:
+                pass
+            if gpu:
+                peak["gpu"] = max(peak["gpu"], gpu() - base)
+            time.sleep(0.05)
+
+    def hwm() -> float:
+        try:
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            Path(f"/proc/{proc.pid}/clear_refs").write_text("5")  # the high-water mark starts again
+            return int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1]) / 1024
+        except (OSError, StopIteration):
+            return float("nan")
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    for line in proc.stderr:
+        lines.append(line)
+        if " stage=" in line and " ms=" in line:
+            name = line.split(" stage=")[1].split()[0]
+            peaks[name] = {"rss": hwm(), "tree": peak["tree"], "gpu": peak["gpu"]}
+            peak.update(tree=0.0, gpu=0.0)
+    proc.wait()
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        sys.exit(f"pulse {' '.join(args)} failed ({proc.returncode}): {lines[-3:]}")
+    return time.perf_counter() - started, peaks
+
+
+def _gpu_used():
+    """A function giving the GPU's memory in use (MB), or None where there is no NVIDIA GPU to ask."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        handle = pynvml.nvmlDeviceGetHandleByIndex(0)
+        return lambda: pynvml.nvmlDeviceGetMemoryInfo(handle).used / 2**20
+    except Exception:  # noqa: BLE001 (no NVML, no driver, no GPU: nothing to sample)
+        return None
+
+
+def night_line(report: dict) -> str:
+    """A night's stages in one line: name and seconds."""
+    return ", ".join(f"{name} {stage.get('ms', 0) / 1000:.1f}" for name, stage in report["stages"].items())
+
+
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:  # no request lines in the bench's output
         pass
 
 
 def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, int]:
-    handler = lambda *a: _Quiet(*a, directory=str(folder))  # noqa: E731
+    handler = lambda *a: _Quiet(*a, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, server.server_address[1]
@@ -205,7 +288,9 @@ def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, int]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--real", required=True, type=Path, help="an archive of ../shared/data (real-archive's pulse.db)")
+    pool = ap.add_mutually_exclusive_group(required=True)
+    pool.add_argument("--real", type=Path, help="an archive of ../shared/data (real-archive's pulse.db)")
+    pool.add_argument("--pool", type=Path, help="the real stories and vectors as scale_pool.py wrote them")
     ap.add_argument("--archive", type=int, default=100_000)
     ap.add_argument("--new", type=int, default=500)
     ap.add_argument("--model", default="default")
@@ -213,9 +298,25 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="build here and keep it (default: a temporary folder)")
     ap.add_argument("--reuse", type=Path, help="a folder --keep left: one more night on its archive, the day "
                     "after its last (its briefs marked current with this code first, then a night with nothing new)")
+    ap.add_argument("--as-built", action="store_true", help="with --reuse: the archive as a --keep run of this code "
+                    "left it (its briefs not marked again)")
+    ap.add_argument("--setup-only", action="store_true", help="with --keep: build the archive, run no night")
+    ap.add_argument("--report", type=Path, help="also write the setup, both nights' run reports and the peaks here (JSON)")
+    ap.add_argument("--fast-setup", action="store_true", help="write the archive in bulk (scale_archive.py)")
+    ap.add_argument("--jobs", type=int, default=0, help="processes for --fast-setup (default: every core)")
+    ap.add_argument("--pool-size", type=int, default=0, help="pair only this many of the real stories (a random "
+                    "sample): a small archive as dense in each real story as a large one on the whole pool")
     args = ap.parse_args()
     rng = random.Random(29)
-    rows, vectors = real_pool(args.real)
+    if args.pool:
+        from scale_pool import load_pool
+
+        rows, vectors = load_pool(args.pool)
+    else:
+        rows, vectors = real_pool(args.real)
+    if args.pool_size:
+        sample = random.Random(7).sample(range(len(rows)), args.pool_size)
+        rows, vectors = [rows[i] for i in sample], vectors[sample]
     if args.reuse:
         from pipeline.store import Store
 
@@ -241,30 +342,64 @@ def main() -> None:
     (config / "sources.toml").write_text(f'[[source]]\nname = "tonight"\nkind = "rss"\n'
                                          f'url = "http://127.0.0.1:{port}/tonight.xml"\n', "utf-8")
     t = time.perf_counter()
-    if args.reuse:
+    if args.setup_only and not args.keep:
+        sys.exit("--setup-only needs --keep")
+    if args.reuse and args.as_built:
+        setup = {}
+    elif args.reuse:
         setup = remark(data / "pulse.db", args.model)
+    elif args.fast_setup:
+        from scale_archive import fast_build, settle_briefs
+
+        setup = fast_build(data / "pulse.db", rows, vectors, archive, args.new, tonight, args.model, args.jobs)
+        setup.update(settle_briefs(data / "pulse.db", args.model))
+        print("setup: " + ", ".join(f"{k} {v:,.1f}" for k, v in setup.items()), flush=True)
     else:
         setup = build_archive(data / "pulse.db", rows, vectors, archive, args.new, tonight, args.model)
+    if args.setup_only:
+        server.shutdown()
+        print(f"setup only: {time.perf_counter() - t:,.1f} s; kept: {work}")
+        return
     # one night with nothing new first (as after last night's run: pages and the run report exist)
-    setup["first night (nothing new)"] = pulse(config, data, "run")
+    setup["first night (nothing new)"], quiet_peaks = pulse(config, data, "run")
+    quiet = last_run(data / "pulse.db")
+    print(f"first night, nothing new, s: {night_line(quiet)}; peak RSS {max(p['rss'] for p in quiet_peaks.values()):,.0f} MB",
+          flush=True)
+    for name, stage in quiet["stages"].items():
+        if stage_parts(stage):
+            print(f"  {name}: {stage_parts(stage)}", flush=True)
     setup["all"] = time.perf_counter() - t
     (feeds / "tonight.xml").write_text(feed(rows, new, tonight), "utf-8")
-    wall = pulse(config, data, "run")
+    wall, peaks = pulse(config, data, "run")
     report = last_run(data / "pulse.db")
     server.shutdown()
     stories = report["stages"]["ingest"].get("stories", args.new)
     night = sum(s.get("ms", 0) for s in report["stages"].values()) / 1000
+    counts = ("clusters", "threads", "largest cluster", "largest thread", "clusters in threads of 2+")
     print(f"archive {args.archive:,} stories ({len(rows):,} real stories paired), tonight {args.new:,} "
           f"({stories:,} segmented), model {args.model}; setup: " +
-          ", ".join(f"{k} {v:,.1f}{'' if k == 'clusters' else ' s'}" for k, v in setup.items()))
+          ", ".join(f"{k} {v:,.1f}{'' if k in counts else ' s'}" for k, v in setup.items()))
     out = []
     for name, stage in report["stages"].items():
         seconds = stage.get("ms", 0) / 1000
+        mem = peaks.get(name, {})
         out.append([name, seconds, f"{stories / seconds:,.0f}" if seconds and name in ("ingest", "embed", "cluster")
-                    else "-", f"{100 * seconds / night:.0f}%" if night else "-", stage_parts(stage)[:90]])
-    out.append(["all stages", night, f"{stories / night:,.0f}" if night else "-", "100%", ""])
-    out.append(["process (wall)", wall, "-", "-", "includes start-up and the report"])
-    print(table(["stage", "s", "stories/s", "share", "parts"], out))
+                    else "-", f"{100 * seconds / night:.0f}%" if night else "-",
+                    f"{mem.get('rss', float('nan')):,.0f} / {mem.get('tree', float('nan')):,.0f}",
+                    f"{mem.get('gpu', float('nan')):,.0f}", stage_parts(stage)])
+    out.append(["all stages", night, f"{stories / night:,.0f}" if night else "-", "100%",
+                (f"{max((p['rss'] for p in peaks.values()), default=0):,.0f} / "
+                 f"{max((p['tree'] for p in peaks.values()), default=0):,.0f}"),
+                f"{max((p['gpu'] for p in peaks.values()), default=0):,.0f}", ""])
+    out.append(["process (wall)", wall, "-", "-", "", "", "includes start-up and the report"])
+    print(table(["stage", "s", "stories/s", "share", "peak RSS / tree MB", "GPU MB", "parts"], out))
+    cl = report["stages"].get("cluster", {})
+    print("cluster stage: " + ", ".join(f"{k} {cl[k]}" for k in ("stories", "clusters_new", "clusters_grown",
+                                                              "threads_new", "threads_extended", "related") if k in cl)
+          + f"; brief stage: {report['stages'].get('brief', {}).get('briefed', '-')} briefs")
+    if args.report:
+        args.report.write_text(json.dumps({"setup": setup, "nothing new": quiet, "night": report, "peaks": peaks,
+                                           "wall": wall}, indent=1, default=str), "utf-8")
     goal = 60 if args.new <= 500 else 10
     print(f"goal (issue 29): <= {goal} s for this night; stages sum to {night:.1f} s, the process took {wall:.1f} s")
     if not (args.keep or args.reuse):
