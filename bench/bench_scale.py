@@ -301,6 +301,8 @@ def main() -> None:
     ap.add_argument("--as-built", action="store_true", help="with --reuse: the archive as a --keep run of this code "
                     "left it (its briefs not marked again)")
     ap.add_argument("--setup-only", action="store_true", help="with --keep: build the archive, run no night")
+    ap.add_argument("--weekly-day", help="the [digest] weekly_day (default pulse's, monday): a night on that day "
+                    "also writes last week's weekly digest")
     ap.add_argument("--report", type=Path, help="also write the setup, both nights' run reports and the peaks here (JSON)")
     ap.add_argument("--fast-setup", action="store_true", help="write the archive in bulk (scale_archive.py)")
     ap.add_argument("--jobs", type=int, default=0, help="processes for --fast-setup (default: every core)")
@@ -338,7 +340,8 @@ def main() -> None:
                                        "</channel></rss>", "utf-8")
     server, port = serve(feeds)
     brief = f"\n[brief]\nworkers = {args.workers}\n" if args.workers else ""
-    (config / "pulse.toml").write_text(f'model = "{args.model}"\n{brief}', "utf-8")
+    weekly = f'\n[digest]\nweekly_day = "{args.weekly_day}"\n' if args.weekly_day else ""
+    (config / "pulse.toml").write_text(f'model = "{args.model}"\n{brief}{weekly}', "utf-8")
     (config / "sources.toml").write_text(f'[[source]]\nname = "tonight"\nkind = "rss"\n'
                                          f'url = "http://127.0.0.1:{port}/tonight.xml"\n', "utf-8")
     t = time.perf_counter()
