@@ -622,7 +622,7 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
         "span_days": s.span_days, "facts": facts, "stance": stance, "claim": claim, "cover": cover,
         "framings_differ": ev.framings_differ(cover), "history": history, "specific": specific,
         "step": _step(inp, position, names, figures), "other_news": recent_related(inp.other_news, lead.date)[:2],
-        "form": ev.form_of(f"{titles} {text}") if kind == "opinion" else "",
+        "form": ev.form_of(titles, text) if kind == "opinion" else "",
         "minutes": _reading_minutes(text), "primary": primary,
         "links": {a: facts.artifact_links.get(a, "") for a in fx.ARTIFACTS},
         "when": horizon_cues[0] if horizon_cues else "", "ref": _ref(inp.title),

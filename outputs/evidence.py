@@ -26,13 +26,28 @@ FORMS = (  # (form, cue) for opinion pieces: what sort of read it is
     ("interview", r"\binterview\w*|\bq&a\b|\bin conversation\b|\btalks? (?:to|with)\b|\bsat down\b"),
     ("podcast", r"\bpodcast\b|\bepisode\b"),
     ("video", r"\bvideo\b|\byoutube\b|\bwatch\b|\btalk\b|\blecture\b"),
-    ("how-to", r"\bhow to\b|\bhow-to\b|\bguide\b|\btutorial\b|\bstep[- ]by[- ]step\b|\bcourse\b|\blearn\b|\b101\b"),
+    ("how-to", r"\bhow to\b|\bhow-to\b|\bguide to (?:\w+ing|(?:the |a |your )?(?:\w+ )?(?:api|sdk|library|"
+               r"framework|model|stack))\b|\b(?:beginner'?s|practical|complete|ultimate|step[- ]by[- ]step) guide\b|"
+               r"\btutorial\b|\bstep[- ]by[- ]step\b|\bcourse\b|\blearn (?:how|to)\b|\b101\b"),
     ("explainer", r"\bexplain\w*|\bwhat is\b|\bwhat are\b|\bintro(?:duction)? to\b|\boverview\b|\bprimer\b"),
     ("survey", r"\bsurvey\w*|\bpoll\w*|\bpercent of\b|\d+% of (?:people|respondents|americans|developers)"),
     ("forecast", r"\bpredict\w*|\bforecast\w*|\bby 20[3-9]\d\b|\bfuture of\b|\bwill (?:ai|we)\b"),
     ("essay", r"."),
 )
 _FORM_RE = [(f, re.compile(p, re.I)) for f, p in FORMS]
+# in the body, only what says the piece *is* such a read: "learn more about their conditions", "a guide to",
+# "watch" and "explains" are how any story is written
+_BODY_FORMS = (
+    ("interview", FORMS[0][1]),
+    ("podcast", FORMS[1][1]),
+    ("video", r"\byoutube\b|\bvideo (?:of|from) (?:the|a|his|her) talk\b|\blecture\b"),
+    ("how-to", r"\bhow to (?:build|make|use|train|fine-tune|set up|write|deploy|run|create|get started)\b|"
+               r"\bstep[- ]by[- ]step\b|\btutorial\b"),
+    ("explainer", r"\bexplainer\b|\bprimer\b"),
+    ("survey", FORMS[5][1]),
+    ("forecast", r"\bforecast\w*|\bby 20[3-9]\d\b|\bwe predict\b"),
+)
+_BODY_FORM_RE = [(f, re.compile(p, re.I)) for f, p in _BODY_FORMS]
 
 
 @dataclass
@@ -51,11 +66,15 @@ class Position:
     because: list[str] = field(default_factory=list)  # keys of the evidence that decided it, for the templates
 
 
-def form_of(text: str) -> str:
+def form_of(title: str, text: str = "") -> str:
     """What sort of read an opinion piece is: interview, podcast, video, how-to, explainer, survey, forecast,
-    essay."""
+    essay. The headline says it in so many words ("A step-by-step guide to evals"); the body only where it
+    names the form ("in this tutorial"), not where it uses the words ("learn more about their conditions")."""
+    form = next(f for f, r in _FORM_RE if r.search(title))
+    if form != "essay":
+        return form
     head = text[:600]
-    return next(f for f, r in _FORM_RE if r.search(head))
+    return next((f for f, r in _BODY_FORM_RE if r.search(head)), "essay")
 
 
 def claim_of(facts: fx.Facts, sentences: Sequence[str], subject: str) -> Claim | None:

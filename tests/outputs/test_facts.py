@@ -133,6 +133,18 @@ def test_what_sort_of_read_an_opinion_is(text, form):
     assert ev.form_of(text) == form
 
 
+@pytest.mark.parametrize("title, text, form", [
+    # a roundup's "guide", and a body that uses the words, are no how-to
+    ("Your guide to AI in April 2023.", "", "essay"),
+    ("Quillchat is poised to upend medical information.", "Patients could learn more about their conditions.",
+     "essay"),
+    ("A beginner's guide to fine-tuning", "", "how-to"),
+    ("Why small models win", "In this tutorial we fine-tune one on a laptop.", "how-to"),
+])
+def test_the_headline_says_what_sort_of_read_the_body_only_where_it_names_it(title, text, form):
+    assert ev.form_of(title, text) == form
+
+
 @pytest.mark.parametrize("title, text, decided", [
     ("German court bans Tesla's Autopilot ads", "A judge ruled the claims misleading.", True),
     ("The EU proposes a registry for large training runs", "A draft rule would require reporting.", False),
