@@ -508,6 +508,8 @@ def _step(inp: BriefInput, position: int, names: list[str], figures: list[str]) 
         return None
     before = " ".join(f"{r.title} {r.text}" for r in stories).lower()
     names = [n for n in names if not all(w.lower() in inp.common_words for w in n.split())]  # not "Fine", "Race"
+    if not any(n.lower() in before for n in names):
+        return None  # no name in common: the thread's link is the vectors' alone, too weak to tell as a step
     new = [n for n in names if n.lower() not in before][:3] + [f for f in figures if f.lower() not in before][:2]
     first = stories[0]
     return {"title": first.title, "source": first.source, "date": first.date[:10],
