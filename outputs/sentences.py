@@ -44,8 +44,23 @@ def split(text: str) -> tuple[str, ...]:
     for para in re.split(r"\n+", text or ""):
         para = para.strip()
         if para:
-            out.extend(s.strip() for s in _segment(para) if s.strip())
+            out.extend(_joined(s.strip() for s in _segment(para) if s.strip()))
     return tuple(out)
+
+
+# a title before a name, which pysbd splits after when a quote opens before it ('turn to "Dr. Google" for')
+_TITLE_END = re.compile(r"(?:^|[\s\"“'‘(])(?:Dr|Mr|Mrs|Ms|Prof|Sen|Rep|Gov|Gen|St|Jr|Sr|vs)\.$")
+
+
+def _joined(sentences) -> list[str]:
+    """Sentences with a split after a title before a name ("Dr.") joined again."""
+    out: list[str] = []
+    for s in sentences:
+        if out and _TITLE_END.search(out[-1]):
+            out[-1] = f"{out[-1]} {s}"
+        else:
+            out.append(s)
+    return out
 
 
 def _segment(para: str) -> list[str]:

@@ -763,3 +763,11 @@ def test_a_thread_step_is_told_only_where_the_earlier_story_shares_a_name():
     assert step and step["new"] == ["Orchard Ventures", "$20M"]
     inp.related = [stranger]
     assert _step(inp, 2, ["Quillbase"], ["$20M"]) is None
+
+
+def test_a_title_before_a_name_after_a_quote_does_not_end_a_sentence():
+    from outputs.sentences import split
+    text = ('Quillchat is poised to upend medical answers. - "It\'s hard to remember a time before people could '
+            'turn to "Dr. Quill" for medical advice. Some of it was wrong."')
+    assert any('"Dr. Quill" for medical advice' in s for s in split(text))
+    assert not any(s.endswith("Dr.") for s in split(text))
