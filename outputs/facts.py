@@ -113,8 +113,14 @@ _TEXT_ARTIFACT = {
                r"releas\w+ (?:the |its |their )?(?:model )?weights|download(?:able)? (?:the )?(?:model|weights|"
                r"checkpoints?)|(?:(?:get|grab) (?:the )?(?:[\w-]+ )?(?:models|weights|checkpoints)"
                r"(?: and [\w ]{1,20})? here|download (?:the )?(?:[\w-]+ )?(?:models|weights|checkpoints))\b|"
-               r"checkpoints? (?:are|is) (?:available|released)|open[- ]sourc\w+ (?:the |its |a )?"
-               r"(?:[\w-]+ ){0,2}models?|(?:available|released) on hugging ?face|(?:under|with) (?:an? )?(?:apache|mit)",
+               r"checkpoints? (?:are|is) (?:available|released)|open[- ]sourc(?:ed|es|ing) (?:the |its |a |their )?"
+               r"(?:[\w-]+ ){0,2}models?|(?:releas\w+|launch\w+|publish\w+|unveil\w+|introduc\w+|drops?|dropped) "
+               r"(?:[\w.,-]+ ){0,5}?open[- ]source (?:[\w-]+ ){0,2}models?|"
+               # what a listing or an appositive says the thing is ("ZeroScope - New open-source text-to-video
+               # model", "GPT-JT, a 6B parameter open source model"), not open-source models in general
+               r"(?:^|\s*[-–—:,]\s*)(?:an? |new |the first )?(?:[\w.,-]+ ){0,4}?open[- ]source (?!the |its |their )"
+               r"(?:[\w-]+ ){0,2}model\b|"
+               r"(?:available|released) on hugging ?face|(?:under|with) (?:an? )?(?:apache|mit)",
     "code": r"source code|(?:get|grab|download) (?:the )?code here\b|code (?:is|was) (?:out|available|released|"
             r"public)|open[- ]sourc\w* (?:the |its |their )?code|open[- ]sourced (?:the |its |their )"
             r"(?!(?:\w+ )?(?:model|weights))|"
@@ -146,7 +152,7 @@ _NOT_PRODUCT_HOST = re.compile(
     r"techcrunch|theverge|wired|nytimes|bloomberg|reuters|cnbc|forbes|wsj|ft|theinformation|venturebeat|"
     r"arstechnica|zdnet|engadget|axios|businessinsider|theguardian|bbc|washingtonpost|technologyreview|"
     r"vice|cnn|fortune|axios|wikipedia|google|bit|t|lnkd|beehiiv|mailchi|arxiv|github|huggingface)\.\w+$")
-_TEXT_ART_RE = {k: re.compile(rf"\b(?:{v})", re.IGNORECASE) for k, v in _TEXT_ARTIFACT.items()}
+_TEXT_ART_RE = {k: re.compile(rf"\b(?:{v})", re.IGNORECASE | re.MULTILINE) for k, v in _TEXT_ARTIFACT.items()}
 _DENIED = re.compile(r"\b(?:without|no|not|never|won'?t|didn'?t|did not|isn'?t|is not|aren'?t|are not|hasn'?t|"
                      r"has not|rather than|instead of|declin\w+ to|refus\w+ to|keeps?|kept|closed|will|would|"
                      r"plans? to|readies|readying|wants? to|aims? to|could|may|might|if)\b[^.;]{0,40}$",

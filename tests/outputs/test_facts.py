@@ -389,3 +389,16 @@ def test_an_incident_says_whether_something_broke():
                           "Students protested the controversial surveillance plan, which critics called harmful.", [])
     assert outage.kind == "incident" and outage.failure
     assert backlash.kind == "incident" and not backlash.failure
+
+
+@pytest.mark.parametrize("title, text, weights", [
+    ("Quill-Video - New open-source text-to-video model.", "", True),
+    ("Introducing Quill-JT, a 6B parameter open source model that beats larger ones.", "", True),
+    ("Orchard open-sourced its Quill models", "The weights are on the hub.", True),
+    # open-source models as a class, not a release
+    ("Imitation Models and the Open-Source LLM Revolution", "Imitation models fine-tune smaller open-source "
+     "language models on synthetic dialogue.", False),
+    ("How your team can use open-source models to parse documents", "", False),
+])
+def test_weights_are_a_release_of_an_open_source_model_not_a_mention_of_them(title, text, weights):
+    assert ("weights" in fx.extract(title, text, []).artifacts) == weights
