@@ -272,6 +272,12 @@ def _made_thing(members: Sequence[Member], names: list[str], subject: str) -> st
     return (shares or found or [""])[0]
 
 
+# a headline that opens with a name and a colon, the way news sites label a story ("Project Maven: Amazon...")
+_LABELLED = re.compile(r"^\s*([A-Z][\w.&'’-]*(?: [A-Z][\w.&'’-]*){0,3}):\s+\S")
+_KICKERS = frozenset("""exclusive breaking update updated opinion analysis report watch video podcast interview
+explainer review live new study poll survey editorial commentary perspective essay listen read""".split())
+
+
 def _launched(head: str, owner: str, thing: str) -> bool:
     """A sentence-case headline that says the owner launched a one-word thing, capitalised ("Microsoft launches
     Loop, its Notion competitor"): a plain word so written is the thing's name."""
@@ -326,8 +332,10 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     def common(name: str) -> bool:
         """A word the stories or the archive write in lower case ("Hard" in a Title Case headline,
         "Researchers" opening a sentence): not a name."""
-        if re.search(r"-(?:powered|based|driven|generated|like|style|enabled|focused|related|made|first)$", name, re.I):
-            return True  # "AI-powered": a description, not a name
+        if re.search(r"-(?:powered|based|driven|generated|like|style|enabled|focused|related|made|first)$", name, re.I) \
+                or re.fullmatch(r"(?:AI|A\.I\.?|ML|LLM)-[a-z]+", name) or re.match(
+                    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|\d+)-(?:time|year|day|week|month)\b", name, re.I):
+            return True  # "AI-powered", "AI-synthesized", "Seven-time F1": a description, not a name
         if any(c.isdigit() or c.isupper() for part in re.split(r"[\s-]+", name) for c in part[1:]):
             return False  # coined ("OpenAI", "GPT-4"); "Open-Sourcing" is two plain words
         return all(w.lower() in common_words for w in name.split()) or (" " not in name and name.lower() in lower)
@@ -371,6 +379,12 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     subject, owner, listed = title_name(head) if head else ("", "", False)
     if presented:  # "Introducing the Inclusive Images Competition": what the headline presents, as written
         subject, owner, listed = presented, "", False
+    labelled = _LABELLED.match(members[0].title) if members and not subject else None
+    if labelled and (labelled.group(1) not in names or sig.not_a_subject(labelled.group(1))
+                     or labelled.group(1).lower() in _KICKERS):
+        labelled = None
+    if labelled:  # "Michael Schumacher: family plan legal action...": what the news is about
+        subject = labelled.group(1)
     if not listed and ((owner and common(owner)) or (subject and common(subject) and not _launched(head, owner,
                                                                                                subject))):
         subject, owner = "", ""  # "World's First AI Writing Assistant"; a listed tool's name is its name
@@ -405,7 +419,7 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         subject = next((n for n in in_title if not sig.not_a_subject(n)), "")
     if subject and fallback and around(subject, members[0].title if members else ""):
         subject = ""  # "Plugins for ChatGPT": their code is public, ChatGPT's is not; the headline is quoted
-    if not owner and not listed:  # "Google makes an AI that beats...": the text names what it made
+    if not owner and not listed and not labelled:  # "Google makes an AI that beats...": what it made
         # a name the trimming cut ("AI CUDA Engineer" -> "AI CUDA") counts whole where the body writes it so twice
         untitled = _without(body, [m.title for m in members])
         whole_names = [n for n in raw if n not in names and " " in n and not common(n) and all(

@@ -101,7 +101,7 @@ _NOT_NAMES = {
     "while", "whilst", "perhaps", "although", "though", "because", "since", "until", "unless", "whether", "once",
     "even", "just", "only", "now", "yet", "meanwhile", "however", "instead", "despite", "unlike", "every", "each",
     "both", "either", "neither", "such", "thus", "indeed", "sometimes", "often", "maybe", "my", "his", "her",
-    "dr", "mr", "mrs", "ms", "prof", "sir", "dame",  # a title before a name is not one
+    "dr", "mr", "mrs", "ms", "prof", "sir", "dame", "gov", "sen",  # a title before a name is not one
 }
 
 

@@ -472,6 +472,12 @@ def test_the_subject_is_the_clusters_own_name_as_written():
     ("Orchard uses AI to make dramatically faster CUDA kernels", "Kernels in PyTorch are slow. In PyTorch, the AI "
      "CUDA Engineer found kernels 10x faster than PyTorch, said Orchard. It says the AI CUDA Engineer is cheap.",
      ("AI CUDA Engineer", "Orchard")),
+    # a news site's label: the name before the colon, unless it is a kicker ("Exclusive:")
+    ("Dana Quill: Seven-time Q1 champion's family plans legal action after AI-generated interview", "The family of Dana Quill "
+     "said they would sue the magazine.", ("Dana Quill", "")),
+    # "AI-synthesized" describes; "Gov." is a title
+    ("A new weekly satire show from the creators of Quillville", "The show uses AI-synthesized voices, Gov. Orchard "
+     "said.", ("Quillville", "")),
     # the whole name the headline gives, where the body writes it so too; a title before a name is no name
     ("Toby Quill, A.I. Expert, Is Racing to Stop the Killer Robots", "Autonomous weapons must be banned, Dr. Quill "
      "believes. Toby Quill is a professor.", ("Toby Quill", "")),
