@@ -192,6 +192,7 @@ _FIGURE = re.compile(
     r"days|weeks|months|years)\b)|\d+\.\d+(?![\w.]))",  # "3.4 months" is matched whole: no score of 3.4
     re.IGNORECASE)
 _SPAN = re.compile(r"(?:days|weeks|months|years)$", re.IGNORECASE)
+_VERSION_BEFORE = re.compile(r"(?:\b[A-Z][\w-]*|\bv(?:ersion)?)\s?$")
 _MEASURE = re.compile(r"^\s*(?:of |in )?((?:[a-z][\w-]*\s?){1,5})", re.IGNORECASE)
 _MEASURE_STOP = re.compile(r"^(?:the|a|an|and|or|to|of|in|on|for|from|with|by|at|as|is|are|was|were|it|its|this|"
                            r"that|which|who|than)$", re.IGNORECASE)
@@ -474,6 +475,8 @@ def figures_of(sentences: Sequence[str], most: int = 12) -> list[Figure]:
             value = m.group(0).strip()
             if value in seen or re.fullmatch(r"(?:19|20)\d\d", value) or _SPAN.search(value):
                 continue  # a year; a span of time ("every 3.4 months", "12 years ago") is when, not a result
+            if re.fullmatch(r"\d\.\d", value) and _VERSION_BEFORE.search(s, 0, m.start()):
+                continue  # "Internet 2.0", "Stable Diffusion 2.1": a version is part of a name ("MMLU 69.6" is not)
             seen.add(value)
             out.append(Figure(value, _measure(s[m.end():]), s.strip()))
             if len(out) >= most:

@@ -637,6 +637,15 @@ def test_a_controversy_is_not_briefed_as_a_broken_stack(archive):
     assert outage.kind == "incident" and "fail" in outage.our_take + outage.what_to_do
 
 
+def test_company_news_is_about_the_company_the_headline_names_not_a_person_quoted(archive):
+    title = "Quillmark is letting fake images go mainstream with few rules"
+    text = ("Images of Dana Orchard made with Quillmark spread this week, and the company has few rules for its "
+            "customers. Pictures of Dana Orchard in court reached millions; Quillmark said its market is artists.")
+    brief = one_story_brief(archive, title, text)
+    assert brief.kind == "business", brief.kind
+    assert "Quillmark" in brief.our_take and "Orchard" not in brief.our_take + brief.what_to_do
+
+
 def test_a_one_line_listings_what_to_do_says_what_the_listing_offers(archive):
     line = "Quillbox - Turn your meeting notes into a searchable team wiki."
     links = [{"url": "https://quillbox.example.com", "text": "Quillbox"}]

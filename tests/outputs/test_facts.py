@@ -402,3 +402,10 @@ def test_an_incident_says_whether_something_broke():
 ])
 def test_weights_are_a_release_of_an_open_source_model_not_a_mention_of_them(title, text, weights):
     assert ("weights" in fx.extract(title, text, []).artifacts) == weights
+
+
+def test_a_version_is_part_of_a_name_not_a_figure():
+    values = [f.value for f in fx.figures_of(["They see in robotics what they saw in Internet 2.0.",
+                                              "Quill Diffusion 2.1 is out and 2.5 times faster.",
+                                              "It scores MMLU 69.6 against 87.5 for the rival."])]
+    assert values == ["2.5 times", "69.6", "87.5"]
