@@ -433,6 +433,10 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     actors = [n for n in names if not sig.not_a_subject(n) and n not in runs_on
               and (not initial_only(n) or n.lower() in known_names or owns(n)  # not "Autonomous weapons..."
                    or titles_with(n) or any(_acts(n, t) for t in texts))]  # "Orchard has released" names
+    if presented and members and sig.title_case(members[0].title):  # "Meet IGEL: An Instruction-Tuned German
+        # LLM Family": the capitals of a Title Case description say nothing; its maker is one the body names
+        untitled = _without(body, [m.title for m in members])
+        actors = [n for n in actors if sig.standalone(n, untitled)]
     orgs = [n for n in actors if _ORG.search(n) and n != subject]
     others = [n for n in actors if n != subject and n not in subject and subject not in n]
     if listed:  # a listed tool: the listing names no maker (the names in it are what it works with)

@@ -60,13 +60,13 @@ def raiser(title: str) -> str:
 
 
 # "Introducing the Inclusive Images Competition", "Meet Quill-2: ...": what the headline presents
-_INTRODUCING = re.compile(r"^\s*(?i:introducing|announcing|presenting|meet)\s+(?i:the\s+)?"
+_INTRODUCING = re.compile(r"(?:^|(?<=[.!?])\s)\s*(?i:introducing|announcing|presenting|meet)\s+(?i:the\s+)?"
                           rf"({_CAP}(?: (?:{_CAP}|of|for|and|&))*?)(?=\s*(?:[-–—:,(]|$|\s(?:is|are|from|by|to|with)\b))")
 
 
 def introduced(title: str) -> str:
     """The thing an "Introducing ..." headline presents, as written, or ""."""
-    m = _INTRODUCING.match(title)
+    m = _INTRODUCING.search(title)
     return m.group(1) if m and len(m.group(1).split()) <= 6 else ""
 
 

@@ -472,6 +472,9 @@ def test_the_subject_is_the_clusters_own_name_as_written():
     ("Orchard uses AI to make dramatically faster CUDA kernels", "Kernels in PyTorch are slow. In PyTorch, the AI "
      "CUDA Engineer found kernels 10x faster than PyTorch, said Orchard. It says the AI CUDA Engineer is cheap.",
      ("AI CUDA Engineer", "Orchard")),
+    # what a headline presents after its opening exclamation; a Title Case description names no maker
+    ("Another Model! Meet Quill-9: An Instruction-Tuned Orchardian LLM Family", "The weights of Quill-9 are out.",
+     ("Quill-9", "")),
     # a news site's label: the name before the colon, unless it is a kicker ("Exclusive:")
     ("Dana Quill: Seven-time Q1 champion's family plans legal action after AI-generated interview", "The family of Dana Quill "
      "said they would sue the magazine.", ("Dana Quill", "")),
