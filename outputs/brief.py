@@ -609,7 +609,7 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
     counter = [] if s.contrary or kind in ("notice", "fiction") or not key_names else [
         {k: r[k] for k in ("story_id", "title", "source", "date")} for r in archive
         if sig.against(key_names, r["title"], r["text"])][:MAX_COUNTER]
-    claim = ev.claim_of(facts, [c.text for c in cands], subject)
+    claim = ev.claim_of(facts, [c.text for c in cands], subject, org)
     stance = ev.position(kind, facts, sources=s.sources, contrary=s.contrary, counter=counter, claim=claim)
     history = inp.history or {"count": 0, "first": None, "latest": []}
     specific = bool(subject) and (subject != subject.lower() or any(c.isdigit() for c in subject))

@@ -199,7 +199,9 @@ def archive_context(store: Store, inp: BriefInput, mentions: Mentions | None = N
     # the names the stories write and the cluster's subject (a word of a Title Case headline, "Happens")
     found = [*sig.names([titles, "\n".join(m.text for m in inp.members)], titles), inp.subject or ""]
     # a plain capitalised word, hyphenated ones too ("Open-Sourcing"), not a coined one ("OpenAI", "GPT-4")
-    words = sorted({w.lower() for n in found for w in n.split() if all(p[1:].islower() for p in w.split("-"))})
+    # ... and a shouted word ("OpenAssistant RELEASED!"), which the archive writes in lower case as often
+    words = sorted({w.lower() for n in found for w in n.split() if all(p[1:].islower() for p in w.split("-"))
+                    or (w.isalpha() and w.isupper() and len(w) >= 4)})
     counts = store.term_rows(words)
     # (upper + 1) / (seen + 2), as pipeline.terms.TermStats.name_like: under 0.3 is a word, not a name
     inp.common_words = frozenset(w for w, (_, upper, seen) in counts.items() if (upper + 1) / (seen + 2) < 0.3)

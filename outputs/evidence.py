@@ -77,7 +77,7 @@ def form_of(title: str, text: str = "") -> str:
     return next((f for f, r in _BODY_FORM_RE if r.search(head)), "essay")
 
 
-def claim_of(facts: fx.Facts, sentences: Sequence[str], subject: str) -> Claim | None:
+def claim_of(facts: fx.Facts, sentences: Sequence[str], subject: str, maker: str = "") -> Claim | None:
     """The claim a skeptic would doubt: the sentence with the most telling figure (a ratio or a percentage
     before money, a score before a size) or, failing one, with a comparison."""
     def rank(f: fx.Figure) -> int:
@@ -88,13 +88,35 @@ def claim_of(facts: fx.Facts, sentences: Sequence[str], subject: str) -> Claim |
             return 1
         return 2 if "$" in f.value else 3  # money, then sizes and counts ("3B parameters")
     for f in sorted(facts.figures, key=rank):
-        if _COMPARATIVE.search(f.sentence) or f.measures:
+        if (_COMPARATIVE.search(f.sentence) or f.measures) and _about(f.sentence, subject, maker):
             return Claim(_short(f.sentence), f.value, f.measures, facts.claim, facts.claim_cue,
                          _versus(f.sentence, subject))
     for s in sentences:
-        if _COMPARATIVE.search(s):
+        if _COMPARATIVE.search(s) and _about(s, subject, maker):
             return Claim(_short(s), by=facts.claim, cue=facts.claim_cue, versus=_versus(s, subject))
     return None
+
+
+_TOKEN = re.compile(r"[A-Za-z][\w.]*(?:-[\w.]+)*")
+_ON = re.compile(r"\b(?:on|in|at) (?:the )?$")
+
+
+def _about(sentence: str, subject: str, maker: str = "") -> bool:
+    """Whether a claim's sentence can be the subject's: it names the subject, or no other coined name than the
+    one it is compared with and its maker's ("GPT-4 10x better than 3.5", a stray line of a digest's
+    paragraph, is not Point-E's claim; "it beats GPT-4 by 10%" may be)."""
+    if not subject or subject.lower() in sentence.lower():
+        return True
+    versus = _VERSUS.search(sentence)
+    against = versus.group(1) if versus else ""
+    allowed = f"{against} {maker}"
+
+    def other(name: str) -> bool:  # a coined name ("ChatGPT", "GPT-4"), not an acronym ("MMLU") nor allowed
+        name = name.rstrip(".")
+        coined = any(c.isdigit() for c in name) or any(c.isupper() for c in name[1:])
+        return coined and len(name) >= 3 and name not in allowed and not (name.isalpha() and name.isupper())
+    # what a score is on ("71.2 on the GradeMath suite", "on HumanEval") is the test, not another product
+    return not any(other(m.group(0)) and not _ON.search(sentence, 0, m.start()) for m in _TOKEN.finditer(sentence))
 
 
 _CAPABILITY = re.compile(

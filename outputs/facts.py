@@ -197,7 +197,10 @@ _MEASURE = re.compile(r"^\s*(?:of |in )?((?:[a-z][\w-]*\s?){1,5})", re.IGNORECAS
 _MEASURE_STOP = re.compile(r"^(?:the|a|an|and|or|to|of|in|on|for|from|with|by|at|as|is|are|was|were|it|its|this|"
                            r"that|which|who|than)$", re.IGNORECASE)
 MEASURED_BY_OTHERS = re.compile(
-    r"\b(?:independent(?:ly)?|third[- ]party|replicat\w+|reproduc\w+|researchers (?:at|from) \w+ (?:found|"
+    r"\b(?:independent(?:ly)?|third[- ]party (?:tests?|testing|evaluations?|benchmarks?|audits?|reviews?|"
+    r"measurements?|researchers|labs?)|(?:replicat|reproduc)(?:ed|es|ing|ion|tion) (?:of )?(?:the |its |their |"
+    r"these |those )?(?:\w+ )?(?:results?|findings|numbers|scores|claims?|study|paper|benchmarks?|experiments?)|"
+    r"(?:failed to|unable to|could(?:n't| not)|tried to) (?:replicate|reproduce)|a replication|researchers (?:at|from) \w+ (?:found|"
     r"showed|tested)|(?:we|they) tested|our (?:own )?tests?|in (?:our|independent) tests|audited|"
     r"an? (?:independent |external |third-party )?audit (?:by|of|from|found|showed)|auditors? (?:found|showed)|"
     r"according to (?:a |an )?(?:study|analysis|report|survey|researchers|data from)|"

@@ -409,3 +409,24 @@ def test_a_version_is_part_of_a_name_not_a_figure():
                                               "Quill Diffusion 2.1 is out and 2.5 times faster.",
                                               "It scores MMLU 69.6 against 87.5 for the rival."])]
     assert values == ["2.5 times", "69.6", "87.5"]
+
+
+@pytest.mark.parametrize("sentence, measured", [
+    ("Quillset starts by reproducing the Orchard training dataset of 1.2 trillion tokens.", False),
+    ("It supports 51 languages, encouraging developers to build third-party apps.", False),
+    ("A third-party benchmark shows it 40% faster.", True),
+    ("Researchers reproduced the results on other hardware.", True),
+    ("Two labs could not reproduce the scores.", True),
+])
+def test_measured_by_others_means_someone_else_measured_it(sentence, measured):
+    assert bool(fx.MEASURED_BY_OTHERS.search(sentence)) == measured
+
+
+def test_a_claim_naming_another_product_is_not_the_subjects():
+    facts = fx.extract("Orchard releases Quill-3D, an AI that makes 3D models",
+                       "Quill-3D makes a model in 2 minutes on one GPU.\nGPT-5 is 10x better than GPT-4, clearing "
+                       "every standard test.", [])
+    claim = ev.claim_of(facts, [], "Quill-3D", "Orchard")
+    assert claim is None or "GPT-5" not in claim.sentence
+    beats = fx.extract("Quill-3D launches", "It beats GPT-4 by 10% on MMLU.", [])
+    assert ev.claim_of(beats, [], "Quill-3D", "Orchard").versus == "GPT-4"
