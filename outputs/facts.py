@@ -32,7 +32,8 @@ KIND_CUES: dict[str, str] = {
     "policy": r"regulat\w+|legislat\w+|laws?|bill|act|eu|european commission|government\w*|ministr\w+|"
               r"compliance|polic(?:y|ies)|proposals?|senate|congress|executive order|ban(?:s|ned|ning)?|lawsuits?|sued|sues|suing|"
               r"court|judge|copyright|ftc|fda|white house|parliament|lawmakers|military|pentagon|police|"
-              r"privacy|gdpr|standards? body|attorneys?|federal|ruling|licens(?:e|ing) regime",
+              r"privacy|gdpr|standards? body|attorneys?|federal|ruling|licens(?:e|ing) regime|criminal\w*|"
+              r"offen[cs]es?|outlaw\w*|illegal|prohibit\w*|penalt(?:y|ies)",
     "funding": r"rais(?:es|ed|ing) (?:a |an |\$|€|£|seed|series)|funding|series [a-e]|seed round|valuation|"
                r"valued at|investors?|invest(?:s|ed|ment)|led by|acquir\w+|acquisition|buys|bought|merger|"
                r"\$\d[\d.,]*\s*(?:million|billion|m|bn|b)\b",
@@ -71,10 +72,14 @@ _BINDING = re.compile(r"\b(?:laws?|act|bill|regulat\w+|rules?|ruling|court|judge
                       r"fine[sd]?|complian\w+|legislat\w+|executive order|directive|licens\w+|registry|mandat\w+)\b",
                       re.IGNORECASE)
 _DECIDED = re.compile(r"\b(?:rul(?:ed|ing)|judge|court (?:ordered|found|sided)|fined|banned|bans|convicted|"
-                      r"passed|signed into law|enacted|settled|blocked|struck down|upheld)\b", re.IGNORECASE)
+                      r"passed|signed into law|signs? (?:a |the )?(?:\w+ )?bill|signed (?:a |the )?(?:\w+ )?bill|"
+                      r"enacted|settled|blocked|struck down|upheld|declined to hear|dismiss(?:ed|es)|threw out|"
+                      r"throws out)\b", re.IGNORECASE)
 _PROGRAMME = re.compile(r"\b(?:program(?:me)?s?|initiatives?|grants?|funds?|funding|invest\w*|contracts?|procure\w*|"
                         r"task force|strateg\w+|plans?|cent(?:re|er)s?|institutes?|deploy\w*|pilots?|budget)\b",
                         re.IGNORECASE)
+# a headline that says a bill became law ("Governor signs bill banning..."): decided, though it names a bill
+_ENACTED = re.compile(r"\b(?:signs?|signed) (?:a |the )?(?:\w+ )?bill|\bsigned into law|\benact(?:s|ed)\b", re.I)
 _PENDING = re.compile(r"\b(?:propos\w+|draft|consult\w+|plans? to|considering|weighing|could|would|bill)\b",
                       re.IGNORECASE)
 # money coming in: a raise, a round, a backer ("Gleamer raises $29.5M", "Surge backs Gan.ai in $5.2M funding");
@@ -539,6 +544,7 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
                  figures=figures, claim=claim, claim_cue=claim_cue, one_line=one_line,
                  binding=kind == "policy" and bool(_BINDING.search(f"{title} {text[:1500]}")),
                  decided=kind == "policy" and bool(_DECIDED.search(f"{title} {text[:600]}"))
-                 and not _PENDING.search(f"{title} {text[:600]}"), kind_sure=margin >= SURE_MARGIN,
+                 and (not _PENDING.search(f"{title} {text[:600]}") or bool(_ENACTED.search(title))),
+                 kind_sure=margin >= SURE_MARGIN,
                  programme=kind == "policy" and bool(_PROGRAMME.search(f"{title} {text[:1500]}")), deal=deal,
                  failure=kind == "incident" and bool(_FAILURE.search(f"{title} {text[:1500]}")))

@@ -472,6 +472,10 @@ def test_the_subject_is_the_clusters_own_name_as_written():
     ("Orchard uses AI to make dramatically faster CUDA kernels", "Kernels in PyTorch are slow. In PyTorch, the AI "
      "CUDA Engineer found kernels 10x faster than PyTorch, said Orchard. It says the AI CUDA Engineer is cheap.",
      ("AI CUDA Engineer", "Orchard")),
+    # who governs acts in the news; what it decided is the news (no subject: the headline is quoted); an outlet
+    # reports, it does not act
+    ("Quill State Governor signs bill banning facial recognition by police", "The governor signed it on Monday, "
+     "Reuters reported.", ("", "Quill State Governor")),
     # what a headline presents after its opening exclamation; a Title Case description names no maker
     ("Another Model! Meet Quill-9: An Instruction-Tuned Orchardian LLM Family", "The weights of Quill-9 are out.",
      ("Quill-9", "")),

@@ -148,6 +148,9 @@ def test_the_headline_says_what_sort_of_read_the_body_only_where_it_names_it(tit
 @pytest.mark.parametrize("title, text, decided", [
     ("German court bans Tesla's Autopilot ads", "A judge ruled the claims misleading.", True),
     ("The EU proposes a registry for large training runs", "A draft rule would require reporting.", False),
+    ("Quill State Governor Signs Bill Banning Facial Recognition by Police", "The bill takes effect in January.",
+     True),
+    ("Top court declines to hear lawsuit over AI inventions", "The court declined to hear the appeal.", True),
 ])
 def test_a_decided_rule_is_told_apart_from_a_proposal(title, text, decided):
     facts = fx.extract(title, text, [], "Policy")
@@ -430,3 +433,9 @@ def test_a_claim_naming_another_product_is_not_the_subjects():
     assert claim is None or "GPT-5" not in claim.sentence
     beats = fx.extract("Quill-3D launches", "It beats GPT-4 by 10% on MMLU.", [])
     assert ev.claim_of(beats, [], "Quill-3D", "Orchard").versus == "GPT-4"
+
+
+def test_making_it_a_crime_is_policy():
+    facts = fx.extract("Orchardia makes it a criminal offense to publish deepfakes without disclosure",
+                       "Failure to disclose that deepfakes were posted is punished under the new regulation.", [])
+    assert facts.kind == "policy"
