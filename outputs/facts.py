@@ -438,8 +438,16 @@ def licence_of(text: str) -> tuple[str, str]:
 
 
 def price_of(text: str) -> str:
+    """The price as a noun phrase ("$20/month", "free", "a free tier"), so "at {price}" reads."""
     m = _PRICE.search(text)
-    return m.group(0).strip() if m else ""
+    if not m:
+        return ""
+    price = m.group(0).strip()
+    if re.fullmatch(r"(?i)for free|free of charge|free (?:to use|for .*)", price):
+        return "free"
+    if re.match(r"(?i)free (?:tier|plan)", price):
+        return f"a {price.lower()}"
+    return price
 
 
 _TO_ALL = re.compile(r"\b(?:generally available|available to (?:all|everyone|anyone)|open to (?:all|everyone|anyone)|"

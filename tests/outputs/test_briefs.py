@@ -793,3 +793,12 @@ def test_a_title_before_a_name_after_a_quote_does_not_end_a_sentence():
             'turn to "Dr. Quill" for medical advice. Some of it was wrong."')
     assert any('"Dr. Quill" for medical advice' in s for s in split(text))
     assert not any(s.endswith("Dr.") for s in split(text))
+
+
+def test_what_a_thing_is_compared_with_is_a_yardstick_not_its_maker_nor_the_news():
+    from outputs.brief import Member, subject_and_org
+    title = "Orchard bootstraps QuillLM so it competes with Quillchat, Quill-5 and Gemma Pro"
+    m = Member("s", title, "The approach lets QuillLM compete with much more expensive models like Quillchat, "
+               "Quill-5 and Gemma Pro. QuillLM was finetuned by Orchard.", "src", "2023-01-01", "i", "Issue", None)
+    subject, actor = subject_and_org([m], sig.names([title, m.text], title), "gemma pro")
+    assert "Gemma Pro" not in (subject, actor)
