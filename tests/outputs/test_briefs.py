@@ -631,12 +631,17 @@ def test_an_incident_whose_headline_names_no_one_is_quoted_not_pinned_on_a_name(
     assert "Orchard" not in brief.our_take + brief.what_to_do
 
 
-def test_a_controversy_is_not_briefed_as_a_broken_stack(archive):
-    title = "Backlash forces Orchard University to drop facial recognition plans"
-    text = ("Students protested the controversial surveillance plan, which critics called harmful, and the "
-            "university dropped it this week after a month of backlash.")
+def brief_of_kind(archive, kind: str, title: str, text: str):
+    """`one_story_brief`, checked to be of the kind the test is about."""
     brief = one_story_brief(archive, title, text)
-    assert brief.kind == "incident", brief.kind
+    assert brief.kind == kind, brief.kind
+    return brief
+
+
+def test_a_controversy_is_not_briefed_as_a_broken_stack(archive):
+    brief = brief_of_kind(archive, "incident", "Backlash forces Orchard University to drop facial recognition plans",
+                          "Students protested the controversial surveillance plan, which critics called harmful, "
+                          "and the university dropped it this week after a month of backlash.")
     said = brief.our_take + brief.what_to_do + brief.what_changes + brief.skeptics
     assert "failure mode" not in said and "post-mortem" not in said and "logs" not in said
     outage = one_story_brief(archive, "Quillchat went down for six hours after a database outage",
@@ -645,11 +650,10 @@ def test_a_controversy_is_not_briefed_as_a_broken_stack(archive):
 
 
 def test_company_news_is_about_the_company_the_headline_names_not_a_person_quoted(archive):
-    title = "Quillmark is letting fake images go mainstream with few rules"
-    text = ("Images of Dana Orchard made with Quillmark spread this week, and the company has few rules for its "
-            "customers. Pictures of Dana Orchard in court reached millions; Quillmark said its market is artists.")
-    brief = one_story_brief(archive, title, text)
-    assert brief.kind == "business", brief.kind
+    brief = brief_of_kind(archive, "business", "Quillmark is letting fake images go mainstream with few rules",
+                          "Images of Dana Orchard made with Quillmark spread this week, and the company has few rules "
+                          "for its customers. Pictures of Dana Orchard in court reached millions; Quillmark said its "
+                          "market is artists.")
     assert "Quillmark" in brief.our_take and "Orchard" not in brief.our_take + brief.what_to_do
 
 
