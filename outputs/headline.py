@@ -15,7 +15,7 @@ from . import signals as sig
 _CAP = r"[A-Z0-9][\w.+-]*"
 _POSSESSIVE = re.compile(rf"\b({_CAP}(?: {_CAP}){{0,2}})['’]s ((?:new |latest )?{_CAP}(?: {_CAP}){{0,3}}"
                          r"(?: (?:plugin|app|bot|chatbot|extension|model|tool|assistant|api|sdk)s?\b)?)")
-_LISTED = re.compile(r"^\s*([A-Z0-9][\w.+&'’-]*(?: [\w.+&'’-]+){0,3}?)\s+[-–—|:]\s+\S")
+_LISTED = re.compile(r"^\s*([A-Z0-9][\w.+&'’-]*(?: [\w.+&'’-]+){0,3}?)\s+(?:[-–—|:]\s+\S|[-–—](?=[A-Z]))")
 
 
 _FROM = re.compile(rf"^\s*([A-Z0-9][\w.+&'’-]*(?: [\w.+&'’-]+){{0,5}}?) (?:from|by) ({_CAP}(?: {_CAP}){{0,2}})\b")

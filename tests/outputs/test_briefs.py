@@ -424,6 +424,7 @@ def test_the_subject_is_the_clusters_own_name_as_written():
 @pytest.mark.parametrize("title, text, want", [
     ("CoLT5 from Google - Faster long-range transformers", "Paper.", ("CoLT5", "Google")),
     ("Vidyo - Make short videos from long ones.", "", ("Vidyo", "")),
+    ("Quillica -AI platform to cut the cost of storing data.", "", ("Quillica", "")),  # a dash against its text
     ("Meta's Looper powers decisions", "Looper is used by Meta engineers.", ("Looper", "Meta")),
     ("Codeium announces free code completion in notebooks", "Codeium says it is free.", ("Codeium", "")),
     ("Google makes an AI that beats most humans at geometry", "AlphaGeometry solves problems. AlphaGeometry "
