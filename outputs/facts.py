@@ -90,10 +90,12 @@ _RAISED = re.compile(r"\b(?:rais(?:e|es|ed|ing)|secur(?:e|es|ed|ing)|lands?|land
                      r"series [a-e] )?(?:funding|investment|round)\b|funding round|seed round|series [a-e]\b|valuation|"
                      r"valued at|\bbacks\b|\bbacked by|\bled by|\bround in\b|stealth with [$€£]|investment (?:in|from)|"
                      r"invests? (?:[$€£]\S+ )?in (?:(?-i:[A-Z])|(?:[\w-]+ ){0,3}(?:start-?up|company|firm))", re.IGNORECASE)
-# an incident where a system broke or was broken into, not a controversy over what AI did or was used for
+# an incident where a system broke or was broken into (or used to break into others: fraud, phishing), not a
+# controversy over what AI did or was used for
 _FAILURE = re.compile(r"\b(?:outages?|breach\w*|leak(?:ed|s)?|vulnerabilit\w*|exploit\w*|jailbr\w+|hack(?:ed|ers?)|"
                       r"bugs?|glitch\w*|crash\w*|went down|goes down|down for|compromised|exposed|recall\w*|malfunction\w*|"
-                      r"failed|fails|failure|broke|broken|error\w*|data loss|security flaw|prompt injection)\b",
+                      r"failed|fails|failure|broke|broken|error\w*|data loss|security flaw|prompt injection|"
+                      r"cyber-?attack\w*|phishing|malware|ransomware|fraud\w*|scam\w*|attackers?)\b",
                       re.IGNORECASE)
 # housekeeping, not news
 NOTICE = re.compile(r"\b(meetup|subscribe|share this|sponsor\w*|giveaway|prize|webinar|housekeeping|"

@@ -390,8 +390,11 @@ def test_an_incident_says_whether_something_broke():
                         "Users could not log in; the company blamed a failed migration.", [])
     backlash = fx.extract("Backlash forces Orchard University to drop facial recognition plans",
                           "Students protested the controversial surveillance plan, which critics called harmful.", [])
+    attack = fx.extract("Deepfakes in cyberattacks are already here", "Attackers cloned a CEO's voice to "
+                        "trick staff into a fraudulent transfer; the incident harmed the firm.", [])
     assert outage.kind == "incident" and outage.failure
     assert backlash.kind == "incident" and not backlash.failure
+    assert attack.kind == "incident" and attack.failure
 
 
 @pytest.mark.parametrize("title, text, weights", [
