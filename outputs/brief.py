@@ -395,6 +395,7 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     in_title = sorted((n for n in names if titles_with(n)), key=lambda n: -titles_with(n))  # stable: frequency next
     head = headline_names(members)
     body = "\n".join(m.text for m in members)
+    untitled = _without(body, [m.title for m in members])  # the body less its copies of the headlines
     deal = fx.deal_of(head, members[0].title if members else "")
     if deal:  # "Intel buys AI chipmaker Habana": the news is about what was bought, done by the buyer
         return deal["target"], deal["buyer"]
@@ -429,7 +430,7 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
                 return False
             plain = sig.title_case(members[0].title) or all(
                 sig.the_field(w) for w in f" {n} ".replace(f" {subject} ", " ").split())
-            return not plain or bool(sig.standalone(n, _without(body, [m.title for m in members])))
+            return not plain or bool(sig.standalone(n, untitled))
         subject = next((n for n in in_title if whole(n)), subject) if subject and " " not in subject else subject
     fallback = not subject  # neither the headline's grammar nor the cluster's subject named it
     # a name only the text gives is what the story is about only when it is a coined one the text repeats
@@ -449,7 +450,6 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         subject = ""  # "Plugins for ChatGPT": their code is public, ChatGPT's is not; the headline is quoted
     if not owner and not listed and not labelled:  # "Google makes an AI that beats...": what it made
         # a name the trimming cut ("AI CUDA Engineer" -> "AI CUDA") counts whole where the body writes it so twice
-        untitled = _without(body, [m.title for m in members])
         whole_names = [n for n in raw if n not in names and " " in n and not common(n) and all(
             w[:1].isupper() or w[:1].isdigit() for w in n.split()) and sig.standalone(n, untitled, most=2) >= 2]
         made = _made_thing(members, [*names, *whole_names], subject)
@@ -464,7 +464,6 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
                    or titles_with(n) or any(_acts(n, t) for t in texts))]  # "Orchard has released" names
     if presented and members and sig.title_case(members[0].title):  # "Meet IGEL: An Instruction-Tuned German
         # LLM Family": the capitals of a Title Case description say nothing; its maker is one the body names
-        untitled = _without(body, [m.title for m in members])
         actors = [n for n in actors if sig.standalone(n, untitled)]
     orgs = [n for n in actors if _ORG.search(n) and n != subject]
     others = [n for n in actors if n != subject and n not in subject and subject not in n]
