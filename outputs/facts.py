@@ -549,8 +549,11 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
     one_line = one_line_item(text) if one_line is None else one_line
     # a one-line link item claims nothing of its own; fiction and opinion make no measurable claim
     claim, claim_cue = claim_standing(lines, figures) if kind not in ("fiction", "opinion") and not one_line else ("", "")
+    # a raise's text tells what the money is for ("in the coming months we plan to open access"): the access
+    # of what it makes, not of the news, so only its headline's word counts
+    access = access_of("" if kind == "funding" else text, title)
     return Facts(kind=kind, kind_cues=cues, artifacts=arts, artifact_links=links, licence=licence,
-                 licence_permits=permits, price=price_of(f"{title} {text}"), access=access_of(text, title),
+                 licence_permits=permits, price=price_of(f"{title} {text}"), access=access,
                  figures=figures, claim=claim, claim_cue=claim_cue, one_line=one_line,
                  binding=kind == "policy" and bool(_BINDING.search(f"{title} {text[:1500]}")),
                  decided=kind == "policy" and bool(_DECIDED.search(f"{title} {text[:600]}"))

@@ -442,3 +442,10 @@ def test_making_it_a_crime_is_policy():
     facts = fx.extract("Orchardia makes it a criminal offense to publish deepfakes without disclosure",
                        "Failure to disclose that deepfakes were posted is punished under the new regulation.", [])
     assert facts.kind == "policy"
+
+
+def test_a_raise_is_no_announced_product():
+    facts = fx.extract("Quillstack raises $20M to build open generative models",
+                       "Quillstack has raised $20m in seed funding. In the coming months we plan to open up access "
+                       "to our platform.", [])
+    assert facts.kind == "funding" and facts.access == ""
