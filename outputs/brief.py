@@ -22,7 +22,7 @@ from . import facts as fx
 from . import sentences as sent
 from . import signals as sig
 from . import watch as wt
-from .headline import about, around, distinctive, introduced, raiser, title_name, used_by
+from .headline import about, around, distinctive, introduced, proposed, raiser, title_name, used_by
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
@@ -257,10 +257,24 @@ def _acts(name: str, text: str) -> bool:
     return False
 
 
+def _coined(name: str) -> bool:
+    """A coined name ("SuccessVQA", "Qwen2.5"), an acronym with a number too ("GPT-4")."""
+    return distinctive(name) or (name.isupper() and bool(re.search(r"[A-Z]{2}.*\d", name)))
+
+
+_PRODUCT_END = re.compile(r"(?:GPT|Plus|Pro|Max|Mini|Turbo|Chat|Bot|Copilot)$")
+
+
+def _product(name: str) -> bool:
+    """Shaped like a model's or a product's name: a number in it ("GPT-4", "Text-Davinci-003") or a product's
+    ending ("ChatGPT", "ChatGPT Plus"); "OpenAI", "BigScience" may be makers."""
+    return any(c.isdigit() for c in name) or bool(_PRODUCT_END.search(name))
+
+
 def _made_thing(members: Sequence[Member], names: list[str], subject: str) -> str:
     """When the headline's subject is a plain name (a company, a country) or nothing, the coined name the
     text repeats (at least twice), if there is one: what the story is about, made by the headline's subject."""
-    if subject and distinctive(subject):
+    if subject and _coined(subject):
         return ""
     text = "\n".join(f"{m.title}\n{m.text}" for m in members)
     head = {w.lower() for w in re.findall(r"\w+", members[0].title)} if members else set()
@@ -404,6 +418,9 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         return raised, raised
     presented = introduced(members[0].title if members else "")
     subject, owner, listed = title_name(head) if head else ("", "", False)
+    thing, lab = proposed(members[0].title) if members and not presented else ("", "")
+    if thing:  # "Researchers from UC Berkeley and DeepMind Propose SuccessVQA": what they made, and who
+        subject, owner, listed = thing, lab, False
     if presented:  # "Introducing the Inclusive Images Competition": what the headline presents, as written
         subject, owner, listed = presented, "", False
     labelled = _LABELLED.match(members[0].title) if members and not subject else None
@@ -446,6 +463,9 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     if not subject:  # a name the titles give, unless it is a plain capital
         subject = next((n for n in in_title if not plain_capital(n)), "") or next(
             (n for n in names if distinctive(n) and sig.standalone(n, body, most=2) >= 2), "")
+    maker, _, made = subject.partition(" ")
+    if made[:1].isalpha() and not owner and not listed and maker in names and _coined(made) and " " not in made:
+        subject, owner = made, maker  # "OpenAI Text-Davinci-003 has been released": the maker, then what it made
     if subject and _only_compared(subject, texts):
         subject = ""  # "...so it competes with GPT-4, Claude 2, and Gemini Pro": a yardstick, not the news
     if subject and sig.not_a_subject(subject):  # "Israel", "A.I": another name of the headline, or none
@@ -479,7 +499,11 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     # who the text says did it ("Google has released ..."), before a name that is only mentioned; not in a
     # clause that dates tonight's news ("two weeks after Lumen Labs released it, researchers re-ran ...")
     acting = [n for n in others if any(_acts(n, t) for t in texts)]
-    org = owner or (acting[0] if acting else orgs[0] if orgs else (others[0] if others else ""))
+    # a name that is only mentioned is who did it when it can be a maker: a model's or a product's name ("GPT-4",
+    # "ChatGPT Plus") is a made thing unless the stories write it as one that makes or owns ("from OpenAI")
+    mentioned = [n for n in others if not _product(n) or _ORG.search(n) or owns(n) or any(
+        sig.pattern(rf"\b(?:from|by|at) {re.escape(n)}\b").search(t) for t in texts)]
+    org = owner or (acting[0] if acting else orgs[0] if orgs else (mentioned[0] if mentioned else ""))
     if _GOVERNING.search(subject):  # "California Governor signs bill...": who decides, not what is decided
         return "", org or subject
     return subject, org

@@ -32,7 +32,8 @@ def used_by(title: str) -> set[str]:
 
 _ANNOUNCES = re.compile(rf"^\s*({_CAP}(?: {_CAP}){{0,2}}) (?:announces|launches|releases|unveils|introduces|"
                         r"debuts|ships|open-sources|rolls out|adds|opens|raises|acquires|buys|partners|presents|"
-                        r"reveals|previews|teases|demos|publishes|unveiled|released|launched|announced)\b"
+                        r"reveals|previews|teases|demos|publishes|unveiled|released|launched|announced|"
+                        r"(?:is |are )?(?:releasing|launching|unveiling|introducing|rolling out|adding|shipping))\b"
                         r"(?: (?:its |a |an |the )?(?:(?:public |private |open )?(?:wait[- ]?list|beta|preview|early access|"
                         r"access) (?:for|to|of) )?(?:its |the )?(?:new )?"
                         rf"({_CAP}(?: {_CAP}){{0,2}}))?")
@@ -68,6 +69,23 @@ def introduced(title: str) -> str:
     """The thing an "Introducing ..." headline presents, as written, or ""."""
     m = _INTRODUCING.search(title)
     return m.group(1) if m and len(m.group(1).split()) <= 6 else ""
+
+
+# "Researchers from UC Berkeley and DeepMind Propose SuccessVQA: ...": the thing, made by the (first) lab named
+_PROPOSED = re.compile(r"^\s*(?i:researchers|scientists|engineers|a team)\s+(?i:from|at)\s+"
+                       r"(?P<org>[A-Z][\w.&'’-]*(?:\s+[A-Z][\w.&'’-]*){0,3}?)"
+                       r"(?:\s*(?:,|\s(?i:and)\s)\s*[A-Z][\w.&'’-]*(?:\s+[A-Z][\w.&'’-]*){0,3}?)*"
+                       r"\s+(?i:propose|introduce|present|unveil|release|develop|build|create|design|open-source)s?\s+"
+                       r"(?i:a |an |the )?(?i:new )?"
+                       rf"(?P<thing>{_CAP}(?: {_CAP}){{0,2}})(?=\s*(?:[-–—:,(]|$|\s(?i:for|to|that|which|with)\b))")
+
+
+def proposed(title: str) -> tuple[str, str]:
+    """(thing, lab) of a "Researchers from <lab> propose <Thing>" headline, or ("", "")."""
+    m = _PROPOSED.match(title)
+    if not m or not (distinctive(m.group("thing")) or re.fullmatch(r"[A-Z][A-Z\d-]{2,}", m.group("thing"))):
+        return "", ""  # "Propose A Novel Method": a Title Case description, not a name
+    return m.group("thing"), m.group("org")
 
 
 def title_name(title: str) -> tuple[str, str, bool]:

@@ -489,6 +489,12 @@ def test_the_subject_is_the_clusters_own_name_as_written():
     # the whole name the headline gives, where the body writes it so too; a title before a name is no name
     ("Toby Quill, A.I. Expert, Is Racing to Stop the Killer Robots", "Autonomous weapons must be banned, Dr. Quill "
      "believes. Toby Quill is a professor.", ("Toby Quill", "")),
+    # researchers from a lab propose a coined thing: the thing, made by the first lab named
+    ("Researchers from Lumen University and Vextra Propose SuccessQA: A Reformulation of Success Detection", "",
+     ("SuccessQA", "Lumen University")),
+    # a maker's name run together with what it made
+    ("Quillsound Text-Zephyr-003 has been released.", "Quillsound says the model writes longer answers.",
+     ("Text-Zephyr-003", "Quillsound")),
 ])
 def test_the_headline_grammar_and_the_text_name_the_subject(title, text, want):
     from outputs.brief import Member, subject_and_org
@@ -766,6 +772,21 @@ def test_the_newsletter_about_itself_is_housekeeping():
     assert facts_for(inp)[0].kind == "notice"
     m.title = "Orchard's Quillnote has a shiny new memory, free for you all."
     assert facts_for(inp)[0].kind != "notice"
+
+
+def test_a_model_named_in_capitals_and_a_number_is_the_subject_and_its_maker_the_actor():
+    from outputs.brief import Member, subject_and_org
+    title = "ZRX-4 is bigger and better than Quillchat—but QuillMind won’t say why"
+    text = "We got a first look at the new language model from QuillMind. How it works is under wraps at QuillMind."
+    m = Member("s", title, text, "src", "2023-01-01", "i", "Issue", None)
+    assert subject_and_org([m], sig.names([title, text], title), "zrx-4") == ("ZRX-4", "QuillMind")
+
+
+def test_a_product_only_mentioned_is_not_who_did_it():
+    from outputs.brief import Member, subject_and_org
+    for title in ("A Vimcode extension that allows you to use ZapGPT.", "The Quill effect on ZapGPT Plus users"):
+        m = Member("s", title, "", "src", "2023-01-01", "i", "Issue", None)
+        assert subject_and_org([m], sig.names([title], title))[1] == ""
 
 
 def test_what_an_introducing_headline_presents_is_its_subject():
