@@ -257,6 +257,25 @@ def _acts(name: str, text: str) -> bool:
     return False
 
 
+_OF_NAME = re.compile(r"\b(?:Office|Department|Ministry|Bureau|Secretary|Council|Committee|Commission|Agency|"
+                      r"Board|Administration|Federation|Association|Society)(?: (?:of|for|and|&) [A-Z][\w.’'-]*)*"
+                      r" (?:of|for|and|&) (?:the )?$")
+
+
+def _fragment(name: str, texts: Sequence[str]) -> bool:
+    """Every time the texts name it, it ends an office's longer name ("Management", "Budget" of "Office of
+    Management and Budget"): a piece of another name, not one."""
+    seen = False
+    for text in texts:
+        start = text.find(name)
+        while start >= 0:
+            seen = True
+            if not _OF_NAME.search(text[max(0, start - 40):start]):
+                return False
+            start = text.find(name, start + 1)
+    return seen
+
+
 def _coined(name: str) -> bool:
     """A coined name ("SuccessVQA", "Qwen2.5"), an acronym with a number too ("GPT-4")."""
     return distinctive(name) or (name.isupper() and bool(re.search(r"[A-Z]{2}.*\d", name)))
@@ -439,6 +458,15 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
             else ""
         if subject and (common(subject) or initial_only(subject)):
             subject = ""  # "adapts", "Commoditizing": a rare word, not a name
+        if " " in subject and sig.title_case(members[0].title) and untitled.strip() \
+                and not sig.standalone(subject, untitled):
+            # "Marvell Rallies": a Title Case headline's verb run into the name; the body writes "Marvell"
+            words = subject.split()
+            while len(words) > 1 and words[-1].lower() not in known_names and not distinctive(words[-1]) \
+                    and not sig.standalone(" ".join(words), untitled):
+                words.pop()
+            short = " ".join(words)
+            subject = short if short in names and sig.standalone(short, untitled) else subject
         # "Clearview" where the headline writes "Clearview AI", "Walsh" where it writes "Toby Walsh": the whole
         # name as the headline gives it (and the body confirms, where the headline's capitals say nothing)
         # ("IBM AI predicts...": the company's AI, unless the body writes "IBM AI" too)
@@ -454,6 +482,14 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     # ("SparseGPT"): else it is a lab, a paper or a place the story mentions ("Stanford", "Netflix")
     def owns(name: str) -> bool:  # "Quillsound’s scores": what owns something is a name
         return any(re.search(rf"(?<![\w-]){re.escape(name)}['’]s\b", m.title) for m in members)
+
+    def named_inside(name: str) -> bool:
+        """A headline names it where its capital says something: inside a Title Case headline, or anywhere but
+        the opening word of a sentence-case one ("Health systems are using AI..." names no "Health")."""
+        plain = name.lower() in common_words or name.lower() in lower
+        return any(sig.standalone(name, m.title) and (sig.title_case(m.title) or not plain
+                                                      or not re.match(rf"\W*{re.escape(name)}\b", m.title))
+                   for m in members)
 
     def plain_capital(name: str) -> bool:
         """Capitalised only where every word is ("Rock guitar tablature generation", "Polyamorous Human and
@@ -485,7 +521,8 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     # a plain capital acts only where a headline names it or the text says it acted ("Orchard has released")
     actors = [n for n in names if not sig.not_a_subject(n) and n not in runs_on and not _OUTLET.fullmatch(n)
               and not _only_compared(n, texts)
-              and (not plain_capital(n) or titles_with(n) or any(_acts(n, t) for t in texts))]
+              and not _fragment(n, texts)
+              and (not plain_capital(n) or named_inside(n) or any(_acts(n, t) for t in texts))]
     if presented and members and sig.title_case(members[0].title):  # "Meet IGEL: An Instruction-Tuned German
         # LLM Family": the capitals of a Title Case description say nothing; its maker is one the body names
         actors = [n for n in actors if sig.standalone(n, untitled)]

@@ -782,6 +782,24 @@ def test_a_model_named_in_capitals_and_a_number_is_the_subject_and_its_maker_the
     assert subject_and_org([m], sig.names([title, text], title), "zrx-4") == ("ZRX-4", "QuillMind")
 
 
+def test_a_title_case_verb_run_into_the_name_is_cut_where_the_body_writes_the_name_alone():
+    from outputs.brief import Member, subject_and_org
+    title = "Quillware Rallies After Chipmaker Promises Big Gains in AI Sales"
+    text = ("Quillware Technology Inc. surged more than 21% in late trading after Quillware said it expects AI "
+            "revenue to soar, a boom that also lifted Orchard Corp.")
+    m = Member("s", title, text, "src", "2023-01-01", "i", "Issue", None)
+    subject, actor = subject_and_org([m], sig.names([title, text], title), "quillware rallies")
+    assert subject == "Quillware" and actor == "Quillware Technology Inc"
+
+
+def test_a_piece_of_an_offices_name_is_not_who_did_it():
+    from outputs.brief import Member, subject_and_org
+    title = "New Quillshire guidance downplays important AI harms"
+    text = "Following the order, the Quillshire Office of Management and Budget issued a memo to agencies."
+    m = Member("s", title, text, "src", "2023-01-01", "i", "Issue", None)
+    assert subject_and_org([m], sig.names([title, text], title), "quillshire")[1] not in ("Management", "Budget")
+
+
 def test_a_product_only_mentioned_is_not_who_did_it():
     from outputs.brief import Member, subject_and_org
     for title in ("A Vimcode extension that allows you to use ZapGPT.", "The Quill effect on ZapGPT Plus users"):
