@@ -22,7 +22,7 @@ from . import facts as fx
 from . import sentences as sent
 from . import signals as sig
 from . import watch as wt
-from .headline import about, around, distinctive, introduced, proposed, raiser, title_name, used_by
+from .headline import about, announcer, around, distinctive, introduced, proposed, raiser, title_name, used_by
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
@@ -331,6 +331,8 @@ _OUTLET = re.compile(r"(?:Reuters|Bloomberg|AP|AFP|CNBC|CNN|BBC|Axios|TechCrunch
 # a body that governs, rules or polices: it acts in the news (the actor), the news is what it decided
 _GOVERNING = re.compile(r"\b(?:Governor|Senate|Congress|Court|Commission|Parliament|Ministry|Department|Agency|"
                         r"Administration|Government|Council|Police|Lawmakers|Regulators?|Judge|Legislature)$")
+# a university or an institute does research; it is who did the work, not what the news is about
+_INSTITUTION = re.compile(r"\b(?:University|Institute|College|School|Laborator(?:y|ies)|Academy)\b|^University of\b")
 # a headline that opens with a name and a colon, the way news sites label a story ("Project Maven: Amazon...")
 _LABELLED = re.compile(r"^\s*([A-Z][\w.&'’-]*(?: [A-Z][\w.&'’-]*){0,3}):\s+\S")
 _KICKERS = frozenset("""exclusive breaking update updated opinion analysis report watch video podcast interview
@@ -392,7 +394,7 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         """A word the stories or the archive write in lower case ("Hard" in a Title Case headline,
         "Researchers" opening a sentence): not a name."""
         if re.search(r"-(?:powered|based|driven|generated|like|style|enabled|focused|related|made|first)$", name, re.I) \
-                or re.fullmatch(r"(?:AI|A\.I\.?|ML|LLM)-[a-z]+", name) or re.match(
+                or re.fullmatch(r"(?:AI|A\.I\.?|ML|LLM)-[A-Za-z][a-z]+", name) or re.match(
                     r"(?:one|two|three|four|five|six|seven|eight|nine|ten|\d+)-(?:time|year|day|week|month)\b", name, re.I):
             return True  # "AI-powered", "AI-synthesized", "Seven-time F1": a description, not a name
         if any(c.isdigit() or c.isupper() for part in re.split(r"[\s-]+", name) for c in part[1:]):
@@ -540,8 +542,12 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     # "ChatGPT Plus") is a made thing unless the stories write it as one that makes or owns ("from OpenAI")
     mentioned = [n for n in others if not _product(n) or _ORG.search(n) or owns(n) or any(
         sig.pattern(rf"\b(?:from|by|at) {re.escape(n)}\b").search(t) for t in texts)]
+    if not owner and subject and subject == announcer(head):
+        owner = subject  # "IBM adds NLP to McDonald's drive-thrus": the headline says the subject acted
     org = owner or (acting[0] if acting else orgs[0] if orgs else (mentioned[0] if mentioned else ""))
     if _GOVERNING.search(subject):  # "California Governor signs bill...": who decides, not what is decided
+        return "", org or subject
+    if _INSTITUTION.search(subject):  # "An algorithm inspired by how kids learn...": the university did the work
         return "", org or subject
     return subject, org
 

@@ -88,6 +88,12 @@ def proposed(title: str) -> tuple[str, str]:
     return m.group("thing"), m.group("org")
 
 
+def announcer(title: str) -> str:
+    """Who a headline says announced, launched, added... something ("IBM adds NLP to ..."), or ""."""
+    m = _ANNOUNCES.match(title)
+    return m.group(1) if m else ""
+
+
 def title_name(title: str) -> tuple[str, str, bool]:
     """(subject, owner, listed) a headline's grammar gives away: a listed tool ("Vidyo - what it does") is
     its name; "CoLT5 from Google", "Meta's Looper": the thing, made by the owner; "Codeium announces ...":
@@ -104,9 +110,10 @@ def title_name(title: str) -> tuple[str, str, bool]:
     if listed and head is not title:
         return head, "", True
     m = _POSSESSIVE.search(title)
-    if m:
+    acts = _ANNOUNCES.match(title)
+    if m and not (acts and m.start() >= acts.end(1)):  # "IBM adds NLP to McDonald's ...": IBM acts, not McDonald
         return re.sub(r"^(?:new|latest) ", "", m.group(2)), m.group(1), False
-    m = _ANNOUNCES.match(title)
+    m = acts
     if m:  # "OpenAI releases Point-E": Point-E, by OpenAI; "Codeium announces free ...": Codeium
         return (m.group(2), m.group(1), False) if m.group(2) else (m.group(1), "", False)
     return "", "", False
@@ -121,6 +128,8 @@ def distinctive(name: str) -> bool:
 
 def _plain_parts(word: str) -> list[str]:
     """A hyphenated word of capitalised plain parts ("Ton-That") as its parts; any other word whole."""
+    if re.match(r"Mc[A-Z][a-z]+(?:['’]s)?$", word):
+        return [word[2:]]  # "McDonald", "McKinsey": a surname's prefix, not a coined capital
     parts = word.split("-")
     if len(parts) > 1 and all(len(p) >= 3 and p[:1].isupper() and p[1:].islower() for p in parts):
         return parts

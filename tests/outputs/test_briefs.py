@@ -426,7 +426,7 @@ def test_the_subject_is_the_clusters_own_name_as_written():
     ("Vidyo - Make short videos from long ones.", "", ("Vidyo", "")),
     ("Quillica -AI platform to cut the cost of storing data.", "", ("Quillica", "")),  # a dash against its text
     ("Meta's Looper powers decisions", "Looper is used by Meta engineers.", ("Looper", "Meta")),
-    ("Codeium announces free code completion in notebooks", "Codeium says it is free.", ("Codeium", "")),
+    ("Codeium announces free code completion in notebooks", "Codeium says it is free.", ("Codeium", "Codeium")),
     ("Google makes an AI that beats most humans at geometry", "AlphaGeometry solves problems. AlphaGeometry "
      "was trained on synthetic data.", ("AlphaGeometry", "Google")),
     ("Orbital Labs’ Hyperion-7B Model Claims To Beat Rivals On Every Benchmark", "Orbital Labs’ Hyperion-7B Model "
@@ -492,6 +492,14 @@ def test_the_subject_is_the_clusters_own_name_as_written():
     # researchers from a lab propose a coined thing: the thing, made by the first lab named
     ("Researchers from Lumen University and Vextra Propose SuccessQA: A Reformulation of Success Detection", "",
      ("SuccessQA", "Lumen University")),
+    # a university does the work: it is who did it, not what the news is about
+    ("An AI algorithm inspired by how kids learn is harder to confuse", "Researchers at Quillford University "
+     "trained it on drawings. Quillford University says it is robust.", ("", "Quillford University")),
+    # the headline's subject acts; a possessive in what it did is someone else's thing, a Mc surname no coined name
+    ("Quillware adds side order of NLP to McOrchard's AI drive-thru chatbots", "Quillware says it is rolling out "
+     "its software to more McOrchard drive-thrus. McOrchard sold the unit to Quillware.", ("Quillware", "Quillware")),
+    # "AI-Controlled" describes; a country's adjective is where, not what
+    ("AI-Controlled Drone Goes Rogue in Quillish Simulated Test", "", ("", "")),
     # a maker's name run together with what it made
     ("Quillsound Text-Zephyr-003 has been released.", "Quillsound says the model writes longer answers.",
      ("Text-Zephyr-003", "Quillsound")),
@@ -798,6 +806,15 @@ def test_a_piece_of_an_offices_name_is_not_who_did_it():
     text = "Following the order, the Quillshire Office of Management and Budget issued a memo to agencies."
     m = Member("s", title, text, "src", "2023-01-01", "i", "Issue", None)
     assert subject_and_org([m], sig.names([title, text], title), "quillshire")[1] not in ("Management", "Budget")
+
+
+def test_a_countrys_adjective_is_no_subject():
+    from outputs.brief import Member, subject_and_org
+    title = "Artificial intelligence: friend or foe to Philippine call centre workers?"
+    text = ("A decade after becoming the call-centre capital, the Philippines may lose the title to the rise of "
+            "artificial intelligence.")
+    m = Member("s", title, text, "src", "2023-01-01", "i", "Issue", None)
+    assert subject_and_org([m], sig.names([title, text], title), "philippine") == ("", "")
 
 
 def test_a_product_only_mentioned_is_not_who_did_it():
