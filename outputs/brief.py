@@ -567,10 +567,19 @@ def facts_for(inp: BriefInput, only: str | None = None,
                                                    sent.candidates([(m.id, m.text, m.title) for m in members]))],
                        vector=np.mean(np.vstack(vectors), axis=0) if vectors else None, prototypes=kinds,
                        one_line=all(fx.one_line_item(m.text) for m in members),  # a listing repeated is one still
-                       deal=fx.deal_of(headline_names(members), members[0].title))
+                       deal=fx.deal_of(headline_names(members), members[0].title),
+                       lead_kind=_lead_kind(members, inp.title, kinds) if len(members) > 1 else None)
     if facts.kind not in ("notice", "fiction") and _about_itself(members):
         facts = replace(facts, kind="notice", kind_cues=["the newsletter about itself"])
     return (facts, *subject_for(inp, only))
+
+
+def _lead_kind(members: Sequence[Member], title: str,
+               kinds: dict[str, np.ndarray] | None) -> tuple[str, list[str], float]:
+    """The kind of news the cluster's headline story alone is, its cues and margin (`fx.kind_decision`)."""
+    lead = next((m for m in members if m.title == title), members[0])
+    return fx.kind_decision(lead.title, lead.text, "" if lead.section == "main" else lead.section, lead.vector,
+                            kinds)
 
 
 def _about_itself(members: Sequence[Member]) -> bool:

@@ -38,9 +38,10 @@ KIND_CUES: dict[str, str] = {
                r"valued at|investors?|invest(?:s|ed|ment)|led by|acquir\w+|acquisition|buys|bought|merger|"
                r"\$\d[\d.,]*\s*(?:million|billion|m|bn|b)\b",
     "benchmark": r"benchmarks?|leaderboard|outperform\w*|state[- ]of[- ]the[- ]art|sota|evaluat\w+|"
-                 r"scor(?:e|es|ed|ing)|beats?|rivals?|replicat\w+|compar(?:ed|ison|es)|tested|head[- ]to[- ]head",
+                 r"scor(?:e|es|ed|ing)|beats?|rivals?|replicat(?:ed|es|ing|ions?)|replicate (?:the|their|its|results?)|"
+                 r"compar(?:ed|ison|es)|tested|head[- ]to[- ]head",
     "release": r"releas\w+|launch\w*|open[- ]weights?|open[- ]sourc\w+|now available|available (?:today|now)|"
-               r"ships?|shipped|unveil\w*|introduc\w+|announc\w+|debuts?|rolls? out|rolling out|new (?:tool|app|"
+               r"ships?|shipped|unveil\w*|introduc(?:es|ed|ing|e)|announc\w+|debuts?|rolls? out|rolling out|new (?:tool|app|"
                r"feature|model|version|api|plugin|extension)|beta|try it|sign up|waitlist|chrome extension|"
                r"plugin|app that|tool that|tool to|lets you|helps you|allows you|generate[sd]? (?:your|images|"
                r"videos|code)",
@@ -50,7 +51,8 @@ KIND_CUES: dict[str, str] = {
     "business": r"partner\w*|deal|hires?|hired|hiring|ceo|resign\w*|steps? down|fired|layoffs?|lays off|revenue|"
                 r"customers?|strategy|market|shares?|stock|profit\w*|sales|employees|workers|jobs|startups?|"
                 r"compan(?:y|ies)|enterprise|deploy\w*|adopt\w*|uses? ai|using ai|teams up|signs?|contract",
-    "opinion": r"opinion|essay|interview|podcast|explain\w*|explainer|how to|how-to|guide|tutorial|lessons?|"
+    "opinion": r"opinion|essay|interview|podcast|explain\w*|explainer|how to|how-to|guide|tutorial|lessons?|primer|"
+               r"(?:illustrated |gentle )?introduction to|"
                r"why (?:we|you|i|the|ai)|should|thoughts?|op-ed|column|analysis|debate|argu\w+|predictions?|predicts? that|"
                r"forecast\w*|future of|will ai|is ai|the case for|the case against|what (?:is|are|we|you)|"
                r"survey|poll|think|believes?|warns?|says|view|perspective|reflections?|conversation|talks? about",
@@ -525,13 +527,20 @@ def one_line_item(text: str) -> bool:
 
 def extract(title: str, text: str, urls: Sequence[str], section: str = "", sentences: Sequence[str] | None = None,
             vector: np.ndarray | None = None, prototypes: dict[str, np.ndarray] | None = None,
-            one_line: bool | None = None, deal: dict[str, str] | None = None) -> Facts:
+            one_line: bool | None = None, deal: dict[str, str] | None = None,
+            lead_kind: tuple[str, list[str], float] | None = None) -> Facts:
     """The facts of one story (or of a cluster's stories joined: titles and texts one per line; `one_line`
     then says whether every one of them is a one-line item). `deal`: the acquisition its headline states
     (`deal_of`); it makes the story a deal unless it is surely told as an opinion, a policy fight or an
-    incident."""
+    incident. `lead_kind`: the `kind_decision` of a cluster's headline story alone; where the stories together
+    leave the kind unsure (a research section's listing and a news site's launch story), a sure one decides."""
     sentences = list(sentences) if sentences is not None else [s for s in re.split(r"(?<=[.!?])\s+|\n", text) if s]
     kind, cues, margin = kind_decision(title, text, section, vector, prototypes)
+    if lead_kind and margin < SURE_MARGIN <= lead_kind[2] and lead_kind[0] not in ("notice", "fiction") and (
+            lead_kind[0] == kind or lead_kind[2] >= 2 * SURE_MARGIN) and not all(
+            c.startswith(("section", "reads like", "a product listing")) for c in lead_kind[1]):
+        # the headline story's own words say what it is, and agree with the stories together or leave no doubt
+        kind, cues, margin = lead_kind[0], ["the headline story", *lead_kind[1][:5]], lead_kind[2]
     if deal and kind not in ("fiction", "notice") and (
             kind not in ("opinion", "policy", "incident") or margin < SURE_MARGIN):
         kind, cues, margin = "funding", [f"a deal: {deal['buyer']} buys {deal['target']}", *cues[:5]], SURE_MARGIN

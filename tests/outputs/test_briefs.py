@@ -863,3 +863,20 @@ def test_what_a_thing_is_compared_with_is_a_yardstick_not_its_maker_nor_the_news
                "Quill-5 and Gemma Pro. QuillLM was finetuned by Orchard.", "src", "2023-01-01", "i", "Issue", None)
     subject, actor = subject_and_org([m], sig.names([title, m.text], title), "gemma pro")
     assert "Gemma Pro" not in (subject, actor)
+
+
+def test_where_the_stories_together_leave_the_kind_unsure_the_headline_storys_own_words_decide():
+    from outputs.brief import BriefInput, Member, facts_for
+    listing = Member("s1", "A system for generating 3d point clouds from complex prompts.",
+                     "A system for generating 3d point clouds from complex prompts, by researchers (paper).", "bites",
+                     "2022-12-20", "i1", "Issue 1", None, "Research")
+    launch = Member("s2", "Orchard releases Quillpoint, an AI that generates 3D models",
+                    "Orchard open-sourced Quillpoint this week; it is now available on GitHub.", "wire", "2022-12-26",
+                    "i2", "Wire 2", None)
+    facts = facts_for(BriefInput("c1", launch.title, None, [listing, launch], [], []))[0]
+    assert facts.kind == "release" and facts.kind_sure and facts.kind_cues[0] == "the headline story"
+    # a headline story whose only cue is its section does not decide
+    quiet = Member("s3", "Quillpoint, three weeks on", "A look at what people made.", "wire", "2023-01-10", "i3",
+                   "Wire 3", None, "Our Picks")
+    facts = facts_for(BriefInput("c2", quiet.title, None, [listing, quiet], [], []))[0]
+    assert facts.kind_cues[:1] != ["the headline story"]

@@ -20,6 +20,9 @@ from outputs import facts as fx
     ("Q-Fold: protein shapes will be predicted as well as words", "The Quillfish lab has released Q-Fold, "
      "a model that predicts protein structure.", "", "release"),
     ("Orchard's chief predicts that AGI arrives this decade", "An interview.", "", "opinion"),
+    # an introduction to something explains it; a platform named Replicate replicates nothing
+    ("A gentle, illustrated introduction to how Quillfusion works.", "", "", "opinion"),
+    ("Play with the Quillfusion 2.0 model on Replicate.", "", "", "other"),
 ])
 def test_kind_from_cues_sections_and_listings(title, text, section, kind):
     assert fx.kind_of(title, text, section)[0] == kind
