@@ -276,6 +276,17 @@ def _fragment(name: str, texts: Sequence[str]) -> bool:
     return seen
 
 
+def _maker_told(members: Sequence[Member], subject: str) -> str:
+    """The maker another telling's headline names for the subject ("Together release OpenChatKit, their ..."), or
+    ""."""
+    for m in members:
+        thing, maker, _ = title_name(m.title)
+        if maker and thing and maker != subject and not sig.the_field(maker) and (
+                thing.lower() in subject.lower() or subject.lower() in thing.lower()):
+            return maker
+    return ""
+
+
 def _coined(name: str) -> bool:
     """A coined name ("SuccessVQA", "Qwen2.5"), an acronym with a number too ("GPT-4")."""
     return distinctive(name) or (name.isupper() and bool(re.search(r"[A-Z]{2}.*\d", name)))
@@ -530,8 +541,10 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         actors = [n for n in actors if sig.standalone(n, untitled)]
     orgs = [n for n in actors if _ORG.search(n) and n != subject]
     others = [n for n in actors if n != subject and n not in subject and subject not in n]
+    if not owner and subject and len(members) > 1:  # another telling's headline says who made it
+        owner = _maker_told(members[1:], subject)  # "Announcing OpenChatKit", "Together release OpenChatKit"
     if listed:  # a listed tool: the listing names no maker (the names in it are what it works with)
-        return subject, ""
+        return subject, owner
     owner = "" if owner and sig.the_field(owner) else owner
     if not owner and subject and _opens_made_by(head, subject) and not _DONE_TO.search(head):
         owner = subject  # "AssemblyAI’s speech recognition model": the subject made it (not a name in passing)

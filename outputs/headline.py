@@ -31,6 +31,10 @@ def used_by(title: str) -> set[str]:
 
 
 _ANNOUNCES = re.compile(rf"^\s*({_CAP}(?: {_CAP}){{0,2}}) (?:announces|launches|releases|unveils|introduces|"
+                        r"(?:announce|launch|release|unveil|introduce|open-source|publish|present)(?= (?:its|their|a|an|"
+                        r"the|new|[A-Z0-9]))|"
+                        r"Announces|Launches|Releases|Unveils|Introduces|Open-Sources|Debuts|Unveiled|Released|"
+                        r"Launched|Announced|"
                         r"debuts|ships|open-sources|rolls out|adds|opens|raises|acquires|buys|partners|presents|"
                         r"reveals|previews|teases|demos|publishes|unveiled|released|launched|announced|"
                         r"(?:is |are )?(?:releasing|launching|unveiling|introducing|rolling out|adding|shipping))\b"
@@ -88,9 +92,15 @@ def proposed(title: str) -> tuple[str, str]:
     return m.group("thing"), m.group("org")
 
 
+def _announces(title: str) -> re.Match | None:
+    """`_ANNOUNCES` at the headline's start, unless what acts is a word like "The" ("The open-source AI boom")."""
+    m = _ANNOUNCES.match(title)
+    return None if m is None or sig.function_word(m.group(1).split()[0]) else m
+
+
 def announcer(title: str) -> str:
     """Who a headline says announced, launched, added... something ("IBM adds NLP to ..."), or ""."""
-    m = _ANNOUNCES.match(title)
+    m = _announces(title)
     return m.group(1) if m else ""
 
 
@@ -99,7 +109,7 @@ def title_name(title: str) -> tuple[str, str, bool]:
     its name; "CoLT5 from Google", "Meta's Looper": the thing, made by the owner; "Codeium announces ...":
     the company that acts."""
     listed = _LISTED.match(title)
-    if listed and (_ANNOUNCES.match(listed.group(1)) or sig.function_word(listed.group(1))):
+    if listed and (_announces(listed.group(1)) or sig.function_word(listed.group(1))):
         listed = None  # "Meta AI presents CICERO — the first...", "You - yes, you - can...": not a name
     head = listed.group(1) if listed and len(listed.group(1)) <= 40 else title
     m = _FROM.match(head)
@@ -110,7 +120,7 @@ def title_name(title: str) -> tuple[str, str, bool]:
     if listed and head is not title:
         return head, "", True
     m = _POSSESSIVE.search(title)
-    acts = _ANNOUNCES.match(title)
+    acts = _announces(title)
     if m and not (acts and m.start() >= acts.end(1)):  # "IBM adds NLP to McDonald's ...": IBM acts, not McDonald
         return re.sub(r"^(?:new|latest) ", "", m.group(2)), m.group(1), False
     m = acts

@@ -880,3 +880,25 @@ def test_where_the_stories_together_leave_the_kind_unsure_the_headline_storys_ow
                    "Wire 3", None, "Our Picks")
     facts = facts_for(BriefInput("c2", quiet.title, None, [listing, quiet], [], []))[0]
     assert facts.kind_cues[:1] != ["the headline story"]
+
+
+def test_a_listed_tool_takes_its_maker_from_another_tellings_headline():
+    from outputs.brief import Member, subject_and_org
+    listing = Member("s1", "QuillSpeed chat - Easy, fast and affordable RLHF training at all scales.",
+                     "QuillSpeed chat - Easy, fast and affordable RLHF training at all scales.", "bites", "2023-04-12",
+                     "i1", "Issue 1", None, "Tools")
+    story = Member("s2", "Orchard AI Open-Sources QuillSpeed Chat: An End-To-End RLHF Pipeline",
+                   "The Orchard AI team open-sourced QuillSpeed Chat this week.", "wire", "2023-04-17", "i2", "Wire 2",
+                   None)
+    names = sig.names([f"{listing.title}\n{story.title}", f"{listing.text}\n{story.text}"], listing.title)
+    assert subject_and_org([listing, story], names) == ("QuillSpeed chat", "Orchard AI")
+
+
+@pytest.mark.parametrize("title, want", [
+    ("Quillware release QuillKit, their open-source chat base", ("QuillKit", "Quillware", False)),  # "X release Y"
+    ("Orchard AI Open-Sources QuillSpeed Chat: An End-To-End Pipeline", ("QuillSpeed Chat", "Orchard AI", False)),
+    ("The open-source AI boom is built on big tech's handouts.", ("", "", False)),  # "The" does not act
+])
+def test_a_headline_says_who_released_what(title, want):
+    from outputs.headline import title_name
+    assert title_name(title) == want
