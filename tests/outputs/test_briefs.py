@@ -902,3 +902,13 @@ def test_a_listed_tool_takes_its_maker_from_another_tellings_headline():
 def test_a_headline_says_who_released_what(title, want):
     from outputs.headline import title_name
     assert title_name(title) == want
+
+
+def test_a_release_with_nothing_linked_is_not_said_to_be_unavailable(archive):
+    unknown = brief_of_kind(archive, "release", "Orchard's Quillbard chatbot coding tools launch",
+                            "Orchard launched new coding tools in its Quillbard chatbot this week, and they write and "
+                            "debug code in twenty languages.")
+    assert "not in your hands" not in unknown.what_changes and "link no way to use" in unknown.what_changes
+    waiting = brief_of_kind(archive, "release", "Orchard launches Quillbard, a chatbot with a waitlist",
+                            "Orchard launched Quillbard this week; you can join the waitlist to try the new chatbot.")
+    assert "announced (waitlist), not in your hands" in waiting.what_changes
