@@ -33,7 +33,8 @@ KIND_CUES: dict[str, str] = {
               r"compliance|polic(?:y|ies)|proposals?|senate|congress|executive order|ban(?:s|ned|ning)?|lawsuits?|sued|sues|suing|"
               r"court|judge|copyright|ftc|fda|white house|parliament|lawmakers|military|pentagon|police|"
               r"privacy|gdpr|standards? body|attorneys?|federal|ruling|licens(?:e|ing) regime|criminal\w*|"
-              r"offen[cs]es?|outlaw\w*|illegal|prohibit\w*|penalt(?:y|ies)",
+              r"offen[cs]es?|outlaw\w*|illegal|prohibit\w*|penalt(?:y|ies)|suspension order|watchdogs?|"
+              r"data protection (?:authorit\w+|agency|regulator)",
     "funding": r"rais(?:es|ed|ing) (?:a |an |\$|€|£|seed|series)|funding|series [a-e]|seed round|valuation|"
                r"valued at|investors?|invest(?:s|ed|ment)|led by|acquir\w+|acquisition|buys|bought|merger|"
                r"\$\d[\d.,]*\s*(?:million|billion|m|bn|b)\b",
@@ -94,6 +95,12 @@ _RAISED = re.compile(r"\b(?:rais(?:e|es|ed|ing)|secur(?:e|es|ed|ing)|lands?|land
                      r"invests? (?:[$€£]\S+ )?in (?:(?-i:[A-Z])|(?:[\w-]+ ){0,3}(?:start-?up|company|firm))", re.IGNORECASE)
 # an incident where a system broke or was broken into (or used to break into others: fraud, phishing), not a
 # controversy over what AI did or was used for
+# a headline saying a product or project ends: news for whoever runs it, whatever else the story announces
+_SHUTDOWN = re.compile(r"\b(?:wind(?:s|ing)? down|wound down|shut(?:s|ting)? down|shutter(?:s|ed|ing)?|"
+                       r"discontinu(?:es|ed|ing)|sunset(?:s|ting|ted)|end(?:s|ing)? support for|deprecat(?:es|ed|ing)|"
+                       r"kill(?:s|ed|ing)? off|pull(?:s|ed|ing)? the plug on|clos(?:es|ed|ing) down)\b", re.IGNORECASE)
+_PART_OF = re.compile(r"(?:\s+\S+){0,4}?\s+(?:offices?|divisions?|units?|teams?|branch(?:es)?|operations|departments?|"
+                      r"campaigns?|labs?|facilit(?:y|ies)|plants?|jobs)\b", re.IGNORECASE)
 _FAILURE = re.compile(r"\b(?:outages?|breach\w*|leak(?:ed|s)?|vulnerabilit\w*|exploit\w*|jailbr\w+|hack(?:ed|ers?)|"
                       r"bugs?|glitch\w*|crash\w*|went down|goes down|down for|compromised|exposed|recall\w*|malfunction\w*|"
                       r"failed|fails|failure|broke|broken|error\w*|data loss|security flaw|prompt injection|"
@@ -248,6 +255,7 @@ class Facts:
     kind_sure: bool = True  # the kind won by at least SURE_MARGIN: a brief frames the story by it
     deal: dict[str, str] | None = None  # the headline's acquisition: buyer, target, price ("" if none stated)
     failure: bool = False  # an incident where something broke (an outage, a breach, a bug), not a controversy
+    shutdown: bool = False  # the headline says a product or project is being shut down or wound down
 
 
 _TITLE_WEIGHT = 3  # a cue in the headline says what the news is; the text's cues count once each
@@ -536,6 +544,11 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
     leave the kind unsure (a research section's listing and a news site's launch story), a sure one decides."""
     sentences = list(sentences) if sentences is not None else [s for s in re.split(r"(?<=[.!?])\s+|\n", text) if s]
     kind, cues, margin = kind_decision(title, text, section, vector, prototypes)
+    ends = _SHUTDOWN.search(title)
+    shutdown = bool(ends) and kind in ("release", "research", "business", "other") and not _PART_OF.match(
+        title, ends.end())  # "shutters office in Edmonton": a part of a company ends, not what anyone runs
+    if shutdown:  # "Mozilla winds down DeepSpeech, announces grant program": an end, not a launch
+        kind, cues, margin = "business", [ends.group(0).lower(), *cues[:5]], SURE_MARGIN
     if lead_kind and margin < SURE_MARGIN <= lead_kind[2] and lead_kind[0] not in ("notice", "fiction") and (
             lead_kind[0] == kind or lead_kind[2] >= 2 * SURE_MARGIN) and not all(
             c.startswith(("section", "reads like", "a product listing")) for c in lead_kind[1]):
@@ -569,4 +582,4 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
                  and (not _PENDING.search(f"{title} {text[:600]}") or bool(_ENACTED.search(title))),
                  kind_sure=margin >= SURE_MARGIN,
                  programme=kind == "policy" and bool(_PROGRAMME.search(f"{title} {text[:1500]}")), deal=deal,
-                 failure=kind == "incident" and bool(_FAILURE.search(f"{title} {text[:1500]}")))
+                 failure=kind == "incident" and bool(_FAILURE.search(f"{title} {text[:1500]}")), shutdown=shutdown)

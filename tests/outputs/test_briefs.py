@@ -912,3 +912,13 @@ def test_a_release_with_nothing_linked_is_not_said_to_be_unavailable(archive):
     waiting = brief_of_kind(archive, "release", "Orchard launches Quillbard, a chatbot with a waitlist",
                             "Orchard launched Quillbard this week; you can join the waitlist to try the new chatbot.")
     assert "announced (waitlist), not in your hands" in waiting.what_changes
+
+
+def test_a_product_wound_down_is_briefed_as_an_end_not_a_launch(archive):
+    brief = brief_of_kind(archive, "business", "Orchard winds down QuillSpeech development, announces grant program",
+                          "Orchard launched QuillSpeech, an open speech recognition engine, in 2017. It is now winding "
+                          "down the project and announced a grant program for voice research.")
+    assert "replacement" in brief.what_to_do and "QuillSpeech" in brief.our_take
+    assert "announced, not shipped" not in brief.our_take and "try" not in brief.what_to_do.lower()
+    office = one_story_brief(archive, "Orchard shutters office in Quillton", "Orchard closed the office this week.")
+    assert "replacement" not in office.what_to_do
