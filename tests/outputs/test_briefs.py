@@ -922,3 +922,10 @@ def test_a_product_wound_down_is_briefed_as_an_end_not_a_launch(archive):
     assert "announced, not shipped" not in brief.our_take and "try" not in brief.what_to_do.lower()
     office = one_story_brief(archive, "Orchard shutters office in Quillton", "Orchard closed the office this week.")
     assert "replacement" not in office.what_to_do
+
+
+def test_skeptics_are_never_empty_for_news_the_headline_is_the_claim_when_nothing_else_is(archive):
+    brief = one_story_brief(archive, "Two of Orchard's ethics staffers leave to join an ousted colleague's institute",
+                            "Two researchers on Orchard's ethics team said they would leave for the institute their "
+                            "former manager founded after she was pushed out.")
+    assert brief.skeptics and "Two of Orchard's ethics staffers" in brief.skeptics
