@@ -518,7 +518,7 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     if subject and _only_compared(subject, texts):
         subject = ""  # "...so it competes with GPT-4, Claude 2, and Gemini Pro": a yardstick, not the news
     if subject and sig.not_a_subject(subject):  # "Israel", "A.I": another name of the headline, or none
-        subject = next((n for n in in_title if not sig.not_a_subject(n)), "")
+        subject = next((n for n in in_title if not sig.not_a_subject(n) and not plain_capital(n)), "")
     if subject and fallback and around(subject, members[0].title if members else ""):
         subject = ""  # "Plugins for ChatGPT": their code is public, ChatGPT's is not; the headline is quoted
     if not owner and not listed and not labelled:  # "Google makes an AI that beats...": what it made

@@ -120,6 +120,8 @@ def title_name(title: str) -> tuple[str, str, bool]:
     if listed and head is not title:
         return head, "", True
     m = _POSSESSIVE.search(title)
+    if m and sig.function_word(m.group(1)):  # "It's World Bee Day": a contraction, not an owner
+        return re.sub(r"^(?:new|latest) ", "", m.group(2)), "", False
     acts = _announces(title)
     if m and not (acts and m.start() >= acts.end(1)):  # "IBM adds NLP to McDonald's ...": IBM acts, not McDonald
         return re.sub(r"^(?:new|latest) ", "", m.group(2)), m.group(1), False

@@ -500,6 +500,8 @@ def test_the_subject_is_the_clusters_own_name_as_written():
      "its software to more McOrchard drive-thrus. McOrchard sold the unit to Quillware.", ("Quillware", "Quillware")),
     # "AI-Controlled" describes; a country's adjective is where, not what
     ("AI-Controlled Drone Goes Rogue in Quillish Simulated Test", "", ("", "")),
+    # a contraction owns nothing; a plain capital opening the headline is no subject where the named one is a place
+    ("It's Quill Bee Day, so let's marvel at AI hives that know what bees need", "", ("Quill Bee Day", "")),
     # a maker's name run together with what it made
     ("Quillsound Text-Zephyr-003 has been released.", "Quillsound says the model writes longer answers.",
      ("Text-Zephyr-003", "Quillsound")),
@@ -929,3 +931,11 @@ def test_skeptics_are_never_empty_for_news_the_headline_is_the_claim_when_nothin
                             "Two researchers on Orchard's ethics team said they would leave for the institute their "
                             "former manager founded after she was pushed out.")
     assert brief.skeptics and "Two of Orchard's ethics staffers" in brief.skeptics
+
+
+def test_a_sum_of_money_is_not_framed_as_a_result_to_check(archive):
+    brief = one_story_brief(archive, "Quillshire awards nearly $75M to catalyze data science research",
+                            "The Quillshire health agency is investing about $74.5 million over five years to advance "
+                            "data science across the region, it said on Tuesday.")
+    said = brief.our_take + brief.what_changes
+    assert "nobody else has checked" not in said and "holds" not in said
