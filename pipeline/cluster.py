@@ -22,6 +22,7 @@ Threads: see `attach_threads` — a subject, the thread as a whole, and a quiet 
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Sequence
 
@@ -63,6 +64,10 @@ class ClusterConfig:
     related_max_share: float = RelateConfig.related_max_share
     own_days: float = RelateConfig.own_days
     figure_cos: float = RelateConfig.figure_cos
+    # two newsletters' headlines naming what no other headline of those days names: the same story at this cosine
+    sole_name_cos: float = 0.55
+    sole_name_days: float = 10.0
+    sole_name_df: int = 6  # ... and few stories of the whole archive name (a rare name is one event's)
 
     def relate(self) -> RelateConfig:
         """The same-story decision's settings ([cluster] in pulse.toml holds them too)."""
@@ -172,6 +177,26 @@ def candidate_edges(items: Sequence[StoryRef], vecs: np.ndarray, n_old: int, con
                 for y in members:
                     if x < y and y >= n_old:
                         shared_link.setdefault((x, y), url)
+    title_days: dict[str, list[float]] = {}  # each headline term: the days of the headlines naming it, sorted
+    if stats is not None and config.sole_name_cos <= 1.0:
+        for it in items:
+            for t in it.title_terms:
+                title_days.setdefault(t, []).append(it.day)
+        for days in title_days.values():
+            days.sort()
+
+    def sole_name(a: StoryRef, b: StoryRef) -> str:
+        """A name both headlines give that no other headline within the window around them gives."""
+        lo, hi = min(a.day, b.day) - config.same_days, max(a.day, b.day) + config.same_days
+        for t in sorted(a.title_terms & b.title_terms, key=lambda t: (-len(t), t)):
+            words = t.split()
+            if all(w in GENERIC or w in FIELD for w in words) or min(stats.name_like(w) for w in words) < 0.6 \
+                    or any(len(w) < 3 for w in words) or stats.df.get(t, 0) > config.sole_name_df:
+                continue
+            days = title_days.get(t, [])
+            if bisect_right(days, hi) - bisect_left(days, lo) == 2:
+                return t
+        return ""
     sides: dict[int, Side] = {}
     related_seen: set[tuple[int, int]] = set()
     related: dict[int, list[tuple[float, int, str]]] = {}
@@ -198,6 +223,12 @@ def candidate_edges(items: Sequence[StoryRef], vecs: np.ndarray, n_old: int, con
                 edges[key] = Relation(SAME, reason, cosine=cos)
             return
         rel = relate(side(a), side(b), cos, stats, rcfg, link)
+        if rel.kind != SAME and title_days and cos >= config.sole_name_cos and ia.source != ib.source \
+                and ia.turn == ib.turn and abs(ia.day - ib.day) <= config.sole_name_days:
+            name = sole_name(ia, ib)
+            if name:
+                rel = Relation(SAME, f"both headlines name {name}, no other headline of those days does; cosine "
+                               f"{cos:.2f}", rel.overlap, cos, rel.shared)
         if rel.kind == SAME and (rel.repeat or abs(ia.day - ib.day) <= config.window_days):
             edges[key] = rel
         elif rel.kind == RELATED:

@@ -187,6 +187,9 @@ class ClusterSettings:
     related_max_share: float = setting(0.02, min=0, max=1)  # related news shares a name few stories use
     own_days: float = setting(10.0, gt=0, unit="days")  # one newsletter retelling it later, no shared link: news
     figure_cos: float = setting(0.60, min=0, max=1)  # the same sum or count in both: the same story at this cosine
+    sole_name_cos: float = setting(0.55, min=0, max=2)  # two newsletters' headlines alone naming a rare name ...
+    sole_name_days: float = setting(10.0, gt=0, unit="days")  # ... within this many days of each other
+    sole_name_df: int = setting(6, min=0)  # ... that at most this many stories of the archive name
 
 
 @dataclass

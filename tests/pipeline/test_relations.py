@@ -308,3 +308,33 @@ def test_the_same_sum_in_both_retellings_joins_them_a_different_sum_does_not(emb
     assert relate(a, b, 0.66, stats).kind == "same" and "$20" in relate(a, b, 0.66, stats).reason
     assert relate(a, c, 0.66, stats).kind != "same"
     assert relate(a, b, 0.55, stats).kind != "same"  # too unlike for a shared sum to decide it
+
+
+def test_two_newsletters_headlines_alone_naming_a_rare_name_tell_the_same_story(embedder):
+    told = {
+        "a": ("daily", 0.0, "Quillbox open a VC fund and bring AI into their product",
+              "Also new from Quillbox: search across your documents, rolling out to teams this month."),
+        "b": ("weekly", 3.0, "Quillbox creates a $50 million fund to invest in AI startups",
+              "The fund, which Quillbox runs itself, will write checks to early-stage companies."),
+        "c": ("wire", 2.0, "Quillbox shares rise as investors cheer its AI plans",
+              "Investors sent the stock of Quillbox up after the firm laid out its plans for the year."),
+    }
+    st = TermStats()
+    for title, text in BACKGROUND + [(t, x) for _, _, t, x in told.values()]:
+        st.add(story_terms(title, lead_of(text)), text)
+
+    def refs(keys):
+        return [StoryRef(k, f"{told[k][0]}-{told[k][1]}", told[k][0], told[k][1],
+                         title_terms=frozenset(story_terms(told[k][2])),
+                         terms=frozenset(story_terms(told[k][2], lead_of(told[k][3])))) for k in keys]
+    vecs = embedder.encode([f"{t}\n\n{x}" for _, _, t, x in told.values()])
+    evidence = Evidence()
+    labels = assign(refs("ab"), vecs[:2], [], np.zeros((0, vecs.shape[1])), [], ClusterConfig(), stats=st,
+                    evidence=evidence)
+    assert labels[0] == labels[1] and "no other headline" in evidence.why["b"]
+    apart = assign(refs("ab"), vecs[:2], [], np.zeros((0, vecs.shape[1])), [], ClusterConfig(sole_name_cos=9.0),
+                   stats=st)
+    assert apart[0] != apart[1]  # the rule, not the cosine, joined them
+    # a third headline naming it in those days: the name no longer singles out one event
+    three = assign(refs("abc"), vecs, [], np.zeros((0, vecs.shape[1])), [], ClusterConfig(), stats=st)
+    assert three[0] != three[1]
