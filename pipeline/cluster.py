@@ -68,6 +68,8 @@ class ClusterConfig:
     sole_name_cos: float = 0.55
     sole_name_days: float = 10.0
     sole_name_df: int = 6  # ... and few stories of the whole archive name (a rare name is one event's)
+    # one issue's two reports of one event (the same sum, or a rare name only their headlines give): at this cosine
+    issue_twice_cos: float = 0.65
 
     def relate(self) -> RelateConfig:
         """The same-story decision's settings ([cluster] in pulse.toml holds them too)."""
@@ -210,9 +212,18 @@ def candidate_edges(items: Sequence[StoryRef], vecs: np.ndarray, n_old: int, con
         ia, ib = items[a], items[b]
         if a == b or (a < n_old and b < n_old):
             return
-        if ia.issue_id == ib.issue_id and (stats is None or (min(a, b), max(a, b)) not in shared_link):
-            return  # one issue's items are different news, unless both cite one specific post
         key = (min(a, b), max(a, b))
+        if ia.issue_id == ib.issue_id and (stats is None or key not in shared_link):
+            # one issue's items are different news, unless both cite one specific post, or a digest gives two
+            # outlets' reports of one event: the same sum, or a rare name only their two headlines give
+            if title_days and key not in edges and ia.terms and ib.terms and cos >= config.issue_twice_cos:
+                rel = relate(side(a), side(b), cos, stats, rcfg, "")
+                name = sole_name(ia, ib)
+                if (rel.kind == SAME and ia.figures & ib.figures) or name:
+                    edges[key] = Relation(SAME, f"told twice in one issue: {rel.reason if rel.kind == SAME else ''}"
+                                          f"{'' if rel.kind == SAME else f'both headlines name {name}'}",
+                                          rel.overlap, cos, rel.shared)
+            return
         if key in edges or key in related_seen:
             return
         link = shared_link.get(key, "")
@@ -338,7 +349,7 @@ def _told_twice(items: Sequence[StoryRef], ma: list[int], mb: list[int],
     """Every pair of stories of one issue across the two groups is itself a same-story edge: an issue that
     tells one piece of news twice (a headline and a tools-list entry citing the same post)."""
     pairs = [(min(x, y), max(x, y)) for x in ma for y in mb if items[x].issue_id == items[y].issue_id]
-    return all(p in edges and edges[p].reason.startswith("both cite") for p in pairs)
+    return all(p in edges and edges[p].reason.startswith(("both cite", "told twice in one issue")) for p in pairs)
 
 
 @dataclass

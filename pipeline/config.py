@@ -190,6 +190,7 @@ class ClusterSettings:
     sole_name_cos: float = setting(0.55, min=0, max=2)  # two newsletters' headlines alone naming a rare name ...
     sole_name_days: float = setting(10.0, gt=0, unit="days")  # ... within this many days of each other
     sole_name_df: int = setting(6, min=0)  # ... that at most this many stories of the archive name
+    issue_twice_cos: float = setting(0.65, min=0, max=2)  # one issue's two reports of one event, at this cosine
 
 
 @dataclass

@@ -10,6 +10,7 @@ from pipeline.embed_stage import embed_stories
 from pipeline.ingest import ingest
 from pipeline.samples import sample_sources
 from pipeline.store import Store
+from pipeline.relate import figures_of
 from pipeline.terms import TermStats, lead_of, story_terms, subject
 from sources import SourceConfig
 from sources.fetch import Fetcher
@@ -286,7 +287,6 @@ def test_a_reply_or_a_reversal_is_never_the_same_story_as_what_it_answers(first,
 
 
 def test_figures_are_read_in_one_unit_and_names_are_not_figures():
-    from pipeline.relate import figures_of
     assert figures_of("Quillco raises $145M") == figures_of("Quillco's $145 million fund") == {"$1.45e+08"}
     assert "55000" in figures_of("Orchard to cut 55,000 jobs by 2030") and "2030" not in figures_of("by 2030")
     assert figures_of("Quill-7B and Falcon 40B beat Microsoft 365 on 3 tasks") == frozenset()
@@ -294,7 +294,7 @@ def test_figures_are_read_in_one_unit_and_names_are_not_figures():
 
 
 def test_the_same_sum_in_both_retellings_joins_them_a_different_sum_does_not(embedder, stats):
-    from pipeline.relate import figures_of, relate
+    from pipeline.relate import relate
 
     def side(sid, day, source, title, text):
         r = StoryRef(sid, f"{source}-{day}", source, day, title_terms=frozenset(story_terms(title)),
@@ -338,3 +338,26 @@ def test_two_newsletters_headlines_alone_naming_a_rare_name_tell_the_same_story(
     # a third headline naming it in those days: the name no longer singles out one event
     three = assign(refs("abc"), vecs, [], np.zeros((0, vecs.shape[1])), [], ClusterConfig(), stats=st)
     assert three[0] != three[1]
+
+
+def test_one_issue_telling_one_event_twice_is_one_cluster_two_of_its_items_are_not(embedder):
+    told = {
+        "a": ("Quillsoft launches Quillchat Plus, starting at $20 per month",
+              "Quillsoft launched Quillchat Plus, a paid tier of its chatbot with faster answers, for $20 a month."),
+        "b": ("Quillsoft to offer a new version of Quillchat for a $20 monthly fee",
+              "Quillsoft will charge $20 a month for a version of Quillchat that answers when demand is high."),
+        "c": ("Quillsoft adds plugins to Quillchat for $30 a year",
+              "Quillsoft said Quillchat users can install plugins from other companies, for $30 a year."),
+    }
+    st = TermStats()
+    for title, text in BACKGROUND + list(told.values()):
+        st.add(story_terms(title, lead_of(text)), text)
+    refs = [StoryRef(k, "weekly-1", "weekly", 0.0, title_terms=frozenset(story_terms(t)),
+                     terms=frozenset(story_terms(t, lead_of(x))), figures=figures_of(f"{t}\n{x}"))
+            for k, (t, x) in told.items()]
+    vecs = embedder.encode([f"{t}\n\n{x}" for t, x in told.values()])
+    evidence = Evidence()
+    labels = assign(refs, vecs, [], np.zeros((0, vecs.shape[1])), [], ClusterConfig(), stats=st, evidence=evidence)
+    assert labels[0] == labels[1] != labels[2] and evidence.why["b"].startswith("told twice in one issue")
+    apart = assign(refs, vecs, [], np.zeros((0, vecs.shape[1])), [], ClusterConfig(issue_twice_cos=9.0), stats=st)
+    assert len(set(apart)) == 3  # without the rule one issue's items stay apart
