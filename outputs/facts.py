@@ -83,6 +83,9 @@ _PROGRAMME = re.compile(r"\b(?:program(?:me)?s?|initiatives?|grants?|funds?|fund
                         re.IGNORECASE)
 # a headline that says a bill became law ("Governor signs bill banning..."): decided, though it names a bill
 _ENACTED = re.compile(r"\b(?:signs?|signed) (?:a |the )?(?:\w+ )?bill|\bsigned into law|\benact(?:s|ed)\b", re.I)
+# a lawsuit the headline says was filed ("OpenAI Sued for Libel ...", "Getty Images is suing Stability AI")
+_LAWSUIT = re.compile(r"\b(?:sue[sd]?|suing|lawsuits?|class[- ]actions?|files? (?:a )?(?:suit|complaint)|"
+                      r"legal action|litigation)\b", re.IGNORECASE)
 _PENDING = re.compile(r"\b(?:propos\w+|draft|consult\w+|plans? to|considering|weighing|could|would|bill)\b",
                       re.IGNORECASE)
 # money coming in: a raise, a round, a backer ("Gleamer raises $29.5M", "Surge backs Gan.ai in $5.2M funding");
@@ -256,6 +259,7 @@ class Facts:
     deal: dict[str, str] | None = None  # the headline's acquisition: buyer, target, price ("" if none stated)
     failure: bool = False  # an incident where something broke (an outage, a breach, a bug), not a controversy
     shutdown: bool = False  # the headline says a product or project is being shut down or wound down
+    lawsuit: bool = False  # policy that is a lawsuit filed, not yet decided: one side's claim
 
 
 _TITLE_WEIGHT = 3  # a cue in the headline says what the news is; the text's cues count once each
@@ -582,4 +586,5 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
                  and (not _PENDING.search(f"{title} {text[:600]}") or bool(_ENACTED.search(title))),
                  kind_sure=margin >= SURE_MARGIN,
                  programme=kind == "policy" and bool(_PROGRAMME.search(f"{title} {text[:1500]}")), deal=deal,
-                 failure=kind == "incident" and bool(_FAILURE.search(f"{title} {text[:1500]}")), shutdown=shutdown)
+                 failure=kind == "incident" and bool(_FAILURE.search(f"{title} {text[:1500]}")), shutdown=shutdown,
+                 lawsuit=kind == "policy" and bool(_LAWSUIT.search(title)) and not _DECIDED.search(title))

@@ -939,3 +939,16 @@ def test_a_sum_of_money_is_not_framed_as_a_result_to_check(archive):
                             "data science across the region, it said on Tuesday.")
     said = brief.our_take + brief.what_changes
     assert "nobody else has checked" not in said and "holds" not in said
+
+
+def test_a_lawsuit_filed_is_one_sides_claim_not_a_rule_to_comply_with(archive):
+    brief = brief_of_kind(archive, "policy", "Quillsoft sued for libel after its chatbot invents an embezzlement case",
+                          "Quillsoft is being sued for libel after its chatbot falsely said a radio host was accused of "
+                          "embezzlement. The host filed the lawsuit in a state court on Monday.")
+    said = brief.our_take + brief.what_to_do + brief.what_changes
+    assert "compliance" not in said and "final text" not in said and "lawsuit, not a ruling" in brief.our_take
+    assert "plaintiff" in brief.skeptics
+    ruled = brief_of_kind(archive, "policy", "Judge dismisses libel lawsuit against Quillsoft over chatbot answers",
+                          "A state court judge dismissed the lawsuit on Friday, ruling the chatbot's answers were not "
+                          "published statements.")
+    assert "lawsuit, not a ruling" not in ruled.our_take
