@@ -651,10 +651,16 @@ def _step(inp: BriefInput, position: int, names: list[str], figures: list[str]) 
     names = [n for n in names if not all(w.lower() in inp.common_words for w in n.split())]  # not "Fine", "Race"
     if not any(n.lower() in before for n in names):
         return None  # no name in common: the thread's link is the vectors' alone, too weak to tell as a step
-    new = [n for n in names if n.lower() not in before][:3] + [f for f in figures if f.lower() not in before][:2]
+    # what is new is what this step's headlines name (a name its text mentions in passing, "English", "Verge",
+    # is no development) and the figures it gives
+    heads = " ".join(m.title for m in inp.members).lower()
+    new_names = [n for n in names if n.lower() in heads and not any(  # "Bard AI" is no news after "Google Bard"
+        re.search(rf"(?<!\w){re.escape(w.lower())}(?!\w)", before) for w in n.split() if not sig.the_field(w))][:3]
+    new_figures = [f for f in figures if f.lower() not in before][:2]
     first = stories[0]
     return {"title": first.title, "source": first.source, "date": first.date[:10],
-            "days": round(_lag(inp.members[0].date, first.date)), "new": new, "story_id": first.story_id}
+            "days": round(_lag(inp.members[0].date, first.date)), "new": new_names + new_figures,
+            "new_names": new_names, "new_figures": new_figures, "story_id": first.story_id}
 
 
 def _ref(title: str, words: int = 8) -> str:

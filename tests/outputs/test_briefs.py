@@ -836,15 +836,16 @@ def test_what_an_introducing_headline_presents_is_its_subject():
 
 def test_a_thread_step_is_told_only_where_the_earlier_story_shares_a_name():
     from outputs.brief import BriefInput, Member, Related, _step
-    m = Member("s", "Quillbase raises $20M for vector search", "Quillbase raised $20M.", "src", "2023-03-01", "i",
-               "Issue", None)
+    m = Member("s", "Quillbase raises $20M from Orchard Ventures for vector search", "Quillbase raised $20M, The "
+               "Quillton Post reported, in English.", "src", "2023-03-01", "i", "Issue", None)
     earlier = Related("e", "Quillbase opens its vector search beta", "Quillbase opened a beta.", "src",
                       "2023-01-10", "i0", "Issue", "thread", "c0")
     stranger = Related("x", "A catalogue of transformer models", "Orchard lists sixty models.", "src",
                        "2023-01-10", "i0", "Issue", "thread", "c0")
     inp = BriefInput(cluster_id="c1", title=m.title, thread_id="t", members=[m], related=[earlier],
                      thread_clusters=[("c0", "2023-01-10"), ("c1", "2023-03-01")])
-    step = _step(inp, 2, ["Quillbase", "Orchard Ventures"], ["$20M"])
+    step = _step(inp, 2, ["Quillbase", "Orchard Ventures", "Quillton Post", "English"], ["$20M"])
+    # what is new is what this step's headline names and the figures it gives, not names its text mentions
     assert step and step["new"] == ["Orchard Ventures", "$20M"]
     inp.related = [stranger]
     assert _step(inp, 2, ["Quillbase"], ["$20M"]) is None
