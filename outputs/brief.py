@@ -408,6 +408,8 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
                 or re.fullmatch(r"(?:AI|A\.I\.?|ML|LLM)-[A-Za-z][a-z]+", name) or re.match(
                     r"(?:one|two|three|four|five|six|seven|eight|nine|ten|\d+)-(?:time|year|day|week|month)\b", name, re.I):
             return True  # "AI-powered", "AI-synthesized", "Seven-time F1": a description, not a name
+        if "--" in name:
+            return True  # "Chatting--and Surveillance--Easy": words run together by a typed dash
         if any(c.isdigit() or c.isupper() for part in re.split(r"[\s-]+", name) for c in part[1:]):
             return False  # coined ("OpenAI", "GPT-4"); "Open-Sourcing" is two plain words
         return all(w.lower() in common_words for w in name.split()) or (" " not in name and name.lower() in lower)

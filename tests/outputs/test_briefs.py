@@ -953,3 +953,11 @@ def test_a_lawsuit_filed_is_one_sides_claim_not_a_rule_to_comply_with(archive):
                           "A state court judge dismissed the lawsuit on Friday, ruling the chatbot's answers were not "
                           "published statements.")
     assert "lawsuit, not a ruling" not in ruled.our_take
+
+
+def test_words_a_typed_dash_runs_together_are_no_name():
+    from outputs.brief import Member, subject_and_org
+    title = "How a Quillish AI Giant Made Chatting--and Surveillance--Easy"
+    text = "In Quillia, a voice company built assistants like Alexa. But its tech also helps the government listen in."
+    m = Member("s", title, text, "src", "2023-01-01", "i", "Issue", None)
+    assert subject_and_org([m], sig.names([title, text], title), "chatting--and surveillance--easy")[0] == ""
