@@ -81,6 +81,9 @@ _DECIDED = re.compile(r"\b(?:rul(?:ed|ing)|judge|court (?:ordered|found|sided)|f
 _PROGRAMME = re.compile(r"\b(?:program(?:me)?s?|initiatives?|grants?|funds?|funding|invest\w*|contracts?|procure\w*|"
                         r"task force|strateg\w+|plans?|cent(?:re|er)s?|institutes?|deploy\w*|pilots?|budget)\b",
                         re.IGNORECASE)
+# ... in the text, only money said so: "deployed across the public sector" is no programme, a grant is
+_PROGRAMME_MONEY = re.compile(r"\b(?:grants?|funding|contracts?|procure\w*|budget|invest(?:s|ed|ing|ment)?\s+"
+                              r"(?:about |around |nearly |over |more than )?[$€£]\d)", re.IGNORECASE)
 # a headline that says a bill became law ("Governor signs bill banning..."): decided, though it names a bill
 _ENACTED = re.compile(r"\b(?:signs?|signed) (?:a |the )?(?:\w+ )?bill|\bsigned into law|\benact(?:s|ed)\b", re.I)
 # a lawsuit the headline says was filed ("OpenAI Sued for Libel ...", "Getty Images is suing Stability AI")
@@ -585,6 +588,7 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
                  decided=kind == "policy" and bool(_DECIDED.search(f"{title} {text[:600]}"))
                  and (not _PENDING.search(f"{title} {text[:600]}") or bool(_ENACTED.search(title))),
                  kind_sure=margin >= SURE_MARGIN,
-                 programme=kind == "policy" and bool(_PROGRAMME.search(f"{title} {text[:1500]}")), deal=deal,
+                 programme=kind == "policy" and bool(_PROGRAMME.search(title) or _PROGRAMME_MONEY.search(text[:1500])),
+                 deal=deal,
                  failure=kind == "incident" and bool(_FAILURE.search(f"{title} {text[:1500]}")), shutdown=shutdown,
                  lawsuit=kind == "policy" and bool(_LAWSUIT.search(title)) and not _DECIDED.search(title))

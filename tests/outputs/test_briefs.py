@@ -961,3 +961,15 @@ def test_words_a_typed_dash_runs_together_are_no_name():
     text = "In Quillia, a voice company built assistants like Alexa. But its tech also helps the government listen in."
     m = Member("s", title, text, "src", "2023-01-01", "i", "Issue", None)
     assert subject_and_org([m], sig.names([title, text], title), "chatting--and surveillance--easy")[0] == ""
+
+
+def test_a_policy_story_is_a_programme_only_where_money_or_its_headline_says_so(archive):
+    report = brief_of_kind(archive, "policy", "Quillshire government blocks full publication of AI review",
+                           "The government is blocking the full publication of an official report on how AI could "
+                           "be deployed across the public sector; lawmakers in parliament say the ministry should "
+                           "release it.")
+    assert "programme" not in report.our_take
+    grants = brief_of_kind(archive, "policy", "Quillshire government funds AI programme for hospitals",
+                           "The government and parliament will award grants to hospitals that test AI triage, the "
+                           "ministry said.")
+    assert "programme" in grants.our_take
