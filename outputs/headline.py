@@ -95,13 +95,14 @@ def proposed(title: str) -> tuple[str, str]:
 def _announces(title: str) -> re.Match | None:
     """`_ANNOUNCES` at the headline's start, unless what acts is a word like "The" ("The open-source AI boom")."""
     m = _ANNOUNCES.match(title)
-    return None if m is None or sig.function_word(m.group(1).split()[0]) else m
+    return None if m is None or sig.function_word(m.group(1)) else m
 
 
 def announcer(title: str) -> str:
-    """Who a headline says announced, launched, added... something ("IBM adds NLP to ..."), or ""."""
+    """Who a headline says announced, launched, added... something ("IBM adds NLP to ...", "The Vatican releases
+    ..."), or ""."""
     m = _announces(title)
-    return m.group(1) if m else ""
+    return re.sub(r"^(?:The|A|An) ", "", m.group(1)) if m else ""
 
 
 def title_name(title: str) -> tuple[str, str, bool]:
@@ -125,9 +126,9 @@ def title_name(title: str) -> tuple[str, str, bool]:
     acts = _announces(title)
     if m and not (acts and m.start() >= acts.end(1)):  # "IBM adds NLP to McDonald's ...": IBM acts, not McDonald
         return re.sub(r"^(?:new|latest) ", "", m.group(2)), m.group(1), False
-    m = acts
-    if m:  # "OpenAI releases Point-E": Point-E, by OpenAI; "Codeium announces free ...": Codeium
-        return (m.group(2), m.group(1), False) if m.group(2) else (m.group(1), "", False)
+    if acts:  # "OpenAI releases Point-E": Point-E, by OpenAI; "Codeium announces free ...": Codeium
+        who = announcer(title)  # "The Vatican releases ...": the Vatican
+        return (acts.group(2), who, False) if acts.group(2) else (who, "", False)
     return "", "", False
 
 

@@ -901,6 +901,7 @@ def test_a_listed_tool_takes_its_maker_from_another_tellings_headline():
     ("Quillware release QuillKit, their open-source chat base", ("QuillKit", "Quillware", False)),  # "X release Y"
     ("Orchard AI Open-Sources QuillSpeed Chat: An End-To-End Pipeline", ("QuillSpeed Chat", "Orchard AI", False)),
     ("The open-source AI boom is built on big tech's handouts.", ("", "", False)),  # "The" does not act
+    ("The Quillican releases its own AI ethics handbook.", ("Quillican", "", False)),  # ... but "The Quillican" does
 ])
 def test_a_headline_says_who_released_what(title, want):
     from outputs.headline import title_name
