@@ -12,9 +12,11 @@ from .store import Store
 from .terms import TermStats, lead_of, terms_of
 
 # words that say a step confirms or contradicts what came before (read from its titles and leads)
-_CONTRADICT = re.compile(r"\b(fail(s|ed)? to (replicate|reproduce)|falls? short|(do|does|did) not hold|disput\w*|"
-                         r"contradict\w*|den(y|ies|ied)|question(s|ed)?|debunk\w*|retract\w*|walk(s|ed)? back|"
-                         r"cannot reproduce|trails?)\b", re.I)
+# ("ask questions of your CSV" or "trails" in a tool's listing doubts nothing: only doubt itself counts)
+_CONTRADICT = re.compile(r"\b(fail(s|ed)? to (replicate|reproduce)|falls? short|(do|does|did) not hold|"
+                         r"disput(e[sd]?|ing)|contradict\w*|den(y|ies|ied)|question(s|ed|ing)? (the|whether|its|their|[\w.-]+['’]s)|"
+                         r"call(s|ed)? into question|debunk\w*|retract\w*|walk(s|ed)? back|cannot reproduce|"
+                         r"trails? (behind|rivals|competitors|the))\b", re.I)
 _CONFIRM = re.compile(r"\b(confirm\w*|replicat(es|ed)|reproduc(es|ed)|verif(y|ies|ied)|holds? up|"
                       r"officially|now available|ships?|shipped|released)\b", re.I)
 

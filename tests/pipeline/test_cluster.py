@@ -242,3 +242,15 @@ def test_a_headline_that_names_nothing_the_others_tell_is_not_the_cluster_title(
     shared = shared_title_terms(titles, leads)
     assert shared[0] == 0 and shared[1] > 0
     assert central_order(np.vstack([a, b]), titles, leads, [(0,), (0,)])[0] == 1  # though its text is shorter
+
+
+@pytest.mark.parametrize("text, doubts", [
+    ("Early users question Quillion-7B's benchmark numbers", True),
+    ("Independent replication fails to reproduce the scores", True),
+    ("It trails the launch claims on math problems", True),
+    ("QuillCSV - ask questions of your CSV files in plain words", False),  # a tool's listing doubts nothing
+    ("Quilltrails: a walking app that trails your runs", False),
+])
+def test_a_thread_step_contradicts_only_where_its_words_doubt(text, doubts):
+    from pipeline.views import _CONTRADICT
+    assert bool(_CONTRADICT.search(text)) == doubts
