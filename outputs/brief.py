@@ -276,6 +276,16 @@ def _fragment(name: str, texts: Sequence[str]) -> bool:
     return seen
 
 
+_ON = r"(?:on|for|inside|into) (?:your |the |a |an |any |all )?"
+
+
+def _runs_on(name: str, title: str) -> bool:
+    """The headline names it only as where something runs ("... anywhere on your Mac", "a plugin for Figma"),
+    never as what acts or is made."""
+    seen = [m.start() for m in re.finditer(rf"(?<![\w-]){re.escape(name)}(?![\w-])", title)]
+    return bool(seen) and all(sig.pattern(rf"{_ON}$", re.I).search(title[max(0, i - 30):i]) for i in seen)
+
+
 def _maker_told(members: Sequence[Member], subject: str) -> str:
     """The maker another telling's headline names for the subject ("Together release OpenChatKit, their ..."), or
     ""."""
@@ -519,6 +529,8 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         subject, owner = made, maker  # "OpenAI Text-Davinci-003 has been released": the maker, then what it made
     if subject and _only_compared(subject, texts):
         subject = ""  # "...so it competes with GPT-4, Claude 2, and Gemini Pro": a yardstick, not the news
+    if subject and not (owner or listed or labelled or presented) and members and _runs_on(subject, members[0].title):
+        subject = ""  # "AI autocompletion ... anywhere on your Mac": where the thing runs, not the thing
     if subject and sig.not_a_subject(subject):  # "Israel", "A.I": another name of the headline, or none
         subject = next((n for n in in_title if not sig.not_a_subject(n) and not plain_capital(n)), "")
     if subject and fallback and around(subject, members[0].title if members else ""):

@@ -123,6 +123,10 @@ _LINK_ARTIFACT = (  # (artifact, host pattern, path pattern)
     ("weights", r"(?:^|\.)huggingface\.co$", r"^/(?!datasets/|spaces/|papers/|blog/|docs/|learn/)[^/]+/[^/]+/?"),
     ("dataset", r"(?:^|\.)huggingface\.co$", r"^/datasets/[^/]+/[^/]+"),
     ("demo", r"(?:^|\.)huggingface\.co$", r"^/spaces/[^/]+/[^/]+"),
+    # an extension or an app to install from a store is something to try
+    ("demo", r"^(?:chrome\.google\.com|chromewebstore\.google\.com)$", r"^/(?:webstore/)?detail/"),
+    ("demo", r"^(?:apps\.apple\.com|play\.google\.com|addons\.mozilla\.org|marketplace\.visualstudio\.com)$",
+     r"/app/|/store/apps/details|/addon/|/items"),
     ("paper", r"(?:^|\.)huggingface\.co$", r"^/papers/\d"),
     ("code", r"^(?:www\.)?(?:github\.com|gitlab\.com|codeberg\.org)$", r"^/[^/]+/[^/]+"),
     ("paper", r"^(?:www\.|export\.)?arxiv\.org$|^(?:www\.)?openreview\.net$|^(?:www\.)?biorxiv\.org$|"

@@ -974,3 +974,14 @@ def test_a_policy_story_is_a_programme_only_where_money_or_its_headline_says_so(
                            "The government and parliament will award grants to hospitals that test AI triage, the "
                            "ministry said.")
     assert "programme" in grants.our_take
+
+
+def test_where_a_tool_runs_is_not_its_subject_and_a_store_link_is_something_to_try():
+    from outputs.brief import Member, subject_and_org
+    import outputs.facts as fx
+    title = 'AI autocompletion that can be activated by typing "+++" anywhere on your Quillbook.'
+    m = Member("s", title, title, "src", "2023-01-01", "i", "Issue", None)
+    assert subject_and_org([m], sig.names([title], title), "quillbook")[0] == ""
+    arts, links = fx.artifacts_of("QuillHub - All-in-one chatbot client.",
+                                  ["https://chrome.google.com/webstore/detail/quillhub/abcdef"], listing=True)
+    assert arts == ["demo"] and "webstore" in links["demo"]
