@@ -352,6 +352,10 @@ _OUTLET = re.compile(r"(?:Reuters|Bloomberg|AP|AFP|CNBC|CNN|BBC|Axios|TechCrunch
 # a body that governs, rules or polices: it acts in the news (the actor), the news is what it decided
 _GOVERNING = re.compile(r"\b(?:Governor|Senate|Congress|Court|Commission|Parliament|Ministry|Department|Agency|"
                         r"Administration|Government|Council|Police|Lawmakers|Regulators?|Judge|Legislature)$")
+# a number or a measure the statistics took for a name ("1/800th", "280-billion-parameter", "5x")
+_MEASURE_WORD = re.compile(r"\d[\d,.]*/\d+(?:st|nd|rd|th)?|\d[\d,.]*(?:st|nd|rd|th|x|×|%)|"
+                           r"\d[\d,.]*-(?:billion|million|thousand|trillion|parameter|year|day|hour|minute)s?(?:-\w+)?",
+                           re.IGNORECASE)
 # a university or an institute does research; it is who did the work, not what the news is about
 _INSTITUTION = re.compile(r"\b(?:University|Institute|College|School|Laborator(?:y|ies)|Academy)\b|^University of\b")
 # a headline that opens with a name and a colon, the way news sites label a story ("Project Maven: Amazon...")
@@ -478,7 +482,7 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         subject, owner = "", ""  # "World's First AI Writing Assistant"; a listed tool's name is its name
     if not subject:
         # a sum or a date the archive's statistics ran together with a word ("Pour $1", "January 2017") is no name
-        figure = any(w[:1] in "$€£¥" or sig.function_word(w) for w in named.split())
+        figure = any(w[:1] in "$€£¥" or sig.function_word(w) or _MEASURE_WORD.fullmatch(w) for w in named.split())
         subject = as_written(named, [m.title for m in members] + [m.text for m in members]) if named and not figure \
             else ""
         if subject and (common(subject) or initial_only(subject)):
@@ -574,8 +578,8 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     org = owner or (acting[0] if acting else orgs[0] if orgs else (mentioned[0] if mentioned else ""))
     if _GOVERNING.search(subject):  # "California Governor signs bill...": who decides, not what is decided
         return "", org or subject
-    if _INSTITUTION.search(subject):  # "An algorithm inspired by how kids learn...": the university did the work
-        return "", org or subject
+    if _INSTITUTION.search(subject) or (org and subject and subject in org and _INSTITUTION.search(org)):
+        return "", org or subject  # "An algorithm inspired by how kids learn...": the university did the work
     return subject, org
 
 
@@ -778,7 +782,8 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
     hardware = sig.hardware(titles + " " + text)
     context = {
         "s": s, "kind": kind, "subject": subject, "org": org, "title": inp.title, "level": level,
-        "sources": sorted({m.source for m in members}), "figure": sig.key_figure(figures),
+        "sources": sorted({m.source for m in members}), "figure": sig.key_figure(
+            [f for f in figures if kind not in ("research", "benchmark") or f[:1] not in "$€£"]),  # a prize is no result
         "hardware": hardware, "test_bed": _test_bed(titles + " " + text, hardware),
         "plan": s.plans[0] if s.plans else "",
         "change_sentence": _change_sentence(cands, chosen), "counter": counter, "horizon": horizon,

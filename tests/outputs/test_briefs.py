@@ -985,3 +985,15 @@ def test_where_a_tool_runs_is_not_its_subject_and_a_store_link_is_something_to_t
     arts, links = fx.artifacts_of("QuillHub - All-in-one chatbot client.",
                                   ["https://chrome.google.com/webstore/detail/quillhub/abcdef"], listing=True)
     assert arts == ["demo"] and "webstore" in links["demo"]
+
+
+def test_a_measure_is_no_subject_and_a_prize_is_no_result(archive):
+    from outputs.brief import Member, subject_and_org
+    title = "Memristors Run AI Tasks at 1/800th Power"
+    m = Member("s", title, "Quillford engineers built a chip of memristors.", "src", "2023-01-01", "i", "Issue", None)
+    assert subject_and_org([m], sig.names([title, m.text], title), "1/800th")[0] == ""
+    prize = brief_of_kind(archive, "research", "Quillford computer scientist wins an award worth $1M for AI research",
+                          "The researchers at Quillford University won the award worth $1M for a decade of papers on "
+                          "interpretable machine learning methods, the university said.")
+    said = prize.our_take + prize.what_to_do + prize.skeptics
+    assert "check the $1M" not in said and "$1M claim" not in said and "the $1M (" not in said
