@@ -262,18 +262,23 @@ _OF_NAME = re.compile(r"\b(?:Office|Department|Ministry|Bureau|Secretary|Council
                       r" (?:of|for|and|&) (?:the )?$")
 
 
-def _fragment(name: str, texts: Sequence[str]) -> bool:
-    """Every time the texts name it, it ends an office's longer name ("Management", "Budget" of "Office of
-    Management and Budget"): a piece of another name, not one."""
+def _always_after(name: str, texts: Sequence[str], before: re.Pattern, reach: int) -> bool:
+    """The texts name it, and every time the `reach` characters before it end in `before`."""
     seen = False
     for text in texts:
         start = text.find(name)
         while start >= 0:
             seen = True
-            if not _OF_NAME.search(text[max(0, start - 40):start]):
+            if not before.search(text[max(0, start - reach):start]):
                 return False
             start = text.find(name, start + 1)
     return seen
+
+
+def _fragment(name: str, texts: Sequence[str]) -> bool:
+    """Every time the texts name it, it ends an office's longer name ("Management", "Budget" of "Office of
+    Management and Budget"): a piece of another name, not one."""
+    return _always_after(name, texts, _OF_NAME, 40)
 
 
 _ON = r"(?:on|for|inside|into) (?:your |the |a |an |any |all )?"
@@ -333,15 +338,7 @@ _COMPARED = re.compile(r"(?:\blike|such as|\bthan|versus|\bvs\.?|compet\w+ with|
 def _only_compared(name: str, texts: Sequence[str]) -> bool:
     """Every time the texts name it, it is what something is compared with ("competitive with models like
     GPT-4, Claude 2, and Gemini Pro"): a yardstick, not who did anything."""
-    seen = False
-    for text in texts:
-        start = text.find(name)
-        while start >= 0:
-            seen = True
-            if not _COMPARED.search(text[max(0, start - 80):start]):
-                return False
-            start = text.find(name, start + 1)
-    return seen
+    return _always_after(name, texts, _COMPARED, 80)
 
 
 # a news outlet reports the news; it is not who acted in it
@@ -672,8 +669,10 @@ def _step(inp: BriefInput, position: int, names: list[str], figures: list[str]) 
     # what is new is what this step's headlines name (a name its text mentions in passing, "English", "Verge",
     # is no development) and the figures it gives
     heads = " ".join(m.title for m in inp.members).lower()
-    new_names = [n for n in names if n.lower() in heads and not any(  # "Bard AI" is no news after "Google Bard"
-        re.search(rf"(?<!\w){re.escape(w.lower())}(?!\w)", before) for w in n.split() if not sig.the_field(w))][:3]
+    def told_before(name: str) -> bool:  # "Bard AI" is no news after "Google Bard"; "AGI" after "Planning for AGI"
+        words = [w for w in name.split() if not sig.the_field(w)] or name.split()
+        return any(re.search(rf"(?<!\w){re.escape(w.lower())}(?!\w)", before) for w in words)
+    new_names = [n for n in names if n.lower() in heads and not told_before(n)][:3]
     new_figures = [f for f in figures if f.lower() not in before][:2]
     first = stories[0]
     return {"title": first.title, "source": first.source, "date": first.date[:10],

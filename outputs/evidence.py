@@ -174,6 +174,8 @@ def position(kind: str, facts: fx.Facts, *, sources: int, contrary: bool, counte
         return Position(WARY, ["incident"])
     if kind == "opinion":
         return Position(NOTE, ["opinion"])
+    if kind in ("research", "benchmark") and "dataset" in facts.artifacts:
+        usable = usable or ["dataset"]  # a released dataset is something to train or evaluate on
     if usable and facts.access not in ("waitlist", "coming") and kind in ("release", "research", "benchmark"):
         return Position(TRY, usable)
     if claim and claim.by == "asserted" and sources == 1 and kind in ("release", "research", "benchmark"):

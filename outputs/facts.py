@@ -78,11 +78,12 @@ _DECIDED = re.compile(r"\b(?:rul(?:ed|ing)|judge|court (?:ordered|found|sided)|f
                       r"passed|signed into law|signs? (?:a |the )?(?:\w+ )?bill|signed (?:a |the )?(?:\w+ )?bill|"
                       r"enacted|settled|blocked|struck down|upheld|declined to hear|dismiss(?:ed|es)|threw out|"
                       r"throws out)\b", re.IGNORECASE)
-_PROGRAMME = re.compile(r"\b(?:program(?:me)?s?|initiatives?|grants?|funds?|funding|invest\w*|contracts?|procure\w*|"
+_PROGRAMME = re.compile(r"\b(?:program(?:me)?s?|initiatives?|grants?|funds?|funding|allocat\w+|invest\w*|contracts?|procure\w*|"
                         r"task force|strateg\w+|plans?|cent(?:re|er)s?|institutes?|deploy\w*|pilots?|budget)\b",
                         re.IGNORECASE)
 # ... in the text, only money said so: "deployed across the public sector" is no programme, a grant is
-_PROGRAMME_MONEY = re.compile(r"\b(?:grants?|funding|contracts?|procure\w*|budget|invest(?:s|ed|ing|ment)?\s+"
+_PROGRAMME_MONEY = re.compile(r"\b(?:grants?|funding|funds?|funded|allocat\w+|contracts?|procure\w*|budget|"
+                              r"invest(?:s|ed|ing|ment)?\s+"
                               r"(?:about |around |nearly |over |more than )?[$€£]\d)", re.IGNORECASE)
 # a headline that says a bill became law ("Governor signs bill banning..."): decided, though it names a bill
 _ENACTED = re.compile(r"\b(?:signs?|signed) (?:a |the )?(?:\w+ )?bill|\bsigned into law|\benact(?:s|ed)\b", re.I)

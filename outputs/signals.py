@@ -283,7 +283,7 @@ def key_figure(found: Sequence[str]) -> str:
         low = f.lower()
         if re.search(r"x$|times|%|percent|double|triple|twice|half", low):
             return 0
-        if "$" in f:
+        if re.search(r"[$€£¥]", f):  # money, in any currency
             return 1
         if re.fullmatch(r"\d+\.\d+", f):
             return 2

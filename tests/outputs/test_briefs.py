@@ -997,3 +997,23 @@ def test_a_measure_is_no_subject_and_a_prize_is_no_result(archive):
                           "interpretable machine learning methods, the university said.")
     said = prize.our_take + prize.what_to_do + prize.skeptics
     assert "check the $1M" not in said and "$1M claim" not in said and "the $1M (" not in said
+
+
+def test_research_that_releases_a_dataset_is_something_to_use(archive):
+    brief = brief_of_kind(archive, "research", "Orchard's Project Quillnet will test how far AI can write software",
+                          "Orchard's research division has released a 14-million-sample dataset of code, and the "
+                          "researchers say the study shows models still fail at long programs.")
+    assert "dataset" in brief.our_take and "no code or weights" not in brief.our_take
+    assert brief.what_to_do.startswith("Download the dataset")
+
+
+def test_a_field_word_the_earlier_step_named_is_no_news_and_money_shows_in_its_currency():
+    from outputs.brief import BriefInput, Member, Related, _step
+    m = Member("s", "Quillsoft's plans for AGI, according to its CEO", "Quillsoft's CEO spoke about AGI.", "src",
+               "2023-03-01", "i", "Issue", None)
+    earlier = Related("e", "Quillsoft: Planning for AGI and beyond", "Quillsoft wrote about AGI.", "src",
+                      "2023-01-10", "i0", "Issue", "thread", "c0")
+    inp = BriefInput(cluster_id="c1", title=m.title, thread_id="t", members=[m], related=[earlier],
+                     thread_clusters=[("c0", "2023-01-10"), ("c1", "2023-03-01")])
+    assert _step(inp, 2, ["Quillsoft", "AGI"], [])["new"] == []
+    assert sig.key_figure(["€25.5 million", "$25 million", "1,200"]) == "€25.5 million"

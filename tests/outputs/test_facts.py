@@ -452,3 +452,10 @@ def test_a_raise_is_no_announced_product():
                        "Quillstack has raised $20m in seed funding. In the coming months we plan to open up access "
                        "to our platform.", [])
     assert facts.kind == "funding" and facts.access == ""
+
+
+def test_money_allocated_makes_a_policy_story_a_programme():
+    facts = fx.extract("Quillshire Commission allocates over €25.5 million to AI projects",
+                       "The Commission selected four AI defence projects under the Quillshire Defence Fund, the "
+                       "government said; lawmakers in parliament approved the calls.", [])
+    assert facts.kind == "policy" and facts.programme
