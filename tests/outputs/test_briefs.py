@@ -1017,3 +1017,10 @@ def test_a_field_word_the_earlier_step_named_is_no_news_and_money_shows_in_its_c
                      thread_clusters=[("c0", "2023-01-10"), ("c1", "2023-03-01")])
     assert _step(inp, 2, ["Quillsoft", "AGI"], [])["new"] == []
     assert sig.key_figure(["€25.5 million", "$25 million", "1,200"]) == "€25.5 million"
+
+
+def test_skeptics_of_a_programme_ask_who_gets_the_money_not_for_a_final_text(archive):
+    brief = brief_of_kind(archive, "policy", "Quillshire Commission allocates over €25.5 million to AI projects",
+                          "The Commission selected four AI defence projects under the Quillshire Defence Fund with "
+                          "€25.5 million of funding, the government said; lawmakers in parliament approved the calls.")
+    assert "final text" not in brief.skeptics and "programme" in brief.our_take
