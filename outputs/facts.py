@@ -203,7 +203,10 @@ _PRICE = re.compile(r"(?:[$€£]\s?\d[\d,.]*(?:\s?(?:k|m|million))?\s?(?:/|per 
                     r"\bfree (?:tier|plan|to use|for (?:everyone|all|personal use|non-commercial use))\b|"
                     r"\bfor free\b|\bfree of charge\b", re.IGNORECASE)
 _ACCESS = (  # (access, pattern), first match wins
-    ("waitlist", r"wait[- ]?list|waiting list|invite[- ]only|request access|apply for access|early access"),
+    # "early access" is a waitlist where a product is in it or one signs up for it, not where it is given away
+    # ("$1M each and early access to its systems")
+    ("waitlist", r"wait[- ]?list|waiting list|invite[- ]only|request access|apply for access|"
+                 r"(?:in|via|through|join|request|sign up for|apply for|get) early access"),
     ("beta", r"\b(?:private |public |open )?beta\b|preview\b|research preview"),
     ("coming", r"coming (?:soon|weeks|months)|will (?:launch|release|roll out|be available)|later this year|"
                r"plans? to (?:release|launch|open)"),

@@ -459,3 +459,12 @@ def test_money_allocated_makes_a_policy_story_a_programme():
                        "The Commission selected four AI defence projects under the Quillshire Defence Fund, the "
                        "government said; lawmakers in parliament approved the calls.", [])
     assert facts.kind == "policy" and facts.programme
+
+
+@pytest.mark.parametrize("text, access", [
+    ("Orchard will give ten startups $1M each and early access to its systems", ""),  # given away, no waitlist
+    ("Quillchat is in early access now", "waitlist"),
+    ("Sign up for early access to Quillchat", "waitlist"),
+])
+def test_early_access_is_a_waitlist_only_where_something_is_in_it_or_one_signs_up(text, access):
+    assert fx.access_of(text, text) == access
