@@ -75,6 +75,7 @@ def refresh_clusters(store: Store, cid: int, cluster_ids: list[str],
     terms = {c: terms_of((r["title"], r["lead"]) for r in rows) for c, rows in by_cluster.items()}
     if stats is None:
         stats = term_stats(store, set().union(*terms.values()))
+    firsts = store.first_sources(cluster_ids)
     infos = {}
     for c, rows in by_cluster.items():
         if not rows:
@@ -89,7 +90,7 @@ def refresh_clusters(store: Store, cid: int, cluster_ids: list[str],
         subj = cluster_subject(rows, central, stats)
         store.save_cluster(c, title=central["title"], first_date=dates[0], last_date=dates[-1], size=len(rows),
                            sources=len({r["source"] for r in rows}), centroid=to_blob(centroid), subject=subj,
-                           terms=encode_terms(terms[c]))
+                           terms=encode_terms(terms[c]), first_source=firsts.get(c))
         infos[c] = ClusterInfo(c, centroid, to_day(dates[0]), to_day(dates[-1]), subject=subj, terms=terms[c])
     return infos
 
@@ -128,11 +129,27 @@ def _stored(store: Store, rows: list[dict[str, Any]]) -> tuple[list[ClusterInfo]
                         terms[r["id"]]) for r in rows], df
 
 
-def _older(store: Store, since: str, skip: set[str]) -> tuple[list[ClusterInfo], dict[str, int], dict[str, str]]:
-    """The clusters of open threads, their links' frequencies, and the threads' subjects."""
-    rows = [r for r in store.clusters_since(since) if r["id"] not in skip]
-    older, df = _stored(store, rows)
-    return older, df, {r["thread_id"]: r["thread_subject"] for r in rows if r["thread_subject"]}
+def _older(store: Store, fresh: list[ClusterInfo], config: ClusterConfig
+           ) -> tuple[list[ClusterInfo], dict[str, int], dict[str, str]]:
+    """The clusters of the threads tonight's clusters may join, the frequencies of the links they share with
+    tonight's clusters, and the threads' subjects. A thread is read (its clusters of the last
+    `thread_window_days`) only where one of its clusters is recent enough for the oldest new cluster to join
+    it (`thread_quiet_days`): `attach_threads` looks at no other. Only the links tonight's clusters cite are
+    read (attachment only asks which links a cluster shares with a thread), and no terms (it reads the new
+    clusters' only). The clusters keep the order of the whole window's, so ties fall as they did."""
+    first = min(c.first_day for c in fresh)
+    skip = {c.id for c in fresh}
+    # a day early: stored dates compare as text, whatever their zone (reading more threads changes nothing)
+    rows = [r for r in store.clusters_since(from_day(first - config.thread_window_days),
+                                            from_day(first - config.thread_quiet_days - 1)) if r["id"] not in skip]
+    links = store.cluster_links(sorted(skip))
+    for c in fresh:
+        c.links = frozenset(links.get(c.id, ()))
+    urls = sorted({u for c in fresh for u in c.links})
+    cited = store.clusters_citing(urls)
+    older = [ClusterInfo(r["id"], from_blob(r["centroid"]), to_day(r["first_date"]), to_day(r["last_date"]),
+                         frozenset(cited.get(r["id"], ())), r["thread_id"], r["subject"] or "") for r in rows]
+    return older, store.link_df(urls), {r["thread_id"]: r["thread_subject"] for r in rows if r["thread_subject"]}
 
 
 def specificity(store: Store, subjects: set[str], config: ClusterConfig):
@@ -174,14 +191,17 @@ def cluster_stories(store: Store, config: ClusterConfig = ClusterConfig(), backe
         mark[0] = now
 
     with store.transaction():
+        full = store.needs_full("cluster")  # an archive whose markers are not known: look at all of it once
         count_terms(store)
         name_clusters(store, cid)
         lap("terms")
-        stale = store.clusters_out_of_date()  # stories of theirs were deleted by a re-split or an edit
+        # stories of theirs were deleted by a re-split or an edit
+        stale = store.clusters_out_of_date(everything=full or store.needs_full("stale"))
         if stale:
             refresh_clusters(store, cid, stale)
-        rows = store.stories_to_cluster(cid)
+        rows = store.stories_to_cluster(cid, everything=full)
         if not rows:
+            _done(store)
             return report
         left = store.drop_memberships([r["id"] for r in rows])
         new_refs = _refs(store, rows, config)
@@ -215,12 +235,7 @@ def cluster_stories(store: Store, config: ClusterConfig = ClusterConfig(), backe
         moved = store.cluster_threads(grown)  # threads whose clusters grew tonight
         lap("write")
         if fresh:
-            since = from_day(min(c.first_day for c in fresh) - config.thread_window_days)
-            older, link_df, subjects = _older(store, since, {c.id for c in fresh})
-            links = store.cluster_links([c.id for c in fresh])
-            link_df.update(store.link_df(sorted({u for us in links.values() for u in us})))
-            for c in fresh:
-                c.links = frozenset(links.get(c.id, ()))
+            older, link_df, subjects = _older(store, fresh, config)
             threads = _thread(store, fresh, older, link_df, config, subjects)
             known = {c.thread_id for c in older}
             report.update(threads_new=len(set(threads.values()) - known),
@@ -230,9 +245,17 @@ def cluster_stories(store: Store, config: ClusterConfig = ClusterConfig(), backe
             store.set_thread_subjects(_new_subjects(fresh, threads, subjects))
         else:
             store.refresh_threads(sorted(moved))
+        _done(store)
         lap("thread")
     report["ms"] = int((time.perf_counter() - started) * 1000)
     return report
+
+
+def _done(store: Store) -> None:
+    """Every story and cluster the stage had due is clustered and refreshed (with the rest of its work, in its
+    transaction): including those its own regrouping marked."""
+    store.clear_due("cluster")
+    store.clear_due("stale")
 
 
 def _new_subjects(fresh: list[ClusterInfo], threads: dict[str, str], known: dict[str, str]) -> dict[str, str]:

@@ -12,9 +12,22 @@ from .store import Store
 
 def stale_stories(store: Store, model_id: str, *, rebuild: bool = False) -> tuple[int, list[tuple[str, str, bytes]]]:
     """(collection id, [(story id, text to embed, its hash)]) for every story whose vector is missing or
-    was made from other text (all of them with `rebuild`)."""
+    was made from other text (all of them with `rebuild`), looking at every story."""
     cid = open_collection(store, model_id, rebuild=rebuild)
     return cid, stale_of(store.stories_for_embedding(cid))
+
+
+def due_stories(store: Store, model_id: str) -> tuple[int, list[tuple[str, str, bytes]]]:
+    """`stale_stories` among the stories added, edited or removed since the stage last ran (`Store.due`): the
+    vectors of those gone or no longer news are dropped, and those whose vector is current are let go."""
+    cid = store.embedding_collection(COLLECTION, model_id)
+    with store.transaction():
+        rows, gone = store.due_for_embedding(cid)
+        store.prune_embeddings(cid, gone)
+        stale = stale_of(rows)
+        fresh = {sid for sid, _, _ in stale}
+        store.clear_due("embed", [*gone, *(r[0] for r in rows if r[0] not in fresh)])
+    return cid, stale
 
 
 def open_collection(store: Store, model_id: str, *, rebuild: bool = False) -> int:
@@ -39,8 +52,11 @@ def stale_of(rows: Iterable[tuple[str, str, str, bytes | None]]) -> list[tuple[s
 
 def embed_stories(store: Store, embedder: Embedder, *, rebuild: bool = False,
                   progress: Callable[[int, int], None] | None = None) -> dict:
-    """Embed new or changed stories. Returns counts for the run report."""
-    cid, stale = stale_stories(store, embedder.model_id, rebuild=rebuild)
+    """Embed new or changed stories (the stories marked due, or every one where the archive's markers are not
+    known yet or with `rebuild`). Returns counts for the run report."""
+    everything = rebuild or store.needs_full("embed")
+    cid, stale = (stale_stories(store, embedder.model_id, rebuild=rebuild) if everything
+                  else due_stories(store, embedder.model_id))
     done = 0
     load_ms = 0
     if stale:  # loaded apart, so that the report tells the load from the throughput
@@ -56,6 +72,9 @@ def embed_stories(store: Store, embedder: Embedder, *, rebuild: bool = False,
         if progress:
             progress(done, len(stale))
     seconds = time.perf_counter() - started
+    if everything:
+        with store.transaction():  # every story was looked at, and the stale ones embedded
+            store.clear_due("embed")
     report = {"model": embedder.model_id, "device": embedder.device, "embedded": done,
               "total": store.count_embeddings(cid)}
     if done:

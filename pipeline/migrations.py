@@ -313,6 +313,144 @@ def m012_cluster_terms(db: Database) -> None:
     db.execute("ALTER TABLE clusters ADD COLUMN terms TEXT")
 
 
+# What each stage still has to look at, kept by triggers as the archive changes, so that a night reads what
+# changed rather than the whole archive: rows of `due` are (stage, key). A stage reads its rows, does the
+# work and deletes the rows it read in the transaction that commits the work, so a run killed before that
+# leaves them for the next. `state` holds the counted stories (`terms_counted`, read by every term lookup)
+# and, per stage, `full:<stage>`: the next run scans the whole archive once (an archive from before these
+# markers, or one written in bulk) and clears it.
+DUE_STAGES = ("embed", "marks", "cluster", "stale", "brief", "page", "letter", "watch")
+# each select gives (stage, key) rows as `k`; `_due_from` adds those not there yet (a trigger cannot rely on
+# INSERT OR IGNORE: an outer upsert's conflict handling overrides it)
+_STORY_CLUSTERS = "SELECT 'brief' AS stage, cluster_id AS k FROM cluster_members WHERE story_id = {story}"
+_MEMBER_ISSUES = ("SELECT 'page' AS stage, s.issue_id AS k FROM cluster_members m JOIN stories s ON s.id = "
+                  "m.story_id WHERE m.cluster_id = {cluster}")
+_THREAD_CLUSTERS = "SELECT 'brief' AS stage, id AS k FROM clusters WHERE thread_id = {thread}"
+_FIRST_LETTER = "SELECT 'letter' AS stage, first_source AS k FROM clusters WHERE id = {cluster}"
+
+
+def _story_page(story: str) -> str:
+    """A story's issue page is due."""
+    return _due_from(f"SELECT 'page' AS stage, issue_id AS k FROM stories WHERE id = {story}")
+
+
+def _trigger(name: str, event: str, body: list[str]) -> str:
+    return f"CREATE TRIGGER {name} {event} BEGIN {'; '.join(body)}; END"
+
+
+def _due(stage: str, key: str) -> str:
+    return _due_from(f"SELECT '{stage}' AS stage, {key} AS k")
+
+
+def _due_from(select: str) -> str:
+    return (f"INSERT INTO due (stage, key) SELECT DISTINCT x.stage, x.k FROM ({select}) x WHERE x.k IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM due d WHERE d.stage = x.stage AND d.key = x.k)")
+
+
+_COUNTED = "UPDATE state SET value = value + ({delta}) WHERE name = 'terms_counted'"
+_FIRSTS_CHANGED = ("OLD.title IS NOT NEW.title OR OLD.first_date IS NOT NEW.first_date OR OLD.sources IS NOT "
+                   "NEW.sources OR OLD.first_source IS NOT NEW.first_source")
+_INCREMENTAL = [
+    "CREATE TABLE due (stage TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (stage, key)) WITHOUT ROWID",
+    "CREATE TABLE state (name TEXT PRIMARY KEY, value)",
+    "CREATE INDEX stories_uncounted ON stories(section, id) WHERE terms_counted = 0",
+    # a newsletter's and an issue's news stories counted from the index alone
+    "CREATE INDEX stories_source_section ON stories(source, section)",
+    "CREATE INDEX stories_issue_section ON stories(issue_id, section)",
+    "CREATE INDEX issues_first_seen ON issues(first_seen)",
+    "CREATE INDEX clusters_unnamed ON clusters(id) WHERE subject IS NULL",
+    # the newsletter whose story came first (by date, then id), kept by the cluster stage: a newsletter's
+    # page lists the stories several told where it told them first
+    "ALTER TABLE clusters ADD COLUMN first_source TEXT",
+    "CREATE INDEX clusters_first_told ON clusters(first_source, first_date) WHERE sources >= 2",
+    # stories: their vector, their contrary mark, their issue's page and newsletter's; the count of counted
+    _trigger("due_story_new", "AFTER INSERT ON stories", [
+        _due("embed", "NEW.id"), _due("marks", "NEW.id"), _due("page", "NEW.issue_id"), _due("letter", "NEW.source"),
+        _COUNTED.format(delta="NEW.terms_counted")]),
+    _trigger("due_story_text", "AFTER UPDATE OF title, text, section ON stories", [_due("embed", "NEW.id")]),
+    _trigger("due_story_hash", "AFTER UPDATE OF content_hash, published ON stories", [
+        _due("marks", "NEW.id"), _due_from(_STORY_CLUSTERS.format(story="NEW.id"))]),
+    _trigger("due_story_page", "AFTER UPDATE OF issue_id, position, section, title ON stories", [
+        _due("page", "OLD.issue_id"), _due("page", "NEW.issue_id"), _due("letter", "OLD.source"),
+        _due("letter", "NEW.source")]),
+    _trigger("due_story_counted", "AFTER UPDATE OF terms_counted ON stories",
+             [_COUNTED.format(delta="NEW.terms_counted - OLD.terms_counted")]),
+    _trigger("due_story_gone", "AFTER DELETE ON stories", [
+        _due("embed", "OLD.id"), _due("page", "OLD.issue_id"), _due("letter", "OLD.source"),
+        _COUNTED.format(delta="-OLD.terms_counted")]),
+    # issues: their page and their newsletter's; a new date moves their stories in their threads
+    _trigger("due_issue_new", "AFTER INSERT ON issues", [_due("page", "NEW.id"), _due("letter", "NEW.source")]),
+    _trigger("due_issue_changed", "AFTER UPDATE ON issues", [_due("page", "NEW.id"), _due("letter", "NEW.source"),
+                                                              _due("letter", "OLD.source")]),
+    _trigger("due_issue_date", "AFTER UPDATE OF published ON issues", [_due_from(
+        "SELECT 'brief' AS stage, m.cluster_id AS k FROM stories s JOIN cluster_members m ON m.story_id = s.id "
+        "WHERE s.issue_id = NEW.id")]),
+    _trigger("due_issue_gone", "AFTER DELETE ON issues", [_due("page", "OLD.id"), _due("letter", "OLD.source")]),
+    _trigger("due_source", "AFTER UPDATE ON sources", [_due("letter", "NEW.name"), _due("letter", "OLD.name")]),
+    _trigger("due_source_new", "AFTER INSERT ON sources", [_due("letter", "NEW.name")]),
+    _trigger("due_source_gone", "AFTER DELETE ON sources", [_due("letter", "OLD.name")]),
+    # (a vector made or remade is due for clustering: `Store.save_embeddings` says so, the embeddings tables
+    # being llm's, as llm makes them)
+    # memberships: the clusters' briefs and sizes, the story's issue page; a story that left is clustered again
+    _trigger("due_member_new", "AFTER INSERT ON cluster_members",
+             [_due("brief", "NEW.cluster_id"), _due("stale", "NEW.cluster_id"), _story_page("NEW.story_id")]),
+    _trigger("due_member_moved", "AFTER UPDATE ON cluster_members", [
+        _due("brief", "OLD.cluster_id"), _due("brief", "NEW.cluster_id"), _due("stale", "OLD.cluster_id"),
+        _due("stale", "NEW.cluster_id"), _story_page("NEW.story_id")]),
+    _trigger("due_member_gone", "AFTER DELETE ON cluster_members", [
+        _due("brief", "OLD.cluster_id"), _due("stale", "OLD.cluster_id"), _due("cluster", "OLD.story_id"),
+        _story_page("OLD.story_id")]),
+    # clusters: an issue page shows each story's cluster's sources and thread, a newsletter page its first
+    # tellings; a brief reads its whole thread, so a cluster joining or leaving one changes every brief of it
+    _trigger("due_cluster_new", "AFTER INSERT ON clusters", [
+        _due("brief", "NEW.id"), _due("letter", "NEW.first_source")]),
+    _trigger("due_cluster_pages", "AFTER UPDATE ON clusters WHEN OLD.sources IS NOT NEW.sources OR OLD.thread_id "
+             "IS NOT NEW.thread_id", [_due_from(_MEMBER_ISSUES.format(cluster="NEW.id"))]),
+    _trigger("due_cluster_firsts", f"AFTER UPDATE ON clusters WHEN {_FIRSTS_CHANGED}", [
+        _due("letter", "OLD.first_source"), _due("letter", "NEW.first_source")]),
+    _trigger("due_cluster_thread", "AFTER UPDATE ON clusters WHEN OLD.thread_id IS NOT NEW.thread_id", [
+        _due("brief", "NEW.id"), _due_from(_THREAD_CLUSTERS.format(thread="OLD.thread_id")),
+        _due_from(_THREAD_CLUSTERS.format(thread="NEW.thread_id"))]),
+    _trigger("due_cluster_gone", "AFTER DELETE ON clusters", [
+        _due("brief", "OLD.id"), _due("letter", "OLD.first_source"),
+        _due_from(_THREAD_CLUSTERS.format(thread="OLD.thread_id"))]),
+    # a story's contrary mark is counter-evidence for its thread's earlier briefs
+    _trigger("due_mark_new", "AFTER INSERT ON story_marks", [_due_from(_STORY_CLUSTERS.format(story="NEW.story_id"))]),
+    _trigger("due_mark_changed", "AFTER UPDATE ON story_marks",
+             [_due_from(_STORY_CLUSTERS.format(story="NEW.story_id"))]),
+    # briefs: the pages of their clusters' issues show their slug, kind and impact, a newsletter page the slug
+    # ... and the watch stage reads every brief written or removed (a brief removed is due again)
+    _trigger("due_brief_new", "AFTER INSERT ON briefs", [_due_from(_MEMBER_ISSUES.format(cluster="NEW.cluster_id")),
+                                                          _due_from(_FIRST_LETTER.format(cluster="NEW.cluster_id")),
+                                                          _due("watch", "NEW.cluster_id")]),
+    _trigger("due_brief_rewritten", "AFTER UPDATE OF input_hash ON briefs WHEN OLD.input_hash IS NOT NEW.input_hash",
+             [_due("watch", "NEW.cluster_id")]),
+    _trigger("due_brief_changed", "AFTER UPDATE ON briefs WHEN OLD.slug IS NOT NEW.slug OR OLD.kind IS NOT NEW.kind "
+             "OR OLD.impact IS NOT NEW.impact OR OLD.impact_score IS NOT NEW.impact_score", [
+        _due_from(_MEMBER_ISSUES.format(cluster="NEW.cluster_id")),
+        _due_from(_FIRST_LETTER.format(cluster="NEW.cluster_id"))]),
+    _trigger("due_brief_gone", "AFTER DELETE ON briefs", [_due_from(_MEMBER_ISSUES.format(cluster="OLD.cluster_id")),
+                                                           _due_from(_FIRST_LETTER.format(cluster="OLD.cluster_id")),
+                                                           _due("watch", "OLD.cluster_id"), _due("brief", "OLD.cluster_id")]),
+]
+# the first teller of every cluster, for an archive from before `clusters.first_source`
+FIRST_SOURCES = ("UPDATE clusters SET first_source = (SELECT s.source FROM cluster_members m JOIN stories s ON s.id = "
+                 "m.story_id JOIN issues i ON i.id = s.issue_id WHERE m.cluster_id = clusters.id ORDER BY "
+                 "COALESCE(s.published, i.published, s.updated), s.id LIMIT 1)")
+
+
+@pulse_migrations()
+def m013_due(db: Database) -> None:
+    """What each nightly stage still has to look at (`due`, kept by triggers), the count of stories in the
+    term statistics, and indexes for the stories not counted yet and the issues by first sight: a night
+    reads what changed, not the whole archive. Each stage's first run after this scans the archive once."""
+    for sql in _INCREMENTAL:
+        db.execute(sql)
+    db.execute(FIRST_SOURCES)
+    db.execute("INSERT INTO state (name, value) SELECT 'terms_counted', count(*) FROM stories WHERE terms_counted = 1")
+    db.conn.executemany("INSERT INTO state (name, value) VALUES (?, 1)", [(f"full:{s}",) for s in DUE_STAGES])
+
+
 def _step_names() -> tuple[str, ...]:
     """Every step's name, in order: what is pending on an empty database."""
     with Database(memory=True) as empty:

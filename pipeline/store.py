@@ -25,7 +25,7 @@ from sources.furniture import NOT_NEWS
 from sources.models import Issue
 
 from .migrations import SCHEMA_VERSION as SCHEMA_VERSION  # re-exported: doctor, tests
-from .migrations import SchemaError, upgrade
+from .migrations import DUE_STAGES, FIRST_SOURCES, SchemaError, upgrade
 
 # a story's date: its own, else its issue's, else when Pulse stored it
 STORY_DATE = "COALESCE(s.published, i.published, s.updated)"
@@ -137,6 +137,38 @@ class Store:
             upgrade(self.db)
         except SchemaError as exc:
             raise SchemaError(f"{self.path} {exc}") from None
+
+    # ------------------------------------------------------------------ what the stages have to look at
+    def due(self, stage: str) -> list[str]:
+        """The keys the triggers of `migrations.m013_due` left for a stage (stories, clusters, issues,
+        newsletters), in order."""
+        return [r[0] for r in self.db.execute("SELECT key FROM due WHERE stage = ? ORDER BY key", [stage])]
+
+    def clear_due(self, stage: str, keys: list[str] | None = None) -> None:
+        """Forget these keys of a stage (None: all of them, with its `full` mark): its work on them is done.
+        Call it in the transaction that stores that work."""
+        if keys is None:
+            self.db.execute("DELETE FROM due WHERE stage = ?", [stage])
+            self.db.execute("DELETE FROM state WHERE name = ?", [f"full:{stage}"])
+            return
+        for chunk, marks in _in_chunks(keys):
+            self.db.execute(f"DELETE FROM due WHERE stage = ? AND key IN ({marks})", [stage, *chunk])
+
+    def needs_full(self, stage: str) -> bool:
+        """Whether the stage must look at the whole archive once (markers are not known for all of it)."""
+        return self.db.execute("SELECT 1 FROM state WHERE name = ?", [f"full:{stage}"]).fetchone() is not None
+
+    def mark_full(self, stage: str) -> None:
+        """Make the stage's next run look at the whole archive (a bulk write bypassed its markers)."""
+        self.db.execute("INSERT OR IGNORE INTO state (name, value) VALUES (?, 1)", [f"full:{stage}"])
+
+    def state_value(self, name: str) -> Any:
+        row = self.db.execute("SELECT value FROM state WHERE name = ?", [name]).fetchone()
+        return row[0] if row else None
+
+    def set_state(self, name: str, value: Any) -> None:
+        self.db.execute("INSERT INTO state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET "
+                        "value = excluded.value", [name, value])
 
     # ------------------------------------------------------------------ sources
     def ensure_source(self, name: str, kind: str, url: str) -> None:
@@ -326,6 +358,7 @@ class Store:
         return sorted(left)
 
     def save_embeddings(self, cid: int, rows: list[tuple[str, bytes, bytes]]) -> None:
+        """Store vectors; their stories are due for clustering, and no longer for embedding."""
         stamp = int(datetime.now(timezone.utc).timestamp())
         with self.db.atomic():
             self.db.conn.executemany(
@@ -333,12 +366,28 @@ class Store:
                 "ON CONFLICT(collection_id, id) DO UPDATE SET embedding = excluded.embedding, "
                 "content_hash = excluded.content_hash, updated = excluded.updated",
                 [(cid, sid, blob, digest, stamp) for sid, blob, digest in rows])
+            self.db.conn.executemany("INSERT OR IGNORE INTO due (stage, key) VALUES ('cluster', ?)",
+                                     [(sid,) for sid, _, _ in rows])
+            self.clear_due("embed", [sid for sid, _, _ in rows])
 
-    def prune_embeddings(self, cid: int) -> int:
+    def prune_embeddings(self, cid: int, story_ids: list[str] | None = None) -> int:
+        """Drop the vectors of stories that are gone or no longer news: all such, or those of `story_ids`."""
         with self.db.atomic():
-            cur = self.db.execute("DELETE FROM embeddings WHERE collection_id = ? AND id NOT IN (SELECT id FROM stories "
-                                  f"WHERE section NOT IN ({_NOT_NEWS_SQL}))", [cid])
-            return cur.rowcount
+            if story_ids is None:
+                return self.db.execute("DELETE FROM embeddings WHERE collection_id = ? AND id NOT IN (SELECT id FROM "
+                                       f"stories WHERE section NOT IN ({_NOT_NEWS_SQL}))", [cid]).rowcount
+            return sum(self.db.execute(f"DELETE FROM embeddings WHERE collection_id = ? AND id IN ({marks})",
+                                       [cid, *chunk]).rowcount for chunk, marks in _in_chunks(story_ids))
+
+    def due_for_embedding(self, cid: int) -> tuple[list[tuple[str, str, str, bytes | None]], list[str]]:
+        """The stories the embed stage has due (`due`): ([(id, title, text, stored hash)] of the news stories,
+        in `stories_for_embedding`'s order, and the ids of those that are gone or no longer news)."""
+        rows = self.db.execute(
+            "SELECT d.key, s.id, s.title, s.text, e.content_hash, s.section IN (" + _NOT_NEWS_SQL + ") FROM due d "
+            "LEFT JOIN stories s ON s.id = d.key LEFT JOIN embeddings e ON e.collection_id = ? AND e.id = d.key "
+            "WHERE d.stage = 'embed' ORDER BY s.published, s.id", [cid]).fetchall()
+        news = [(sid, title, text, h) for _, sid, title, text, h, not_news in rows if sid is not None and not not_news]
+        return news, [key for key, sid, _, _, _, not_news in rows if sid is None or not_news]
 
     def count_embeddings(self, cid: int) -> int:
         return self.db.execute("SELECT count(*) FROM embeddings WHERE collection_id = ?", [cid]).fetchone()[0]
@@ -351,28 +400,58 @@ class Store:
         return rows
 
     # ------------------------------------------------------------------ clusters and threads
-    def _story_rows(self, where: str, params: list[Any], cid: int, clustered: bool = False) -> list[dict[str, Any]]:
-        """`clustered`: only clustered stories, found from their clusters (an index lookup, not a scan)."""
-        members = ("cluster_members m JOIN stories s ON s.id = m.story_id" if clustered else "stories s")
-        sql = (f"SELECT s.id, s.issue_id, s.source, s.title, substr(s.text, 1, 600) AS lead, {STORY_DATE} AS date, "
-               "e.embedding, "
-               f"e.content_hash AS embedded_hash, m.cluster_id FROM {members} JOIN issues i ON i.id = s.issue_id "
-               "JOIN embeddings e ON e.collection_id = ? AND e.id = s.id "
-               + ("" if clustered else "LEFT JOIN cluster_members m ON m.story_id = s.id ")
-               + f"WHERE {where} ORDER BY date, s.id")
-        return [dict(r) for r in self.db.query(sql, [cid, *params])]
+    def _story_rows(self, where: str, params: list[Any], cid: int, *, clustered: bool = False,
+                    found: tuple[str, list[Any]] | None = None) -> list[dict[str, Any]]:
+        """Stories with their vector, membership and date. `clustered`: only clustered stories, found from their
+        clusters; `found`: (a query giving story ids as `id`, its parameters) that finds the candidates by index
+        (`_dated`, `due`). Either way the joins run in the order written (CROSS JOIN): left to choose, SQLite
+        starts at the collection's vectors and reads them all."""
+        cols = (f"SELECT s.id, s.issue_id, s.source, s.title, substr(s.text, 1, 600) AS lead, {STORY_DATE} AS date, "
+                "e.embedding, e.content_hash AS embedded_hash, m.cluster_id FROM ")
+        rest = ("CROSS JOIN issues i ON i.id = s.issue_id CROSS JOIN embeddings e ON e.collection_id = ? AND "
+                "e.id = s.id ")
+        if clustered:
+            sql = f"{cols}cluster_members m CROSS JOIN stories s ON s.id = m.story_id {rest}"
+            args = [cid, *params]
+        elif found:
+            sql = (f"{cols}({found[0]}) f CROSS JOIN stories s ON s.id = f.id {rest}"
+                   "LEFT JOIN cluster_members m ON m.story_id = s.id ")
+            args = [*found[1], cid, *params]
+        else:
+            sql = (f"{cols}stories s JOIN issues i ON i.id = s.issue_id JOIN embeddings e ON e.collection_id = ? "
+                   "AND e.id = s.id LEFT JOIN cluster_members m ON m.story_id = s.id ")
+            args = [cid, *params]
+        return [dict(r) for r in self.db.query(f"{sql}WHERE {where} ORDER BY date, s.id", args)]
 
-    def stories_to_cluster(self, cid: int) -> list[dict[str, Any]]:
-        """Embedded stories with no cluster yet, or whose text changed since they were clustered."""
-        return self._story_rows("m.story_id IS NULL OR m.embedded_hash IS NOT e.content_hash", [], cid)
+    @staticmethod
+    def _dated(low: str, high: str, lo: str, hi: str) -> tuple[str, list[Any]]:
+        """A query for the ids of stories whose date (STORY_DATE) is `low` lo and `high` hi (operators such as
+        ">=", "<"), each way a story gets its date by its own index: its own date, else its issue's, else when
+        it was stored. The three parts are disjoint."""
+        own = f"SELECT id FROM stories WHERE published {low} ? AND published {high} ?"
+        issue = ("SELECT s.id FROM issues i CROSS JOIN stories s ON s.issue_id = i.id WHERE i.published "
+                 f"{low} ? AND i.published {high} ? AND s.published IS NULL")
+        stored = ("SELECT s.id FROM issues i CROSS JOIN stories s ON s.issue_id = i.id WHERE i.published IS NULL "
+                  f"AND s.published IS NULL AND s.updated {low} ? AND s.updated {high} ?")
+        return f"{own} UNION ALL {issue} UNION ALL {stored}", [lo, hi] * 3
+
+    def stories_to_cluster(self, cid: int, *, everything: bool = False) -> list[dict[str, Any]]:
+        """Embedded stories with no cluster yet, or whose text changed since they were clustered: among the
+        stories the cluster stage has due (`due`), or with `everything` among all of them."""
+        stale = "(m.story_id IS NULL OR m.embedded_hash IS NOT e.content_hash)"
+        if everything:
+            return self._story_rows(stale, [], cid)
+        return self._story_rows(stale, [], cid, found=("SELECT key AS id FROM due WHERE stage = 'cluster'", []))
 
     def clustered_between(self, cid: int, start: str, end: str) -> list[dict[str, Any]]:
-        return self._story_rows(f"m.story_id IS NOT NULL AND {STORY_DATE} BETWEEN ? AND ?", [start, end], cid)
+        return self._story_rows(f"m.story_id IS NOT NULL AND {STORY_DATE} BETWEEN ? AND ?", [start, end], cid,
+                                found=self._dated(">=", "<=", start, end))
 
     def clustered_citing(self, cid: int, urls: list[str]) -> list[dict[str, Any]]:
         """Clustered stories, of any date, that link one of these URLs."""
         return [r for chunk, marks in _in_chunks(urls) for r in self._story_rows(
-            f"m.story_id IS NOT NULL AND s.id IN (SELECT story_id FROM links WHERE url IN ({marks}))", chunk, cid)]
+            "m.story_id IS NOT NULL", [], cid,
+            found=(f"SELECT DISTINCT story_id AS id FROM links WHERE url IN ({marks})", chunk))]
 
     def cluster_stories(self, cid: int, cluster_ids: list[str]) -> list[dict[str, Any]]:
         return [r for chunk, marks in _in_chunks(cluster_ids)
@@ -441,9 +520,9 @@ class Store:
     def uncounted_stories(self, not_news: tuple[str, ...]) -> list[dict[str, Any]]:
         """News stories whose terms are not in the archive's term statistics yet."""
         marks = ",".join("?" * len(not_news))
-        return [dict(r) for r in self.db.query(
-            f"SELECT id, title, text FROM stories WHERE terms_counted = 0 AND section NOT IN ({marks}) ORDER BY id",
-            list(not_news))]
+        return [dict(r) for r in self.db.query(  # the partial index holds only the stories not counted
+            f"SELECT id, title, text FROM stories INDEXED BY stories_uncounted WHERE terms_counted = 0 AND section "
+            f"NOT IN ({marks}) ORDER BY id", list(not_news))]
 
     def add_term_counts(self, story_ids: list[str], df: dict[str, int], upper: dict[str, int],
                         seen: dict[str, int]) -> None:
@@ -458,8 +537,11 @@ class Store:
 
     def term_counts(self, terms: list[str]) -> tuple[int, dict[str, tuple[int, int, int]]]:
         """(stories counted, term -> (df, upper, seen)) for these terms."""
-        docs = self.db.execute("SELECT count(*) FROM stories WHERE terms_counted = 1").fetchone()[0]
-        return docs, self.term_rows(terms)
+        return self.counted_stories(), self.term_rows(terms)
+
+    def counted_stories(self) -> int:
+        """How many stories the term statistics count (kept by triggers: no scan of the stories)."""
+        return self.db.execute("SELECT value FROM state WHERE name = 'terms_counted'").fetchone()[0]
 
     def term_rows(self, terms: list[str]) -> dict[str, tuple[int, int, int]]:
         """term -> (df, upper, seen) for these terms (no count of the stories: that one reads them all)."""
@@ -470,36 +552,83 @@ class Store:
         return out
 
     def save_cluster(self, cid: str, *, title: str, first_date: str, last_date: str, size: int, sources: int,
-                     centroid: bytes, subject: str | None = None, terms: str | None = None) -> None:
-        """`terms`: the cluster's terms as `pipeline.cluster_stage` encodes them (None: not known)."""
+                     centroid: bytes, subject: str | None = None, terms: str | None = None,
+                     first_source: str | None = None) -> None:
+        """`terms`: the cluster's terms as `pipeline.cluster_stage` encodes them (None: not known);
+        `first_source`: the newsletter that told it first (`first_sources`)."""
         self.db.execute(
-            "INSERT INTO clusters (id, title, first_date, last_date, size, sources, centroid, subject, terms) "
-            "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET title = excluded.title, "
+            "INSERT INTO clusters (id, title, first_date, last_date, size, sources, centroid, subject, terms, "
+            "first_source) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET title = excluded.title, "
             "first_date = excluded.first_date, last_date = excluded.last_date, size = excluded.size, "
             "sources = excluded.sources, centroid = excluded.centroid, subject = excluded.subject, "
-            "terms = excluded.terms",
-            [cid, title, first_date, last_date, size, sources, centroid, subject, terms])
+            "terms = excluded.terms, first_source = excluded.first_source",
+            [cid, title, first_date, last_date, size, sources, centroid, subject, terms, first_source])
+
+    def first_sources(self, cluster_ids: list[str]) -> dict[str, str]:
+        """The newsletter of each cluster's first story (by date, then id; every member, with a vector or not)."""
+        out: dict[str, tuple[str, str, str]] = {}
+        for chunk, marks in _in_chunks(cluster_ids):
+            for c, date, sid, source in self.db.execute(
+                    f"SELECT m.cluster_id, {STORY_DATE}, s.id, s.source FROM cluster_members m CROSS JOIN stories s "
+                    f"ON s.id = m.story_id CROSS JOIN issues i ON i.id = s.issue_id WHERE m.cluster_id IN ({marks})",
+                    chunk):
+                if c not in out or (date, sid) < out[c][:2]:
+                    out[c] = (date, sid, source)
+        return {c: v[2] for c, v in out.items()}
+
+    def recount(self) -> None:
+        """After a bulk write that went around the triggers (`bench/scale_archive.py`): the counted stories and
+        the clusters' first tellers again, and every stage's next run looks at the whole archive."""
+        with self.db.atomic():
+            self.set_state("terms_counted", self.db.execute(
+                "SELECT count(*) FROM stories WHERE terms_counted = 1").fetchone()[0])
+            self.db.execute(FIRST_SOURCES)
+            for stage in DUE_STAGES:
+                self.mark_full(stage)
 
     def set_cluster_terms(self, terms: dict[str, str]) -> None:
         self.db.conn.executemany("UPDATE clusters SET terms = ? WHERE id = ?", [(t, c) for c, t in terms.items()])
 
-    def clusters_out_of_date(self) -> list[str]:
-        """Clusters whose stored size no longer counts their members (stories deleted or re-split since)."""
+    def clusters_out_of_date(self, *, everything: bool = False) -> list[str]:
+        """Clusters whose stored size no longer counts their members (stories deleted or re-split since):
+        among those that lost or gained a member since the cluster stage last ran (`due`), or with
+        `everything` among all of them."""
+        if everything:
+            return [r[0] for r in self.db.execute(
+                "SELECT c.id FROM clusters c LEFT JOIN (SELECT cluster_id, count(*) AS n FROM cluster_members "
+                "GROUP BY cluster_id) m ON m.cluster_id = c.id WHERE coalesce(m.n, 0) != c.size ORDER BY c.id")]
         return [r[0] for r in self.db.execute(
-            "SELECT c.id FROM clusters c LEFT JOIN (SELECT cluster_id, count(*) AS n FROM cluster_members "
-            "GROUP BY cluster_id) m ON m.cluster_id = c.id WHERE coalesce(m.n, 0) != c.size ORDER BY c.id")]
+            "SELECT c.id FROM due d CROSS JOIN clusters c ON c.id = d.key WHERE d.stage = 'stale' AND c.size != "
+            "(SELECT count(*) FROM cluster_members m WHERE m.cluster_id = c.id) ORDER BY c.id")]
 
     def delete_cluster(self, cid: str) -> None:
         self.db.execute("DELETE FROM clusters WHERE id = ?", [cid])
 
-    def clusters_since(self, date: str) -> list[dict[str, Any]]:
+    def clusters_since(self, date: str, open_since: str | None = None) -> list[dict[str, Any]]:
+        """Clusters in a thread whose newest story is from `date` on, by that date (then row); `open_since`:
+        only those of threads with a cluster whose newest story is from then on (threads still open). Without
+        their terms, which thread attachment reads for the new clusters only."""
+        open_ = ("AND c.thread_id IN (SELECT thread_id FROM clusters WHERE last_date >= ? AND thread_id IS NOT NULL) "
+                 if open_since else "")
         return [dict(r) for r in self.db.query(
-            "SELECT c.id, c.thread_id, c.first_date, c.last_date, c.centroid, c.subject, c.terms, "
-            "t.subject AS thread_subject FROM clusters c LEFT JOIN threads t ON t.id = c.thread_id "
-            "WHERE c.last_date >= ? AND c.thread_id IS NOT NULL", [date])]
+            "SELECT c.id, c.thread_id, c.first_date, c.last_date, c.centroid, c.subject, "
+            "t.subject AS thread_subject FROM clusters c INDEXED BY clusters_last LEFT JOIN threads t ON t.id = "
+            f"c.thread_id WHERE c.last_date >= ? AND c.thread_id IS NOT NULL {open_}ORDER BY c.last_date, c.rowid",
+            [date, *([open_since] if open_since else [])])]
+
+    def clusters_citing(self, urls: list[str]) -> dict[str, set[str]]:
+        """cluster id -> which of these URLs its stories link."""
+        out: dict[str, set[str]] = {}
+        for chunk, marks in _in_chunks(urls):
+            for c, url in self.db.execute(
+                    "SELECT m.cluster_id, l.url FROM links l CROSS JOIN cluster_members m ON m.story_id = l.story_id "
+                    f"WHERE l.url IN ({marks})", chunk):
+                out.setdefault(c, set()).add(url)
+        return out
 
     def unnamed_clusters(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT id FROM clusters WHERE subject IS NULL ORDER BY id")]
+        return [r[0] for r in self.db.execute("SELECT id FROM clusters INDEXED BY clusters_unnamed WHERE subject IS "
+                                              "NULL ORDER BY id")]
 
     def all_clusters(self) -> list[dict[str, Any]]:
         """Every cluster, oldest first, with what thread attachment needs (for `pulse rethread`)."""
@@ -631,13 +760,12 @@ class Store:
                            ) -> dict[str, tuple[int, list[dict[str, Any]]]]:
         """`first_tellings` of every newsletter (or of `name`), found in one pass over the clusters several
         newsletters told (each cluster's first story by date, then id)."""
+        # each cluster's first teller is kept with it (`first_sources`, indexed where several told it)
         rows = self.db.query(
-            "SELECT source, cluster_id, title, date, sources, slug FROM (SELECT s.source, c.id AS cluster_id, c.title, "
-            "c.first_date AS date, c.sources, b.slug, row_number() OVER (PARTITION BY c.id ORDER BY "
-            f"{STORY_DATE}, s.id) AS n FROM clusters c JOIN briefs b ON b.cluster_id = c.id JOIN cluster_members m ON "
-            "m.cluster_id = c.id JOIN stories s ON s.id = m.story_id JOIN issues i ON i.id = s.issue_id WHERE "
-            "c.sources >= 2) WHERE n = 1" + (" AND source = ?" if name else "") + " ORDER BY date DESC, cluster_id",
-            [name] if name else [])
+            "SELECT c.first_source AS source, c.id AS cluster_id, c.title, c.first_date AS date, c.sources, b.slug "
+            "FROM clusters c INDEXED BY clusters_first_told CROSS JOIN briefs b ON b.cluster_id = c.id WHERE "
+            "c.sources >= 2 AND c.first_source IS NOT NULL" + (" AND c.first_source = ?" if name else "")
+            + " ORDER BY date DESC, cluster_id", [name] if name else [])
         out: dict[str, tuple[int, list[dict[str, Any]]]] = {}
         for r in rows:
             count, latest = out.get(r["source"], (0, []))
@@ -653,6 +781,10 @@ class Store:
         cols = ("id", "source", "title", "url", "published", "first_seen")
         return {r[0]: dict(zip(cols, r)) for chunk, marks in _in_chunks(issue_ids) for r in self.db.execute(
             f"SELECT {', '.join(cols)} FROM issues WHERE id IN ({marks})", chunk)}
+
+    def issues_with_prefix(self, prefix: str) -> list[tuple[str, str]]:
+        """(id, title) of the issues whose id starts with `prefix` (ids are hex: a range of the key)."""
+        return self.db.execute("SELECT id, title FROM issues WHERE id >= ? AND id < ?", [prefix, f"{prefix}~"]).fetchall()
 
     def issue_stories(self, issue_id: str) -> list[dict[str, Any]]:
         """An issue's stories in order, each with its cluster's brief (slug, impact, kind) and how many
@@ -677,18 +809,30 @@ class Store:
 
     # ------------------------------------------------------------------ watch-for items
     def watch_pending(self) -> list[str]:
-        """Clusters whose brief the watch stage has not read in its present version (new or rewritten)."""
+        """Clusters whose brief the watch stage has not read in its present version (new or rewritten): among
+        the briefs written or removed since it last ran (`due`), or every brief the first time."""
+        if self.needs_full("watch"):
+            return [r[0] for r in self.db.execute(
+                "SELECT b.cluster_id FROM briefs b LEFT JOIN watch_seen w ON w.cluster_id = b.cluster_id "
+                "WHERE w.input_hash IS NULL OR w.input_hash != b.input_hash ORDER BY 1")]
         return [r[0] for r in self.db.execute(
-            "SELECT b.cluster_id FROM briefs b LEFT JOIN watch_seen w ON w.cluster_id = b.cluster_id "
-            "WHERE w.input_hash IS NULL OR w.input_hash != b.input_hash ORDER BY 1")]
+            "SELECT b.cluster_id FROM due d CROSS JOIN briefs b ON b.cluster_id = d.key LEFT JOIN watch_seen w ON "
+            "w.cluster_id = b.cluster_id WHERE d.stage = 'watch' AND (w.input_hash IS NULL OR w.input_hash != "
+            "b.input_hash) ORDER BY 1")]
 
     def mark_watch_seen(self, cluster_ids: list[str]) -> None:
+        """The watch stage has read these briefs; it forgets those that are gone, and has nothing left due."""
         with self.db.atomic():
             for chunk, marks in _in_chunks(cluster_ids):
                 self.db.execute("INSERT INTO watch_seen (cluster_id, input_hash) SELECT cluster_id, input_hash FROM "
                                 f"briefs WHERE cluster_id IN ({marks}) ON CONFLICT(cluster_id) DO UPDATE SET "
                                 "input_hash = excluded.input_hash", chunk)
-            self.db.execute("DELETE FROM watch_seen WHERE cluster_id NOT IN (SELECT cluster_id FROM briefs)")
+            if self.needs_full("watch"):
+                self.db.execute("DELETE FROM watch_seen WHERE cluster_id NOT IN (SELECT cluster_id FROM briefs)")
+            else:
+                self.db.execute("DELETE FROM watch_seen WHERE cluster_id IN (SELECT key FROM due WHERE stage = "
+                                "'watch') AND cluster_id NOT IN (SELECT cluster_id FROM briefs)")
+            self.clear_due("watch")
 
     def replace_watch_items(self, cluster_ids: list[str], rows: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
         """Replace these clusters' items with `rows` and drop the items of clusters that are gone. Returns the
@@ -786,52 +930,117 @@ class Store:
             ['title : "' + " ".join(words) + '"', after, until, limit])]
 
     # ------------------------------------------------------------------ briefs and digests
-    def brief_signatures(self) -> dict[str, tuple[str, str | None, str]]:
-        """Per cluster, (digest, thread id, newest story date): the digest of its stories (ids and text hashes)
-        and of its thread's stories published by its newest story (ids, clusters and text hashes, in the
-        order a brief reads them). A brief is written as of its cluster's newest story, so a thread story
-        published later (a cluster of the thread that grew tonight) leaves it alone; what it cites from later
-        (counter-evidence) is `contrary_later`'s."""
-        members = dict(self.db.execute(
-            "SELECT m.cluster_id, group_concat(s.id || ':' || s.content_hash, ',') FROM "
-            "(SELECT * FROM cluster_members ORDER BY story_id) m JOIN stories s ON s.id = m.story_id "
-            "GROUP BY m.cluster_id").fetchall())
-        # each thread's stories as `thread_members` reads them (by date, then id), as a running digest
-        dates: dict[str, list[str]] = {}
-        prefixes: dict[str, list[str]] = {}
-        running: dict[str, Any] = {}
-        for tid, date, sid, cid, digest in self.db.execute(
-                f"SELECT c.thread_id, {STORY_DATE} AS date, s.id, m.cluster_id, s.content_hash FROM clusters c "
-                "JOIN cluster_members m ON m.cluster_id = c.id JOIN stories s ON s.id = m.story_id JOIN issues i "
-                "ON i.id = s.issue_id WHERE c.thread_id IS NOT NULL ORDER BY c.thread_id, date, s.id"):
-            h = running.setdefault(tid, hashlib.sha1())
-            h.update(f"{sid}:{cid}:{digest},".encode())
-            dates.setdefault(tid, []).append(date)
-            prefixes.setdefault(tid, []).append(h.hexdigest())
+    def brief_signatures(self, cluster_ids: list[str] | None = None) -> dict[str, tuple[str, str | None, str]]:
+        """Per cluster (of `cluster_ids`, or every one), (digest, thread id, newest story date): the digest of its
+        stories (ids and text hashes) and of its thread's stories published by its newest story (ids, clusters
+        and text hashes, in the order a brief reads them). A brief is written as of its cluster's newest story,
+        so a thread story published later (a cluster of the thread that grew tonight) leaves it alone; what it
+        cites from later (counter-evidence) is `contrary_later`'s."""
+        if cluster_ids is None:
+            members = dict(self.db.execute(
+                "SELECT m.cluster_id, group_concat(s.id || ':' || s.content_hash, ',') FROM "
+                "(SELECT * FROM cluster_members ORDER BY story_id) m JOIN stories s ON s.id = m.story_id "
+                "GROUP BY m.cluster_id").fetchall())
+            clusters = self.db.execute("SELECT id, thread_id, last_date FROM clusters").fetchall()
+        else:
+            members = self._member_digests(cluster_ids)
+            clusters = [r for chunk, marks in _in_chunks(cluster_ids) for r in self.db.execute(
+                f"SELECT id, thread_id, last_date FROM clusters WHERE id IN ({marks})", chunk)]
+        threads = sorted({tid for _, tid, _ in clusters if tid}) if cluster_ids is not None else None
+        dates, prefixes = self._thread_prefixes(threads)
         out: dict[str, tuple[str, str | None, str]] = {}
-        for cid, tid, last in self.db.execute("SELECT id, thread_id, last_date FROM clusters"):
+        for cid, tid, last in clusters:
             if m := members.get(cid):
                 cut = bisect.bisect_right(dates.get(tid, []), last) if tid else 0
                 prefix = prefixes[tid][cut - 1] if cut else ""
                 out[cid] = (hashlib.sha1(f"{m}|{prefix}".encode()).hexdigest(), tid, last)
         return out
 
-    def contrary_later(self) -> dict[str, list[tuple[str, str, str, str]]]:
-        """Per thread, its stories marked as cutting against a claim (`story_marks`), oldest first, as
-        (date, story id, title, text)."""
+    def _member_digests(self, cluster_ids: list[str]) -> dict[str, str]:
+        """Each cluster's stories as `brief_signatures` sums them: id:hash, by story id, comma-joined."""
+        found: dict[str, list[tuple[str, str]]] = {}
+        for chunk, marks in _in_chunks(cluster_ids):
+            for c, sid, h in self.db.execute(
+                    "SELECT m.cluster_id, s.id, s.content_hash FROM cluster_members m CROSS JOIN stories s ON "
+                    f"s.id = m.story_id WHERE m.cluster_id IN ({marks})", chunk):
+                found.setdefault(c, []).append((sid, h))
+        return {c: ",".join(f"{sid}:{h}" for sid, h in sorted(rows)) for c, rows in found.items()}
+
+    def _thread_prefixes(self, thread_ids: list[str] | None) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """Each thread's (of these, or every one) stories as `thread_members` reads them (by date, then id): their
+        dates, and the running digest after each."""
+        dates: dict[str, list[str]] = {}
+        prefixes: dict[str, list[str]] = {}
+        running: dict[str, Any] = {}
+        sql = (f"SELECT c.thread_id, {STORY_DATE} AS date, s.id, m.cluster_id, s.content_hash FROM clusters c "
+               "CROSS JOIN cluster_members m ON m.cluster_id = c.id CROSS JOIN stories s ON s.id = m.story_id "
+               "CROSS JOIN issues i ON i.id = s.issue_id WHERE c.thread_id {where} ORDER BY c.thread_id, date, s.id")
+        parts = ([(sql.format(where="IS NOT NULL"), [])] if thread_ids is None else
+                 [(sql.format(where=f"IN ({marks})"), chunk) for chunk, marks in _in_chunks(thread_ids)])
+        for query, args in parts:
+            for tid, date, sid, cid, digest in self.db.execute(query, args):
+                h = running.setdefault(tid, hashlib.sha1())
+                h.update(f"{sid}:{cid}:{digest},".encode())
+                dates.setdefault(tid, []).append(date)
+                prefixes.setdefault(tid, []).append(h.hexdigest())
+        return dates, prefixes
+
+    def brief_scope(self, cluster_ids: list[str]) -> tuple[list[str], list[str]]:
+        """(these clusters and every cluster of their threads, those of them that are gone): what the brief
+        stage looks at when these are due. A brief reads its whole thread, so a change to one step may change
+        any brief of it."""
+        found: set[str] = set()
+        for chunk, marks in _in_chunks(cluster_ids):
+            found |= {r[0] for r in self.db.execute(f"SELECT id FROM clusters WHERE id IN ({marks})", chunk)}
+            found |= {r[0] for r in self.db.execute(
+                "SELECT c.id FROM clusters c WHERE c.thread_id IN (SELECT thread_id FROM clusters WHERE id IN "
+                f"({marks}) AND thread_id IS NOT NULL)", chunk)}
+        return sorted(found), sorted(set(cluster_ids) - found)
+
+    def contrary_later(self, thread_ids: list[str] | None = None) -> dict[str, list[tuple[str, str, str, str]]]:
+        """Per thread (of these, or every one), its stories marked as cutting against a claim (`story_marks`),
+        oldest first, as (date, story id, title, text)."""
         out: dict[str, list[tuple[str, str, str, str]]] = {}
-        for tid, date, sid, title, text in self.db.execute(
-                f"SELECT c.thread_id, {STORY_DATE} AS date, s.id, s.title, s.text FROM story_marks k JOIN "
-                "stories s ON s.id = k.story_id AND s.content_hash = k.content_hash JOIN issues i ON i.id = "
-                "s.issue_id JOIN cluster_members m ON m.story_id = s.id JOIN clusters c ON c.id = m.cluster_id "
-                "WHERE k.contrary = 1 AND c.thread_id IS NOT NULL ORDER BY c.thread_id, date, s.id"):
-            out.setdefault(tid, []).append((date, sid, title, text))
+        if thread_ids is None:
+            parts = [(f"SELECT c.thread_id, {STORY_DATE} AS date, s.id, s.title, s.text FROM story_marks k JOIN "
+                      "stories s ON s.id = k.story_id AND s.content_hash = k.content_hash JOIN issues i ON i.id = "
+                      "s.issue_id JOIN cluster_members m ON m.story_id = s.id JOIN clusters c ON c.id = m.cluster_id "
+                      "WHERE k.contrary = 1 AND c.thread_id IS NOT NULL ORDER BY c.thread_id, date, s.id", [])]
+        else:  # from the threads' clusters, by index
+            parts = [(f"SELECT c.thread_id, {STORY_DATE} AS date, s.id, s.title, s.text FROM clusters c CROSS JOIN "
+                      "cluster_members m ON m.cluster_id = c.id CROSS JOIN stories s ON s.id = m.story_id CROSS JOIN "
+                      "story_marks k ON k.story_id = s.id AND k.content_hash = s.content_hash CROSS JOIN issues i ON "
+                      f"i.id = s.issue_id WHERE k.contrary = 1 AND c.thread_id IN ({marks}) ORDER BY c.thread_id, "
+                      "date, s.id", chunk) for chunk, marks in _in_chunks(thread_ids)]
+        for query, args in parts:
+            for tid, date, sid, title, text in self.db.execute(query, args):
+                out.setdefault(tid, []).append((date, sid, title, text))
         return out
 
-    def brief_key_names(self) -> dict[str, list[str]]:
+    def brief_key_names(self, cluster_ids: list[str] | None = None) -> dict[str, list[str]]:
         """Each stored brief's subject and actor: what later counter-evidence must name to be cited."""
-        return {r[0]: [n for n in json.loads(r[1]) if n] for r in self.db.execute(
-            "SELECT cluster_id, key_names FROM briefs")}
+        if cluster_ids is None:
+            rows = self.db.execute("SELECT cluster_id, key_names FROM briefs").fetchall()
+        else:
+            rows = [r for chunk, marks in _in_chunks(cluster_ids) for r in self.db.execute(
+                f"SELECT cluster_id, key_names FROM briefs WHERE cluster_id IN ({marks})", chunk)]
+        return {r[0]: [n for n in json.loads(r[1]) if n] for r in rows}
+
+    def marks_due(self, limit: int = 2000) -> list[dict[str, Any]]:
+        """`unmarked_stories` among the stories added or edited since the brief stage last marked (`due`); the
+        due ones that need none are let go."""
+        keys = [r[0] for r in self.db.execute("SELECT key FROM due WHERE stage = 'marks' ORDER BY key LIMIT ?",
+                                              [limit])]
+        if not keys:
+            return []
+        marks = ",".join("?" * len(keys))
+        rows = [dict(r) for r in self.db.query(
+            "SELECT s.id, s.content_hash, s.title, s.text FROM stories s LEFT JOIN story_marks k ON k.story_id = "
+            f"s.id AND k.content_hash = s.content_hash WHERE s.id IN ({marks}) AND k.story_id IS NULL ORDER BY s.id",
+            keys)]
+        with self.db.atomic():
+            self.clear_due("marks", sorted(set(keys) - {r["id"] for r in rows}))
+        return rows or self.marks_due(limit)
 
     def unmarked_stories(self, limit: int = 2000) -> list[dict[str, Any]]:
         """Stories whose current text has no mark yet (`story_marks`), with their title and text."""
@@ -846,6 +1055,18 @@ class Store:
                 "INSERT INTO story_marks (story_id, content_hash, contrary) VALUES (?, ?, ?) ON CONFLICT(story_id) "
                 "DO UPDATE SET content_hash = excluded.content_hash, contrary = excluded.contrary",
                 [(sid, h, int(c)) for sid, h, c in marks])
+            self.clear_due("marks", [sid for sid, _, _ in marks])
+
+    def brief_states_of(self, cluster_ids: list[str]) -> dict[str, tuple[str, str]]:
+        """`brief_states` of these clusters' briefs."""
+        return {r[0]: (r[1], r[2]) for chunk, marks in _in_chunks(cluster_ids) for r in self.db.execute(
+            f"SELECT cluster_id, input_hash, slug FROM briefs WHERE cluster_id IN ({marks})", chunk)}
+
+    def drop_briefs(self, cluster_ids: list[str]) -> None:
+        """Forget the briefs of these clusters (that are gone)."""
+        with self.db.atomic():
+            for chunk, marks in _in_chunks(cluster_ids):
+                self.db.execute(f"DELETE FROM briefs WHERE cluster_id IN ({marks})", chunk)
 
     def briefs(self, cluster_ids: list[str] | None = None) -> dict[str, dict[str, Any]]:
         if cluster_ids is None:
@@ -866,7 +1087,8 @@ class Store:
         return {r[0]: r[1] for chunk, marks in _in_chunks(cluster_ids) for r in self.db.execute(
             f"SELECT id, subject FROM clusters WHERE id IN ({marks}) AND subject IS NOT NULL", chunk)}
 
-    def save_briefs(self, rows: list[dict[str, Any]]) -> None:
+    def save_briefs(self, rows: list[dict[str, Any]], *, orphans: bool = True) -> None:
+        """Store briefs; `orphans`: and forget every brief whose cluster is gone (a pass over all of them)."""
         with self.db.atomic():
             self.db.conn.executemany(
                 "INSERT INTO briefs (cluster_id, slug, input_hash, generator, kind, impact, impact_score, data, "
@@ -876,7 +1098,8 @@ class Store:
                 "excluded.kind, impact = excluded.impact, impact_score = excluded.impact_score, data = excluded.data, "
                 "updated = excluded.updated, key_names = excluded.key_names",
                 [{"key_names": "[]", **r} for r in rows])
-            self.db.execute("DELETE FROM briefs WHERE cluster_id NOT IN (SELECT id FROM clusters)")
+            if orphans:
+                self.db.execute("DELETE FROM briefs WHERE cluster_id NOT IN (SELECT id FROM clusters)")
 
     def brief_members(self, cluster_ids: list[str], as_of: str | None = None) -> list[dict[str, Any]]:
         """Stories of these clusters with what a brief needs (text, issue, links, vector), oldest first;
@@ -915,10 +1138,10 @@ class Store:
 
     def clusters_published(self, start: str, end: str) -> list[str]:
         """Clusters with a news story published in [start, end): one day's news."""
+        dated, args = self._dated(">=", "<", start, end)  # the day's stories by index, not every story
         return [r[0] for r in self.db.execute(
-            "SELECT DISTINCT m.cluster_id FROM cluster_members m JOIN stories s ON s.id = m.story_id "
-            f"JOIN issues i ON i.id = s.issue_id WHERE {STORY_DATE} >= ? AND {STORY_DATE} < ? ORDER BY 1",
-            [start, end])]
+            f"SELECT DISTINCT m.cluster_id FROM ({dated}) f CROSS JOIN cluster_members m ON m.story_id = f.id "
+            "ORDER BY 1", args)]
 
     def last_published(self, cluster_ids: list[str]) -> dict[str, str]:
         """The newest publication date among each cluster's stories."""

@@ -119,6 +119,12 @@ def make_legacy(path, version: int = 5) -> None:
     """Turn an archive made by this Pulse into one made before the steps had names: no migration record,
     the embeddings tables in Pulse's old SQL, `user_version` = version, later versions' tables dropped."""
     conn = sqlite3.connect(path)
+    for (trigger,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'due_%'").fetchall():
+        conn.execute(f"DROP TRIGGER {trigger}")  # undo m013: the markers and their indexes
+    conn.executescript("DROP TABLE due; DROP TABLE state; DROP INDEX stories_uncounted; DROP INDEX issues_first_seen; "
+                       "DROP INDEX clusters_unnamed; DROP INDEX stories_source_section; DROP INDEX "
+                       "stories_issue_section; DROP INDEX clusters_first_told; ALTER TABLE clusters DROP COLUMN "
+                       "first_source;")
     conn.executescript(  # undo the steps after m006 (they came after the steps got names): m012 to m007
         "ALTER TABLE clusters DROP COLUMN terms; DROP TABLE story_marks; ALTER TABLE briefs DROP COLUMN key_names; ALTER TABLE issues DROP COLUMN entry_hash; DROP INDEX briefs_kind; ALTER TABLE briefs DROP COLUMN kind; DROP TABLE watch; DROP TABLE watch_seen; "
         "DROP TABLE related; DROP TABLE terms; ALTER TABLE clusters DROP COLUMN subject; "

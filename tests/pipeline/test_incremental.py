@@ -1,0 +1,141 @@
+"""The markers the store keeps for the nightly stages (`due`, migration m013): a stage looks only at what
+changed, finds what a look at the whole archive would find, and a run killed mid-stage leaves its work due."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from pipeline.cluster_stage import cluster_stories
+from pipeline.embed import COLLECTION
+from pipeline.embed_stage import embed_stories, stale_of
+from pipeline.ingest import ingest
+from pipeline.samples import sample_sources
+from pipeline.store import STORY_DATE, Store
+from sources.fetch import Fetcher
+from sources.models import Issue, Link, Story
+
+
+@pytest.fixture
+def night_store(tmp_path, embedder):
+    """The sample archive after one night: every stage's first look at the whole of it is done."""
+    with Store(tmp_path / "pulse.db") as s:
+        ingest(s, sample_sources(), Fetcher())
+        embed_stories(s, embedder)
+        cluster_stories(s)
+        yield s
+
+
+def late_issue(source: str, guid: str = "late-1") -> Issue:
+    """An issue telling again two of the sample's stories (same headline and link) and one new one."""
+    stories = [Story(position=0, title="Hyperion-7B weights are out under Apache 2.0",
+                     text="The Hyperion-7B model weights were released today under the Apache 2.0 licence.",
+                     links=[Link("https://hyperion.example.org/blog/release", "release")]),
+               Story(position=1, title="A lighthouse keeper's notebook", text="Nothing about models at all today.")]
+    return Issue(source=source, guid=guid, url=f"https://example.org/{guid}", title="Late issue",
+                 published=datetime(2026, 11, 3, tzinfo=timezone.utc), html="", text="", stories=stories)
+
+
+def whole_archive_finds_nothing(store: Store) -> None:
+    """What each stage's look at the whole archive would find still to do: nothing."""
+    cid = store.collection_id(COLLECTION)
+    assert stale_of(store.stories_for_embedding(cid)) == []
+    assert store.stories_to_cluster(cid, everything=True) == []
+    assert store.clusters_out_of_date(everything=True) == []
+
+
+def test_the_first_night_looks_at_everything_then_only_what_changed(night_store, embedder):
+    store = night_store
+    assert not any(store.needs_full(s) for s in ("embed", "cluster", "stale"))
+    assert store.due("embed") == store.due("cluster") == store.due("stale") == []
+    source = store.source_names()[0]
+    store.save_issue(late_issue(source))
+    new = [r[0] for r in store.db.execute("SELECT id FROM stories WHERE issue_id = (SELECT id FROM issues WHERE "
+                                          "guid = 'late-1') ORDER BY position")]
+    assert store.due("embed") == sorted(new)
+    assert embed_stories(store, embedder)["embedded"] == 2
+    assert store.due("embed") == [] and store.due("cluster") == sorted(new)
+    report = cluster_stories(store)
+    assert report["stories"] == 2 and store.due("cluster") == store.due("stale") == []
+    whole_archive_finds_nothing(store)
+
+
+def test_an_edited_or_removed_story_is_due_and_its_vector_follows(night_store, embedder):
+    store = night_store
+    edited, removed = [r[0] for r in store.db.execute("SELECT id FROM stories ORDER BY id LIMIT 2")]
+    store.db.execute("UPDATE stories SET text = 'Rewritten entirely.' WHERE id = ?", [edited])
+    store.db.execute("DELETE FROM stories WHERE id = ?", [removed])
+    store.db.conn.commit()
+    assert store.due("embed") == sorted([edited, removed])
+    assert embed_stories(store, embedder)["embedded"] == 1
+    cid = store.collection_id(COLLECTION)
+    assert {r[0] for r in store.embedding_rows(cid)} & {removed} == set()  # the vector of a story that is gone
+    left = store.due("stale")
+    assert left  # the removed story's cluster lost a member
+    cluster_stories(store)
+    whole_archive_finds_nothing(store)
+
+
+def test_a_crash_mid_cluster_stage_leaves_its_stories_due(night_store, embedder, monkeypatch):
+    import pipeline.cluster_stage as stage
+
+    store = night_store
+    store.save_issue(late_issue(store.source_names()[0]))
+    embed_stories(store, embedder)
+    due = store.due("cluster")
+    assert len(due) == 2
+
+    def boom(*a, **k):
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(stage, "refresh_clusters", boom)  # after the memberships are written
+    with pytest.raises(RuntimeError):
+        cluster_stories(store)
+    assert store.due("cluster") == due  # rolled back with the work it marked done
+    monkeypatch.undo()
+    assert cluster_stories(store)["stories"] == 2
+    whole_archive_finds_nothing(store)
+
+
+def test_a_crash_mid_embed_stage_leaves_the_stories_due(night_store, embedder, monkeypatch):
+    store = night_store
+    store.save_issue(late_issue(store.source_names()[0]))
+    due = store.due("embed")
+
+    def boom(texts):
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(embedder, "encode", boom)
+    with pytest.raises(RuntimeError):
+        embed_stories(store, embedder)
+    assert store.due("embed") == due and store.due("cluster") == []
+    monkeypatch.undo()
+    assert embed_stories(store, embedder)["embedded"] == 2 and store.due("embed") == []
+
+
+def test_counted_stories_follow_every_change(night_store):
+    store = night_store
+
+    def counted() -> int:
+        return store.db.execute("SELECT count(*) FROM stories WHERE terms_counted = 1").fetchone()[0]
+
+    assert store.counted_stories() == counted() > 0
+    store.save_issue(late_issue(store.source_names()[0]))
+    cluster_stories(store)  # counts the new stories' terms
+    assert store.counted_stories() == counted()
+    store.db.execute("DELETE FROM stories WHERE id IN (SELECT id FROM stories WHERE terms_counted = 1 LIMIT 3)")
+    store.db.conn.commit()
+    assert store.counted_stories() == counted()
+
+
+def test_each_clusters_first_teller_is_its_earliest_story(night_store, embedder):
+    """`clusters.first_source` against the definition: the source of the cluster's first story by date, then id."""
+    store = night_store
+    store.save_issue(late_issue(store.source_names()[-1]))
+    embed_stories(store, embedder)
+    cluster_stories(store)
+    first = dict(store.db.execute(
+        "SELECT cluster_id, source FROM (SELECT m.cluster_id, s.source, row_number() OVER (PARTITION BY m.cluster_id "
+        f"ORDER BY {STORY_DATE}, s.id) AS n FROM cluster_members m JOIN stories s ON s.id = m.story_id JOIN issues "
+        "i ON i.id = s.issue_id) WHERE n = 1").fetchall())
+    assert dict(store.db.execute("SELECT id, first_source FROM clusters").fetchall()) == first
