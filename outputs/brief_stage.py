@@ -274,11 +274,17 @@ def write_text(path: Path, text: str) -> None:
 
 def mark_stories(store: Store, batch: int = 2000) -> int:
     """Mark every story whose current text has no mark yet: whether it cuts against a claim (what decides
-    whether a later step of a thread rebuilds its earlier briefs). Returns how many were marked."""
+    whether a later step of a thread rebuilds its earlier briefs). Returns how many were marked. Only the
+    stories added or edited since it last ran are looked at (`Store.due`), unless the archive's markers are
+    not known yet."""
+    full = store.needs_full("marks")
     done = 0
-    while rows := store.unmarked_stories(batch):
+    while rows := (store.unmarked_stories(batch) if full else store.marks_due(batch)):
         store.save_marks([(r["id"], r["content_hash"], sig.contrary(f"{r['title']} {r['text']}")) for r in rows])
         done += len(rows)
+    if full:
+        with store.transaction():
+            store.clear_due("marks")
     return done
 
 
@@ -311,15 +317,52 @@ class Signatures:
         return hashlib.sha1(f"{own}|{ids}|{self.fingerprint}".encode()).hexdigest()
 
 
-def signatures(store: Store, briefer: Briefer) -> Signatures:
-    return Signatures(store.brief_signatures(), store.contrary_later(), briefer.fingerprint(),
+def signatures(store: Store, briefer: Briefer, cluster_ids: list[str] | None = None) -> Signatures:
+    """`Signatures` of every cluster, or of these (each with its whole thread)."""
+    base = store.brief_signatures(cluster_ids)
+    threads = None if cluster_ids is None else sorted({tid for _, tid, _ in base.values() if tid})
+    return Signatures(base, store.contrary_later(threads), briefer.fingerprint(),
                       cited=None if briefer.writer else MAX_COUNTER)
 
 
 def input_hashes(store: Store, briefer: Briefer, sigs: Signatures | None = None) -> dict[str, str]:
     """Each cluster's brief input hash as its stored brief's names make it (`Signatures`)."""
-    sigs, names = sigs or signatures(store, briefer), store.brief_key_names()
+    sigs = sigs or signatures(store, briefer)
+    names = store.brief_key_names(list(sigs.base))
     return {cid: sigs.of(cid, names.get(cid, [])) for cid in sigs.base}
+
+
+@dataclass
+class Scope:
+    """What a night's brief stage looks at: every cluster (the first run, or after what shapes a brief
+    changed), or the clusters whose briefs' inputs may have changed (`Store.due`, with their threads), and
+    the due clusters that are gone."""
+
+    full: bool
+    due: list[str]
+    clusters: list[str] | None
+    gone: list[str]
+
+    @classmethod
+    def of(cls, store: Store, stamp: str) -> "Scope":
+        if store.needs_full("brief") or store.state_value("brief_fingerprint") != stamp:
+            return cls(True, [], None, [])
+        due = store.due("brief")
+        clusters, gone = store.brief_scope(due)
+        return cls(False, due, clusters, gone)
+
+    def stored(self, store: Store) -> dict[str, tuple[str, str]]:
+        if self.full:
+            return store.brief_states()
+        return {**store.brief_states_of(self.clusters), **store.brief_states_of(self.gone)}
+
+    def done(self, store: Store, stamp: str) -> None:
+        """Every brief of the scope is current: its markers go (and the gone clusters' briefs)."""
+        with store.transaction():
+            if not self.full:
+                store.drop_briefs(self.gone)
+            store.clear_due("brief", None if self.full else self.due)
+            store.set_state("brief_fingerprint", stamp)
 
 
 def key_names(b: Brief) -> list[str]:
@@ -335,9 +378,11 @@ def brief_clusters(store: Store, briefer: Briefer, out_dir: Path, *, progress: C
     """Rebuild the briefs (and pages) of clusters that changed since their brief was written."""
     started = time.perf_counter()
     marked = mark_stories(store)
-    sigs = signatures(store, briefer)
+    stamp = f"{briefer.fingerprint()}|{None if briefer.writer else MAX_COUNTER}"
+    scope = Scope.of(store, stamp)
+    sigs = signatures(store, briefer, scope.clusters)
     wanted = input_hashes(store, briefer, sigs)
-    stored = store.brief_states()
+    stored = scope.stored(store)
     todo = sorted(cid for cid, h in wanted.items() if stored.get(cid, (None,))[0] != h)
     slugs = {cid: slug for cid, (_, slug) in stored.items()}
     titles = store.cluster_titles([cid for cid in todo if cid not in slugs])
@@ -357,11 +402,13 @@ def brief_clusters(store: Store, briefer: Briefer, out_dir: Path, *, progress: C
         built = _build_here(store, briefer, todo, slugs, batch, parts)
     for done, rows, texts in built:
         t = time.perf_counter()
-        pages += _write(store, out_dir, sigs, rows, texts)
+        pages += _write(store, out_dir, sigs, rows, texts, orphans=scope.full)
         parts["write_ms"] += (time.perf_counter() - t) * 1000
         if progress:
             progress(done, len(todo))
-    report = {"briefed": len(todo), "pages": pages, "total": len(wanted), "workers": workers, "marked": marked,
+    scope.done(store, stamp)
+    report = {"briefed": len(todo), "pages": pages, "total": store.count("briefs"), "workers": workers,
+              "marked": marked, "scope": len(wanted),
               "ms": int((time.perf_counter() - started) * 1000), **{k: int(v) for k, v in parts.items()}}
     if briefer.writer:
         report["llm"] = briefer.writer.report()
@@ -398,13 +445,14 @@ def brief_rows(briefer: Briefer, inps: list[BriefInput], slugs: dict[str, str], 
     return rows, texts
 
 
-def _write(store: Store, out_dir: Path, sigs: Signatures, rows: list[dict[str, Any]], texts: list[str]) -> int:
-    """Store these briefs and write their pages; returns how many pages."""
+def _write(store: Store, out_dir: Path, sigs: Signatures, rows: list[dict[str, Any]], texts: list[str], *,
+           orphans: bool = True) -> int:
+    """Store these briefs and write their pages; returns how many pages (`orphans`: `Store.save_briefs`')."""
     stamp = now()
     for row, text in zip(rows, texts):
         row.update(input_hash=sigs.of(row["cluster_id"], json.loads(row["key_names"])), updated=stamp)
         write_text(out_dir / "stories" / f"{row['slug']}.md", text)
-    store.save_briefs(rows)
+    store.save_briefs(rows, orphans=orphans)
     return len(rows)
 
 

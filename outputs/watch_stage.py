@@ -36,7 +36,7 @@ def track(store: Store) -> dict[str, Any]:
     # subject is named in it
     titles = store.cluster_member_titles(changed)
     by_word: dict[str, list[dict[str, Any]]] = {}
-    for item in store.watch_subjects():
+    for item in store.watch_subjects() if titles else []:  # no changed headline settles anything
         words = re.findall(r"\w+", item["subject"].lower())
         if words and item["id"] not in recheck:
             by_word.setdefault(words[0], []).append(item)
