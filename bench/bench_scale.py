@@ -201,12 +201,13 @@ def feed(rows: list[dict], picks: list[tuple[int, int]], tonight: datetime) -> s
             f"<link>https://example.org/</link><description>tonight</description>{''.join(items)}</channel></rss>")
 
 
-def pulse(config: Path, data: Path, *args: str) -> tuple[float, dict[str, dict[str, float]]]:
+def pulse(config: Path, data: Path, *args: str, profile: Path | None = None
+          ) -> tuple[float, dict[str, dict[str, float]]]:
     """Run pulse in a fresh process (as `bench_night.pulse`): its wall time, and each stage's peak memory in MB
     from its log lines ("stage=NAME ms=..." as each ends): `rss` the process's high-water mark over the stage
     (VmHWM, reset as each stage ends; the first stage's includes the start-up), `tree` the most its process
     tree (brief workers too) held at once, sampled every 50 ms, `gpu` the most GPU memory in use, sampled,
-    less what was in use before the run."""
+    less what was in use before the run. `profile`: run it under cProfile, its statistics written there."""
     import subprocess
 
     import psutil
@@ -214,7 +215,8 @@ def pulse(config: Path, data: Path, *args: str) -> tuple[float, dict[str, dict[s
     gpu = _gpu_used()
     base = gpu() if gpu else 0.0
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "--config-dir", str(config), "--data-dir",
+    under = ["-m", "cProfile", "-o", str(profile)] if profile else []
+    proc = subprocess.Popen([sys.executable, *under, "-m", "pipeline.cli", "--config-dir", str(config), "--data-dir",
                              str(data), *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     peak = {"tree": 0.0, "gpu": 0.0}
     peaks: dict[str, dict[str, float]] = {}
@@ -306,6 +308,9 @@ def main() -> None:
     ap.add_argument("--report", type=Path, help="also write the setup, both nights' run reports and the peaks here (JSON)")
     ap.add_argument("--fast-setup", action="store_true", help="write the archive in bulk (scale_archive.py)")
     ap.add_argument("--jobs", type=int, default=0, help="processes for --fast-setup (default: every core)")
+    ap.add_argument("--profile", type=Path, help="run tonight's night (not the one with nothing new) under cProfile, "
+                    "its statistics written here (the stages' own times then include the profiler's cost)")
+    ap.add_argument("--profile-quiet", type=Path, help="the same for the night with nothing new")
     ap.add_argument("--pool-size", type=int, default=0, help="pair only this many of the real stories (a random "
                     "sample): a small archive as dense in each real story as a large one on the whole pool")
     args = ap.parse_args()
@@ -364,7 +369,7 @@ def main() -> None:
         print(f"setup only: {time.perf_counter() - t:,.1f} s; kept: {work}")
         return
     # one night with nothing new first (as after last night's run: pages and the run report exist)
-    setup["first night (nothing new)"], quiet_peaks = pulse(config, data, "run")
+    setup["first night (nothing new)"], quiet_peaks = pulse(config, data, "run", profile=args.profile_quiet)
     quiet = last_run(data / "pulse.db")
     print(f"first night, nothing new, s: {night_line(quiet)}; peak RSS {max(p['rss'] for p in quiet_peaks.values()):,.0f} MB",
           flush=True)
@@ -373,7 +378,7 @@ def main() -> None:
             print(f"  {name}: {stage_parts(stage)}", flush=True)
     setup["all"] = time.perf_counter() - t
     (feeds / "tonight.xml").write_text(feed(rows, new, tonight), "utf-8")
-    wall, peaks = pulse(config, data, "run")
+    wall, peaks = pulse(config, data, "run", profile=args.profile)
     report = last_run(data / "pulse.db")
     server.shutdown()
     stories = report["stages"]["ingest"].get("stories", args.new)
