@@ -185,7 +185,7 @@ def _threads_moved(store: Store, briefs: list[Brief], night: Night, most: int = 
         if b.thread_id:
             tonight.setdefault(b.thread_id, []).append(b.title)
     rows: dict[str, list[dict]] = {}
-    for r in store.thread_members(sorted(tonight), night.as_of):
+    for r in store.thread_steps(sorted(tonight), night.as_of):  # no text: which clusters, the first story
         rows.setdefault(r["thread_id"], []).append(r)
     moved = []
     for tid, titles in tonight.items():

@@ -1136,6 +1136,19 @@ class Store:
                 f"WHERE c.thread_id IN ({marks}) {seen} ORDER BY date, s.id", [*chunk, *([as_of] if as_of else [])])]
         return out
 
+    def thread_steps(self, thread_ids: list[str], as_of: str | None = None) -> list[dict[str, Any]]:
+        """`thread_members` without the stories' text and issues' titles (which of a thread's clusters had
+        stories by then, and its first story)."""
+        seen = f"AND {STORY_DATE} <= ?" if as_of else ""
+        out = []
+        for chunk, marks in _in_chunks(thread_ids):
+            out += [dict(r) for r in self.db.query(
+                f"SELECT s.id, s.title, {STORY_DATE} AS date, m.cluster_id, c.thread_id FROM clusters c CROSS JOIN "
+                "cluster_members m ON m.cluster_id = c.id CROSS JOIN stories s ON s.id = m.story_id CROSS JOIN "
+                f"issues i ON i.id = s.issue_id WHERE c.thread_id IN ({marks}) {seen} ORDER BY date, s.id",
+                [*chunk, *([as_of] if as_of else [])])]
+        return out
+
     def clusters_published(self, start: str, end: str) -> list[str]:
         """Clusters with a news story published in [start, end): one day's news."""
         dated, args = self._dated(">=", "<", start, end)  # the day's stories by index, not every story
