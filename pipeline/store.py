@@ -723,6 +723,11 @@ class Store:
             f"FROM threads t JOIN clusters c ON c.thread_id = t.id {where} GROUP BY t.id "
             f"HAVING sum(c.size) >= ? ORDER BY t.last_date DESC, t.id", [*([since] if since else []), min_stories])]
 
+    def stored_terms(self, cluster_ids: list[str]) -> dict[str, str | None]:
+        """Each cluster's terms as the cluster stage stored them (`cluster_stage.encode_terms`)."""
+        return {r[0]: r[1] for chunk, marks in _in_chunks(cluster_ids)
+                for r in self.db.execute(f"SELECT id, terms FROM clusters WHERE id IN ({marks})", chunk)}
+
     def thread_clusters(self, thread_id: str) -> list[dict[str, Any]]:
         return [dict(r) for r in self.db.query(
             "SELECT id, title, subject, first_date, last_date, size, sources FROM clusters WHERE thread_id = ? "

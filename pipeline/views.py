@@ -5,7 +5,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from .cluster_stage import term_stats
+from .cluster_stage import decode_terms, term_stats
 from .dates import to_day
 from .embed import COLLECTION
 from .store import Store
@@ -56,7 +56,11 @@ def thread_view(store: Store, thread_id: str) -> dict[str, Any]:
     for r in store.cluster_stories(cid, [c["id"] for c in clusters]) if cid else []:  # one query, not one a cluster
         by_cluster.setdefault(r["cluster_id"], []).append(r)
     steps = [(c, by_cluster.get(c["id"], [])) for c in clusters]
-    terms = [terms_of((r["title"], r["lead"]) for r in rows) for _, rows in steps]
+    # each cluster's terms as the cluster stage stored them (of the same stories), read again only where this
+    # code's terms.py did not store them
+    stored = store.stored_terms([c["id"] for c in clusters])
+    terms = [(decode_terms(stored.get(c["id"])) if rows else None) or terms_of((r["title"], r["lead"]) for r in rows)
+             for c, rows in steps]
     stats = term_stats(store, set().union(*terms)) if terms else TermStats()
     seen: set[str] = set()
     timeline = []
