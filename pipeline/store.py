@@ -1466,19 +1466,6 @@ class Store:
             self.db.execute("UPDATE runs SET finished = ?, status = ?, exit_code = ?, model = ?, report = ? "
                             "WHERE id = ?", [finished, status, exit_code, model, report, run_id])
 
-    def pages_signature(self) -> str:
-        """What the newsletter and issue pages are made from, summed up: the sources, the issues, the stories
-        (and which are not news), the clusters' members and the briefs; it changes whenever any of them does."""
-        parts = [
-            self.db.execute("SELECT group_concat(name || '|' || kind || '|' || url, '\n') FROM "
-                            "(SELECT * FROM sources ORDER BY name)").fetchone(),
-            self.db.execute("SELECT count(*), max(updated) FROM issues").fetchone(),
-            self.db.execute(f"SELECT count(*), max(updated), sum(section IN ({_NOT_NEWS_SQL})) FROM stories").fetchone(),
-            self.db.execute("SELECT count(*) FROM cluster_members").fetchone(),
-            self.db.execute("SELECT count(*), max(updated) FROM briefs").fetchone(),
-        ]
-        return json.dumps(parts, default=str)
-
     def last_stage_result(self, stage: str) -> dict[str, Any] | None:
         """The result of `stage` in the latest run whose report has it (None: no run recorded it)."""
         for (report,) in self.db.execute("SELECT report FROM runs WHERE report IS NOT NULL ORDER BY id DESC"):

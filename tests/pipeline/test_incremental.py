@@ -139,3 +139,34 @@ def test_each_clusters_first_teller_is_its_earliest_story(night_store, embedder)
         f"ORDER BY {STORY_DATE}, s.id) AS n FROM cluster_members m JOIN stories s ON s.id = m.story_id JOIN issues "
         "i ON i.id = s.issue_id) WHERE n = 1").fetchall())
     assert dict(store.db.execute("SELECT id, first_source FROM clusters").fetchall()) == first
+
+
+def test_an_archive_from_before_the_markers_upgrades_in_place(night_store, embedder, tmp_path):
+    """Undo m013 on a clustered archive, open it again: the first tellers and the count are filled in, and each
+    stage's first run looks at the whole archive once and leaves nothing due."""
+    import sqlite3
+
+    from pipeline.migrations import DUE_STAGES, SCHEMA_VERSION
+
+    store = night_store
+    path = store.path
+    want_first = dict(store.db.execute("SELECT id, first_source FROM clusters").fetchall())
+    store.close()
+    conn = sqlite3.connect(path)
+    for (trigger,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'due_%'").fetchall():
+        conn.execute(f"DROP TRIGGER {trigger}")
+    conn.executescript("DROP TABLE due; DROP TABLE state; DROP INDEX stories_uncounted; DROP INDEX issues_first_seen; "
+                       "DROP INDEX clusters_unnamed; DROP INDEX stories_source_section; DROP INDEX "
+                       "stories_issue_section; DROP INDEX clusters_first_told; ALTER TABLE clusters DROP COLUMN "
+                       f"first_source; DELETE FROM _sqlite_migrations WHERE name = 'm013_due'; "
+                       f"PRAGMA user_version = {SCHEMA_VERSION - 1};")
+    conn.commit()
+    conn.close()
+    with Store(path) as again:
+        assert all(again.needs_full(s) for s in DUE_STAGES)
+        assert dict(again.db.execute("SELECT id, first_source FROM clusters").fetchall()) == want_first
+        assert again.counted_stories() == again.db.execute(
+            "SELECT count(*) FROM stories WHERE terms_counted = 1").fetchone()[0]
+        assert embed_stories(again, embedder)["embedded"] == 0 and cluster_stories(again)["stories"] == 0
+        assert not any(again.needs_full(s) for s in ("embed", "cluster", "stale"))
+        whole_archive_finds_nothing(again)
