@@ -342,14 +342,17 @@ class Scope:
     due: list[str]
     clusters: list[str] | None
     gone: list[str]
+    joined: list[str] = field(default_factory=list)
+    threads: list[str] = field(default_factory=list)
 
     @classmethod
-    def of(cls, store: Store, stamp: str) -> "Scope":
-        if store.needs_full("brief") or store.state_value("brief_fingerprint") != stamp:
+    def of(cls, store: Store, stamp: str, marks_full: bool = False) -> "Scope":
+        """`marks_full`: the stories were all marked tonight (the first run): every brief is looked at."""
+        if marks_full or store.needs_full("brief") or store.state_value("brief_fingerprint") != stamp:
             return cls(True, [], None, [])
-        due = store.due("brief")
+        due, joined, threads = store.due("brief"), store.due("joined"), store.due("thread")
         clusters, gone = store.brief_scope(due)
-        return cls(False, due, clusters, gone)
+        return cls(False, due, clusters, gone, joined, threads)
 
     def stored(self, store: Store) -> dict[str, tuple[str, str]]:
         if self.full:
@@ -362,6 +365,8 @@ class Scope:
             if not self.full:
                 store.drop_briefs(self.gone)
             store.clear_due("brief", None if self.full else self.due)
+            store.clear_due("joined", None if self.full else self.joined)
+            store.clear_due("thread", None if self.full else self.threads)
             store.set_state("brief_fingerprint", stamp)
 
 
@@ -377,9 +382,10 @@ def brief_clusters(store: Store, briefer: Briefer, out_dir: Path, *, progress: C
                 batch: int = 256) -> dict[str, Any]:
     """Rebuild the briefs (and pages) of clusters that changed since their brief was written."""
     started = time.perf_counter()
+    marks_full = store.needs_full("marks")
     marked = mark_stories(store)
     stamp = f"{briefer.fingerprint()}|{None if briefer.writer else MAX_COUNTER}"
-    scope = Scope.of(store, stamp)
+    scope = Scope.of(store, stamp, marks_full)
     sigs = signatures(store, briefer, scope.clusters)
     wanted = input_hashes(store, briefer, sigs)
     stored = scope.stored(store)

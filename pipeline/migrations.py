@@ -320,12 +320,16 @@ def m012_cluster_terms(db: Database) -> None:
 # and, per stage, `full:<stage>`: the next run scans the whole archive once (an archive from before these
 # markers, or one written in bulk) and clears it.
 DUE_STAGES = ("embed", "marks", "cluster", "stale", "brief", "page", "letter", "watch")
+# with "brief": "joined" (stories that joined a cluster: they change the briefs of their thread written as of
+# their date or later, and every brief of it where they are counter-evidence) and "thread" (clusters whose
+# change may reach any brief of their thread: a story left or changed)
 # each select gives (stage, key) rows as `k`; `_due_from` adds those not there yet (a trigger cannot rely on
 # INSERT OR IGNORE: an outer upsert's conflict handling overrides it)
 _STORY_CLUSTERS = "SELECT 'brief' AS stage, cluster_id AS k FROM cluster_members WHERE story_id = {story}"
 _MEMBER_ISSUES = ("SELECT 'page' AS stage, s.issue_id AS k FROM cluster_members m JOIN stories s ON s.id = "
                   "m.story_id WHERE m.cluster_id = {cluster}")
 _THREAD_CLUSTERS = "SELECT 'brief' AS stage, id AS k FROM clusters WHERE thread_id = {thread}"
+_STORY_THREAD = "SELECT 'thread' AS stage, cluster_id AS k FROM cluster_members WHERE story_id = {story}"
 _FIRST_LETTER = "SELECT 'letter' AS stage, first_source AS k FROM clusters WHERE id = {cluster}"
 
 
@@ -369,7 +373,8 @@ _INCREMENTAL = [
         _COUNTED.format(delta="NEW.terms_counted")]),
     _trigger("due_story_text", "AFTER UPDATE OF title, text, section ON stories", [_due("embed", "NEW.id")]),
     _trigger("due_story_hash", "AFTER UPDATE OF content_hash, published ON stories", [
-        _due("marks", "NEW.id"), _due_from(_STORY_CLUSTERS.format(story="NEW.id"))]),
+        _due("marks", "NEW.id"), _due_from(_STORY_CLUSTERS.format(story="NEW.id")),
+        _due_from(_STORY_THREAD.format(story="NEW.id"))]),
     _trigger("due_story_page", "AFTER UPDATE OF issue_id, position, section, title ON stories", [
         _due("page", "OLD.issue_id"), _due("page", "NEW.issue_id"), _due("letter", "OLD.source"),
         _due("letter", "NEW.source")]),
@@ -383,8 +388,8 @@ _INCREMENTAL = [
     _trigger("due_issue_changed", "AFTER UPDATE ON issues", [_due("page", "NEW.id"), _due("letter", "NEW.source"),
                                                               _due("letter", "OLD.source")]),
     _trigger("due_issue_date", "AFTER UPDATE OF published ON issues", [_due_from(
-        "SELECT 'brief' AS stage, m.cluster_id AS k FROM stories s JOIN cluster_members m ON m.story_id = s.id "
-        "WHERE s.issue_id = NEW.id")]),
+        f"SELECT {stage} AS stage, m.cluster_id AS k FROM stories s JOIN cluster_members m ON m.story_id = s.id "
+        "WHERE s.issue_id = NEW.id") for stage in ("'brief'", "'thread'")]),
     _trigger("due_issue_gone", "AFTER DELETE ON issues", [_due("page", "OLD.id"), _due("letter", "OLD.source")]),
     _trigger("due_source", "AFTER UPDATE ON sources", [_due("letter", "NEW.name"), _due("letter", "OLD.name")]),
     _trigger("due_source_new", "AFTER INSERT ON sources", [_due("letter", "NEW.name")]),
@@ -393,13 +398,15 @@ _INCREMENTAL = [
     # being llm's, as llm makes them)
     # memberships: the clusters' briefs and sizes, the story's issue page; a story that left is clustered again
     _trigger("due_member_new", "AFTER INSERT ON cluster_members",
-             [_due("brief", "NEW.cluster_id"), _due("stale", "NEW.cluster_id"), _story_page("NEW.story_id")]),
+             [_due("brief", "NEW.cluster_id"), _due("joined", "NEW.story_id"), _due("stale", "NEW.cluster_id"),
+              _story_page("NEW.story_id")]),
     _trigger("due_member_moved", "AFTER UPDATE ON cluster_members", [
-        _due("brief", "OLD.cluster_id"), _due("brief", "NEW.cluster_id"), _due("stale", "OLD.cluster_id"),
-        _due("stale", "NEW.cluster_id"), _story_page("NEW.story_id")]),
+        _due("brief", "OLD.cluster_id"), _due("brief", "NEW.cluster_id"), _due("thread", "OLD.cluster_id"),
+        _due("thread", "NEW.cluster_id"), _due("stale", "OLD.cluster_id"), _due("stale", "NEW.cluster_id"),
+        _story_page("NEW.story_id")]),
     _trigger("due_member_gone", "AFTER DELETE ON cluster_members", [
-        _due("brief", "OLD.cluster_id"), _due("stale", "OLD.cluster_id"), _due("cluster", "OLD.story_id"),
-        _story_page("OLD.story_id")]),
+        _due("brief", "OLD.cluster_id"), _due("thread", "OLD.cluster_id"), _due("stale", "OLD.cluster_id"),
+        _due("cluster", "OLD.story_id"), _story_page("OLD.story_id")]),
     # clusters: an issue page shows each story's cluster's sources and thread, a newsletter page its first
     # tellings; a brief reads its whole thread, so a cluster joining or leaving one changes every brief of it
     _trigger("due_cluster_new", "AFTER INSERT ON clusters", [
@@ -408,16 +415,21 @@ _INCREMENTAL = [
              "IS NOT NEW.thread_id", [_due_from(_MEMBER_ISSUES.format(cluster="NEW.id"))]),
     _trigger("due_cluster_firsts", f"AFTER UPDATE ON clusters WHEN {_FIRSTS_CHANGED}", [
         _due("letter", "OLD.first_source"), _due("letter", "NEW.first_source")]),
-    _trigger("due_cluster_thread", "AFTER UPDATE ON clusters WHEN OLD.thread_id IS NOT NEW.thread_id", [
+    _trigger("due_cluster_rethreaded", "AFTER UPDATE ON clusters WHEN OLD.thread_id IS NOT NULL AND OLD.thread_id "
+             "IS NOT NEW.thread_id", [
         _due("brief", "NEW.id"), _due_from(_THREAD_CLUSTERS.format(thread="OLD.thread_id")),
         _due_from(_THREAD_CLUSTERS.format(thread="NEW.thread_id"))]),
+    # a cluster given its first thread: its stories join that thread as a new story would
+    _trigger("due_cluster_threaded", "AFTER UPDATE ON clusters WHEN OLD.thread_id IS NULL AND NEW.thread_id IS "
+             "NOT NULL", [_due("brief", "NEW.id"), _due_from(
+                 "SELECT 'joined' AS stage, story_id AS k FROM cluster_members WHERE cluster_id = NEW.id")]),
     _trigger("due_cluster_gone", "AFTER DELETE ON clusters", [
         _due("brief", "OLD.id"), _due("letter", "OLD.first_source"),
         _due_from(_THREAD_CLUSTERS.format(thread="OLD.thread_id"))]),
     # a story's contrary mark is counter-evidence for its thread's earlier briefs
     _trigger("due_mark_new", "AFTER INSERT ON story_marks", [_due_from(_STORY_CLUSTERS.format(story="NEW.story_id"))]),
     _trigger("due_mark_changed", "AFTER UPDATE ON story_marks",
-             [_due_from(_STORY_CLUSTERS.format(story="NEW.story_id"))]),
+             [_due_from(_STORY_CLUSTERS.format(story="NEW.story_id")), _due_from(_STORY_THREAD.format(story="NEW.story_id"))]),
     # briefs: the pages of their clusters' issues show their slug, kind and impact, a newsletter page the slug
     # ... and the watch stage reads every brief written or removed (a brief removed is due again)
     _trigger("due_brief_new", "AFTER INSERT ON briefs", [_due_from(_MEMBER_ISSUES.format(cluster="NEW.cluster_id")),

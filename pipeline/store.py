@@ -991,16 +991,33 @@ class Store:
         return dates, prefixes
 
     def brief_scope(self, cluster_ids: list[str]) -> tuple[list[str], list[str]]:
-        """(these clusters and every cluster of their threads, those of them that are gone): what the brief
-        stage looks at when these are due. A brief reads its whole thread, so a change to one step may change
-        any brief of it."""
-        found: set[str] = set()
+        """(the clusters whose brief may have changed, those of them that are gone) when these are due. A brief
+        hashes its stories, its thread's stories up to its newest one and the later ones that cut against its
+        claim, so in each thread of a due cluster: every cluster, where a story left or changed (`due` rows
+        'thread') or one that joined cuts against a claim (or has no mark); else the clusters whose newest
+        story is no older than the first story that joined (`due` rows 'joined')."""
+        found: dict[str, tuple[str | None, str]] = {}
         for chunk, marks in _in_chunks(cluster_ids):
-            found |= {r[0] for r in self.db.execute(f"SELECT id FROM clusters WHERE id IN ({marks})", chunk)}
-            found |= {r[0] for r in self.db.execute(
-                "SELECT c.id FROM clusters c WHERE c.thread_id IN (SELECT thread_id FROM clusters WHERE id IN "
-                f"({marks}) AND thread_id IS NOT NULL)", chunk)}
-        return sorted(found), sorted(set(cluster_ids) - found)
+            found.update({r[0]: (r[1], r[2]) for r in self.db.execute(
+                f"SELECT id, thread_id, last_date FROM clusters WHERE id IN ({marks})", chunk)})
+        whole = {r[0] for r in self.db.execute(
+            "SELECT c.thread_id FROM due d CROSS JOIN clusters c ON c.id = d.key WHERE d.stage = 'thread' "
+            "AND c.thread_id IS NOT NULL")}
+        since: dict[str, str] = {}  # thread -> the oldest date a story joined it
+        for tid, date, contrary in self.db.execute(
+                f"SELECT c.thread_id, {STORY_DATE}, k.contrary FROM due d CROSS JOIN cluster_members m ON m.story_id "
+                "= d.key CROSS JOIN clusters c ON c.id = m.cluster_id CROSS JOIN stories s ON s.id = d.key CROSS JOIN "
+                "issues i ON i.id = s.issue_id LEFT JOIN story_marks k ON k.story_id = s.id AND k.content_hash = "
+                "s.content_hash WHERE d.stage = 'joined' AND c.thread_id IS NOT NULL"):
+            if contrary is None or contrary:
+                whole.add(tid)
+            elif tid not in since or date < since[tid]:
+                since[tid] = date
+        scope = set(found)
+        for tid in sorted({t for t, _ in found.values() if t}):
+            rows = self.db.execute("SELECT id, last_date FROM clusters WHERE thread_id = ?", [tid]).fetchall()
+            scope |= {c for c, last in rows if tid in whole or (tid in since and last >= since[tid])}
+        return sorted(scope), sorted(set(cluster_ids) - set(found))
 
     def contrary_later(self, thread_ids: list[str] | None = None) -> dict[str, list[tuple[str, str, str, str]]]:
         """Per thread (of these, or every one), its stories marked as cutting against a claim (`story_marks`),

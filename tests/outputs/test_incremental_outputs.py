@@ -40,9 +40,10 @@ def night(archive, tmp_path):
         yield store, briefer, out
 
 
-def tell_again(store: Store, embedder) -> str:
+def tell_again(store: Store, embedder, doubt: str = "") -> str:
     """A new issue of another newsletter telling one of the archive's news stories again (its headline, text
-    and link): the story's cluster grows. Embedded and clustered; returns the issue's id."""
+    and link; `doubt`: a sentence added to the text): the story's cluster grows. Embedded and clustered;
+    returns the issue's id."""
     row = next(store.db.query(
         "SELECT s.id, s.title, s.text, s.source FROM stories s JOIN cluster_members m ON m.story_id = s.id "
         "JOIN clusters c ON c.id = m.cluster_id WHERE c.sources = 1 AND s.section = 'main' ORDER BY s.id LIMIT 1"))
@@ -50,7 +51,8 @@ def tell_again(store: Store, embedder) -> str:
     url = store.story_links(row["id"])[0]["url"] if store.story_links(row["id"]) else "https://example.org/x"
     issue = Issue(source=other, guid="told-again", url="https://example.org/told-again", title="Told again",
                   published=datetime.now(timezone.utc), html="", text="",
-                  stories=[Story(position=0, title=row["title"], text=row["text"], links=[Link(url, "source")])])
+                  stories=[Story(position=0, title=row["title"], text=f"{row['text']} {doubt}".strip(),
+                                 links=[Link(url, "source")])])
     store.save_issue(issue)
     embed_stories(store, embedder)
     cluster_stories(store)
@@ -79,6 +81,28 @@ def test_briefs_rebuilt_are_those_the_whole_archive_says_are_out_of_date(night, 
     assert report["briefed"] == len(expected) and rebuilt == expected
     assert report["scope"] < store.count("clusters")  # it looked at the clusters marked due and their threads
     assert to_rebuild(store, briefer) == [] and store.due("brief") == []
+
+
+def test_a_story_that_doubts_or_an_edit_rebuilds_what_the_whole_archive_says(night, embedder):
+    """A joining story that cuts against a claim may be counter-evidence for any brief of its thread, and an
+    edited story may change any of them: the stage then looks at the whole thread."""
+    store, briefer, out = night
+    tell_again(store, embedder, doubt="Critics question the results, and skeptics say it falls short.")
+    assert store.due("joined")
+    expected = to_rebuild(store, briefer)
+    assert brief_clusters(store, briefer, out)["briefed"] == len(expected) > 0
+    assert to_rebuild(store, briefer) == [] and store.due("joined") == store.due("thread") == []
+    sid = store.db.execute("SELECT m.story_id FROM cluster_members m JOIN clusters c ON c.id = m.cluster_id WHERE "
+                           "c.thread_id IS NOT NULL ORDER BY m.story_id LIMIT 1").fetchone()[0]
+    store.db.execute("UPDATE stories SET text = text || ' It did not hold up.', content_hash = 'edited' WHERE id = ?",
+                     [sid])
+    store.db.conn.commit()
+    assert store.due("thread")
+    embed_stories(store, embedder)
+    cluster_stories(store)
+    expected = to_rebuild(store, briefer)
+    assert brief_clusters(store, briefer, out)["briefed"] == len(expected) > 0
+    assert to_rebuild(store, briefer) == []
 
 
 def test_a_crash_mid_brief_stage_leaves_the_briefs_due(night, embedder, monkeypatch):
