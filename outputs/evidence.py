@@ -128,6 +128,12 @@ _CAPABILITY = re.compile(
     r"designs?|edits?|finds?|solves?|runs?|speeds? up|reduces?|improves?|replaces?|learns?)\b", re.I)
 
 
+# a publisher's promotion that opens a story's text ("Join GamesBeat Summit 2021 ... Register for a free pass"):
+# never the story's claim
+_PROMO_LINE = re.compile(r"\b(?:register (?:now|today|for)|(?:free|VIP) pass|join (?:us|our)\b|summit 20\d\d|"
+                         r"subscribe (?:now|today|to)|webinar)\b", re.IGNORECASE)
+
+
 def capability_of(sentences: Sequence[str], title: str = "", subject: str = "") -> str:
     """What a story says its subject does, where it gives no figure for it: a listed tool's line after its
     name ("Vidyo - Make short videos from long ones"), else the first sentence naming the subject that says
@@ -142,7 +148,7 @@ def capability_of(sentences: Sequence[str], title: str = "", subject: str = "") 
     named = sig.pattern(rf"(?<![\w-]){re.escape(subject)}(?![\w-])", re.I)
     for s in [*sentences, title]:
         s = s.strip().strip("\"“”'")
-        if 4 <= len(s.split()) <= 60 and named.search(s) and _CAPABILITY.search(s):
+        if 4 <= len(s.split()) <= 60 and named.search(s) and _CAPABILITY.search(s) and not _PROMO_LINE.search(s):
             return _short(s.rstrip("."))
     return ""
 

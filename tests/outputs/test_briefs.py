@@ -1024,3 +1024,11 @@ def test_skeptics_of_a_programme_ask_who_gets_the_money_not_for_a_final_text(arc
                           "The Commission selected four AI defence projects under the Quillshire Defence Fund with "
                           "€25.5 million of funding, the government said; lawmakers in parliament approved the calls.")
     assert "final text" not in brief.skeptics and "programme" in brief.our_take
+
+
+def test_a_publishers_promotion_is_never_the_claim():
+    import outputs.evidence as ev
+    said = ev.capability_of(["Join QuillBeat Summit 2021 this April 28-29. Register for a free or VIP pass today. "
+                             "In 2017, Orchard launched QuillSpeech, an engine that can transcribe speech."],
+                            "Orchard winds down QuillSpeech development", "QuillSpeech")
+    assert "Summit" not in said and "Register" not in said
