@@ -618,12 +618,20 @@ class Store:
 
     def clusters_citing(self, urls: list[str]) -> dict[str, set[str]]:
         """cluster id -> which of these URLs its stories link."""
-        out: dict[str, set[str]] = {}
-        for chunk, marks in _in_chunks(urls):
-            for c, url in self.db.execute(
-                    "SELECT m.cluster_id, l.url FROM links l CROSS JOIN cluster_members m ON m.story_id = l.story_id "
-                    f"WHERE l.url IN ({marks})", chunk):
-                out.setdefault(c, set()).add(url)
+        return self._cluster_urls("SELECT m.cluster_id, l.url FROM links l CROSS JOIN cluster_members m "
+                                  "ON m.story_id = l.story_id WHERE l.url IN ({marks})", urls)
+
+    def _cluster_urls(self, sql: str, keys: list[str]) -> dict[str, set[str]]:
+        """cluster id -> URLs, from `sql` (see `_by_cluster`)."""
+        return {c: {url for (url,) in rows} for c, rows in self._by_cluster(sql, keys).items()}
+
+    def _by_cluster(self, sql: str, keys: list[str]) -> dict[str, list[tuple[Any, ...]]]:
+        """`sql` (a cluster id, then the values wanted; `{marks}` for the placeholders of `keys`) run over `keys`
+        in chunks: cluster id -> its rows' values, in the order read."""
+        out: dict[str, list[tuple[Any, ...]]] = {}
+        for chunk, marks in _in_chunks(keys):
+            for c, *rest in self.db.execute(sql.format(marks=marks), chunk):
+                out.setdefault(c, []).append(tuple(rest))
         return out
 
     def unnamed_clusters(self) -> list[str]:
@@ -638,13 +646,8 @@ class Store:
 
     def cluster_terms_text(self, cluster_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
         """(title, lead) of each cluster's stories: what its terms are read from."""
-        out: dict[str, list[tuple[str, str]]] = {}
-        for chunk, marks in _in_chunks(cluster_ids):
-            for c, title, lead in self.db.execute(
-                    "SELECT m.cluster_id, s.title, substr(s.text, 1, 600) FROM cluster_members m "
-                    f"JOIN stories s ON s.id = m.story_id WHERE m.cluster_id IN ({marks})", chunk):
-                out.setdefault(c, []).append((title, lead))
-        return out
+        return self._by_cluster("SELECT m.cluster_id, s.title, substr(s.text, 1, 600) FROM cluster_members m "
+                                "JOIN stories s ON s.id = m.story_id WHERE m.cluster_id IN ({marks})", cluster_ids)
 
     def clear_threads(self) -> None:
         """Forget every thread (clusters stay): `pulse rethread` builds them again."""
@@ -660,13 +663,9 @@ class Store:
                                  [(s, t) for t, s in subjects.items()])
 
     def cluster_links(self, cluster_ids: list[str]) -> dict[str, set[str]]:
-        out: dict[str, set[str]] = {}
-        for chunk, marks in _in_chunks(cluster_ids):
-            for c, url in self.db.execute(
-                    "SELECT m.cluster_id, l.url FROM cluster_members m JOIN links l ON l.story_id = m.story_id "
-                    f"WHERE m.cluster_id IN ({marks})", chunk):
-                out.setdefault(c, set()).add(url)
-        return out
+        """cluster id -> the URLs its stories link."""
+        return self._cluster_urls("SELECT m.cluster_id, l.url FROM cluster_members m JOIN links l "
+                                  "ON l.story_id = m.story_id WHERE m.cluster_id IN ({marks})", cluster_ids)
 
     def set_thread(self, cluster_id: str, thread_id: str) -> None:
         self.db.execute("UPDATE clusters SET thread_id = ? WHERE id = ?", [thread_id, cluster_id])
@@ -963,12 +962,8 @@ class Store:
 
     def _member_digests(self, cluster_ids: list[str]) -> dict[str, str]:
         """Each cluster's stories as `brief_signatures` sums them: id:hash, by story id, comma-joined."""
-        found: dict[str, list[tuple[str, str]]] = {}
-        for chunk, marks in _in_chunks(cluster_ids):
-            for c, sid, h in self.db.execute(
-                    "SELECT m.cluster_id, s.id, s.content_hash FROM cluster_members m CROSS JOIN stories s ON "
-                    f"s.id = m.story_id WHERE m.cluster_id IN ({marks})", chunk):
-                found.setdefault(c, []).append((sid, h))
+        found = self._by_cluster("SELECT m.cluster_id, s.id, s.content_hash FROM cluster_members m CROSS JOIN "
+                                 "stories s ON s.id = m.story_id WHERE m.cluster_id IN ({marks})", cluster_ids)
         return {c: ",".join(f"{sid}:{h}" for sid, h in sorted(rows)) for c, rows in found.items()}
 
     def _thread_prefixes(self, thread_ids: list[str] | None) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -1148,28 +1143,28 @@ class Store:
 
     def thread_members(self, thread_ids: list[str], as_of: str | None = None) -> list[dict[str, Any]]:
         """Every story of these threads (with its cluster), oldest first; `as_of` as in brief_members."""
+        return self._thread_rows(
+            f"SELECT s.id, s.title, s.text, s.source, s.issue_id, i.title AS issue_title, {STORY_DATE} AS date, "
+            "m.cluster_id, c.thread_id, c.first_date AS cluster_first FROM clusters c JOIN cluster_members m "
+            "ON m.cluster_id = c.id JOIN stories s ON s.id = m.story_id JOIN issues i ON i.id = s.issue_id "
+            "WHERE c.thread_id IN ({marks}) {seen} ORDER BY date, s.id", thread_ids, as_of)
+
+    def _thread_rows(self, sql: str, thread_ids: list[str], as_of: str | None) -> list[dict[str, Any]]:
+        """`sql` (`{marks}` for the threads' placeholders, `{seen}` for the date bound) over `thread_ids` in chunks."""
         seen = f"AND {STORY_DATE} <= ?" if as_of else ""
         out = []
         for chunk, marks in _in_chunks(thread_ids):
-            out += [dict(r) for r in self.db.query(
-                f"SELECT s.id, s.title, s.text, s.source, s.issue_id, i.title AS issue_title, {STORY_DATE} AS date, "
-                "m.cluster_id, c.thread_id, c.first_date AS cluster_first FROM clusters c JOIN cluster_members m "
-                "ON m.cluster_id = c.id JOIN stories s ON s.id = m.story_id JOIN issues i ON i.id = s.issue_id "
-                f"WHERE c.thread_id IN ({marks}) {seen} ORDER BY date, s.id", [*chunk, *([as_of] if as_of else [])])]
+            out += [dict(r) for r in self.db.query(sql.format(marks=marks, seen=seen),
+                                                   [*chunk, *([as_of] if as_of else [])])]
         return out
 
     def thread_steps(self, thread_ids: list[str], as_of: str | None = None) -> list[dict[str, Any]]:
         """`thread_members` without the stories' text and issues' titles (which of a thread's clusters had
         stories by then, and its first story)."""
-        seen = f"AND {STORY_DATE} <= ?" if as_of else ""
-        out = []
-        for chunk, marks in _in_chunks(thread_ids):
-            out += [dict(r) for r in self.db.query(
-                f"SELECT s.id, s.title, {STORY_DATE} AS date, m.cluster_id, c.thread_id FROM clusters c CROSS JOIN "
-                "cluster_members m ON m.cluster_id = c.id CROSS JOIN stories s ON s.id = m.story_id CROSS JOIN "
-                f"issues i ON i.id = s.issue_id WHERE c.thread_id IN ({marks}) {seen} ORDER BY date, s.id",
-                [*chunk, *([as_of] if as_of else [])])]
-        return out
+        return self._thread_rows(
+            f"SELECT s.id, s.title, {STORY_DATE} AS date, m.cluster_id, c.thread_id FROM clusters c CROSS JOIN "
+            "cluster_members m ON m.cluster_id = c.id CROSS JOIN stories s ON s.id = m.story_id CROSS JOIN "
+            "issues i ON i.id = s.issue_id WHERE c.thread_id IN ({marks}) {seen} ORDER BY date, s.id", thread_ids, as_of)
 
     def clusters_published(self, start: str, end: str) -> list[str]:
         """Clusters with a news story published in [start, end): one day's news."""

@@ -9,21 +9,14 @@ import pytest
 from pipeline.cluster_stage import cluster_stories
 from pipeline.embed import COLLECTION
 from pipeline.embed_stage import embed_stories, stale_of
-from pipeline.ingest import ingest
-from pipeline.samples import sample_sources
 from pipeline.store import STORY_DATE, Store
-from sources.fetch import Fetcher
 from sources.models import Issue, Link, Story
 
 
 @pytest.fixture
-def night_store(tmp_path, embedder):
+def night_store(clustered_sample):
     """The sample archive after one night: every stage's first look at the whole of it is done."""
-    with Store(tmp_path / "pulse.db") as s:
-        ingest(s, sample_sources(), Fetcher())
-        embed_stories(s, embedder)
-        cluster_stories(s)
-        yield s
+    return clustered_sample
 
 
 def late_issue(source: str, guid: str = "late-1") -> Issue:

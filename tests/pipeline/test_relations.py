@@ -8,7 +8,6 @@ from pipeline.cluster import ClusterConfig, ClusterInfo, Evidence, StoryRef, ass
 from pipeline.cluster_stage import cluster_stories, rethread
 from pipeline.embed_stage import embed_stories
 from pipeline.ingest import ingest
-from pipeline.samples import sample_sources
 from pipeline.store import Store
 from pipeline.relate import figures_of
 from pipeline.terms import TermStats, lead_of, story_terms, subject
@@ -122,12 +121,8 @@ def test_a_chain_of_drifting_stories_stays_several_threads():
 
 
 @pytest.fixture
-def sample_store(tmp_path, embedder):
-    with Store(tmp_path / "pulse.db") as s:
-        ingest(s, sample_sources(), Fetcher())
-        embed_stories(s, embedder)
-        cluster_stories(s)
-        yield s
+def sample_store(clustered_sample):
+    return clustered_sample
 
 
 def threads_of(store: Store) -> dict[str, str]:
