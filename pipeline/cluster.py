@@ -180,7 +180,7 @@ def candidate_edges(items: Sequence[StoryRef], vecs: np.ndarray, n_old: int, con
                     if x < y and y >= n_old:
                         shared_link.setdefault((x, y), url)
     title_days: dict[str, list[float]] = {}  # each headline term: the days of the headlines naming it, sorted
-    if stats is not None and config.sole_name_cos <= 1.0:
+    if stats is not None and min(config.sole_name_cos, config.issue_twice_cos) <= 1.0:  # either rule is on
         for it in items:
             for t in it.title_terms:
                 title_days.setdefault(t, []).append(it.day)
@@ -216,7 +216,7 @@ def candidate_edges(items: Sequence[StoryRef], vecs: np.ndarray, n_old: int, con
         if ia.issue_id == ib.issue_id and (stats is None or key not in shared_link):
             # one issue's items are different news, unless both cite one specific post, or a digest gives two
             # outlets' reports of one event: the same sum, or a rare name only their two headlines give
-            if title_days and key not in edges and ia.terms and ib.terms and cos >= config.issue_twice_cos:
+            if stats is not None and key not in edges and ia.terms and ib.terms and cos >= config.issue_twice_cos:
                 rel = relate(side(a), side(b), cos, stats, rcfg, "")
                 name = sole_name(ia, ib)
                 if (rel.kind == SAME and ia.figures & ib.figures) or name:
@@ -234,7 +234,7 @@ def candidate_edges(items: Sequence[StoryRef], vecs: np.ndarray, n_old: int, con
                 edges[key] = Relation(SAME, reason, cosine=cos)
             return
         rel = relate(side(a), side(b), cos, stats, rcfg, link)
-        if rel.kind != SAME and title_days and cos >= config.sole_name_cos and ia.source != ib.source \
+        if rel.kind != SAME and cos >= config.sole_name_cos and ia.source != ib.source \
                 and ia.turn == ib.turn and abs(ia.day - ib.day) <= config.sole_name_days:
             name = sole_name(ia, ib)
             if name:
