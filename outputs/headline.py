@@ -102,7 +102,12 @@ def announcer(title: str) -> str:
     """Who a headline says announced, launched, added... something ("IBM adds NLP to ...", "The Vatican releases
     ..."), or ""."""
     m = _announces(title)
-    return re.sub(r"^(?:The|A|An) ", "", m.group(1)) if m else ""
+    return _who(m) if m else ""
+
+
+def _who(m: re.Match) -> str:
+    """The name that acts in an `_announces` match, without its article ("The Vatican" -> "Vatican")."""
+    return re.sub(r"^(?:The|A|An) ", "", m.group(1))
 
 
 def title_name(title: str) -> tuple[str, str, bool]:
@@ -127,7 +132,7 @@ def title_name(title: str) -> tuple[str, str, bool]:
     if m and not (acts and m.start() >= acts.end(1)):  # "IBM adds NLP to McDonald's ...": IBM acts, not McDonald
         return re.sub(r"^(?:new|latest) ", "", m.group(2)), m.group(1), False
     if acts:  # "OpenAI releases Point-E": Point-E, by OpenAI; "Codeium announces free ...": Codeium
-        who = announcer(title)  # "The Vatican releases ...": the Vatican
+        who = _who(acts)  # "The Vatican releases ...": the Vatican
         return (acts.group(2), who, False) if acts.group(2) else (who, "", False)
     return "", "", False
 

@@ -421,6 +421,13 @@ def test_the_subject_is_the_clusters_own_name_as_written():
     assert as_written("point-e", ["nothing here"]) == ""
 
 
+def subject_of(title: str, text: str = "", named: str = "") -> tuple[str, str]:
+    """(subject, actor) of one story, as its brief names them."""
+    from outputs.brief import Member, subject_and_org
+    m = Member("s", title, text, "src", "2023-01-01", "i", "Issue", None)
+    return subject_and_org([m], sig.names([title, text], title), named)
+
+
 @pytest.mark.parametrize("title, text, want", [
     ("CoLT5 from Google - Faster long-range transformers", "Paper.", ("CoLT5", "Google")),
     ("Vidyo - Make short videos from long ones.", "", ("Vidyo", "")),
@@ -507,9 +514,7 @@ def test_the_subject_is_the_clusters_own_name_as_written():
      ("Text-Zephyr-003", "Quillsound")),
 ])
 def test_the_headline_grammar_and_the_text_name_the_subject(title, text, want):
-    from outputs.brief import Member, subject_and_org
-    m = Member("s", title, text, "src", "2023-01-01", "i", "Issue", None)
-    assert subject_and_org([m], sig.names([title, text], title)) == want
+    assert subject_of(title, text) == want
 
 
 def test_the_newsletter_that_reports_is_never_the_actor():
@@ -785,38 +790,30 @@ def test_the_newsletter_about_itself_is_housekeeping():
 
 
 def test_a_model_named_in_capitals_and_a_number_is_the_subject_and_its_maker_the_actor():
-    from outputs.brief import Member, subject_and_org
     title = "ZRX-4 is bigger and better than Quillchat—but QuillMind won’t say why"
     text = "We got a first look at the new language model from QuillMind. How it works is under wraps at QuillMind."
-    m = Member("s", title, text, "src", "2023-01-01", "i", "Issue", None)
-    assert subject_and_org([m], sig.names([title, text], title), "zrx-4") == ("ZRX-4", "QuillMind")
+    assert subject_of(title, text, "zrx-4") == ("ZRX-4", "QuillMind")
 
 
 def test_a_title_case_verb_run_into_the_name_is_cut_where_the_body_writes_the_name_alone():
-    from outputs.brief import Member, subject_and_org
     title = "Quillware Rallies After Chipmaker Promises Big Gains in AI Sales"
     text = ("Quillware Technology Inc. surged more than 21% in late trading after Quillware said it expects AI "
             "revenue to soar, a boom that also lifted Orchard Corp.")
-    m = Member("s", title, text, "src", "2023-01-01", "i", "Issue", None)
-    subject, actor = subject_and_org([m], sig.names([title, text], title), "quillware rallies")
+    subject, actor = subject_of(title, text, "quillware rallies")
     assert subject == "Quillware" and actor == "Quillware Technology Inc"
 
 
 def test_a_piece_of_an_offices_name_is_not_who_did_it():
-    from outputs.brief import Member, subject_and_org
     title = "New Quillshire guidance downplays important AI harms"
     text = "Following the order, the Quillshire Office of Management and Budget issued a memo to agencies."
-    m = Member("s", title, text, "src", "2023-01-01", "i", "Issue", None)
-    assert subject_and_org([m], sig.names([title, text], title), "quillshire")[1] not in ("Management", "Budget")
+    assert subject_of(title, text, "quillshire")[1] not in ("Management", "Budget")
 
 
 def test_a_countrys_adjective_is_no_subject():
-    from outputs.brief import Member, subject_and_org
     title = "Artificial intelligence: friend or foe to Philippine call centre workers?"
     text = ("A decade after becoming the call-centre capital, the Philippines may lose the title to the rise of "
             "artificial intelligence.")
-    m = Member("s", title, text, "src", "2023-01-01", "i", "Issue", None)
-    assert subject_and_org([m], sig.names([title, text], title), "philippine") == ("", "")
+    assert subject_of(title, text, "philippine") == ("", "")
 
 
 def test_a_product_only_mentioned_is_not_who_did_it():
@@ -957,11 +954,9 @@ def test_a_lawsuit_filed_is_one_sides_claim_not_a_rule_to_comply_with(archive):
 
 
 def test_words_a_typed_dash_runs_together_are_no_name():
-    from outputs.brief import Member, subject_and_org
     title = "How a Quillish AI Giant Made Chatting--and Surveillance--Easy"
     text = "In Quillia, a voice company built assistants like Alexa. But its tech also helps the government listen in."
-    m = Member("s", title, text, "src", "2023-01-01", "i", "Issue", None)
-    assert subject_and_org([m], sig.names([title, text], title), "chatting--and surveillance--easy")[0] == ""
+    assert subject_of(title, text, "chatting--and surveillance--easy")[0] == ""
 
 
 def test_a_policy_story_is_a_programme_only_where_money_or_its_headline_says_so(archive):
