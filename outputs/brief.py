@@ -26,7 +26,7 @@ from .headline import about, announcer, around, distinctive, introduced, propose
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 34  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 35  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 REPEAT_DAYS = RelateConfig.same_days  # a cluster spanning more days holds the same story told again later
 MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
@@ -316,6 +316,17 @@ def _product(name: str) -> bool:
     return any(c.isdigit() for c in name) or bool(_PRODUCT_END.search(name))
 
 
+def _launched_in_lead(members: Sequence[Member], names: list[str], subject: str) -> str:
+    """A coined name the lead says is being released ("These guys are releasing Conformer-1, a speech
+    recognition model"): what a headline's "AssemblyAI’s speech recognition model" is."""
+    for name in names:
+        if distinctive(name) and name != subject and subject not in name and any(sig.pattern(
+                rf"\b(?:releas|launch|introduc|unveil|debut|open[- ]sourc)\w*\s+{re.escape(name)}(?![\w-])").search(
+                    m.text[:300]) for m in members):
+            return name
+    return ""
+
+
 def _made_thing(members: Sequence[Member], names: list[str], subject: str) -> str:
     """When the headline's subject is a plain name (a company, a country) or nothing, the coined name the
     text repeats (at least twice), if there is one: what the story is about, made by the headline's subject."""
@@ -424,8 +435,21 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         if any(c.isdigit() or c.isupper() for part in re.split(r"[\s-]+", name) for c in part[1:]):
             return False  # coined ("OpenAI", "GPT-4"); "Open-Sourcing" is two plain words
         return all(w.lower() in common_words for w in name.split()) or (" " not in name and name.lower() in lower)
+    # where a capital says something: the texts (less their copies of a Title Case headline: "As Writers
+    # Strike, AI Could Covertly Cross..." opening the body says no more than the headline), and the
+    # headlines not in Title Case
+    cased = [m.title for m in members if sig.title_case(m.title)]
+    written = [_without(m.text, cased) for m in members] + [m.title for m in members if m.title not in cased]
+
+    def capitalised_inside(name: str) -> bool:
+        """Written with its capitals inside a headline in sentence case ("... with Banner Bear + Whisper"):
+        every word of it is the name (a body's capitals may be a quoted title's: "The Truth About AI")."""
+        inside = sig.pattern(rf"(?<=[\w,;:+] ){re.escape(name)}(?![\w-])")
+        return any(inside.search(m.title) for m in members if m.title not in cased)
+
     def trimmed(name: str) -> str:  # "IBM Leverages Reinforcement Learning" (a Title Case headline) -> "IBM"
-        if sig.not_a_subject(name):
+        if sig.not_a_subject(name) or (name.count(" ") == 1 and not any(map(sig.the_field, name.split()))
+                                       and capitalised_inside(name)):
             return name  # a place as written ("New York"), not "York": it is no actor either way
         words = name.split()
         while words and words[-1].lower() in common_words and not distinctive(words[-1]):
@@ -437,12 +461,6 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     names = list(dict.fromkeys(t for t in map(trimmed, names) if t and not common(t)
                                and not newsletter_name(t, members)))
     texts = [f"{m.title}\n{m.text}" for m in members]
-
-    # where a capital says something: the texts (less their copies of a Title Case headline: "As Writers
-    # Strike, AI Could Covertly Cross..." opening the body says no more than the headline), and the
-    # headlines not in Title Case
-    cased = [m.title for m in members if sig.title_case(m.title)]
-    written = [_without(m.text, cased) for m in members] + [m.title for m in members if m.title not in cased]
 
     def initial_only(name: str) -> bool:
         """One plain word that is capitalised only where every word is (opening a headline or sentence, or
@@ -513,9 +531,12 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         """A headline names it where its capital says something: inside a Title Case headline, or anywhere but
         the opening word of a sentence-case one ("Health systems are using AI..." names no "Health")."""
         plain = name.lower() in common_words or name.lower() in lower
-        return any(sig.standalone(name, m.title) and (sig.title_case(m.title) or not plain
-                                                      or not re.match(rf"\W*{re.escape(name)}\b", m.title))
-                   for m in members)
+        # ... and a plain word the archive does not know as a name, opening a noun with a gerund ("Auto
+        # transcribing is now faster with Banner Bear")
+        compound = " " not in name and not distinctive(name) and name.lower() not in known_names
+        return any(sig.standalone(name, m.title) and (sig.title_case(m.title) or not (
+            plain or (compound and re.match(rf"\W*{re.escape(name)} [a-z]+ing\b", m.title)))
+            or not re.match(rf"\W*{re.escape(name)}\b", m.title)) for m in members)
 
     def plain_capital(name: str) -> bool:
         """Capitalised only where every word is ("Rock guitar tablature generation", "Polyamorous Human and
@@ -536,6 +557,10 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         subject = next((n for n in in_title if not sig.not_a_subject(n) and not plain_capital(n)), "")
     if subject and fallback and around(subject, members[0].title if members else ""):
         subject = ""  # "Plugins for ChatGPT": their code is public, ChatGPT's is not; the headline is quoted
+    launched = _launched_in_lead(members, names, subject) if subject and not (listed or labelled or presented) \
+        and _opens_made_by(head, subject) else ""
+    if launched:  # "AssemblyAI’s speech recognition model ... releasing Conformer-1": what it made, and who
+        subject, owner = launched, subject
     if not owner and not listed and not labelled:  # "Google makes an AI that beats...": what it made
         # a name the trimming cut ("AI CUDA Engineer" -> "AI CUDA") counts whole where the body writes it so twice
         whole_names = [n for n in raw if n not in names and " " in n and not common(n) and all(
@@ -599,7 +624,32 @@ def facts_for(inp: BriefInput, only: str | None = None,
                        lead_kind=_lead_kind(members, inp.title, kinds) if len(members) > 1 else None)
     if facts.kind not in ("notice", "fiction") and _about_itself(members):
         facts = replace(facts, kind="notice", kind_cues=["the newsletter about itself"])
-    return (facts, *subject_for(inp, only))
+    subject, actor = subject_for(inp, only)
+    if facts.kind == "release" and not facts.kind_sure and {"weights", "code"} & set(facts.artifacts) \
+            and _released_by(subject, actor, members):
+        # "The Arc Institute has released Evo2" opening the story, with its weights or code linked: a release
+        facts = replace(facts, kind_sure=True, kind_cues=[f"{actor} released {subject}", *facts.kind_cues])
+    return facts, subject, actor
+
+
+_RELEASED = re.compile(r"\s+(?:has |have |just |today |officially |publicly |openly )*(?:released|releases|"
+                       r"launched|launches|open[- ]sourced|open[- ]sources|unveiled|unveils|introduced|introduces|"
+                       r"published|publishes)\s+(?:its |their |a |an |the |new |open[- ]source )*")
+
+
+def _released_by(subject: str, actor: str, members: Sequence[Member]) -> bool:
+    """The lead's opening sentences say the actor released the subject ("The Arc Institute has released Evo2")."""
+    if not subject or not actor or subject == actor:
+        return False
+    for m in members:
+        lead = m.text[:400]
+        at = lead.find(actor)
+        while at >= 0:
+            said = _RELEASED.match(lead, at + len(actor))
+            if said and lead.startswith(subject, said.end()):
+                return True
+            at = lead.find(actor, at + 1)
+    return False
 
 
 def _lead_kind(members: Sequence[Member], title: str,

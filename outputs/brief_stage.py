@@ -173,6 +173,10 @@ class Mentions:
         key = (phrase, titles_only)
         if key not in self._found:
             rows = self.store.mention_rows(phrase, titles_only=titles_only)
+            if titles_only and rows:  # the search stems and folds case ("banners" for "Banner", "coherent" for
+                # "Cohere"): a headline names the phrase only where it writes it
+                heads = self.store.story_heads([r[1] for r in rows])
+                rows = [r for r in rows if sig.whole_word(phrase, heads[r[1]]["title"])]
             by_cluster: dict[str, list[int]] = {}
             for i, (_, _, cid) in enumerate(rows):
                 by_cluster.setdefault(cid, []).append(i)

@@ -239,7 +239,7 @@ ASSERTED = re.compile(
     r"\b(?:claims?|claimed|claiming|says? (?:it|its|the (?:new )?model)|said (?:it|its)|according to (?:the "
     r"company|its makers|the startup|the firm|\w+'s (?:blog|announcement|post))|boasts?|promises?|touts?|"
     r"billed as|calls it|describes? it as|(?:the )?company says|it says|reportedly|purportedly|"
-    r"allegedly|up to \d)\b", re.IGNORECASE)
+    r"allegedly)\b|\bup to \d+(?:[.,]\d+)*(?:%|x\b|×|\s?times\b)?", re.IGNORECASE)  # the figure whole: "up to 1.3x"
 
 
 @dataclass

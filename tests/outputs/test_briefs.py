@@ -512,9 +512,27 @@ def subject_of(title: str, text: str = "", named: str = "") -> tuple[str, str]:
     # a maker's name run together with what it made
     ("Quillsound Text-Zephyr-003 has been released.", "Quillsound says the model writes longer answers.",
      ("Text-Zephyr-003", "Quillsound")),
+    # the headline's owner's described thing, which the lead names as it releases it: that thing, by the owner
+    ("Quillsound’s speech model is the most accurate yet", "Time for Shazbot to take a leaf out of Quillsound’s "
+     "book. These guys are releasing Quill-1, a speech model trained on 650,000 hours.", ("Quill-1", "Quillsound")),
+    # ... not one an analysis recalls it released long ago
+    ("Quillsound’s speech model is the most accurate yet", "Quillsound built a speech model. " + "It is good. " * 30
+     + "By openly releasing Quill-1 last year, Quillsound helped everyone.", ("Quillsound", "Quillsound")),
+    # the tools a listing is put together from made nothing of it
+    ("Auto transcribing is now faster with Quill Slate + Zephyrscribe.", "", ("Quill Slate", "")),
 ])
 def test_the_headline_grammar_and_the_text_name_the_subject(title, text, want):
     assert subject_of(title, text) == want
+
+
+def test_a_name_written_whole_inside_a_headline_keeps_its_plain_words():
+    """"Banner Bear" inside a sentence-case headline is one name, though the archive writes "bear" in lower
+    case; a plain word opening the headline before a gerund ("Auto transcribing") names no one."""
+    from outputs.brief import Member, subject_and_org
+    title = "Auto transcribing is now faster and more accurate with Quill Bear."
+    m = Member("s", title, title, "src", "2023-01-01", "i", "Issue", None)
+    got = subject_and_org([m], sig.names([title, title], title), common_words=frozenset({"bear"}))
+    assert got == ("Quill Bear", "")
 
 
 def test_the_newsletter_that_reports_is_never_the_actor():
@@ -1027,3 +1045,43 @@ def test_a_publishers_promotion_is_never_the_claim():
                              "In 2017, Orchard launched QuillSpeech, an engine that can transcribe speech."],
                             "Orchard winds down QuillSpeech development", "QuillSpeech")
     assert "Summit" not in said and "Register" not in said
+
+
+def test_earlier_headlines_name_the_subject_as_written(tmp_path):
+    """The archive's search stems and folds case: "banners" and "coherent" are found for "Banner" and
+    "Cohere". A brief's "N earlier headlines name X" counts only headlines that write X."""
+    from datetime import datetime, timezone
+
+    from outputs.brief_stage import Mentions
+    from pipeline.store import Store
+    from sources.models import Issue, Story
+    titles = ["Easily create banners for your referral page", "Quill Banner adds video templates",
+              "A coherent guide to prompts", "Quillcohere raises $5M"]
+    with Store(tmp_path / "p.db") as store:
+        store.ensure_source("s", "rss", "https://s.example.org/feed")
+        for n, title in enumerate(titles):
+            store.save_issue(Issue(source="s", guid=f"g{n}", url=f"https://s.example.org/{n}", title="Issue",
+                                   published=datetime(2026, 11, 1 + n, tzinfo=timezone.utc), html="<p>x</p>",
+                                   text="x", stories=[Story(position=0, title=title, text=f"{title}. More.")]))
+        mentions = Mentions(store)
+        banner = mentions.earlier("Banner", "2026-12-01", "c")
+        assert banner["count"] == 1 and [h["title"] for h in banner["latest"]] == ["Quill Banner adds video templates"]
+        assert mentions.earlier("Coherent", "2026-12-01", "c")["count"] == 0
+
+
+def test_a_lead_saying_its_maker_released_it_with_weights_linked_is_surely_a_release(embedder):
+    from outputs.brief import BriefInput, Member, facts_for
+    from outputs.brief_stage import Briefer
+    kinds = Briefer(Templates(), embedder.encode).kinds
+    text = ("The Orchard Institute has released Quillgen-2, a large generative model of biology. \"Quillgen-2 "
+            "includes information from humans, plants, and other single-celled species,\" they write. Quillgen-2 "
+            "can predict mutational effects on protein function.")
+    links = [{"url": "https://huggingface.co/orchard/quillgen-2", "text": "weights"},
+             {"url": "https://github.com/orchard/quillgen-2", "text": "code"}]
+    m = Member("s", "Quillgen-2: The machinery of life itself will be predicted just as well as language", text,
+               "src", "2025-02-24", "i", "Issue", None, links=links, vector=embedder.encode([text])[0])
+    facts, subject, actor = facts_for(BriefInput("c", m.title, None, [m], [], []), kinds=kinds)
+    assert (subject, actor) == ("Quillgen-2", "Orchard Institute")
+    assert facts.kind == "release" and facts.kind_sure
+    m.links = []  # nothing to use: the words alone leave it a guess
+    assert not facts_for(BriefInput("c", m.title, None, [m], [], []), kinds=kinds)[0].kind_sure
