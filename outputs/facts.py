@@ -207,7 +207,9 @@ _ACCESS = (  # (access, pattern), first match wins
     # ("$1M each and early access to its systems")
     ("waitlist", r"wait[- ]?list|waiting list|invite[- ]only|request access|apply for access|"
                  r"(?:in|via|through|join|request|sign up for|apply for|get) early access"),
-    ("beta", r"\b(?:private |public |open )?beta\b|preview\b|research preview"),
+    # a product in preview, not a reporter "given a preview ahead of the conference"
+    ("beta", r"\b(?:private |public |open )?beta\b|\b(?:in|public|private|developer|technical|research|early|limited) "
+             r"preview\b|\bpreview (?:release|version|build|access|program(?:me)?)\b"),
     ("coming", r"coming (?:soon|weeks|months)|will (?:launch|release|roll out|be available)|later this year|"
                r"plans? to (?:release|launch|open)"),
     ("open", r"now available|available (?:now|today|to (?:all|everyone))|open to (?:all|everyone)|free to use|"
@@ -509,11 +511,16 @@ def _measure(after: str) -> str:
     return " ".join(words)
 
 
+_DEFINES = re.compile(r"\b(?:defin(?:e|es|ed|ing)\b[^.]{0,80}?\bas\b|is defined|are defined|definitions?:)", re.I)
+
+
 def figures_of(sentences: Sequence[str], most: int = 12) -> list[Figure]:
     """Figures with the words that say what they measure, in the order they appear."""
     out: list[Figure] = []
     seen: set[str] = set()
     for s in sentences:
+        if _DEFINES.search(s):
+            continue  # "they define transformative AI as ... 3 - 5x historical averages": a threshold, not a result
         for m in _FIGURE.finditer(s):
             value = m.group(0).strip()
             if value in seen or re.fullmatch(r"(?:19|20)\d\d", value) or _SPAN.search(value):

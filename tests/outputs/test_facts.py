@@ -96,6 +96,10 @@ def test_figures_say_what_they_measure_and_claims_who_measured():
         ["Independent tests found it 30% slower than claimed."]))[0] == "measured"
     said = ["The company claims a 2x speedup."]
     assert fx.claim_standing(said, fx.figures_of(said)) == ("asserted", "claims")
+    # a definition's threshold is no result ("they define transformative AI as ... 3-5x historical growth")
+    said = ["For the paper, they define transformative AI as AI that lifts productivity growth at least 3 - 5x historical "
+            "averages.", "Growth rose 12% in the pilot."]
+    assert [f.value for f in fx.figures_of(said)] == ["12%"]
     # the maker's figure quoted whole, never cut at its decimal point ("up to 1")
     said = ["It gives up to 1.3x speedup at 16 thousand context length over tuned baselines."]
     assert fx.claim_standing(said, fx.figures_of(said)) == ("asserted", "up to 1.3x")
@@ -468,6 +472,10 @@ def test_money_allocated_makes_a_policy_story_a_programme():
     ("Orchard will give ten startups $1M each and early access to its systems", ""),  # given away, no waitlist
     ("Quillchat is in early access now", "waitlist"),
     ("Sign up for early access to Quillchat", "waitlist"),
+    # a product in preview is in beta; a reporter given a preview of a lab's demos says nothing of access
+    ("Quillchat launches in public preview", "beta"),
+    ("Quillchat is in preview for Pro users", "beta"),
+    ("Orchard shows off its lab demos; we were given a preview ahead of the conference", ""),
 ])
 def test_early_access_is_a_waitlist_only_where_something_is_in_it_or_one_signs_up(text, access):
     assert fx.access_of(text, text) == access
