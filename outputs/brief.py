@@ -434,7 +434,11 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
             return True  # "Chatting--and Surveillance--Easy": words run together by a typed dash
         if any(c.isdigit() or c.isupper() for part in re.split(r"[\s-]+", name) for c in part[1:]):
             return False  # coined ("OpenAI", "GPT-4"); "Open-Sourcing" is two plain words
-        return all(w.lower() in common_words for w in name.split()) or (" " not in name and name.lower() in lower)
+        # ... and a compound modifier of two plain words ("Full-text search", "Low-Code"), not a coined name with a
+        # function word inside ("Smile-to-pay", "Paint-with-words")
+        return all(w.lower() in common_words or (w.count("-") == 1 and all(p.lower() in common_words
+                                                                            for p in w.split("-")))
+                   for w in name.split()) or (" " not in name and name.lower() in lower)
     # where a capital says something: the texts (less their copies of a Title Case headline: "As Writers
     # Strike, AI Could Covertly Cross..." opening the body says no more than the headline), and the
     # headlines not in Title Case

@@ -206,6 +206,7 @@ def archive_context(store: Store, inp: BriefInput, mentions: Mentions | None = N
     # ... and a shouted word ("OpenAssistant RELEASED!"), which the archive writes in lower case as often
     words = sorted({w.lower() for n in found for w in n.split() if all(p[1:].islower() for p in w.split("-"))
                     or (w.isalpha() and w.isupper() and len(w) >= 4)})
+    words = sorted({*words, *(p for w in words if "-" in w for p in w.split("-") if p)})  # "Full-text": full, text
     counts = store.term_rows(words)
     # (upper + 1) / (seen + 2), as pipeline.terms.TermStats.name_like: under 0.3 is a word, not a name
     inp.common_words = frozenset(w for w, (_, upper, seen) in counts.items() if (upper + 1) / (seen + 2) < 0.3)

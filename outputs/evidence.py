@@ -91,13 +91,20 @@ def claim_of(facts: fx.Facts, sentences: Sequence[str], subject: str, maker: str
         if facts.kind in ("research", "benchmark", "release") and rank(f) == 2 and not re.search(
                 r"\bper\b|/|cost|price|cheaper", f"{f.value} {f.measures}", re.I):
             continue  # "wins a prize worth $1M": a sum awarded is no result to doubt; a price per call may be
-        if (_COMPARATIVE.search(f.sentence) or f.measures) and _about(f.sentence, subject, maker):
+        if (_COMPARATIVE.search(f.sentence) or f.measures) and _about(f.sentence, subject, maker) \
+                and not _aside(f.sentence):
             return Claim(_short(f.sentence), f.value, f.measures, facts.claim, facts.claim_cue,
                          _versus(f.sentence, subject))
     for s in sentences:
-        if _COMPARATIVE.search(s) and _about(s, subject, maker):
+        if _COMPARATIVE.search(s) and _about(s, subject, maker) and not _aside(s):
             return Claim(_short(s), by=facts.claim, cue=facts.claim_cue, versus=_versus(s, subject))
     return None
+
+
+def _aside(sentence: str) -> bool:
+    """A question or the writer's own aside ("I wonder if they got that bug fixed which meant I never got any
+    matches?"): nothing the news claims."""
+    return sentence.rstrip(" \"'”’)").endswith("?") or bool(re.match(r"\W*I(?:'m|’m|'ve|’ve)?\s", sentence))
 
 
 _TOKEN = re.compile(r"[A-Za-z][\w.]*(?:-[\w.]+)*")

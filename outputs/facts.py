@@ -121,7 +121,8 @@ _SECTION_WEIGHT = 2.5  # a section's word is worth this many text cues
 _LISTING = re.compile(r"^[\w.'’+&-]+(?: [\w.'’+&-]+){0,3}\s*[-–—|]\s+\S")  # "Name - what it does" (not "Title: subtitle")
 
 _LINK_ARTIFACT = (  # (artifact, host pattern, path pattern)
-    ("weights", r"(?:^|\.)huggingface\.co$", r"^/(?!datasets/|spaces/|papers/|blog/|docs/|learn/)[^/]+/[^/]+/?"),
+    ("weights", r"(?:^|\.)huggingface\.co$", r"^/(?!datasets/|spaces/|papers/|blog/|docs/|learn/|search/|tasks/|"
+                r"organizations/|settings/|collections/|chat/|inference-endpoints/|pricing/|join/|login/)[^/]+/[^/]+/?"),
     ("dataset", r"(?:^|\.)huggingface\.co$", r"^/datasets/[^/]+/[^/]+"),
     ("demo", r"(?:^|\.)huggingface\.co$", r"^/spaces/[^/]+/[^/]+"),
     # an extension or an app to install from a store is something to try

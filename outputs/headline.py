@@ -49,7 +49,8 @@ _ANNOUNCES = re.compile(rf"^\s*({_CAP}(?: {_CAP}){{0,2}}) (?:announces|launches|
                         r"(?:is |are )?(?:releasing|launching|unveiling|introducing|rolling out|adding|shipping))\b"
                         r"(?: (?:its |a |an |the )?(?:(?:public |private |open )?(?:wait[- ]?list|beta|preview|early access|"
                         r"access) (?:for|to|of) )?(?:its |the )?(?:new )?"
-                        rf"({_CAP}(?: {_CAP}){{0,2}}))?")
+                        r"(?:(?i:open[- ]source(?:d)? |free |public |smaller |lighter )?(?i:version|edition) of (?:its |the )?)?"
+                        rf"(?!(?i:open[- ]source)\b)({_CAP}(?: {_CAP}){{0,2}}))?")  # "Open-Source Version of": no name
 
 
 # "Chroma raises $18M", "Cancer-testing AI startup Artera raises $90M", "... as Loopin raises $1.9M": the

@@ -518,6 +518,10 @@ def subject_of(title: str, text: str = "", named: str = "") -> tuple[str, str]:
     # ... not one an analysis recalls it released long ago
     ("Quillsound’s speech model is the most accurate yet", "Quillsound built a speech model. " + "It is good. " * 30
      + "By openly releasing Quill-1 last year, Quillsound helped everyone.", ("Quillsound", "Quillsound")),
+    # an open-source version of a thing: the thing, by who released it; "Open-Source" alone names nothing
+    ("Quillmatch releases an open-source version of Sentry", "", ("Sentry", "Quillmatch")),
+    ("Quillmatch Releases Open-Source Version of Its Spam Filter", "Quillmatch open-sourced its spam filter.",
+     ("Quillmatch", "Quillmatch")),
     # the tools a listing is put together from made nothing of it
     ("Auto transcribing is now faster with Quill Slate + Zephyrscribe.", "", ("Quill Slate", "")),
 ])
@@ -533,6 +537,11 @@ def test_a_name_written_whole_inside_a_headline_keeps_its_plain_words():
     m = Member("s", title, title, "src", "2023-01-01", "i", "Issue", None)
     got = subject_and_org([m], sig.names([title, title], title), common_words=frozenset({"bear"}))
     assert got == ("Quill Bear", "")
+    # a compound of two plain words opening the headline names no one either
+    title = "Full-text search is now available on the QuillFace Hub."
+    m = Member("s", title, title, "src", "2023-01-01", "i", "Issue", None)
+    got = subject_and_org([m], sig.names([title, title], title), common_words=frozenset({"full", "text"}))
+    assert got == ("QuillFace Hub", "")
 
 
 def test_the_newsletter_that_reports_is_never_the_actor():

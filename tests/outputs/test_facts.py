@@ -44,6 +44,7 @@ def test_a_closer_description_breaks_a_tie_of_cues():
     ("Code is out.", ["https://github.com/lumen/hyperion"], ["code"]),
     ("Read the preprint.", ["https://arxiv.org/abs/2401.00001"], ["paper"]),
     ("A new corpus.", ["https://huggingface.co/datasets/lumen/corpus"], ["dataset"]),
+    ("Full-text search is now on the hub.", ["https://huggingface.co/search/full-text"], []),  # a page, no model
     ("Get the models and data here (Q-Fold, GitHub).", [], ["weights", "dataset"]),
     ("Get the code here. We need to get models that behave.", [], ["code"]),
     ("An open-source version of Quillnote, their note app.", [], ["code"]),
@@ -131,6 +132,13 @@ def test_the_claim_to_doubt_is_the_telling_figure_and_names_its_comparison():
                        "3x faster than Hyperion-7B on one card.", [])
     claim = ev.claim_of(facts, [], "Kestrel-3B")
     assert claim.figure == "3x" and claim.versus == "Hyperion-7B" and claim.by == "asserted"
+
+
+def test_a_question_or_the_writers_aside_is_no_claim_to_doubt():
+    facts = fx.extract("Quillmatch open-sources its detector", "Quillmatch open-sourced its detector.", [])
+    for aside in ["I wonder if Quillmatch is any faster than it was?", "I never got more matches with Quillmatch."]:
+        assert ev.claim_of(facts, [aside], "Quillmatch") is None
+    assert ev.claim_of(facts, ["Quillmatch is 3x faster than before."], "Quillmatch") is not None
 
 
 @pytest.mark.parametrize("text, form", [
