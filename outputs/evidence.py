@@ -19,7 +19,10 @@ from . import signals as sig
 TRY, WATCH, HYPE, WARY, NOTE = "try", "watch", "hype", "wary", "note"
 USABLE = ("weights", "code", "api", "demo")
 _COMPARATIVE = re.compile(r"\b(?:outperform\w*|beats?|better than|faster than|cheaper than|rivals?|matches|"
-                          r"on par with|surpass\w*|state[- ]of[- ]the[- ]art|sota|best|first|largest|most)\b", re.I)
+                          r"on par with|surpass\w*|state[- ]of[- ]the[- ]art|sota|best|largest|the most|"
+                          # a first of its kind, not "the first missile strike"
+                          r"first(?:-ever| ever)?\s+(?:[\w-]+\s+){0,4}?to|world['’]s first|first of its kind|"
+                          r"for the first time)\b", re.I)
 _VERSUS = re.compile(r"\b(?:than|beats?|outperform\w*|rivals?|matches|surpass\w*|on par with|versus|vs\.?)\s+"
                      r"((?:[A-Z][\w.-]*|\d[\w.-]*)(?:\s+(?:[A-Z0-9][\w.-]*))*)")
 FORMS = (  # (form, cue) for opinion pieces: what sort of read it is
@@ -91,7 +94,8 @@ def claim_of(facts: fx.Facts, sentences: Sequence[str], subject: str, maker: str
         if facts.kind in ("research", "benchmark", "release") and rank(f) == 2 and not re.search(
                 r"\bper\b|/|cost|price|cheaper", f"{f.value} {f.measures}", re.I):
             continue  # "wins a prize worth $1M": a sum awarded is no result to doubt; a price per call may be
-        if (_COMPARATIVE.search(f.sentence) or f.measures) and _about(f.sentence, subject, maker) \
+        if (_COMPARATIVE.search(f.sentence) or f.measures or f"by {f.value}" in f.sentence) \
+                and _about(f.sentence, subject, maker) \
                 and not _aside(f.sentence):
             return Claim(_short(f.sentence), f.value, f.measures, facts.claim, facts.claim_cue,
                          _versus(f.sentence, subject))

@@ -141,6 +141,17 @@ def test_a_question_or_the_writers_aside_is_no_claim_to_doubt():
     assert ev.claim_of(facts, ["Quillmatch is 3x faster than before."], "Quillmatch") is not None
 
 
+def test_a_claim_is_a_first_of_its_kind_or_a_change_by_a_figure_not_any_first_or_most():
+    facts = fx.extract("Study: Quillbot lifted productivity", "A real-world study of 5,000 agents shows Quillbot "
+                       "boosted worker productivity by 14%.", [])
+    claim = ev.claim_of(facts, [], "Quillbot")
+    assert claim is not None and claim.figure == "14%"
+    background = "Submarines would likely survive the first missile strike and thus be able to respond."
+    assert ev.claim_of(fx.extract("Will Quillsonar find submarines?", background, []), [background], "") is None
+    novel = "Quillsonar is the first system to find quiet submarines."
+    assert ev.claim_of(fx.extract("Quillsonar finds submarines", novel, []), [novel], "Quillsonar") is not None
+
+
 @pytest.mark.parametrize("text, form", [
     ("In an interview, the founder explains her plans.", "interview"),
     ("How to write evals: a step-by-step guide.", "how-to"),
