@@ -157,6 +157,9 @@ def searchable(subject: str, common_words: frozenset[str]) -> bool:
     return bool(subject) and not all(w.lower() in common_words for w in subject.split())
 
 
+_CHECK_ALL = 500  # a phrase in at most this many headlines has every one checked for the phrase as written
+
+
 @dataclass
 class Mentions:
     """Earlier news stories naming a phrase, read from the archive once per phrase for a batch of briefs
@@ -173,8 +176,9 @@ class Mentions:
         key = (phrase, titles_only)
         if key not in self._found:
             rows = self.store.mention_rows(phrase, titles_only=titles_only)
-            if titles_only and rows:  # the search stems and folds case ("banners" for "Banner", "coherent" for
-                # "Cohere"): a headline names the phrase only where it writes it
+            if titles_only and 0 < len(rows) <= _CHECK_ALL:  # the search stems and folds case ("banners" for
+                # "Banner", "coherent" for "Cohere"): a headline names the phrase only where it writes it (a
+                # phrase in thousands of headlines keeps its count; the headlines quoted are checked below)
                 heads = self.store.story_heads([r[1] for r in rows])
                 rows = [r for r in rows if sig.whole_word(phrase, heads[r[1]]["title"])]
             by_cluster: dict[str, list[int]] = {}
@@ -185,15 +189,17 @@ class Mentions:
         cut = bisect.bisect_left(dates, before)  # published before it
         count = cut - bisect.bisect_left(by_cluster.get(cluster_id, []), cut)
         first = next((r[0] for r in rows[:cut] if r[2] != cluster_id), None)
-        newest = []
-        for i in range(cut - 1, -1, -1):
-            if len(newest) == latest:
-                break
-            if rows[i][2] != cluster_id:
-                newest.append(rows[i])
-        heads = self.store.story_heads([r[1] for r in newest]) if newest else {}
+        newest: list[tuple[str, str, str]] = []
+        heads: dict[str, dict[str, str]] = {}
+        i = cut - 1
+        while i >= 0 and len(newest) < latest:
+            batch = [r for r in rows[max(0, i - 15):i + 1][::-1] if r[2] != cluster_id]
+            heads.update(self.store.story_heads([r[1] for r in batch]) if batch else {})
+            newest += [r for r in batch if not titles_only or sig.whole_word(phrase, heads[r[1]]["title"])]
+            i -= 16
         return {"count": count, "first": first, "latest": [
-            {"story_id": sid, **heads[sid], "date": date, "cluster_id": cid or None} for date, sid, cid in newest]}
+            {"story_id": sid, **heads[sid], "date": date, "cluster_id": cid or None}
+            for date, sid, cid in newest[:latest]]}
 
 
 def archive_context(store: Store, inp: BriefInput, mentions: Mentions | None = None) -> None:

@@ -1056,7 +1056,7 @@ def test_a_publishers_promotion_is_never_the_claim():
     assert "Summit" not in said and "Register" not in said
 
 
-def test_earlier_headlines_name_the_subject_as_written(tmp_path):
+def test_earlier_headlines_name_the_subject_as_written(tmp_path, monkeypatch):
     """The archive's search stems and folds case: "banners" and "coherent" are found for "Banner" and
     "Cohere". A brief's "N earlier headlines name X" counts only headlines that write X."""
     from datetime import datetime, timezone
@@ -1076,6 +1076,12 @@ def test_earlier_headlines_name_the_subject_as_written(tmp_path):
         banner = mentions.earlier("Banner", "2026-12-01", "c")
         assert banner["count"] == 1 and [h["title"] for h in banner["latest"]] == ["Quill Banner adds video templates"]
         assert mentions.earlier("Coherent", "2026-12-01", "c")["count"] == 0
+        # a phrase in too many headlines to check them all keeps its count, but quotes only headlines that
+        # write it
+        from outputs import brief_stage
+        monkeypatch.setattr(brief_stage, "_CHECK_ALL", 0)
+        banner = Mentions(store).earlier("Banner", "2026-12-01", "c")
+        assert banner["count"] == 2 and [h["title"] for h in banner["latest"]] == ["Quill Banner adds video templates"]
 
 
 def test_a_lead_saying_its_maker_released_it_with_weights_linked_is_surely_a_release(embedder):
