@@ -102,8 +102,10 @@ class Briefer:
         return np.vstack([self._cache[t] for t in texts])
 
 
-def inputs(store: Store, cluster_ids: list[str], as_of: str | None = None) -> list[BriefInput]:
-    """Everything the briefs of these clusters draw on, as Pulse knew it at `as_of` (None: now)."""
+def inputs(store: Store, cluster_ids: list[str], as_of: str | None = None,
+           mentions: "Mentions | None" = None) -> list[BriefInput]:
+    """Everything the briefs of these clusters draw on, as Pulse knew it at `as_of` (None: now). `mentions`:
+    the archive's earlier mentions already read this night (a stage's, or a worker's, for all its chunks)."""
     rows = store.brief_members(cluster_ids, as_of)
     by_cluster: dict[str, list[dict]] = {}
     for r in rows:
@@ -116,7 +118,7 @@ def inputs(store: Store, cluster_ids: list[str], as_of: str | None = None) -> li
         thread_rows.setdefault(r["thread_id"], []).append(r)
     thread_dates = {t: [r["date"] for r in rows] for t, rows in thread_rows.items()}
     against = {r["id"] for rows in thread_rows.values() for r in rows if sig.contrary(f"{r['title']} {r['text']}")}
-    mentions = Mentions(store)
+    mentions = mentions if mentions is not None and mentions.store is store else Mentions(store)
     out = []
     for cid in cluster_ids:
         members = by_cluster.get(cid)
@@ -157,6 +159,7 @@ def searchable(subject: str, common_words: frozenset[str]) -> bool:
     return bool(subject) and not all(w.lower() in common_words for w in subject.split())
 
 
+KEEP_ROWS = 2_000_000  # mentions a Mentions keeps across batches (about 200 bytes each)
 _CHECK_ALL = 500  # a phrase in at most this many headlines has every one checked for the phrase as written
 
 
@@ -168,6 +171,7 @@ class Mentions:
     store: Store
     _found: dict[tuple[str, bool], tuple[list[tuple[str, str, str]], list[str], dict[str, list[int]]]] = \
         field(default_factory=dict)
+    _rows: int = 0  # rows kept in `_found`: the oldest phrases are dropped past KEEP_ROWS
 
     def earlier(self, phrase: str, before: str, cluster_id: str, *, titles_only: bool = True,
                 latest: int = 2) -> dict[str, Any]:
@@ -185,6 +189,9 @@ class Mentions:
             for i, (_, _, cid) in enumerate(rows):
                 by_cluster.setdefault(cid, []).append(i)
             self._found[key] = rows, [r[0] for r in rows], by_cluster
+            self._rows += len(rows)
+            while self._rows > KEEP_ROWS and len(self._found) > 1:  # a worker's memory stays bounded
+                self._rows -= len(self._found.pop(next(iter(self._found)))[0])
         rows, dates, by_cluster = self._found[key]
         cut = bisect.bisect_left(dates, before)  # published before it
         count = cut - bisect.bisect_left(by_cluster.get(cluster_id, []), cut)
@@ -438,10 +445,11 @@ def _build_here(store: Store, briefer: Briefer, todo: list[str], slugs: dict[str
     inputs and building)."""
     parts.setdefault("read_ms", 0.0)
     parts.setdefault("build_ms", 0.0)
+    mentions = Mentions(store)  # the stage writes briefs only: what the archive mentions holds all night
     for start in range(0, len(todo), batch):
         chunk = todo[start:start + batch]
         t = time.perf_counter()
-        inps, watch = inputs(store, chunk), page_items(store, chunk)
+        inps, watch = inputs(store, chunk, mentions=mentions), page_items(store, chunk)
         parts["read_ms"] += (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         rows, texts = brief_rows(briefer, inps, slugs, watch)

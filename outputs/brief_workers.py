@@ -24,7 +24,7 @@ import numpy as np
 from pipeline.store import Store
 
 from .brief import BriefInput
-from .brief_stage import Briefer, brief_rows, inputs, sentences_of
+from .brief_stage import Briefer, Mentions, brief_rows, inputs, sentences_of
 from .render import Templates
 from .watch import page_items
 
@@ -44,14 +44,16 @@ class Tools:
 
 _BRIEFER: Briefer | None = None
 _STORE: Store | None = None
+_MENTIONS: Mentions | None = None  # the archive's earlier mentions this worker read, for all its chunks
 
 
 def _start(tools: Tools, db_path: str) -> None:
     """A worker's Briefer (the parent's templates, audiences and kinds, their vectors already made) and its
     own connection to the archive."""
-    global _BRIEFER, _STORE, _STARTED_MS
+    global _BRIEFER, _STORE, _MENTIONS, _STARTED_MS
     t = time.perf_counter()
     _STORE = Store(Path(db_path))
+    _MENTIONS = Mentions(_STORE)
 
     def encode(texts: list[str]) -> np.ndarray:  # every sentence a brief weighs comes with its chunk
         raise RuntimeError(f"brief worker: {len(texts)} sentence(s) were not embedded by the main process")
@@ -75,7 +77,7 @@ def _sentences(chunk: list[str]) -> tuple[list[str], float, float]:
     global _STARTED_MS
     assert _STORE is not None
     t = time.perf_counter()
-    inps = inputs(_STORE, chunk)
+    inps = inputs(_STORE, chunk, mentions=_MENTIONS)
     _READ[tuple(chunk)] = inps
     while len(_READ) > KEEP:
         _READ.pop(next(iter(_READ)))
@@ -89,7 +91,7 @@ def _build(chunk: list[str], vectors: dict[str, np.ndarray], slugs: dict[str, st
     vectors of its sentences, and the milliseconds it took."""
     assert _BRIEFER is not None and _STORE is not None
     t = time.perf_counter()
-    inps = _READ.pop(tuple(chunk), None) or inputs(_STORE, chunk)
+    inps = _READ.pop(tuple(chunk), None) or inputs(_STORE, chunk, mentions=_MENTIONS)
     _BRIEFER._cache = vectors  # this chunk's sentences only: a worker's memory stays flat
     rows, texts = brief_rows(_BRIEFER, inps, slugs, page_items(_STORE, chunk))
     return rows, texts, (time.perf_counter() - t) * 1000
