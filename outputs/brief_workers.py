@@ -5,15 +5,16 @@ so threads would share one core. Worker processes (forked from a small fork serv
 holding torch; spawned where there is no fork server), each with its own
 read connection to the archive, read each chunk's inputs and send back only the sentences its briefs will
 weigh; the main process embeds them, the sentences of every chunk read meanwhile in one batch (the model,
-on the GPU where there is one, stays here); a worker builds the briefs and renders their pages from the
-inputs (kept by the worker that read them, else read again) and the vectors; the main process writes them,
-in order. Only ids, sentences and vectors cross between processes.
+on the GPU where there is one, stays here); the worker that read a chunk builds its briefs and renders their
+pages from the inputs it kept and the vectors (each worker is a pool of its own, so a build goes where its
+read went); the main process writes them, in order. Only ids, sentences and vectors cross between processes.
 """
 from __future__ import annotations
 
 import multiprocessing
 import time
 from collections import deque
+from contextlib import ExitStack
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +69,7 @@ _STARTED_MS = 0.0  # how long this worker's start took, reported with its first 
 
 
 _READ: dict[tuple[str, ...], list[BriefInput]] = {}  # chunks this worker read for their sentences, not built yet
-KEEP = 8  # ... at most this many (a chunk built by another worker is read again there)
+KEEP = 8  # ... at most this many (a chunk not kept is read again)
 
 
 def _sentences(chunk: list[str]) -> tuple[list[str], float, float]:
@@ -86,15 +87,18 @@ def _sentences(chunk: list[str]) -> tuple[list[str], float, float]:
 
 
 def _build(chunk: list[str], vectors: dict[str, np.ndarray], slugs: dict[str, str]
-           ) -> tuple[list[dict[str, Any]], list[str], float]:
+           ) -> tuple[list[dict[str, Any]], list[str], float, bool]:
     """A chunk's briefs and pages, from its inputs (read again unless this worker read them) and the
-    vectors of its sentences, and the milliseconds it took."""
+    vectors of its sentences, the milliseconds it took, and whether it read the inputs again."""
     assert _BRIEFER is not None and _STORE is not None
     t = time.perf_counter()
-    inps = _READ.pop(tuple(chunk), None) or inputs(_STORE, chunk, mentions=_MENTIONS)
+    inps = _READ.pop(tuple(chunk), None)
+    reread = inps is None
+    if inps is None:
+        inps = inputs(_STORE, chunk, mentions=_MENTIONS)
     _BRIEFER._cache = vectors  # this chunk's sentences only: a worker's memory stays flat
     rows, texts = brief_rows(_BRIEFER, inps, slugs, page_items(_STORE, chunk))
-    return rows, texts, (time.perf_counter() - t) * 1000
+    return rows, texts, (time.perf_counter() - t) * 1000, reread
 
 
 def worker_context() -> multiprocessing.context.BaseContext:
@@ -124,27 +128,32 @@ def build_in_workers(store: Store, briefer: Briefer, todo: list[str], slugs: dic
     and built chunks, starting the workers) and the workers' (reading, building: summed over workers)."""
     parts = parts if parts is not None else {}
     for key in ("embed_ms", "wait_read_ms", "wait_build_ms", "start_ms", "shutdown_ms", "workers_start_ms",
-                "workers_read_ms", "workers_build_ms"):
+                "workers_read_ms", "workers_build_ms", "chunks_read_twice"):
         parts.setdefault(key, 0.0)
     clock = time.perf_counter
     user = briefer.templates.user_dir
     tools = Tools(str(user) if user else None, briefer.audiences, briefer.kind_descriptions, briefer.roles,
                   briefer.kinds)
     context = worker_context()
-    chunks = iter([todo[start:start + CHUNK] for start in range(0, len(todo), CHUNK)])
+    chunks = iter(enumerate(todo[start:start + CHUNK] for start in range(0, len(todo), CHUNK)))
     ahead = 2 * briefer.workers  # tasks of each kind in flight: every worker busy, memory bounded
-    reading: deque[tuple[list[str], Future]] = deque()
+    reading: deque[tuple[list[str], Future, ProcessPoolExecutor]] = deque()
     building: deque[tuple[int, Future]] = deque()
     done = 0
-    with ProcessPoolExecutor(briefer.workers, mp_context=context, initializer=_start,
-                             initargs=(tools, str(store.path))) as pool:
+    with ExitStack() as stack:
+        # one pool of one process per worker: a chunk is built by the worker that read it (its inputs kept
+        # there), not read a second time by whichever worker the build went to
+        pools = [stack.enter_context(ProcessPoolExecutor(1, mp_context=context, initializer=_start,
+                                                         initargs=(tools, str(store.path))))
+                 for _ in range(briefer.workers)]
 
         def read_ahead() -> None:
             while len(reading) < ahead:
-                chunk = next(chunks, None)
+                n, chunk = next(chunks, (0, None))
                 if chunk is None:
                     return
-                reading.append((chunk, pool.submit(_sentences, chunk)))
+                pool = pools[n % len(pools)]
+                reading.append((chunk, pool.submit(_sentences, chunk), pool))
 
         t = clock()
         read_ahead()
@@ -154,19 +163,18 @@ def build_in_workers(store: Store, briefer: Briefer, todo: list[str], slugs: dic
         while reading or building:
             if reading:  # the next chunk's sentences, and those of every chunk read meanwhile: one batch
                 t = clock()
-                chunk, future = reading.popleft()
-                batch = [(chunk, future.result())]
+                chunk, future, pool = reading.popleft()
+                batch = [(chunk, future.result(), pool)]
                 while reading and reading[0][1].done():
-                    chunk, future = reading.popleft()
-                    batch.append((chunk, future.result()))
+                    chunk, future, pool = reading.popleft()
+                    batch.append((chunk, future.result(), pool))
                 parts["wait_read_ms"] += (clock() - t) * 1000
-                parts["workers_read_ms"] += sum(ms for _, (_, ms, _) in batch)
-                parts["workers_start_ms"] += sum(ms for _, (_, _, ms) in batch)
-                batch = [(chunk, texts) for chunk, (texts, _, _) in batch]
+                parts["workers_read_ms"] += sum(ms for _, (_, ms, _), _ in batch)
+                parts["workers_start_ms"] += sum(ms for _, (_, _, ms), _ in batch)
                 t = clock()
-                briefer.warm([text for _, texts in batch for text in texts])
+                briefer.warm([text for _, (texts, _, _), _ in batch for text in texts])
                 parts["embed_ms"] += (clock() - t) * 1000
-                for chunk, texts in batch:
+                for chunk, (texts, _, _), pool in batch:
                     vectors = {text: briefer._cache[text] for text in texts}
                     building.append((len(chunk), pool.submit(_build, chunk, vectors,
                                                              {c: slugs[c] for c in chunk if c in slugs})))
@@ -175,9 +183,10 @@ def build_in_workers(store: Store, briefer: Briefer, todo: list[str], slugs: dic
                 n, future = building.popleft()
                 done += n
                 t = clock()
-                rows, texts, ms = future.result()
+                rows, texts, ms, reread = future.result()
                 parts["wait_build_ms"] += (clock() - t) * 1000
                 parts["workers_build_ms"] += ms
+                parts["chunks_read_twice"] += reread
                 yield done, rows, texts
         t = clock()
     parts["shutdown_ms"] += (clock() - t) * 1000  # the workers' exit

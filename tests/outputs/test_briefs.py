@@ -571,8 +571,11 @@ def test_briefs_built_by_worker_processes_equal_those_built_here(tmp_path, embed
         pages = {p.name: p.read_text("utf-8") for p in (tmp_path / "here" / "stories").glob("*.md")}
         store.db.execute("DELETE FROM briefs")
         monkeypatch.setattr(brief_stage, "PARALLEL_FROM", 0)
+        from outputs import brief_workers
+        monkeypatch.setattr(brief_workers, "CHUNK", 3)  # several chunks a worker: each built where it was read
         report = brief_clusters(store, dataclasses.replace(briefer, workers=2), tmp_path / "there")
         assert report["workers"] == 2 and report["briefed"] == len(here) > 10
+        assert report["chunks_read_twice"] == 0
         there = {cid: json.loads(row["data"]) for cid, row in store.briefs().items()}
         assert there == here
         assert {p.name: p.read_text("utf-8") for p in (tmp_path / "there" / "stories").glob("*.md")} == pages
