@@ -167,6 +167,14 @@ def _marks(span: tuple[int, int]) -> list[int]:
     return [int(contrary(f"{rows[a[k]]['title']} {rows[b[k]]['text']}")) for k in range(*span)]
 
 
+def _refs_rows(span: tuple[int, int]) -> list[tuple[int, str]]:
+    """What the cluster stage keeps of each story's words (`cluster_stage.refs_of`), for these stories."""
+    from pipeline.cluster_stage import encode_refs, refs_of
+
+    rows, a, b = _G["rows"], _G["a"], _G["b"]
+    return [(k, encode_refs(refs_of(rows[a[k]]["title"], rows[b[k]]["text"][:600]))) for k in range(*span)]
+
+
 def _cluster_rows(groups: list[list[int]]) -> list[tuple]:
     """Each cluster's row as `refresh_clusters` makes it, and what thread attachment needs."""
     from pipeline.cluster import central_order
@@ -267,6 +275,10 @@ def fast_build(db: Path, rows: list[dict], vectors: np.ndarray, picks: list[tupl
     pool = ctx.Pool(jobs)
     try:
         marks = pool.map_async(_marks, _chunks(n, 20_000))
+        # the words of the stories a night's cluster window reads, as the nights that clustered them kept them
+        from pipeline.cluster import ClusterConfig
+        recent = int(np.searchsorted(day, int(day.max()) - int(ClusterConfig().window_days) - 1))
+        refs = pool.map_async(_refs_rows, [(lo + recent, hi + recent) for lo, hi in _chunks(n - recent, 5_000)])
         todo = list(groups.values())
         per = max(1, len(todo) // (jobs * 8))
         infos = pool.map_async(_cluster_rows, [todo[s:s + per] for s in range(0, len(todo), per)])
@@ -358,9 +370,12 @@ def fast_build(db: Path, rows: list[dict], vectors: np.ndarray, picks: list[tupl
         "INSERT INTO clusters (id, thread_id, title, first_date, last_date, size, sources, centroid, subject, terms) "
         "VALUES (?,?,?,?,?,?,?,?,?,?)",
         [(label_of[id(c)], threads[label_of[id(c)]], *c[1:9]) for c in made])
-    conn.executemany("INSERT INTO cluster_members (story_id, cluster_id, embedded_hash, reason) VALUES (?,?,?,?)",
+    kept = dict(r for part in refs.get() for r in part)
+    conn.executemany("INSERT INTO cluster_members (story_id, cluster_id, embedded_hash, reason, refs) "
+                     "VALUES (?,?,?,?,?)",
                      [(sid[k], label_of[id(c)], embedded[k], None if len(c[0]) == 1 or k == min(c[0]) else
-                       "fast setup: shares its headline or text with a member") for c in made for k in c[0]])
+                       "fast setup: shares its headline or text with a member", kept.get(k))
+                      for c in made for k in c[0]])
     span: dict[str, list] = {}
     for c in sorted(made, key=lambda c: (c[2], label_of[id(c)])):
         tid = threads[label_of[id(c)]]

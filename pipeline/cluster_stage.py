@@ -9,8 +9,10 @@ and a rerun does the same work with the same ids.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,8 @@ from .cluster import (ClusterConfig, ClusterInfo, Evidence, StoryRef, assign, at
                       unit)
 from .dates import from_day, to_day
 from .embed import COLLECTION, from_blob, to_blob
+from . import relate as relate_module
+from . import terms as terms_module
 from .relate import figures_of, turn_of
 from .store import Store
 from .terms import (GENERIC, TERMS_VERSION, TermStats, head, lead_of, names_something, shared_subject, story_terms,
@@ -49,14 +53,53 @@ def term_stats(store: Store, terms: set[str]) -> TermStats:
     return stats
 
 
-def _refs(store: Store, rows: list[dict[str, Any]], config: ClusterConfig) -> list[StoryRef]:
+# the code that reads a story's refs: refs kept by another version are read again
+REFS_VERSION = hashlib.sha1(Path(terms_module.__file__).read_bytes() + Path(relate_module.__file__).read_bytes()
+                            ).hexdigest()[:12]
+
+
+def refs_of(title: str, lead: str) -> tuple[frozenset[str], frozenset[str], str, frozenset[str]]:
+    """What `relate` needs of a story's words: its headline's terms, its headline's and lead's, the turn its
+    headline takes (a reply, a reversal) and the figures they give."""
+    return (frozenset(story_terms(title)), terms_of([(title, lead)]), turn_of(title),
+            figures_of(f"{title}\n{lead}"))
+
+
+def encode_refs(refs: tuple[frozenset[str], frozenset[str], str, frozenset[str]]) -> str:
+    title_terms, terms, turn, figures = refs
+    return json.dumps({"v": REFS_VERSION, "t": sorted(title_terms), "s": sorted(terms), "u": turn,
+                       "f": sorted(figures)}, ensure_ascii=False)
+
+
+def decode_refs(stored: str | None) -> tuple[frozenset[str], frozenset[str], str, frozenset[str]] | None:
+    data = json.loads(stored) if stored else None
+    if not data or data.get("v") != REFS_VERSION:
+        return None
+    return frozenset(data["t"]), frozenset(data["s"]), data["u"], frozenset(data["f"])
+
+
+def _refs(store: Store, rows: list[dict[str, Any]], config: ClusterConfig,
+          made: dict[str, str] | None = None) -> list[StoryRef]:
+    """The stories as `assign` sees them. Refs kept with a clustered story are read, not made again; those
+    made for a clustered story are kept now, and those made for a new one go into `made` (story -> encoded)
+    to be kept with its membership."""
     links = store.links_of([r["id"] for r in rows])
     df = store.link_df(sorted({u for us in links.values() for u in us}))
-    return [StoryRef(r["id"], r["issue_id"], r["source"], to_day(r["date"]),
-                     tuple(u for u in links.get(r["id"], []) if df.get(u, 0) <= config.max_link_df),
-                     (r["embedded_hash"] or b"").hex()[:16], frozenset(story_terms(r["title"])),
-                     terms_of([(r["title"], r["lead"])]), turn_of(r["title"]),
-                     figures_of(f"{r['title']}\n{r['lead']}")) for r in rows]
+    out, keep = [], {}
+    for r in rows:
+        refs = decode_refs(r.get("refs"))
+        if refs is None:
+            refs = refs_of(r["title"], r["lead"])
+            if r.get("cluster_id"):
+                keep[r["id"]] = encode_refs(refs)
+            elif made is not None:
+                made[r["id"]] = encode_refs(refs)
+        out.append(StoryRef(r["id"], r["issue_id"], r["source"], to_day(r["date"]),
+                            tuple(u for u in links.get(r["id"], []) if df.get(u, 0) <= config.max_link_df),
+                            (r["embedded_hash"] or b"").hex()[:16], *refs))
+    if keep:
+        store.set_member_refs(keep)
+    return out
 
 
 def cluster_subject(rows: list[dict[str, Any]], central: dict[str, Any], stats: TermStats) -> str:
@@ -204,7 +247,10 @@ def cluster_stories(store: Store, config: ClusterConfig = ClusterConfig(), backe
             _done(store)
             return report
         left = store.drop_memberships([r["id"] for r in rows])
-        new_refs = _refs(store, rows, config)
+        for r in rows:  # tonight's stories are read as they are now
+            r["refs"], r["cluster_id"] = None, None
+        made: dict[str, str] = {}
+        new_refs = _refs(store, rows, config, made)
         days = [r.day for r in new_refs]
         old_rows = store.clustered_between(cid, from_day(min(days) - config.window_days),
                                            from_day(max(days) + config.window_days))
@@ -224,7 +270,7 @@ def cluster_stories(store: Store, config: ClusterConfig = ClusterConfig(), backe
                         stats=stats, evidence=evidence)
         lap("assign")
         existed = store.existing_clusters(sorted(set(labels)))
-        store.set_memberships([(r["id"], lab, r["embedded_hash"], evidence.why.get(r["id"]))
+        store.set_memberships([(r["id"], lab, r["embedded_hash"], evidence.why.get(r["id"]), made.get(r["id"]))
                                for r, lab in zip(rows, labels)])
         store.save_related(evidence.related)
         infos = refresh_clusters(store, cid, sorted(set(labels) | set(left)), stats)

@@ -354,6 +354,9 @@ def _due_from(select: str) -> str:
 _COUNTED = "UPDATE state SET value = value + ({delta}) WHERE name = 'terms_counted'"
 _FIRSTS_CHANGED = ("OLD.title IS NOT NEW.title OR OLD.first_date IS NOT NEW.first_date OR OLD.sources IS NOT "
                    "NEW.sources OR OLD.first_source IS NOT NEW.first_source")
+_MEMBER_MOVED = [_due("brief", "OLD.cluster_id"), _due("brief", "NEW.cluster_id"), _due("thread", "OLD.cluster_id"),
+                 _due("thread", "NEW.cluster_id"), _due("stale", "OLD.cluster_id"), _due("stale", "NEW.cluster_id"),
+                 _story_page("NEW.story_id")]
 _INCREMENTAL = [
     "CREATE TABLE due (stage TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (stage, key)) WITHOUT ROWID",
     "CREATE TABLE state (name TEXT PRIMARY KEY, value)",
@@ -400,10 +403,7 @@ _INCREMENTAL = [
     _trigger("due_member_new", "AFTER INSERT ON cluster_members",
              [_due("brief", "NEW.cluster_id"), _due("joined", "NEW.story_id"), _due("stale", "NEW.cluster_id"),
               _story_page("NEW.story_id")]),
-    _trigger("due_member_moved", "AFTER UPDATE ON cluster_members", [
-        _due("brief", "OLD.cluster_id"), _due("brief", "NEW.cluster_id"), _due("thread", "OLD.cluster_id"),
-        _due("thread", "NEW.cluster_id"), _due("stale", "OLD.cluster_id"), _due("stale", "NEW.cluster_id"),
-        _story_page("NEW.story_id")]),
+    _trigger("due_member_moved", "AFTER UPDATE ON cluster_members", _MEMBER_MOVED),
     _trigger("due_member_gone", "AFTER DELETE ON cluster_members", [
         _due("brief", "OLD.cluster_id"), _due("thread", "OLD.cluster_id"), _due("stale", "OLD.cluster_id"),
         _due("cluster", "OLD.story_id"), _story_page("OLD.story_id")]),
@@ -461,6 +461,18 @@ def m013_due(db: Database) -> None:
     db.execute(FIRST_SOURCES)
     db.execute("INSERT INTO state (name, value) SELECT 'terms_counted', count(*) FROM stories WHERE terms_counted = 1")
     db.conn.executemany("INSERT INTO state (name, value) VALUES (?, 1)", [(f"full:{s}",) for s in DUE_STAGES])
+
+
+@pulse_migrations()
+def m014_member_refs(db: Database) -> None:
+    """Each clustered story's terms, figures and turn as the cluster stage read them (`cluster_stage.refs_of`,
+    with the version of the code that read them), kept so that a night reads its 14-day window's stories
+    instead of reading their texts' terms again."""
+    db.execute("ALTER TABLE cluster_members ADD COLUMN refs TEXT")
+    # a membership moved or remade is due; its refs kept is not
+    db.execute("DROP TRIGGER due_member_moved")
+    db.execute(_trigger("due_member_moved", "AFTER UPDATE OF cluster_id, embedded_hash, reason ON cluster_members",
+                        _MEMBER_MOVED))
 
 
 def _step_names() -> tuple[str, ...]:

@@ -407,7 +407,7 @@ class Store:
         (`_dated`, `due`). Either way the joins run in the order written (CROSS JOIN): left to choose, SQLite
         starts at the collection's vectors and reads them all."""
         cols = (f"SELECT s.id, s.issue_id, s.source, s.title, substr(s.text, 1, 600) AS lead, {STORY_DATE} AS date, "
-                "e.embedding, e.content_hash AS embedded_hash, m.cluster_id FROM ")
+                "e.embedding, e.content_hash AS embedded_hash, m.cluster_id, m.refs FROM ")
         rest = ("CROSS JOIN issues i ON i.id = s.issue_id CROSS JOIN embeddings e ON e.collection_id = ? AND "
                 "e.id = s.id ")
         if clustered:
@@ -491,12 +491,18 @@ class Store:
             self.db.execute(f"DELETE FROM cluster_members WHERE story_id IN ({marks})", chunk)
         return sorted(left)
 
-    def set_memberships(self, rows: list[tuple[str, str, bytes, str | None]]) -> None:
-        """(story, cluster, embedded hash, why it joined the cluster or None when it founded it)."""
+    def set_memberships(self, rows: list[tuple[str, str, bytes, str | None, str | None]]) -> None:
+        """(story, cluster, embedded hash, why it joined the cluster or None when it founded it, its refs as the
+        cluster stage read them)."""
         self.db.conn.executemany(
-            "INSERT INTO cluster_members (story_id, cluster_id, embedded_hash, reason) VALUES (?,?,?,?) "
+            "INSERT INTO cluster_members (story_id, cluster_id, embedded_hash, reason, refs) VALUES (?,?,?,?,?) "
             "ON CONFLICT(story_id) DO UPDATE SET cluster_id = excluded.cluster_id, "
-            "embedded_hash = excluded.embedded_hash, reason = excluded.reason", rows)
+            "embedded_hash = excluded.embedded_hash, reason = excluded.reason, refs = excluded.refs", rows)
+
+    def set_member_refs(self, refs: dict[str, str]) -> None:
+        """Keep clustered stories' refs (story id -> refs as the cluster stage encodes them)."""
+        self.db.conn.executemany("UPDATE cluster_members SET refs = ? WHERE story_id = ?",
+                                 [(r, sid) for sid, r in refs.items()])
 
     def save_related(self, rows: list[tuple[str, str, str]]) -> None:
         """(story, an earlier story it is related to but not the same news as, why); replaces the story's."""

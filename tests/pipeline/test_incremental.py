@@ -163,3 +163,38 @@ def test_an_archive_from_before_the_markers_upgrades_in_place(night_store, embed
         assert embed_stories(again, embedder)["embedded"] == 0 and cluster_stories(again)["stories"] == 0
         assert not any(again.needs_full(s) for s in ("embed", "cluster", "stale"))
         whole_archive_finds_nothing(again)
+
+
+def test_the_window_stories_words_are_read_once_and_kept_with_their_membership(night_store, embedder, monkeypatch):
+    """A clustered story keeps what `relate` needs of its words (`refs`); a later night reads them for its window
+    instead of the texts' terms, decides the same, and keeping them marks nothing due."""
+    from pipeline import cluster_stage
+    store = night_store
+    kept = dict(store.db.execute("SELECT story_id, refs FROM cluster_members").fetchall())
+    assert kept and all(cluster_stage.decode_refs(r) is not None for r in kept.values())
+    sid, refs = next(iter(kept.items()))
+    title, text = store.db.execute("SELECT title, text FROM stories WHERE id = ?", [sid]).fetchone()
+    assert cluster_stage.decode_refs(refs) == cluster_stage.refs_of(title, text[:600])
+    # an archive from before: the refs are made once, kept without marking any brief or page due
+    store.db.execute("UPDATE cluster_members SET refs = NULL")
+    store.db.execute("DELETE FROM due")
+    store.db.conn.commit()
+    made = []
+    real = cluster_stage.refs_of
+    monkeypatch.setattr(cluster_stage, "refs_of", lambda t, lead: made.append(t) or real(t, lead))
+    source = store.source_names()[0]
+    store.save_issue(late_issue(source))
+    embed_stories(store, embedder)
+    cluster_stories(store)
+    first = len(made)
+    assert first > 2  # the two new stories and the window's
+    assert store.due("brief") == sorted({r[0] for r in store.db.execute(
+        "SELECT cluster_id FROM cluster_members m JOIN stories s ON s.id = m.story_id JOIN issues i ON "
+        "i.id = s.issue_id WHERE i.guid = 'late-1'")})  # only the new stories' clusters are due
+    # the next night reads them: only its own new story's words are read
+    made.clear()
+    store.save_issue(late_issue(source, guid="late-2"))
+    embed_stories(store, embedder)
+    cluster_stories(store)
+    assert len(made) == len(set(made)) <= 2
+    whole_archive_finds_nothing(store)

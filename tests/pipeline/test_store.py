@@ -120,7 +120,8 @@ def make_legacy(path, version: int = 5) -> None:
     the embeddings tables in Pulse's old SQL, `user_version` = version, later versions' tables dropped."""
     conn = sqlite3.connect(path)
     for (trigger,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'due_%'").fetchall():
-        conn.execute(f"DROP TRIGGER {trigger}")  # undo m013: the markers and their indexes
+        conn.execute(f"DROP TRIGGER {trigger}")  # undo m014 and m013: the markers and their indexes
+    conn.execute("ALTER TABLE cluster_members DROP COLUMN refs")
     conn.executescript("DROP TABLE due; DROP TABLE state; DROP INDEX stories_uncounted; DROP INDEX issues_first_seen; "
                        "DROP INDEX clusters_unnamed; DROP INDEX stories_source_section; DROP INDEX "
                        "stories_issue_section; DROP INDEX clusters_first_told; ALTER TABLE clusters DROP COLUMN "
