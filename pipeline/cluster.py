@@ -115,24 +115,26 @@ class Evidence:
 
 
 def central_order(vecs: np.ndarray, titles: Sequence[str], leads: Sequence[str],
-                  tiebreak: Sequence[tuple]) -> list[int]:
+                  tiebreak: Sequence[tuple], title_terms: Sequence[frozenset[str]] | None = None) -> list[int]:
     """A cluster's members (unit rows, with their headlines and leads), the most central first: cosine to their
     sum, to 3 decimals (a pair is always equally central, and the last digits are the machine's rounding).
     Between equally central members: a headline naming something the others tell (`shared_title_terms`; a
     story whose text ran on into the next item's has a long text under a stray headline), then the fuller
-    lead, then `tiebreak` (date, id)."""
+    lead, then `tiebreak` (date, id). `title_terms`: each member's headline terms where already read (the refs
+    the cluster stage keeps)."""
     centroid = vecs.sum(axis=0)
     closeness = np.round(vecs @ centroid / max(float(np.linalg.norm(centroid)), 1e-12), 3)
-    shared = shared_title_terms(titles, leads) if len(titles) > 1 else [0] * len(titles)
+    shared = shared_title_terms(titles, leads, title_terms) if len(titles) > 1 else [0] * len(titles)
     return sorted(range(len(vecs)), key=lambda i: (-float(closeness[i]), not shared[i], -len(leads[i]), tiebreak[i]))
 
 
-def shared_title_terms(titles: Sequence[str], leads: Sequence[str]) -> list[int]:
+def shared_title_terms(titles: Sequence[str], leads: Sequence[str],
+                       title_terms: Sequence[frozenset[str]] | None = None) -> list[int]:
     """For each member, how many of its headline's specific terms the other members' titles and leads use (a
-    headline that uses none names something only its own story tells)."""
+    headline that uses none names something only its own story tells). `title_terms` as in `central_order`."""
     def specific(term: str) -> bool:  # "ai", "model", "launches" name nothing
         return not all(w in GENERIC or w in FIELD for w in term.split())
-    mine = [frozenset(story_terms(t)) for t in titles]
+    mine = title_terms if title_terms is not None else [frozenset(story_terms(t)) for t in titles]
     told = [frozenset(story_terms(t, lead)) for t, lead in zip(titles, leads)]
     return [sum(map(specific, own & frozenset().union(*(t for j, t in enumerate(told) if j != i))))
             for i, own in enumerate(mine)]

@@ -113,9 +113,12 @@ def refresh_clusters(store: Store, cid: int, cluster_ids: list[str],
     names something, `terms.names_something`; the closest where none does; between equally close members the
     one whose headline names something the others' text does, then the longer text) and subject."""
     by_cluster: dict[str, list[dict[str, Any]]] = {c: [] for c in cluster_ids}
+    kept: dict[str, tuple[frozenset[str], frozenset[str]]] = {}  # each member's title terms and terms
     for r in store.cluster_stories(cid, cluster_ids):
         by_cluster[r["cluster_id"]].append(r)
-    terms = {c: terms_of((r["title"], r["lead"]) for r in rows) for c, rows in by_cluster.items()}
+        refs = decode_refs(r.get("refs"))
+        kept[r["id"]] = refs[:2] if refs else (frozenset(story_terms(r["title"])), terms_of([(r["title"], r["lead"])]))
+    terms = {c: frozenset().union(*(kept[r["id"]][1] for r in rows)) for c, rows in by_cluster.items()}
     if stats is None:
         stats = term_stats(store, set().union(*terms.values()))
     firsts = store.first_sources(cluster_ids)
@@ -127,7 +130,7 @@ def refresh_clusters(store: Store, cid: int, cluster_ids: list[str],
         vecs = unit(np.vstack([from_blob(r["embedding"]) for r in rows]))
         centroid = vecs.sum(axis=0)
         order = central_order(vecs, [r["title"] for r in rows], [r["lead"] or "" for r in rows],
-                              [(r["date"], r["id"]) for r in rows])
+                              [(r["date"], r["id"]) for r in rows], [kept[r["id"]][0] for r in rows])
         central = next((rows[i] for i in order if names_something(rows[i]["title"], stats)), rows[order[0]])
         dates = sorted(r["date"] for r in rows)
         subj = cluster_subject(rows, central, stats)
