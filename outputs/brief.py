@@ -497,7 +497,8 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     if labelled:  # "Michael Schumacher: family plan legal action...": what the news is about
         subject = labelled.group(1)
     if not listed and ((owner and common(owner)) or (subject and common(subject) and not _launched(head, owner,
-                                                                                               subject))):
+                                                                                               subject)
+                                                      and not (" " in subject and capitalised_inside(subject)))):
         subject, owner = "", ""  # "World's First AI Writing Assistant"; a listed tool's name is its name
     if not subject:
         # a sum or a date the archive's statistics ran together with a word ("Pour $1", "January 2017") is no name
@@ -726,7 +727,9 @@ def _step(inp: BriefInput, position: int, names: list[str], figures: list[str]) 
     def told_before(name: str) -> bool:  # "Bard AI" is no news after "Google Bard"; "AGI" after "Planning for AGI"
         words = [w for w in name.split() if not sig.the_field(w)] or name.split()
         return any(re.search(rf"(?<!\w){re.escape(w.lower())}(?!\w)", before) for w in words)
-    new_names = [n for n in names if n.lower() in heads and not told_before(n)][:3]
+    # a name, not a kicker ("Exclusive: ...") nor a piece of another name it gives ("Gary" of "Gary Marcus")
+    new_names = [n for n in names if n.lower() in heads and not told_before(n) and n.lower() not in _KICKERS
+                 and not any(n != o and f" {n} " in f" {o} " for o in names)][:3]
     new_figures = [f for f in figures if f.lower() not in before][:2]
     first = stories[0]
     return {"title": first.title, "source": first.source, "date": first.date[:10],

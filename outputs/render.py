@@ -36,6 +36,12 @@ def _mid_sentence(name: str) -> str:
     return name[:1].lower() + name[1:] if name[1:2].islower() else name
 
 
+def _possessive(name: str) -> str:
+    """ "Zapier" -> "Zapier's", "Natural Language Actions" -> "Natural Language Actions'", "its makers" ->
+    "its makers'" (a plural or a name ending in a plural takes the apostrophe alone)."""
+    return f"{name}'" if re.search(r"(?:[a-z]|[A-Z]{2})s$", name) and not re.search(r"(?:ss|us|is)$", name) else f"{name}'s"
+
+
 def _short_url(url: str, most: int = 60) -> str:
     """A link as a reader would type it: no scheme, no "www.", no query or fragment."""
     short = re.sub(r"^https?://(?:www\.)?", "", url or "").split("?")[0].split("#")[0].rstrip("/")
@@ -56,6 +62,7 @@ class Templates:
         self.text.filters["capitalize_first"] = _capitalize_first
         self.text.filters["short_url"] = _short_url
         self.text.filters["mid_sentence"] = _mid_sentence
+        self.text.filters["possessive"] = _possessive
         self.markdown = Environment(loader=loader, undefined=StrictUndefined, autoescape=False,
                                     finalize=_md_finalize, trim_blocks=True, lstrip_blocks=True)
         self.markdown.filters.update(link=md_link, day=_day, raw=Markup)

@@ -537,6 +537,12 @@ def test_a_name_written_whole_inside_a_headline_keeps_its_plain_words():
     m = Member("s", title, title, "src", "2023-01-01", "i", "Issue", None)
     got = subject_and_org([m], sig.names([title, title], title), common_words=frozenset({"bear"}))
     assert got == ("Quill Bear", "")
+    # plain words capitalised after an owner's possessive in a sentence-case headline: a product's name
+    title = "Quillzap’s Natural Language Actions make LLM APIs way easier to use"
+    m = Member("s", title, "The team built an API for it.", "src", "2023-01-01", "i", "Issue", None)
+    got = subject_and_org([m], sig.names([title, m.text], title),
+                          common_words=frozenset({"natural", "language", "actions"}))
+    assert got == ("Natural Language Actions", "Quillzap")
     # a compound of two plain words opening the headline names no one either
     title = "Full-text search is now available on the QuillFace Hub."
     m = Member("s", title, title, "src", "2023-01-01", "i", "Issue", None)
@@ -874,6 +880,10 @@ def test_a_thread_step_is_told_only_where_the_earlier_story_shares_a_name():
     step = _step(inp, 2, ["Quillbase", "Orchard Ventures", "Quillton Post", "English"], ["$20M"])
     # what is new is what this step's headline names and the figures it gives, not names its text mentions
     assert step and step["new"] == ["Orchard Ventures", "$20M"]
+    # a kicker is no name, and a piece of a name it gives is no other name
+    m.title = "Exclusive: Quillbase raises $20M from Orchard Ventures, Orchard says"
+    assert _step(inp, 2, ["Quillbase", "Exclusive", "Orchard Ventures", "Orchard"], ["$20M"])["new"] == [
+        "Orchard Ventures", "$20M"]
     inp.related = [stranger]
     assert _step(inp, 2, ["Quillbase"], ["$20M"]) is None
 
@@ -1113,3 +1123,11 @@ def test_a_studys_figure_is_one_studys_result_not_a_makers_claim(archive):
     assert b.kind == "research"
     assert "one study's result" in b.our_take and "from its authors" in b.our_take
     assert "its makers" not in b.our_take and "14%" in b.skeptics
+
+
+@pytest.mark.parametrize("name, owned", [("Quillzap", "Quillzap's"), ("Natural Language Actions", "Natural Language Actions'"),
+                                         ("its makers", "its makers'"), ("LLM APIs", "LLM APIs'"), ("Nexus", "Nexus's")])
+def test_a_possessive_reads_as_written(name, owned):
+    from outputs.render import _possessive
+    assert _possessive(name) == owned
+    assert Templates().text.from_string("{{ n|possessive }} API").render(n=name) == f"{owned} API"
