@@ -445,15 +445,17 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     cased = [m.title for m in members if sig.title_case(m.title)]
     written = [_without(m.text, cased) for m in members] + [m.title for m in members if m.title not in cased]
 
-    def capitalised_inside(name: str) -> bool:
-        """Written with its capitals inside a headline in sentence case ("... with Banner Bear + Whisper"):
-        every word of it is the name (a body's capitals may be a quoted title's: "The Truth About AI")."""
-        inside = sig.pattern(rf"(?<=[\w,;:+] ){re.escape(name)}(?![\w-])")
-        return any(inside.search(m.title) for m in members if m.title not in cased)
+    def capitalised_inside(name: str, body: bool = False) -> bool:
+        """Written with its capitals inside a headline in sentence case ("... with Banner Bear + Whisper") or,
+        with `body`, inside a sentence of the text ("deploy its Pedestrian Defense safety system"): every word
+        of it is the name."""
+        inside = sig.pattern(rf"(?<=[a-z,;:+] ){re.escape(name)}(?![\w-])")
+        return any(inside.search(m.title) for m in members if m.title not in cased) or (
+            body and any(inside.search(t) for t in written))
 
     def trimmed(name: str) -> str:  # "IBM Leverages Reinforcement Learning" (a Title Case headline) -> "IBM"
         if sig.not_a_subject(name) or (name.count(" ") == 1 and not any(map(sig.the_field, name.split()))
-                                       and capitalised_inside(name)):
+                                       and capitalised_inside(name, body=True)):
             return name  # a place as written ("New York"), not "York": it is no actor either way
         words = name.split()
         while words and words[-1].lower() in common_words and not distinctive(words[-1]):
@@ -704,6 +706,12 @@ def _test_bed(text: str, hardware: bool) -> str:
     return next((bed for bed, cue in _TEST_BEDS if re.search(cue, text, re.I)), "the same inputs, scored the same way")
 
 
+def _slug_in(name: str, url: str) -> bool:
+    """The URL's path names the thing ("github.com/orchard/quill-7b" for "Quill-7B")."""
+    slug = re.sub(r"[^a-z0-9]+", "", name.lower())
+    return bool(slug) and slug in re.sub(r"[^a-z0-9]+", "", url.lower().split("/", 3)[-1] if "/" in url else "")
+
+
 def _lag(a: str, b: str) -> float:
     """Days from b to a, one decimal."""
     return round(to_day(a) - to_day(b), 1)
@@ -852,6 +860,9 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
         "when": horizon_cues[0] if horizon_cues else "", "ref": _ref(inp.title),
         "capability": "" if claim else ev.capability_of([c.text for c in cands], inp.title, subject),
         "headline": _ref(inp.title, words=20), "headline_kinds": fx.headline_kinds(inp.title),
+        # "Let GPT-3 answer questions using Google": the code linked is the project's, not GPT-3's
+        "built_on": bool(subject) and around(subject, inp.title) and not any(
+            _slug_in(subject, facts.artifact_links.get(a, "")) for a in ("code", "weights")),
     }
     # a subject later headlines can be checked against: a name, and what this headline is about
     named = bool(subject) and (distinctive(subject) or (subject[:1].isupper() and not any(

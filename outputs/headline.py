@@ -25,9 +25,10 @@ used loved trusted""".split())
 _USED_BY = re.compile(rf"\b(?:{'|'.join(sorted(_USES_BY))}) by ({_CAP}(?: {_CAP}){{0,2}})", re.I)
 
 
-# "... with Banner Bear + Whisper", "using Docparser, Zapier and Make": the tools a thing is put together from
-_PUT_TOGETHER = re.compile(rf"\b(?:with|using|via) ({_CAP}(?: {_CAP}){{0,2}}(?:\s*(?:\+|&|,|,? and)\s*{_CAP}"
-                           rf"(?: {_CAP}){{0,2}})+)")
+# "... with Banner Bear + Whisper", "using Docparser, Zapier and Make", "using Google": the tools a thing is put
+# together from or works through
+_PUT_TOGETHER = re.compile(rf"\b(?:(?:with|using|via) ({_CAP}(?: {_CAP}){{0,2}}(?:\s*(?:\+|&|,|,? and)\s*{_CAP}"
+                           rf"(?: {_CAP}){{0,2}})+)|(?:using|via) ({_CAP}(?: {_CAP}){{0,2}}))")
 
 
 def used_by(title: str) -> set[str]:
@@ -35,7 +36,8 @@ def used_by(title: str) -> set[str]:
     "with Banner Bear + Whisper"): not its maker."""
     found = {m.group(1) for m in _USED_BY.finditer(title)}
     for m in _PUT_TOGETHER.finditer(title):
-        found.update(n.strip().rstrip(".") for n in re.split(r"\s*(?:\+|&|,|,? and)\s*", m.group(1)) if n.strip())
+        found.update(n.strip().rstrip(".") for n in re.split(r"\s*(?:\+|&|,|,? and)\s*", m.group(1) or m.group(2))
+                     if n.strip())
     return found
 
 
@@ -57,7 +59,8 @@ _ANNOUNCES = re.compile(rf"^\s*({_CAP}(?: {_CAP}){{0,2}}) (?:announces|launches|
 # company that raised, however plain its name ("Together", "Humane")
 _RAISES = re.compile(r"(?:^\s*(?i:the )?|\b(?i:startup|company|firm|maker|builder|platform|provider|developer|lab|"
                      r"unicorn|specialist|upstart)\s+|[,:;]\s+|\bas\s+)"
-                     r"([A-Z][\w.&'’+-]*(?: [A-Z0-9][\w.&'’+-]*){0,3}) (?i:raises|raised|secures|secured|lands|landed|"
+                     r"([A-Z][\w.&'’+-]*(?: [A-Z0-9][\w.&'’+-]*){0,3}) (?i:raises|raised|secures|secured|lands|landed|gets|"
+                     r"receives|received|"
                      r"nabs|bags|snags|closes|closed|picks up) (?i:a |an |another |fresh |new )?"
                      r"(?i:[$€£]\s?\d|\d[\d.,]*\s?(?:million|billion|m|bn)\b|(?:pre-)?seed\b|series [a-e]\b)")
 

@@ -522,6 +522,10 @@ def subject_of(title: str, text: str = "", named: str = "") -> tuple[str, str]:
     ("Quillmatch releases an open-source version of Sentry", "", ("Sentry", "Quillmatch")),
     ("Quillmatch Releases Open-Source Version of Its Spam Filter", "Quillmatch open-sourced its spam filter.",
      ("Quillmatch", "Quillmatch")),
+    # a company that gets money raised it, and acted; a product its text names is not who acted
+    ("Quillscoot gets $125M to expand tech that corrects unsafe scooter riding",
+     "Scooter company Quillscoot is gearing up to deploy its Pedestrian Shield safety system at scale.",
+     ("Quillscoot", "Quillscoot")),
     # the tools a listing is put together from made nothing of it
     ("Auto transcribing is now faster with Quill Slate + Zephyrscribe.", "", ("Quill Slate", "")),
 ])
@@ -1131,3 +1135,14 @@ def test_a_possessive_reads_as_written(name, owned):
     from outputs.render import _possessive
     assert _possessive(name) == owned
     assert Templates().text.from_string("{{ n|possessive }} API").render(n=name) == f"{owned} API"
+
+
+def test_code_linked_for_a_project_built_on_a_model_is_the_projects(archive):
+    title = "Quill-3 answers questions using a search tool"
+    text = ("A developer released open-source code that lets Quill-3 answer questions using a search tool. It "
+            "searches the web, reads the top results and writes an answer with citations.\nTry it on your own "
+            "questions and see where it goes wrong.")
+    b = one_story_brief(archive, title, text, links=[{"url": "https://github.com/someone/quill-search", "text": "code"}])
+    assert "code of this project built on Quill-3 is public" in b.our_take
+    b = one_story_brief(archive, title, text, links=[{"url": "https://github.com/orchard/quill-3", "text": "code"}])
+    assert "code for Quill-3 is public" in b.our_take
