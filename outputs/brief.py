@@ -426,7 +426,8 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     def common(name: str) -> bool:
         """A word the stories or the archive write in lower case ("Hard" in a Title Case headline,
         "Researchers" opening a sentence): not a name."""
-        if re.search(r"-(?:powered|based|driven|generated|like|style|enabled|focused|related|made|first)$", name, re.I) \
+        if re.search(r"-(?:powered|based|driven|generated|like|style|enabled|focused|related|made|first|owned|backed|"
+                     r"funded|led|run|affiliated|linked)(?: AI)?$", name, re.I) \
                 or re.fullmatch(r"(?:AI|A\.I\.?|ML|LLM)-[A-Za-z][a-z]+", name) or re.match(
                     r"(?:one|two|three|four|five|six|seven|eight|nine|ten|\d+)-(?:time|year|day|week|month)\b", name, re.I):
             return True  # "AI-powered", "AI-synthesized", "Seven-time F1": a description, not a name

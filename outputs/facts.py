@@ -515,8 +515,9 @@ def _measure(after: str) -> str:
 _DEFINES = re.compile(r"\b(?:defin(?:e|es|ed|ing)\b[^.]{0,80}?\bas\b|is defined|are defined|definitions?:)", re.I)
 
 
-def figures_of(sentences: Sequence[str], most: int = 12) -> list[Figure]:
-    """Figures with the words that say what they measure, in the order they appear."""
+def figures_of(sentences: Sequence[str], most: int = 12, cut: frozenset[str] = frozenset()) -> list[Figure]:
+    """Figures with the words that say what they measure, in the order they appear. `cut`: sums as written
+    where an excerpt ends ("$19."), cut short (`cut_sums`)."""
     out: list[Figure] = []
     seen: set[str] = set()
     for s in sentences:
@@ -524,6 +525,10 @@ def figures_of(sentences: Sequence[str], most: int = 12) -> list[Figure]:
             continue  # "they define transformative AI as ... 3 - 5x historical averages": a threshold, not a result
         for m in _FIGURE.finditer(s):
             value = m.group(0).strip()
+            if value.endswith((".", ",")):
+                if value in cut or re.fullmatch(r"[\"”’']+\s*", s[m.end():]):
+                    continue  # '... acquired last year by Microsoft for $19."': an excerpt cut the sum short
+                value = value.rstrip(".,")  # a sum ending its sentence
             if value in seen or re.fullmatch(r"(?:19|20)\d\d", value) or _SPAN.search(value):
                 continue  # a year; a span of time ("every 3.4 months", "12 years ago") is when, not a result
             if re.fullmatch(r"\d\.\d", value) and _VERSION_BEFORE.search(s, 0, m.start()):
@@ -533,6 +538,13 @@ def figures_of(sentences: Sequence[str], most: int = 12) -> list[Figure]:
             if len(out) >= most:
                 return out
     return out
+
+
+def cut_sums(text: str) -> frozenset[str]:
+    """Sums ending a story's text with a bare point ("... by Microsoft for $19." where the article says
+    $19.7 billion): a newsletter's excerpt stopped at the decimal point."""
+    return frozenset(m.group(1) for line in text.split("\n")
+                     if (m := re.search(r"([$€£]\s?\d[\d,]*\.)[\"”’']*\s*$", line)))
 
 
 def claim_standing(sentences: Sequence[str], figures: Sequence[Figure]) -> tuple[str, str]:
@@ -590,7 +602,7 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
         else ([], {})
     licence, permits = licence_of(text)
     lines = [*title.split("\n"), *sentences]  # a cluster's titles come one per line
-    figures = figures_of(lines)
+    figures = figures_of(lines, cut=cut_sums(text))
     one_line = one_line_item(text) if one_line is None else one_line
     # a one-line link item claims nothing of its own; fiction and opinion make no measurable claim
     claim, claim_cue = claim_standing(lines, figures) if kind not in ("fiction", "opinion") and not one_line else ("", "")

@@ -101,6 +101,11 @@ def test_figures_say_what_they_measure_and_claims_who_measured():
     said = ["For the paper, they define transformative AI as AI that lifts productivity growth at least 3 - 5x historical "
             "averages.", "Growth rose 12% in the pilot."]
     assert [f.value for f in fx.figures_of(said)] == ["12%"]
+    # a sum ending its sentence is the sum; one a quoted excerpt cut short is none
+    assert [f.value for f in fx.figures_of(["It costs $20.", "That is cheap."])] == ["$20"]
+    assert fx.figures_of(['Quillcorp, acquired last year by Orchard for $19."']) == []
+    text = 'Quillcorp uses Quill-4 for notes. Quillcorp, acquired last year by Orchard for $19."'
+    assert fx.figures_of(["Quillcorp, acquired last year by Orchard for $19."], cut=fx.cut_sums(text)) == []
     # the maker's figure quoted whole, never cut at its decimal point ("up to 1")
     said = ["It gives up to 1.3x speedup at 16 thousand context length over tuned baselines."]
     assert fx.claim_standing(said, fx.figures_of(said)) == ("asserted", "up to 1.3x")
