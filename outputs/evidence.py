@@ -91,6 +91,8 @@ def claim_of(facts: fx.Facts, sentences: Sequence[str], subject: str, maker: str
             return 1
         return 2 if "$" in f.value else 3  # money, then sizes and counts ("3B parameters")
     for f in sorted(facts.figures, key=rank):
+        if re.fullmatch(r"\d+(?:\.\d+)?\s?[BMKbmk]", f.value):
+            continue  # "a LLaMa 2 70B model": a model's size, no result anyone claims
         if facts.kind in ("research", "benchmark", "release") and rank(f) == 2 and not re.search(
                 r"\bper\b|/|cost|price|cheaper", f"{f.value} {f.measures}", re.I):
             continue  # "wins a prize worth $1M": a sum awarded is no result to doubt; a price per call may be

@@ -29,7 +29,7 @@ KIND_CUES: dict[str, str] = {
     "incident": r"outage|breach\w*|leak(?:ed|s)?|vulnerabilit\w*|exploit\w*|jailbr\w+|hack(?:ed|ers?)|scam\w*|"
                 r"incident|recall\w*|exposed|compromised|went down|misuse\w*|deepfakes?|"
                 r"backlash|controvers\w+|crash\w*|kill(?:ed|s)|wrongful\w*|arrest\w*|fraud\w*|harm(?:ed|s|ful)?",
-    "policy": r"regulat\w+|legislat\w+|laws?|bill|act|eu|european commission|government\w*|ministr\w+|"
+    "policy": r"regulat\w+|legislat\w+|(?<!scaling )(?<!power )(?<!physical )laws?|bill|act|eu|european commission|government\w*|ministr\w+|"
               r"compliance|polic(?:y|ies)|proposals?|senate|congress|executive order|ban(?:s|ned|ning)?|lawsuits?|sued|sues|suing|"
               r"court|judge|copyright|ftc|fda|white house|parliament|lawmakers|military|pentagon|police|"
               r"privacy|gdpr|standards? body|attorneys?|federal|ruling|licens(?:e|ing) regime|criminal\w*|"

@@ -97,6 +97,31 @@ _PROPOSED = re.compile(r"^\s*(?i:researchers|scientists|engineers|a team)\s+(?i:
                        rf"(?P<thing>{_CAP}(?: {_CAP}){{0,2}})(?=\s*(?:[-–—:,(]|$|\s(?i:for|to|that|which|with)\b))")
 
 
+# a story's lead saying who did the research: "Microsoft researchers have found ...", "Researchers with Stanford,
+# the University of Virginia ... have written ...", "Facebook researchers have developed a technique called ..."
+_RESEARCHED = re.compile(
+    r"^\W*(?:(?:The |A )?(?P<lab>[A-Z][\w.&'’-]*(?: [A-Z][\w.&'’-]*){0,3}) (?:AI )?(?:researchers|scientists|engineers)"
+    r"|(?:Researchers|Scientists|Engineers) (?:with|from|at) (?:the )?(?P<lab2>[A-Z][\w.&'’-]*(?: (?:of )?[A-Z][\w.&'’-]*){0,4}))"
+    r"[^.]{0,120}? (?:have |has |had )?(?:found|developed|built|trained|released|shown|discovered|published|"
+    r"introduced|proposed|created|studied|designed|demonstrated|written|taught|tested|measured)\b")
+_CALLED = re.compile(r"\b(?:called|dubbed|named) [“\"‘']?(?P<thing>[A-Z][^”\"’',.;:()]{1,60}?)[”\"’']?(?=[,.;:()]|\s(?:that|which|to|for|where)\b)")
+
+
+def researched(text: str) -> tuple[str, str]:
+    """(lab, thing) a story's opening sentence gives: who did the research ("Microsoft researchers have
+    found ..."), and what it is called where it says so ("a technique called “Self-Rewarding Language
+    Models”"); ("", "") where it opens otherwise."""
+    opening = re.split(r"(?<=[.!?])\s", text.strip()[:400], maxsplit=1)[0]
+    m = _RESEARCHED.match(opening)
+    if not m:
+        return "", ""
+    lab = m.group("lab") or m.group("lab2") or ""
+    if sig.function_word(lab.split()[0]):
+        return "", ""
+    called = _CALLED.search(opening)
+    return lab, called.group("thing").strip() if called else ""
+
+
 def proposed(title: str) -> tuple[str, str]:
     """(thing, lab) of a "Researchers from <lab> propose <Thing>" headline, or ("", "")."""
     m = _PROPOSED.match(title)

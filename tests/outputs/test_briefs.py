@@ -526,6 +526,14 @@ def subject_of(title: str, text: str = "", named: str = "") -> tuple[str, str]:
     ("Quillscoot gets $125M to expand tech that corrects unsafe scooter riding",
      "Scooter company Quillscoot is gearing up to deploy its Pedestrian Shield safety system at scale.",
      ("Quillscoot", "Quillscoot")),
+    # the lead says whose researchers did it, and what they called it
+    ("Orchard bootstraps Quill 2 so it competes with Zephyr-4", "Orchard researchers have developed a technique "
+     "called “Self-Grading Models”, where models grade their own answers. It works.",
+     ("Self-Grading Models", "Orchard")),
+    ("Scaling laws exist for world modeling as well", "QuillSoft researchers have found scaling laws for world "
+     "modeling. They trained many models.", ("", "QuillSoft")),
+    ("Academia can look inside big models now", "Academic researchers have built a shared inference fabric. It "
+     "is open to universities.", ("", "")),
     # the tools a listing is put together from made nothing of it
     ("Auto transcribing is now faster with Quill Slate + Zephyrscribe.", "", ("Quill Slate", "")),
 ])
@@ -1117,6 +1125,13 @@ def test_a_lead_saying_its_maker_released_it_with_weights_linked_is_surely_a_rel
     assert facts.kind == "release" and facts.kind_sure
     m.links = []  # nothing to use: the words alone leave it a guess
     assert not facts_for(BriefInput("c", m.title, None, [m], [], []), kinds=kinds)[0].kind_sure
+    # a lead saying whose researchers found it: research, by them
+    text = ("QuillSoft researchers have found scaling laws for world modeling and behavior cloning, like those of "
+            "language models. They trained agents on gameplay and measured how loss falls with size.")
+    r = Member("r", "Scaling laws exist for world modeling as well", text, "src", "2025-02-24", "i", "Issue", None,
+               vector=embedder.encode([text])[0])
+    facts, subject, actor = facts_for(BriefInput("c", r.title, None, [r], [], []), kinds=kinds)
+    assert actor == "QuillSoft" and facts.kind == "research" and facts.kind_sure
 
 
 def test_a_studys_figure_is_one_studys_result_not_a_makers_claim(archive):

@@ -139,6 +139,12 @@ def test_the_claim_to_doubt_is_the_telling_figure_and_names_its_comparison():
     assert claim.figure == "3x" and claim.versus == "Hyperion-7B" and claim.by == "asserted"
 
 
+def test_a_models_size_is_no_claim_to_doubt():
+    said = "They take a Quill 2 70B model and finetune it to be competitive with much larger models."
+    facts = fx.extract("Orchard bootstraps Quill 2", said, [])
+    assert ev.claim_of(facts, [said], "Quill") is None or ev.claim_of(facts, [said], "Quill").figure != "70B"
+
+
 def test_a_question_or_the_writers_aside_is_no_claim_to_doubt():
     facts = fx.extract("Quillmatch open-sources its detector", "Quillmatch open-sourced its detector.", [])
     for aside in ["I wonder if Quillmatch is any faster than it was?", "I never got more matches with Quillmatch."]:
