@@ -526,6 +526,12 @@ def subject_of(title: str, text: str = "", named: str = "") -> tuple[str, str]:
     ("Quillscoot gets $125M to expand tech that corrects unsafe scooter riding",
      "Scooter company Quillscoot is gearing up to deploy its Pedestrian Shield safety system at scale.",
      ("Quillscoot", "Quillscoot")),
+    # the headline's subject acted ("Quillcorp does ..."); a platform it is compared with or hosted on made
+    # nothing; a model that "outperforms" did nothing, and "QuillFold developers" are its makers, not it
+    ("Quillcorp does some meat and potatoes optimization work on its GPU", "Quillcorp's kernels are 7x faster "
+     "compared with the standard QuillHub implementation, Quillcorp writes. The weights are available on QuillHub.",
+     ("Quillcorp", "Quillcorp")),
+    ("Quill-4 outperforms humans in pitch deck effectiveness.", "", ("Quill-4", "")),
     # the lead says whose researchers did it, and what they called it
     ("Orchard bootstraps Quill 2 so it competes with Zephyr-4", "Orchard researchers have developed a technique "
      "called “Self-Grading Models”, where models grade their own answers. It works.",
@@ -555,11 +561,12 @@ def test_a_name_written_whole_inside_a_headline_keeps_its_plain_words():
     got = subject_and_org([m], sig.names([title, m.text], title),
                           common_words=frozenset({"natural", "language", "actions"}))
     assert got == ("Natural Language Actions", "Quillzap")
-    # a compound of two plain words opening the headline names no one either
+    # a compound of two plain words opening the headline names no one either (and where it is available is
+    # not what the news is about)
     title = "Full-text search is now available on the QuillFace Hub."
     m = Member("s", title, title, "src", "2023-01-01", "i", "Issue", None)
     got = subject_and_org([m], sig.names([title, title], title), common_words=frozenset({"full", "text"}))
-    assert got == ("QuillFace Hub", "")
+    assert got == ("", "")
 
 
 def test_the_newsletter_that_reports_is_never_the_actor():
