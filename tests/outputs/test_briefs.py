@@ -1089,8 +1089,8 @@ def test_a_publishers_promotion_is_never_the_claim():
 
 
 def test_earlier_headlines_name_the_subject_as_written(tmp_path, monkeypatch):
-    """The archive's search stems and folds case: "banners" and "coherent" are found for "Banner" and
-    "Cohere". A brief's "N earlier headlines name X" counts only headlines that write X."""
+    """The archive's search stems: "banners" and "coherent" are found for "Banner" and "Cohere". A brief's "N
+    earlier headlines name X" counts only headlines that write X as whole words (in any case)."""
     from datetime import datetime, timezone
 
     from outputs.brief_stage import Mentions
@@ -1107,7 +1107,8 @@ def test_earlier_headlines_name_the_subject_as_written(tmp_path, monkeypatch):
         mentions = Mentions(store)
         banner = mentions.earlier("Banner", "2026-12-01", "c")
         assert banner["count"] == 1 and [h["title"] for h in banner["latest"]] == ["Quill Banner adds video templates"]
-        assert mentions.earlier("Coherent", "2026-12-01", "c")["count"] == 0
+        assert mentions.earlier("Cohere", "2026-12-01", "c")["count"] == 0
+        assert mentions.earlier("banner", "2026-12-01", "c")["count"] == 1  # whole words, in any case
         # a phrase in too many headlines to check them all keeps its count, but quotes only headlines that
         # write it
         from outputs import brief_stage
