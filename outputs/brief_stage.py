@@ -184,7 +184,7 @@ class Mentions:
                 # "coherent" for "Cohere"): a headline names the phrase only where it writes it as whole words, in
                 # any case (a phrase in thousands of headlines keeps its count; the headlines quoted are checked)
                 heads = self.store.story_heads([r[1] for r in rows])
-                rows = [r for r in rows if sig.whole_word(phrase.lower(), heads[r[1]]["title"].lower())]
+                rows = [r for r in rows if _writes(heads[r[1]]["title"], phrase)]
             by_cluster: dict[str, list[int]] = {}
             for i, (_, _, cid) in enumerate(rows):
                 by_cluster.setdefault(cid, []).append(i)
@@ -193,7 +193,6 @@ class Mentions:
             while self._rows > KEEP_ROWS and len(self._found) > 1:  # a worker's memory stays bounded
                 self._rows -= len(self._found.pop(next(iter(self._found)))[0])
         rows, dates, by_cluster = self._found[key]
-        low = phrase.lower()
         cut = bisect.bisect_left(dates, before)  # published before it
         count = cut - bisect.bisect_left(by_cluster.get(cluster_id, []), cut)
         first = next((r[0] for r in rows[:cut] if r[2] != cluster_id), None)
@@ -203,11 +202,16 @@ class Mentions:
         while i >= 0 and len(newest) < latest:
             batch = [r for r in rows[max(0, i - 15):i + 1][::-1] if r[2] != cluster_id]
             heads.update(self.store.story_heads([r[1] for r in batch]) if batch else {})
-            newest += [r for r in batch if not titles_only or sig.whole_word(low, heads[r[1]]["title"].lower())]
+            newest += [r for r in batch if not titles_only or _writes(heads[r[1]]["title"], phrase)]
             i -= 16
         return {"count": count, "first": first, "latest": [
             {"story_id": sid, **heads[sid], "date": date, "cluster_id": cid or None}
             for date, sid, cid in newest[:latest]]}
+
+
+def _writes(title: str, phrase: str) -> bool:
+    """The headline writes the phrase as whole words, in any case (not a form the search's stemmer matched)."""
+    return sig.whole_word(phrase.lower(), title.lower())
 
 
 def archive_context(store: Store, inp: BriefInput, mentions: Mentions | None = None) -> None:

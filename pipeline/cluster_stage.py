@@ -116,8 +116,7 @@ def refresh_clusters(store: Store, cid: int, cluster_ids: list[str],
     kept: dict[str, tuple[frozenset[str], frozenset[str]]] = {}  # each member's title terms and terms
     for r in store.cluster_stories(cid, cluster_ids):
         by_cluster[r["cluster_id"]].append(r)
-        refs = decode_refs(r.get("refs"))
-        kept[r["id"]] = refs[:2] if refs else (frozenset(story_terms(r["title"])), terms_of([(r["title"], r["lead"])]))
+        kept[r["id"]] = (decode_refs(r.get("refs")) or refs_of(r["title"], r["lead"]))[:2]
     terms = {c: frozenset().union(*(kept[r["id"]][1] for r in rows)) for c, rows in by_cluster.items()}
     if stats is None:
         stats = term_stats(store, set().union(*terms.values()))
