@@ -19,7 +19,7 @@ from . import signals as sig
 TRY, WATCH, HYPE, WARY, NOTE = "try", "watch", "hype", "wary", "note"
 USABLE = ("weights", "code", "api", "demo")
 _COMPARATIVE = re.compile(r"\b(?:outperform\w*|beats?|better than|faster than|cheaper than|rivals?|matches|"
-                          r"on par with|surpass\w*|state[- ]of[- ]the[- ]art|sota|best|largest|the most|"
+                          r"on par with|surpass\w*|state[- ]of[- ]the[- ]art|sota|best|largest|the most(?! out of| of\b)|"
                           # a first of its kind, not "the first missile strike"
                           r"first(?:-ever| ever)?\s+(?:[\w-]+\s+){0,4}?to|world['’]s first|first of its kind|"
                           r"for the first time)\b", re.I)

@@ -381,6 +381,16 @@ _FILLER = {"that", "with", "for", "of", "the", "and", "in", "to", "a", "an", "it
            "maker", "platform", "tool", "tools", "app", "developer", "more", "most"}
 
 
+_PENDING_DEAL = re.compile(r"\b(?:to (?:buy|acquire|purchase|take over)|agrees?|agreed|plans?|planning|in talks|talks|bids?|"
+                           r"offers?|could|may|might|would|set to|seeks?|considers?|weighs?|eyes|nears?|pending|"
+                           r"proposed|rumou?red|reportedly)\b", re.I)
+
+
+_PENDING_TEXT = re.compile(r"\b(?:expected to (?:close|complete)|subject to (?:regulatory|shareholder|approval)|"
+                           r"(?:has |have )?agree[sd]? to (?:buy|acquire)|will (?:buy|acquire)|pending (?:regulatory )?"
+                           r"approval|(?:has )?yet to close|not yet closed)\b", re.I)
+
+
 def deal_of(title: str, raw: str = "") -> dict[str, str] | None:
     """The acquisition a headline states ("Intel buys AI chipmaker Habana for $2 billion", "Oterlu acquired
     by Reddit", "Nvidia's $40 billion Arm acquisition"): buyer, target and price, or None. Both sides must
@@ -411,7 +421,10 @@ def deal_of(title: str, raw: str = "") -> dict[str, str] | None:
             return deal
         return None
     price = _MONEY.search(head)
-    return {"buyer": buyer, "target": target, "price": price.group(0).strip() if price else ""}
+    # "Microsoft to acquire Nuance", "agrees to buy", "in talks": not done yet; "Intel buys Habana", "acquired by": done
+    pending = _PENDING_DEAL.search(head)
+    return {"buyer": buyer, "target": target, "price": price.group(0).strip() if price else "",
+            "done": "" if pending else "yes"}
 
 
 def headline_kinds(title: str) -> set[str]:
@@ -589,6 +602,8 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
             c.startswith(("section", "reads like", "a product listing")) for c in lead_kind[1]):
         # the headline story's own words say what it is, and agree with the stories together or leave no doubt
         kind, cues, margin = lead_kind[0], ["the headline story", *lead_kind[1][:5]], lead_kind[2]
+    if deal and deal.get("done") and _PENDING_TEXT.search(text[:800]):
+        deal = {**deal, "done": ""}  # "Orvex buys Tindal" over "... has agreed to buy ... expected to close in spring"
     if deal and kind not in ("fiction", "notice") and (
             kind not in ("opinion", "policy", "incident") or margin < SURE_MARGIN):
         kind, cues, margin = "funding", [f"a deal: {deal['buyer']} buys {deal['target']}", *cues[:5]], SURE_MARGIN

@@ -81,7 +81,7 @@ def items_for(kind: str, facts: fx.Facts, subject: str, *, contrary: bool = Fals
     elif kind == "research":
         events = ["replication"] if "code" in arts else ["code", "replication"]
     elif kind == "funding" and facts.deal:
-        events = ["closing"]
+        events = ["closing"] if not facts.deal.get("done") else ["release"]  # a done deal: what comes of it
     elif kind == "funding":
         events = ["release"]
     elif kind == "policy" and facts.binding and not facts.decided:

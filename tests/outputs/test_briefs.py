@@ -773,6 +773,12 @@ def test_an_acquisition_is_briefed_as_a_purchase_of_its_target_by_its_buyer(arch
     assert brief.what_changes == "Who owns Tindal Labs: Orvex, once the deal closes."
     assert "worth $230M to Orvex" in brief.skeptics
     assert [w["event"] for w in brief.watch] == ["closing"] and "deal closing at $230M" in brief.watch_for
+    # a deal the headline and the text tell as done is not waiting to close
+    done = one_story_brief(archive, title, "Parcel giant Orvex has bought Tindal Labs, whose speech models run in "
+                           "its call centres, for $230M in cash. Tindal Labs will keep its API running for existing "
+                           "customers, Orvex said on Monday.")
+    assert done.what_changes == "Who owns Tindal Labs: Orvex."
+    assert [w["event"] for w in done.watch] != ["closing"]
 
 
 def test_a_digest_line_that_repeats_its_headline_is_shown_as_written_and_quoted_without_it(archive):

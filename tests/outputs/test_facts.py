@@ -159,6 +159,8 @@ def test_a_claim_is_a_first_of_its_kind_or_a_change_by_a_figure_not_any_first_or
     assert claim is not None and claim.figure == "14%"
     background = "Submarines would likely survive the first missile strike and thus be able to respond."
     assert ev.claim_of(fx.extract("Will Quillsonar find submarines?", background, []), [background], "") is None
+    idiom = "Getting the most out of Quillsonar isn't as easy as everyone says it is."  # "the most out of": no claim
+    assert ev.claim_of(fx.extract("Quillsonar finds submarines", idiom, []), [idiom], "Quillsonar") is None
     novel = "Quillsonar is the first system to find quiet submarines."
     assert ev.claim_of(fx.extract("Quillsonar finds submarines", novel, []), [novel], "Quillsonar") is not None
 
@@ -370,6 +372,15 @@ def test_a_sum_after_a_space_is_a_funding_cue():
 def test_an_acquisition_names_its_buyer_target_and_price(title, want):
     deal = fx.deal_of(title)
     assert (deal and (deal["buyer"], deal["target"], deal["price"])) == want
+
+
+@pytest.mark.parametrize("title, done", [
+    ("Orvex buys speech startup Tindal Labs for $230M", True), ("Tindal Labs is acquired by Orvex", True),
+    ("Orvex completes acquisition of Tindal", True), ("Orvex to acquire Tindal for $2 billion", False),
+    ("Orvex in talks to buy Tindal", False), ("Orvex agrees to buy Tindal", False),
+])
+def test_a_deal_is_done_unless_the_headline_says_it_is_coming(title, done):
+    assert bool(fx.deal_of(title)["done"]) == done
 
 
 def test_an_acquisition_is_a_deal_unless_surely_told_as_something_else():
