@@ -27,7 +27,7 @@ from .headline import (about, announcer, around, distinctive, introduced, propos
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 36  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 37  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 REPEAT_DAYS = RelateConfig.same_days  # a cluster spanning more days holds the same story told again later
 MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
@@ -266,8 +266,8 @@ _OF_NAME = re.compile(r"\b(?:Office|Department|Ministry|Bureau|Secretary|Council
 # where a thing is run, hosted or measured against ("compared with the standard HuggingFace implementation",
 # "available on HuggingFace"): not what the story made
 _PLACED = re.compile(r"\b(?:compared (?:with|to)|against|than|versus|vs\.?|(?:available|hosted|found|run|runs) "
-                     r"(?:on|at|via))\s+(?:the\s+)?(?:standard\s+|official\s+|original\s+|usual\s+|popular\s+)?$",
-                     re.I)
+                     r"(?:on|at|via)|(?:pre-?)?trained on|fine-?tuned on)\s+(?:the\s+)?(?:standard\s+|official\s+|"
+                     r"original\s+|usual\s+|popular\s+)?$", re.I)
 
 
 def _always_after(name: str, texts: Sequence[str], before: re.Pattern, reach: int) -> bool:

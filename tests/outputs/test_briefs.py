@@ -532,6 +532,7 @@ def subject_of(title: str, text: str = "", named: str = "") -> tuple[str, str]:
      "compared with the standard QuillHub implementation, Quillcorp writes. The weights are available on QuillHub.",
      ("Quillcorp", "Quillcorp")),
     ("Quill-4 outperforms humans in pitch deck effectiveness.", "", ("Quill-4", "")),
+    # what a model was trained or fine-tuned on is neither what the news is about nor who made it
     # the lead says whose researchers did it, and what they called it
     ("Orchard bootstraps Quill 2 so it competes with Zephyr-4", "Orchard researchers have developed a technique "
      "called “Self-Grading Models”, where models grade their own answers. It works.",
@@ -1175,3 +1176,9 @@ def test_code_linked_for_a_project_built_on_a_model_is_the_projects(archive):
     assert "code of this project built on Quill-3 is public" in b.our_take
     b = one_story_brief(archive, title, text, links=[{"url": "https://github.com/orchard/quill-3", "text": "code"}])
     assert "code for Quill-3 is public" in b.our_take
+
+
+def test_what_a_model_was_trained_on_is_neither_its_subject_nor_its_maker():
+    title = ("Decoder-only transformer with 1.3B parameters pre-trained on the QuillPajama dataset and fine-tuned on "
+             "the Orchard Dolly.")
+    assert subject_of(title, title, named="quillpajama") == ("", "")
