@@ -28,7 +28,8 @@ _USED_BY = re.compile(rf"\b(?i:(?:{'|'.join(sorted(_USES_BY))}) by|(?:pre-?)?tra
 
 # "... with Banner Bear + Whisper", "using Docparser, Zapier and Make", "using Google": the tools a thing is put
 # together from or works through
-_PUT_TOGETHER = re.compile(rf"\b(?:(?:with|using|via) ({_CAP}(?: {_CAP}){{0,2}}(?:\s*(?:\+|&|,|,? and)\s*{_CAP}"
+_JOINED = r"\s*(?:\+|&|,|,? and)\s*"  # "A + B", "A, B and C"
+_PUT_TOGETHER = re.compile(rf"\b(?:(?:with|using|via) ({_CAP}(?: {_CAP}){{0,2}}(?:{_JOINED}{_CAP}"
                            rf"(?: {_CAP}){{0,2}})+)|(?:using|via) ({_CAP}(?: {_CAP}){{0,2}}))")
 
 
@@ -37,7 +38,7 @@ def used_by(title: str) -> set[str]:
     "with Banner Bear + Whisper"): not its maker."""
     found = {m.group(1).rstrip(".") for m in _USED_BY.finditer(title)}
     for m in _PUT_TOGETHER.finditer(title):
-        found.update(n.strip().rstrip(".") for n in re.split(r"\s*(?:\+|&|,|,? and)\s*", m.group(1) or m.group(2))
+        found.update(n.strip().rstrip(".") for n in re.split(_JOINED, m.group(1) or m.group(2))
                      if n.strip())
     return found
 

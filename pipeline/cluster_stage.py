@@ -80,20 +80,17 @@ def decode_refs(stored: str | None) -> tuple[frozenset[str], frozenset[str], str
 
 def _refs(store: Store, rows: list[dict[str, Any]], config: ClusterConfig,
           made: dict[str, str] | None = None) -> list[StoryRef]:
-    """The stories as `assign` sees them. Refs kept with a clustered story are read, not made again; those
-    made for a clustered story are kept now, and those made for a new one go into `made` (story -> encoded)
-    to be kept with its membership."""
+    """The stories as `assign` sees them. With `made`, they are tonight's: their refs are read from their text
+    and go into `made` (story -> encoded), to be kept with their new membership. Else they are clustered: refs
+    kept with them are read, not made again, and those made now are kept."""
     links = store.links_of([r["id"] for r in rows])
     df = store.link_df(sorted({u for us in links.values() for u in us}))
     out, keep = [], {}
     for r in rows:
-        refs = decode_refs(r.get("refs"))
+        refs = None if made is not None else decode_refs(r.get("refs"))
         if refs is None:
             refs = refs_of(r["title"], r["lead"])
-            if r.get("cluster_id"):
-                keep[r["id"]] = encode_refs(refs)
-            elif made is not None:
-                made[r["id"]] = encode_refs(refs)
+            (made if made is not None else keep)[r["id"]] = encode_refs(refs)
         out.append(StoryRef(r["id"], r["issue_id"], r["source"], to_day(r["date"]),
                             tuple(u for u in links.get(r["id"], []) if df.get(u, 0) <= config.max_link_df),
                             (r["embedded_hash"] or b"").hex()[:16], *refs))
@@ -249,9 +246,7 @@ def cluster_stories(store: Store, config: ClusterConfig = ClusterConfig(), backe
             _done(store)
             return report
         left = store.drop_memberships([r["id"] for r in rows])
-        for r in rows:  # tonight's stories are read as they are now
-            r["refs"], r["cluster_id"] = None, None
-        made: dict[str, str] = {}
+        made: dict[str, str] = {}  # tonight's stories are read as they are now
         new_refs = _refs(store, rows, config, made)
         days = [r.day for r in new_refs]
         old_rows = store.clustered_between(cid, from_day(min(days) - config.window_days),
