@@ -98,11 +98,11 @@ def claim_of(facts: fx.Facts, sentences: Sequence[str], subject: str, maker: str
             continue  # "wins a prize worth $1M": a sum awarded is no result to doubt; a price per call may be
         if (_COMPARATIVE.search(f.sentence) or f.measures or f"by {f.value}" in f.sentence) \
                 and _about(f.sentence, subject, maker) \
-                and not _aside(f.sentence):
+                and not _aside(f.sentence) and not cited(f.sentence, subject, maker):
             return Claim(_short(f.sentence), f.value, f.measures, facts.claim, facts.claim_cue,
                          _versus(f.sentence, subject))
     for s in sentences:
-        if _COMPARATIVE.search(s) and _about(s, subject, maker) and not _aside(s):
+        if _COMPARATIVE.search(s) and _about(s, subject, maker) and not _aside(s) and not cited(s, subject, maker):
             return Claim(_short(s), by=facts.claim, cue=facts.claim_cue, versus=_versus(s, subject))
     return None
 
@@ -111,6 +111,20 @@ def _aside(sentence: str) -> bool:
     """A question or the writer's own aside ("I wonder if they got that bug fixed which meant I never got any
     matches?"): nothing the news claims."""
     return sentence.rstrip(" \"'”’)").endswith("?") or bool(re.match(r"\W*I(?:'m|’m|'ve|’ve)?\s", sentence))
+
+
+_ACCORDING = re.compile(r"\baccording to (?:the |a |an )?(?P<who>[A-Z][\w&'’.-]*(?: (?:of |on |for |and |the )*"
+                        r"[A-Z][\w&'’.-]*){0,6})")
+
+
+def cited(sentence: str, subject: str, maker: str = "") -> bool:
+    """A figure the story cites from someone else as background ("according to the Intergovernmental Panel on
+    Climate Change, the world will warm by 1.5 degrees"): not the claim of the news's subject or maker."""
+    m = _ACCORDING.search(sentence)
+    if not m:
+        return False
+    who = m.group("who").lower()
+    return not any(n and (n.lower() in who or who in n.lower()) for n in (subject, maker))
 
 
 _TOKEN = re.compile(r"[A-Za-z][\w.]*(?:-[\w.]+)*")

@@ -39,7 +39,9 @@ KIND_CUES: dict[str, str] = {
                r"valued at|investors?|invest(?:s|ed|ment)|led by|acquir\w+|acquisition|buys|bought|merger|"
                r"\$\d[\d.,]*\s*(?:million|billion|m|bn|b)\b",
     "benchmark": r"benchmarks?|leaderboard|outperform\w*|state[- ]of[- ]the[- ]art|sota|evaluat\w+|"
-                 r"scor(?:e|es|ed|ing)|beats?|rivals?|replicat(?:ed|es|ing|ions?)|replicate (?:the|their|its|results?)|"
+                 # "rivals GPT-4" measures against a name; "a ChatGPT rival" is a competitor, not a result
+                 r"scor(?:e|es|ed|ing)|beats?|rival(?:s|led|ing)?(?= (?:the |those of |that of )?(?-i:[A-Z0-9]))|"
+                 r"replicat(?:ed|es|ing|ions?)|replicate (?:the|their|its|results?)|"
                  r"compar(?:ed|ison|es)|tested|head[- ]to[- ]head",
     "release": r"releas\w+|launch\w*|open[- ]weights?|open[- ]sourc\w+|now available|available (?:today|now)|"
                r"ships?|shipped|unveil\w*|introduc(?:es|ed|ing|e)|announc\w+|debuts?|rolls? out|rolling out|new (?:tool|app|"

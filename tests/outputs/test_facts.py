@@ -520,3 +520,21 @@ def test_money_allocated_makes_a_policy_story_a_programme():
 ])
 def test_early_access_is_a_waitlist_only_where_something_is_in_it_or_one_signs_up(text, access):
     assert fx.access_of(text, text) == access
+
+
+def test_a_rival_product_is_no_benchmark_but_rivalling_a_name_is():
+    rival = fx.extract("Orchard shows off new search features, but a Quillchat rival is still weeks away",
+                       "Orchard showed new search features at an event.", [])
+    assert rival.kind != "benchmark"
+    rivals = fx.extract("Quill-3D rivals GPT-4 on coding", "Quill-3D rivals GPT-4 on every coding test.", [])
+    assert rivals.kind == "benchmark"
+
+
+def test_a_figure_cited_from_someone_else_is_not_the_storys_claim():
+    text = ("Orchard researchers use a model to cut emissions. Without action by 2100, according to the Quillmark "
+            "Panel on Climate, the world will warm by about 1.5 degrees, 20% faster than thought.")
+    facts = fx.extract("Research finds machine learning combats warming", text, [])
+    assert any(f.value.startswith(("1.5", "20")) for f in facts.figures)  # the figures are there
+    assert ev.claim_of(facts, [], "", "Orchard") is None
+    own = fx.extract("Quill-3D is faster", "According to Orchard, Quill-3D runs 20% faster than Quill-2.", [])
+    assert ev.claim_of(own, [], "Quill-3D", "Orchard").figure.startswith("20")
