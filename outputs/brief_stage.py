@@ -117,7 +117,9 @@ def inputs(store: Store, cluster_ids: list[str], as_of: str | None = None,
     for r in store.thread_members(threads, as_of):  # each thread's oldest first
         thread_rows.setdefault(r["thread_id"], []).append(r)
     thread_dates = {t: [r["date"] for r in rows] for t, rows in thread_rows.items()}
-    against = {r["id"] for rows in thread_rows.values() for r in rows if sig.contrary(f"{r['title']} {r['text']}")}
+    # what cuts against a claim: the stored mark of the story's current text, else read from the text
+    against = {r["id"] for rows in thread_rows.values() for r in rows
+               if r["contrary"] or (r["contrary"] is None and sig.contrary(f"{r['title']} {r['text']}"))}
     mentions = mentions if mentions is not None and mentions.store is store else Mentions(store)
     out = []
     for cid in cluster_ids:
@@ -236,8 +238,9 @@ def archive_context(store: Store, inp: BriefInput, mentions: Mentions | None = N
     before = inp.members[0].date
     mentions = mentions or Mentions(store)
     inp.history = mentions.earlier(subject, before, inp.cluster_id) if searchable(subject, inp.common_words) else None
-    if inp.history and inp.history["latest"]:
-        inp.history["days_since_last"] = round(to_day(before) - to_day(inp.history["latest"][0]["date"]))
+    if inp.history:  # (none where no headline quoted writes the phrase as such, though thousands match it)
+        inp.history["days_since_last"] = round(to_day(before) - to_day(inp.history["latest"][0]["date"])) \
+            if inp.history["latest"] else None
     # the actor's reach (`outputs.brief.rate`), which a place, a people or the field itself never has
     inp.actor_mentions = (mentions.earlier(actor, before, inp.cluster_id, titles_only=False, latest=0)["count"]
                           if actor and not sig.not_a_subject(actor) else 0)

@@ -1148,11 +1148,13 @@ class Store:
         return out
 
     def thread_members(self, thread_ids: list[str], as_of: str | None = None) -> list[dict[str, Any]]:
-        """Every story of these threads (with its cluster), oldest first; `as_of` as in brief_members."""
+        """Every story of these threads (with its cluster), oldest first; `as_of` as in brief_members. Each row's
+        `contrary` is the mark of its current text (`story_marks`), None where it has none."""
         return self._thread_rows(
-            f"SELECT s.id, s.title, s.text, s.source, s.issue_id, i.title AS issue_title, {STORY_DATE} AS date, "
-            "m.cluster_id, c.thread_id, c.first_date AS cluster_first FROM clusters c JOIN cluster_members m "
-            "ON m.cluster_id = c.id JOIN stories s ON s.id = m.story_id JOIN issues i ON i.id = s.issue_id "
+            f"SELECT s.id, s.title, s.text, k.contrary, s.source, s.issue_id, i.title AS issue_title, "
+            f"{STORY_DATE} AS date, m.cluster_id, c.thread_id, c.first_date AS cluster_first FROM clusters c JOIN "
+            "cluster_members m ON m.cluster_id = c.id JOIN stories s ON s.id = m.story_id JOIN issues i ON i.id = "
+            "s.issue_id LEFT JOIN story_marks k ON k.story_id = s.id AND k.content_hash = s.content_hash "
             "WHERE c.thread_id IN ({marks}) {seen} ORDER BY date, s.id", thread_ids, as_of)
 
     def _thread_rows(self, sql: str, thread_ids: list[str], as_of: str | None) -> list[dict[str, Any]]:

@@ -1196,3 +1196,18 @@ def test_what_a_thing_runs_on_is_not_its_subject(title, named):
     plain = frozenset("world first writing assistant powered launches app store pitch deck parsing analysis make".split())
     assert subject_and_org([m], sig.names([title, text], title), named, plain)[0] == ""
     assert subject_of("Quill-3 Launches in the App Store", "Quill-3 is out.", named="quill-3")[0] == "Quill-3"
+
+
+def test_a_subject_matched_often_but_never_quoted_writes_no_history_line(archive):
+    # a phrase in thousands of headlines keeps its count, but none of the newest may write it as such
+    store, briefer, _ = archive
+    inp = one_story_input(store, "Quill-7B is released with open weights", "Orchard released Quill-7B today, "
+                          "with its weights on the hub under Apache 2.0.")
+    inp.history = {"count": 2000, "first": "2022-01-01T00:00:00+00:00", "latest": [], "days_since_last": None}
+    brief = make_briefs(briefer, [inp])[0]
+    assert brief.kind == "release" and "Quill-7B" in brief.our_take + brief.what_to_do
+    assert "earlier headlines" not in brief.our_take
+    inp.history = {"count": 12, "first": "2022-01-01T00:00:00+00:00", "days_since_last": 3, "latest": [
+        {"story_id": "x", "title": "Quill-6B is out", "source": "orchard-weekly", "date": "2022-12-30T00:00:00+00:00",
+         "cluster_id": "c"}]}
+    assert "12 earlier headlines" in make_briefs(briefer, [inp])[0].our_take
