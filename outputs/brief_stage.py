@@ -415,7 +415,10 @@ def brief_clusters(store: Store, briefer: Briefer, out_dir: Path, *, progress: C
     sigs = signatures(store, briefer, scope.clusters)
     wanted = input_hashes(store, briefer, sigs)
     stored = scope.stored(store)
-    todo = sorted(cid for cid, h in wanted.items() if stored.get(cid, (None,))[0] != h)
+    todo = [cid for cid, h in wanted.items() if stored.get(cid, (None,))[0] != h]
+    # a thread's clusters side by side: a chunk of briefs reads each of its threads whole, once
+    threads = store.thread_of(todo)
+    todo.sort(key=lambda cid: (threads.get(cid, ""), cid))
     slugs = {cid: slug for cid, (_, slug) in stored.items()}
     titles = store.cluster_titles([cid for cid in todo if cid not in slugs])
     slugs.update({cid: slug_for(title, cid) for cid, title in titles.items()})  # made once, then kept

@@ -482,6 +482,11 @@ class Store:
         return {r[0] for chunk, marks in _in_chunks(cluster_ids) for r in self.db.execute(
             f"SELECT DISTINCT thread_id FROM clusters WHERE id IN ({marks}) AND thread_id IS NOT NULL", chunk)}
 
+    def thread_of(self, cluster_ids: list[str]) -> dict[str, str]:
+        """Cluster id -> its thread, for those of these clusters that are in one."""
+        return {r[0]: r[1] for chunk, marks in _in_chunks(cluster_ids) for r in self.db.execute(
+            f"SELECT id, thread_id FROM clusters WHERE id IN ({marks}) AND thread_id IS NOT NULL", chunk)}
+
     def drop_memberships(self, story_ids: list[str]) -> list[str]:
         """Forget where these stories were clustered; returns the clusters they left."""
         left: set[str] = set()

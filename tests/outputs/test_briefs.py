@@ -608,6 +608,25 @@ def test_briefs_built_by_worker_processes_equal_those_built_here(tmp_path, embed
         assert all("WORKER-SAFE" in text for text in pages.values())
 
 
+def test_a_threads_clusters_are_briefed_side_by_side(tmp_path, embedder, monkeypatch):
+    """A chunk of briefs reads each of its threads whole: the clusters of one thread go in consecutive chunks,
+    so no thread is read again by a chunk that comes after another thread's."""
+    from outputs import brief_stage
+
+    store, briefer = build_archive(tmp_path / "p.db", embedder, tmp_path / "out")
+    with store:
+        store.db.execute("DELETE FROM briefs")
+        seen: list[str] = []
+        real = brief_stage.inputs
+        monkeypatch.setattr(brief_stage, "inputs", lambda st, chunk, **kw: seen.extend(chunk) or real(st, chunk, **kw))
+        brief_clusters(store, briefer, tmp_path / "again", batch=2)
+        threads = store.thread_of(seen)
+        order = [threads[c] for c in seen if c in threads]
+        assert len(set(order)) >= 2 and len(order) > len(set(order))  # several threads, some with several clusters
+        runs = [t for t, _ in itertools.groupby(order)]
+        assert len(runs) == len(set(runs))  # each thread's clusters in one run
+
+
 def test_counter_evidence_doubts_what_it_names_in_the_same_sentence():
     names = ["Lumen Labs", "Lumen-3"]
     # a story about Lumen that mentions criticism of someone else is not against Lumen
