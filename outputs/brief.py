@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from pipeline.dates import to_day
-from pipeline.relate import RelateConfig
+from pipeline.relate import RelateConfig, figures_of
 
 from . import evidence as ev
 from . import facts as fx
@@ -27,7 +27,7 @@ from .headline import (about, announcer, around, distinctive, introduced, propos
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 38  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 39  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 REPEAT_DAYS = RelateConfig.same_days  # a cluster spanning more days holds the same story told again later
 MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
@@ -640,7 +640,7 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         return "", org or subject
     if _INSTITUTION.search(subject) or (org and subject and subject in org and _INSTITUTION.search(org)):
         return "", org or subject  # "An algorithm inspired by how kids learn...": the university did the work
-    return subject, org
+    return _unroled(subject), org  # "Getty Images CEO says ...": the company; "US Senator": none
 
 
 def facts_for(inp: BriefInput, only: str | None = None,
@@ -677,6 +677,20 @@ def facts_for(inp: BriefInput, only: str | None = None,
 _RELEASED = re.compile(r"\s+(?:has |have |just |today |officially |publicly |openly )*(?:released|releases|"
                        r"launched|launches|open[- ]sourced|open[- ]sources|unveiled|unveils|introduced|introduces|"
                        r"published|publishes)\s+(?:its |their |a |an |the |new |open[- ]source )*")
+
+
+_ROLE = re.compile(r"\s*\b(?:CEOs?|CTOs?|CFOs?|COOs?|Chief|Chiefs|Senators?|Governors?|Presidents?|Ministers?|Mayors?|"
+                   r"Founders?|Co-[Ff]ounders?|Chair(?:man|woman)?|Commissioners?|Secretar(?:y|ies)|Directors?|Heads?)$")
+
+
+def _unroled(name: str) -> str:
+    """A name that ends in a role ("Getty Images CEO", "US Senator", "CEOs"): the organisation it names, or
+    nothing where what is left is a place, the field or nothing (a role is a person's, not what news is about)."""
+    role = _ROLE.search(name)
+    if not role:
+        return name
+    rest = name[:role.start()].strip()
+    return rest if rest and not sig.not_a_subject(rest) and not sig.function_word(rest) else ""
 
 
 def _released_by(subject: str, actor: str, members: Sequence[Member]) -> bool:
@@ -758,8 +772,8 @@ def _step(inp: BriefInput, position: int, names: list[str], figures: list[str]) 
         return None
     prev = inp.thread_clusters[position - 2][0]
     stories = [r for r in inp.related if r.cluster_id == prev]
-    if not stories:
-        return None
+    if not stories or {r.issue_id for r in stories} & {m.issue_id for m in inp.members}:
+        return None  # told in the same issue: another item of one edition (or a piece of this one), not a step
     before = " ".join(f"{r.title} {r.text}" for r in stories).lower()
     names = [n for n in names if not all(w.lower() in inp.common_words for w in n.split())]  # not "Fine", "Race"
     if not any(n.lower() in before for n in names):
@@ -896,6 +910,7 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
         "when": horizon_cues[0] if horizon_cues else "", "ref": _ref(inp.title),
         "capability": "" if claim else ev.capability_of([c.text for c in cands], inp.title, subject),
         "headline": _ref(inp.title, words=20), "headline_kinds": fx.headline_kinds(inp.title),
+        "headline_figure": bool(figures_of(inp.title)),  # "... raises $30M", "... surpassed 6,200 riders"
         # "Let GPT-3 answer questions using Google": the code linked is the project's, not GPT-3's
         "built_on": bool(subject) and around(subject, inp.title) and not any(
             _slug_in(subject, facts.artifact_links.get(a, "")) for a in ("code", "weights")),

@@ -21,6 +21,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from .headline import raiser
+
 KINDS = ("release", "research", "benchmark", "funding", "policy", "incident", "business", "opinion")
 ARTIFACTS = ("weights", "code", "paper", "api", "dataset", "demo")
 
@@ -613,6 +615,8 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
         deal = None
     elif not _RAISED.search(f"{title}\n{text[:400]}"):
         margin = min(margin, 0.0)  # money named but nobody raised it: the brief does not frame it as a raise
+    elif any(raiser(t) for t in title.split("\n")):
+        margin = max(margin, SURE_MARGIN)  # "Nurse-assisting robotics firm Diligent raises $30M": nothing else
     listing = bool(_LISTING.match(title.strip()) or _LISTING.match(text.strip()[:120]))
     tools = kind == "release" and bool(_TOOLS_SECTION.search(section))
     arts, links = artifacts_of(f"{title}\n{text}", urls, listing and kind == "release", tools) if kind != "fiction" \

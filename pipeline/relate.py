@@ -178,7 +178,8 @@ def relate(a: Side, b: Side, cosine: float, stats: TermStats, config: RelateConf
 
 
 def _specific_names(shared: list[str], stats: TermStats, config: RelateConfig) -> list[str]:
-    """The shared terms that are names, not the field, and used by few of the archive's stories."""
+    """The shared terms that are names, not the field, and used by few of the archive's stories; not a word of
+    one or two letters ("HQ", "UK": an abbreviation, not what two stories are about)."""
     common = max(10.0, config.related_max_share * stats.docs)
-    return [t for t in shared if min(stats.name_like(w) for w in t.split()) >= 0.6
+    return [t for t in shared if (" " in t or len(t) >= 3) and min(stats.name_like(w) for w in t.split()) >= 0.6
             and not all(w in GENERIC or w in FIELD for w in t.split()) and stats.df.get(t, 0) <= common]

@@ -913,6 +913,8 @@ def test_what_an_introducing_headline_presents_is_its_subject():
 
 
 def test_a_thread_step_is_told_only_where_the_earlier_story_shares_a_name():
+    import dataclasses
+
     from outputs.brief import BriefInput, Member, Related, _step
     m = Member("s", "Quillbase raises $20M from Orchard Ventures for vector search", "Quillbase raised $20M, The "
                "Quillton Post reported, in English.", "src", "2023-03-01", "i", "Issue", None)
@@ -931,6 +933,9 @@ def test_a_thread_step_is_told_only_where_the_earlier_story_shares_a_name():
         "Orchard Ventures", "$20M"]
     inp.related = [stranger]
     assert _step(inp, 2, ["Quillbase"], ["$20M"]) is None
+    # an item of this story's own issue (a piece of it segmented apart) is no earlier step
+    inp.related = [dataclasses.replace(earlier, issue_id="i")]
+    assert _step(inp, 2, ["Quillbase", "Orchard Ventures"], ["$20M"]) is None
 
 
 def test_a_title_before_a_name_after_a_quote_does_not_end_a_sentence():
@@ -1230,3 +1235,19 @@ def test_a_subject_matched_often_but_never_quoted_writes_no_history_line(archive
         {"story_id": "x", "title": "Quill-6B is out", "source": "orchard-weekly", "date": "2022-12-30T00:00:00+00:00",
          "cluster_id": "c"}]}
     assert "12 earlier headlines" in make_briefs(briefer, [inp])[0].our_take
+
+
+@pytest.mark.parametrize("title, want", [
+    ("Quillbank CEO says the next model will be smaller", "Quillbank"),
+    ("US Senator Uses Quillchat for Opening Remarks at a Hearing", ""),
+])
+def test_a_role_is_a_persons_not_what_the_news_is_about(title, want):
+    subject = subject_of(title, title, named=title.split()[0].lower() + (" ceo" if "CEO" in title else " senator"))[0]
+    assert subject == want
+
+
+def test_a_headline_with_a_figure_is_not_said_to_have_none(archive):
+    brief = one_story_brief(archive, "Quillway's pilot passed 6,200 riders in its first month",
+                            "The pilot ran in one city. Quillway filed a quarterly report.")
+    assert brief.kind == "other", brief.kind
+    assert "6,200" in brief.skeptics and "no figure" not in brief.skeptics, brief.skeptics

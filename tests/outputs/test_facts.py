@@ -538,3 +538,10 @@ def test_a_figure_cited_from_someone_else_is_not_the_storys_claim():
     assert ev.claim_of(facts, [], "", "Orchard") is None
     own = fx.extract("Quill-3D is faster", "According to Orchard, Quill-3D runs 20% faster than Quill-2.", [])
     assert ev.claim_of(own, [], "Quill-3D", "Orchard").figure.startswith("20")
+
+
+def test_a_headline_that_says_who_raised_how_much_is_surely_a_raise():
+    facts = fx.extract("Nurse-assisting robotics firm Quillcare raises $30M",
+                       "Its customers are hospitals, whose workers hand tasks to its robots: a market that "
+                       "needs a million more nurses.", [])
+    assert facts.kind == "funding" and facts.kind_sure

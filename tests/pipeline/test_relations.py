@@ -241,6 +241,24 @@ def test_two_tool_listings_are_not_related_for_naming_apis():
     assert rel.kind is None, rel.reason  # "both about apis" is no relation
 
 
+def test_two_stories_are_not_related_for_an_abbreviation_they_share():
+    from pipeline.relate import RelateConfig, Side, relate
+
+    st = TermStats()
+    filler = [(f"Notes from week {i}", f"Teams shipped {i} small fixes to their evaluation scripts.") for i in range(300)]
+    pairs = {"a": ("Hackathon at HQ", "Teams met at HQ."),
+             "b": ("A new HQ", "The HQ opens.")}
+    for title, text in filler + list(pairs.values()):
+        st.add(story_terms(title, lead_of(text)), text)
+
+    def side(key: str, day: float) -> Side:
+        title, text = pairs[key]
+        return Side(key, day, frozenset(story_terms(title)), frozenset(story_terms(title, lead_of(text))))
+
+    rel = relate(side("a", 0), side("b", 30), 0.45, st, RelateConfig(related_max_share=1.0))
+    assert "hq" in rel.shared and rel.kind is None, rel.reason  # "both about hq" is no relation
+
+
 def test_a_headline_that_names_nothing_is_told_apart_from_one_that_names_something():
     from pipeline.terms import names_something
 
