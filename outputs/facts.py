@@ -122,6 +122,15 @@ NOTICE = re.compile(r"\b(meetup|subscribe|share this|sponsor\w*|giveaway|prize|w
                      r"unsubscribe|referral|we are hiring|reader survey|first \d+ (?:people|users|readers|subscribers)|"
                      r"(?:promo|discount|coupon) code|quick note for)\b", re.IGNORECASE)
 _SECTION_WEIGHT = 2.5  # a section's word is worth this many text cues
+# a poll or an opinion survey presenting its result (not a paper surveying a field: "A Survey of LLMs")
+_POLL = re.compile(r"\b(?:(?:new |recent |global |national )?(?:poll|survey)s? (?:finds?|found|shows?|showed|suggests?|"
+                   r"says|said|reveals?|revealed|indicates?|sheds?|shed|of (?:\d[\d,]* )?(?:people|adults|americans|"
+                   r"voters|experts|executives|developers|workers|consumers|respondents))|"
+                   r"(?:\ba |\bthe |new |latest |recent |^)poll\b(?!ing)|"
+                   r"(?:poll|survey) (?:respondents|participants)|per ?cent of (?:those )?(?:surveyed|polled|respondents)|"
+                   r"of (?:those )?(?:surveyed|polled|respondents))", re.IGNORECASE)
+
+
 _LISTING = re.compile(r"^[\w.'’+&-]+(?: [\w.'’+&-]+){0,3}\s*[-–—|]\s+\S")  # "Name - what it does" (not "Title: subtitle")
 
 _LINK_ARTIFACT = (  # (artifact, host pattern, path pattern)
@@ -599,6 +608,11 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
     ends = _SHUTDOWN.search(title)
     shutdown = bool(ends) and kind in ("release", "research", "business", "other") and not _PART_OF.match(
         title, ends.end())  # "shutters office in Edmonton": a part of a company ends, not what anyone runs
+    poll = _POLL.search(f"{title}\n{text[:300]}")
+    if poll and kind not in ("fiction", "notice", "funding"):
+        # "How do people want to regulate AI? A survey sheds some light", "... a new poll indicates": what was
+        # measured is what people think (the regulation or the crash is what they were asked about)
+        kind, cues, margin = "opinion", [f"a poll: “{poll.group(0)}”", *cues[:5]], SURE_MARGIN
     if shutdown:  # "Mozilla winds down DeepSpeech, announces grant program": an end, not a launch
         kind, cues, margin = "business", [ends.group(0).lower(), *cues[:5]], SURE_MARGIN
     if lead_kind and margin < SURE_MARGIN <= lead_kind[2] and lead_kind[0] not in ("notice", "fiction") and (

@@ -545,3 +545,19 @@ def test_a_headline_that_says_who_raised_how_much_is_surely_a_raise():
                        "Its customers are hospitals, whose workers hand tasks to its robots: a market that "
                        "needs a million more nurses.", [])
     assert facts.kind == "funding" and facts.kind_sure
+
+
+@pytest.mark.parametrize("title, text", [
+    ("How do people want to regulate powerful AI? A survey sheds some light",
+     "Labs should run audits, according to a survey by the Quillton Centre; 98% of those surveyed agreed."),
+    ("Amid Orchard's Autopilot probe, half the public thinks robotaxis are less safe",
+     "As regulators investigate Orchard for crashes, a new poll indicates the public has safety concerns."),
+])
+def test_a_poll_is_what_people_think_not_the_rule_or_the_crash_they_were_asked_about(title, text):
+    facts = fx.extract(title, text, [])
+    assert facts.kind == "opinion" and facts.kind_sure, facts.kind_cues
+
+
+def test_a_paper_surveying_a_field_is_no_poll():
+    facts = fx.extract("A Survey of Large Language Models", "We review the research on LLMs, the paper says.", [])
+    assert not any(c.startswith("a poll") for c in facts.kind_cues)
