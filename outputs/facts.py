@@ -154,7 +154,10 @@ _TEXT_ARTIFACT = {
                r"releas\w+ (?:the |its |their )?(?:model )?weights|download(?:able)? (?:the )?(?:model|weights|"
                r"checkpoints?)|(?:(?:get|grab) (?:the )?(?:[\w-]+ )?(?:models|weights|checkpoints)"
                r"(?: and [\w ]{1,20})? here|download (?:the )?(?:[\w-]+ )?(?:models|weights|checkpoints))\b|"
-               r"checkpoints? (?:are|is) (?:available|released)|open[- ]sourc(?:ed|es|ing) (?:the |its |a |their )?"
+               r"checkpoints? (?:are|is) (?:available|released)|"
+               # "the code and checkpoints open-sourced today", "weights were open-sourced"
+               r"(?:weights|checkpoints)(?: (?:are|were|have been|has been|being))? open[- ]sourced|"
+               r"open[- ]sourc(?:ed|es|ing) (?:the |its |a |their )?"
                r"(?:[\w-]+ ){0,2}models?|(?:releas\w+|launch\w+|publish\w+|unveil\w+|introduc\w+|drops?|dropped) "
                r"(?:[\w.,-]+ ){0,5}?open[- ]source (?:[\w-]+ ){0,2}models?|"
                # what a listing or an appositive says the thing is ("ZeroScope - New open-source text-to-video
@@ -165,8 +168,10 @@ _TEXT_ARTIFACT = {
     "code": r"source code|(?:get|grab|download) (?:the )?code here\b|code (?:is|was) (?:out|available|released|"
             r"public)|open[- ]sourc\w* (?:the |its |their )?code|open[- ]sourced (?:the |its |their )"
             r"(?!(?:\w+ )?(?:model|weights))|"
-            r"(?:on|via) github|github repo\w*|pip install|npm install|open[- ]source (?:library|framework|tool|"
-            r"package|implementation|project)s?|\ban open[- ]source (?:version|alternative|clone|fork|edition)\b"
+            r"(?:on|via) github|github repo\w*|pip install|npm install|open[- ]source (?:[\w-]+ )?(?:library|framework|"
+            r"tool|toolkit|package|implementation|project|initiative|codebase)s?|"
+            r"code(?: and (?:the )?(?:weights|checkpoints|models?|data))?(?: (?:is|are|was|were|have been|has been|being))?"
+            r" open[- ]sourced|\ban open[- ]source (?:version|alternative|clone|fork|edition)\b"
             r"(?! of (?:the |its |their |a )?(?:[\w-]+ )?(?:models?|weights|llms?)\b)",
     "paper": r"\bpaper\b(?! highlighting)|preprint|arxiv|technical report|published in (?:the journal|nature|science)",
     # an API the story's subject offers ("an official ... API", "API access is open"), not one it mentions

@@ -561,3 +561,12 @@ def test_a_poll_is_what_people_think_not_the_rule_or_the_crash_they_were_asked_a
 def test_a_paper_surveying_a_field_is_no_poll():
     facts = fx.extract("A Survey of Large Language Models", "We review the research on LLMs, the paper says.", [])
     assert not any(c.startswith("a poll") for c in facts.kind_cues)
+
+
+@pytest.mark.parametrize("text, want", [
+    ("The paper is at a conference next week, with the code and checkpoints open-sourced today.", {"code", "weights"}),
+    ("The new algorithm is part of the open-source Quill-Net initiative.", {"code"}),
+    ("Orchard said the code will not be open-sourced.", set()),
+])
+def test_code_and_weights_said_to_be_open_sourced_are_artifacts(text, want):
+    assert set(fx.extract("Orchard's model reads scans", text, []).artifacts) - {"paper"} == want
