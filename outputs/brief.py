@@ -575,9 +575,11 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     title0 = members[0].title if members else ""
 
     def powers(name: str, joined_with: bool = True) -> bool:
-        """The headline says the thing it presents runs on or is built with this ("Powered by GPT-3 Launches":
-        a Title Case verb may follow the name)."""
-        return any(n == name or n.startswith(f"{name} ") for n in used_by(title0, joined_with))
+        """The headline says the thing it presents runs on, is built with or plugs into this ("Powered by GPT-3
+        Launches": a Title Case verb may follow the name; "is available as a ChatGPT plugin")."""
+        return any(n == name or n.startswith(f"{name} ") for n in used_by(title0, joined_with)) or bool(re.search(
+            rf"\b(?:a|an|its|their|this|new) {re.escape(name)} (?:plug-?in|extension|add-?on|integration|app|bot|"
+            r"wrapper|client)\b", title0, re.I))
     if subject and ((fallback and around(subject, members[0].title if members else "")) or (
             not (owner or listed or labelled or presented) and powers(subject, joined_with=False))):
         # "Plugins for ChatGPT": their code is public, ChatGPT's is not; "Writing Assistant Powered by GPT-3":

@@ -1211,13 +1211,16 @@ def test_what_a_model_was_trained_on_is_neither_its_subject_nor_its_maker():
 @pytest.mark.parametrize("title, named", [
     ("World's First AI Writing Assistant Powered by Quill-3 Launches in the App Store.", "quill-3"),
     ("Pitch deck parsing + analysis using Quillparse, Orchard and Make.", "quillparse"),
+    ("The agent that can browse the web for you is available as a Quillchat plugin", "quillchat"),
 ])
 def test_what_a_thing_runs_on_is_not_its_subject(title, named):
     # the thing the headline presents is unnamed; the model or tool it is built with is not the news
     from outputs.brief import Member, subject_and_org
-    text = f"{title} - Orchardia Inc. today announced the release of its writing assistant."
+    text = (f"{title} - Orchardia Inc. today announced the release of its writing assistant. It works in "
+            "Quillchat, and Quillchat users can try it now.")
     m = Member("s", title, text, "src", "2023-01-01", "i", "Issue", None)
-    plain = frozenset("world first writing assistant powered launches app store pitch deck parsing analysis make".split())
+    plain = frozenset("world first writing assistant powered launches app store pitch deck parsing analysis make agent "
+                      "browse web available plugin".split())
     assert subject_and_org([m], sig.names([title, text], title), named, plain)[0] == ""
     assert subject_of("Quill-3 Launches in the App Store", "Quill-3 is out.", named="quill-3")[0] == "Quill-3"
 
