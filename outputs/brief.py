@@ -788,6 +788,7 @@ def _step(inp: BriefInput, position: int, names: list[str], figures: list[str]) 
         return any(re.search(rf"(?<!\w){re.escape(w.lower())}(?!\w)", before) for w in words)
     # a name, not a kicker ("Exclusive: ...") nor a piece of another name it gives ("Gary" of "Gary Marcus")
     new_names = [n for n in names if n.lower() in heads and not told_before(n) and n.lower() not in _KICKERS
+                 and not sig.not_a_subject(n)  # "U.S": where it happened is no development
                  and not any(n != o and f" {n} " in f" {o} " for o in names)][:3]
     new_figures = [f for f in figures if f.lower() not in before][:2]
     first = stories[0]

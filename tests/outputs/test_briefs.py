@@ -931,6 +931,9 @@ def test_a_thread_step_is_told_only_where_the_earlier_story_shares_a_name():
     m.title = "Exclusive: Quillbase raises $20M from Orchard Ventures, Orchard says"
     assert _step(inp, 2, ["Quillbase", "Exclusive", "Orchard Ventures", "Orchard"], ["$20M"])["new"] == [
         "Orchard Ventures", "$20M"]
+    # a place the headline names is no development
+    m.title = "Quillbase on track to win U.S. patent from Orchard Ventures"
+    assert _step(inp, 2, ["Quillbase", "U.S", "Orchard Ventures"], [])["new"] == ["Orchard Ventures"]
     inp.related = [stranger]
     assert _step(inp, 2, ["Quillbase"], ["$20M"]) is None
     # an item of this story's own issue (a piece of it segmented apart) is no earlier step
