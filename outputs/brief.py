@@ -27,7 +27,7 @@ from .headline import (about, announcer, around, distinctive, introduced, propos
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 42  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 43  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 REPEAT_DAYS = RelateConfig.same_days  # a cluster spanning more days holds the same story told again later
 MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
@@ -223,7 +223,8 @@ def as_written(subject: str, texts: Sequence[str]) -> str:
 
 _ACTS = (r"(?:released|releases|launched|launches|announced|announces|introduced|introduces|unveiled|unveils|"
          r"open-sourced|open sourced|open-sources|built|builds|trained|trains|published|publishes|debuted|"
-         r"debuts|shipped|ships|rolled out|rolls out|developed|develops|created|creates)\b")
+         r"debuts|shipped|ships|rolled out|rolls out|developed|develops|created|creates|updated|updates|"
+         r"upgraded|upgrades)\b")
 _SINCE = re.compile(r"\b(?:after|since|when|before|once|until|because|as)\s+(?:the\s+)?$", re.I)
 # "Meta's segmentation model has been extended to videos": someone else's news about the owner's thing
 _DONE_TO = re.compile(r"\b(?:has|have) been \w+(?:ed|en)\b|\b(?:was|were|gets?|got) \w+(?:ed|en)\b")
@@ -352,7 +353,7 @@ def _made_thing(members: Sequence[Member], names: list[str], subject: str) -> st
 
 
 _COMPARED = re.compile(r"(?:\blike|such as|\bthan|versus|\bvs\.?|compet\w+ with|rivals?|against|including|"
-                       r"outperform\w*|beats?|matches)\s+(?:[\w-]+(?:\.\d+)?,?\s+){0,6}$", re.I)
+                       r"outperform\w*|beats?|matches)\s+(?:[\w'’-]+(?:\.\d+)?,?\s+){0,6}$", re.I)  # "like Google's Gemma"
 
 
 def _only_compared(name: str, texts: Sequence[str]) -> bool:

@@ -1257,3 +1257,11 @@ def test_a_headline_with_a_figure_is_not_said_to_have_none(archive):
                             "The pilot ran in one city. Quillway filed a quarterly report.")
     assert brief.kind == "other", brief.kind
     assert "6,200" in brief.skeptics and "no figure" not in brief.skeptics, brief.skeptics
+
+
+def test_who_updated_a_model_made_it_and_a_possessive_yardstick_did_not():
+    from outputs.brief import _acts, _only_compared
+    text = ("Quillbase has updated its Quill series of models with a new open weight model called Quill-Coder. "
+            "An earlier Quill model has been downloaded 26M times, more than popular models like Zephco's Gemmon.")
+    assert _acts("Quillbase", text)
+    assert _only_compared("Gemmon", [text]) and not _only_compared("Quillbase", [text])
