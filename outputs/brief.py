@@ -27,7 +27,7 @@ from .headline import (about, announcer, around, distinctive, introduced, propos
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 43  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 44  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 REPEAT_DAYS = RelateConfig.same_days  # a cluster spanning more days holds the same story told again later
 MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
@@ -377,6 +377,19 @@ _MEASURE_WORD = re.compile(r"\d[\d,.]*/\d+(?:st|nd|rd|th)?|\d[\d,.]*(?:st|nd|rd|
 # a university or an institute does research; it is who did the work, not what the news is about
 _INSTITUTION = re.compile(r"\b(?:University|Institute|College|School|Laborator(?:y|ies)|Academy)\b|^University of\b")
 # a headline that opens with a name and a colon, the way news sites label a story ("Project Maven: Amazon...")
+def _institution_of(name: str, texts: Sequence[str]) -> str:
+    """The institution the texts name with this name in it, where they never write the name alone ("University
+    of Waterloo", "Stanford University" for "Waterloo", "Stanford"), or ""."""
+    pattern = sig.pattern(rf"\b(?:(?:University|Institute|College|School|Academy) of (?:the )?{re.escape(name)}\b|"
+                          rf"{re.escape(name)} (?:University|Institute|College|School|Academy)\b)")
+    found = next((m.group(0) for t in texts for m in [pattern.search(t)] if m), "")
+    if not found:
+        return ""
+    alone = sum(len(re.findall(rf"(?<![\w-]){re.escape(name)}(?![\w-])", t)) for t in texts)
+    inside = sum(len(pattern.findall(t)) for t in texts)
+    return found if alone <= inside else ""
+
+
 _LABELLED = re.compile(r"^\s*([A-Z][\w.&'’-]*(?: [A-Z][\w.&'’-]*){0,3}):\s+\S")
 _KICKERS = frozenset("""exclusive breaking update updated opinion analysis report watch video podcast interview
 explainer review live new study poll survey editorial commentary perspective essay listen read""".split())
@@ -643,6 +656,9 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         return "", org or subject
     if _INSTITUTION.search(subject) or (org and subject and subject in org and _INSTITUTION.search(org)):
         return "", org or subject  # "An algorithm inspired by how kids learn...": the university did the work
+    school = _institution_of(subject, texts) if subject else ""
+    if school:  # "Waterloo" of "Engineers at the University of Waterloo have developed ...": the university
+        return "", org if org and org != subject else school
     return _unroled(subject), org  # "Getty Images CEO says ...": the company; "US Senator": none
 
 

@@ -1,6 +1,7 @@
 """Golden tests for briefs on Pulse's own sample issues: sections, grounding, ratings, safety, variety."""
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from datetime import date, timedelta
@@ -1265,3 +1266,26 @@ def test_who_updated_a_model_made_it_and_a_possessive_yardstick_did_not():
             "An earlier Quill model has been downloaded 26M times, more than popular models like Zephco's Gemmon.")
     assert _acts("Quillbase", text)
     assert _only_compared("Gemmon", [text]) and not _only_compared("Quillbase", [text])
+
+
+def test_a_place_named_only_inside_its_university_is_the_university_not_the_subject():
+    title = "AI can predict whether chemotherapy will work"
+    text = (f"{title} - \"Engineers at the University of Quillmouth have developed artificial intelligence (AI) "
+            "technology to predict if patients would benefit from chemotherapy. The new AI algorithm, part of the "
+            "open-source Quill-Net initiative led by Dr.\"")
+    subject, actor = subject_of(title, text, named="quillmouth")
+    assert subject == "" and actor != "Quillmouth"
+
+
+def test_a_thread_step_that_adds_nothing_is_not_told(archive):
+    from outputs.brief import Related
+    store, briefer, _ = archive
+    inp = one_story_input(store, "Quillbase wins a patent for vector search", "Quillbase was granted a patent.")
+    inp.related = [Related("e", "Quillbase told to stop processing data", "Quillbase was told to stop.", "src",
+                           "2021-01-01", "i0", "Issue", "thread", "c0")]
+    inp.thread_clusters = [("c0", "2021-01-01"), (inp.cluster_id, inp.members[0].date)]
+    brief = make_briefs(briefer, [inp])[0]
+    assert "Since “Quillbase told to stop" not in brief.our_take
+    inp.members[0] = dataclasses.replace(inp.members[0], title="Quillbase wins a $5M patent case against Orchard")
+    inp.title = inp.members[0].title
+    assert "Since “Quillbase told to stop" in make_briefs(briefer, [inp])[0].our_take
