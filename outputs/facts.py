@@ -169,7 +169,7 @@ _TEXT_ARTIFACT = {
             r"public)|open[- ]sourc\w* (?:the |its |their )?code|open[- ]sourced (?:the |its |their )"
             r"(?!(?:\w+ )?(?:model|weights))|"
             r"(?:on|via) github|github repo\w*|pip install|npm install|open[- ]source (?:[\w-]+ )?(?:library|framework|"
-            r"tool|toolkit|package|implementation|project|initiative|codebase)s?|"
+            r"tool|toolkit|package|implementation|project|codebase)s?|open[- ]source [\w-]+ initiatives?|"
             r"code(?: and (?:the )?(?:weights|checkpoints|models?|data))?(?: (?:is|are|was|were|have been|has been|being))?"
             r" open[- ]sourced|\ban open[- ]source (?:version|alternative|clone|fork|edition)\b"
             r"(?! of (?:the |its |their |a )?(?:[\w-]+ )?(?:models?|weights|llms?)\b)",

@@ -567,6 +567,7 @@ def test_a_paper_surveying_a_field_is_no_poll():
     ("The paper is at a conference next week, with the code and checkpoints open-sourced today.", {"code", "weights"}),
     ("The new algorithm is part of the open-source Quill-Net initiative.", {"code"}),
     ("Orchard said the code will not be open-sourced.", set()),
+    ("Quillndria - an open-source initiative to embed the web: embeddings of every paper.", set()),
 ])
 def test_code_and_weights_said_to_be_open_sourced_are_artifacts(text, want):
     assert set(fx.extract("Orchard's model reads scans", text, []).artifacts) - {"paper"} == want
