@@ -222,41 +222,28 @@ def test_related_news_shares_a_name_few_stories_use_not_a_household_name():
     assert zephyr.kind == RELATED and "zephyr-7b" in zephyr.reason
 
 
-def test_two_tool_listings_are_not_related_for_naming_apis():
+@pytest.mark.parametrize("extra, a, b, word", [
+    # two tool listings naming APIs: the field's everyday noun
+    ([(f"Vendor notes {i}", "The vendor's APIs and Prompts changed again.") for i in range(6)],
+     ("Quillprompt - Turn prompts into structured APIs.", ""),
+     ("Bramblebot - Structured prompts for GPT-based APIs.", ""), "apis"),
+    # an abbreviation of one or two letters
+    ([], ("Hackathon at HQ", "Teams met at HQ."), ("A new HQ", "The HQ opens."), "hq"),
+])
+def test_two_stories_are_not_related_for_a_word_that_names_nothing(extra, a, b, word):
     from pipeline.relate import RelateConfig, Side, relate
 
     st = TermStats()
     filler = [(f"Notes from week {i}", f"Teams shipped {i} small fixes to their evaluation scripts.") for i in range(300)]
-    filler += [(f"Vendor notes {i}", "The vendor's APIs and Prompts changed again.") for i in range(6)]
-    pairs = {"a": ("Quillprompt - Turn prompts into structured APIs.", ""),
-             "b": ("Bramblebot - Structured prompts for GPT-based APIs.", "")}
-    for title, text in filler + list(pairs.values()):
+    for title, text in filler + extra + [a, b]:
         st.add(story_terms(title, lead_of(text)), text)
 
-    def side(key: str, day: float) -> Side:
-        title, text = pairs[key]
+    def side(key: str, story: tuple[str, str], day: float) -> Side:
+        title, text = story
         return Side(key, day, frozenset(story_terms(title)), frozenset(story_terms(title, lead_of(text))))
 
-    rel = relate(side("a", 0), side("b", 30), 0.45, st, RelateConfig(related_max_share=1.0))
-    assert rel.kind is None, rel.reason  # "both about apis" is no relation
-
-
-def test_two_stories_are_not_related_for_an_abbreviation_they_share():
-    from pipeline.relate import RelateConfig, Side, relate
-
-    st = TermStats()
-    filler = [(f"Notes from week {i}", f"Teams shipped {i} small fixes to their evaluation scripts.") for i in range(300)]
-    pairs = {"a": ("Hackathon at HQ", "Teams met at HQ."),
-             "b": ("A new HQ", "The HQ opens.")}
-    for title, text in filler + list(pairs.values()):
-        st.add(story_terms(title, lead_of(text)), text)
-
-    def side(key: str, day: float) -> Side:
-        title, text = pairs[key]
-        return Side(key, day, frozenset(story_terms(title)), frozenset(story_terms(title, lead_of(text))))
-
-    rel = relate(side("a", 0), side("b", 30), 0.45, st, RelateConfig(related_max_share=1.0))
-    assert "hq" in rel.shared and rel.kind is None, rel.reason  # "both about hq" is no relation
+    rel = relate(side("a", a, 0), side("b", b, 30), 0.45, st, RelateConfig(related_max_share=1.0))
+    assert word in rel.shared and rel.kind is None, rel.reason  # "both about apis / hq" is no relation
 
 
 def test_a_headline_that_names_nothing_is_told_apart_from_one_that_names_something():
