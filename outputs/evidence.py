@@ -91,8 +91,8 @@ def claim_of(facts: fx.Facts, sentences: Sequence[str], subject: str, maker: str
             return 1
         return 2 if "$" in f.value else 3  # money, then sizes and counts ("3B parameters")
     for f in sorted(facts.figures, key=rank):
-        if re.fullmatch(r"\d+(?:\.\d+)?\s?[BMKbmk]", f.value):
-            continue  # "a LLaMa 2 70B model": a model's size, no result anyone claims
+        if re.fullmatch(r"\d+(?:\.\d+)?\s?[BMKbmk]", f.value) or _SCALE.match(f.measures):
+            continue  # "a LLaMa 2 70B model", "trained on 18 trillion tokens": a size, no result anyone claims
         if facts.kind in ("research", "benchmark", "release") and rank(f) == 2 and not re.search(
                 r"\bper\b|/|cost|price|cheaper", f"{f.value} {f.measures}", re.I):
             continue  # "wins a prize worth $1M": a sum awarded is no result to doubt; a price per call may be
@@ -105,6 +105,11 @@ def claim_of(facts: fx.Facts, sentences: Sequence[str], subject: str, maker: str
         if _COMPARATIVE.search(s) and _about(s, subject, maker) and not _aside(s) and not cited(s, subject, maker):
             return Claim(_short(s), by=facts.claim, cue=facts.claim_cue, versus=_versus(s, subject))
     return None
+
+
+# what a training run's or a model's size is counted in
+_SCALE = re.compile(r"(?:tokens|parameters|params|gpus|gpu[- ]hours|tpus?|chips|images|examples|samples|hours of)\b",
+                    re.I)
 
 
 def _aside(sentence: str) -> bool:

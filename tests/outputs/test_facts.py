@@ -571,3 +571,11 @@ def test_a_paper_surveying_a_field_is_no_poll():
 ])
 def test_code_and_weights_said_to_be_open_sourced_are_artifacts(text, want):
     assert set(fx.extract("Orchard's model reads scans", text, []).artifacts) - {"paper"} == want
+
+
+def test_how_much_a_model_was_trained_on_is_a_size_not_the_claim_to_doubt():
+    text = ("Orchard has released Quill-Coder, which rivals the performance of the best models in the West. "
+            "Quill-Coder was trained on 18 trillion tokens across many languages.")
+    facts = fx.extract("Orchard releases an open weight code model", text, [])
+    claim = ev.claim_of(facts, text.split(". "), "Quill-Coder", "Orchard")
+    assert claim is not None and "18 trillion" not in claim.sentence and "rivals" in claim.sentence
