@@ -27,7 +27,7 @@ from .headline import (about, announcer, around, distinctive, introduced, propos
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 46  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 47  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 REPEAT_DAYS = RelateConfig.same_days  # a cluster spanning more days holds the same story told again later
 MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
@@ -925,6 +925,7 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
         "framings_differ": ev.framings_differ(cover), "history": history, "specific": specific,
         "step": _step(inp, position, names, figures), "other_news": recent_related(inp.other_news, lead.date)[:2],
         "form": ev.form_of(titles, text) if kind == "opinion" else "",
+        "sample": ev.survey_sample(text) if kind == "opinion" else "",
         "minutes": _reading_minutes(text), "primary": primary,
         "links": {a: facts.artifact_links.get(a, "") for a in fx.ARTIFACTS},
         "when": horizon_cues[0] if horizon_cues else "", "ref": _ref(inp.title),

@@ -69,6 +69,22 @@ class Position:
     because: list[str] = field(default_factory=list)  # keys of the evidence that decided it, for the templates
 
 
+# how many a survey asked or heard from: "received 51 responses", "a poll of 1,200 adults", "2,000 developers surveyed"
+_SAMPLE = re.compile(r"[^.!?\n]*\b\d[\d,]*\s+(?:[\w-]+\s+){0,3}?(?:responses|respondents|participants|adults|"
+                     r"people|experts|developers|executives|voters|consumers|workers|users|leaders|researchers)\b"
+                     r"[^.!?\n]*", re.I)
+_ASKED = re.compile(r"\b(?:surveyed|polled|asked|responses|respondents|interviewed|questioned|sent a survey|"
+                    r"survey of|poll of)\b", re.I)
+
+
+def survey_sample(text: str) -> str:
+    """The sentence of a survey story that says how many it asked or heard from, as written, or ""."""
+    for m in _SAMPLE.finditer(text):
+        if _ASKED.search(m.group(0)):
+            return m.group(0).strip(" \"'“”")
+    return ""
+
+
 def form_of(title: str, text: str = "") -> str:
     """What sort of read an opinion piece is: interview, podcast, video, how-to, explainer, survey, forecast,
     essay. The headline says it in so many words ("A step-by-step guide to evals"); the body only where it

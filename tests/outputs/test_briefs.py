@@ -1289,3 +1289,13 @@ def test_a_thread_step_that_adds_nothing_is_not_told(archive):
     inp.members[0] = dataclasses.replace(inp.members[0], title="Quillbase wins a $5M patent case against Orchard")
     inp.title = inp.members[0].title
     assert "Since “Quillbase told to stop" in make_briefs(briefer, [inp])[0].our_take
+
+
+def test_a_surveys_skeptic_quotes_how_many_it_heard_from_where_the_sources_say(archive):
+    title = "How do people want to regulate powerful AI? A survey sheds some light"
+    told = ("Labs should run audits, according to a survey by the Quillton Centre. The caveat: we sent a survey to "
+            "92 experts and received 51 responses, the authors write.")
+    brief = one_story_brief(archive, title, told)
+    assert brief.kind == "opinion" and "received 51 responses" in brief.skeptics, brief.skeptics
+    silent = one_story_brief(archive, title, "Labs should run audits, according to a survey by the Quillton Centre.")
+    assert "do not let you check" in silent.skeptics and "responses" not in silent.skeptics
