@@ -376,7 +376,6 @@ _MEASURE_WORD = re.compile(r"\d[\d,.]*/\d+(?:st|nd|rd|th)?|\d[\d,.]*(?:st|nd|rd|
                            re.IGNORECASE)
 # a university or an institute does research; it is who did the work, not what the news is about
 _INSTITUTION = re.compile(r"\b(?:University|Institute|College|School|Laborator(?:y|ies)|Academy)\b|^University of\b")
-# a headline that opens with a name and a colon, the way news sites label a story ("Project Maven: Amazon...")
 def _institution_of(name: str, texts: Sequence[str]) -> str:
     """The institution the texts name with this name in it, where they never write the name alone ("University
     of Waterloo", "Stanford University" for "Waterloo", "Stanford"), or ""."""
@@ -385,11 +384,12 @@ def _institution_of(name: str, texts: Sequence[str]) -> str:
     found = next((m.group(0) for t in texts for m in [pattern.search(t)] if m), "")
     if not found:
         return ""
-    alone = sum(len(re.findall(rf"(?<![\w-]){re.escape(name)}(?![\w-])", t)) for t in texts)
+    alone = sum(len(sig.pattern(rf"(?<![\w-]){re.escape(name)}(?![\w-])").findall(t)) for t in texts)
     inside = sum(len(pattern.findall(t)) for t in texts)
     return found if alone <= inside else ""
 
 
+# a headline that opens with a name and a colon, the way news sites label a story ("Project Maven: Amazon...")
 _LABELLED = re.compile(r"^\s*([A-Z][\w.&'’-]*(?: [A-Z][\w.&'’-]*){0,3}):\s+\S")
 _KICKERS = frozenset("""exclusive breaking update updated opinion analysis report watch video podcast interview
 explainer review live new study poll survey editorial commentary perspective essay listen read""".split())
@@ -587,14 +587,15 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     if subject and sig.not_a_subject(subject):  # "Israel", "A.I": another name of the headline, or none
         subject = next((n for n in in_title if not sig.not_a_subject(n) and not plain_capital(n)), "")
     title0 = members[0].title if members else ""
+    powering = {True: used_by(title0), False: used_by(title0, joined_with=False)}
 
     def powers(name: str, joined_with: bool = True) -> bool:
         """The headline says the thing it presents runs on, is built with or plugs into this ("Powered by GPT-3
         Launches": a Title Case verb may follow the name; "is available as a ChatGPT plugin")."""
-        return any(n == name or n.startswith(f"{name} ") for n in used_by(title0, joined_with)) or bool(re.search(
+        return any(n == name or n.startswith(f"{name} ") for n in powering[joined_with]) or bool(sig.pattern(
             rf"\b(?:a|an|its|their|this|new) {re.escape(name)} (?:plug-?in|extension|add-?on|integration|app|bot|"
-            r"wrapper|client)\b", title0, re.I))
-    if subject and ((fallback and around(subject, members[0].title if members else "")) or (
+            r"wrapper|client)\b", re.I).search(title0))
+    if subject and ((fallback and around(subject, title0)) or (
             not (owner or listed or labelled or presented) and powers(subject, joined_with=False))):
         # "Plugins for ChatGPT": their code is public, ChatGPT's is not; "Writing Assistant Powered by GPT-3":
         # what it runs on is not the news; the headline is quoted
