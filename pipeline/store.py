@@ -479,8 +479,7 @@ class Store:
 
     def cluster_threads(self, cluster_ids: list[str]) -> set[str]:
         """The threads these clusters belong to."""
-        return {r[0] for chunk, marks in _in_chunks(cluster_ids) for r in self.db.execute(
-            f"SELECT DISTINCT thread_id FROM clusters WHERE id IN ({marks}) AND thread_id IS NOT NULL", chunk)}
+        return set(self.thread_of(cluster_ids).values())
 
     def thread_of(self, cluster_ids: list[str]) -> dict[str, str]:
         """Cluster id -> its thread, for those of these clusters that are in one."""
