@@ -70,10 +70,11 @@ def parse_here(source: Source, docs: Iterable[Fetched], since: datetime | None) 
         yield source.parse(doc, since=since)
 
 
-def ingest_source(store: Store, cfg: SourceConfig, fetcher: Fetcher, *,
-                  since: datetime | None = None, parse: Parse = parse_here) -> SourceReport:
+def ingest_source(store: Store, cfg: SourceConfig, fetcher: Fetcher, *, since: datetime | None = None,
+                  parse: Parse = parse_here, on_new: Callable[[], None] | None = None) -> SourceReport:
     """Fetch, parse and store one source; `parse` may spread the parsing (pipeline/scaleout.py) while this
-    process fetches (one fetcher: its politeness per host holds) and writes."""
+    process fetches (one fetcher: its politeness per host holds) and writes. `on_new` is called after each new
+    or changed issue is stored (the night starts loading its model at the first)."""
     report = SourceReport(cfg.name)
     started = time.monotonic()
     store.ensure_source(cfg.name, cfg.kind, cfg.url)
@@ -86,7 +87,7 @@ def ingest_source(store: Store, cfg: SourceConfig, fetcher: Fetcher, *,
         stored = store.entry_hashes(cfg.name)
         source.unchanged = lambda guid, digest: stored.get(guid) == digest
         with fetcher.source_budget():
-            _ingest_docs(store, cfg, source, fetcher, state, report, validators, since, parse)
+            _ingest_docs(store, cfg, source, fetcher, state, report, validators, since, parse, on_new)
     except (FetchError, SourceError) as exc:
         _fail(store, cfg, report, str(exc))
     except Exception as exc:  # a parser bug in one source must not stop the others
@@ -100,7 +101,8 @@ def ingest_source(store: Store, cfg: SourceConfig, fetcher: Fetcher, *,
 
 
 def _ingest_docs(store: Store, cfg: SourceConfig, source: Source, fetcher: Fetcher, state: FetchState,
-                 report: SourceReport, validators: tuple, since: datetime | None, parse: Parse) -> None:
+                 report: SourceReport, validators: tuple, since: datetime | None, parse: Parse,
+                 on_new: Callable[[], None] | None = None) -> None:
     """Fetch, parse and save one source's documents; its validators are stored only at the end."""
     fetched = list(validators)
 
@@ -124,6 +126,8 @@ def _ingest_docs(store: Store, cfg: SourceConfig, source: Source, fetcher: Fetch
             setattr(report, f"issues_{outcome}", getattr(report, f"issues_{outcome}") + 1)
             if outcome != "unchanged":
                 report.stories += len(issue.stories)
+                if on_new:
+                    on_new()
             pause_point("issue", "after")  # tests kill the process here: between two issues of a source
     store.source_ok(cfg.name, etag=fetched[0], last_modified=fetched[1])
 
@@ -136,10 +140,11 @@ def _fail(store: Store, cfg: SourceConfig, report: SourceReport, message: str) -
 
 
 def ingest(store: Store, configs: Iterable[SourceConfig], fetcher: Fetcher, *, since: datetime | None = None,
-           on_source: Callable[[SourceReport], None] | None = None) -> IngestReport:
+           on_source: Callable[[SourceReport], None] | None = None,
+           on_new: Callable[[], None] | None = None) -> IngestReport:
     report = IngestReport()
     for cfg in configs:
-        rep = ingest_source(store, cfg, fetcher, since=since)
+        rep = ingest_source(store, cfg, fetcher, since=since, on_new=on_new)
         report.sources.append(rep)
         if on_source:
             on_source(rep)
