@@ -125,7 +125,7 @@ def brief_workers(cfg: dict[str, Any]) -> int:
 # ---------------------------------------------------------------------- the night
 def ingest_first(configs: list[SourceConfig], settings: Settings) -> Stage:
     """The night's first stage when fetching: every source ingested."""
-    return "ingest", lambda store, on_new=None: ingest(store, configs, fetcher_for(settings), on_new=on_new)
+    return "ingest", lambda store: ingest(store, configs, fetcher_for(settings))
 
 
 def resegment_first(configs: list[SourceConfig], names: tuple[str, ...] = ()) -> Stage:
@@ -166,24 +166,13 @@ def run_night(paths: Paths, settings: Settings, first: Stage, *, email: bool = F
     if brief_workers(brief_cfg[0]) > 1 and brief_cfg[1] is None:
         prestart_workers()  # while this process is small: the model is not loaded yet
 
-    def warm() -> None:  # the night's first new issue: load the model while the rest is fetched and parsed
-        if "embedder" in held or "cold" in held:
-            return
-        try:
-            held["embedder"] = make_embedder(settings)
-        except Exception:  # noqa: BLE001 - not the ingest's failure: the embed stage tries again and says why
-            held["cold"] = True
-            return
-        held["embedder"].preload()
-
     def stage_first(store: Store) -> dict:
-        result = first[1](store, on_new=warm) if first[0] == "ingest" else first[1](store)
+        result = first[1](store)
         held[first[0]] = result
         return result.as_dict() if hasattr(result, "as_dict") else result
 
     def stage_embed(store: Store) -> dict:
-        if "embedder" not in held:
-            held["embedder"] = make_embedder(settings)
+        held["embedder"] = make_embedder(settings)
         with progress("embedding") as advance:
             report = embed_stories(store, held["embedder"], progress=advance)
         t = time.perf_counter()

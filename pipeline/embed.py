@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
-import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -108,41 +106,11 @@ class Embedder:
         self._st = None
         self._twin = None
         self._twin_tried = False
-        self._preload: threading.Thread | None = None
-        self._preload_error: BaseException | None = None
-        self.load_ms = 0  # what the load itself took, in whichever thread ran it
-
-    def preload(self) -> None:
-        """Start loading in a background thread, so that the night loads the model while it still fetches and
-        parses; the first use waits for it and raises what it raised."""
-        if self._st is not None or self._twin_tried or self._preload is not None:
-            return
-
-        def run() -> None:
-            try:
-                self.load()
-            except BaseException as exc:  # noqa: BLE001 - handed to the first use, in the caller's thread
-                self._preload_error = exc
-
-        self._preload = threading.Thread(target=run, name="pulse-model-load", daemon=True)
-        self._preload.start()
-
-    def _wait(self) -> None:
-        """Wait for a preload in flight (not from its own thread), and raise its error."""
-        thread = self._preload
-        if thread is None or thread is threading.current_thread():
-            return
-        thread.join()
-        self._preload = None
-        if self._preload_error is not None:
-            exc, self._preload_error = self._preload_error, None
-            raise exc
 
     @property
     def st(self):
         """The SentenceTransformer, loaded on first use: a night with nothing new to embed or brief
         never pays the model's load time."""
-        self._wait()
         if self._st is None:
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as hf_logging
@@ -165,12 +133,8 @@ class Embedder:
 
     def load(self) -> "Embedder":
         """Load now (to fail early, or to time the load apart)."""
-        self._wait()
-        if self._st is None and self._twin is None:
-            started = time.perf_counter()
-            if not self._twin_ready():
-                _ = self.st
-            self.load_ms = int((time.perf_counter() - started) * 1000)
+        if not self._twin_ready():
+            _ = self.st
         return self
 
     @property
@@ -183,7 +147,6 @@ class Embedder:
         it is missing)."""
         if self.device != "cpu" or self.cpu_encoder == "torch":
             return False
-        self._wait()
         if not self._twin_tried:
             from . import onnx_model
 

@@ -59,8 +59,8 @@ def embed_stories(store: Store, embedder: Embedder, *, rebuild: bool = False,
                   else due_stories(store, embedder.model_id))
     done = 0
     load_ms = 0
-    if stale:  # loaded apart, so that the report tells the load from the throughput (the wait for it where
-        t = time.perf_counter()  # the night began loading it while it fetched: `Embedder.preload`)
+    if stale:  # loaded apart, so that the report tells the load from the throughput
+        t = time.perf_counter()
         embedder.load()
         load_ms = int((time.perf_counter() - t) * 1000)
     started = time.perf_counter()
@@ -78,8 +78,8 @@ def embed_stories(store: Store, embedder: Embedder, *, rebuild: bool = False,
     report = {"model": embedder.model_id, "device": embedder.device, "embedded": done,
               "total": store.count_embeddings(cid)}
     if done:
-        report.update(encoder=embedder.encoder, load_ms=load_ms, model_load_ms=embedder.load_ms,
-                      encode_ms=int(seconds * 1000), per_s=round(done / seconds, 1))
+        report.update(encoder=embedder.encoder, load_ms=load_ms, encode_ms=int(seconds * 1000),
+                      per_s=round(done / seconds, 1))
     return report
 
 

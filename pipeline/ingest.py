@@ -70,11 +70,10 @@ def parse_here(source: Source, docs: Iterable[Fetched], since: datetime | None) 
         yield source.parse(doc, since=since)
 
 
-def ingest_source(store: Store, cfg: SourceConfig, fetcher: Fetcher, *, since: datetime | None = None,
-                  parse: Parse = parse_here, on_new: Callable[[], None] | None = None) -> SourceReport:
+def ingest_source(store: Store, cfg: SourceConfig, fetcher: Fetcher, *,
+                  since: datetime | None = None, parse: Parse = parse_here) -> SourceReport:
     """Fetch, parse and store one source; `parse` may spread the parsing (pipeline/scaleout.py) while this
-    process fetches (one fetcher: its politeness per host holds) and writes. `on_new` is called after each new
-    or changed issue is stored (the night starts loading its model at the first)."""
+    process fetches (one fetcher: its politeness per host holds) and writes."""
     report = SourceReport(cfg.name)
     started = time.monotonic()
     store.ensure_source(cfg.name, cfg.kind, cfg.url)
@@ -87,7 +86,7 @@ def ingest_source(store: Store, cfg: SourceConfig, fetcher: Fetcher, *, since: d
         stored = store.entry_hashes(cfg.name)
         source.unchanged = lambda guid, digest: stored.get(guid) == digest
         with fetcher.source_budget():
-            _ingest_docs(store, cfg, source, fetcher, state, report, validators, since, parse, on_new)
+            _ingest_docs(store, cfg, source, fetcher, state, report, validators, since, parse)
     except (FetchError, SourceError) as exc:
         _fail(store, cfg, report, str(exc))
     except Exception as exc:  # a parser bug in one source must not stop the others
@@ -101,8 +100,7 @@ def ingest_source(store: Store, cfg: SourceConfig, fetcher: Fetcher, *, since: d
 
 
 def _ingest_docs(store: Store, cfg: SourceConfig, source: Source, fetcher: Fetcher, state: FetchState,
-                 report: SourceReport, validators: tuple, since: datetime | None, parse: Parse,
-                 on_new: Callable[[], None] | None = None) -> None:
+                 report: SourceReport, validators: tuple, since: datetime | None, parse: Parse) -> None:
     """Fetch, parse and save one source's documents; its validators are stored only at the end."""
     fetched = list(validators)
 
@@ -126,8 +124,6 @@ def _ingest_docs(store: Store, cfg: SourceConfig, source: Source, fetcher: Fetch
             setattr(report, f"issues_{outcome}", getattr(report, f"issues_{outcome}") + 1)
             if outcome != "unchanged":
                 report.stories += len(issue.stories)
-                if on_new:
-                    on_new()
             pause_point("issue", "after")  # tests kill the process here: between two issues of a source
     store.source_ok(cfg.name, etag=fetched[0], last_modified=fetched[1])
 
@@ -140,11 +136,10 @@ def _fail(store: Store, cfg: SourceConfig, report: SourceReport, message: str) -
 
 
 def ingest(store: Store, configs: Iterable[SourceConfig], fetcher: Fetcher, *, since: datetime | None = None,
-           on_source: Callable[[SourceReport], None] | None = None,
-           on_new: Callable[[], None] | None = None) -> IngestReport:
+           on_source: Callable[[SourceReport], None] | None = None) -> IngestReport:
     report = IngestReport()
     for cfg in configs:
-        rep = ingest_source(store, cfg, fetcher, since=since, on_new=on_new)
+        rep = ingest_source(store, cfg, fetcher, since=since)
         report.sources.append(rep)
         if on_source:
             on_source(rep)
