@@ -27,7 +27,7 @@ from .headline import (about, announcer, around, distinctive, introduced, propos
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 47  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 48  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 REPEAT_DAYS = RelateConfig.same_days  # a cluster spanning more days holds the same story told again later
 MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
@@ -434,6 +434,29 @@ def headline_names(members: Sequence[Member]) -> str:
     return head
 
 
+# a lead naming the company the headline only describes: "Sapeon, a South Korean AI chip startup headquartered in
+# California, is raising ..."
+_APPOSITIVE = re.compile(r"(?:^|[.!?:\"“]\s*|\s[-–—]\s*[\"“]?\s*)(?P<name>[A-Z][\w.&'’-]*(?: [A-Z][\w.&'’-]*){0,2}), "
+                         r"(?:a|an|the) (?:[\w.-]+ ){0,6}?(?:startup|start-up|company|firm|maker|developer|provider|"
+                         r"lab|unicorn|chipmaker|platform)\b")
+
+
+# a headline naming who a tool is for, where that is not one of the builders Pulse writes for
+_FOR_WHOM = re.compile(r"\bfor (?:(?:busy|small|indie|solo|independent|non-technical|content|video|social media|real "
+                       r"estate|e-?commerce) )?(?P<who>marketers|designers|lawyers|teachers|educators|students|"
+                       r"creators|writers|authors|journalists|recruiters|doctors|clinicians|artists|musicians|"
+                       r"podcasters|youtubers|streamers|sellers|salespeople|agents|accountants|kids|parents|gamers|"
+                       r"photographers|filmmakers|editors|businesses|shops|stores|freelancers)\b", re.I)
+
+
+def _valuation(figure: str, text: str) -> bool:
+    """The sources give this sum as a valuation ("valued at $2 billion", "a $400 million valuation")."""
+    f = re.escape(figure)
+    return bool(re.search(rf"\b(?:valued at|valuation (?:of|at|above|over|near)|valuing (?:it|the \w+) at)\s+"
+                          rf"(?:about |around |roughly |nearly |over |above |more than |almost )?{f}|{f}\+?\s+"
+                          rf"(?:\w+ )?valuation\b", text, re.I))
+
+
 def subject_and_org(members: Sequence[Member], names: list[str], named: str = "",
                     common_words: frozenset[str] = frozenset(),
                     known_names: frozenset[str] = frozenset()) -> tuple[str, str]:
@@ -585,7 +608,11 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     if subject and not (owner or listed or labelled or presented) and members and _runs_on(subject, members[0].title):
         subject = ""  # "AI autocompletion ... anywhere on your Mac": where the thing runs, not the thing
     if subject and sig.not_a_subject(subject):  # "Israel", "A.I": another name of the headline, or none
-        subject = next((n for n in in_title if not sig.not_a_subject(n) and not plain_capital(n)), "")
+        subject = next((n for n in in_title if not sig.not_a_subject(n) and not plain_capital(n)
+                        and not _only_compared(n, texts)), "")  # "startup rival to Nvidia": a yardstick
+    if not subject and (lead := _APPOSITIVE.search(untitled[:400])) and lead.group("name") in names \
+            and not sig.not_a_subject(lead.group("name")):
+        subject = lead.group("name")  # "South Korean startup rival to Nvidia ...": "Sapeon, a ... chip startup"
     title0 = members[0].title if members else ""
     powering = {True: used_by(title0), False: used_by(title0, joined_with=False)}
 
@@ -874,6 +901,10 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
         elif mine and not s.audiences:  # no words for anyone: the kind's readers
             s.audiences, backed = [(mine, 0.0)], {mine: [f"a {kind} story"]}
         s.audience_cues = {n: backed[n][:4] for n, _ in s.audiences}
+        whom = _FOR_WHOM.search(inp.title) if kind == "release" else None
+        if whom:  # "Free GPT-3 sheets for marketers": made for people none of the builder audiences covers
+            reader = whom.group("who")[:1].upper() + whom.group("who")[1:].lower()
+            s.audiences, s.audience_cues = [(reader, 0.0)], {reader: [whom.group(0).strip()]}
 
     cands = candidates_of(inp)
     picked = sent.central(cands, encode, centroid, limit=3 if len(members) > 1 else 2)
@@ -933,10 +964,17 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
         "capability": "" if claim else ev.capability_of([c.text for c in cands], inp.title, subject),
         "headline": _ref(inp.title, words=20), "headline_kinds": fx.headline_kinds(inp.title),
         "headline_figure": bool(figures_of(inp.title)),  # "... raises $30M", "... surpassed 6,200 riders"
+        "valuation": False,
+        # the weights linked are another model's than the one the brief names ("Spide-verse" linking mo-di-diffusion)
+        "weights_elsewhere": bool(subject and facts.artifact_links.get("weights")) and not _slug_in(
+            subject, facts.artifact_links.get("weights", "")) and not _slug_in(org or "", facts.artifact_links.get(
+                "weights", "")),
         # "Let GPT-3 answer questions using Google": the code linked is the project's, not GPT-3's
         "built_on": bool(subject) and around(subject, inp.title) and not any(
             _slug_in(subject, facts.artifact_links.get(a, "")) for a in ("code", "weights")),
     }
+    if kind == "funding" and context["figure"]:  # "seeks $400 million valuation": what it is worth, not what it raised
+        context["valuation"] = _valuation(context["figure"], f"{titles}\n{text}")
     # a subject later headlines can be checked against: a name, and what this headline is about
     named = bool(subject) and (distinctive(subject) or (subject[:1].isupper() and not any(
         w.lower() in inp.common_words for w in subject.split()))) and (

@@ -31,8 +31,12 @@ FORMS = (  # (form, cue) for opinion pieces: what sort of read it is
     ("video", r"\bvideo\b|\byoutube\b|\bwatch\b|\btalk\b|\blecture\b"),
     ("how-to", r"\bhow to\b|\bhow-to\b|\bguide to (?:\w+ing|(?:the |a |your )?(?:\w+ )?(?:api|sdk|library|"
                r"framework|model|stack))\b|\b(?:beginner'?s|practical|complete|ultimate|step[- ]by[- ]step) guide\b|"
-               r"\btutorial\b|\bstep[- ]by[- ]step\b|\bcourse\b|\blearn (?:how|to)\b|\b101\b"),
-    ("explainer", r"\bexplain\w*|\bwhat is\b|\bwhat are\b|\bintro(?:duction)? to\b|\boverview\b|\bprimer\b"),
+               r"\btutorial\b|\bstep[- ]by[- ]step\b|\bcourse\b|\blearn (?:how|to)\b|\b101\b|"
+               # a build log: "How I built a viral AI web app", "Lessons from building ..."
+               r"\bhow (?:i|we) (?:built|build|made|make|trained|train|scaled|shipped|fine-tuned|deployed)\b|"
+               r"\blessons (?:learned )?(?:from|in) (?:building|shipping|training|running|scaling)\b"),
+    ("explainer", r"\bexplain\w*|\bwhat is\b|\bwhat are\b|\bintro(?:duction)? to\b|\boverview\b|\bprimer\b|"
+                  r"\bbehind the scenes\b|\bhow (?:[\w.-]+ ){1,3}(?:works?|calculates?|handles?|counts?)\b"),
     ("survey", r"\bsurvey\w*|\bpoll\w*|\bpercent of\b|\d+% of (?:people|respondents|americans|developers)"),
     ("forecast", r"\bpredict\w*|\bforecast\w*|\bby 20[3-9]\d\b|\bfuture of\b|\bwill (?:ai|we)\b"),
     ("essay", r"."),

@@ -56,7 +56,8 @@ KIND_CUES: dict[str, str] = {
     "business": r"partner\w*|deal|hires?|hired|hiring|ceo|resign\w*|steps? down|fired|layoffs?|lays off|revenue|"
                 r"customers?|strategy|market|shares?|stock|profit\w*|sales|employees|workers|jobs|startups?|"
                 r"compan(?:y|ies)|enterprise|deploy\w*|adopt\w*|uses? ai|using ai|teams up|signs?|contract",
-    "opinion": r"opinion|essay|interview|podcast|explain\w*|explainer|how to|how-to|guide|tutorial|lessons?|primer|"
+    "opinion": r"opinion|essay|manifesto|interview|podcast|explain\w*|explainer|how to|how-to|guide|tutorial|lessons?|primer|"
+               r"how (?:[\w.-]+ ){1,3}(?:works?|calculates?|counts?)|behind the scenes|"
                r"(?:illustrated |gentle )?introduction to|"
                r"why (?:we|you|i|the|ai)|should|thoughts?|op-ed|column|analysis|debate|argu\w+|predictions?|predicts? that|"
                r"forecast\w*|future of|will ai|is ai|the case for|the case against|what (?:is|are|we|you)|"
@@ -132,6 +133,16 @@ _POLL = re.compile(r"\b(?:(?:new |recent |global |national )?(?:poll|survey)s? (
 
 
 _LISTING = re.compile(r"^[\w.'’+&-]+(?: [\w.'’+&-]+){0,3}\s*[-–—|]\s+\S")  # "Name - what it does" (not "Title: subtitle")
+# ... but not a piece listed by its title: "Replit AI manifesto - AI and its impact...", "Behind the Scenes - How
+# LangChain calculates OpenAI pricing"
+_LISTED_PIECE = re.compile(r"^[^-–—|]*?\b(?:manifesto|essay|op-ed|podcast|episode|interview|thread|newsletter|"
+                           r"review|guide|tutorial|talk|lecture|keynote|behind the scenes)\s*[-–—|]|"
+                           r"^[^-–—|]+[-–—|]\s+(?:how|why|what|when|where|who)\b", re.I)
+
+
+def listing_of(title: str, text: str) -> bool:
+    """A "Name - what it does" listing: in the headline, or opening the text."""
+    return any(_LISTING.match(t) and not _LISTED_PIECE.match(t) for t in (title.strip(), text.strip()[:120]))
 
 _LINK_ARTIFACT = (  # (artifact, host pattern, path pattern)
     ("weights", r"(?:^|\.)huggingface\.co$", r"^/(?!datasets/|spaces/|papers/|blog/|docs/|learn/|search/|tasks/|"
@@ -171,7 +182,11 @@ _TEXT_ARTIFACT = {
             r"(?:on|via) github|github repo\w*|pip install|npm install|open[- ]source (?:[\w-]+ )?(?:library|framework|"
             r"tool|toolkit|package|implementation|project|codebase)s?|open[- ]source [\w-]+ initiatives?|"
             r"code(?: and (?:the )?(?:weights|checkpoints|models?|data))?(?: (?:is|are|was|were|have been|has been|being))?"
-            r" open[- ]sourced|\ban open[- ]source (?:version|alternative|clone|fork|edition)\b"
+            r" open[- ]sourced|"
+            # the verb before a name: "Microsoft open-sources GODEL", "Researchers Open-Source ‘GODEL’"
+            r"open[- ]sources\s+['‘\"“]?(?-i:[A-Z])|(?:researchers|scientists|engineers|teams?|labs?)\s+"
+            r"open[- ]source\s+['‘\"“]?(?-i:[A-Z])(?![\w-]*\s+(?:models?|weights)\b)|"
+            r"\ban open[- ]source (?:version|alternative|clone|fork|edition)\b"
             r"(?! of (?:the |its |their |a )?(?:[\w-]+ )?(?:models?|weights|llms?)\b)",
     "paper": r"\bpaper\b(?! highlighting)|preprint|arxiv|technical report|published in (?:the journal|nature|science)",
     # an API the story's subject offers ("an official ... API", "API access is open"), not one it mentions
@@ -199,6 +214,11 @@ _NOT_PRODUCT_HOST = re.compile(
     r"arstechnica|zdnet|engadget|axios|businessinsider|theguardian|bbc|washingtonpost|technologyreview|"
     r"vice|cnn|fortune|axios|wikipedia|google|bit|t|lnkd|beehiiv|mailchi|arxiv|github|huggingface)\.\w+$")
 _TEXT_ART_RE = {k: re.compile(rf"\b(?:{v})", re.IGNORECASE | re.MULTILINE) for k, v in _TEXT_ARTIFACT.items()}
+# what a story builds on, not what it makes available: "Ask AI any legal question, based on the open-source model
+# BLOOM", "a wrapper around the open-source Whisper model"
+_BORROWED = re.compile(r"\b(?:based on|built (?:on|with|using|around)|powered by|using|uses|on top of|runs? on|"
+                       r"fine-?tuned (?:from|on)|a fork of|wrappers? (?:for|around)|derived from)\s+"
+                       r"(?:an? |the |their |its )?(?:[\w-]+ ){0,2}$", re.I)
 _DENIED = re.compile(r"\b(?:without|no|not|never|won'?t|didn'?t|did not|isn'?t|is not|aren'?t|are not|hasn'?t|"
                      r"has not|rather than|instead of|declin\w+ to|refus\w+ to|keeps?|kept|closed|will|would|"
                      r"plans? to|readies|readying|wants? to|aims? to|could|may|might|if)\b[^.;]{0,40}$",
@@ -328,7 +348,7 @@ def kind_decision(title: str, text: str, section: str = "", vector: np.ndarray |
         if section and sec is not None and sec.search(section):
             scores[kind] += _SECTION_WEIGHT
             cues[kind] = [f"section “{section}”", *cues[kind]]
-    if _LISTING.match(title.strip()) or _LISTING.match(text.strip()[:120]):
+    if listing_of(title, text):
         scores["release"] += 1.5
         cues["release"] = ["a product listing", *cues["release"]]
     cued = max(scores.values()) > 0
@@ -485,7 +505,9 @@ def artifacts_of(text: str, urls: Sequence[str], listing: bool = False, tools_se
         if art in found:
             continue
         for m in pattern.finditer(text):
-            if not _DENIED.search(text[max(0, m.start() - 60):m.start()]):
+            at = m.start() + max(0, m.group(0).lower().find("open"))  # where "open-source" starts, if it does
+            if not _DENIED.search(text[max(0, m.start() - 60):m.start()]) \
+                    and not (art in ("weights", "code") and _BORROWED.search(text[max(0, at - 60):at])):
                 found[art] = ""
                 break
     return [a for a in ARTIFACTS if a in found], {a: u for a, u in found.items() if u}
@@ -636,7 +658,7 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
         margin = min(margin, 0.0)  # money named but nobody raised it: the brief does not frame it as a raise
     elif any(raiser(t) for t in title.split("\n")):
         margin = max(margin, SURE_MARGIN)  # "Nurse-assisting robotics firm Diligent raises $30M": nothing else
-    listing = bool(_LISTING.match(title.strip()) or _LISTING.match(text.strip()[:120]))
+    listing = listing_of(title, text)
     tools = kind == "release" and bool(_TOOLS_SECTION.search(section))
     arts, links = artifacts_of(f"{title}\n{text}", urls, listing and kind == "release", tools) if kind != "fiction" \
         else ([], {})

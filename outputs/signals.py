@@ -72,7 +72,9 @@ def not_a_subject(name: str) -> bool:
 # name by itself): which university did it is not known from the word, so it is neither subject nor actor
 _INSTITUTION_NOUNS = {"university", "universities", "institute", "college", "department", "laboratory", "lab",
                       "labs", "school", "centre", "center", "agency", "ministry", "council", "commission",
-                      "committee", "foundation", "academy", "society", "association", "hospital", "government"}
+                      "committee", "foundation", "academy", "society", "association", "hospital", "government",
+                      # ... or a place's ("The City of Toronto has suspended ...")
+                      "city", "town", "county", "province", "region", "municipality", "district", "village"}
 
 
 def function_word(name: str) -> bool:

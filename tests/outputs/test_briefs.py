@@ -544,6 +544,12 @@ def subject_of(title: str, text: str = "", named: str = "") -> tuple[str, str]:
      "is open to universities.", ("", "")),
     # the tools a listing is put together from made nothing of it
     ("Auto transcribing is now faster with Quill Slate + Zephyrscribe.", "", ("Quill Slate", "")),
+    # a yardstick the headline measures by is not the news: the lead names the company it describes
+    ("Dutch startup rival to Orchard seeks $400 million valuation", "Dutch startup rival to Orchard seeks $400 "
+     "million valuation - \"Quillchip, a chip startup from the Netherlands, is raising a round.\"", ("Quillchip", "")),
+    # a city's noun alone acts for no one ("The City of Toronto has suspended ...")
+    ("Toronto suspends robot bus pilot after Quillby crash", "The City of Toronto has suspended its trial after a "
+     "similar bus crashed in Quillby.", ("Quillby", "")),
 ])
 def test_the_headline_grammar_and_the_text_name_the_subject(title, text, want):
     assert subject_of(title, text) == want
@@ -676,6 +682,32 @@ def test_a_plain_word_name_is_not_searched_for_in_earlier_headlines():
     common = frozenset({"sweep", "caption", "anything"})
     assert not searchable("Sweep", common) and not searchable("Caption anything", common)
     assert searchable("Quillchat", common) and searchable("Sweep AI", common) and not searchable("", common)
+
+
+def test_a_plain_word_name_counts_only_headlines_that_write_it_as_a_name():
+    from outputs.brief_stage import _writes
+    assert _writes("Character raises $150M", "Character") and _writes("CHATBOTS: Character grows", "Character")
+    assert not _writes("PADL - controllers for physics-based character animation", "Character")
+    assert _writes("quillchat is down again", "Quillchat") is False  # a plain word keeps its capital
+    assert _writes("Why QuillChat matters", "QuillChat") and _writes("why quillchat matters", "QuillChat")
+
+
+def test_a_valuation_is_what_the_company_is_worth_not_money_it_raised(archive):
+    brief = brief_of_kind(archive, "funding", "Quillchip seeks $400 million valuation in new round",
+                          "Quillchip, a Dutch AI chip startup, is raising a funding round that puts its valuation "
+                          "above $400 million, its chief executive said.")
+    said = brief.our_take + brief.what_changes + brief.watch_for + brief.skeptics
+    assert "$400 million valuation" in said or "worth" in brief.our_take, said
+    assert "$400 million buys" not in said
+
+
+def test_a_tool_made_for_people_outside_the_builders_names_them(archive):
+    brief = one_story_brief(archive, "Quillsheet - Free GPT-3 scripts for marketers.",
+                            "Quillsheet - Free GPT-3 scripts for marketers. (link)", section="Cool Tools")
+    assert brief.kind == "release" and brief.who == ["Marketers"]
+    news = one_story_brief(archive, "AI is making it easier than ever for students to cheat",
+                           "Teachers say essays written by chatbots are hard to spot, and schools are split.")
+    assert news.who != ["Students"]  # news about them, not a tool made for them
 
 
 def test_a_listing_repeated_months_later_is_still_a_one_line_item():
@@ -1039,12 +1071,12 @@ def test_a_lawsuit_filed_is_one_sides_claim_not_a_rule_to_comply_with(archive):
                           "Quillsoft is being sued for libel after its chatbot falsely said a radio host was accused of "
                           "embezzlement. The host filed the lawsuit in a state court on Monday.")
     said = brief.our_take + brief.what_to_do + brief.what_changes
-    assert "compliance" not in said and "final text" not in said and "lawsuit, not a ruling" in brief.our_take
-    assert "plaintiff" in brief.skeptics
+    assert "compliance" not in said and "final text" not in said and "case, not a ruling" in brief.our_take
+    assert "two sides" in brief.skeptics and "other side" in brief.skeptics
     ruled = brief_of_kind(archive, "policy", "Judge dismisses libel lawsuit against Quillsoft over chatbot answers",
                           "A state court judge dismissed the lawsuit on Friday, ruling the chatbot's answers were not "
                           "published statements.")
-    assert "lawsuit, not a ruling" not in ruled.our_take
+    assert "case, not a ruling" not in ruled.our_take
 
 
 def test_words_a_typed_dash_runs_together_are_no_name():

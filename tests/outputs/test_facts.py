@@ -23,6 +23,9 @@ from outputs import facts as fx
     # an introduction to something explains it; a platform named Replicate replicates nothing
     ("A gentle, illustrated introduction to how Quillfusion works.", "", "", "opinion"),
     ("Play with the Quillfusion 2.0 model on Replicate.", "", "", "other"),
+    # a piece listed by its title is no product listing
+    ("Quillnote manifesto- AI and its impact on the note-taking industry.", "", "Miscellaneous", "opinion"),
+    ("Under the Hood - How Quillchain counts tokens.", "", "Miscellaneous", "opinion"),
 ])
 def test_kind_from_cues_sections_and_listings(title, text, section, kind):
     assert fx.kind_of(title, text, section)[0] == kind
@@ -59,6 +62,11 @@ def test_a_closer_description_breaks_a_tie_of_cues():
     ("Quill Dashboards - Connect your APIs and data sources.", [], []),
     ("Orchard's API-driven apps were free for researchers.", [], []),
     ("Example prompts for common tasks with the Quillchat API.", [], []),
+    # what a story builds on is not what it releases; a headline's verb before a name releases it
+    ("Quillcounsel - Ask any legal question, based on the open-source model Quillbloom.", [], []),
+    ("Orchard Researchers Open-Source ‘Quilldialog’: A Pre-Trained Model For Dialog", [], ["code"]),
+    ("Orchard open-sources Quilldialog", [], ["code"]),
+    ("Orchard to open-source Quilldialog next year", [], []),
 ])
 def test_artifacts_from_links_and_text_not_denied_or_promised(text, urls, want):
     assert fx.artifacts_of(text, urls)[0] == want
@@ -167,6 +175,8 @@ def test_a_claim_is_a_first_of_its_kind_or_a_change_by_a_figure_not_any_first_or
 
 @pytest.mark.parametrize("text, form", [
     ("In an interview, the founder explains her plans.", "interview"),
+    ("How I built a viral AI web app", "how-to"),  # a build log
+    ("Behind the Scenes - How Quillchain calculates token pricing.", "explainer"),
     ("How to write evals: a step-by-step guide.", "how-to"),
     ("We predict that by 2035 most code will be written by models.", "forecast"),
     ("The case against scaling, argued at length.", "essay"),
