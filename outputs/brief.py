@@ -27,7 +27,7 @@ from .headline import (about, announcer, around, distinctive, introduced, propos
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 48  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 49  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 REPEAT_DAYS = RelateConfig.same_days  # a cluster spanning more days holds the same story told again later
 MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
@@ -356,6 +356,12 @@ _COMPARED = re.compile(r"(?:\blike|such as|\bthan|versus|\bvs\.?|compet\w+ with|
                        r"outperform\w*|beats?|matches)\s+(?:[\w'’-]+(?:\.\d+)?,?\s+){0,6}$", re.I)  # "like Google's Gemma"
 
 
+# an author's byline: "a paper by", "written by", "an essay from"
+_BYLINE = re.compile(r"\b(?:(?:paper|post|essay|article|piece|blog|op-ed|column|book|thread|talk|report|study|"
+                     r"written|authored|co-authored)\s+(?:[\w-]+\s+){0,3}?by|by)\s+$|"
+                     r"\bby\s+[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+)?\s+and\s+$", re.I)
+
+
 def _only_compared(name: str, texts: Sequence[str]) -> bool:
     """Every time the texts name it, it is what something is compared with ("competitive with models like
     GPT-4, Claude 2, and Gemini Pro"): a yardstick, not who did anything."""
@@ -605,6 +611,8 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
         subject, owner = made, maker  # "OpenAI Text-Davinci-003 has been released": the maker, then what it made
     if subject and _only_compared(subject, texts):
         subject = ""  # "...so it competes with GPT-4, Claude 2, and Gemini Pro": a yardstick, not the news
+    if subject and not titles_with(subject) and _always_after(subject, texts, _BYLINE, 60):
+        subject = ""  # "an ICML debates paper by Zach Lipton and Jacob Steinhardt": who wrote it, not its subject
     if subject and not (owner or listed or labelled or presented) and members and _runs_on(subject, members[0].title):
         subject = ""  # "AI autocompletion ... anywhere on your Mac": where the thing runs, not the thing
     if subject and sig.not_a_subject(subject):  # "Israel", "A.I": another name of the headline, or none

@@ -555,6 +555,15 @@ def test_the_headline_grammar_and_the_text_name_the_subject(title, text, want):
     assert subject_of(title, text) == want
 
 
+def test_an_author_is_not_what_the_piece_is_about():
+    text = ("This is a blog post accompanying a debates paper by Dana Quillfeather and Omar Orchardson. They find "
+            "four patterns that weaken papers.")
+    assert subject_of("Troubling trends in quill scholarship", text, named="dana quillfeather")[0] == ""
+    # the headline naming the person makes it news about them
+    assert subject_of("Dana Quillfeather leaves Orchard", "The post by Dana Quillfeather says why.",
+                      named="dana quillfeather")[0] == "Dana Quillfeather"
+
+
 def test_a_name_written_whole_inside_a_headline_keeps_its_plain_words():
     """"Banner Bear" inside a sentence-case headline is one name, though the archive writes "bear" in lower
     case; a plain word opening the headline before a gerund ("Auto transcribing") names no one."""
