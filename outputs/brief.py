@@ -954,10 +954,12 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
     chosen = {w["text"] for w in what_happened}
     cover = ev.coverage(members)
     hardware = sig.hardware(titles + " " + text)
+    # the key figure; for research and benchmarks not a sum of money (a prize is no result)
+    figure = sig.key_figure([f for f in figures if kind not in ("research", "benchmark") or f[:1] not in "$€£"])
+    weights_link = facts.artifact_links.get("weights", "")
     context = {
         "s": s, "kind": kind, "subject": subject, "org": org, "title": inp.title, "level": level,
-        "sources": sorted({m.source for m in members}), "figure": sig.key_figure(
-            [f for f in figures if kind not in ("research", "benchmark") or f[:1] not in "$€£"]),  # a prize is no result
+        "sources": sorted({m.source for m in members}), "figure": figure,
         "hardware": hardware, "test_bed": _test_bed(titles + " " + text, hardware),
         "plan": s.plans[0] if s.plans else "",
         "change_sentence": _change_sentence(cands, chosen), "counter": counter, "horizon": horizon,
@@ -972,17 +974,15 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
         "capability": "" if claim else ev.capability_of([c.text for c in cands], inp.title, subject),
         "headline": _ref(inp.title, words=20), "headline_kinds": fx.headline_kinds(inp.title),
         "headline_figure": bool(figures_of(inp.title)),  # "... raises $30M", "... surpassed 6,200 riders"
-        "valuation": False,
+        # "seeks $400 million valuation": what it is worth, not what it raised
+        "valuation": kind == "funding" and bool(figure) and _valuation(figure, f"{titles}\n{text}"),
         # the weights linked are another model's than the one the brief names ("Spide-verse" linking mo-di-diffusion)
-        "weights_elsewhere": bool(subject and facts.artifact_links.get("weights")) and not _slug_in(
-            subject, facts.artifact_links.get("weights", "")) and not _slug_in(org or "", facts.artifact_links.get(
-                "weights", "")),
+        "weights_elsewhere": bool(subject and weights_link) and not _slug_in(subject, weights_link)
+        and not _slug_in(org or "", weights_link),
         # "Let GPT-3 answer questions using Google": the code linked is the project's, not GPT-3's
         "built_on": bool(subject) and around(subject, inp.title) and not any(
             _slug_in(subject, facts.artifact_links.get(a, "")) for a in ("code", "weights")),
     }
-    if kind == "funding" and context["figure"]:  # "seeks $400 million valuation": what it is worth, not what it raised
-        context["valuation"] = _valuation(context["figure"], f"{titles}\n{text}")
     # a subject later headlines can be checked against: a name, and what this headline is about
     named = bool(subject) and (distinctive(subject) or (subject[:1].isupper() and not any(
         w.lower() in inp.common_words for w in subject.split()))) and (

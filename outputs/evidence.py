@@ -36,7 +36,7 @@ FORMS = (  # (form, cue) for opinion pieces: what sort of read it is
                r"\bhow (?:i|we) (?:built|build|made|make|trained|train|scaled|shipped|fine-tuned|deployed)\b|"
                r"\blessons (?:learned )?(?:from|in) (?:building|shipping|training|running|scaling)\b"),
     ("explainer", r"\bexplain\w*|\bwhat is\b|\bwhat are\b|\bintro(?:duction)? to\b|\boverview\b|\bprimer\b|"
-                  r"\bbehind the scenes\b|\bhow (?:[\w.-]+ ){1,3}(?:works?|calculates?|handles?|counts?)\b"),
+                  rf"\bbehind the scenes\b|\b{fx.HOW_IT_WORKS}\b"),
     ("survey", r"\bsurvey\w*|\bpoll\w*|\bpercent of\b|\d+% of (?:people|respondents|americans|developers)"),
     ("forecast", r"\bpredict\w*|\bforecast\w*|\bby 20[3-9]\d\b|\bfuture of\b|\bwill (?:ai|we)\b"),
     ("essay", r"."),

@@ -26,6 +26,8 @@ from .headline import raiser
 KINDS = ("release", "research", "benchmark", "funding", "policy", "incident", "business", "opinion")
 ARTIFACTS = ("weights", "code", "paper", "api", "dataset", "demo")
 
+# an explainer's headline: "How LangChain calculates OpenAI pricing", "How a transformer works"
+HOW_IT_WORKS = r"how (?:[\w.-]+ ){1,3}(?:works?|calculates?|handles?|counts?)"
 # cue words per kind; title hits count double
 KIND_CUES: dict[str, str] = {
     "incident": r"outage|breach\w*|leak(?:ed|s)?|vulnerabilit\w*|exploit\w*|jailbr\w+|hack(?:ed|ers?)|scam\w*|"
@@ -57,7 +59,7 @@ KIND_CUES: dict[str, str] = {
                 r"customers?|strategy|market|shares?|stock|profit\w*|sales|employees|workers|jobs|startups?|"
                 r"compan(?:y|ies)|enterprise|deploy\w*|adopt\w*|uses? ai|using ai|teams up|signs?|contract",
     "opinion": r"opinion|essay|manifesto|interview|podcast|explain\w*|explainer|how to|how-to|guide|tutorial|lessons?|primer|"
-               r"how (?:[\w.-]+ ){1,3}(?:works?|calculates?|counts?)|behind the scenes|"
+               rf"{HOW_IT_WORKS}|behind the scenes|"
                r"(?:illustrated |gentle )?introduction to|"
                r"why (?:we|you|i|the|ai)|should|thoughts?|op-ed|column|analysis|debate|argu\w+|predictions?|predicts? that|"
                r"forecast\w*|future of|will ai|is ai|the case for|the case against|what (?:is|are|we|you)|"
