@@ -142,6 +142,9 @@ _LISTED_PIECE = re.compile(r"^[^-–—|]*?\b(?:manifesto|essay|op-ed|podcast|ep
                            r"^[^-–—|]+[-–—|]\s+(?:how|why|what|when|where|who)\b", re.I)
 
 
+_MAYBE = re.compile(r"\b(?:might|could|may)\b", re.I)
+
+
 def listing_of(title: str, text: str) -> bool:
     """A "Name - what it does" listing: in the headline, or opening the text."""
     return any(_LISTING.match(t) and not _LISTED_PIECE.match(t) for t in (title.strip(), text.strip()[:120]))
@@ -376,6 +379,11 @@ def kind_decision(title: str, text: str, section: str = "", vector: np.ndarray |
     if best == "incident" and all(c.startswith(("section", "reads like")) for c in cues[best]):
         # a newsletter's "Concerns" section and a worried tone hold essays and critiques as much as things
         # that went wrong: without a word naming the harm or failure the brief does not frame it as one
+        margin = min(margin, 0.0)
+    if best == "release" and _MAYBE.search(title) and not _KIND_RE["release"].search(title) \
+            and not listing_of(title, text):
+        # "AI might help edit the next generation of blockbusters": a headline that speculates and names no
+        # release is a feature or an argument, whatever its text's tool words
         margin = min(margin, 0.0)
     return best, cues[best][:6], margin
 

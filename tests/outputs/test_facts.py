@@ -260,6 +260,14 @@ def test_a_kind_that_only_just_won_is_not_sure():
     assert clear.kind == "funding" and clear.kind_sure
 
 
+def test_a_headline_that_speculates_and_names_no_release_is_not_framed_as_one():
+    text = "Editors are looking at how AI is being used as a tool to help people cut video faster; lets you trim."
+    maybe = fx.extract("AI might help edit the next generation of films", text, [])
+    assert not (maybe.kind == "release" and maybe.kind_sure)
+    tool = fx.extract("This Quillmap tool lets you see how floods could reach your home", text, [])
+    assert tool.kind == "release" and tool.kind_sure  # the headline itself presents a tool
+
+
 AUDIENCES = {
     "Policy teams": ["government regulation, laws and bans", "lawsuits, courts and copyright"],
     "Applied ML engineers": ["chatbots, agents and APIs for apps"],
