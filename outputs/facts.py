@@ -353,7 +353,8 @@ def kind_decision(title: str, text: str, section: str = "", vector: np.ndarray |
         if section and sec is not None and sec.search(section):
             scores[kind] += _SECTION_WEIGHT
             cues[kind] = [f"section “{section}”", *cues[kind]]
-    if listing_of(title, text):
+    listed = listing_of(title, text)
+    if listed:
         scores["release"] += 1.5
         cues["release"] = ["a product listing", *cues["release"]]
     cued = max(scores.values()) > 0
@@ -381,7 +382,7 @@ def kind_decision(title: str, text: str, section: str = "", vector: np.ndarray |
         # that went wrong: without a word naming the harm or failure the brief does not frame it as one
         margin = min(margin, 0.0)
     if best == "release" and _MAYBE.search(title) and not _KIND_RE["release"].search(title) \
-            and not listing_of(title, text):
+            and not listed:
         # "AI might help edit the next generation of blockbusters": a headline that speculates and names no
         # release is a feature or an argument, whatever its text's tool words
         margin = min(margin, 0.0)
