@@ -22,12 +22,12 @@ from . import facts as fx
 from . import sentences as sent
 from . import signals as sig
 from . import watch as wt
-from .headline import (about, announcer, around, distinctive, introduced, proposed, raiser, researched, title_name,
-                       used_by)
+from .headline import (about, announcer, around, distinctive, guest_of, introduced, proposed, raiser, researched,
+                       title_name, used_by)
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 50  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 51  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 REPEAT_DAYS = RelateConfig.same_days  # a cluster spanning more days holds the same story told again later
 MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
@@ -453,6 +453,32 @@ _FOR_WHOM = re.compile(r"\bfor (?:(?:busy|small|indie|solo|independent|non-techn
                        r"creators|writers|authors|journalists|recruiters|doctors|clinicians|artists|musicians|"
                        r"podcasters|youtubers|streamers|sellers|salespeople|agents|accountants|kids|parents|gamers|"
                        r"photographers|filmmakers|editors|businesses|shops|stores|freelancers)\b", re.I)
+
+
+# the people a tool is for, from the domain its description names ("AI-generated summaries of your legal docs",
+# "Your AI for all things crypto"): where no builder audience's words appear, the tool's own users are the Who
+_DOMAIN_READERS = tuple((who, re.compile(rf"\b(?:{words})\b", re.I)) for who, words in (
+    ("Lawyers and legal teams", r"legal|lawyers?|law firms?|contracts?|paralegals?"),
+    ("Crypto traders", r"crypto\w*|bitcoin|blockchain|web3|defi|nfts?"),
+    ("Sales teams", r"sales\w*|crm|leads|prospect\w*|cold emails?"),
+    ("Marketers", r"marketing|marketers?|ads|advertis\w+|seo|copywrit\w+|social media posts?"),
+    ("Recruiters and job seekers", r"recruit\w*|hiring|resumes?|cvs?|job (?:search|seekers?|applications?)|cover letters?"),
+    ("Students and teachers", r"students?|teachers?|homework|lectures?|classroom|tutor\w*|studying"),
+    ("Clinicians", r"doctors?|clinic\w*|patients?|medical|nurses?"),
+    ("Online sellers", r"e-?commerce|shopify|amazon sellers?|product listings?|online stores?"),
+    ("Designers", r"designers?|logos?|figma|ui mockups?|interior design"),
+    ("Video and podcast creators", r"youtube\w*|videos?|podcasts?|tiktok|streamers?"),
+    ("Finance teams", r"accounting|accountants?|invoices?|tax(?:es)?|bookkeeping|spreadsheets?|excel"),
+    ("Support teams", r"customer support|support tickets?|helpdesk|customer service"),
+    ("Game developers", r"games?|gaming|game assets?|npcs?"),
+    ("Writers", r"writers?|authors?|novels?|books?|blog posts?|essays?"),
+))
+
+
+def domain_readers(text: str) -> str:
+    """Who a tool's description says it serves (`_DOMAIN_READERS`), when exactly one domain is named; else ""."""
+    found = [who for who, pattern in _DOMAIN_READERS if pattern.search(text)]
+    return found[0] if len(found) == 1 else ""
 
 
 def _valuation(figure: str, text: str) -> bool:
@@ -904,15 +930,20 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
         backed = sig.supported(cues, f"{titles}\n{text}") if cues is not None else {n: [] for n in roles}
         s.audiences = sig.audiences(centroid, {n: r for n, r in roles.items() if n in backed})
         mine = KIND_AUDIENCE.get(kind) if KIND_AUDIENCE.get(kind) in roles else None
+        guessed = False  # no audience's words: the kind's readers stand in
         if mine in backed:  # a funding story is for founders first, when its words say so too
             s.audiences = [(mine, 0.0), *[a for a in s.audiences if a[0] != mine]][:3]
         elif mine and not s.audiences:  # no words for anyone: the kind's readers
-            s.audiences, backed = [(mine, 0.0)], {mine: [f"a {kind} story"]}
+            s.audiences, backed, guessed = [(mine, 0.0)], {mine: [f"a {kind} story"]}, True
         s.audience_cues = {n: backed[n][:4] for n, _ in s.audiences}
         whom = _FOR_WHOM.search(inp.title) if kind == "release" else None
+        domain = domain_readers(f"{inp.title}\n{text[:300]}") \
+            if kind == "release" and facts.one_line and not whom and guessed else ""
         if whom:  # "Free GPT-3 sheets for marketers": made for people none of the builder audiences covers
             reader = whom.group("who")[:1].upper() + whom.group("who")[1:].lower()
             s.audiences, s.audience_cues = [(reader, 0.0)], {reader: [whom.group(0).strip()]}
+        elif domain:  # "Detangle AI - AI-generated summaries of your legal docs": for lawyers, not ML engineers
+            s.audiences, s.audience_cues = [(domain, 0.0)], {domain: ["what the listing says it is for"]}
 
     cands = candidates_of(inp)
     picked = sent.central(cands, encode, centroid, limit=3 if len(members) > 1 else 2)
@@ -967,8 +998,10 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
         "framings_differ": ev.framings_differ(cover), "history": history, "specific": specific,
         "step": _step(inp, position, names, figures), "other_news": recent_related(inp.other_news, lead.date)[:2],
         "form": ev.form_of(titles, text) if kind == "opinion" else "",
+        "guest": guest_of(inp.title) if kind == "opinion" else ("", "", ""),
         "sample": ev.survey_sample(text) if kind == "opinion" else "",
         "minutes": _reading_minutes(text), "primary": primary,
+        "product_site": bool(primary) and fx.product_site(primary["url"]),
         "links": {a: facts.artifact_links.get(a, "") for a in fx.ARTIFACTS},
         "when": horizon_cues[0] if horizon_cues else "", "ref": _ref(inp.title),
         "capability": "" if claim else ev.capability_of([c.text for c in cands], inp.title, subject),

@@ -214,8 +214,8 @@ class Mentions:
 def _writes(title: str, phrase: str) -> bool:
     """The headline writes the phrase as whole words, in any case (not a form the search's stemmer matched);
     a plain word as a name ("Character", "Whisper") with its capital ("physics-based character animation" is
-    no mention of Character)."""
-    if " " not in phrase and phrase[:1].isupper() and phrase[1:].islower():
+    no mention of Character), and an acronym in capitals ("Google Brain alum to helm ..." is no mention of HELM)."""
+    if " " not in phrase and (phrase[:1].isupper() and phrase[1:].islower() or phrase.isalpha() and phrase.isupper()):
         return sig.whole_word(phrase, title)
     return sig.whole_word(phrase.lower(), title.lower())
 

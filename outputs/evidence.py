@@ -177,7 +177,10 @@ def _about(sentence: str, subject: str, maker: str = "") -> bool:
 _CAPABILITY = re.compile(
     r"\b(?:can|could|lets?|allows?|enables?|helps?|able to|turns?|generates?|creates?|writes?|makes?|builds?|"
     r"automat\w+|detects?|predicts?|translates?|understands?|reads?|answers?|summari[sz]es?|converts?|"
-    r"designs?|edits?|finds?|solves?|runs?|speeds? up|reduces?|improves?|replaces?|learns?)\b", re.I)
+    r"designs?|edits?|finds?|solves?|runs?|speeds? up|reduces?|improves?|replaces?|learns?|produces?|handles?)\b",
+    re.I)
+# a sentence that goes on about what the headline named: "OpenAI says that it produces higher-quality writing"
+_GOES_ON = re.compile(r"^(?:\S+\s+){0,5}?(?:it|its)\b", re.I)
 
 
 # a publisher's promotion that opens a story's text ("Join GamesBeat Summit 2021 ... Register for a free pass"):
@@ -202,6 +205,12 @@ def capability_of(sentences: Sequence[str], title: str = "", subject: str = "") 
         s = s.strip().strip("\"“”'")
         if 4 <= len(s.split()) <= 60 and named.search(s) and _CAPABILITY.search(s) and not _PROMO_LINE.search(s):
             return _short(s.rstrip("."))
+    if named.search(title):  # the headline names it; the text's next sentences say "it"
+        for s in sentences[:3]:
+            s = s.strip().strip("\"“”'")
+            if 4 <= len(s.split()) <= 60 and _GOES_ON.search(s) and _CAPABILITY.search(s) \
+                    and not _PROMO_LINE.search(s):
+                return _short(s.rstrip("."))
     return ""
 
 

@@ -28,6 +28,10 @@ ARTIFACTS = ("weights", "code", "paper", "api", "dataset", "demo")
 
 # an explainer's headline: "How LangChain calculates OpenAI pricing", "How a transformer works"
 HOW_IT_WORKS = r"how (?:[\w.-]+ ){1,3}(?:works?|calculates?|handles?|counts?)"
+# a verdict on something that exists: "Gen-2 shows the limitations of ...", "The rise and fall of ..."
+VERDICT = (r"(?:shows?|reveals?|exposes?|highlights?|demonstrates?|hits?|tests?|finds?) (?:the |its |their )?"
+           r"(?:limitations|limits|shortcomings|flaws)|rise and fall|falls? short|the (?:trouble|problem) with|"
+           r"what'?s wrong with|hands[- ]on with|(?:i|we) (?:tried|tested)|(?:more|fewer) mistakes")
 # cue words per kind; title hits count double
 KIND_CUES: dict[str, str] = {
     "incident": r"outage|breach\w*|leak(?:ed|s)?|vulnerabilit\w*|exploit\w*|jailbr\w+|hack(?:ed|ers?)|scam\w*|"
@@ -39,7 +43,9 @@ KIND_CUES: dict[str, str] = {
               r"privacy|gdpr|standards? body|attorneys?|federal|ruling|licens(?:e|ing) regime|criminal\w*|"
               r"offen[cs]es?|outlaw\w*|illegal|prohibit\w*|penalt(?:y|ies)|suspension order|watchdogs?|"
               r"data protection (?:authorit\w+|agency|regulator)",
-    "funding": r"rais(?:es|ed|ing) (?:a |an |\$|€|£|seed|series)|funding|series [a-e]|seed round|valuation|"
+    # "raises $12.5M": the verb and the amount are two cues
+    "funding": r"rais(?:es|ed|ing) (?:a |an |seed|series)|rais(?:es|ed|ing)(?= [$€£])|funding|series [a-e]|"
+               r"seed round|valuation|"
                r"valued at|investors?|invest(?:s|ed|ment)|led by|acquir\w+|acquisition|buys|bought|merger|"
                r"\$\d[\d.,]*\s*(?:million|billion|m|bn|b)\b",
     "benchmark": r"benchmarks?|leaderboard|outperform\w*|state[- ]of[- ]the[- ]art|sota|evaluat\w+|"
@@ -57,13 +63,17 @@ KIND_CUES: dict[str, str] = {
                 r"method|university|universit\w+|technique|approach|dataset|trained a|findings|discover\w*",
     "business": r"partner\w*|deal|hires?|hired|hiring|ceo|resign\w*|steps? down|fired|layoffs?|lays off|revenue|"
                 r"customers?|strategy|market|shares?|stock|profit\w*|sales|employees|workers|jobs|startups?|"
-                r"compan(?:y|ies)|enterprise|deploy\w*|adopt\w*|uses? ai|using ai|teams up|signs?|contract",
+                r"compan(?:y|ies)|enterprise|adopt\w*|uses? ai|using ai|teams up|signs?|contract|"
+                # a company putting AI to work, not software shipped ("build and deploy an entire app")
+                r"deploy\w*(?! (?:it|an?|the|your|their|its)? ?(?:entire |whole |new )?(?:apps?|websites?|sites?|code|"
+                r"containers?|servers?)\b)",
     "opinion": r"opinion|essay|manifesto|interview|podcast|explain\w*|explainer|how to|how-to|guide|tutorial|lessons?|primer|"
                rf"{HOW_IT_WORKS}|behind the scenes|"
                r"(?:illustrated |gentle )?introduction to|"
                r"why (?:we|you|i|the|ai)|should|thoughts?|op-ed|column|analysis|debate|argu\w+|predictions?|predicts? that|"
                r"forecast\w*|future of|will ai|is ai|the case for|the case against|what (?:is|are|we|you)|"
-               r"survey|poll|think|believes?|warns?|says|view|perspective|reflections?|conversation|talks? about",
+               r"survey|poll|think|believes?|warns?|says|view|perspective|reflections?|conversation|talks? about|"
+               rf"{VERDICT}",
 }
 _KIND_RE = {k: re.compile(rf"(?<!\w)(?:{v})\b", re.IGNORECASE) for k, v in KIND_CUES.items()}  # (?<!\w): "for $230M"
 # a newsletter's section names, by the words they use ("Research", "Funding roundup", "Analysis & Policy")
@@ -103,7 +113,7 @@ _PENDING = re.compile(r"\b(?:propos\w+|draft|consult\w+|plans? to|considering|we
 # money a company spends or saves ("ByteDance has gobbled up $1B of GPUs", "could save $80b") is no raise
 _RAISED = re.compile(r"\b(?:rais(?:e|es|ed|ing)|secur(?:e|es|ed|ing)|lands?|landed|nabs|bags|snags|closes|closed|gets|got|"
                      r"receiv(?:es|ed)|seeks?|seeking|announces) (?:a |an |another |fresh |new )?(?:[$€£]|\d|(?:pre-)?seed|"
-                     r"series|funding)|[$€£]\s?[\d.,]+\s?(?:[mb]n?|million|billion|k)?\s+(?:in )?(?:new |fresh |seed |"
+                     r"series|funding|cash\b|capital\b)|[$€£]\s?[\d.,]+\s?(?:[mb]n?|million|billion|k)?\s+(?:in )?(?:new |fresh |seed |"
                      r"series [a-e] )?(?:funding|investment|round)\b|funding round|seed round|series [a-e]\b|valuation|"
                      r"valued at|\bbacks\b|\bbacked by|\bled by|\bround in\b|stealth with [$€£]|investment (?:in|from)|"
                      r"invests? (?:[$€£]\S+ )?in (?:(?-i:[A-Z])|(?:[\w-]+ ){0,3}(?:start-?up|company|firm))", re.IGNORECASE)
@@ -120,6 +130,18 @@ _FAILURE = re.compile(r"\b(?:outages?|breach\w*|leak(?:ed|s)?|vulnerabilit\w*|ex
                       r"failed|fails|failure|broke|broken|error\w*|data loss|security flaw|prompt injection|"
                       r"cyber-?attack\w*|phishing|malware|ransomware|fraud\w*|scam\w*|attackers?)\b",
                       re.IGNORECASE)
+# an incident where AI was used to harm people ("swaps women into porn videos", "voice clone used in a scam"):
+# harm done with a tool, not a debate about what people will accept
+_ABUSE = re.compile(r"\b(?:non-?consensual\w*|porn\w*|nudes?|nudify\w*|undress\w*|sexual(?:ly)?|sextort\w*|"
+                    r"harass\w*|stalk\w*|impersonat\w*|extort\w*|blackmail\w*|bully\w*|abus(?:e|es|ed|ive)|"
+                    r"csam|child (?:sexual|abuse)|revenge porn|swaps? (?:women|people|faces?)|scams?|scammers?|"
+                    r"defraud\w*|voice[- ]clon\w* (?:scam|fraud))\b", re.IGNORECASE)
+# a policy headline about what the state itself does with AI: the police's or the military's use, not a rule for
+# products ("Met police to begin using live facial recognition", "Nuke-launching AI would be illegal under ...")
+_STATE_USE = (("the police", re.compile(r"\b(?:police|policing|law enforcement|cops|sheriffs?)\b", re.I)),
+              ("the military", re.compile(r"\b(?:military|militaries|pentagon|army|navy|air force|armed forces|"
+                                          r"defen[cs]e (?:department|ministry|forces)|dod|darpa|battle\w*|warfare|"
+                                          r"weapons?|nuclear|nukes?|nuke-\w+|soldiers?|troops|war)\b", re.I)))
 # housekeeping, not news
 NOTICE = re.compile(r"\b(meetup|subscribe|share this|sponsor\w*|giveaway|prize|webinar|housekeeping|"
                      r"unsubscribe|referral|we are hiring|reader survey|first \d+ (?:people|users|readers|subscribers)|"
@@ -181,7 +203,7 @@ _TEXT_ARTIFACT = {
     "code": r"source code|(?:get|grab|download) (?:the )?code here\b|code (?:is|was) (?:out|available|released|"
             r"public)|open[- ]sourc\w* (?:the |its |their )?code|open[- ]sourced (?:the |its |their )"
             r"(?!(?:\w+ )?(?:model|weights))|"
-            r"(?:on|via) github|github repo\w*|pip install|npm install|open[- ]source (?:[\w-]+ )?(?:library|framework|"
+            r"(?:on|via) github|(?<!manages the )(?<!creates a )(?<!sets up a )github repo\w*|pip install|npm install|open[- ]source (?:[\w-]+ )?(?:library|framework|"
             r"tool|toolkit|package|implementation|project|codebase)s?|open[- ]source [\w-]+ initiatives?|"
             r"code(?: and (?:the )?(?:weights|checkpoints|models?|data))?(?: (?:is|are|was|were|have been|has been|being))?"
             r" open[- ]sourced|"
@@ -216,6 +238,10 @@ _NOT_PRODUCT_HOST = re.compile(
     r"arstechnica|zdnet|engadget|axios|businessinsider|theguardian|bbc|washingtonpost|technologyreview|"
     r"vice|cnn|fortune|axios|wikipedia|google|bit|t|lnkd|beehiiv|mailchi|arxiv|github|huggingface)\.\w+$")
 _TEXT_ART_RE = {k: re.compile(rf"\b(?:{v})", re.IGNORECASE | re.MULTILINE) for k, v in _TEXT_ARTIFACT.items()}
+# a demo someone gave or recorded, not one to try: "check out his video demo", "a poor choice of demo topic",
+# "answers wrong during their demo", "an AI demo day"
+_SHOWN_DEMO = re.compile(r"(?:video|recorded|their|his|her|during (?:the |a |its |their )?|in a (?:recent |live )?|"
+                         r"choice of|partial|staged)\s+demo\b|\bdemo(?:s)?\s+(?:videos?|day|reel|topic)\b", re.I)
 # what a story builds on, not what it makes available: "Ask AI any legal question, based on the open-source model
 # BLOOM", "a wrapper around the open-source Whisper model"
 _BORROWED = re.compile(r"\b(?:based on|built (?:on|with|using|around)|powered by|using|uses|on top of|runs? on|"
@@ -312,6 +338,8 @@ class Facts:
     kind_sure: bool = True  # the kind won by at least SURE_MARGIN: a brief frames the story by it
     deal: dict[str, str] | None = None  # the headline's acquisition: buyer, target, price ("" if none stated)
     failure: bool = False  # an incident where something broke (an outage, a breach, a bug), not a controversy
+    abuse: bool = False  # an incident where AI was used to harm people (deepfake porn, scams), not a controversy
+    state_user: str = ""  # policy about what the state itself does with AI: "the police", "the military"
     shutdown: bool = False  # the headline says a product or project is being shut down or wound down
     lawsuit: bool = False  # policy that is a lawsuit filed, not yet decided: one side's claim
 
@@ -326,6 +354,7 @@ SURE_MARGIN = 1.0
 
 # a headline that speculates ("AI might help edit ..."): with no release word, no release the brief is sure of
 _MAYBE = re.compile(r"\b(?:might|could|may)\b", re.I)
+_VERDICT = re.compile(rf"\b(?:{VERDICT})\b", re.I)
 
 
 def kind_of(title: str, text: str, section: str = "", vector: np.ndarray | None = None,
@@ -387,6 +416,11 @@ def kind_decision(title: str, text: str, section: str = "", vector: np.ndarray |
         # "AI might help edit the next generation of blockbusters": a headline that speculates and names no
         # release is a feature or an argument, whatever its text's tool words
         margin = min(margin, 0.0)
+    verdict = _VERDICT.search(title)
+    if best in ("release", "business") and verdict and not _KIND_RE["release"].search(title) and not listed:
+        # "The new Bing demo made more mistakes than Google's Bard": a judgement of something already out is
+        # an analysis, whatever section or launch words surround it
+        return "opinion", [f"a verdict: “{verdict.group(0)}”", *cues["opinion"][:5]], SURE_MARGIN
     return best, cues[best][:6], margin
 
 
@@ -497,6 +531,12 @@ def _host_path(url: str) -> tuple[str, str]:
     return (p.hostname or "").lower(), p.path or ""
 
 
+def product_site(url: str) -> bool:
+    """The link goes to a site of its own (a product's), not a news site, a post, a paper or a code host."""
+    host = _host_path(url)[0]
+    return bool(host) and not _NOT_PRODUCT_HOST.search(host)
+
+
 def artifacts_of(text: str, urls: Sequence[str], listing: bool = False, tools_section: bool = False
                  ) -> tuple[list[str], dict[str, str]]:
     """Artifacts the story makes available: from its links, then its text (a denied or future one does not
@@ -510,7 +550,7 @@ def artifacts_of(text: str, urls: Sequence[str], listing: bool = False, tools_se
                 found.setdefault(art, url)
                 break
     if "demo" not in found and ((listing and _TOOL.search(text)) or tools_section):
-        product = next((u for u in urls if _host_path(u)[0] and not _NOT_PRODUCT_HOST.search(_host_path(u)[0])), "")
+        product = next((u for u in urls if product_site(u)), "")
         if product:
             found["demo"] = product
     for art, pattern in _TEXT_ART_RE.items():
@@ -519,7 +559,8 @@ def artifacts_of(text: str, urls: Sequence[str], listing: bool = False, tools_se
         for m in pattern.finditer(text):
             at = m.start() + max(0, m.group(0).lower().find("open"))  # where "open-source" starts, if it does
             if not _DENIED.search(text[max(0, m.start() - 60):m.start()]) \
-                    and not (art in ("weights", "code") and _BORROWED.search(text[max(0, at - 60):at])):
+                    and not (art in ("weights", "code") and _BORROWED.search(text[max(0, at - 60):at])) \
+                    and not (m.group(0).lower() == "demo" and _SHOWN_DEMO.search(text[max(0, m.start() - 30):m.end() + 8])):
                 found[art] = ""
                 break
     return [a for a in ARTIFACTS if a in found], {a: u for a, u in found.items() if u}
@@ -659,6 +700,11 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
             c.startswith(("section", "reads like", "a product listing")) for c in lead_kind[1]):
         # the headline story's own words say what it is, and agree with the stories together or leave no doubt
         kind, cues, margin = lead_kind[0], ["the headline story", *lead_kind[1][:5]], lead_kind[2]
+    if kind in ("business", "release", "research") and any(raiser(t) for t in title.split("\n")):
+        # "Wayve, the self-driving startup, raises $13.6M": the headline's news is the raise, whatever the
+        # section and the words about the business around it
+        kind, cues, margin = "funding", [f"a raise: {raiser(title.split(chr(10))[0]) or 'the headline'}",
+                                         *cues[:5]], SURE_MARGIN
     if deal and deal.get("done") and _PENDING_TEXT.search(text[:800]):
         deal = {**deal, "done": ""}  # "Orvex buys Tindal" over "... has agreed to buy ... expected to close in spring"
     if deal and kind not in ("fiction", "notice") and (
@@ -668,12 +714,17 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
         deal = None
     elif not _RAISED.search(f"{title}\n{text[:400]}"):
         margin = min(margin, 0.0)  # money named but nobody raised it: the brief does not frame it as a raise
-    elif any(raiser(t) for t in title.split("\n")):
-        margin = max(margin, SURE_MARGIN)  # "Nurse-assisting robotics firm Diligent raises $30M": nothing else
+    elif any(raiser(t) or _RAISED.search(t) for t in title.split("\n")):
+        # "Nurse-assisting robotics firm Diligent raises $30M", "Gather AI secures new cash": nothing else
+        margin = max(margin, SURE_MARGIN)
     listing = listing_of(title, text)
     tools = kind == "release" and bool(_TOOLS_SECTION.search(section))
     arts, links = artifacts_of(f"{title}\n{text}", urls, listing and kind == "release", tools) if kind != "fiction" \
         else ([], {})
+    if kind == "release" and listing and arts == ["paper"] and links.get("paper") \
+            and not any(product_site(u) for u in urls):
+        # "Generative agents - Interactive simulacra of human behaviour" linking to arXiv: a listed paper
+        kind, cues, margin = "research", ["a listed paper", *cues[:5]], max(margin, SURE_MARGIN)
     licence, permits = licence_of(text)
     lines = [*title.split("\n"), *sentences]  # a cluster's titles come one per line
     figures = figures_of(lines, cut=cut_sums(text))
@@ -693,4 +744,7 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
                  programme=kind == "policy" and bool(_PROGRAMME.search(title) or _PROGRAMME_MONEY.search(text[:1500])),
                  deal=deal,
                  failure=kind == "incident" and bool(_FAILURE.search(f"{title} {text[:1500]}")), shutdown=shutdown,
+                 abuse=kind == "incident" and bool(_ABUSE.search(f"{title} {text[:600]}")),
+                 state_user=next((who for who, pattern in _STATE_USE if pattern.search(title)), "")
+                 if kind == "policy" else "",
                  lawsuit=kind == "policy" and bool(_LAWSUIT.search(title)) and not _DECIDED.search(title))

@@ -67,7 +67,10 @@ _RAISES = re.compile(r"(?:^\s*(?i:the )?|\b(?i:startup|company|firm|maker|builde
                      r"([A-Z][\w.&'’+-]*(?: [A-Z0-9][\w.&'’+-]*){0,3}) (?i:raises|raised|secures|secured|lands|landed|gets|"
                      r"receives|received|"
                      r"nabs|bags|snags|closes|closed|picks up) (?i:a |an |another |fresh |new )?"
-                     r"(?i:[$€£]\s?\d|\d[\d.,]*\s?(?:million|billion|m|bn)\b|(?:pre-)?seed\b|series [a-e]\b)")
+                     r"(?i:[$€£]\s?\d|\d[\d.,]*\s?(?:million|billion|m|bn)\b|(?:pre-)?seed\b|series [a-e]\b|cash\b|capital\b)")
+# "Wayve, the Lidar-free self-driving startup, raises $13.6M": the name before its description
+_RAISES_APPOSITIVE = re.compile(r"^\s*([A-Z][\w.&'’+-]*(?: [A-Z0-9][\w.&'’+-]*){0,3}), (?i:the|a|an) [^,]{3,80}, "
+                                r"(?i:raises|raised|secures|secured|lands|landed|gets|nabs|bags|snags|closes|closed)\b")
 
 
 # "Sequoia India's Surge backs AI-powered video creation platform Gan.ai in $5.2M funding": Gan.ai raised it
@@ -77,9 +80,11 @@ _BACKS = re.compile(r"\b(?:backs|invests in|leads|co-leads) (?:[\w.-]+ ){0,5}?([
 
 def raiser(title: str) -> str:
     """The company a funding headline says raised money, or ""."""
-    m = _RAISES.search(title) or _BACKS.search(title)
+    m = _RAISES.search(title) or _RAISES_APPOSITIVE.search(title) or _BACKS.search(title)
     # a Title Case headline's "Cancer-Testing AI Startup Artera": the name after the description
-    return re.split(r"\b(?i:startup|company|firm|maker|lab)\s+", m.group(1))[-1] if m else ""
+    name = re.split(r"\b(?i:startup|company|firm|maker|lab)\s+", m.group(1))[-1] if m else ""
+    # "AI Search Startup Raises $26 Million": a description, no name
+    return "" if re.search(r"\b(?i:startup|start-up|company|firm|maker|lab)$", name) else name
 
 
 # "Introducing the Inclusive Images Competition", "Meet Quill-2: ...": what the headline presents
@@ -232,3 +237,30 @@ def about(subject: str, title: str, *, named: bool = False) -> bool:
 
 def _norm(name: str) -> str:
     return " ".join(re.findall(r"\w+", name.lower()))
+
+
+# "A good podcast with Alex Wang of Scale AI on the state of AI, startup building ...", "Interview with Yann
+# LeCun about world models": who speaks, for whom, and on what (the speaker is not what the piece is about)
+_GUEST = re.compile(r"\b(?i:podcast|interview|conversation|episode|fireside chat|q&a|ama)\s+with\s+"
+                    r"(?P<guest>[A-Z](?![A-Z\d]+\b)[\w.'’-]*(?: (?:[A-Z][\w.'’-]*|de|van|von|da|di|le|la)){0,3})"
+                    r"(?:,? (?i:of|from|at|the (?:ceo|cto|founder|co-founder) of|(?:ceo|cto|founder|co-founder) of) "
+                    r"(?P<org>[A-Z][\w.&'’-]*(?: [A-Z0-9][\w.&'’-]*){0,3}))?"
+                    r"(?:,? (?i:on|about|discussing|talking about) (?P<topic>[^.!?]{3,}))?")
+
+
+def guest_of(title: str) -> tuple[str, str, str]:
+    """(speaker, their organisation, topic) of a headline presenting a podcast or interview with someone, each
+    "" where the headline does not say; ("", "", "") for any other headline."""
+    m = _GUEST.search(title)
+    if not m:
+        return "", "", ""
+    topic = re.split(r",? (?:and (?:more|others)|etc)\b", m.group("topic") or "")[0].strip(" ,;:-")
+    words = topic.split()
+    if len(words) > 10:  # cut at the word, then drop what would leave it hanging ("and", "of", "+")
+        words = words[:10]
+        while words and (words[-1].lower() in ("and", "or", "of", "the", "a", "an", "in", "on", "to", "for", "with")
+                         or not any(c.isalnum() for c in words[-1])):
+            words.pop()
+        words[-1] = words[-1].rstrip(",;:") + "…"
+    topic = " ".join(words)
+    return m.group("guest"), m.group("org") or "", topic

@@ -42,9 +42,19 @@ def _possessive(name: str) -> str:
     return f"{name}'" if re.search(r"(?:[a-z]|[A-Z]{2})s$", name) and not re.search(r"(?:ss|us|is)$", name) else f"{name}'s"
 
 
+# a path that names no page by itself: the query says which ("youtube.com/watch?v=...", "item?id=...")
+_DISPATCH = re.compile(r"^[^/]+(?:/(?:watch|item|view|show|read|article|story|post|p|index\.\w+))?/?$", re.I)
+_TRACKING = re.compile(r"^(?:utm_\w+|ref|source|via|s|si|mc_\w+|fbclid|gclid)=", re.I)
+
+
 def _short_url(url: str, most: int = 60) -> str:
-    """A link as a reader would type it: no scheme, no "www.", no query or fragment."""
-    short = re.sub(r"^https?://(?:www\.)?", "", url or "").split("?")[0].split("#")[0].rstrip("/")
+    """A link as a reader would type it: no scheme, no "www.", no fragment, and no query unless the path
+    names no page without it (then its first parameter stays: "youtube.com/watch?v=dQw4w9WgXcQ")."""
+    bare = re.sub(r"^https?://(?:www\.)?", "", url or "").split("#")[0]
+    path, _, query = bare.partition("?")
+    first = query.split("&")[0]
+    keep = "=" in first and not _TRACKING.match(first) and _DISPATCH.match(path)
+    short = f"{path.rstrip('/')}?{first}" if keep else path.rstrip("/")
     return short if len(short) <= most else short[:most - 1] + "…"
 
 

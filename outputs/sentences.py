@@ -83,11 +83,16 @@ def _segment(para: str) -> list[str]:
     return out
 
 
+# a sentence cut off at an abbreviation, as an excerpt that stops mid-sentence is ("... described in the Oct.")
+_CUT_AT_ABBREVIATION = re.compile(r"\b(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|Dr|Mr|Mrs|Ms|Prof|St|vs|"
+                                  r"e\.g|i\.e|No|Fig|Vol|approx)\.[\"”’']?\s*$")
+
+
 def usable(sentence: str) -> bool:
     words = sentence.split()
     if not MIN_WORDS <= len(words) <= MAX_WORDS:
         return False
-    if _LABEL.match(sentence):
+    if _LABEL.match(sentence) or _CUT_AT_ABBREVIATION.search(sentence):
         return False
     return sentence.rstrip()[-1:] not in (":",)
 

@@ -88,7 +88,10 @@ def the_field(name: str) -> bool:
 
 
 _CALENDAR = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february",
-             "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"}
+             "march", "april", "may", "june", "july", "august", "september", "october", "november", "december",
+             # time zones: "18:00 CET" says when, not who
+             "utc", "gmt", "cet", "cest", "bst", "pst", "pdt", "pt", "est", "edt", "et", "cst", "cdt", "mst", "mdt",
+             "ist", "jst", "kst", "aest", "aedt", "sgt", "hkt"}
 _NOT_NAMES = {
     "the", "a", "an", "this", "that", "these", "those", "it", "its", "they", "their", "we", "our", "you", "your",
     "he", "she", "on", "in", "at", "for", "if", "but", "and", "or", "so", "as", "to", "of", "by", "with", "from",

@@ -1340,3 +1340,73 @@ def test_a_surveys_skeptic_quotes_how_many_it_heard_from_where_the_sources_say(a
     assert brief.kind == "opinion" and "received 51 responses" in brief.skeptics, brief.skeptics
     silent = one_story_brief(archive, title, "Labs should run audits, according to a survey by the Quillton Centre.")
     assert "do not let you check" in silent.skeptics and "responses" not in silent.skeptics
+
+
+def test_research_briefs_claim_only_what_the_sources_show(archive):
+    brief = one_story_brief(archive, "Quillprompter: researchers improve mathematical reasoning of language models",
+                            "Researchers at Quill University propose a new method in a paper; the study's approach "
+                            "prompts a model several ways.", section="Research",
+                            links=[{"url": "https://arxiv.org/abs/2303.00001", "text": "paper"}])
+    said = brief.our_take + brief.what_to_do + brief.skeptics
+    assert brief.kind == "research", brief.kind
+    # the sources link no code: that is not the same as there being none, or nothing to replicate
+    assert "nobody can rerun" not in said and "only once code appears" not in said and "nothing yet to" not in said
+    assert "arxiv.org/abs/2303.00001" in brief.our_take and "paper" in brief.skeptics
+
+
+def test_a_podcast_with_someone_is_their_view_of_its_topic(archive):
+    title = "A good podcast with Dana Quill of Quillbase on data moats, learning to think and more."
+    brief = one_story_brief(archive, title, title)
+    assert brief.kind == "opinion", brief.kind
+    assert brief.our_take.startswith("A podcast with Dana Quill of Quillbase on data moats"), brief.our_take
+    assert "view of Dana Quill" not in brief.what_changes and "argument about Dana" not in brief.watch_for
+
+
+def test_harm_done_with_ai_is_not_briefed_as_a_debate(archive):
+    brief = brief_of_kind(archive, "incident", "A horrifying new deepfake app swaps women into porn videos",
+                          "The website invites visitors to upload a picture of a face; the non-consensual videos "
+                          "spread, and the backlash grew.")
+    assert "controversy" not in brief.our_take and "what people will accept" not in brief.our_take
+    assert "consent" in brief.what_to_do
+
+
+def test_policy_on_the_polices_own_use_is_not_a_rule_for_products(archive):
+    brief = brief_of_kind(archive, "policy", "Quillshire police to begin using live facial recognition",
+                          "The police said the regulation allows it; lawmakers proposed limits this week.")
+    assert "the police" in brief.our_take and "anything" not in brief.our_take, brief.our_take
+    assert "sell to the police" in brief.what_to_do
+
+
+def test_a_listed_tool_for_a_trade_is_for_that_trade(archive):
+    line = "Quilldocs - AI-generated summaries of your legal docs."
+    brief = one_story_brief(archive, line, line, links=[{"url": "https://quilldocs.ai", "text": "link"}])
+    assert brief.who == ["Lawyers and legal teams"], brief.who
+    assert "lawyers and legal teams" in brief.what_to_do
+
+
+def test_a_release_linking_its_own_site_is_not_said_to_link_no_way_in(archive):
+    brief = one_story_brief(archive, "AI-generated game assets.",
+                            "AI-generated game assets. Create style-consistent assets for your games; we launch "
+                            "today.", links=[{"url": "https://quillgame.gg", "text": "link"}])
+    assert brief.kind == "release", brief.kind
+    assert "no way to use" not in brief.what_changes and "quillgame.gg" in brief.what_changes
+
+
+def test_what_a_release_does_is_read_from_the_sentence_after_its_headline(archive):
+    brief = one_story_brief(archive, "Orchard Quill-003 has been released.",
+                            "Orchard Quill-003 has been released. Orchard says that it produces higher-quality "
+                            "writing and better long-form content.", section="Ben's Picks")
+    assert "only claim is that it exists" not in brief.skeptics and "higher-quality writing" in brief.skeptics
+
+
+def test_small_words_of_a_brief(archive):
+    from outputs.brief_stage import _writes
+    from outputs.headline import guest_of
+    from outputs.render import _short_url
+    assert not _writes("Orchard alum to helm new nonprofit lab", "HELM") and _writes("HELM ranks 30 models", "HELM")
+    assert sig.not_a_subject("CET") and sig.not_a_subject("Detroit") and not sig.not_a_subject("Aurora")
+    assert not sent.usable('Yale researchers built it, as described in the Oct."') \
+        and sent.usable("The company was acquired by Orchard Inc.")
+    assert _short_url("https://www.youtube.com/watch?v=abc123&t=4") == "youtube.com/watch?v=abc123"
+    assert _short_url("https://quill.ai/blog/post/?utm_source=x") == "quill.ai/blog/post"
+    assert guest_of("Chat with PDF - talk to your documents") == ("", "", "")

@@ -597,3 +597,59 @@ def test_how_much_a_model_was_trained_on_is_a_size_not_the_claim_to_doubt():
     facts = fx.extract("Orchard releases an open weight code model", text, [])
     claim = ev.claim_of(facts, text.split(". "), "Quill-Coder", "Orchard")
     assert claim is not None and "18 trillion" not in claim.sentence and "rivals" in claim.sentence
+
+
+@pytest.mark.parametrize("title, text, section", [
+    # a judgement of something already out is an analysis, whatever section or launch words surround it
+    ("The new Quillchat demo made more mistakes than Orchard's bot", "Orchard releases its bot widely.",
+     "Ben's Picks"),
+    ("Quillvid's Gen-2 shows the limitations of today's text-to-video tech", "Quillvid 2 is now available; released today.",
+     "Cool Tools"),
+    ("The rise and fall of Quillchat", "Quillchat was unveiled with fanfare, announcing a new era.", ""),
+])
+def test_a_verdict_on_something_already_out_is_an_analysis_not_a_release(title, text, section):
+    kind, cues, margin = fx.kind_decision(title, text, section)
+    assert kind == "opinion" and margin >= fx.SURE_MARGIN, (kind, cues, margin)
+    # ... while a launch that names its limits in passing is still a launch
+    assert fx.kind_of("Quillvid launches its second model, with limitations", text, section)[0] == "release"
+
+
+def test_a_headline_raising_money_is_surely_funding_whatever_its_section():
+    for title in ("Quillway, the lidar-free delivery startup, raises $13.6M from Orchard",
+                  "Quillgate secures new cash to scan warehouse shelves with drones",
+                  "Quillcoach raises $12.5M to coach salespeople with AI avatars"):
+        facts = fx.extract(title, "The company sells to retailers and its sales team is growing.", [],
+                           section="Business")
+        assert facts.kind == "funding" and facts.kind_sure, (title, facts.kind, facts.kind_cues)
+    from outputs.headline import raiser
+    assert raiser("Quillway, the lidar-free delivery startup, raises $13.6M from Orchard") == "Quillway"
+    assert raiser("AI Search Startup Raises $26 Million to Offer Rival to Orchard") == ""  # a description
+
+
+@pytest.mark.parametrize("text, demo", [
+    ("Anyway, click the link above and check out his video demo.", False),
+    ("This might be the weirdest choice of demo ever.", False),
+    ("It got answers wrong during their demo, and nobody noticed.", False),
+    ("Watch the demo here.", True),
+    ("You can use the demo on Hugging Face.", True),
+])
+def test_a_demo_someone_gave_is_not_a_demo_to_try(text, demo):
+    assert ("demo" in fx.artifacts_of(text, [])[0]) is demo
+
+
+def test_a_listing_that_links_a_paper_is_research():
+    facts = fx.extract("Quill agents - Interactive simulacra of office life.", "", ["https://arxiv.org/abs/2304.00001"])
+    assert facts.kind == "research" and facts.kind_sure and facts.artifacts == ["paper"]
+    tool = fx.extract("Quillnote - Turn your notes into tickets.", "", ["https://quillnote.app"])
+    assert tool.kind == "release"
+
+
+def test_an_incident_of_harm_done_with_ai_and_policy_on_the_states_own_use():
+    abuse = fx.extract("A new AI app swaps women into porn videos with a click",
+                       "The backlash grew as the non-consensual deepfakes spread.", [])
+    assert abuse.kind == "incident" and abuse.abuse and not abuse.failure
+    police = fx.extract("Quillshire police to begin using live facial recognition, under a proposed law",
+                        "The regulation was proposed by lawmakers this week.", [])
+    assert police.kind == "policy" and police.state_user == "the police"
+    rule = fx.extract("Lawmakers propose a law on chatbot disclosures", "The bill was proposed this week.", [])
+    assert rule.kind == "policy" and rule.state_user == ""
