@@ -27,7 +27,7 @@ from .headline import (about, announcer, around, distinctive, guest_of, introduc
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 51  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 52  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 REPEAT_DAYS = RelateConfig.same_days  # a cluster spanning more days holds the same story told again later
 MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
@@ -961,7 +961,7 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
     counter = [] if s.contrary or kind in ("notice", "fiction") or not key_names else [
         {k: r[k] for k in ("story_id", "title", "source", "date")} for r in archive
         if sig.against(key_names, r["title"], r["text"])][:MAX_COUNTER]
-    claim = ev.claim_of(facts, [c.text for c in cands], subject, org)
+    claim = ev.claim_of(facts, [c.text for c in cands], subject, org, title=inp.title)
     stance = ev.position(kind, facts, sources=s.sources, contrary=s.contrary, counter=counter, claim=claim)
     history = inp.history or {"count": 0, "first": None, "latest": []}
     specific = bool(subject) and (subject != subject.lower() or any(c.isdigit() for c in subject))
@@ -1002,6 +1002,7 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
         "sample": ev.survey_sample(text) if kind == "opinion" else "",
         "minutes": _reading_minutes(text), "primary": primary,
         "product_site": bool(primary) and fx.product_site(primary["url"]),
+        "event": facts.event and kind in ("other", "release", "opinion", "business"),
         "links": {a: facts.artifact_links.get(a, "") for a in fx.ARTIFACTS},
         "when": horizon_cues[0] if horizon_cues else "", "ref": _ref(inp.title),
         "capability": "" if claim else ev.capability_of([c.text for c in cands], inp.title, subject),

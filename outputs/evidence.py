@@ -100,9 +100,12 @@ def form_of(title: str, text: str = "") -> str:
     return next((f for f, r in _BODY_FORM_RE if r.search(head)), "essay")
 
 
-def claim_of(facts: fx.Facts, sentences: Sequence[str], subject: str, maker: str = "") -> Claim | None:
+def claim_of(facts: fx.Facts, sentences: Sequence[str], subject: str, maker: str = "",
+             title: str = "") -> Claim | None:
     """The claim a skeptic would doubt: the sentence with the most telling figure (a ratio or a percentage
-    before money, a score before a size) or, failing one, with a comparison."""
+    before money, a score before a size) or, failing one, with a comparison (with no subject to hold it to,
+    one sharing a word with the headline: "The selective breeding of grain crops is one of the main reasons
+    ..." is a lede's background, not the claim of "how deep learning can simplify agricultural tasks")."""
     def rank(f: fx.Figure) -> int:
         if re.search(r"x$|×|times|%|percent", f.value.lower()) or re.search(
                 r"\bper\b|faster|cheaper|slower|better|accura|score|speed|fewer|less|more", f.measures, re.I):
@@ -121,10 +124,23 @@ def claim_of(facts: fx.Facts, sentences: Sequence[str], subject: str, maker: str
                 and not _aside(f.sentence) and not cited(f.sentence, subject, maker):
             return Claim(_short(f.sentence), f.value, f.measures, facts.claim, facts.claim_cue,
                          _versus(f.sentence, subject))
+    heads = _content_stems(title)
     for s in sentences:
+        if not subject and heads and not heads & _content_stems(s):
+            continue
         if _COMPARATIVE.search(s) and _about(s, subject, maker) and not _aside(s) and not cited(s, subject, maker):
             return Claim(_short(s), by=facts.claim, cue=facts.claim_cue, versus=_versus(s, subject))
     return None
+
+
+_STOP = frozenset("the a an and or of to in on for with by from at as is are was were be been it its this that "
+                  "these those how what why when who which can could will would may might new more most into "
+                  "about over than your our their they them his her has have had not just".split())
+
+
+def _content_stems(text: str) -> set[str]:
+    """A text's content words, cut to five letters ("agricultural" and "agriculture" meet)."""
+    return {w.lower()[:5] for w in re.findall(r"[A-Za-z][A-Za-z-]{2,}", text) if w.lower() not in _STOP}
 
 
 # what a training run's or a model's size is counted in

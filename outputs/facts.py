@@ -29,7 +29,7 @@ ARTIFACTS = ("weights", "code", "paper", "api", "dataset", "demo")
 # an explainer's headline: "How LangChain calculates OpenAI pricing", "How a transformer works"
 HOW_IT_WORKS = r"how (?:[\w.-]+ ){1,3}(?:works?|calculates?|handles?|counts?)"
 # a verdict on something that exists: "Gen-2 shows the limitations of ...", "The rise and fall of ..."
-VERDICT = (r"(?:shows?|reveals?|exposes?|highlights?|demonstrates?|hits?|tests?|finds?) (?:the |its |their )?"
+VERDICT = (r"(?:shows?|reveals?|exposes?|highlights?|demonstrates?|hits?|finds?) (?:the |its |their )?"
            r"(?:limitations|limits|shortcomings|flaws)|rise and fall|falls? short|the (?:trouble|problem) with|"
            r"what'?s wrong with|hands[- ]on with|(?:i|we) (?:tried|tested)|(?:more|fewer) mistakes")
 # cue words per kind; title hits count double
@@ -142,6 +142,17 @@ _STATE_USE = (("the police", re.compile(r"\b(?:police|policing|law enforcement|c
               ("the military", re.compile(r"\b(?:military|militaries|pentagon|army|navy|air force|armed forces|"
                                           r"defen[cs]e (?:department|ministry|forces)|dod|darpa|battle\w*|warfare|"
                                           r"weapons?|nuclear|nukes?|nuke-\w+|soldiers?|troops|war)\b", re.I)))
+# an event announced, to attend or apply to ("Hugging Face is putting on a live event", "Apply for Replit's first
+# machine learning hackathon"), not a report of one that happened ("Top 10 projects from the AGI House hackathon")
+_EVENT = re.compile(r"\b(?:hackathons?|live event|livestream|live stream|webinars?|workshops?|summits?|"
+                    r"conferences?|office hours|fireside chat|demo day|meetups?|bootcamps?|courses?)\b", re.I)
+_EVENT_AHEAD = re.compile(r"\b(?:apply|applications? (?:are )?open|register|registration|sign up|join|rsvp|"
+                          r"starts?|starting|kicks? off|is (?:running|hosting|putting on|holding|organi[sz]ing)|"
+                          r"(?:will|to) (?:host|hold|run)|hosts?|upcoming|today|tonight|tomorrow|this (?:week|weekend)|"
+                          r"next (?:week|month)|is announced|announc\w+|(?:on|from) (?:jan|feb|mar|apr|may|jun|jul|aug|"
+                          r"sep|oct|nov|dec)\w*\.? \d)\b", re.I)
+_EVENT_PAST = re.compile(r"\b(?:what (?:i|we) (?:saw|learned)|projects from|won|winners?|recap|highlights from|"
+                         r"compilation|takeaways|lessons from)\b", re.I)
 # housekeeping, not news
 NOTICE = re.compile(r"\b(meetup|subscribe|share this|sponsor\w*|giveaway|prize|webinar|housekeeping|"
                      r"unsubscribe|referral|we are hiring|reader survey|first \d+ (?:people|users|readers|subscribers)|"
@@ -339,6 +350,7 @@ class Facts:
     deal: dict[str, str] | None = None  # the headline's acquisition: buyer, target, price ("" if none stated)
     failure: bool = False  # an incident where something broke (an outage, a breach, a bug), not a controversy
     abuse: bool = False  # an incident where AI was used to harm people (deepfake porn, scams), not a controversy
+    event: bool = False  # an event announced to attend or apply to (a hackathon, a live event), not news of one
     state_user: str = ""  # policy about what the state itself does with AI: "the police", "the military"
     shutdown: bool = False  # the headline says a product or project is being shut down or wound down
     lawsuit: bool = False  # policy that is a lawsuit filed, not yet decided: one side's claim
@@ -355,6 +367,9 @@ SURE_MARGIN = 1.0
 # a headline that speculates ("AI might help edit ..."): with no release word, no release the brief is sure of
 _MAYBE = re.compile(r"\b(?:might|could|may)\b", re.I)
 _VERDICT = re.compile(rf"\b(?:{VERDICT})\b", re.I)
+# a headline telling of something put to use ("AI Art Generator Used to Make Bullet Hell Video Game"): a story
+# about its use, not its release
+_PUT_TO_USE = re.compile(r"\b(?:used|employed|enlisted|tapped|deployed) (?:to|by|in|for|as)\b", re.I)
 
 
 def kind_of(title: str, text: str, section: str = "", vector: np.ndarray | None = None,
@@ -415,6 +430,8 @@ def kind_decision(title: str, text: str, section: str = "", vector: np.ndarray |
             and not listed:
         # "AI might help edit the next generation of blockbusters": a headline that speculates and names no
         # release is a feature or an argument, whatever its text's tool words
+        margin = min(margin, 0.0)
+    if best == "release" and _PUT_TO_USE.search(title) and not _KIND_RE["release"].search(title) and not listed:
         margin = min(margin, 0.0)
     verdict = _VERDICT.search(title)
     if best in ("release", "business") and verdict and not _KIND_RE["release"].search(title) and not listed:
@@ -745,6 +762,8 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
                  deal=deal,
                  failure=kind == "incident" and bool(_FAILURE.search(f"{title} {text[:1500]}")), shutdown=shutdown,
                  abuse=kind == "incident" and bool(_ABUSE.search(f"{title} {text[:600]}")),
+                 event=bool(_EVENT.search(title)) and bool(_EVENT_AHEAD.search(f"{title} {text[:300]}"))
+                 and not _EVENT_PAST.search(title),
                  state_user=next((who for who, pattern in _STATE_USE if pattern.search(title)), "")
                  if kind == "policy" else "",
                  lawsuit=kind == "policy" and bool(_LAWSUIT.search(title)) and not _DECIDED.search(title))

@@ -83,6 +83,9 @@ def _segment(para: str) -> list[str]:
     return out
 
 
+# the newsletter talking to its reader, not reporting: "click the link above and check out his video demo"
+_ASIDE = re.compile(r"\b(?:click (?:the|this|here|on)|(?:the )?link (?:above|below)|check (?:it|this|them) out|"
+                    r"check out (?:his|her|their|the|this|our) (?:video|demo|thread|post|tweet)s?)\b", re.IGNORECASE)
 # a sentence cut off at an abbreviation, as an excerpt that stops mid-sentence is ("... described in the Oct.")
 _CUT_AT_ABBREVIATION = re.compile(r"\b(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|Dr|Mr|Mrs|Ms|Prof|St|vs|"
                                   r"e\.g|i\.e|No|Fig|Vol|approx)\.[\"”’']?\s*$")
@@ -92,7 +95,7 @@ def usable(sentence: str) -> bool:
     words = sentence.split()
     if not MIN_WORDS <= len(words) <= MAX_WORDS:
         return False
-    if _LABEL.match(sentence) or _CUT_AT_ABBREVIATION.search(sentence):
+    if _LABEL.match(sentence) or _CUT_AT_ABBREVIATION.search(sentence) or _ASIDE.search(sentence):
         return False
     return sentence.rstrip()[-1:] not in (":",)
 

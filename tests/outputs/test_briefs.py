@@ -1410,3 +1410,17 @@ def test_small_words_of_a_brief(archive):
     assert _short_url("https://www.youtube.com/watch?v=abc123&t=4") == "youtube.com/watch?v=abc123"
     assert _short_url("https://quill.ai/blog/post/?utm_source=x") == "quill.ai/blog/post"
     assert guest_of("Chat with PDF - talk to your documents") == ("", "", "")
+    # the newsletter talking to its reader is not what happened
+    assert not sent.usable("Anyway, click the link above and check out his video demo - it gave me shivers!")
+
+
+def test_an_event_announced_is_briefed_as_an_event(archive):
+    brief = one_story_brief(archive, "Quillface is putting on a live event",
+                            "Quillface is putting on a live event: diffusion models, today (Wednesday 18:00 CET).",
+                            links=[{"url": "https://www.youtube.com/watch?v=quill123", "text": "link"}])
+    assert brief.our_take.startswith("An event, not news"), brief.our_take
+    assert "youtube.com/watch?v=quill123" in brief.what_to_do and "CET" not in brief.watch_for
+    assert "asks a builder to act" not in brief.our_take
+    report = one_story_brief(archive, "Top 10 projects from the Quill House hackathon",
+                             "Top 10 projects from the Quill House hackathon, with 170 founders.")
+    assert not report.our_take.startswith("An event")

@@ -653,3 +653,20 @@ def test_an_incident_of_harm_done_with_ai_and_policy_on_the_states_own_use():
     assert police.kind == "policy" and police.state_user == "the police"
     rule = fx.extract("Lawmakers propose a law on chatbot disclosures", "The bill was proposed this week.", [])
     assert rule.kind == "policy" and rule.state_user == ""
+
+
+def test_a_headline_about_something_put_to_use_is_no_sure_release():
+    kind, _, margin = fx.kind_decision("Quill Art Generator Used to Make a Bullet Hell Video Game",
+                                       "It generates images from prompts; the game was released on Steam.")
+    assert kind == "release" and margin < fx.SURE_MARGIN
+    assert fx.kind_decision("Quill Art Generator launches, used by 10,000 artists",
+                            "It generates images; released today.")[2] >= fx.SURE_MARGIN
+
+
+def test_a_skeptic_without_a_subject_doubts_a_sentence_about_the_headline_not_the_ledes_background():
+    title = "Counting heads: how deep learning can simplify tedious agricultural tasks"
+    facts = fx.extract(title, "", [])
+    background = "The selective breeding of grain crops is one of the main reasons plants produce such excellent yields."
+    assert ev.claim_of(facts, [background], "", title=title) is None
+    news = "Deep learning counts wheat heads in field photos far faster than agricultural workers can."
+    assert ev.claim_of(facts, [background, news], "", title=title).sentence.startswith("Deep learning counts")
