@@ -27,7 +27,7 @@ from .headline import (about, announcer, around, distinctive, guest_of, introduc
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 52  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 53  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 REPEAT_DAYS = RelateConfig.same_days  # a cluster spanning more days holds the same story told again later
 MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
@@ -1002,6 +1002,7 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
         "sample": ev.survey_sample(text) if kind == "opinion" else "",
         "minutes": _reading_minutes(text), "primary": primary,
         "product_site": bool(primary) and fx.product_site(primary["url"]),
+        "project_page": bool(primary) and fx.project_page(primary["url"]),
         "event": facts.event and kind in ("other", "release", "opinion", "business"),
         "links": {a: facts.artifact_links.get(a, "") for a in fx.ARTIFACTS},
         "when": horizon_cues[0] if horizon_cues else "", "ref": _ref(inp.title),

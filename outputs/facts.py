@@ -554,6 +554,17 @@ def product_site(url: str) -> bool:
     return bool(host) and not _NOT_PRODUCT_HOST.search(host)
 
 
+# a research project's own page: a static host or a personal site, where paper, code and numbers usually are
+_PROJECT_HOST = re.compile(r"(?:\.github\.io|\.gitlab\.io|\.pages\.dev|\.netlify\.app|\.vercel\.app)$|"
+                           r"^sites\.google\.com$|^research\.[\w-]+\.\w+$")
+
+
+def project_page(url: str) -> bool:
+    """The link is a research project's own page ("kylesargent.github.io/vq3d"), not news about it."""
+    host, path = _host_path(url)
+    return bool(_PROJECT_HOST.search(host)) or (product_site(url) and bool(re.search(r"/(?:~|projects?/)", path)))
+
+
 def artifacts_of(text: str, urls: Sequence[str], listing: bool = False, tools_section: bool = False
                  ) -> tuple[list[str], dict[str, str]]:
     """Artifacts the story makes available: from its links, then its text (a denied or future one does not

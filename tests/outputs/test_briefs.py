@@ -1424,3 +1424,12 @@ def test_an_event_announced_is_briefed_as_an_event(archive):
     report = one_story_brief(archive, "Top 10 projects from the Quill House hackathon",
                              "Top 10 projects from the Quill House hackathon, with 170 founders.")
     assert not report.our_take.startswith("An event")
+
+
+def test_research_on_a_project_page_points_to_the_page_not_to_nothing(archive):
+    title = "Quill3D - Learning a 3D-aware generative model on ImageNet."
+    brief = one_story_brief(archive, title, f"{title} Researchers at Quill University propose a new approach.",
+                            section="Research", links=[{"url": "https://quillsargent.github.io/quill3d", "text": "link"}])
+    assert brief.kind == "research", brief.kind
+    assert "quillsargent.github.io/quill3d" in brief.our_take + brief.what_to_do
+    assert "no paper" not in brief.our_take and "nothing to check it against" not in brief.skeptics
