@@ -27,7 +27,7 @@ from .headline import (about, announcer, around, distinctive, guest_of, introduc
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 53  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 54  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 REPEAT_DAYS = RelateConfig.same_days  # a cluster spanning more days holds the same story told again later
 MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
@@ -804,13 +804,20 @@ def _about_itself(members: Sequence[Member]) -> bool:
     return any(n and newsletter_name(n, members) for n in (subject, owner))
 
 
+_SITE_SUFFIX = re.compile(r"\s+\|\s+[A-Z][\w.&'’ -]{1,30}$")
+
+
 def subject_for(inp: BriefInput, only: str | None = None) -> tuple[str, str]:
     """(subject, actor) of a cluster's stories (or one of them), as its brief names them."""
     if only is None and inp.named is not None:
         return inp.named
     members = [m for m in inp.members if only is None or m.id == only] or inp.members
+    # "Computer Scientist Explains One Concept in 5 Levels of Difficulty | WIRED": the site is no subject
+    sites = {m.group(0).strip(" |") for m in (_SITE_SUFFIX.search(x.title) for x in members) if m}
+    members = [replace(m, title=_SITE_SUFFIX.sub("", m.title)) for m in members]
     titles = "\n".join(m.title for m in members)
-    return subject_and_org(members, sig.names([titles, "\n".join(m.text for m in members)], titles), inp.subject,
+    named = "" if (inp.subject or "").lower() in {x.lower() for x in sites} else inp.subject
+    return subject_and_org(members, sig.names([titles, "\n".join(m.text for m in members)], titles), named,
                            inp.common_words, inp.known_names)
 
 
@@ -1006,7 +1013,7 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
         "event": facts.event and kind in ("other", "release", "opinion", "business"),
         "links": {a: facts.artifact_links.get(a, "") for a in fx.ARTIFACTS},
         "when": horizon_cues[0] if horizon_cues else "", "ref": _ref(inp.title),
-        "capability": "" if claim else ev.capability_of([c.text for c in cands], inp.title, subject),
+        "capability": "" if claim or kind == "funding" else ev.capability_of([c.text for c in cands], inp.title, subject),
         "headline": _ref(inp.title, words=20), "headline_kinds": fx.headline_kinds(inp.title),
         "headline_figure": bool(figures_of(inp.title)),  # "... raises $30M", "... surpassed 6,200 riders"
         # "seeks $400 million valuation": what it is worth, not what it raised

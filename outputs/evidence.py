@@ -113,7 +113,11 @@ def claim_of(facts: fx.Facts, sentences: Sequence[str], subject: str, maker: str
         if re.fullmatch(r"\d+\.\d+", f.value):
             return 1
         return 2 if "$" in f.value else 3  # money, then sizes and counts ("3B parameters")
+    def the_raise(sentence: str) -> bool:  # "Percepto raises $45 million ...": the news itself, no claim to doubt
+        return facts.kind == "funding" and fx.raised_money(sentence)
     for f in sorted(facts.figures, key=rank):
+        if the_raise(f.sentence):
+            continue
         if re.fullmatch(r"\d+(?:\.\d+)?\s?[BMKbmk]", f.value) or _SCALE.match(f.measures):
             continue  # "a LLaMa 2 70B model", "trained on 18 trillion tokens": a size, no result anyone claims
         if facts.kind in ("research", "benchmark", "release") and rank(f) == 2 and not re.search(
@@ -128,7 +132,8 @@ def claim_of(facts: fx.Facts, sentences: Sequence[str], subject: str, maker: str
     for s in sentences:
         if not subject and heads and not heads & _content_stems(s):
             continue
-        if _COMPARATIVE.search(s) and _about(s, subject, maker) and not _aside(s) and not cited(s, subject, maker):
+        if _COMPARATIVE.search(s) and _about(s, subject, maker) and not _aside(s) and not cited(s, subject, maker) \
+                and not the_raise(s):
             return Claim(_short(s), by=facts.claim, cue=facts.claim_cue, versus=_versus(s, subject))
     return None
 

@@ -117,6 +117,13 @@ _RAISED = re.compile(r"\b(?:rais(?:e|es|ed|ing)|secur(?:e|es|ed|ing)|lands?|land
                      r"series [a-e] )?(?:funding|investment|round)\b|funding round|seed round|series [a-e]\b|valuation|"
                      r"valued at|\bbacks\b|\bbacked by|\bled by|\bround in\b|stealth with [$€£]|investment (?:in|from)|"
                      r"invests? (?:[$€£]\S+ )?in (?:(?-i:[A-Z])|(?:[\w-]+ ){0,3}(?:start-?up|company|firm))", re.IGNORECASE)
+
+
+def raised_money(text: str) -> bool:
+    """The text tells of money coming in (a raise, a round, a backer)."""
+    return bool(_RAISED.search(text))
+
+
 # an incident where a system broke or was broken into (or used to break into others: fraud, phishing), not a
 # controversy over what AI did or was used for
 # a headline saying a product or project ends: news for whoever runs it, whatever else the story announces
@@ -240,6 +247,7 @@ _TEXT_ARTIFACT = {
 _TOOLS_SECTION = re.compile(r"\b(?:tools?|apps?|products?|demos?)\b", re.IGNORECASE)  # "Cool Tools", "New apps"
 # words of a listing that describes a tool (not a podcast episode or an article)
 _TOOL = re.compile(r"\b(?:tool|app|platform|extension|plugin|api|sdk|assistant|bot|editor|generator|builder|"
+                   r"ide|browser|terminal|notebook|copilot|agent|chatbot|workspace|dashboard|cli|"
                    r"lets you|helps you|allows you|turns?|generates?|creates?|builds?|automates?|your|free|open[- ]source|"
                    r"library|framework|search|chat with)\b", re.IGNORECASE)
 # a listed tool links to its own site: that is something to use, unless the link is a news site or a post

@@ -68,6 +68,10 @@ _RAISES = re.compile(r"(?:^\s*(?i:the )?|\b(?i:startup|company|firm|maker|builde
                      r"receives|received|"
                      r"nabs|bags|snags|closes|closed|picks up) (?i:a |an |another |fresh |new )?"
                      r"(?i:[$€£]\s?\d|\d[\d.,]*\s?(?:million|billion|m|bn)\b|(?:pre-)?seed\b|series [a-e]\b|cash\b|capital\b)")
+# "NEA and Pear VC just led a $4.5 million seed investment in Orby": the company invested in
+_LED_INTO = re.compile(r"\b(?i:led|leads|co-led|co-leads)\s+(?i:an?\s+)?(?:[$€£]\s?[\d.,]+\s?(?i:million|billion|[mb]n?)?\s+)?"
+                       r"(?i:(?:pre-)?seed\s+|series [a-e]\s+)?(?i:investment|round|funding(?: round)?)\s+(?i:in|into|for)\s+"
+                       r"(?i:stealth\s+)?(?i:(?:startup|company)\s+)?([A-Z][\w.&'’+-]*(?: [A-Z0-9][\w.&'’+-]*){0,2})")
 # "Wayve, the Lidar-free self-driving startup, raises $13.6M": the name before its description
 _RAISES_APPOSITIVE = re.compile(r"^\s*([A-Z][\w.&'’+-]*(?: [A-Z0-9][\w.&'’+-]*){0,3}), (?i:the|a|an) [^,]{3,80}, "
                                 r"(?i:raises|raised|secures|secured|lands|landed|gets|nabs|bags|snags|closes|closed)\b")
@@ -80,7 +84,7 @@ _BACKS = re.compile(r"\b(?:backs|invests in|leads|co-leads) (?:[\w.-]+ ){0,5}?([
 
 def raiser(title: str) -> str:
     """The company a funding headline says raised money, or ""."""
-    m = _RAISES.search(title) or _RAISES_APPOSITIVE.search(title) or _BACKS.search(title)
+    m = _RAISES.search(title) or _RAISES_APPOSITIVE.search(title) or _BACKS.search(title) or _LED_INTO.search(title)
     # a Title Case headline's "Cancer-Testing AI Startup Artera": the name after the description
     name = re.split(r"\b(?i:startup|company|firm|maker|lab)\s+", m.group(1))[-1] if m else ""
     # "AI Search Startup Raises $26 Million": a description, no name
@@ -99,7 +103,8 @@ def introduced(title: str) -> str:
 
 
 # "Researchers from UC Berkeley and DeepMind Propose SuccessVQA: ...": the thing, made by the (first) lab named
-_PROPOSED = re.compile(r"^\s*(?i:researchers|scientists|engineers|a team)\s+(?i:from|at)\s+"
+_PROPOSED = re.compile(r"^\s*(?i:researchers|scientists|engineers|a team|(?:a |the )?(?:new )?(?:study|paper|research))"
+                       r"\s+(?i:from|at|by)\s+"
                        r"(?P<org>[A-Z][\w.&'’-]*(?:\s+[A-Z][\w.&'’-]*){0,3}?)"
                        r"(?:\s*(?:,|\s(?i:and)\s)\s*[A-Z][\w.&'’-]*(?:\s+[A-Z][\w.&'’-]*){0,3}?)*"
                        r"\s+(?i:propose|introduce|present|unveil|release|develop|build|create|design|open-source)s?\s+"
@@ -135,7 +140,9 @@ def researched(text: str) -> tuple[str, str]:
 def proposed(title: str) -> tuple[str, str]:
     """(thing, lab) of a "Researchers from <lab> propose <Thing>" headline, or ("", "")."""
     m = _PROPOSED.match(title)
-    if not m or not (distinctive(m.group("thing")) or re.fullmatch(r"[A-Z][A-Z\d-]{2,}", m.group("thing"))):
+    # "Introduces Geometric Complexity (GC)": a Title Case name given its own acronym is a name
+    named = bool(m) and bool(re.match(r"\s*\([A-Z][A-Za-z\d-]{1,9}\)", title[m.end():]))
+    if not m or not (named or distinctive(m.group("thing")) or re.fullmatch(r"[A-Z][A-Z\d-]{2,}", m.group("thing"))):
         return "", ""  # "Propose A Novel Method": a Title Case description, not a name
     return m.group("thing"), m.group("org")
 

@@ -1433,3 +1433,15 @@ def test_research_on_a_project_page_points_to_the_page_not_to_nothing(archive):
     assert brief.kind == "research", brief.kind
     assert "quillsargent.github.io/quill3d" in brief.our_take + brief.what_to_do
     assert "no paper" not in brief.our_take and "nothing to check it against" not in brief.skeptics
+
+
+def test_a_sites_name_after_the_headline_is_not_the_subject(archive):
+    store, briefer, _ = archive
+    title = "Computer Scientist Explains One Concept in 5 Levels of Difficulty | QUILLED"
+    inp = one_story_input(store, title, f'{title} - "In this explainer video, Professor Dana Orchard explains the '
+                          'paradox to a child, a teen and a grad student: a guide to why robots find easy things '
+                          'hard."')
+    inp.subject = "quilled"  # the name the cluster's titles share: every headline of the site ends with it
+    brief = make_briefs(briefer, [inp])[0]
+    assert brief.kind == "opinion", brief.kind
+    assert "QUILLED" not in brief.our_take + brief.what_changes + brief.watch_for, brief.our_take

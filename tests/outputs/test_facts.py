@@ -670,3 +670,26 @@ def test_a_skeptic_without_a_subject_doubts_a_sentence_about_the_headline_not_th
     assert ev.claim_of(facts, [background], "", title=title) is None
     news = "Deep learning counts wheat heads in field photos far faster than agricultural workers can."
     assert ev.claim_of(facts, [background, news], "", title=title).sentence.startswith("Deep learning counts")
+
+
+def test_who_was_invested_in_and_what_a_study_introduces():
+    from outputs.headline import proposed, raiser
+    assert raiser("Exclusive: Quill VC and Orchard just led a $4.5 million seed investment in Quillby, the AI that "
+                  "wants to make workers more efficient") == "Quillby"
+    assert proposed("A New Study by Orchard and Quillmind Introduces Geometric Quillity (GQ) for Neural Network "
+                    "Analysis") == ("Geometric Quillity", "Orchard")
+    assert proposed("Researchers Propose A Novel Method for Quill Analysis") == ("", "")
+
+
+def test_a_raise_is_the_news_not_a_claim_to_doubt():
+    title = "Quillpto raises $45 million for robots that inspect power lines"
+    said = "Inspection company Quillpto today announced a $45 million round, and says its robots are 3x faster."
+    facts = fx.extract(title, said, [])
+    assert facts.kind == "funding"
+    assert ev.claim_of(facts, ["Inspection company Quillpto today announced a $45 million round."], "Quillpto",
+                       title=title) is None
+
+
+def test_a_listed_ide_is_a_tool_to_try():
+    assert "demo" in fx.artifacts_of("Quillsor - A brand new IDE with LLMs, built from the ground up.",
+                                     ["https://quillsor.so"], listing=True)[0]
