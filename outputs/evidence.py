@@ -246,7 +246,9 @@ def _versus(sentence: str, subject: str) -> str:
 
 
 def _short(sentence: str, words: int = 32) -> str:
-    parts = sentence.strip().strip("\"“”'").split()
+    """A sentence to quote inside a brief's own: at most `words` words, without its quotation marks and its
+    full stop (the brief's sentence goes on after the closing quote); an abbreviation's point stays ("U.S.")."""
+    parts = re.sub(r"(?<![A-Z])\.$", "", sentence.strip().strip("\"“”'").strip()).split()
     return " ".join(parts[:words]) + ("…" if len(parts) > words else "")
 
 

@@ -29,7 +29,11 @@ _CONTRARY = re.compile(
     r"\b(question(?:s|ed|ing)? (?:the|its|their)(?: \w+)? (?:claims?|numbers|results|scores)|"
     r"fail(?:s|ed)? to (?:replicate|reproduce|match|hold)|do(?:es)? not hold up|did not hold up|falls? short|"
     r"fell short|could not (?:reproduce|replicate)|overstat\w+|lower than (?:claimed|reported)|"
-    r"trails? the (?:launch )?claims|skeptic\w*|doubts? about|criticis\w+|criticiz\w+|debunk\w*)\b",
+    r"trails? the (?:launch )?claims|skeptic\w*|doubts? about|criticis\w+|criticiz\w+|debunk\w*|"
+    # "tried to replicate ... with limited success", "code can't tell if you're straight", "has not been reproducible"
+    r"with (?:limited|little|no) success|not (?:been )?reproducible|irreproducib\w+|(?:can'?t|cannot) (?:actually )?tell|"
+    r"(?:do(?:es)?n'?t|does not|do not) (?:actually )?work(?! (?:the way|like|as|for|on|with|in|out|from|at|to)\b)|"
+    r"poorly (?:conducted|designed|done))\b",
     re.IGNORECASE)
 _PLAN = re.compile(r"\b(?:plans?|expects?|intends?|aims?) to ([^.;]{6,80})", re.IGNORECASE)
 # capitalised names: "Lumen Labs", "Hyperion-7B", "EU"; not sentence-initial function words

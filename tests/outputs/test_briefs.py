@@ -1445,3 +1445,14 @@ def test_a_sites_name_after_the_headline_is_not_the_subject(archive):
     brief = make_briefs(briefer, [inp])[0]
     assert brief.kind == "opinion", brief.kind
     assert "QUILLED" not in brief.our_take + brief.what_changes + brief.watch_for, brief.our_take
+
+
+def test_a_replication_that_failed_is_not_briefed_as_a_result_to_build_on(archive):
+    title = "The infamous Quill gaydar study was repeated – and, no, code can't tell who you are from your face"
+    text = ("Researchers tried to replicate the original Quill University study with limited success: the network "
+            "still scored over 60% with the faces blurred out. The new study is also poorly conducted.")
+    brief = one_story_brief(archive, title, text, section="Research")
+    said = brief.our_take + brief.what_to_do + brief.what_changes + brief.skeptics
+    assert "prototype" not in said and "Nothing in the archive contradicts" not in said, said
+    assert "doubt" in brief.our_take + brief.skeptics
+    assert sig.contrary("Quillchat doesn't work the way you think") is False
