@@ -1279,10 +1279,13 @@ def test_a_subject_matched_often_but_never_quoted_writes_no_history_line(archive
     brief = make_briefs(briefer, [inp])[0]
     assert brief.kind == "release" and "Quill-7B" in brief.our_take + brief.what_to_do
     assert "earlier headlines" not in brief.our_take
-    inp.history = {"count": 12, "first": "2022-01-01T00:00:00+00:00", "days_since_last": 3, "latest": [
-        {"story_id": "x", "title": "Quill-6B is out", "source": "orchard-weekly", "date": "2022-12-30T00:00:00+00:00",
-         "cluster_id": "c"}]}
-    assert "12 earlier headlines" in make_briefs(briefer, [inp])[0].our_take
+    latest = [{"story_id": "x", "title": "Quill-6B is out", "source": "orchard-weekly",
+               "date": "2022-12-30T00:00:00+00:00", "cluster_id": "c"}]
+    inp.history = {"count": 4, "first": "2022-01-01T00:00:00+00:00", "days_since_last": 3, "latest": latest}
+    assert "4 earlier headlines" in make_briefs(briefer, [inp])[0].our_take
+    # a name in a dozen earlier headlines (a big lab, a product everyone covers) is no evidence by its count
+    inp.history = {"count": 12, "first": "2022-01-01T00:00:00+00:00", "days_since_last": 3, "latest": latest}
+    assert "earlier headlines" not in make_briefs(briefer, [inp])[0].our_take
 
 
 @pytest.mark.parametrize("title, want", [
