@@ -1008,6 +1008,7 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
         "guest": guest_of(inp.title) if kind == "opinion" else ("", "", ""),
         "sample": ev.survey_sample(text) if kind == "opinion" else "",
         "minutes": _reading_minutes(text), "primary": primary,
+        "usable": [a for a in facts.artifacts if a in ev.USABLE],
         "product_site": bool(primary) and fx.product_site(primary["url"]),
         "project_page": bool(primary) and fx.project_page(primary["url"]),
         "event": facts.event and kind in ("other", "release", "opinion", "business"),

@@ -736,11 +736,11 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
             c.startswith(("section", "reads like", "a product listing")) for c in lead_kind[1]):
         # the headline story's own words say what it is, and agree with the stories together or leave no doubt
         kind, cues, margin = lead_kind[0], ["the headline story", *lead_kind[1][:5]], lead_kind[2]
-    if kind in ("business", "release", "research") and any(raiser(t) for t in title.split("\n")):
+    raised_by = next((r for r in map(raiser, title.split("\n")) if r), "")
+    if kind in ("business", "release", "research") and raised_by:
         # "Wayve, the self-driving startup, raises $13.6M": the headline's news is the raise, whatever the
         # section and the words about the business around it
-        kind, cues, margin = "funding", [f"a raise: {raiser(title.split(chr(10))[0]) or 'the headline'}",
-                                         *cues[:5]], SURE_MARGIN
+        kind, cues, margin = "funding", [f"a raise: {raised_by}", *cues[:5]], SURE_MARGIN
     if deal and deal.get("done") and _PENDING_TEXT.search(text[:800]):
         deal = {**deal, "done": ""}  # "Orvex buys Tindal" over "... has agreed to buy ... expected to close in spring"
     if deal and kind not in ("fiction", "notice") and (
@@ -750,7 +750,7 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
         deal = None
     elif not _RAISED.search(f"{title}\n{text[:400]}"):
         margin = min(margin, 0.0)  # money named but nobody raised it: the brief does not frame it as a raise
-    elif any(raiser(t) or _RAISED.search(t) for t in title.split("\n")):
+    elif raised_by or any(_RAISED.search(t) for t in title.split("\n")):
         # "Nurse-assisting robotics firm Diligent raises $30M", "Gather AI secures new cash": nothing else
         margin = max(margin, SURE_MARGIN)
     listing = listing_of(title, text)
