@@ -111,6 +111,9 @@ _NOT_NAMES = {
     "even", "just", "only", "now", "yet", "meanwhile", "however", "instead", "despite", "unlike", "every", "each",
     "both", "either", "neither", "such", "thus", "indeed", "sometimes", "often", "maybe", "my", "his", "her",
     "dr", "mr", "mrs", "ms", "prof", "sir", "dame", "gov", "sen",  # a title before a name is not one
+    # a question's opening verb ("Would I be able to tell?"); not "will" or "do" ("Will Knight", "Do Kwon")
+    "would", "could", "should", "can", "might", "must", "shall", "does", "did", "is", "are", "was", "were",
+    "has", "have", "had",
 }
 
 

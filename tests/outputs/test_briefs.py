@@ -1413,6 +1413,9 @@ def test_small_words_of_a_brief(archive):
     assert _short_url("https://www.youtube.com/watch?v=abc123&t=4") == "youtube.com/watch?v=abc123"
     assert _short_url("https://quill.ai/blog/post/?utm_source=x") == "quill.ai/blog/post"
     assert guest_of("Chat with PDF - talk to your documents") == ("", "", "")
+    # a question's opening verb is no name ("Would I be able to tell?"); a first name that is a verb can be
+    assert sig.names(["Would I be able to tell? Nearly 50 sites are fakes", "x"], "Would I be able to tell?") == []
+    assert "Do Quill" in sig.names(["Do Quill arrested in Orchardia", "x"], "Do Quill arrested in Orchardia")
     # the newsletter talking to its reader is not what happened
     assert not sent.usable("Anyway, click the link above and check out his video demo - it gave me shivers!")
 
