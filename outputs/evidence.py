@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from pipeline.dates import to_day
+from pipeline.terms import STOP
 
 from . import facts as fx
 from . import signals as sig
@@ -138,14 +139,9 @@ def claim_of(facts: fx.Facts, sentences: Sequence[str], subject: str, maker: str
     return None
 
 
-_STOP = frozenset("the a an and or of to in on for with by from at as is are was were be been it its this that "
-                  "these those how what why when who which can could will would may might new more most into "
-                  "about over than your our their they them his her has have had not just".split())
-
-
 def _content_stems(text: str) -> set[str]:
     """A text's content words, cut to five letters ("agricultural" and "agriculture" meet)."""
-    return {w.lower()[:5] for w in re.findall(r"[A-Za-z][A-Za-z-]{2,}", text) if w.lower() not in _STOP}
+    return {w.lower()[:5] for w in re.findall(r"[A-Za-z][A-Za-z-]{2,}", text) if w.lower() not in STOP}
 
 
 # what a training run's or a model's size is counted in

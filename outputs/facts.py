@@ -434,15 +434,16 @@ def kind_decision(title: str, text: str, section: str = "", vector: np.ndarray |
         # a newsletter's "Concerns" section and a worried tone hold essays and critiques as much as things
         # that went wrong: without a word naming the harm or failure the brief does not frame it as one
         margin = min(margin, 0.0)
-    if best == "release" and _MAYBE.search(title) and not _KIND_RE["release"].search(title) \
-            and not listed:
-        # "AI might help edit the next generation of blockbusters": a headline that speculates and names no
-        # release is a feature or an argument, whatever its text's tool words
+    # what the headline itself says of a story whose cues made it a release or business: no launch word there,
+    # and no listing
+    unlaunched = not listed and best in ("release", "business") and not _KIND_RE["release"].search(title)
+    if unlaunched and best == "release" and (_MAYBE.search(title) or _PUT_TO_USE.search(title)):
+        # "AI might help edit the next generation of blockbusters", "AI Art Generator Used to Make Bullet Hell
+        # Video Game": a headline that speculates, or tells of something put to use, is a feature or an argument
+        # whatever its text's tool words
         margin = min(margin, 0.0)
-    if best == "release" and _PUT_TO_USE.search(title) and not _KIND_RE["release"].search(title) and not listed:
-        margin = min(margin, 0.0)
-    verdict = _VERDICT.search(title)
-    if best in ("release", "business") and verdict and not _KIND_RE["release"].search(title) and not listed:
+    verdict = _VERDICT.search(title) if unlaunched else None
+    if verdict:
         # "The new Bing demo made more mistakes than Google's Bard": a judgement of something already out is
         # an analysis, whatever section or launch words surround it
         return "opinion", [f"a verdict: “{verdict.group(0)}”", *cues["opinion"][:5]], SURE_MARGIN
