@@ -22,12 +22,12 @@ from . import facts as fx
 from . import sentences as sent
 from . import signals as sig
 from . import watch as wt
-from .headline import (about, announcer, around, distinctive, guest_of, introduced, proposed, raiser, researched,
-                       title_name, used_by)
+from .headline import (about, announcer, around, distinctive, introduced, proposed, raiser, researched,
+                       speaker_of, title_name, used_by)
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 57  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 58  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 REPEAT_DAYS = RelateConfig.same_days  # a cluster spanning more days holds the same story told again later
 MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
@@ -267,7 +267,9 @@ _OF_NAME = re.compile(r"\b(?:Office|Department|Ministry|Bureau|Secretary|Council
 # where a thing is run, hosted or measured against ("compared with the standard HuggingFace implementation",
 # "available on HuggingFace"): not what the story made
 _PLACED = re.compile(r"\b(?:compared (?:with|to)|against|than|versus|vs\.?|(?:available|hosted|found|run|runs) "
-                     r"(?:on|at|via)|(?:pre-?)?trained on|fine-?tuned on)\s+(?:the\s+)?(?:standard\s+|official\s+|"
+                     r"(?:on|at|via)|(?:pre-?)?trained on|fine-?tuned on|"
+                     # "used for code completion in Visual Studio Code": where the thing is used
+                     r"(?:used|using|use) (?:for|in|by) (?:[\w-]+ ){0,3}?(?:in|on|inside|within))\s+(?:the\s+)?(?:standard\s+|official\s+|"
                      r"original\s+|usual\s+|popular\s+)?$", re.I)
 
 
@@ -458,13 +460,13 @@ _FOR_WHOM = re.compile(r"\bfor (?:(?:busy|small|indie|solo|independent|non-techn
 # the people a tool is for, from the domain its description names ("AI-generated summaries of your legal docs",
 # "Your AI for all things crypto"): where no builder audience's words appear, the tool's own users are the Who
 _DOMAIN_READERS = tuple((who, re.compile(rf"\b(?:{words})\b", re.I)) for who, words in (
-    ("Lawyers and legal teams", r"legal|lawyers?|law firms?|contracts?|paralegals?"),
+    ("Lawyers and legal teams", r"legal|lawyers?|law firms?|contracts?|paralegals?|patents?"),
     ("Crypto traders", r"crypto\w*|bitcoin|blockchain|web3|defi|nfts?"),
     ("Sales teams", r"sales\w*|crm|leads|prospect\w*|cold emails?"),
     ("Marketers", r"marketing|marketers?|ads|advertis\w+|seo|copywrit\w+|social media posts?"),
     ("Recruiters and job seekers", r"recruit\w*|hiring|resumes?|cvs?|job (?:search|seekers?|applications?)|cover letters?"),
     ("Students and teachers", r"students?|teachers?|homework|lectures?|classroom|tutor\w*|studying"),
-    ("Clinicians", r"doctors?|clinic\w*|patients?|medical|nurses?"),
+    ("Clinicians", r"doctors?|clinic\w*|patients?|medical|nurses?|ecgs?|diagnos\w+|radiolog\w+"),
     ("Online sellers", r"e-?commerce|shopify|amazon sellers?|product listings?|online stores?"),
     ("Designers", r"designers?|logos?|figma|ui mockups?|interior design"),
     ("Video and podcast creators", r"youtube\w*|videos?|podcasts?|tiktok|streamers?"),
@@ -472,7 +474,18 @@ _DOMAIN_READERS = tuple((who, re.compile(rf"\b(?:{words})\b", re.I)) for who, wo
     ("Support teams", r"customer support|support tickets?|helpdesk|customer service"),
     ("Game developers", r"games?|gaming|game assets?|npcs?"),
     ("Writers", r"writers?|authors?|novels?|books?|blog posts?|essays?"),
+    ("Security teams", r"security|cyber\w*|threats?|vulnerabilit\w+|malware|phishing|attacks?"),
+    ("Travellers", r"travel\w*|trips?|itinerar\w+|flights?|hotels?|vacations?"),
 ))
+
+
+# a listed tool for people who build software: where none of these words appear, it is for its own users
+_BUILDER_TOOL = re.compile(r"\b(?:developers?|devs?|engineers?|code|coding|programm\w+|apis?|sdks?|llms?|gpt[\w-]*|"
+                           r"models?|prompts?|deploy\w*|open[- ]source|github|python|javascript|typescript|"
+                           r"sql|data(?:sets?|bases?)?|workflows?|no-code|low-code|automat\w+|embeddings?|"
+                           r"vectors?|fine-?tun\w*|inference|gpus?|ml|machine learning|plugins?|integrat\w+|"
+                           r"terminal|cli|websites?|apps? builder|build(?:ing|s)? (?:apps?|tools?|bots?|agents?|chatbots?))\b", re.I)
+GENERAL = "General users"  # who a listed tool with no builder's words is for
 
 
 def domain_readers(text: str) -> str:
@@ -533,7 +546,7 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
             body and any(inside.search(t) for t in written))
 
     def trimmed(name: str) -> str:  # "IBM Leverages Reinforcement Learning" (a Title Case headline) -> "IBM"
-        if sig.not_a_subject(name) or (name.count(" ") == 1 and not any(map(sig.the_field, name.split()))
+        if sig.not_a_subject(name) or (name.count(" ") in (1, 2) and not any(map(sig.the_field, name.split()))
                                        and capitalised_inside(name, body=True)):
             return name  # a place as written ("New York"), not "York": it is no actor either way
         words = name.split()
@@ -721,6 +734,8 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     school = _institution_of(subject, texts) if subject else ""
     if school:  # "Waterloo" of "Engineers at the University of Waterloo have developed ...": the university
         return "", org if org and org != subject else school
+    if sig.not_a_subject(subject):  # "Ex-Googlers take a stab at ...": who they were, not a subject
+        return "", org
     return _unroled(subject), org  # "Getty Images CEO says ...": the company; "US Senator": none
 
 
@@ -817,8 +832,12 @@ def subject_for(inp: BriefInput, only: str | None = None) -> tuple[str, str]:
     members = [replace(m, title=_SITE_SUFFIX.sub("", m.title)) for m in members]
     titles = "\n".join(m.title for m in members)
     named = "" if (inp.subject or "").lower() in {x.lower() for x in sites} else inp.subject
-    return subject_and_org(members, sig.names([titles, "\n".join(m.text for m in members)], titles), named,
-                           inp.common_words, inp.known_names)
+    subject, actor = subject_and_org(members, sig.names([titles, "\n".join(m.text for m in members)], titles),
+                                     named, inp.common_words, inp.known_names)
+    house = fx.house_rule(members[0].title) if members else ""
+    if house and not house.startswith("the "):
+        actor = house  # "ChatGPT banned on ... WeChat": WeChat made the rule, not ChatGPT's maker
+    return subject, actor
 
 
 def _change_sentence(cands: list[sent.Sentence], chosen: set[str]) -> str:
@@ -944,13 +963,15 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
             s.audiences, backed, guessed = [(mine, 0.0)], {mine: [f"a {kind} story"]}, True
         s.audience_cues = {n: backed[n][:4] for n, _ in s.audiences}
         whom = _FOR_WHOM.search(inp.title) if kind == "release" else None
-        domain = domain_readers(f"{inp.title}\n{text[:300]}") \
-            if kind == "release" and facts.one_line and not whom and guessed else ""
+        domain = domain_readers(f"{inp.title}\n{text[:300]}") if kind == "release" and not whom and guessed else ""
         if whom:  # "Free GPT-3 sheets for marketers": made for people none of the builder audiences covers
             reader = whom.group("who")[:1].upper() + whom.group("who")[1:].lower()
             s.audiences, s.audience_cues = [(reader, 0.0)], {reader: [whom.group(0).strip()]}
         elif domain:  # "Detangle AI - AI-generated summaries of your legal docs": for lawyers, not ML engineers
-            s.audiences, s.audience_cues = [(domain, 0.0)], {domain: ["what the listing says it is for"]}
+            s.audiences, s.audience_cues = [(domain, 0.0)], {domain: ["what the sources say it is for"]}
+        elif kind == "release" and guessed and facts.one_line and not _BUILDER_TOOL.search(f"{inp.title}\n{text}"):
+            # "Love Stories - Relationship advice from a community of AI agents": nothing in it is for builders
+            s.audiences, s.audience_cues = [(GENERAL, 0.0)], {GENERAL: ["a listing with no builder's words"]}
 
     cands = candidates_of(inp)
     picked = sent.central(cands, encode, centroid, limit=3 if len(members) > 1 else 2)
@@ -995,6 +1016,7 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
     # the key figure; for research and benchmarks not a sum of money (a prize is no result)
     figure = sig.key_figure([f for f in figures if kind not in ("research", "benchmark") or f[:1] not in "$€£"])
     weights_link = facts.artifact_links.get("weights", "")
+    form = ev.form_of(titles, text) if kind == "opinion" else ""
     context = {
         "s": s, "kind": kind, "subject": subject, "org": org, "title": inp.title, "level": level,
         "sources": sorted({m.source for m in members}), "figure": figure,
@@ -1004,8 +1026,9 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
         "span_days": s.span_days, "facts": facts, "stance": stance, "claim": claim, "cover": cover,
         "framings_differ": ev.framings_differ(cover), "history": history, "specific": specific,
         "step": _step(inp, position, names, figures), "other_news": recent_related(inp.other_news, lead.date)[:2],
-        "form": ev.form_of(titles, text) if kind == "opinion" else "",
-        "guest": guest_of(inp.title) if kind == "opinion" else ("", "", ""),
+        "form": form,
+        "guest": speaker_of(inp.title, text, subject, interview=form in ("interview", "podcast", "video"))
+        if kind == "opinion" else ("", "", ""),
         "sample": ev.survey_sample(text) if kind == "opinion" else "",
         "minutes": _reading_minutes(text), "primary": primary,
         "usable": [a for a in facts.artifacts if a in ev.USABLE],

@@ -49,7 +49,9 @@ _BODY_FORMS = (
     ("interview", FORMS[0][1]),
     ("podcast", FORMS[1][1]),
     ("video", r"\byoutube\b|\bvideo (?:of|from) (?:the|a|his|her) talk\b|\blecture\b"),
-    ("how-to", r"\bhow to (?:build|make|use|train|fine-tune|set up|write|deploy|run|create|get started)\b|"
+    # "how to" addressed to the reader, not "teaching machines how to use every software tool"
+    ("how-to", r"(?<!machines )(?<!models )(?<!robots )(?<!agents )(?<!them )(?<!it )\bhow to (?:build|make|use|"
+               r"train|fine-tune|set up|write|deploy|run|create|get started)\b|"
                r"\bstep[- ]by[- ]step\b|\btutorial\b"),
     ("explainer", r"\bexplainer\b|\bprimer\b"),
     ("survey", FORMS[5][1]),

@@ -21,7 +21,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from .headline import raiser
+from . import signals as sig
+from .headline import raiser, speaker_of
 
 KINDS = ("release", "research", "benchmark", "funding", "policy", "incident", "business", "opinion")
 ARTIFACTS = ("weights", "code", "paper", "api", "dataset", "demo")
@@ -71,7 +72,9 @@ KIND_CUES: dict[str, str] = {
                rf"{HOW_IT_WORKS}|behind the scenes|"
                r"(?:illustrated |gentle )?introduction to|"
                r"why (?:we|you|i|the|ai)|should|thoughts?|op-ed|column|analysis|debate|argu\w+|predictions?|predicts? that|"
-               r"forecast\w*|future of|will ai|is ai|the case for|the case against|what (?:is|are|we|you)|"
+               r"forecast\w*|future of|will ai|is ai|the case for|the case against|"
+               # "What is ...", "Here's what you need to know"; not "makes software do what you tell it"
+               r"(?<!(?-i:[a-z]) )what (?:is|are|we|you)|here['’]s what|"
                r"survey|poll|think|believes?|warns?|says|view|perspective|reflections?|conversation|talks? about|"
                rf"{VERDICT}",
 }
@@ -149,6 +152,49 @@ _STATE_USE = (("the police", re.compile(r"\b(?:police|policing|law enforcement|c
               ("the military", re.compile(r"\b(?:military|militaries|pentagon|army|navy|air force|armed forces|"
                                           r"defen[cs]e (?:department|ministry|forces)|dod|darpa|battle\w*|warfare|"
                                           r"weapons?|nuclear|nukes?|nuke-\w+|soldiers?|troops|war)\b", re.I)))
+# a company's, a platform's or an event's own rule ("Getty Images bans AI-generated content", "ChatGPT banned on
+# Chinese social media app WeChat", "Top AI conference bans use of ChatGPT"): it binds those who use that service,
+# not everyone; a state's ("Italy bans", "German court bans", "NYC schools ban") is a rule of another kind
+_HOUSE_BANS = re.compile(r"^\s*(?P<who>[^.:;!?]{2,60}?)\s+(?:temporarily |now |quietly |officially |also )?(?:bans|blocks|"
+                         r"restricts|prohibits|forbids|outlaws)\b", re.I)
+_BANNED_ON = re.compile(r"\b(?:banned|blocked|prohibited|barred)\s+(?:on|from|by)\s+(?P<rest>[^.,;:!?]{2,80})", re.I)
+_STATE_WORDS = re.compile(r"\b(?:government|govt|court|judge|regulators?|ministry|minister|parliament|congress|senate|"
+                          r"senators?|commission|council|officials|lawmakers?|law|laws|bill|act|state|states|city|county|"
+                          r"police|agency|authority|watchdog|fda|ftc|sec|eu|un|us|u\.s\.?|uk|white house|governor|mayor|"
+                          r"president|department|schools?|district|province|nation|country|countries|federal|"
+                          r"legislat\w+)\b", re.I)
+
+
+# a document signed or published as a stand, not a product: "Statement on AI risk - ...", "Open letter: ..."
+_DOCUMENT = re.compile(r"^\W*(?:the |an? )?(?:open |joint |public )?(statement|letter|petition|pledge|declaration|"
+                       r"manifesto|memo|charter)\b(?! (?:from|by) )", re.I)
+# the piece says it is a tutorial: "this tutorial takes us through", "a short tutorial", "step-by-step guide"
+_TUTORIAL = re.compile(r"\b(?:this|short|quick|video|step[- ]by[- ]step|great|handy|excellent) (?:tutorial|walk-?through|"
+                       r"guide)\b|\btutorial (?:takes|walks|shows|teaches)\b", re.I)
+
+
+def house_rule(title: str) -> str:
+    """Whose own rule a policy headline tells of, where a company, a platform or an event bans something for its
+    own users ("Getty Images", "WeChat", "Top AI conference"); "" where a state, a court or a law does."""
+    m = _HOUSE_BANS.match(title)
+    who = m.group("who").strip() if m else ""
+    if not who:
+        after = _BANNED_ON.search(title)
+        runs = re.findall(r"[A-Z][\w.&'’-]*(?: [A-Z][\w.&'’-]*)*", after.group("rest")) if after else []
+        who = runs[-1] if runs else ""
+    if not who or _STATE_WORDS.search(who) or len(who.split()) > 6:
+        return ""
+    if who.split()[-1].islower() and not re.search(r"['’]s\b", who):  # "Top AI conference": a description
+        who = f"the {who[:1].lower()}{who[1:]}"
+    tail = re.search(r"(?:^|\s)[a-z][\w-]*\s+((?:[A-Z][\w.&'’-]*\s?)+)$", who)
+    if tail:  # "AI image generator Midjourney": the name after its description
+        who = tail.group(1).strip()
+    words = [re.sub(r"['’]s$", "", w) for w in who.split()]
+    if sig.not_a_subject(who) or (len(words) <= 2 and all(sig.not_a_subject(w) or w.islower() for w in words)):
+        return ""  # "Italy", "China": a state
+    return who
+
+
 # an event announced, to attend or apply to ("Hugging Face is putting on a live event", "Apply for Replit's first
 # machine learning hackathon"), not a report of one that happened ("Top 10 projects from the AGI House hackathon")
 _EVENT = re.compile(r"\b(?:hackathons?|live event|livestream|live stream|webinars?|workshops?|summits?|"
@@ -361,7 +407,9 @@ class Facts:
     event: bool = False  # an event announced to attend or apply to (a hackathon, a live event), not news of one
     state_user: str = ""  # policy about what the state itself does with AI: "the police", "the military"
     shutdown: bool = False  # the headline says a product or project is being shut down or wound down
+    site_only: bool = False  # the demo is only the site a listing links: whether it is open to use is not said
     lawsuit: bool = False  # policy that is a lawsuit filed, not yet decided: one side's claim
+    house_rule: str = ""  # policy that is a company's, platform's or event's own rule: whose ("Getty Images")
 
 
 _TITLE_WEIGHT = 3  # a cue in the headline says what the news is; the text's cues count once each
@@ -590,17 +638,34 @@ def artifacts_of(text: str, urls: Sequence[str], listing: bool = False, tools_se
         product = next((u for u in urls if product_site(u)), "")
         if product:
             found["demo"] = product
-    for art, pattern in _TEXT_ART_RE.items():
-        if art in found:
-            continue
-        for m in pattern.finditer(text):
-            at = m.start() + max(0, m.group(0).lower().find("open"))  # where "open-source" starts, if it does
-            if not _DENIED.search(text[max(0, m.start() - 60):m.start()]) \
-                    and not (art in ("weights", "code") and _BORROWED.search(text[max(0, at - 60):at])) \
-                    and not (m.group(0).lower() == "demo" and _SHOWN_DEMO.search(text[max(0, m.start() - 30):m.end() + 8])):
-                found[art] = ""
-                break
+    for art in _TEXT_ART_RE:
+        if art not in found and in_words(art, text):
+            found[art] = ""
     return [a for a in ARTIFACTS if a in found], {a: u for a, u in found.items() if u}
+
+
+def in_words(art: str, text: str) -> bool:
+    """The text itself says the artifact is there ("try it here", "weights are out"): not denied, not in the
+    future, not what the story builds on, not a demo someone gave."""
+    for m in _TEXT_ART_RE[art].finditer(text):
+        at = m.start() + max(0, m.group(0).lower().find("open"))  # where "open-source" starts, if it does
+        if not _DENIED.search(text[max(0, m.start() - 60):m.start()]) \
+                and not (art in ("weights", "code") and _BORROWED.search(text[max(0, at - 60):at])) \
+                and not (m.group(0).lower() == "demo" and _SHOWN_DEMO.search(text[max(0, m.start() - 30):m.end() + 8])):
+            return True
+    return False
+
+
+def site_only(text: str, links: dict[str, str]) -> bool:
+    """The only thing to try is the site a listing links ("BeforeSunset AI - Turns your to-dos into a schedule"
+    linking beforesunset.ai): nothing says it is open, free or in a store, so whether anyone can use it today
+    (a waitlist, a sales call, a price) is not known."""
+    demo = links.get("demo", "")
+    if not demo or not product_site(demo) or in_words("demo", text) or price_of(text) or access_of(text):
+        return False
+    host, path = _host_path(demo)
+    return not any(art == "demo" and (not h or re.search(h, host)) and (not p or re.search(p, path, re.I))
+                   for art, h, p in _LINK_ARTIFACT)
 
 
 def licence_of(text: str) -> tuple[str, str]:
@@ -730,6 +795,21 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
         # "How do people want to regulate AI? A survey sheds some light", "... a new poll indicates": what was
         # measured is what people think (the regulation or the crash is what they were asked about)
         kind, cues, margin = "opinion", [f"a poll: “{poll.group(0)}”", *cues[:5]], SURE_MARGIN
+    head = title.split("\n")[0]
+    document = _DOCUMENT.match(head)
+    if document and kind not in ("policy", "fiction", "notice"):
+        # "Statement on AI risk - The game of signatures is back": a statement signed, not a product listed
+        kind, cues, margin = "opinion", [f"a {document.group(1).lower()}", *cues[:5]], SURE_MARGIN
+    lesson = _TUTORIAL.search(f"{head}\n{text[:600]}")
+    if lesson and kind in ("release", "business", "research", "other") and not _KIND_RE["release"].search(head):
+        # "Meta's LLaMa 4-bit works on the free Google Colab" over "this tutorial takes us through using it": a
+        # how-to, whatever section it sits in
+        kind, cues, margin = "opinion", [lesson.group(0).lower(), *cues[:5]], SURE_MARGIN
+    speaker = speaker_of(head)[0]
+    if kind == "policy" and speaker and not _DECIDED.search(title):
+        # "John Legend calls for regulation on AI-generated music", "AI pioneer Yoshua Bengio says governments
+        # must move fast": one person's view of what rules should be, not a rule
+        kind, cues, margin = "opinion", [f"{speaker}'s view", *cues[:5]], SURE_MARGIN
     if shutdown:  # "Mozilla winds down DeepSpeech, announces grant program": an end, not a launch
         kind, cues, margin = "business", [ends.group(0).lower(), *cues[:5]], SURE_MARGIN
     if lead_kind and margin < SURE_MARGIN <= lead_kind[2] and lead_kind[0] not in ("notice", "fiction") and (
@@ -786,4 +866,6 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
                  and not _EVENT_PAST.search(title),
                  state_user=next((who for who, pattern in _STATE_USE if pattern.search(title)), "")
                  if kind == "policy" else "",
-                 lawsuit=kind == "policy" and bool(_LAWSUIT.search(title)) and not _DECIDED.search(title))
+                 lawsuit=kind == "policy" and bool(_LAWSUIT.search(title)) and not _DECIDED.search(title),
+                 house_rule=house_rule(title.split("\n")[0]) if kind == "policy" else "",
+                 site_only=site_only(f"{title}\n{text}", links))

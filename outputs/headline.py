@@ -82,9 +82,24 @@ _BACKS = re.compile(r"\b(?:backs|invests in|leads|co-leads) (?:[\w.-]+ ){0,5}?([
                     r"(?:['’]s \w+ round)? (?:in|with) (?:a |an )?(?:[$€£]\s?\d|\d[\d.,]*\s?(?:million|billion|m|bn)\b)")
 
 
+# "Mozilla Ventures invests in Fiddler", "Microsoft to Invest $10 Billion in OpenAI": the company invested in, not
+# the investor
+_INVESTS_IN = re.compile(r"\b(?i:invests?|invested|investing|pours?|poured)\s+(?:(?i:an? |another |an additional |up to |"
+                         r"about |nearly |over |more than |almost )?"
+                         r"[$€£]?\s?\d[\d.,]*\s?(?i:million|billion|[mb]n?|k)?\s+)?(?i:more\s+)?(?i:in|into)\s+"
+                         r"(?i:(?:ai |stealth )?(?:startup|company|firm)\s+)?"
+                         r"([A-Z][\w.&'’+-]*(?: [A-Z0-9][\w.&'’+-]*){0,2})")
+
+
 def raiser(title: str) -> str:
     """The company a funding headline says raised money, or ""."""
     m = _RAISES.search(title) or _RAISES_APPOSITIVE.search(title) or _BACKS.search(title) or _LED_INTO.search(title)
+    if not m:
+        m = _INVESTS_IN.search(title)
+        # "invest in AI", "invests in Chinese AI chip startups": the field or a people, not a company
+        if m and (sig.not_a_subject(m.group(1)) or sig.not_a_subject(m.group(1).split()[0])
+                  or re.match(r"\s+[a-z-]+s\b(?<!\bis)(?<!\bhas)(?<!\bwas)", title[m.end():])):
+            m = None
     # a Title Case headline's "Cancer-Testing AI Startup Artera": the name after the description
     name = re.split(r"\b(?i:startup|company|firm|maker|lab)\s+", m.group(1))[-1] if m else ""
     # "AI Search Startup Raises $26 Million": a description, no name
@@ -261,7 +276,46 @@ def guest_of(title: str) -> tuple[str, str, str]:
     m = _GUEST.search(title)
     if not m:
         return "", "", ""
-    topic = re.split(r",? (?:and (?:more|others)|etc)\b", m.group("topic") or "")[0].strip(" ,;:-")
+    return m.group("guest"), m.group("org") or "", _topic(m.group("topic") or "")
+
+
+# "What's next for AI: Gary Marcus talks about the journey toward robust artificial intelligence", "Yoshua Bengio
+# says governments must move fast": a person's own view, and what it is about (the speaker is not the topic)
+_SAYS = re.compile(r"(?:^|[:|]\s+|\s[-–—]\s+|\b(?:pioneer|founder|CEO|chief|scientist|professor|researcher|expert|"
+                   r"godfather|author|investor|economist|boss|head|legend)\s+)"
+                   r"(?P<guest>[A-Z][a-z][\w'’-]*(?: (?:[A-Z]\.|[A-Z][a-z][\w'’-]*)){1,2})\s+"
+                   r"(?:(?:talks|speaks|opens up|reflects|muses|weighs in|says|argues|warns|explains|believes|thinks|"
+                   r"calls for|urges|wants|"
+                   r"predicts|shares (?:his|her|their) (?:thoughts|views?))(?:\s+(?:about|on|of|that))?|"
+                   r"on(?=\s+(?:why|how|what)\b))\s+(?P<topic>[^.!?]{3,})")
+# the words of a company's or product's name, not a person's: "Google DeepMind says", "Stability AI warns"
+_ORG_WORD = re.compile(r"\b(?:AI|Inc|Labs?|Lab|Research|Technologies|Systems|Group|Ventures|Capital|Corp|Corporation|"
+                       r"Company|Foundation|Institute|University|Google|Microsoft|Meta|OpenAI|DeepMind|Amazon|Apple|"
+                       r"Nvidia|NVIDIA|Anthropic|IBM|Intel|Baidu|Tencent|Alibaba|Samsung|Twitter|Facebook)\b")
+
+
+def speaker_of(title: str, text: str = "", subject: str = "", interview: bool = False) -> tuple[str, str, str]:
+    """(speaker, their organisation, topic) of an opinion piece: a podcast or interview with someone
+    (`guest_of`), a headline giving someone's own view ("Gary Marcus talks about ..."), or (`interview`: the
+    piece is an interview, podcast or video) one whose subject is the person interviewed (a name of two or three words whose surname the text uses alone: "a
+    really good interview where Yudkowsky explains ..."). ("", "", "") where none is."""
+    found = guest_of(title)
+    if found[0]:
+        return found
+    m = _SAYS.search(title)
+    if m and not _ORG_WORD.search(m.group("guest")) and not sig.not_a_subject(m.group("guest").split()[0]):
+        return m.group("guest"), "", _topic(m.group("topic"))
+    words = subject.split()
+    if interview and 2 <= len(words) <= 3 and all(w[:1].isupper() and w[1:2].islower() for w in words) \
+            and not _ORG_WORD.search(subject) and not sig.not_a_subject(words[0]) \
+            and re.search(rf"(?<!{re.escape(words[-2])} )\b{re.escape(words[-1])}\b(?! {_CAP})", text):
+        return subject, "", ""
+    return "", "", ""
+
+
+def _topic(topic: str) -> str:
+    """A headline's topic phrase, at most ten words, not left hanging on "and" or "of"."""
+    topic = re.split(r",? (?:and (?:more|others)|etc)\b", topic)[0].strip(" ,;:-")
     words = topic.split()
     if len(words) > 10:  # cut at the word, then drop what would leave it hanging ("and", "of", "+")
         words = words[:10]
@@ -269,5 +323,4 @@ def guest_of(title: str) -> tuple[str, str, str]:
                          or not any(c.isalnum() for c in words[-1])):
             words.pop()
         words[-1] = words[-1].rstrip(",;:") + "…"
-    topic = " ".join(words)
-    return m.group("guest"), m.group("org") or "", topic
+    return " ".join(words)

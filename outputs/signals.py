@@ -65,11 +65,11 @@ _FIELD_NAMES = frozenset({"ai", "ais", "agi", "asi", "ml", "llm", "llms", "nlp",
 
 def not_a_subject(name: str) -> bool:
     """A place, a people ("Israel", "Americans", "U.S."), the field itself ("AI", "A.I."), a day or month
-    ("December executive order") or an institution's noun alone ("University"): where or when news happens,
-    what all of it is about, or part of a name, not what one story is about."""
+    ("December executive order"), an institution's noun alone ("University") or former staff ("Ex-Googlers"):
+    where or when news happens, what all of it is about, or part of a name, not what one story is about."""
     key = _key(name)
     return key in PLACES or key in _FIELD_NAMES or name in COMMON_ACRONYMS or name.lower() in _CALENDAR \
-        or name.lower() in _INSTITUTION_NOUNS
+        or name.lower() in _INSTITUTION_NOUNS or name.lower().startswith(("ex-", "former "))
 
 
 # the noun of an institution's name, standing alone ("University" of "a University of Toronto team" read as a

@@ -84,7 +84,7 @@ def items_for(kind: str, facts: fx.Facts, subject: str, *, contrary: bool = Fals
         events = ["closing"] if not facts.deal.get("done") else ["release"]  # a done deal: what comes of it
     elif kind == "funding":
         events = ["release"]
-    elif kind == "policy" and facts.binding and not facts.decided:
+    elif kind == "policy" and facts.binding and not facts.decided and not facts.house_rule:
         events = ["ruling"]
     elif kind == "incident" and facts.failure:
         events = ["postmortem"]

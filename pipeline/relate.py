@@ -87,6 +87,9 @@ def figures_of(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
+_FIRST_PERSON = re.compile(r"i['’](?:ve|m|ll|d)\b", re.I)
+
+
 def turn_of(title: str) -> str:
     """"reply" for a headline answering another piece, "reversal" for one undoing a decision, else ""."""
     return "reply" if _REPLY.search(title) else "reversal" if _REVERSAL.search(title) else ""
@@ -179,7 +182,9 @@ def relate(a: Side, b: Side, cosine: float, stats: TermStats, config: RelateConf
 
 def _specific_names(shared: list[str], stats: TermStats, config: RelateConfig) -> list[str]:
     """The shared terms that are names, not the field, and used by few of the archive's stories; not a word of
-    one or two letters ("HQ", "UK": an abbreviation, not what two stories are about)."""
+    one or two letters ("HQ", "UK": an abbreviation, not what two stories are about), nor "I've" or "I'm",
+    capitalised wherever they are written."""
     common = max(10.0, config.related_max_share * stats.docs)
-    return [t for t in shared if (" " in t or len(t) >= 3) and min(stats.name_like(w) for w in t.split()) >= 0.6
+    return [t for t in shared if (" " in t or len(t) >= 3) and not _FIRST_PERSON.match(t)
+            and min(stats.name_like(w) for w in t.split()) >= 0.6
             and not all(w in GENERIC or w in FIELD for w in t.split()) and stats.df.get(t, 0) <= common]

@@ -1462,3 +1462,88 @@ def test_a_replication_that_failed_is_not_briefed_as_a_result_to_build_on(archiv
     assert "prototype" not in said and "Nothing in the archive contradicts" not in said, said
     assert "doubt" in brief.our_take + brief.skeptics
     assert sig.contrary("Quillchat doesn't work the way you think") is False
+
+
+def test_a_listed_site_is_not_said_to_be_open_to_use(archive):
+    line = "Quillplan - Turns your to-dos into the perfect schedule."
+    links = [{"url": "https://quillplan.example.com", "text": "Quillplan"}]
+    brief = one_story_brief(archive, line, line, links=links)
+    assert brief.kind == "release", brief.kind
+    said = brief.our_take + brief.what_changes + brief.skeptics
+    # a link to its site is no word that anyone can use it today (a waitlist, a sales call, a price)
+    assert "can be tried today" not in said and "use today" not in said, said
+    assert "quillplan.example.com" in brief.our_take and "nothing of access" in brief.our_take
+    # a schedule for your to-dos is for anyone, not for the builders Pulse's audiences describe
+    assert brief.who == ["General users"], brief.who
+    assert "only if you need" in brief.what_to_do and "engineers" not in brief.what_to_do
+    offered = one_story_brief(archive, line, f"{line} Free to use: try it now.", links=links)
+    assert "can be tried today" in offered.our_take, offered.our_take
+
+
+def test_an_investment_is_the_raise_of_the_company_invested_in(archive):
+    brief = brief_of_kind(archive, "funding", "Quillvest Ventures invests in Orchardly, fueling better AI trust.",
+                          "Quillvest Ventures invests in Orchardly, fueling better AI trust.")
+    assert "Orchardly" in brief.our_take and "Quillvest" not in brief.our_take + brief.what_to_do, brief.our_take
+
+
+def test_someone_talking_about_a_topic_is_their_view_of_it(archive):
+    brief = brief_of_kind(archive, "opinion", "What's next for AI: Dana Quill talks about the journey toward robust "
+                          "artificial intelligence", "Dana Quill, an academic who founded two startups, one acquired "
+                          "by Orchard, talks about what robust AI needs.")
+    assert brief.our_take.startswith("Dana Quill's view on the journey toward robust"), brief.our_take
+    said = brief.our_take + brief.what_changes + brief.watch_for
+    assert "about Dana Quill" not in said and "view of Dana Quill" not in said and "by Orchard" not in said, said
+    # an interview whose subject is the person interviewed: the text uses the surname alone
+    from outputs.headline import speaker_of
+    text = "An hour with Dana Quillfeather. A really good interview where Quillfeather explains the future of AI."
+    assert speaker_of("None of us will see it", text, "Dana Quillfeather", interview=True)[0] == "Dana Quillfeather"
+    assert speaker_of("None of us will see it", text, "Dana Quillfeather", interview=False)[0] == ""  # an essay on her
+    assert speaker_of("AI pioneer Dana Quill says lawmakers must move fast")[:1] == ("Dana Quill",)
+    assert speaker_of("Quill Labs says its model is best") == ("", "", "")  # a company's claim, not a person's view
+
+
+def test_a_persons_call_for_rules_is_their_view_not_a_rule(archive):
+    brief = brief_of_kind(archive, "opinion", "Dana Quill calls for regulation on AI-generated music",
+                          "The singer said lawmakers should regulate AI-generated music.")
+    said = brief.our_take + brief.what_to_do + brief.what_changes + brief.watch_for
+    assert "compliance" not in said and "goes ahead" not in said and "ruling" not in said, said
+
+
+def test_a_platforms_own_ban_is_its_rule_not_a_law(archive):
+    brief = brief_of_kind(archive, "policy", "ChatGPT banned on Chinese social media app Quillchat.",
+                          "Quillchat has banned mini-programs that give access to ChatGPT, citing the law.")
+    assert brief.our_take.startswith("Quillchat's own rule, not a law"), brief.our_take
+    said = brief.our_take + brief.what_to_do + brief.what_changes + brief.skeptics
+    assert "compliance" not in said and "appeal" not in said and "goes ahead" not in said, said
+    state = brief_of_kind(archive, "policy", "Italy bans Quillbot from using personal data",
+                          "The regulator's ban takes effect at once, under the law on personal data.")
+    assert "own rule" not in state.our_take, state.our_take
+
+
+def test_a_signed_statement_and_a_tutorial_are_no_products(archive):
+    statement = one_story_brief(archive, "Statement on AI risk - The game of signatures is back.",
+                                "A non-profit has put out a one-sentence statement on AI risk, signed by researchers.",
+                                links=[{"url": "https://quillsafety.org/statement", "text": "statement"}],
+                                section="Our Picks")
+    assert statement.kind == "opinion", statement.kind
+    assert "Weights" not in statement.watch_for and "site" not in statement.what_changes
+    lesson = one_story_brief(archive, "Orchard's QuillLM 4-bit works on the free Quillbook notebooks",
+                             "This tutorial takes us through using it in the free notebooks, step by step.",
+                             links=[{"url": "https://www.youtube.com/watch?v=abc", "text": "video"}],
+                             section="Our Picks")
+    assert lesson.kind == "opinion" and lesson.our_take.startswith("A how-to"), (lesson.kind, lesson.our_take)
+    assert "no way to use" not in lesson.what_changes
+
+
+def test_former_staff_and_where_a_tool_runs_are_no_subject_or_actor(archive):
+    launch = one_story_brief(archive, "Ex-Quillers take a stab at building 'general intelligence' that makes "
+                             "software do what you tell it", "Orchard AI, a lab founded by ex-Quillers, launched on "
+                             "Tuesday with the goal of teaching machines how to use every software tool.",
+                             section="Business")
+    assert "Ex-Quillers" not in launch.our_take + launch.what_to_do, launch.our_take
+    assert not launch.our_take.startswith("A how-to"), launch.our_take
+    study = one_story_brief(archive, "Quill Copilot Generated Insecure Code In 40% Of Circumstances During Experiment",
+                            "Researchers published a paper examining the security of Quill Copilot, an AI system "
+                            "now being used for code completion in Orchard Studio Code. Some 40 percent of tested "
+                            "projects were found to include vulnerabilities.")
+    assert "Studio" not in study.our_take + study.watch_for, study.our_take

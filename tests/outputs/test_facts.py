@@ -693,3 +693,18 @@ def test_a_raise_is_the_news_not_a_claim_to_doubt():
 def test_a_listed_ide_is_a_tool_to_try():
     assert "demo" in fx.artifacts_of("Quillsor - A brand new IDE with LLMs, built from the ground up.",
                                      ["https://quillsor.so"], listing=True)[0]
+
+
+def test_an_investment_headline_names_the_company_invested_in_and_a_ban_whose_rule_it_is():
+    from outputs.headline import raiser
+    assert raiser("Quillvest Ventures invests in Orchardly, fueling better AI trust.") == "Orchardly"
+    assert raiser("Orchard to Invest $10 Billion in Quillmind, the Creator of QuillChat") == "Quillmind"
+    assert raiser("Orchard to invest up to $4 billion in Quill AI") == "Quill AI"
+    assert raiser("Why I invest in AI") == "" and raiser("Orchard invests in Chinese AI chip startups") == ""
+    assert fx.house_rule("Quillimages bans AI-generated content over fears of legal challenges") == "Quillimages"
+    assert fx.house_rule("AI-generated answers temporarily banned on coding Q&A site Quill Overflow") == "Quill Overflow"
+    assert fx.house_rule("AI image generator Quilljourney blocks porn by banning words") == "Quilljourney"
+    assert fx.house_rule("Top AI conference bans use of ChatGPT to write papers") == "the top AI conference"
+    for state in ("Italy bans Quillbot from using personal data", "German court bans Quill ad statements",
+                  "California Law Bans Bots From Pretending to Be Human", "Political deepfakes banned in California"):
+        assert fx.house_rule(state) == "", state

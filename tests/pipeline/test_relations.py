@@ -229,6 +229,10 @@ def test_related_news_shares_a_name_few_stories_use_not_a_household_name():
      ("Bramblebot - Structured prompts for GPT-based APIs.", ""), "apis"),
     # an abbreviation of one or two letters
     ([], ("Hackathon at HQ", "Teams met at HQ."), ("A new HQ", "The HQ opens."), "hq"),
+    # "I've", capitalised wherever it is written
+    ([], ("This may be one of the best generative tools I've seen.", "I've tried it twice."),
+     ("Quillmagic have produced a very cool-looking app tool", "I've yet to give it a proper try; I've seen the demo."),
+     "i've"),
 ])
 def test_two_stories_are_not_related_for_a_word_that_names_nothing(extra, a, b, word):
     from pipeline.relate import RelateConfig, Side, relate
