@@ -27,7 +27,7 @@ from .headline import (about, announcer, around, distinctive, introduced, propos
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 58  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 59  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 REPEAT_DAYS = RelateConfig.same_days  # a cluster spanning more days holds the same story told again later
 MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
@@ -188,13 +188,13 @@ def rate(s: sig.Signals, *, usable: Sequence[str] = (), claim_by: str = "", nove
     level = next(name for floor, name in IMPACT_LEVELS if score >= floor)
     reasons = [r for _, r in points] or ["no signal raises it (0)"]
     # a one-line listing of something the archive has not met (no earlier headline names it, its maker is in
-    # fewer than FAMILIAR stories), with no weights, code or API, is a list entry: every such item is "new" and
-    # "acts within weeks", so those points would rank a day's tool listings above its news
+    # fewer than FAMILIAR stories) is a list entry, whatever it links: every such item is "new" and "acts within
+    # weeks", and a repository or an API is what a listed tool usually is, so those points would rank a day's
+    # tool listings above its news
     familiar = known or seen_before >= 2 or (bool(actor) and actor_mentions >= FAMILIAR)
-    bare = one_line and s.sources == 1 and not familiar and not usable
+    bare = one_line and s.sources == 1 and not familiar
     cap = ("a promotion or fan project: at most low" if promo else
-           "a one-line listing from one newsletter, of something few earlier stories name, with no weights, "
-           "code or API: at most low" if bare else
+           "a one-line listing from one newsletter, of something few earlier stories name: at most low" if bare else
            "a one-line link item from one newsletter: at most medium" if one_line and s.sources == 1 else
            "an opinion piece: at most medium" if s.kind == "opinion" else
            "one newsletter alone, without a well-known actor and something to use or a measured result: "

@@ -153,8 +153,11 @@ _SCALE = re.compile(r"(?:tokens|parameters|params|gpus|gpu[- ]hours|tpus?|chips|
 
 def _aside(sentence: str) -> bool:
     """A question or the writer's own aside ("I wonder if they got that bug fixed which meant I never got any
-    matches?"): nothing the news claims."""
-    return sentence.rstrip(" \"'”’)").endswith("?") or bool(re.match(r"\W*I(?:'m|’m|'ve|’ve)?\s", sentence))
+    matches?", "In case you haven't noticed, I don't tend to focus on tools ..."): nothing the news claims. A
+    first person inside quotation marks is someone quoted, whose claim it may be."""
+    unquoted = re.sub(r"[“\"][^”\"]*[”\"]", " ", sentence)
+    return sentence.rstrip(" \"'”’)").endswith("?") or bool(
+        re.search(r"(?<![\w'’-])I(?:'m|’m|'ve|’ve|'d|’d|'ll|’ll)?(?![\w'’-])|\b(?i:my|me)\b", unquoted))
 
 
 _ACCORDING = re.compile(r"\baccording to (?:the |a |an )?(?P<who>[A-Z][\w&'’.-]*(?: (?:of |on |for |and |the )*"

@@ -74,7 +74,7 @@ KIND_CUES: dict[str, str] = {
                r"why (?:we|you|i|the|ai)|should|thoughts?|op-ed|column|analysis|debate|argu\w+|predictions?|predicts? that|"
                r"forecast\w*|future of|will ai|is ai|the case for|the case against|"
                # "What is ...", "Here's what you need to know"; not "makes software do what you tell it"
-               r"(?<!(?-i:[a-z]) )what (?:is|are|we|you)|here['’]s what|"
+               r"(?<!\bdo )(?<!\bdoes )what (?:is|are|we|you)|here['’]s what|"
                r"survey|poll|think|believes?|warns?|says|view|perspective|reflections?|conversation|talks? about|"
                rf"{VERDICT}",
 }
@@ -489,6 +489,10 @@ def kind_decision(title: str, text: str, section: str = "", vector: np.ndarray |
         # "AI might help edit the next generation of blockbusters", "AI Art Generator Used to Make Bullet Hell
         # Video Game": a headline that speculates, or tells of something put to use, is a feature or an argument
         # whatever its text's tool words
+        margin = min(margin, 0.0)
+    if best == "incident" and _MAYBE.search(title):
+        # "Deepfake porn could be a growing problem amid AI race": a trend piece that speculates, not a harm or a
+        # failure that happened
         margin = min(margin, 0.0)
     verdict = _VERDICT.search(title) if unlaunched else None
     if verdict:

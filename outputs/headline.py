@@ -290,8 +290,13 @@ _SAYS = re.compile(r"(?:^|[:|]\s+|\s[-–—]\s+|\b(?:pioneer|founder|CEO|chief|
                    r"on(?=\s+(?:why|how|what)\b))\s+(?P<topic>[^.!?]{3,})")
 # the words of a company's or product's name, not a person's: "Google DeepMind says", "Stability AI warns"
 _ORG_WORD = re.compile(r"\b(?:AI|Inc|Labs?|Lab|Research|Technologies|Systems|Group|Ventures|Capital|Corp|Corporation|"
-                       r"Company|Foundation|Institute|University|Google|Microsoft|Meta|OpenAI|DeepMind|Amazon|Apple|"
-                       r"Nvidia|NVIDIA|Anthropic|IBM|Intel|Baidu|Tencent|Alibaba|Samsung|Twitter|Facebook)\b")
+                       r"Company|Foundation|Institute|University|College|School|Association|Bank|Fund|Partners|"
+                       r"Google|Microsoft|Meta|OpenAI|DeepMind|Amazon|Apple|Nvidia|NVIDIA|Anthropic|IBM|Intel|Baidu|"
+                       r"Tencent|Alibaba|Samsung|Twitter|Facebook|"
+                       # a state's: "The White House wants to spend ...", "Senate Democrats say ..."
+                       r"The|White House|Congress|Senate|House|Government|Court|Department|Ministry|Commission|"
+                       r"Council|Parliament|Agency|Office|Committee|Administration|Police|Army|Navy|Union|States|"
+                       r"Kingdom|Republic|Democrats|Republicans)\b")
 
 
 def speaker_of(title: str, text: str = "", subject: str = "", interview: bool = False) -> tuple[str, str, str]:

@@ -140,7 +140,7 @@ def signals(**over) -> sig.Signals:
                                                "actor_mentions": 40}, "high"),
     # a one-line listing by an unknown maker with nothing to use ranks with the list it came from
     ({"kind": "release", "horizon": "weeks"}, {"novel": True, "one_line": True}, "low"),
-    ({"kind": "release", "horizon": "weeks"}, {"novel": True, "one_line": True, "usable": ["api"]}, "medium"),
+    ({"kind": "release", "horizon": "weeks"}, {"novel": True, "one_line": True, "usable": ["api"]}, "low"),
     ({"kind": "release", "horizon": "weeks"}, {"novel": True, "one_line": True, "actor": "Acme",
                                                "actor_mentions": 40}, "medium"),
     ({"kind": "release", "sources": 2, "horizon": "weeks"}, {"novel": True, "one_line": True}, "high"),
@@ -1547,3 +1547,16 @@ def test_former_staff_and_where_a_tool_runs_are_no_subject_or_actor(archive):
                             "now being used for code completion in Orchard Studio Code. Some 40 percent of tested "
                             "projects were found to include vulnerabilities.")
     assert "Studio" not in study.our_take + study.watch_for, study.our_take
+
+
+def test_a_paper_named_but_not_linked_is_not_something_to_open_and_the_writers_aside_is_no_claim(archive):
+    report = one_story_brief(archive, "When AI Sees a Man, It Thinks 'Official.' A Woman? 'Smile'",
+                             "A new paper renews concerns about bias in image labelling.",
+                             links=[{"url": "https://www.quillnews.example/story/ai-sees-man", "text": "x"}])
+    assert "something to open" not in report.what_changes and "link none" in report.what_changes, \
+        report.what_changes
+    tool = one_story_brief(archive, "Quillmagic have produced a very cool-looking generative app tool",
+                           "In case you haven't noticed, I don't tend to focus on tools that are 10x better than "
+                           "the last. Quillmagic builds an app from a sentence, and it launches today.")
+    assert "haven't noticed" not in tool.skeptics, tool.skeptics
+    assert "headline comes from its makers" not in tool.our_take, tool.our_take

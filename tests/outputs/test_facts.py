@@ -708,3 +708,10 @@ def test_an_investment_headline_names_the_company_invested_in_and_a_ban_whose_ru
     for state in ("Italy bans Quillbot from using personal data", "German court bans Quill ad statements",
                   "California Law Bans Bots From Pretending to Be Human", "Political deepfakes banned in California"):
         assert fx.house_rule(state) == "", state
+
+
+def test_a_trend_piece_that_speculates_is_not_framed_as_harm_done():
+    facts = fx.extract("Deepfake porn could be a growing problem amid AI race",
+                       "Artificial intelligence imaging can be used to create art or try on clothes.", [],
+                       section="Concerns")
+    assert not (facts.kind == "incident" and facts.kind_sure), (facts.kind, facts.kind_cues)
