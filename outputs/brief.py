@@ -22,12 +22,12 @@ from . import facts as fx
 from . import sentences as sent
 from . import signals as sig
 from . import watch as wt
-from .headline import (about, announcer, around, distinctive, introduced, proposed, raiser, researched,
-                       speaker_of, title_name, used_by)
+from .headline import (about, alternative, announcer, around, distinctive, introduced, proposed, raiser,
+                       researched, speaker_of, title_name, used_by)
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 59  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 60  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 REPEAT_DAYS = RelateConfig.same_days  # a cluster spanning more days holds the same story told again later
 MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
@@ -484,8 +484,13 @@ _BUILDER_TOOL = re.compile(r"\b(?:developers?|devs?|engineers?|code|coding|progr
                            r"models?|prompts?|deploy\w*|open[- ]source|github|python|javascript|typescript|"
                            r"sql|data(?:sets?|bases?)?|workflows?|no-code|low-code|automat\w+|embeddings?|"
                            r"vectors?|fine-?tun\w*|inference|gpus?|ml|machine learning|plugins?|integrat\w+|"
-                           r"terminal|cli|websites?|apps? builder|build(?:ing|s)? (?:apps?|tools?|bots?|agents?|chatbots?))\b", re.I)
+                           r"terminal|cli|websites?|apps? builder|"
+                           r"build(?:ing|s)? (?:apps?|tools?|bots?|agents?|chatbots?)|"
+                           r"transformers?|ocr|neural|diffusion|nlp|retrieval|rag|training|research|papers?|docs|"
+                           r"library|framework|benchmarks?)\b", re.I)
 GENERAL = "General users"  # who a listed tool with no builder's words is for
+# the sources speak of a model (what has weights), not a feature or an app
+_MODEL_WORDS = re.compile(r"\b(?:models?|llms?|weights|checkpoints?|parameters|params|fine-?tun\w+)\b", re.I)
 
 
 def domain_readers(text: str) -> str:
@@ -577,6 +582,9 @@ def subject_and_org(members: Sequence[Member], names: list[str], named: str = ""
     raised = raiser(members[0].title if members else "")
     if raised:  # "Distributed AI builder Together raises $20m": the company, which acted too
         return raised, raised
+    rival = alternative(members[0].title if members else "")
+    if rival:  # "GPT-3's free alternative GPT-Neo": the alternative, made by whoever the stories say
+        return rival, ""
     presented = introduced(members[0].title if members else "")
     subject, owner, listed = title_name(head) if head else ("", "", False)
     thing, lab = proposed(members[0].title) if members and not presented else ("", "")
@@ -1032,10 +1040,13 @@ def build(inp: BriefInput, encode: Encode, roles: dict[str, np.ndarray], fields_
         "sample": ev.survey_sample(text) if kind == "opinion" else "",
         "minutes": _reading_minutes(text), "primary": primary,
         "usable": [a for a in facts.artifacts if a in ev.USABLE],
-        "product_site": bool(primary) and fx.product_site(primary["url"]),
+        "product_site": bool(primary) and fx.product_site(primary["url"], [subject, org]),
         "project_page": bool(primary) and fx.project_page(primary["url"]),
         "event": facts.event and kind in ("other", "release", "opinion", "business"),
         "links": {a: facts.artifact_links.get(a, "") for a in fx.ARTIFACTS},
+        "model": bool(_MODEL_WORDS.search(f"{titles}\n{text[:1500]}")),
+        # a headline followed by a passage quoted from the article ('Title - "While ..."')
+        "quoted": bool(re.search(r"\s[-–—]\s+[\"“]\S", text[:300])),
         "when": horizon_cues[0] if horizon_cues else "", "ref": _ref(inp.title),
         "capability": "" if claim or kind == "funding" else ev.capability_of([c.text for c in cands], inp.title, subject),
         "headline": _ref(inp.title, words=20), "headline_kinds": fx.headline_kinds(inp.title),

@@ -53,7 +53,7 @@ KIND_CUES: dict[str, str] = {
                  # "rivals GPT-4" measures against a name; "a ChatGPT rival" is a competitor, not a result
                  r"scor(?:e|es|ed|ing)|beats?|rival(?:s|led|ing)?(?= (?:the |those of |that of )?(?-i:[A-Z0-9]))|"
                  r"replicat(?:ed|es|ing|ions?)|replicate (?:the|their|its|results?)|"
-                 r"compar(?:ed|ison|es)|tested|head[- ]to[- ]head",
+                 r"compar(?:ed|ison|es|ing)|tested|head[- ]to[- ]head",
     "release": r"releas\w+|launch\w*|open[- ]weights?|open[- ]sourc\w+|now available|available (?:today|now)|"
                r"ships?|shipped|unveil\w*|introduc(?:es|ed|ing|e)|announc\w+|debuts?|rolls? out|rolling out|new (?:tool|app|"
                r"feature|model|version|api|plugin|extension)|beta|try it|sign up|waitlist|chrome extension|"
@@ -261,8 +261,9 @@ _TEXT_ARTIFACT = {
                r"(?:[\w.,-]+ ){0,5}?open[- ]source (?:[\w-]+ ){0,2}models?|"
                # what a listing or an appositive says the thing is ("ZeroScope - New open-source text-to-video
                # model", "GPT-JT, a 6B parameter open source model"), not open-source models in general
-               r"(?:^|\s*[-–—:,]\s*)(?:an? |new |the first )?(?:[\w.,-]+ ){0,4}?open[- ]source (?!the |its |their )"
-               r"(?:[\w-]+ ){0,2}model\b|"
+               r"(?:^|\s*[-–—:,]\s*)(?:an? |new |the first )?(?:[\w.,-]+ ){0,4}?(?<!\bthe )open[- ]source,? "
+               r"(?!the |its |their )"
+               r"(?:[\w-]+,? ){0,2}(?:model|llms?|language model)\b|"
                r"(?:available|released) on hugging ?face|(?:under|with) (?:an? )?(?:apache|mit)",
     "code": r"source code|(?:get|grab|download) (?:the )?code here\b|code (?:is|was) (?:out|available|released|"
             r"public)|open[- ]sourc\w* (?:the |its |their )?code|open[- ]sourced (?:the |its |their )"
@@ -274,6 +275,7 @@ _TEXT_ARTIFACT = {
             # the verb before a name: "Microsoft open-sources GODEL", "Researchers Open-Source ‘GODEL’"
             r"open[- ]sources\s+['‘\"“]?(?-i:[A-Z])|(?:researchers|scientists|engineers|teams?|labs?)\s+"
             r"open[- ]source\s+['‘\"“]?(?-i:[A-Z])(?![\w-]*\s+(?:models?|weights)\b)|"
+            r"open[- ]sourc(?:es|ed|ing) (?:the |its |their )?(?:results|work|research|implementation)\b|"
             r"\ban open[- ]source (?:version|alternative|clone|fork|edition)\b"
             r"(?! of (?:the |its |their |a )?(?:[\w-]+ )?(?:models?|weights|llms?)\b)",
     "paper": r"\bpaper\b(?! highlighting)|preprint|arxiv|technical report|published in (?:the journal|nature|science)",
@@ -301,7 +303,14 @@ _NOT_PRODUCT_HOST = re.compile(
     r"(?:^|\.)(?:twitter|x|youtube|youtu|medium|substack|linkedin|facebook|reddit|news\.ycombinator|"
     r"techcrunch|theverge|wired|nytimes|bloomberg|reuters|cnbc|forbes|wsj|ft|theinformation|venturebeat|"
     r"arstechnica|zdnet|engadget|axios|businessinsider|theguardian|bbc|washingtonpost|technologyreview|"
-    r"vice|cnn|fortune|axios|wikipedia|google|bit|t|lnkd|beehiiv|mailchi|arxiv|github|huggingface)\.\w+$")
+    r"vice|cnn|fortune|axios|wikipedia|google|bit|t|lnkd|beehiiv|mailchi|arxiv|github|huggingface|tomshardware|"
+    r"techradar|theregister|gizmodo|mashable|cnet|pcmag|9to5mac|9to5google|androidpolice|thenextweb|siliconangle|"
+    r"fastcompany|inc|entrepreneur|marktechpost|analyticsindiamag|towardsdatascience|hackernoon|dev|newscientist|"
+    r"scientificamerican|nature|sciencedaily|phys|time|npr|nbcnews|cbsnews|abcnews|latimes|economist|semafor|"
+    r"insider|qz|readwrite|techxplore|futurism|unite|syncedreview|theatlantic|newyorker|vox|slate|politico|"
+    r"apnews|nypost|independent|telegraph|dailymail|sciencemag|spectrum\.ieee|ieee|venturebeat|thedecoder|"
+    r"the-decoder|decrypt|coindesk|wccftech|tweaktown|anandtech|servethehome|hpcwire|datacenterdynamics|"
+    r"nextplatform|infoq|zdnet|techspot|neowin|windowscentral|theinformation|stratechery)\.\w+$")
 _TEXT_ART_RE = {k: re.compile(rf"\b(?:{v})", re.IGNORECASE | re.MULTILINE) for k, v in _TEXT_ARTIFACT.items()}
 # a demo someone gave or recorded, not one to try: "check out his video demo", "a poor choice of demo topic",
 # "answers wrong during their demo", "an AI demo day"
@@ -314,7 +323,8 @@ _BORROWED = re.compile(r"\b(?:based on|built (?:on|with|using|around)|powered by
                        r"(?:an? |the |their |its )?(?:[\w-]+ ){0,2}$", re.I)
 _DENIED = re.compile(r"\b(?:without|no|not|never|won'?t|didn'?t|did not|isn'?t|is not|aren'?t|are not|hasn'?t|"
                      r"has not|rather than|instead of|declin\w+ to|refus\w+ to|keeps?|kept|closed|will|would|"
-                     r"plans? to|readies|readying|wants? to|aims? to|could|may|might|if)\b[^.;]{0,40}$",
+                     r"plans? to|readies|readying|wants? to|aims? to|could|may|might|if|prepar\w+ to|getting ready to|"
+                     r"set to|expected to|about to|poised to|gearing up to|reportedly)\b[^.;]{0,40}$",
                      re.IGNORECASE)
 
 LICENCES = (  # (name, pattern, what it permits)
@@ -609,10 +619,28 @@ def _host_path(url: str) -> tuple[str, str]:
     return (p.hostname or "").lower(), p.path or ""
 
 
-def product_site(url: str) -> bool:
-    """The link goes to a site of its own (a product's), not a news site, a post, a paper or a code host."""
-    host = _host_path(url)[0]
-    return bool(host) and not _NOT_PRODUCT_HOST.search(host)
+# a post on a site, not the site: "mosaicml.com/blog/mpt-7b", "example.com/2023/05/10/...", "blog.example.io"
+_POST_PATH = re.compile(r"/(?:blog|blogs|posts?|news|articles?|story|stories|press|newsroom|updates)(?:/|$)|"
+                        r"/(?:19|20)\d\d/\d{1,2}/", re.I)
+
+
+def product_site(url: str, names: Sequence[str] = ()) -> bool:
+    """The link goes to a site of its own (a product's), not a news site, a post, a paper or a code host; given
+    the names of what the story is about and who made it, a site carrying one of them ("summarize.tech" for
+    Summarize Tech, "stability.ai" for Stability AI's SDK), not a blog about it ("blog.theapricot.io" on
+    ChatGPT)."""
+    host, path = _host_path(url)
+    if not host or _NOT_PRODUCT_HOST.search(host) or host.startswith(("blog.", "news.")) or _POST_PATH.search(path):
+        return False
+    keys = [k for n in names if n for k in _name_keys(n)]
+    return not keys or any(k in host.replace("-", "") for k in keys)
+
+
+def _name_keys(name: str) -> list[str]:
+    """What of a name a site's host would carry: its words of four letters or more, and the name run together
+    ("Print Nanny": "printnanny")."""
+    words = [w for w in re.findall(r"[a-z0-9]+", name.lower())]
+    return [*(w for w in words if len(w) >= 4 and w not in ("with", "from", "your")), "".join(words)]
 
 
 # a research project's own page: a static host or a personal site, where paper, code and numbers usually are
@@ -652,8 +680,10 @@ def in_words(art: str, text: str) -> bool:
     """The text itself says the artifact is there ("try it here", "weights are out"): not denied, not in the
     future, not what the story builds on, not a demo someone gave."""
     for m in _TEXT_ART_RE[art].finditer(text):
-        at = m.start() + max(0, m.group(0).lower().find("open"))  # where "open-source" starts, if it does
-        if not _DENIED.search(text[max(0, m.start() - 60):m.start()]) \
+        found = re.search(r"open[- ]sourc", m.group(0), re.I)
+        at = m.start() + (found.start() if found else 0)  # where "open-source" starts, if it does
+        # what comes before it, inside the match too ("OpenAI readies new open-source AI model")
+        if not _DENIED.search(text[max(0, at - 60):at]) \
                 and not (art in ("weights", "code") and _BORROWED.search(text[max(0, at - 60):at])) \
                 and not (m.group(0).lower() == "demo" and _SHOWN_DEMO.search(text[max(0, m.start() - 30):m.end() + 8])):
             return True

@@ -152,14 +152,26 @@ def researched(text: str) -> tuple[str, str]:
     return lab, called.group("thing").strip() if called else ""
 
 
+# "UC Berkeley Researchers Introduce Video Prediction Rewards (VIPER)": the lab first
+_PROPOSED_BY = re.compile(r"^\s*(?P<org>[A-Z][\w.&'’-]*(?:\s+[A-Z][\w.&'’-]*){0,3}?)\s+"
+                          r"(?i:researchers|scientists|engineers|team)\s+"
+                          r"(?i:propose|introduce|present|unveil|release|develop|build|create|design|open-source)s?\s+"
+                          r"(?i:a |an |the )?(?i:new )?"
+                          rf"(?P<thing>{_CAP}(?: {_CAP}){{0,2}})"
+                          r"(?=\s*(?:[-–—:,(]|$|\s(?i:for|to|that|which|with)\b))")
+
+
 def proposed(title: str) -> tuple[str, str]:
-    """(thing, lab) of a "Researchers from <lab> propose <Thing>" headline, or ("", "")."""
-    m = _PROPOSED.match(title)
+    """(thing, lab) of a "Researchers from <lab> propose <Thing>" or "<Lab> Researchers Introduce <Thing>"
+    headline, or ("", ""); a thing given its own acronym is named by it ("VIPER")."""
+    m = _PROPOSED.match(title) or _PROPOSED_BY.match(title)
     # "Introduces Geometric Complexity (GC)": a Title Case name given its own acronym is a name
-    named = bool(m) and bool(re.match(r"\s*\([A-Z][A-Za-z\d-]{1,9}\)", title[m.end():]))
-    if not m or not (named or distinctive(m.group("thing")) or re.fullmatch(r"[A-Z][A-Z\d-]{2,}", m.group("thing"))):
+    acronym = re.match(r"\s*\(([A-Z][A-Za-z\d-]{1,9})\)", title[m.end():]) if m else None
+    if not m or not (acronym or distinctive(m.group("thing")) or re.fullmatch(r"[A-Z][A-Z\d-]{2,}", m.group("thing"))):
         return "", ""  # "Propose A Novel Method": a Title Case description, not a name
-    return m.group("thing"), m.group("org")
+    thing = acronym.group(1) if acronym and acronym.group(1).isupper() and len(acronym.group(1)) >= 3 \
+        else m.group("thing")
+    return thing, m.group("org")
 
 
 def _announces(title: str) -> re.Match | None:
@@ -329,3 +341,16 @@ def _topic(topic: str) -> str:
             words.pop()
         words[-1] = words[-1].rstrip(",;:") + "…"
     return " ".join(words)
+
+
+# "GPT-3's free alternative GPT-Neo is something to be excited about": the alternative is the news, not what it
+# stands in for
+_ALTERNATIVE = re.compile(rf"^\W*(?:{_CAP}(?: {_CAP}){{0,2}})['’]s\s+(?:(?:free|open[- ]source|open|new|cheaper|"
+                          rf"own|latest|biggest)\s+)*(?:alternative|rival|competitor|challenger|answer|clone|copy)\s+"
+                          rf"(?P<thing>{_CAP}(?: {_CAP}){{0,2}})")
+
+
+def alternative(title: str) -> str:
+    """The thing a headline presents as another's alternative ("GPT-3's free alternative GPT-Neo"), or ""."""
+    m = _ALTERNATIVE.match(title)
+    return m.group("thing") if m and not sig.function_word(m.group("thing").split()[0]) else ""

@@ -45,7 +45,8 @@ _BYLINE = re.compile(r"^\s*(?:By )?[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+){1,3}, (
 _VERB_FORM = re.compile(r"[a-z]{2}(?:ed|ly)$")  # not "-ing": "Boeing", "Beijing"
 _ROUND = re.compile(r"(?:Pre-)?(?:Series [A-H]\d?|Seed)(?: Round| Funding)?", re.IGNORECASE)  # a funding round
 COMMON_ACRONYMS = {"AI", "ML", "GPU", "GPUs", "CPU", "CPUs", "TPU", "TPUs", "LLM", "LLMs", "KV", "API", "APIs",
-                   "SOTA", "RL", "NLP", "FLOPs", "GB", "TB", "PDF", "CEO", "CTO", "FAQ", "TL;DR", "OK"}
+                   "SOTA", "RL", "NLP", "FLOPs", "GB", "TB", "PDF", "CEO", "CTO", "FAQ", "TL;DR", "OK", "VR", "AR",
+                   "XR", "ID", "UI", "UX", "IoT"}
 
 
 def _places() -> frozenset[str]:
@@ -69,7 +70,8 @@ def not_a_subject(name: str) -> bool:
     where or when news happens, what all of it is about, or part of a name, not what one story is about."""
     key = _key(name)
     return key in PLACES or key in _FIELD_NAMES or name in COMMON_ACRONYMS or name.lower() in _CALENDAR \
-        or name.lower() in _INSTITUTION_NOUNS or name.lower().startswith(("ex-", "former "))
+        or name.lower() in _INSTITUTION_NOUNS or name.lower().startswith(("ex-", "former ")) \
+        or bool(re.fullmatch(r"(?:19|20)\d\d|[a-z]+/[a-z]+", name))  # "2022", "correct/relevant"
 
 
 # the noun of an institution's name, standing alone ("University" of "a University of Toronto team" read as a

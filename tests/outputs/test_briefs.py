@@ -1560,3 +1560,26 @@ def test_a_paper_named_but_not_linked_is_not_something_to_open_and_the_writers_a
                            "the last. Quillmagic builds an app from a sentence, and it launches today.")
     assert "haven't noticed" not in tool.skeptics, tool.skeptics
     assert "headline comes from its makers" not in tool.our_take, tool.our_take
+
+
+def test_a_feature_of_an_app_is_not_asked_for_weights(archive):
+    brief = one_story_brief(archive, "Quillsoft launches Quill Duet, AI tools for Docs and Mail",
+                            "Quill Duet suggests prompts, turns text into tables and drafts replies in Mail.",
+                            links=[{"url": "https://www.quillnews.example/2023/5/10/quill-duet", "text": "x"}])
+    assert brief.kind == "release", brief.kind
+    said = brief.our_take + brief.watch_for
+    assert "eights" not in said, said  # a feature has no weights to wait for
+    model = one_story_brief(archive, "Quillsoft launches Quill-7B, a language model",
+                            "Quill-7B is a 7B-parameter model trained on 1T tokens.",
+                            links=[{"url": "https://www.quillnews.example/2023/5/10/quill-7b", "text": "x"}])
+    assert "eights" in model.our_take + model.watch_for, model.our_take + model.watch_for
+
+
+def test_a_headline_with_a_quoted_passage_is_not_said_to_have_no_quote_and_a_model_repo_is_for_builders(archive):
+    brief = one_story_brief(archive, "Quill Looks Increasingly Isolated as Automakers Embrace Lidar",
+                            'Quill Looks Increasingly Isolated as Automakers Embrace Lidar - "At least 17 automakers '
+                            'plan cars with lidar, the sensor Quill calls a crutch."')
+    assert "no figure, quote" not in brief.skeptics and "quoted from the article" in brief.skeptics, brief.skeptics
+    line = "Quilldonut - OCR-free document understanding transformer."
+    repo = one_story_brief(archive, line, line, links=[{"url": "https://github.com/quill/donut", "text": "x"}])
+    assert "General users" not in repo.who, repo.who

@@ -715,3 +715,29 @@ def test_a_trend_piece_that_speculates_is_not_framed_as_harm_done():
                        "Artificial intelligence imaging can be used to create art or try on clothes.", [],
                        section="Concerns")
     assert not (facts.kind == "incident" and facts.kind_sure), (facts.kind, facts.kind_cues)
+
+
+def test_a_post_or_a_news_site_is_no_products_site_and_a_model_readied_is_not_out():
+    assert not fx.product_site("https://www.quillml.com/blog/qpt-7b")  # a post on the maker's site
+    assert not fx.product_site("https://blog.quillpost.io/posts/chat-vs-bard", ["QuillChat"])
+    assert not fx.product_site("https://www.tomshardware.com/news/quill-a3")
+    assert fx.product_site("https://printnanny.example", ["Print Nanny"])
+    assert not fx.product_site("https://quillsafety.org/statement", ["Statement on AI risk"])  # not its name
+    for later in ("Quillmind readies new open-source AI model",
+                  "Quillmind is preparing to release a new open-source language model to the public"):
+        assert "weights" not in fx.artifacts_of(later, [])[0], later
+    assert fx.artifacts_of("Introducing QPT-7B: A New Standard for Open-Source, Commercially Usable LLMs", [])[0] \
+        == ["weights"]
+    assert "code" in fx.artifacts_of("Their teams are publishing and open-sourcing results for QuillBind.", [])[0]
+    assert fx.kind_of("Comparing Quillmind's QuillChat with Orchard's Bard", "")[0] == "benchmark"
+
+
+def test_what_a_headline_introduces_and_what_is_no_subject():
+    from outputs import signals as sig
+    from outputs.headline import alternative, proposed
+    assert proposed("Orchard Researchers Introduce Video Prediction Quills (VIQUIL): An Algorithm That Uses "
+                    "Video Models") == ("VIQUIL", "Orchard")
+    assert alternative("QPT-3's free alternative QPT-Neo is something to be excited about") == "QPT-Neo"
+    assert alternative("Orchard's ChatGPT rival bans users") == ""
+    for word in ("2022", "correct/relevant", "VR", "ID"):
+        assert sig.not_a_subject(word), word
