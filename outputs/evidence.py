@@ -123,6 +123,8 @@ def claim_of(facts: fx.Facts, sentences: Sequence[str], subject: str, maker: str
             continue
         if re.fullmatch(r"\d+(?:\.\d+)?\s?[BMKbmk]", f.value) or _SCALE.match(f.measures):
             continue  # "a LLaMa 2 70B model", "trained on 18 trillion tokens": a size, no result anyone claims
+        if _AUDIENCE_COUNT.search(f.measures):
+            continue  # "750 million monthly users": how many use it, not a result anyone measures
         if facts.kind in ("research", "benchmark", "release") and rank(f) == 2 and not re.search(
                 r"\bper\b|/|cost|price|cheaper", f"{f.value} {f.measures}", re.I):
             continue  # "wins a prize worth $1M": a sum awarded is no result to doubt; a price per call may be
@@ -139,6 +141,11 @@ def claim_of(facts: fx.Facts, sentences: Sequence[str], subject: str, maker: str
                 and not the_raise(s):
             return Claim(_short(s), by=facts.claim, cue=facts.claim_cue, versus=_versus(s, subject))
     return None
+
+
+# a count of who uses or pays for something: background, not a claim to measure
+_AUDIENCE_COUNT = re.compile(r"\b(?:users|subscribers|customers|members|downloads|visitors|employees|people|"
+                             r"listeners|viewers|readers|followers|installs)\b", re.I)
 
 
 def _content_stems(text: str) -> set[str]:
@@ -241,8 +248,8 @@ def _versus(sentence: str, subject: str) -> str:
     if not m:
         return ""
     name = m.group(1).strip(" .,")
-    if sig.not_a_subject(name):  # "outperform rival Chinese models": a people, not what it was run against
-        return ""
+    if sig.not_a_subject(name) or not re.search(r"[A-Za-z]", name):
+        return ""  # "outperform rival Chinese models": a people; "3" (of "3 million"): no name at all
     return "" if not name or (subject and name.lower() in subject.lower()) else name
 
 

@@ -173,6 +173,10 @@ _TUTORIAL = re.compile(r"\b(?:this|short|quick|video|step[- ]by[- ]step|great|ha
                        r"guide)\b|\btutorial (?:takes|walks|shows|teaches)\b", re.I)
 
 
+# what a person does who wants a rule, not one who makes it
+_CALLS = re.compile(r"\b(?:says|said|calls? for|urges|warns|argues|wants|believes|thinks)\b", re.I)
+
+
 def house_rule(title: str) -> str:
     """Whose own rule a policy headline tells of, where a company, a platform or an event bans something for its
     own users ("Getty Images", "WeChat", "Top AI conference"); "" where a state, a court or a law does."""
@@ -264,7 +268,9 @@ _TEXT_ARTIFACT = {
                r"(?:^|\s*[-–—:,]\s*)(?:an? |new |the first )?(?:[\w.,-]+ ){0,4}?(?<!\bthe )open[- ]source,? "
                r"(?!the |its |their )"
                r"(?:[\w-]+,? ){0,2}(?:model|llms?|language model)\b|"
-               r"(?:available|released) on hugging ?face|(?:under|with) (?:an? )?(?:apache|mit)",
+               r"(?:available|released) on hugging ?face|(?:under|with) (?:an? )?(?:apache|mit)|"
+               # a model's size by "open source": "UL2 20B: An Open Source Unified Language Learner"
+               r"\d+(?:\.\d+)?[bm]\b[^.\n]{0,20}?open[- ]source\b",
     "code": r"source code|(?:get|grab|download) (?:the )?code here\b|code (?:is|was) (?:out|available|released|"
             r"public)|open[- ]sourc\w* (?:the |its |their )?code|open[- ]sourced (?:the |its |their )"
             r"(?!(?:\w+ )?(?:model|weights))|"
@@ -355,11 +361,15 @@ _ACCESS = (  # (access, pattern), first match wins
     ("coming", r"coming (?:soon|weeks|months)|will (?:launch|release|roll out|be available)|later this year|"
                r"plans? to (?:release|launch|open)"),
     ("open", r"now available|available (?:now|today|to (?:all|everyone))|open to (?:all|everyone)|free to use|"
-             r"generally available|\bGA\b|is live|pip install|download"),
+             r"generally available|\bGA\b|is live|pip install|download|"
+             # "Snapchat is releasing its AI chatbot to everyone for free", "rolls out to all users"
+             r"(?:releas\w+|rolls? out|rolling out|roll\w* out|launch\w*|opens?|brings?|comes?|coming)"
+             r"(?: [\w'’-]+){0,5}? to (?:all|everyone|every(?:one|body))\b"),
 )
 _ACCESS_RE = [(a, re.compile(rf"\b(?:{p})", re.IGNORECASE)) for a, p in _ACCESS]
 _FIGURE = re.compile(
-    r"(?<![\w.$€£-])(?:[$€£]\s?\d[\d,.]*\s*(?:million|billion|trillion|[mbk]n?|[MBK])?(?![\w])|"
+    r"(?<![\w.$€£-])(?:[$€£]\s?\d[\d,.]*(?:-(?=million|billion)|\s*)(?:million|billion|trillion|[mbk]n?|[MBK])?"
+    r"(?![\w])|"
     r"\d[\d,.]*\s?(?:%|x\b|×|times\b|percent\b|(?:million|billion|trillion)\b|[BMK]\b(?!-)|GB\b|TB\b|"
     r"(?:[BMK] )?(?:tokens|parameters|params|users|images|hours|languages|GPUs|chips|downloads|customers|"
     r"employees|jobs|people|words|pages|examples|samples|tasks|points?|seconds|secs?|ms|milliseconds|minutes|fps|"
@@ -723,6 +733,8 @@ def price_of(text: str) -> str:
 
 
 _TO_ALL = re.compile(r"\b(?:generally available|available to (?:all|everyone|anyone)|open to (?:all|everyone|anyone)|"
+                     r"(?:releas\w+|rolls? out|rolling out|launch\w*|opens?|brings?)(?: [\w'’-]+){0,5}? to "
+                     r"(?:all|everyone)\b|"
                      r"(?:no longer|out of|leaves?|left|exits?) (?:its |the )?(?:beta|wait[- ]?list|preview))\b", re.I)
 
 
@@ -839,7 +851,7 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
         # "Meta's LLaMa 4-bit works on the free Google Colab" over "this tutorial takes us through using it": a
         # how-to, whatever section it sits in
         kind, cues, margin = "opinion", [lesson.group(0).lower(), *cues[:5]], SURE_MARGIN
-    speaker = speaker_of(head)[0]
+    speaker = speaker_of(head)[0] if _CALLS.search(head) else ""
     if kind == "policy" and speaker and not _DECIDED.search(title):
         # "John Legend calls for regulation on AI-generated music", "AI pioneer Yoshua Bengio says governments
         # must move fast": one person's view of what rules should be, not a rule

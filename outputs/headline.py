@@ -294,12 +294,14 @@ def guest_of(title: str) -> tuple[str, str, str]:
 # "What's next for AI: Gary Marcus talks about the journey toward robust artificial intelligence", "Yoshua Bengio
 # says governments must move fast": a person's own view, and what it is about (the speaker is not the topic)
 _SAYS = re.compile(r"(?:^|[:|]\s+|\s[-–—]\s+|\b(?:pioneer|founder|CEO|chief|scientist|professor|researcher|expert|"
-                   r"godfather|author|investor|economist|boss|head|legend)\s+)"
-                   r"(?P<guest>[A-Z][a-z][\w'’-]*(?: (?:[A-Z]\.|[A-Z][a-z][\w'’-]*)){1,2})\s+"
+                   r"godfather|author|investor|economist|boss|head|legend)\s+|['’]s?\s+)"
+                   r"(?P<guest>[A-Z][a-z][\w'’-]*(?: (?:[A-Z]\.|[A-Z][a-z][\w'’-]*)){1,2})"
+                   # "Ayanna Howard, Monroe Kennedy on diversity": the first of two speakers
+                   r"(?:,? (?:and |& )?[A-Z][a-z][\w'’-]* [A-Z][a-z][\w'’-]*)*\s+"
                    r"(?:(?:talks|speaks|opens up|reflects|muses|weighs in|says|argues|warns|explains|believes|thinks|"
                    r"calls for|urges|wants|"
                    r"predicts|shares (?:his|her|their) (?:thoughts|views?))(?:\s+(?:about|on|of|that))?|"
-                   r"on(?=\s+(?:why|how|what)\b))\s+(?P<topic>[^.!?]{3,})")
+                   r"on)\s+(?P<topic>[^.!?]{3,})")
 # the words of a company's or product's name, not a person's: "Google DeepMind says", "Stability AI warns"
 _ORG_WORD = re.compile(r"\b(?:AI|Inc|Labs?|Lab|Research|Technologies|Systems|Group|Ventures|Capital|Corp|Corporation|"
                        r"Company|Foundation|Institute|University|College|School|Association|Bank|Fund|Partners|"

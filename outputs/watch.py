@@ -74,6 +74,8 @@ def items_for(kind: str, facts: fx.Facts, subject: str, *, contrary: bool = Fals
         events = ["coverage"] if facts.one_line else (["version"] if facts.price else ["price"])
     elif kind == "release" and hardware:
         events = ["replication"]
+    elif kind == "release" and facts.access == "open":
+        events = ["coverage"]  # open to everyone, with nothing to link: what others make of it
     elif kind == "release":
         events = ["usable"]
     elif kind == "benchmark":

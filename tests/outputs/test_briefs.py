@@ -1583,3 +1583,20 @@ def test_a_headline_with_a_quoted_passage_is_not_said_to_have_no_quote_and_a_mod
     line = "Quilldonut - OCR-free document understanding transformer."
     repo = one_story_brief(archive, line, line, links=[{"url": "https://github.com/quill/donut", "text": "x"}])
     assert "General users" not in repo.who, repo.who
+
+
+def test_a_release_open_to_everyone_is_not_said_to_have_no_way_in_and_a_user_count_is_no_claim(archive):
+    brief = brief_of_kind(archive, "release", "Quillchat is releasing its AI chatbot to everyone for free",
+                          "Quillchat's My Quill, first launched for 3 million paid subscribers, now reaches all of "
+                          "its 750 million monthly users for free.")
+    said = brief.our_take + brief.what_changes + brief.watch_for + brief.skeptics + brief.what_to_do
+    assert "no way to use" not in said and "open to everyone" in brief.what_changes, brief.what_changes
+    assert "750 million" not in brief.our_take + brief.what_to_do and " and 3 " not in said, said
+
+
+def test_a_speaker_with_a_co_speaker_on_a_topic_is_their_view(archive):
+    brief = brief_of_kind(archive, "opinion", "Quill in Robotics' Dana Quill, Orin Orchard on diversity & inclusion",
+                          "In this interview, the two talk about diversity and inclusion in robotics labs and "
+                          "what they think should change.")
+    said = brief.our_take + brief.what_changes + brief.watch_for
+    assert "about Dana Quill" not in said and "made by Orin" not in said, said

@@ -741,3 +741,9 @@ def test_what_a_headline_introduces_and_what_is_no_subject():
     assert alternative("Orchard's ChatGPT rival bans users") == ""
     for word in ("2022", "correct/relevant", "VR", "ID"):
         assert sig.not_a_subject(word), word
+
+
+def test_a_sum_with_a_hyphen_and_a_model_size_by_open_source():
+    assert [f.value for f in fx.figures_of(["Quillco lands Tiger-led $125-million venture funding"])] == \
+        ["$125-million"]
+    assert fx.artifacts_of("QL2 20B: An Open Source Unified Language Learner", [])[0] == ["weights"]
