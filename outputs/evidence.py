@@ -22,7 +22,10 @@ USABLE = ("weights", "code", "api", "demo")
 _COMPARATIVE = re.compile(r"\b(?:outperform\w*|beats?|better than|faster than|cheaper than|rivals?|matches|"
                           r"on par with|surpass\w*|state[- ]of[- ]the[- ]art|sota|best|largest|the most(?! out of| of\b)|"
                           # a first of its kind, not "the first missile strike"
-                          r"first(?:-ever| ever)?\s+(?:[\w-]+\s+){0,4}?to|world['’]s first|first of its kind|"
+                          # ("was first made available to ..." says when, not that it was a first)
+                          r"first(?:-ever| ever)?\s+(?!(?:made|released|launched|announced|introduced|available|shown|"
+                          r"seen|reported|rolled|offered|opened)\b)(?:[\w-]+\s+){0,4}?to|world['’]s first|"
+                          r"first of its kind|"
                           r"for the first time)\b", re.I)
 _VERSUS = re.compile(r"\b(?:than|beats?|outperform\w*|rivals?|matches|surpass\w*|on par with|versus|vs\.?)\s+"
                      r"((?:[A-Z][\w.-]*|\d[\w.-]*)(?:\s+(?:[A-Z0-9][\w.-]*))*)")
@@ -123,7 +126,7 @@ def claim_of(facts: fx.Facts, sentences: Sequence[str], subject: str, maker: str
             continue
         if re.fullmatch(r"\d+(?:\.\d+)?\s?[BMKbmk]", f.value) or _SCALE.match(f.measures):
             continue  # "a LLaMa 2 70B model", "trained on 18 trillion tokens": a size, no result anyone claims
-        if _AUDIENCE_COUNT.search(f.measures):
+        if fx.AUDIENCE_COUNT.search(f.measures):
             continue  # "750 million monthly users": how many use it, not a result anyone measures
         if facts.kind in ("research", "benchmark", "release") and rank(f) == 2 and not re.search(
                 r"\bper\b|/|cost|price|cheaper", f"{f.value} {f.measures}", re.I):
@@ -138,14 +141,9 @@ def claim_of(facts: fx.Facts, sentences: Sequence[str], subject: str, maker: str
         if not subject and heads and not heads & _content_stems(s):
             continue
         if _COMPARATIVE.search(s) and _about(s, subject, maker) and not _aside(s) and not cited(s, subject, maker) \
-                and not the_raise(s):
+                and not the_raise(s) and not fx.AUDIENCE_MORE.search(s):
             return Claim(_short(s), by=facts.claim, cue=facts.claim_cue, versus=_versus(s, subject))
     return None
-
-
-# a count of who uses or pays for something: background, not a claim to measure
-_AUDIENCE_COUNT = re.compile(r"\b(?:users|subscribers|customers|members|downloads|visitors|employees|people|"
-                             r"listeners|viewers|readers|followers|installs)\b", re.I)
 
 
 def _content_stems(text: str) -> set[str]:

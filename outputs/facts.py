@@ -376,6 +376,13 @@ _FIGURE = re.compile(
     r"days|weeks|months|years)\b)|\d+\.\d+(?![\w.]))",  # "3.4 months" is matched whole: no score of 3.4
     re.IGNORECASE)
 _SPAN = re.compile(r"(?:days|weeks|months|years)$", re.IGNORECASE)
+# a count of who uses or pays for something ("750 million monthly users"): background, not a claim to measure
+AUDIENCE_COUNT = re.compile(r"\b(?:users|subscribers|customers|members|downloads|visitors|employees|people|"
+                            r"listeners|viewers|readers|followers|installs)\b", re.I)
+# ... compared as such: "the app's more than 3 million paid subscribers"
+AUDIENCE_MORE = re.compile(r"\b(?:more than|over|nearly|almost|about|some)\s+[\d.,]+\s*(?:million|billion|[kmb])?\s+"
+                           r"(?:[\w-]+\s+){0,2}(?:users|subscribers|customers|members|downloads|visitors|employees|"
+                           r"people|listeners|viewers|readers|followers|installs)\b", re.I)
 _VERSION_BEFORE = re.compile(r"(?:\b[A-Z][\w-]*|\bv(?:ersion)?)\s?$")
 _MEASURE = re.compile(r"^\s*(?:of |in )?((?:[a-z][\w-]*\s?){1,5})", re.IGNORECASE)
 _MEASURE_STOP = re.compile(r"^(?:the|a|an|and|or|to|of|in|on|for|from|with|by|at|as|is|are|was|were|it|its|this|"
@@ -805,7 +812,8 @@ def claim_standing(sentences: Sequence[str], figures: Sequence[Figure]) -> tuple
     """Is the story's main claim measured by someone else or asserted by its maker? Read from the sentences
     that carry a figure or a comparison; ("", "") when the story makes no such claim."""
     claims = [f.sentence for f in figures] or [s for s in sentences if re.search(
-        r"\b(?:outperform\w*|beats?|better than|faster than|state[- ]of[- ]the[- ]art|first|best)\b", s, re.I)]
+        r"\b(?:outperform\w*|beats?|better than|faster than|state[- ]of[- ]the[- ]art|best|first(?! (?:made|released|"
+        r"launched|announced|introduced|available|shown|seen|reported|rolled|offered|opened)\b))\b", s, re.I)]
     for s in claims:
         m = MEASURED_BY_OTHERS.search(s)
         if m:
@@ -893,7 +901,9 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
     figures = figures_of(lines, cut=cut_sums(text))
     one_line = one_line_item(text) if one_line is None else one_line
     # a one-line link item claims nothing of its own; fiction and opinion make no measurable claim
-    claim, claim_cue = claim_standing(lines, figures) if kind not in ("fiction", "opinion") and not one_line else ("", "")
+    results = [f for f in figures if not AUDIENCE_COUNT.search(f.measures)]  # how many use it is no result
+    claim, claim_cue = claim_standing(lines, results) if kind not in ("fiction", "opinion") and not one_line \
+        else ("", "")
     # a raise's text tells what the money is for ("in the coming months we plan to open access"): the access
     # of what it makes, not of the news, so only its headline's word counts
     access = access_of("" if kind == "funding" else text, title)

@@ -1587,11 +1587,14 @@ def test_a_headline_with_a_quoted_passage_is_not_said_to_have_no_quote_and_a_mod
 
 def test_a_release_open_to_everyone_is_not_said_to_have_no_way_in_and_a_user_count_is_no_claim(archive):
     brief = brief_of_kind(archive, "release", "Quillchat is releasing its AI chatbot to everyone for free",
-                          "Quillchat's My Quill, first launched for 3 million paid subscribers, now reaches all of "
-                          "its 750 million monthly users for free.")
+                          "Quillchat is releasing its My Quill chatbot to all of its 750 million monthly users for "
+                          "free, a move that comes less than two months after the bot was first made available to "
+                          "the app's more than 3 million paid subscribers.")
     said = brief.our_take + brief.what_changes + brief.watch_for + brief.skeptics + brief.what_to_do
     assert "no way to use" not in said and "open to everyone" in brief.what_changes, brief.what_changes
     assert "750 million" not in brief.our_take + brief.what_to_do and " and 3 " not in said, said
+    # how many use it, and when it was first made available, are no claim to doubt
+    assert "a claim, not a result" not in brief.our_take and "paid subscribers" not in brief.skeptics, said
 
 
 def test_a_speaker_with_a_co_speaker_on_a_topic_is_their_view(archive):

@@ -747,3 +747,11 @@ def test_a_sum_with_a_hyphen_and_a_model_size_by_open_source():
     assert [f.value for f in fx.figures_of(["Quillco lands Tiger-led $125-million venture funding"])] == \
         ["$125-million"]
     assert fx.artifacts_of("QL2 20B: An Open Source Unified Language Learner", [])[0] == ["weights"]
+
+
+def test_how_many_use_it_and_when_it_first_came_are_no_claim():
+    facts = fx.extract("Quillchat is releasing its AI chatbot to everyone for free",
+                       "Quillchat is releasing its My Quill chatbot to all of its 750 million monthly users for free, "
+                       "a move that comes less than two months after the bot was first made available to the app's "
+                       "more than 3 million paid subscribers.", [])
+    assert facts.claim == "" and facts.access == "open", (facts.claim, facts.claim_cue, facts.access)
