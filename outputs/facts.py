@@ -907,8 +907,11 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
     # a raise's text tells what the money is for ("in the coming months we plan to open access"): the access
     # of what it makes, not of the news, so only its headline's word counts
     access = access_of("" if kind == "funding" else text, title)
+    price = price_of(f"{title} {text}")
+    if kind == "release" and not access and price == "free":
+        access = "open"  # "Codeium - ChatGPT in IDE for free": free to anyone is open to anyone
     return Facts(kind=kind, kind_cues=cues, artifacts=arts, artifact_links=links, licence=licence,
-                 licence_permits=permits, price=price_of(f"{title} {text}"), access=access,
+                 licence_permits=permits, price=price, access=access,
                  figures=figures, claim=claim, claim_cue=claim_cue, one_line=one_line,
                  binding=kind == "policy" and bool(_BINDING.search(f"{title} {text[:1500]}")),
                  decided=kind == "policy" and bool(_DECIDED.search(f"{title} {text[:600]}"))

@@ -1044,7 +1044,7 @@ def test_a_release_with_nothing_linked_is_not_said_to_be_unavailable(archive):
     unknown = brief_of_kind(archive, "release", "Orchard's Quillbard chatbot coding tools launch",
                             "Orchard launched new coding tools in its Quillbard chatbot this week, and they write and "
                             "debug code in twenty languages.")
-    assert "not in your hands" not in unknown.what_changes and "link no way to use" in unknown.what_changes
+    assert "not in your hands" not in unknown.what_changes and "do not say how to get" in unknown.what_changes
     waiting = brief_of_kind(archive, "release", "Orchard launches Quillbard, a chatbot with a waitlist",
                             "Orchard launched Quillbard this week; you can join the waitlist to try the new chatbot.")
     assert "announced (waitlist), not in your hands" in waiting.what_changes
@@ -1392,7 +1392,7 @@ def test_a_release_linking_its_own_site_is_not_said_to_link_no_way_in(archive):
                             "AI-generated game assets. Create style-consistent assets for your games; we launch "
                             "today.", links=[{"url": "https://quillgame.gg", "text": "link"}])
     assert brief.kind == "release", brief.kind
-    assert "no way to use" not in brief.what_changes and "quillgame.gg" in brief.what_changes
+    assert "how to get" not in brief.what_changes and "quillgame.gg" in brief.what_changes
 
 
 def test_what_a_release_does_is_read_from_the_sentence_after_its_headline(archive):
@@ -1532,7 +1532,7 @@ def test_a_signed_statement_and_a_tutorial_are_no_products(archive):
                              links=[{"url": "https://www.youtube.com/watch?v=abc", "text": "video"}],
                              section="Our Picks")
     assert lesson.kind == "opinion" and lesson.our_take.startswith("A how-to"), (lesson.kind, lesson.our_take)
-    assert "no way to use" not in lesson.what_changes
+    assert "how to get" not in lesson.what_changes
 
 
 def test_former_staff_and_where_a_tool_runs_are_no_subject_or_actor(archive):
@@ -1591,7 +1591,7 @@ def test_a_release_open_to_everyone_is_not_said_to_have_no_way_in_and_a_user_cou
                           "free, a move that comes less than two months after the bot was first made available to "
                           "the app's more than 3 million paid subscribers.")
     said = brief.our_take + brief.what_changes + brief.watch_for + brief.skeptics + brief.what_to_do
-    assert "no way to use" not in said and "open to everyone" in brief.what_changes, brief.what_changes
+    assert "how to get" not in said and "open to everyone" in brief.what_changes, brief.what_changes
     assert "750 million" not in brief.our_take + brief.what_to_do and " and 3 " not in said, said
     # how many use it, and when it was first made available, are no claim to doubt
     assert "a claim, not a result" not in brief.our_take and "paid subscribers" not in brief.skeptics, said

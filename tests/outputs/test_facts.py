@@ -755,3 +755,8 @@ def test_how_many_use_it_and_when_it_first_came_are_no_claim():
                        "a move that comes less than two months after the bot was first made available to the app's "
                        "more than 3 million paid subscribers.", [])
     assert facts.claim == "" and facts.access == "open", (facts.claim, facts.claim_cue, facts.access)
+
+
+def test_a_release_free_to_anyone_is_open():
+    assert fx.extract("Quillium - ChatGPT in your IDE for free.", "Quillium - ChatGPT in your IDE for free.",
+                      ["https://quillium.example"]).access == "open"
