@@ -27,7 +27,7 @@ from .headline import (about, alternative, announcer, around, distinctive, intro
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 63  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 64  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 REPEAT_DAYS = RelateConfig.same_days  # a cluster spanning more days holds the same story told again later
 MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
@@ -487,7 +487,7 @@ _BUILDER_TOOL = re.compile(r"\b(?:developers?|devs?|engineers?|code|coding|progr
                            r"terminal|cli|websites?|apps? builder|"
                            r"build(?:ing|s)? (?:apps?|tools?|bots?|agents?|chatbots?)|"
                            r"transformers?|ocr|neural|diffusion|nlp|retrieval|rag|training|research|papers?|docs|"
-                           r"library|framework|benchmarks?)\b", re.I)
+                           r"library|framework|benchmarks?|ides?|editors?|devtools?)\b", re.I)
 GENERAL = "General users"  # who a listed tool with no builder's words is for
 # the sources speak of a model (what has weights), not a feature or an app
 _MODEL_WORDS = re.compile(r"\b(?:models?|llms?|weights|checkpoints?|parameters|params|fine-?tun\w+)\b", re.I)

@@ -1583,6 +1583,9 @@ def test_a_headline_with_a_quoted_passage_is_not_said_to_have_no_quote_and_a_mod
     line = "Quilldonut - OCR-free document understanding transformer."
     repo = one_story_brief(archive, line, line, links=[{"url": "https://github.com/quill/donut", "text": "x"}])
     assert "General users" not in repo.who, repo.who
+    line = "Quillium - ChatGPT in your IDE for free."
+    ide = one_story_brief(archive, line, line, links=[{"url": "https://quillium.example", "text": "x"}])
+    assert "General users" not in ide.who, ide.who
 
 
 def test_a_release_open_to_everyone_is_not_said_to_have_no_way_in_and_a_user_count_is_no_claim(archive):
