@@ -27,7 +27,7 @@ from .headline import (about, alternative, announcer, around, distinctive, intro
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 64  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 65  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 REPEAT_DAYS = RelateConfig.same_days  # a cluster spanning more days holds the same story told again later
 MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more
@@ -269,7 +269,8 @@ _OF_NAME = re.compile(r"\b(?:Office|Department|Ministry|Bureau|Secretary|Council
 _PLACED = re.compile(r"\b(?:compared (?:with|to)|against|than|versus|vs\.?|(?:available|hosted|found|run|runs) "
                      r"(?:on|at|via)|(?:pre-?)?trained on|fine-?tuned on|"
                      # "used for code completion in Visual Studio Code": where the thing is used
-                     r"(?:used|using|use) (?:for|in|by) (?:[\w-]+ ){0,3}?(?:in|on|inside|within))\s+(?:the\s+)?(?:standard\s+|official\s+|"
+                     r"(?:used|using|use) (?:for|in|by) (?:[\w-]+ ){0,3}?(?:in|on|inside|within))\s+(?:the\s+)?"
+                     r"(?:standard\s+|official\s+|"
                      r"original\s+|usual\s+|popular\s+)?$", re.I)
 
 

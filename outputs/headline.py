@@ -316,8 +316,9 @@ _ORG_WORD = re.compile(r"\b(?:AI|Inc|Labs?|Lab|Research|Technologies|Systems|Gro
 def speaker_of(title: str, text: str = "", subject: str = "", interview: bool = False) -> tuple[str, str, str]:
     """(speaker, their organisation, topic) of an opinion piece: a podcast or interview with someone
     (`guest_of`), a headline giving someone's own view ("Gary Marcus talks about ..."), or (`interview`: the
-    piece is an interview, podcast or video) one whose subject is the person interviewed (a name of two or three words whose surname the text uses alone: "a
-    really good interview where Yudkowsky explains ..."). ("", "", "") where none is."""
+    piece is an interview, podcast or video) one whose subject is the person interviewed: a name of two or three
+    words whose surname the text uses alone ("a really good interview where Yudkowsky explains ...").
+    ("", "", "") where none is."""
     found = guest_of(title)
     if found[0]:
         return found
