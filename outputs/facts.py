@@ -517,9 +517,9 @@ def kind_decision(title: str, text: str, section: str = "", vector: np.ndarray |
         # Video Game": a headline that speculates, or tells of something put to use, is a feature or an argument
         # whatever its text's tool words
         margin = min(margin, 0.0)
-    if best == "incident" and _MAYBE.search(title):
+    if best == "incident" and _MAYBE.search(title) and not _FAILURE.search(title):
         # "Deepfake porn could be a growing problem amid AI race": a trend piece that speculates, not a harm or a
-        # failure that happened
+        # failure that happened ("Tesla recalls 362,758 vehicles, says FSD beta may cause crashes" did happen)
         margin = min(margin, 0.0)
     verdict = _VERDICT.search(title) if unlaunched else None
     if verdict:
@@ -905,8 +905,10 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
     claim, claim_cue = claim_standing(lines, results) if kind not in ("fiction", "opinion") and not one_line \
         else ("", "")
     # a raise's text tells what the money is for ("in the coming months we plan to open access"): the access
-    # of what it makes, not of the news, so only its headline's word counts
-    access = access_of("" if kind == "funding" else text, title)
+    # of what it makes, not of the news, so only its headline's word counts; an incident, a policy or an opinion
+    # has no access ("full self-driving beta" recalled)
+    access = "" if kind in ("incident", "policy", "opinion", "fiction", "notice") else \
+        access_of("" if kind == "funding" else text, title)
     price = price_of(f"{title} {text}")
     if kind == "release" and not access and price == "free":
         access = "open"  # "Codeium - ChatGPT in IDE for free": free to anyone is open to anyone

@@ -760,3 +760,9 @@ def test_how_many_use_it_and_when_it_first_came_are_no_claim():
 def test_a_release_free_to_anyone_is_open():
     assert fx.extract("Quillium - ChatGPT in your IDE for free.", "Quillium - ChatGPT in your IDE for free.",
                       ["https://quillium.example"]).access == "open"
+
+
+def test_a_recall_that_may_cause_crashes_is_an_incident_with_no_beta_to_try():
+    title = "Quillcar recalls 362,758 vehicles, says full self-driving beta software may cause crashes"
+    facts = fx.extract(title, title, [])
+    assert facts.kind == "incident" and facts.kind_sure and facts.access == "", (facts.kind, facts.access)
