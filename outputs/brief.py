@@ -27,7 +27,7 @@ from .headline import (about, alternative, announcer, around, distinctive, intro
 from .markdown import issue_slug, newsletter_slug, slug_for
 
 Encode = Callable[[list[str]], np.ndarray]
-BRIEF_VERSION = 66  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
+BRIEF_VERSION = 67  # bump when the way briefs are computed changes: every brief is rebuilt on the next run
 REPEAT_DAYS = RelateConfig.same_days  # a cluster spanning more days holds the same story told again later
 MAX_COUNTER = 3  # counter-evidence a brief cites: the first few of its thread, in time order
 MAX_THREAD_CITED = 12  # Cited By lists the thread's stories nearest in time; the count says how many more

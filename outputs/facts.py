@@ -450,6 +450,10 @@ SURE_MARGIN = 1.0
 # a headline that speculates ("AI might help edit ..."): with no release word, no release the brief is sure of
 _MAYBE = re.compile(r"\b(?:might|could|may)\b", re.I)
 _VERDICT = re.compile(rf"\b(?:{VERDICT})\b", re.I)
+# a headline telling of a harm or failure that happened, whatever it speculates besides ("Tesla recalls 362,758
+# vehicles, says FSD beta software may cause crashes")
+_HAPPENED = re.compile(r"\b(?:recall(?:s|ed)|suffer(?:s|ed)|leak(?:s|ed)|breach(?:es|ed)|went down|goes down|"
+                       r"(?:was|were|got|gets) (?:hacked|breached|leaked|exposed|fined)|hit by|shut(?:s)? down)\b", re.I)
 # a headline telling of something put to use ("AI Art Generator Used to Make Bullet Hell Video Game"): a story
 # about its use, not its release
 _PUT_TO_USE = re.compile(r"\b(?:used|employed|enlisted|tapped|deployed) (?:to|by|in|for|as)\b", re.I)
@@ -517,7 +521,7 @@ def kind_decision(title: str, text: str, section: str = "", vector: np.ndarray |
         # Video Game": a headline that speculates, or tells of something put to use, is a feature or an argument
         # whatever its text's tool words
         margin = min(margin, 0.0)
-    if best == "incident" and _MAYBE.search(title) and not _FAILURE.search(title):
+    if best == "incident" and _MAYBE.search(title) and not _HAPPENED.search(title):
         # "Deepfake porn could be a growing problem amid AI race": a trend piece that speculates, not a harm or a
         # failure that happened ("Tesla recalls 362,758 vehicles, says FSD beta may cause crashes" did happen)
         margin = min(margin, 0.0)
