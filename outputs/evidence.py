@@ -21,10 +21,8 @@ TRY, WATCH, HYPE, WARY, NOTE = "try", "watch", "hype", "wary", "note"
 USABLE = ("weights", "code", "api", "demo")
 _COMPARATIVE = re.compile(r"\b(?:outperform\w*|beats?|better than|faster than|cheaper than|rivals?|matches|"
                           r"on par with|surpass\w*|state[- ]of[- ]the[- ]art|sota|best|largest|the most(?! out of| of\b)|"
-                          # a first of its kind, not "the first missile strike"
-                          # ("was first made available to ..." says when, not that it was a first)
-                          r"first(?:-ever| ever)?\s+(?!(?:made|released|launched|announced|introduced|available|shown|"
-                          r"seen|reported|rolled|offered|opened)\b)(?:[\w-]+\s+){0,4}?to|world['’]s first|"
+                          # a first of its kind, not "the first missile strike" nor "was first made available to"
+                          rf"first(?:-ever| ever)?\s+(?!{fx.FIRST_AS_WHEN}\b)(?:[\w-]+\s+){{0,4}}?to|world['’]s first|"
                           r"first of its kind|"
                           r"for the first time)\b", re.I)
 _VERSUS = re.compile(r"\b(?:than|beats?|outperform\w*|rivals?|matches|surpass\w*|on par with|versus|vs\.?)\s+"

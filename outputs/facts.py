@@ -377,12 +377,14 @@ _FIGURE = re.compile(
     re.IGNORECASE)
 _SPAN = re.compile(r"(?:days|weeks|months|years)$", re.IGNORECASE)
 # a count of who uses or pays for something ("750 million monthly users"): background, not a claim to measure
-AUDIENCE_COUNT = re.compile(r"\b(?:users|subscribers|customers|members|downloads|visitors|employees|people|"
-                            r"listeners|viewers|readers|followers|installs)\b", re.I)
+_AUDIENCE = (r"(?:users|subscribers|customers|members|downloads|visitors|employees|people|listeners|viewers|readers|"
+             r"followers|installs)")
+AUDIENCE_COUNT = re.compile(rf"\b{_AUDIENCE}\b", re.I)
 # ... compared as such: "the app's more than 3 million paid subscribers"
-AUDIENCE_MORE = re.compile(r"\b(?:more than|over|nearly|almost|about|some)\s+[\d.,]+\s*(?:million|billion|[kmb])?\s+"
-                           r"(?:[\w-]+\s+){0,2}(?:users|subscribers|customers|members|downloads|visitors|employees|"
-                           r"people|listeners|viewers|readers|followers|installs)\b", re.I)
+AUDIENCE_MORE = re.compile(rf"\b(?:more than|over|nearly|almost|about|some)\s+[\d.,]+\s*(?:million|billion|[kmb])?\s+"
+                           rf"(?:[\w-]+\s+){{0,2}}{_AUDIENCE}\b", re.I)
+# "first" saying when, not that something was a first: "was first made available to ..."
+FIRST_AS_WHEN = r"(?:made|released|launched|announced|introduced|available|shown|seen|reported|rolled|offered|opened)"
 _VERSION_BEFORE = re.compile(r"(?:\b[A-Z][\w-]*|\bv(?:ersion)?)\s?$")
 _MEASURE = re.compile(r"^\s*(?:of |in )?((?:[a-z][\w-]*\s?){1,5})", re.IGNORECASE)
 _MEASURE_STOP = re.compile(r"^(?:the|a|an|and|or|to|of|in|on|for|from|with|by|at|as|is|are|was|were|it|its|this|"
@@ -682,11 +684,9 @@ def artifacts_of(text: str, urls: Sequence[str], listing: bool = False, tools_se
     of a newsletter's tools section (`tools_section`) linking to its own site is something to try."""
     found: dict[str, str] = {}
     for url in urls:
-        host, path = _host_path(url)
-        for art, host_re, path_re in _LINK_ARTIFACT:
-            if (not host_re or re.search(host_re, host)) and (not path_re or re.search(path_re, path, re.I)):
-                found.setdefault(art, url)
-                break
+        art = link_artifact(url)
+        if art:
+            found.setdefault(art, url)
     if "demo" not in found and ((listing and _TOOL.search(text)) or tools_section):
         product = next((u for u in urls if product_site(u)), "")
         if product:
@@ -695,6 +695,13 @@ def artifacts_of(text: str, urls: Sequence[str], listing: bool = False, tools_se
         if art not in found and in_words(art, text):
             found[art] = ""
     return [a for a in ARTIFACTS if a in found], {a: u for a, u in found.items() if u}
+
+
+def link_artifact(url: str) -> str:
+    """What the link itself is (`_LINK_ARTIFACT`: weights on Hugging Face, a repository, a store's app...), or ""."""
+    host, path = _host_path(url)
+    return next((art for art, host_re, path_re in _LINK_ARTIFACT if (not host_re or re.search(host_re, host))
+                 and (not path_re or re.search(path_re, path, re.I))), "")
 
 
 def in_words(art: str, text: str) -> bool:
@@ -718,9 +725,7 @@ def site_only(text: str, links: dict[str, str]) -> bool:
     demo = links.get("demo", "")
     if not demo or not product_site(demo) or in_words("demo", text) or price_of(text) or access_of(text):
         return False
-    host, path = _host_path(demo)
-    return not any(art == "demo" and (not h or re.search(h, host)) and (not p or re.search(p, path, re.I))
-                   for art, h, p in _LINK_ARTIFACT)
+    return link_artifact(demo) != "demo"  # a store's or a Space's page is something to try
 
 
 def licence_of(text: str) -> tuple[str, str]:
@@ -816,8 +821,8 @@ def claim_standing(sentences: Sequence[str], figures: Sequence[Figure]) -> tuple
     """Is the story's main claim measured by someone else or asserted by its maker? Read from the sentences
     that carry a figure or a comparison; ("", "") when the story makes no such claim."""
     claims = [f.sentence for f in figures] or [s for s in sentences if re.search(
-        r"\b(?:outperform\w*|beats?|better than|faster than|state[- ]of[- ]the[- ]art|best|first(?! (?:made|released|"
-        r"launched|announced|introduced|available|shown|seen|reported|rolled|offered|opened)\b))\b", s, re.I)]
+        rf"\b(?:outperform\w*|beats?|better than|faster than|state[- ]of[- ]the[- ]art|best|first(?! {FIRST_AS_WHEN}\b))\b",
+        s, re.I)]
     for s in claims:
         m = MEASURED_BY_OTHERS.search(s)
         if m:
@@ -932,5 +937,5 @@ def extract(title: str, text: str, urls: Sequence[str], section: str = "", sente
                  state_user=next((who for who, pattern in _STATE_USE if pattern.search(title)), "")
                  if kind == "policy" else "",
                  lawsuit=kind == "policy" and bool(_LAWSUIT.search(title)) and not _DECIDED.search(title),
-                 house_rule=house_rule(title.split("\n")[0]) if kind == "policy" else "",
+                 house_rule=house_rule(head) if kind == "policy" else "",
                  site_only=site_only(f"{title}\n{text}", links))
